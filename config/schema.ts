@@ -1,0 +1,114 @@
+/**
+ * Meridian's config: its shape, every default, and the constraints of each key.
+ *
+ * The defaults are the schema: a key that is not in {@link DEFAULTS} is unknown, and a value of
+ * another type than its default is wrong. {@link CONSTRAINTS} adds ranges and enumerations.
+ * Each role receives only its own section.
+ *
+ * @module
+ */
+
+/** One looping file published as a live stream. */
+export interface VirtualLiveChannel {
+  readonly app: string;
+  readonly stream: string;
+  /** An FLV file; relative paths are resolved against the working directory. */
+  readonly file: string;
+}
+
+export interface LogConfig {
+  /** debug | info | warn | error. */
+  readonly level: "debug" | "info" | "warn" | "error";
+  /** json | pretty | auto (pretty on a TTY). */
+  readonly format: "json" | "pretty" | "auto";
+}
+
+export interface OriginConfig {
+  /** Address the origin's RTMP and HTTP listeners bind to. */
+  readonly hostname: string;
+  readonly rtmpPort: number;
+  readonly httpPort: number;
+  readonly rtmp: {
+    /** Our outgoing RTMP chunk size (bytes). */
+    readonly outChunkSize: number;
+    /** A client must finish the handshake and connect within this many ms. */
+    readonly handshakeTimeoutMs: number;
+  };
+  readonly live: {
+    /** Keep the last GOP so new viewers start at once on a keyframe. */
+    readonly gopCache: boolean;
+    readonly maxGopCacheBytes: number;
+    /** Viewer writes are coalesced over this interval (ms); 0 writes every tag. */
+    readonly flushIntervalMs: number;
+    /** A viewer whose unsent bytes pass this cap is dropped. */
+    readonly maxViewerQueueBytes: number;
+  };
+  readonly hls: {
+    readonly enabled: boolean;
+    /** Segments are cut at the first keyframe after this many seconds. */
+    readonly targetDurationSeconds: number;
+    /** Segments listed in the live playlist. */
+    readonly windowSegments: number;
+  };
+  /** Looping files published as live streams (the demo channel is one). */
+  readonly virtualLive: readonly VirtualLiveChannel[];
+}
+
+export interface MeridianConfig {
+  /** Data directory (KV file, DVR, recordings). */
+  readonly dataDir: string;
+  readonly log: LogConfig;
+  readonly origin: OriginConfig;
+}
+
+/** Every default; `deno task start` with no config file runs exactly this. */
+export const DEFAULTS: MeridianConfig = {
+  dataDir: "./data",
+  log: { level: "info", format: "auto" },
+  origin: {
+    hostname: "127.0.0.1",
+    rtmpPort: 1935,
+    httpPort: 8090,
+    rtmp: { outChunkSize: 4096, handshakeTimeoutMs: 10_000 },
+    live: {
+      gopCache: true,
+      maxGopCacheBytes: 16 * 1024 * 1024,
+      flushIntervalMs: 33,
+      maxViewerQueueBytes: 4 * 1024 * 1024,
+    },
+    hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },
+    virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
+  },
+};
+
+/** A constraint beyond "same type as the default". Returns the expectation text when violated. */
+export type Constraint = (value: unknown) => string | undefined;
+
+const intIn = (min: number, max: number): Constraint => (v) =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
+    ? undefined
+    : `an integer ${min}..${max}`;
+const numIn = (min: number, max: number): Constraint => (v) =>
+  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? undefined : `a number ${min}..${max}`;
+const oneOf = (...values: string[]): Constraint => (v) =>
+  typeof v === "string" && values.includes(v) ? undefined : `one of ${values.join(", ")}`;
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+const safeName: Constraint = (v) =>
+  typeof v === "string" && NAME_RE.test(v) && v !== "." && v !== ".." ? undefined : "a name of [A-Za-z0-9_.-]";
+
+/** Constraints by dotted key (array items use `[]`). */
+export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
+  "log.level": oneOf("debug", "info", "warn", "error"),
+  "log.format": oneOf("json", "pretty", "auto"),
+  "origin.rtmpPort": intIn(0, 65535),
+  "origin.httpPort": intIn(0, 65535),
+  "origin.rtmp.outChunkSize": intIn(128, 65536),
+  "origin.rtmp.handshakeTimeoutMs": intIn(100, 600_000),
+  "origin.live.maxGopCacheBytes": intIn(0, 1 << 30),
+  "origin.live.flushIntervalMs": intIn(0, 1000),
+  "origin.live.maxViewerQueueBytes": intIn(64 * 1024, 1 << 30),
+  "origin.hls.targetDurationSeconds": numIn(0.5, 60),
+  "origin.hls.windowSegments": intIn(2, 1000),
+  "origin.virtualLive[].app": safeName,
+  "origin.virtualLive[].stream": safeName,
+};

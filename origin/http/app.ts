@@ -1,0 +1,167 @@
+/**
+ * The origin's HTTP face (Hono): HTTP-FLV, HLS playlists and segments, the player page and its
+ * assets, the stream list, `/healthz` and `/metrics`.
+ *
+ * URL scheme (../shared/INTERFACES.md): `/{app}/{stream}.flv`, `/{app}/{stream}.m3u8`, segments
+ * below `/{app}/{stream}/`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { Logger } from "../log.ts";
+import type { StreamRegistry } from "../stream/registry.ts";
+import { createFlvResponse } from "./flv_viewer.ts";
+import type { WebAssets } from "./assets.ts";
+
+/** Where the HTTP app finds a stream's HLS output. */
+export interface HlsSource {
+  playlist(app: string, stream: string): string | undefined;
+  segment(app: string, stream: string, name: string): Uint8Array | undefined;
+}
+
+/** The config slice of the HTTP app. */
+export interface OriginHttpOptions {
+  readonly maxViewerQueueBytes: number;
+  /** Seconds the playlist may be cached (half the target duration). */
+  readonly playlistMaxAgeSeconds: number;
+}
+
+/** What the HTTP app needs from the rest of the origin. */
+export interface OriginHttpDeps {
+  readonly registry: StreamRegistry;
+  readonly hls: HlsSource | undefined;
+  readonly metrics: MetricsRegistry;
+  readonly assets: WebAssets;
+  readonly log: Logger;
+}
+
+const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+
+/** True for a safe app or stream name (no traversal, no separators). */
+export function isSafeName(name: string): boolean {
+  return NAME_RE.test(name) && !name.includes("..");
+}
+
+const CORS = { "Access-Control-Allow-Origin": "*" };
+
+/**
+ * Creates the origin's Hono app.
+ *
+ * @example
+ * ```ts
+ * import { createOriginHttpApp } from "./app.ts";
+ * import { StreamRegistry } from "../stream/registry.ts";
+ * import { MetricsRegistry } from "../../metrics/mod.ts";
+ * import { silentLogger } from "../log.ts";
+ * const enc = { tag: (t: { data: Uint8Array }) => t.data };
+ * const registry = new StreamRegistry({ gopCache: true, maxGopCacheBytes: 1 << 20, flushIntervalMs: 0, encoders: { flv: enc, rtmp: enc }, log: silentLogger });
+ * const app = createOriginHttpApp({ maxViewerQueueBytes: 1 << 20, playlistMaxAgeSeconds: 1 }, {
+ *   registry, hls: undefined, metrics: new MetricsRegistry(), log: silentLogger,
+ *   assets: { page: () => "<html></html>", script: () => undefined },
+ * });
+ * const res = await app.request("http://localhost/live/none.flv");
+ * if (res.status !== 404) throw new Error(`got ${res.status}`);
+ * ```
+ */
+export function createOriginHttpApp(options: OriginHttpOptions, deps: OriginHttpDeps): Hono {
+  const { registry, hls, metrics, assets } = deps;
+  const requests = metrics.counter("meridian_origin_http_requests_total", "HTTP requests by kind and status");
+  const startedAt = Date.now();
+  const app = new Hono();
+
+  app.get("/healthz", (c) =>
+    c.json({
+      status: "ok",
+      role: "origin",
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      streams: registry.size,
+      viewers: registry.viewerCount,
+    }));
+
+  app.get("/metrics", (c) => c.body(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4" }));
+
+  app.get("/api/streams", (c) =>
+    c.json({
+      streams: registry.list().map((s) => ({
+        ...s,
+        urls: {
+          flv: `/${s.app}/${s.name}.flv`,
+          hls: hls ? `/${s.app}/${s.name}.m3u8` : undefined,
+          rtmp: `/${s.app}/${s.name}`,
+        },
+      })),
+    }, 200, CORS));
+
+  app.get("/", (c) => c.html(assets.page()));
+  app.get("/assets/:file", (c) => {
+    const js = assets.script(c.req.param("file"));
+    if (js === undefined) return c.text("Not found", 404);
+    return c.body(js, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400" });
+  });
+
+  app.get("/:app/:file", (c) => {
+    const appName = c.req.param("app");
+    const file = c.req.param("file");
+    const dot = file.lastIndexOf(".");
+    const stream = dot > 0 ? file.slice(0, dot) : file;
+    const ext = dot > 0 ? file.slice(dot + 1) : "";
+    if (!isSafeName(appName) || !isSafeName(stream)) {
+      requests.inc({ kind: "bad", status: 400 });
+      return c.text("Bad stream name", 400);
+    }
+    if (ext === "flv") {
+      const hub = registry.get(appName, stream);
+      if (!hub) {
+        requests.inc({ kind: "flv", status: 404 });
+        return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
+      }
+      requests.inc({ kind: "flv", status: 200 });
+      const info = c.env as { remoteAddr?: { hostname: string; port: number } } | undefined;
+      const peer = info?.remoteAddr ? `${info.remoteAddr.hostname}:${info.remoteAddr.port}` : "http";
+      return createFlvResponse(hub, peer, options.maxViewerQueueBytes, {
+        ...CORS,
+        "Content-Type": "video/x-flv",
+        "Cache-Control": "no-cache, no-store",
+      });
+    }
+    if (ext === "m3u8" && hls) {
+      const text = hls.playlist(appName, stream);
+      if (text === undefined) {
+        requests.inc({ kind: "m3u8", status: 404 });
+        return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
+      }
+      requests.inc({ kind: "m3u8", status: 200 });
+      return c.body(text, 200, {
+        ...CORS,
+        "Content-Type": "application/vnd.apple.mpegurl",
+        "Cache-Control": `public, max-age=${options.playlistMaxAgeSeconds}`,
+      });
+    }
+    requests.inc({ kind: "other", status: 404 });
+    return c.text("Not found", 404);
+  });
+
+  app.get("/:app/:stream/:segment", (c) => {
+    const { app: appName, stream, segment } = c.req.param();
+    if (!hls || !isSafeName(appName) || !isSafeName(stream) || !segment.endsWith(".ts") || !isSafeName(segment)) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    const bytes = hls.segment(appName, stream, segment.slice(0, -3));
+    if (!bytes) {
+      requests.inc({ kind: "ts", status: 404 });
+      return c.text(`Segment not found: ${appName}/${stream}/${segment}`, 404, CORS);
+    }
+    requests.inc({ kind: "ts", status: 200 });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      ...CORS,
+      "Content-Type": "video/mp2t",
+      // Segment names are never reused (a per-start prefix), so they may be cached for long.
+      "Cache-Control": "public, max-age=86400, immutable",
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,36 @@
+/**
+ * The player page and its scripts (hls.js and mpegts.js from npm, served by us: never from a
+ * public CDN). Read once at start-up.
+ *
+ * @module
+ */
+
+/** Page and script bytes served at `/` and `/assets/{file}`. */
+export interface WebAssets {
+  page(): string;
+  script(file: string): Uint8Array<ArrayBuffer> | undefined;
+}
+
+const ROOT = new URL("../../", import.meta.url);
+const SCRIPTS: Readonly<Record<string, string>> = {
+  "hls.min.js": "node_modules/hls.js/dist/hls.min.js",
+  "mpegts.js": "node_modules/mpegts.js/dist/mpegts.js",
+};
+
+/**
+ * Loads the player page and scripts from the project tree.
+ *
+ * @throws {Error} When a script is missing (run `deno install`).
+ */
+export async function loadWebAssets(): Promise<WebAssets> {
+  const page = await Deno.readTextFile(new URL("web/player.html", ROOT));
+  const scripts = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const [name, path] of Object.entries(SCRIPTS)) {
+    try {
+      scripts.set(name, await Deno.readFile(new URL(path, ROOT)));
+    } catch (cause) {
+      throw new Error(`Cannot load player script ${path}: run 'deno install' first`, { cause });
+    }
+  }
+  return { page: () => page, script: (file) => scripts.get(file) };
+}

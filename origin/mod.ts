@@ -1,0 +1,134 @@
+/**
+ * The origin role: RTMP ingest and play, HTTP-FLV, HLS, virtual-live channels.
+ *
+ * `startOrigin` wires the parts together from the `origin` config section; each part receives
+ * only its own slice.
+ *
+ * @module
+ */
+
+import { encodeFlvHeader } from "../codec/flv/header.ts";
+import { encodeFlvTag } from "../codec/flv/tag.ts";
+import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
+import type { OriginConfig } from "../config/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import { loadWebAssets } from "./http/assets.ts";
+import { createOriginHttpApp, type HlsSource } from "./http/app.ts";
+import { HlsStream } from "./hls/mod.ts";
+import type { Logger } from "./log.ts";
+import { startRtmpServer } from "./rtmp/server.ts";
+import { StreamRegistry } from "./stream/registry.ts";
+import { startVirtualLive, type VirtualLiveHandle } from "./virtual_live/mod.ts";
+
+export { StreamRegistry } from "./stream/registry.ts";
+
+/** A running origin. */
+export interface OriginHandle {
+  readonly rtmpPort: number;
+  readonly httpPort: number;
+  readonly registry: StreamRegistry;
+  close(): Promise<void>;
+}
+
+/** What the origin needs from the process. */
+export interface OriginDeps {
+  readonly log: Logger;
+  readonly metrics: MetricsRegistry;
+}
+
+/** Keeps one HLS packager per stream key, across republishes (for EXT-X-DISCONTINUITY). */
+function createHlsPackagers(registry: StreamRegistry, config: OriginConfig["hls"]): HlsSource {
+  const streams = new Map<string, HlsStream>();
+  // A per-start prefix keeps segment names unique across restarts (caches never mix them up).
+  const prefix = Date.now().toString(36);
+  registry.onPublish((hub) => {
+    const key = `${hub.app}/${hub.name}`;
+    let s = streams.get(key);
+    if (!s) {
+      s = new HlsStream({
+        streamName: hub.name,
+        targetDurationMs: Math.round(config.targetDurationSeconds * 1000),
+        windowSegments: config.windowSegments,
+        segmentNamePrefix: prefix,
+        now: Date.now,
+      });
+      streams.set(key, s);
+    }
+    hub.addListener(s);
+  });
+  return {
+    playlist: (app, stream) => streams.get(`${app}/${stream}`)?.playlist(),
+    segment: (app, stream, name) => streams.get(`${app}/${stream}`)?.segment(name),
+  };
+}
+
+/**
+ * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels.
+ *
+ * @throws {Error} When a port cannot be bound.
+ */
+export async function startOrigin(config: OriginConfig, deps: OriginDeps): Promise<OriginHandle> {
+  const log = deps.log;
+  const chunkSize = config.rtmp.outChunkSize;
+  const registry = new StreamRegistry({
+    gopCache: config.live.gopCache,
+    maxGopCacheBytes: config.live.maxGopCacheBytes,
+    flushIntervalMs: config.live.flushIntervalMs,
+    encoders: {
+      flv: { header: encodeFlvHeader, tag: encodeFlvTag },
+      rtmp: { tag: (t) => encodeRtmpMediaTag(t, chunkSize) },
+    },
+    log: log.child("stream"),
+  });
+  const hls = config.hls.enabled ? createHlsPackagers(registry, config.hls) : undefined;
+
+  deps.metrics.collect("meridian_origin_streams", "Live streams on this origin", "gauge", () => [[undefined, registry.size]]);
+  deps.metrics.collect("meridian_origin_viewers", "Viewers by stream", "gauge", () =>
+    registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]));
+  deps.metrics.collect("meridian_origin_ingest_bytes_total", "Media bytes received by stream", "counter", () =>
+    registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]));
+
+  const app = createOriginHttpApp(
+    {
+      maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+      playlistMaxAgeSeconds: Math.max(1, Math.floor(config.hls.targetDurationSeconds / 2)),
+    },
+    { registry, hls, metrics: deps.metrics, assets: await loadWebAssets(), log: log.child("http") },
+  );
+
+  const rtmp = await startRtmpServer(
+    {
+      hostname: config.hostname,
+      port: config.rtmpPort,
+      outChunkSize: chunkSize,
+      handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+      maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+    },
+    { registry, log: log.child("rtmp") },
+  );
+
+  const http = Deno.serve({
+    hostname: config.hostname,
+    port: config.httpPort,
+    onListen: () => {},
+  }, (req, info) => app.fetch(req, info));
+  const httpPort = (http.addr as Deno.NetAddr).port;
+  log.info("origin listening", { rtmp: `rtmp://${config.hostname}:${rtmp.port}`, http: `http://${config.hostname}:${httpPort}` });
+
+  const channels: VirtualLiveHandle[] = [];
+  for (const ch of config.virtualLive) {
+    channels.push(await startVirtualLive(ch, { registry, log: log.child("virtual") }));
+  }
+
+  return {
+    rtmpPort: rtmp.port,
+    httpPort,
+    registry,
+    async close() {
+      for (const ch of channels) ch.stop();
+      registry.endAll();
+      await rtmp.close();
+      await http.shutdown();
+    },
+  };
+}

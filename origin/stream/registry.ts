@@ -1,0 +1,95 @@
+/**
+ * The origin's live streams by `app/name`: who publishes, and hooks for packagers that attach to
+ * every new publish (HLS, recorders).
+ *
+ * @module
+ */
+
+import { Hub, type HubOptions, type HubSummary } from "./hub.ts";
+
+/** A second publisher tried to take a stream key that is live. */
+export class StreamBusyError extends Error {
+  override name = "StreamBusyError";
+  readonly code = "STREAM_BUSY";
+  constructor(readonly streamKey: string) {
+    super(`Cannot publish: stream '${streamKey}' is already live`);
+  }
+}
+
+/** Called for every new publish session (after the hub exists, before its first tag). */
+export type PublishHook = (hub: Hub) => void;
+
+/** Who publishes: peer address and protocol (rtmp, virtual, relay). */
+export interface PublisherInfo {
+  readonly peer: string;
+  readonly protocol: string;
+}
+
+/**
+ * Owns the map of live hubs. A hub leaves the map when its publisher ends it.
+ *
+ * @example
+ * ```ts
+ * import { StreamRegistry } from "./registry.ts";
+ * import { silentLogger } from "../log.ts";
+ * const enc = { tag: (t: { data: Uint8Array }) => t.data };
+ * const reg = new StreamRegistry({ gopCache: true, maxGopCacheBytes: 1 << 20, flushIntervalMs: 0, encoders: { flv: enc, rtmp: enc }, log: silentLogger });
+ * const hub = reg.startPublish("live", "t", { peer: "test", protocol: "rtmp" });
+ * if (reg.get("live", "t") !== hub) throw new Error("not registered");
+ * hub.end();
+ * if (reg.get("live", "t")) throw new Error("still registered");
+ * ```
+ */
+export class StreamRegistry {
+  #hubs = new Map<string, Hub>();
+  #hooks = new Set<PublishHook>();
+  #options: HubOptions;
+
+  constructor(options: HubOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Starts a publish session.
+   * @throws {StreamBusyError} When the key is already live.
+   */
+  startPublish(app: string, name: string, info: PublisherInfo): Hub {
+    const key = `${app}/${name}`;
+    if (this.#hubs.has(key)) throw new StreamBusyError(key);
+    const hub = new Hub(app, name, info, this.#options, () => {
+      if (this.#hubs.get(key) === hub) this.#hubs.delete(key);
+    });
+    this.#hubs.set(key, hub);
+    for (const hook of this.#hooks) hook(hub);
+    return hub;
+  }
+
+  get(app: string, name: string): Hub | undefined {
+    return this.#hubs.get(`${app}/${name}`);
+  }
+
+  /** Runs `hook` for every publish from now on. Returns the unsubscriber. */
+  onPublish(hook: PublishHook): () => void {
+    this.#hooks.add(hook);
+    return () => this.#hooks.delete(hook);
+  }
+
+  list(): HubSummary[] {
+    return [...this.#hubs.values()].map((h) => h.summary());
+  }
+
+  get size(): number {
+    return this.#hubs.size;
+  }
+
+  get viewerCount(): number {
+    let n = 0;
+    for (const h of this.#hubs.values()) n += h.viewerCount;
+    return n;
+  }
+
+  /** Ends every stream (shutdown). */
+  endAll(): void {
+    for (const h of [...this.#hubs.values()]) h.end();
+  }
+}
