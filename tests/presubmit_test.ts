@@ -1,0 +1,67 @@
+/**
+ * Meta checks of the tree (STYLE.md B8): file names, codec purity, role boundaries, examples.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "../config/mod.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const SKIP = new Set(["node_modules", "data", ".git"]);
+
+async function* walk(dir: URL, rel = ""): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    if (SKIP.has(e.name) || e.name.startsWith(".")) continue;
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) yield* walk(new URL(`${e.name}/`, dir), path);
+    else yield path;
+  }
+}
+
+async function tsFiles(): Promise<string[]> {
+  const out: string[] = [];
+  for await (const p of walk(ROOT)) if (p.endsWith(".ts")) out.push(p);
+  return out;
+}
+
+Deno.test("presubmit: TypeScript file names are snake_case", async () => {
+  const bad = (await tsFiles()).filter((p) => !/^[a-z0-9_]+\.ts$/.test(p.split("/").pop()!));
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("presubmit: codec/ is pure (no Deno.*, fetch, timers or console)", async () => {
+  const bad: string[] = [];
+  for (const p of (await tsFiles()).filter((p) => p.startsWith("codec/"))) {
+    const src = await Deno.readTextFile(new URL(p, ROOT));
+    // Doc examples in comments are allowed to mention anything; check code lines only.
+    const code = src.split("\n").filter((l) => !/^\s*(\*|\/\/)/.test(l)).join("\n");
+    for (const re of [/\bDeno\./, /\bfetch\(/, /\bsetTimeout\(/, /\bsetInterval\(/, /\bconsole\./]) {
+      if (re.test(code)) bad.push(`${p}: ${re}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("presubmit: roles import each other only through mod.ts", async () => {
+  const roles = ["origin", "edge", "scheduler", "control", "geo"];
+  const bad: string[] = [];
+  for (const p of await tsFiles()) {
+    const role = roles.find((r) => p.startsWith(`${r}/`));
+    if (!role) continue;
+    const src = await Deno.readTextFile(new URL(p, ROOT));
+    for (const m of src.matchAll(/from\s+"(\.[^"]+)"/g)) {
+      const target = new URL(m[1]!, new URL(p, ROOT)).pathname.slice(ROOT.pathname.length);
+      const other = roles.find((r) => target.startsWith(`${r}/`));
+      if (other && other !== role && target !== `${other}/mod.ts`) bad.push(`${p} → ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("presubmit: every deploy/examples/*.yaml loads", async () => {
+  let n = 0;
+  for await (const e of Deno.readDir(new URL("deploy/examples/", ROOT))) {
+    if (!e.name.endsWith(".yaml")) continue;
+    await loadConfig(new URL(`deploy/examples/${e.name}`, ROOT).pathname, {});
+    n++;
+  }
+  assert.ok(n >= 1);
+});
