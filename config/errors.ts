@@ -10,6 +10,11 @@ export class ConfigError extends Error {
     readonly expected: string,
     options?: ErrorOptions,
   ) {
-    super(`Invalid config '${key}': got ${JSON.stringify(value) ?? String(value)}, expected ${expected}`, options);
+    super(
+      `Invalid config '${key}': got ${
+        JSON.stringify(value) ?? String(value)
+      }, expected ${expected}`,
+      options,
+    );
   }
 }

@@ -26,14 +26,20 @@ function mergeChecked(defaults: unknown, raw: unknown, key: string): unknown {
     if (!Array.isArray(raw)) throw new ConfigError(key, raw, "a list");
     const template = defaults[0];
     if (template === undefined) return raw;
-    return raw.map((item, i) => checkItem(template, item, `${key}[${i}]`, `${key}[]`));
+    return raw.map((item, i) =>
+      checkItem(template, item, `${key}[${i}]`, `${key}[]`)
+    );
   }
   if (isPlain(defaults)) {
     if (!isPlain(raw)) throw new ConfigError(key, raw, "a map of keys");
     const out: Plain = {};
     for (const k of Object.keys(raw)) {
       if (!(k in defaults)) {
-        throw new ConfigError(key ? `${key}.${k}` : k, raw[k], `one of the known keys: ${Object.keys(defaults).join(", ")}`);
+        throw new ConfigError(
+          key ? `${key}.${k}` : k,
+          raw[k],
+          `one of the known keys: ${Object.keys(defaults).join(", ")}`,
+        );
       }
     }
     for (const [k, d] of Object.entries(defaults)) {
@@ -45,25 +51,42 @@ function mergeChecked(defaults: unknown, raw: unknown, key: string): unknown {
     }
     return out;
   }
-  if (typeof raw !== typeof defaults) throw new ConfigError(key, raw, typeName(defaults));
+  if (typeof raw !== typeof defaults) {
+    throw new ConfigError(key, raw, typeName(defaults));
+  }
   return raw;
 }
 
 /** Items of a list of maps: every key of the template required, no others. */
-function checkItem(template: unknown, item: unknown, key: string, constraintKey: string): unknown {
+function checkItem(
+  template: unknown,
+  item: unknown,
+  key: string,
+  constraintKey: string,
+): unknown {
   if (!isPlain(template)) {
-    if (typeof item !== typeof template) throw new ConfigError(key, item, typeName(template));
+    if (typeof item !== typeof template) {
+      throw new ConfigError(key, item, typeName(template));
+    }
     return item;
   }
   if (!isPlain(item)) throw new ConfigError(key, item, "a map of keys");
   for (const k of Object.keys(item)) {
-    if (!(k in template)) throw new ConfigError(`${key}.${k}`, item[k], `one of the known keys: ${Object.keys(template).join(", ")}`);
+    if (!(k in template)) {
+      throw new ConfigError(
+        `${key}.${k}`,
+        item[k],
+        `one of the known keys: ${Object.keys(template).join(", ")}`,
+      );
+    }
   }
   const out: Plain = {};
   for (const [k, d] of Object.entries(template)) {
     const v = item[k];
     if (v === undefined) throw new ConfigError(`${key}.${k}`, v, typeName(d));
-    if (typeof v !== typeof d) throw new ConfigError(`${key}.${k}`, v, typeName(d));
+    if (typeof v !== typeof d) {
+      throw new ConfigError(`${key}.${k}`, v, typeName(d));
+    }
     const problem = CONSTRAINTS[`${constraintKey}.${k}`]?.(v);
     if (problem) throw new ConfigError(`${key}.${k}`, v, problem);
     out[k] = v;
@@ -79,10 +102,14 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-const upperSnake = (k: string) => k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+const upperSnake = (k: string) =>
+  k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 
 /** Every leaf key with its `MERIDIAN_…` variable name, e.g. `origin.rtmpPort` → `MERIDIAN_ORIGIN_RTMP_PORT`. */
-export function envNames(node: unknown = DEFAULTS, path: string[] = []): Map<string, string[]> {
+export function envNames(
+  node: unknown = DEFAULTS,
+  path: string[] = [],
+): Map<string, string[]> {
   const out = new Map<string, string[]>();
   if (isPlain(node)) {
     for (const [k, v] of Object.entries(node)) {
@@ -104,7 +131,10 @@ function parseEnvValue(text: string): unknown {
 }
 
 /** Applies `MERIDIAN_*` variables over a raw (unvalidated) config tree. Unknown names are returned. */
-export function applyEnv(raw: Plain, env: Record<string, string>): { raw: Plain; unknown: string[] } {
+export function applyEnv(
+  raw: Plain,
+  env: Record<string, string>,
+): { raw: Plain; unknown: string[] } {
   const names = envNames();
   const unknown: string[] = [];
   const out: Plain = structuredClone(raw);
@@ -151,7 +181,9 @@ export function parseYamlConfig(text: string, source = "config"): Plain {
     throw new ConfigError(source, "<yaml>", "valid YAML", { cause });
   }
   if (doc === null || doc === undefined) return {};
-  if (!isPlain(doc)) throw new ConfigError(source, doc, "a map of sections at the top level");
+  if (!isPlain(doc)) {
+    throw new ConfigError(source, doc, "a map of sections at the top level");
+  }
   return doc;
 }
 
@@ -166,11 +198,15 @@ export async function loadConfig(
     try {
       text = await Deno.readTextFile(path);
     } catch (cause) {
-      throw new ConfigError("--config", path, "a readable YAML file", { cause });
+      throw new ConfigError("--config", path, "a readable YAML file", {
+        cause,
+      });
     }
     raw = parseYamlConfig(text, path);
   }
   const applied = applyEnv(raw, env);
-  const warnings = applied.unknown.map((n) => `Unknown environment variable ${n}: no such config key`);
+  const warnings = applied.unknown.map((n) =>
+    `Unknown environment variable ${n}: no such config key`
+  );
   return { config: parseConfig(applied.raw), warnings };
 }

@@ -5,5 +5,17 @@
  * @module
  */
 export { ConfigError } from "./errors.ts";
-export { applyEnv, envNames, loadConfig, parseConfig, parseYamlConfig } from "./load.ts";
-export { DEFAULTS, type LogConfig, type MeridianConfig, type OriginConfig, type VirtualLiveChannel } from "./schema.ts";
+export {
+  applyEnv,
+  envNames,
+  loadConfig,
+  parseConfig,
+  parseYamlConfig,
+} from "./load.ts";
+export {
+  DEFAULTS,
+  type LogConfig,
+  type MeridianConfig,
+  type OriginConfig,
+  type VirtualLiveChannel,
+} from "./schema.ts";

@@ -9,7 +9,12 @@
  */
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
-const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVEL_RANK: Record<LogLevel, number> = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+};
 
 /** A component logger. */
 export interface Logger {
@@ -39,7 +44,9 @@ export function redactQuery(text: string): string {
   return text.replace(SECRET_QUERY, "$1<redacted>");
 }
 
-function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+function redactFields(
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (SECRET_FIELD.test(k) && v !== undefined && typeof v !== "boolean") {
@@ -58,7 +65,9 @@ export function describeError(err: unknown): string {
   for (let depth = 0; e !== undefined && depth < 5; depth++) {
     if (e instanceof Error) {
       const code = (e as { code?: unknown }).code;
-      parts.push(typeof code === "string" ? `${e.message} (${code})` : e.message);
+      parts.push(
+        typeof code === "string" ? `${e.message} (${code})` : e.message,
+      );
       e = e.cause;
     } else {
       parts.push(String(e));
@@ -80,7 +89,10 @@ export function describeError(err: unknown): string {
  * if (!lines[0]!.includes("token=<redacted>")) throw new Error("not redacted");
  * ```
  */
-export function createLogger(component: string, options: LoggerOptions = {}): Logger {
+export function createLogger(
+  component: string,
+  options: LoggerOptions = {},
+): Logger {
   const min = LEVEL_RANK[options.level ?? "info"];
   let format = options.format ?? "auto";
   if (format === "auto") {
@@ -92,7 +104,11 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
   const pretty = format === "pretty";
 
   const make = (comp: string): Logger => {
-    const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    const emit = (
+      level: LogLevel,
+      msg: string,
+      fields?: Record<string, unknown>,
+    ) => {
       if (LEVEL_RANK[level] < min) return;
       const safe = fields ? redactFields(fields) : {};
       const time = new Date().toISOString();
@@ -100,9 +116,21 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
         const extra = Object.entries(safe).map(([k, v]) =>
           `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
         ).join(" ");
-        write(`${time} ${level.toUpperCase().padEnd(5)} [${comp}] ${redactQuery(msg)}${extra ? " " + extra : ""}`);
+        write(
+          `${time} ${level.toUpperCase().padEnd(5)} [${comp}] ${
+            redactQuery(msg)
+          }${extra ? " " + extra : ""}`,
+        );
       } else {
-        write(JSON.stringify({ time, level, component: comp, msg: redactQuery(msg), ...safe }));
+        write(
+          JSON.stringify({
+            time,
+            level,
+            component: comp,
+            msg: redactQuery(msg),
+            ...safe,
+          }),
+        );
       }
     };
     return {

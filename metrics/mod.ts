@@ -13,7 +13,12 @@ type Labels = Readonly<Record<string, string | number>>;
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
   const parts = Object.entries(labels).map(([k, v]) =>
-    `${k}="${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
+    `${k}="${
+      String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(
+        /\n/g,
+        "\\n",
+      )
+    }"`
   );
   return parts.length ? `{${parts.join(",")}}` : "";
 }
@@ -75,7 +80,12 @@ export class MetricsRegistry {
   }
 
   /** A gauge (or counter) whose samples are computed at scrape time. */
-  collect(name: string, help: string, type: "counter" | "gauge", fn: () => Iterable<[Labels | undefined, number]>): void {
+  collect(
+    name: string,
+    help: string,
+    type: "counter" | "gauge",
+    fn: () => Iterable<[Labels | undefined, number]>,
+  ): void {
     this.#family(name, help, type).collect = fn;
   }
 
@@ -84,7 +94,11 @@ export class MetricsRegistry {
     for (const f of this.#families.values()) {
       lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
       for (const [k, v] of f.values) lines.push(`${f.name}${k} ${v}`);
-      if (f.collect) for (const [l, v] of f.collect()) lines.push(`${f.name}${labelKey(l)} ${v}`);
+      if (f.collect) {
+        for (const [l, v] of f.collect()) {
+          lines.push(`${f.name}${labelKey(l)} ${v}`);
+        }
+      }
     }
     return lines.join("\n") + "\n";
   }

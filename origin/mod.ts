@@ -18,7 +18,10 @@ import { HlsStream } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
 import { StreamRegistry } from "./stream/registry.ts";
-import { startVirtualLive, type VirtualLiveHandle } from "./virtual_live/mod.ts";
+import {
+  startVirtualLive,
+  type VirtualLiveHandle,
+} from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
 
@@ -37,7 +40,10 @@ export interface OriginDeps {
 }
 
 /** Keeps one HLS packager per stream key, across republishes (for EXT-X-DISCONTINUITY). */
-function createHlsPackagers(registry: StreamRegistry, config: OriginConfig["hls"]): HlsSource {
+function createHlsPackagers(
+  registry: StreamRegistry,
+  config: OriginConfig["hls"],
+): HlsSource {
   const streams = new Map<string, HlsStream>();
   // A per-start prefix keeps segment names unique across restarts (caches never mix them up).
   const prefix = Date.now().toString(36);
@@ -58,7 +64,8 @@ function createHlsPackagers(registry: StreamRegistry, config: OriginConfig["hls"
   });
   return {
     playlist: (app, stream) => streams.get(`${app}/${stream}`)?.playlist(),
-    segment: (app, stream, name) => streams.get(`${app}/${stream}`)?.segment(name),
+    segment: (app, stream, name) =>
+      streams.get(`${app}/${stream}`)?.segment(name),
   };
 }
 
@@ -67,7 +74,10 @@ function createHlsPackagers(registry: StreamRegistry, config: OriginConfig["hls"
  *
  * @throws {Error} When a port cannot be bound.
  */
-export async function startOrigin(config: OriginConfig, deps: OriginDeps): Promise<OriginHandle> {
+export async function startOrigin(
+  config: OriginConfig,
+  deps: OriginDeps,
+): Promise<OriginHandle> {
   const log = deps.log;
   const chunkSize = config.rtmp.outChunkSize;
   const registry = new StreamRegistry({
@@ -80,20 +90,46 @@ export async function startOrigin(config: OriginConfig, deps: OriginDeps): Promi
     },
     log: log.child("stream"),
   });
-  const hls = config.hls.enabled ? createHlsPackagers(registry, config.hls) : undefined;
+  const hls = config.hls.enabled
+    ? createHlsPackagers(registry, config.hls)
+    : undefined;
 
-  deps.metrics.collect("meridian_origin_streams", "Live streams on this origin", "gauge", () => [[undefined, registry.size]]);
-  deps.metrics.collect("meridian_origin_viewers", "Viewers by stream", "gauge", () =>
-    registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]));
-  deps.metrics.collect("meridian_origin_ingest_bytes_total", "Media bytes received by stream", "counter", () =>
-    registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]));
+  deps.metrics.collect(
+    "meridian_origin_streams",
+    "Live streams on this origin",
+    "gauge",
+    () => [[undefined, registry.size]],
+  );
+  deps.metrics.collect(
+    "meridian_origin_viewers",
+    "Viewers by stream",
+    "gauge",
+    () =>
+      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]),
+  );
+  deps.metrics.collect(
+    "meridian_origin_ingest_bytes_total",
+    "Media bytes received by stream",
+    "counter",
+    () =>
+      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
+  );
 
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-      playlistMaxAgeSeconds: Math.max(1, Math.floor(config.hls.targetDurationSeconds / 2)),
+      playlistMaxAgeSeconds: Math.max(
+        1,
+        Math.floor(config.hls.targetDurationSeconds / 2),
+      ),
     },
-    { registry, hls, metrics: deps.metrics, assets: await loadWebAssets(), log: log.child("http") },
+    {
+      registry,
+      hls,
+      metrics: deps.metrics,
+      assets: await loadWebAssets(),
+      log: log.child("http"),
+    },
   );
 
   const rtmp = await startRtmpServer(
@@ -113,11 +149,16 @@ export async function startOrigin(config: OriginConfig, deps: OriginDeps): Promi
     onListen: () => {},
   }, (req, info) => app.fetch(req, info));
   const httpPort = (http.addr as Deno.NetAddr).port;
-  log.info("origin listening", { rtmp: `rtmp://${config.hostname}:${rtmp.port}`, http: `http://${config.hostname}:${httpPort}` });
+  log.info("origin listening", {
+    rtmp: `rtmp://${config.hostname}:${rtmp.port}`,
+    http: `http://${config.hostname}:${httpPort}`,
+  });
 
   const channels: VirtualLiveHandle[] = [];
   for (const ch of config.virtualLive) {
-    channels.push(await startVirtualLive(ch, { registry, log: log.child("virtual") }));
+    channels.push(
+      await startVirtualLive(ch, { registry, log: log.child("virtual") }),
+    );
   }
 
   return {

@@ -23,7 +23,9 @@ async function tsFiles(): Promise<string[]> {
 }
 
 Deno.test("presubmit: TypeScript file names are snake_case", async () => {
-  const bad = (await tsFiles()).filter((p) => !/^[a-z0-9_]+\.ts$/.test(p.split("/").pop()!));
+  const bad = (await tsFiles()).filter((p) =>
+    !/^[a-z0-9_]+(\.d)?\.ts$/.test(p.split("/").pop()!)
+  );
   assert.deepEqual(bad, []);
 });
 
@@ -32,8 +34,18 @@ Deno.test("presubmit: codec/ is pure (no Deno.*, fetch, timers or console)", asy
   for (const p of (await tsFiles()).filter((p) => p.startsWith("codec/"))) {
     const src = await Deno.readTextFile(new URL(p, ROOT));
     // Doc examples in comments are allowed to mention anything; check code lines only.
-    const code = src.split("\n").filter((l) => !/^\s*(\*|\/\/)/.test(l)).join("\n");
-    for (const re of [/\bDeno\./, /\bfetch\(/, /\bsetTimeout\(/, /\bsetInterval\(/, /\bconsole\./]) {
+    const code = src.split("\n").filter((l) => !/^\s*(\*|\/\/)/.test(l)).join(
+      "\n",
+    );
+    for (
+      const re of [
+        /\bDeno\./,
+        /\bfetch\(/,
+        /\bsetTimeout\(/,
+        /\bsetInterval\(/,
+        /\bconsole\./,
+      ]
+    ) {
       if (re.test(code)) bad.push(`${p}: ${re}`);
     }
   }
@@ -48,9 +60,13 @@ Deno.test("presubmit: roles import each other only through mod.ts", async () => 
     if (!role) continue;
     const src = await Deno.readTextFile(new URL(p, ROOT));
     for (const m of src.matchAll(/from\s+"(\.[^"]+)"/g)) {
-      const target = new URL(m[1]!, new URL(p, ROOT)).pathname.slice(ROOT.pathname.length);
+      const target = new URL(m[1]!, new URL(p, ROOT)).pathname.slice(
+        ROOT.pathname.length,
+      );
       const other = roles.find((r) => target.startsWith(`${r}/`));
-      if (other && other !== role && target !== `${other}/mod.ts`) bad.push(`${p} → ${target}`);
+      if (other && other !== role && target !== `${other}/mod.ts`) {
+        bad.push(`${p} → ${target}`);
+      }
     }
   }
   assert.deepEqual(bad, []);

@@ -65,9 +65,15 @@ const CORS = { "Access-Control-Allow-Origin": "*" };
  * if (res.status !== 404) throw new Error(`got ${res.status}`);
  * ```
  */
-export function createOriginHttpApp(options: OriginHttpOptions, deps: OriginHttpDeps): Hono {
+export function createOriginHttpApp(
+  options: OriginHttpOptions,
+  deps: OriginHttpDeps,
+): Hono {
   const { registry, hls, metrics, assets } = deps;
-  const requests = metrics.counter("meridian_origin_http_requests_total", "HTTP requests by kind and status");
+  const requests = metrics.counter(
+    "meridian_origin_http_requests_total",
+    "HTTP requests by kind and status",
+  );
   const startedAt = Date.now();
   const app = new Hono();
 
@@ -80,25 +86,38 @@ export function createOriginHttpApp(options: OriginHttpOptions, deps: OriginHttp
       viewers: registry.viewerCount,
     }));
 
-  app.get("/metrics", (c) => c.body(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4" }));
+  app.get(
+    "/metrics",
+    (c) =>
+      c.body(metrics.render(), 200, {
+        "Content-Type": "text/plain; version=0.0.4",
+      }),
+  );
 
   app.get("/api/streams", (c) =>
-    c.json({
-      streams: registry.list().map((s) => ({
-        ...s,
-        urls: {
-          flv: `/${s.app}/${s.name}.flv`,
-          hls: hls ? `/${s.app}/${s.name}.m3u8` : undefined,
-          rtmp: `/${s.app}/${s.name}`,
-        },
-      })),
-    }, 200, CORS));
+    c.json(
+      {
+        streams: registry.list().map((s) => ({
+          ...s,
+          urls: {
+            flv: `/${s.app}/${s.name}.flv`,
+            hls: hls ? `/${s.app}/${s.name}.m3u8` : undefined,
+            rtmp: `/${s.app}/${s.name}`,
+          },
+        })),
+      },
+      200,
+      CORS,
+    ));
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/assets/:file", (c) => {
     const js = assets.script(c.req.param("file"));
     if (js === undefined) return c.text("Not found", 404);
-    return c.body(js, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400" });
+    return c.body(js, 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=86400",
+    });
   });
 
   app.get("/:app/:file", (c) => {
@@ -118,8 +137,12 @@ export function createOriginHttpApp(options: OriginHttpOptions, deps: OriginHttp
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
       requests.inc({ kind: "flv", status: 200 });
-      const info = c.env as { remoteAddr?: { hostname: string; port: number } } | undefined;
-      const peer = info?.remoteAddr ? `${info.remoteAddr.hostname}:${info.remoteAddr.port}` : "http";
+      const info = c.env as
+        | { remoteAddr?: { hostname: string; port: number } }
+        | undefined;
+      const peer = info?.remoteAddr
+        ? `${info.remoteAddr.hostname}:${info.remoteAddr.port}`
+        : "http";
       return createFlvResponse(hub, peer, options.maxViewerQueueBytes, {
         ...CORS,
         "Content-Type": "video/x-flv",
@@ -145,14 +168,21 @@ export function createOriginHttpApp(options: OriginHttpOptions, deps: OriginHttp
 
   app.get("/:app/:stream/:segment", (c) => {
     const { app: appName, stream, segment } = c.req.param();
-    if (!hls || !isSafeName(appName) || !isSafeName(stream) || !segment.endsWith(".ts") || !isSafeName(segment)) {
+    if (
+      !hls || !isSafeName(appName) || !isSafeName(stream) ||
+      !segment.endsWith(".ts") || !isSafeName(segment)
+    ) {
       requests.inc({ kind: "other", status: 404 });
       return c.text("Not found", 404);
     }
     const bytes = hls.segment(appName, stream, segment.slice(0, -3));
     if (!bytes) {
       requests.inc({ kind: "ts", status: 404 });
-      return c.text(`Segment not found: ${appName}/${stream}/${segment}`, 404, CORS);
+      return c.text(
+        `Segment not found: ${appName}/${stream}/${segment}`,
+        404,
+        CORS,
+      );
     }
     requests.inc({ kind: "ts", status: 200 });
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {

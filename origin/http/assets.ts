@@ -29,7 +29,10 @@ export async function loadWebAssets(): Promise<WebAssets> {
     try {
       scripts.set(name, await Deno.readFile(new URL(path, ROOT)));
     } catch (cause) {
-      throw new Error(`Cannot load player script ${path}: run 'deno install' first`, { cause });
+      throw new Error(
+        `Cannot load player script ${path}: run 'deno install' first`,
+        { cause },
+      );
     }
   }
   return { page: () => page, script: (file) => scripts.get(file) };

@@ -16,7 +16,12 @@ import type { Hub, Viewer } from "../stream/hub.ts";
  * @param id Viewer id for logs (peer address).
  * @param maxQueueBytes Unsent bytes above which the viewer is dropped.
  */
-export function createFlvResponse(hub: Hub, id: string, maxQueueBytes: number, headers: HeadersInit): Response {
+export function createFlvResponse(
+  hub: Hub,
+  id: string,
+  maxQueueBytes: number,
+  headers: HeadersInit,
+): Response {
   let viewer: Viewer | undefined;
   const body = new ReadableStream<Uint8Array>(
     {

@@ -15,7 +15,15 @@
  * @module
  */
 
-import { FlvTagType, type FlvTag } from "../../codec/flv/types.ts";
+import {
+  audioCodecOf,
+  type FlvTag,
+  FlvTagType,
+  isAudioSequenceHeader,
+  isVideoKeyframe,
+  isVideoSequenceHeader,
+  videoCodecOf,
+} from "../../codec/flv/mod.ts";
 import type { Logger } from "../log.ts";
 
 /** Output formats a hub encodes for. */
@@ -91,43 +99,6 @@ interface ViewerEntry {
   readonly viewer: Viewer;
   /** Without a GOP cache a new viewer must start on a keyframe. */
   waitingKeyframe: boolean;
-}
-
-const FORMATS: readonly ViewerFormat[] = ["flv", "rtmp"];
-
-const VIDEO_CODECS: Record<number, string> = { 7: "h264", 12: "hevc" };
-const AUDIO_CODECS: Record<number, string> = { 10: "aac", 2: "mp3", 11: "speex", 7: "g711a", 8: "g711u" };
-const FOURCC_CODECS: Record<string, string> = { hvc1: "hevc", av01: "av1", vp09: "vp9", avc1: "h264" };
-
-/** Enhanced RTMP (veovera v1) video tag header: bit 7 set, frame type in bits 4–6. */
-function isExVideo(d: Uint8Array): boolean {
-  return d.byteLength > 0 && (d[0]! & 0x80) !== 0;
-}
-
-function isKeyframe(d: Uint8Array): boolean {
-  if (d.byteLength === 0) return false;
-  return ((d[0]! >> 4) & 0x07) === 1;
-}
-
-/** AVC/HEVC sequence header (legacy packet type 0) or enhanced SequenceStart (0). */
-function isVideoConfig(d: Uint8Array): boolean {
-  if (isExVideo(d)) return (d[0]! & 0x0f) === 0;
-  const codec = d[0]! & 0x0f;
-  return (codec === 7 || codec === 12) && d.byteLength > 1 && d[1] === 0;
-}
-
-function isAudioConfig(d: Uint8Array): boolean {
-  return d.byteLength > 1 && (d[0]! >> 4) === 10 && d[1] === 0;
-}
-
-function videoCodecName(d: Uint8Array): string | undefined {
-  if (d.byteLength === 0) return undefined;
-  if (isExVideo(d)) {
-    if (d.byteLength < 5) return undefined;
-    const fourcc = String.fromCharCode(d[1]!, d[2]!, d[3]!, d[4]!);
-    return FOURCC_CODECS[fourcc] ?? fourcc;
-  }
-  return VIDEO_CODECS[d[0]! & 0x0f];
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
@@ -234,22 +205,25 @@ export class Hub {
       this.#metadata = packet;
     } else if (tag.type === FlvTagType.Video && d.byteLength > 0) {
       this.#hasVideo = true;
-      this.codecs.video ??= videoCodecName(d);
-      if (isVideoConfig(d)) {
+      this.codecs.video ??= videoCodecOf(d);
+      if (isVideoSequenceHeader(d)) {
         this.#videoConfig = packet;
-      } else if (isKeyframe(d)) {
+      } else if (isVideoKeyframe(d)) {
         this.#gop = [];
         this.#gopBytes = 0;
         this.#gopValid = this.#opts.gopCache;
       }
     } else if (tag.type === FlvTagType.Audio && d.byteLength > 0) {
       this.#hasAudio = true;
-      this.codecs.audio ??= AUDIO_CODECS[d[0]! >> 4];
-      if (isAudioConfig(d)) this.#audioConfig = packet;
+      this.codecs.audio ??= audioCodecOf(d);
+      if (isAudioSequenceHeader(d)) this.#audioConfig = packet;
       else if (!this.#hasVideo && this.#opts.gopCache) {
         // Audio-only: the "GOP" is the most recent audio, bounded by bytes.
         this.#gopValid = true;
-        while (this.#gopBytes + d.byteLength > this.#opts.maxGopCacheBytes && this.#gop.length) {
+        while (
+          this.#gopBytes + d.byteLength > this.#opts.maxGopCacheBytes &&
+          this.#gop.length
+        ) {
           this.#gopBytes -= this.#gop.shift()!.tag.data.byteLength;
         }
       }
@@ -268,7 +242,8 @@ export class Hub {
     if (this.#viewers.size === 0) return;
     this.#pending.push(packet);
     if (this.#opts.flushIntervalMs <= 0) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#opts.flushIntervalMs);
+    else {this.#timer ??= setTimeout(() =>
+        this.flush(), this.#opts.flushIntervalMs);}
   }
 
   #encode(p: Packet, format: ViewerFormat): Uint8Array {
@@ -288,14 +263,18 @@ export class Hub {
     for (const [viewer, entry] of this.#viewers) {
       let bytes: Uint8Array | undefined;
       if (entry.waitingKeyframe) {
-        const k = pending.findIndex((p) => p.tag.type === FlvTagType.Video && isKeyframe(p.tag.data) && !isVideoConfig(p.tag.data));
+        const k = pending.findIndex((p) =>
+          p.tag.type === FlvTagType.Video && isVideoKeyframe(p.tag.data)
+        );
         if (k < 0) continue;
         entry.waitingKeyframe = false;
         bytes = this.#join(pending.slice(k), viewer.format);
       } else {
         bytes = shared[viewer.format] ??= this.#join(pending, viewer.format);
       }
-      if (bytes.byteLength > 0 && !viewer.write(bytes)) this.#drop(viewer, "slow viewer: queue over its cap");
+      if (bytes.byteLength > 0 && !viewer.write(bytes)) {
+        this.#drop(viewer, "slow viewer: queue over its cap");
+      }
     }
   }
 
@@ -312,7 +291,11 @@ export class Hub {
 
   #drop(viewer: Viewer, reason: string): void {
     if (!this.#viewers.delete(viewer)) return;
-    this.#opts.log.info("viewer dropped", { stream: `${this.app}/${this.name}`, viewer: viewer.id, reason });
+    this.#opts.log.info("viewer dropped", {
+      stream: `${this.app}/${this.name}`,
+      viewer: viewer.id,
+      reason,
+    });
     viewer.close(reason);
   }
 
@@ -328,12 +311,24 @@ export class Hub {
     const format = viewer.format;
     const enc = this.#opts.encoders[format];
     const firstPending = this.#pending[0]?.seq ?? this.#seq;
-    const burst = this.#gopValid ? this.#gop.filter((p) => p.seq < firstPending) : [];
-    // Config tags go out stamped with the first media timestamp so players see no backwards jump.
-    const ts = burst[0]?.tag.timestampMs ?? this.#pending[0]?.tag.timestampMs ?? 0;
+    const burst = this.#gopValid
+      ? this.#gop.filter((p) => p.seq < firstPending)
+      : [];
+    // Sequence headers go out stamped with the first media timestamp so players see no backwards
+    // jump. Metadata stays at 0: FFmpeg's FLV reader takes onMetaData at any other time for a
+    // data stream of its own.
+    const ts = burst[0]?.tag.timestampMs ?? this.#pending[0]?.tag.timestampMs ??
+      0;
     const parts: Uint8Array[] = [];
-    if (enc.header) parts.push(enc.header({ hasAudio: this.#hasAudio, hasVideo: this.#hasVideo }));
-    for (const p of [this.#metadata, this.#videoConfig, this.#audioConfig]) {
+    if (enc.header) {
+      parts.push(
+        enc.header({ hasAudio: this.#hasAudio, hasVideo: this.#hasVideo }),
+      );
+    }
+    if (this.#metadata) {
+      parts.push(enc.tag({ ...this.#metadata.tag, timestampMs: 0 }));
+    }
+    for (const p of [this.#videoConfig, this.#audioConfig]) {
       if (p) parts.push(enc.tag({ ...p.tag, timestampMs: ts }));
     }
     for (const p of burst) parts.push(this.#encode(p, format));

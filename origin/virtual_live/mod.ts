@@ -8,8 +8,13 @@
  * @module
  */
 
-import { readFlvFile } from "../../codec/flv/reader.ts";
-import { FlvTagType, type FlvTag } from "../../codec/flv/types.ts";
+import {
+  type FlvTag,
+  FlvTagType,
+  isAudioSequenceHeader,
+  isVideoSequenceHeader,
+  readFlvFile,
+} from "../../codec/flv/mod.ts";
 import type { VirtualLiveChannel } from "../../config/mod.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { Hub } from "../stream/hub.ts";
@@ -24,7 +29,9 @@ function isConfigTag(t: FlvTag): boolean {
   if (t.type === FlvTagType.Script) return true;
   const d = t.data;
   if (d.byteLength < 2) return false;
-  if (t.type === FlvTagType.Video) return (d[0]! & 0x80) ? (d[0]! & 0x0f) === 0 : d[1] === 0;
+  if (t.type === FlvTagType.Video) {
+    return (d[0]! & 0x80) ? (d[0]! & 0x0f) === 0 : d[1] === 0;
+  }
   return (d[0]! >> 4) === 10 && d[1] === 0;
 }
 
@@ -46,9 +53,14 @@ export function prepareClip(bytes: Uint8Array, source: string): LoopingClip {
   const { tags } = readFlvFile(bytes);
   const config = tags.filter(isConfigTag);
   const media = tags.filter((t) => !isConfigTag(t));
-  if (media.length === 0) throw new Error(`Cannot loop ${source}: it holds no audio or video tags`);
+  if (media.length === 0) {
+    throw new Error(`Cannot loop ${source}: it holds no audio or video tags`);
+  }
   const base = Math.min(...media.map((t) => t.timestampMs));
-  const rebased = media.map((t) => ({ ...t, timestampMs: t.timestampMs - base }));
+  const rebased = media.map((t) => ({
+    ...t,
+    timestampMs: t.timestampMs - base,
+  }));
   // The loop length must cover each track's last frame, so the next loop never goes backwards.
   let end = 0;
   for (const type of [FlvTagType.Audio, FlvTagType.Video]) {
@@ -83,7 +95,11 @@ export async function startVirtualLive(
   try {
     clip = prepareClip(await Deno.readFile(channel.file), channel.file);
   } catch (err) {
-    log.error("virtual live channel skipped", { stream: key, file: channel.file, error: describeError(err) });
+    log.error("virtual live channel skipped", {
+      stream: key,
+      file: channel.file,
+      error: describeError(err),
+    });
     return { stop() {} };
   }
 
@@ -110,20 +126,33 @@ export async function startVirtualLive(
       }
     }
     const next = clip.media[index]!.timestampMs + loop * clip.loopDurationMs;
-    timer = setTimeout(tick, Math.min(MAX_TICK_MS, Math.max(1, next - (now() - startedAt))));
+    timer = setTimeout(
+      tick,
+      Math.min(MAX_TICK_MS, Math.max(1, next - (now() - startedAt))),
+    );
   };
 
   const begin = () => {
     timer = undefined;
     if (stopped) return;
     try {
-      hub = deps.registry.startPublish(channel.app, channel.stream, { peer: `file:${channel.file}`, protocol: "virtual" });
+      hub = deps.registry.startPublish(channel.app, channel.stream, {
+        peer: `file:${channel.file}`,
+        protocol: "virtual",
+      });
     } catch (err) {
-      log.warn("virtual live channel waits: stream key busy", { stream: key, error: describeError(err) });
+      log.warn("virtual live channel waits: stream key busy", {
+        stream: key,
+        error: describeError(err),
+      });
       timer = setTimeout(begin, RETRY_MS);
       return;
     }
-    log.info("virtual live channel started", { stream: key, file: channel.file, loopSeconds: clip.loopDurationMs / 1000 });
+    log.info("virtual live channel started", {
+      stream: key,
+      file: channel.file,
+      loopSeconds: clip.loopDurationMs / 1000,
+    });
     for (const t of clip.config) hub.pushTag({ ...t, timestampMs: 0 });
     startedAt = now();
     index = 0;

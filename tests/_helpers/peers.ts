@@ -7,7 +7,11 @@
 /** True when `name` runs (`name -version`). */
 export async function hasBinary(name: string): Promise<boolean> {
   try {
-    const out = await new Deno.Command(name, { args: ["-version"], stdout: "null", stderr: "null" }).output();
+    const out = await new Deno.Command(name, {
+      args: ["-version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
     return out.success;
   } catch {
     return false;
@@ -24,8 +28,17 @@ export interface PeerOutput {
 /**
  * Runs a command to completion, killing it after `timeoutMs`.
  */
-export async function runPeer(cmd: string, args: string[], timeoutMs = 30_000): Promise<PeerOutput> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
+export async function runPeer(
+  cmd: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<PeerOutput> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
   const timer = setTimeout(() => {
     try {
       child.kill("SIGKILL");
@@ -36,7 +49,11 @@ export async function runPeer(cmd: string, args: string[], timeoutMs = 30_000): 
   try {
     const out = await child.output();
     const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -49,8 +66,17 @@ export interface BackgroundPeer {
 }
 
 /** Starts a long-running peer whose output is discarded; `stop()` kills and reaps it. */
-export function startPeer(cmd: string, args: string[], timeoutMs = 60_000): BackgroundPeer {
-  const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped", stdin: "null" }).spawn();
+export function startPeer(
+  cmd: string,
+  args: string[],
+  timeoutMs = 60_000,
+): BackgroundPeer {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "null",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
   const stderr = child.stderr.pipeTo(new WritableStream()).catch(() => {});
   const timer = setTimeout(() => {
     try {
@@ -75,29 +101,78 @@ export function startPeer(cmd: string, args: string[], timeoutMs = 60_000): Back
 }
 
 /** ffmpeg args that publish a synthetic H.264/AAC stream with a 2 s GOP to `url` for `seconds`. */
-export function publishArgs(url: string, seconds: number, opts: { gop?: number; realtime?: boolean } = {}): string[] {
+export function publishArgs(
+  url: string,
+  seconds: number,
+  opts: { gop?: number; realtime?: boolean } = {},
+): string[] {
   return [
-    "-v", "error", "-nostdin",
+    "-v",
+    "error",
+    "-nostdin",
     ...(opts.realtime === false ? [] : ["-re"]),
-    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-    "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100",
-    "-t", String(seconds),
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-    "-g", String(opts.gop ?? 50), "-keyint_min", String(opts.gop ?? 50), "-sc_threshold", "0",
-    "-c:a", "aac", "-b:a", "64k",
-    "-f", "flv", url,
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=25",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=1000:sample_rate=44100",
+    "-t",
+    String(seconds),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-g",
+    String(opts.gop ?? 50),
+    "-keyint_min",
+    String(opts.gop ?? 50),
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "64k",
+    "-f",
+    "flv",
+    url,
   ];
 }
 
 /** ffprobe's stream list of `url` as JSON. */
-export async function probeStreams(url: string, timeoutMs = 20_000): Promise<{ codec_name: string; codec_type: string }[]> {
-  const out = await runPeer("ffprobe", ["-v", "error", "-rw_timeout", "10000000", "-show_streams", "-of", "json", url], timeoutMs);
-  if (out.code !== 0) throw new Error(`ffprobe ${url} failed (${out.code}): ${out.stderr.slice(0, 500)}`);
+export async function probeStreams(
+  url: string,
+  timeoutMs = 20_000,
+): Promise<{ codec_name: string; codec_type: string }[]> {
+  const out = await runPeer("ffprobe", [
+    "-v",
+    "error",
+    "-rw_timeout",
+    "10000000",
+    "-show_streams",
+    "-of",
+    "json",
+    url,
+  ], timeoutMs);
+  if (out.code !== 0) {
+    throw new Error(
+      `ffprobe ${url} failed (${out.code}): ${out.stderr.slice(0, 500)}`,
+    );
+  }
   return JSON.parse(out.stdout).streams ?? [];
 }
 
 /** Polls `fn` until it returns a value or the deadline passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, stepMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  stepMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { applyEnv, ConfigError, DEFAULTS, envNames, loadConfig, parseConfig, parseYamlConfig } from "../../config/mod.ts";
+import {
+  applyEnv,
+  ConfigError,
+  DEFAULTS,
+  envNames,
+  loadConfig,
+  parseConfig,
+  parseYamlConfig,
+} from "../../config/mod.ts";
 
 Deno.test("parseConfig() returns every default for an empty config", () => {
   assert.deepEqual(parseConfig({}), DEFAULTS);
@@ -7,7 +15,9 @@ Deno.test("parseConfig() returns every default for an empty config", () => {
 });
 
 Deno.test("parseConfig() merges nested keys over defaults", () => {
-  const c = parseConfig({ origin: { hls: { windowSegments: 10 }, rtmpPort: 19350 } });
+  const c = parseConfig({
+    origin: { hls: { windowSegments: 10 }, rtmpPort: 19350 },
+  });
   assert.equal(c.origin.hls.windowSegments, 10);
   assert.equal(c.origin.hls.targetDurationSeconds, 2);
   assert.equal(c.origin.rtmpPort, 19350);
@@ -16,24 +26,57 @@ Deno.test("parseConfig() merges nested keys over defaults", () => {
 
 Deno.test("parseConfig() names the key, the value and what was expected", () => {
   const cases: [unknown, RegExp][] = [
-    [{ origin: { rtmpPort: "x" } }, /'origin\.rtmpPort': got "x", expected a number/],
-    [{ origin: { rtmpPort: 70000 } }, /'origin\.rtmpPort': got 70000, expected an integer 0\.\.65535/],
-    [{ origin: { nope: 1 } }, /'origin\.nope': got 1, expected one of the known keys/],
+    [
+      { origin: { rtmpPort: "x" } },
+      /'origin\.rtmpPort': got "x", expected a number/,
+    ],
+    [
+      { origin: { rtmpPort: 70000 } },
+      /'origin\.rtmpPort': got 70000, expected an integer 0\.\.65535/,
+    ],
+    [
+      { origin: { nope: 1 } },
+      /'origin\.nope': got 1, expected one of the known keys/,
+    ],
     [{ nope: {} }, /'nope'/],
-    [{ log: { level: "loud" } }, /'log\.level': got "loud", expected one of debug, info, warn, error/],
-    [{ origin: { virtualLive: {} } }, /'origin\.virtualLive': got \{\}, expected a list/],
-    [{ origin: { virtualLive: [{ app: "live", stream: "../x", file: "a.flv" }] } }, /'origin\.virtualLive\[0\]\.stream'/],
-    [{ origin: { virtualLive: [{ app: "live", file: "a.flv" }] } }, /'origin\.virtualLive\[0\]\.stream'/],
-    [{ origin: { live: { gopCache: "yes" } } }, /'origin\.live\.gopCache': got "yes", expected a boolean/],
+    [
+      { log: { level: "loud" } },
+      /'log\.level': got "loud", expected one of debug, info, warn, error/,
+    ],
+    [
+      { origin: { virtualLive: {} } },
+      /'origin\.virtualLive': got \{\}, expected a list/,
+    ],
+    [{
+      origin: { virtualLive: [{ app: "live", stream: "../x", file: "a.flv" }] },
+    }, /'origin\.virtualLive\[0\]\.stream'/],
+    [
+      { origin: { virtualLive: [{ app: "live", file: "a.flv" }] } },
+      /'origin\.virtualLive\[0\]\.stream'/,
+    ],
+    [
+      { origin: { live: { gopCache: "yes" } } },
+      /'origin\.live\.gopCache': got "yes", expected a boolean/,
+    ],
   ];
   for (const [raw, re] of cases) {
-    assert.throws(() => parseConfig(raw), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(raw));
+    assert.throws(
+      () => parseConfig(raw),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(raw),
+    );
   }
 });
 
 Deno.test("applyEnv() maps MERIDIAN_<SECTION>_<KEY> onto keys and parses scalars", () => {
-  assert.deepEqual(envNames().get("MERIDIAN_ORIGIN_RTMP_PORT"), ["origin", "rtmpPort"]);
-  assert.deepEqual(envNames().get("MERIDIAN_ORIGIN_HLS_TARGET_DURATION_SECONDS"), ["origin", "hls", "targetDurationSeconds"]);
+  assert.deepEqual(envNames().get("MERIDIAN_ORIGIN_RTMP_PORT"), [
+    "origin",
+    "rtmpPort",
+  ]);
+  assert.deepEqual(
+    envNames().get("MERIDIAN_ORIGIN_HLS_TARGET_DURATION_SECONDS"),
+    ["origin", "hls", "targetDurationSeconds"],
+  );
   const { raw, unknown } = applyEnv({ origin: { httpPort: 1 } }, {
     MERIDIAN_ORIGIN_RTMP_PORT: "1940",
     MERIDIAN_ORIGIN_LIVE_GOP_CACHE: "false",
@@ -51,8 +94,13 @@ Deno.test("loadConfig() reads YAML, applies env last, and rejects bad YAML", asy
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/m.yaml`;
-    await Deno.writeTextFile(file, "origin:\n  httpPort: 9000\n  rtmpPort: 1000\n");
-    const { config } = await loadConfig(file, { MERIDIAN_ORIGIN_RTMP_PORT: "2000" });
+    await Deno.writeTextFile(
+      file,
+      "origin:\n  httpPort: 9000\n  rtmpPort: 1000\n",
+    );
+    const { config } = await loadConfig(file, {
+      MERIDIAN_ORIGIN_RTMP_PORT: "2000",
+    });
     assert.equal(config.origin.httpPort, 9000);
     assert.equal(config.origin.rtmpPort, 2000);
     await Deno.writeTextFile(file, "origin: [1, 2\n");

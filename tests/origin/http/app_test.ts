@@ -3,7 +3,10 @@ import { encodeFlvHeader } from "../../../codec/flv/header.ts";
 import { encodeFlvTag } from "../../../codec/flv/tag.ts";
 import { readFlvFile } from "../../../codec/flv/reader.ts";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
-import { createOriginHttpApp, type HlsSource } from "../../../origin/http/app.ts";
+import {
+  createOriginHttpApp,
+  type HlsSource,
+} from "../../../origin/http/app.ts";
 import { silentLogger } from "../../../origin/log.ts";
 import { StreamRegistry } from "../../../origin/stream/registry.ts";
 
@@ -12,44 +15,95 @@ function setup(hls?: HlsSource) {
     gopCache: true,
     maxGopCacheBytes: 1 << 20,
     flushIntervalMs: 0,
-    encoders: { flv: { header: encodeFlvHeader, tag: encodeFlvTag }, rtmp: { tag: encodeFlvTag } },
+    encoders: {
+      flv: { header: encodeFlvHeader, tag: encodeFlvTag },
+      rtmp: { tag: encodeFlvTag },
+    },
     log: silentLogger,
   });
-  const app = createOriginHttpApp({ maxViewerQueueBytes: 1 << 20, playlistMaxAgeSeconds: 1 }, {
+  const app = createOriginHttpApp({
+    maxViewerQueueBytes: 1 << 20,
+    playlistMaxAgeSeconds: 1,
+  }, {
     registry,
     hls,
     metrics: new MetricsRegistry(),
     log: silentLogger,
-    assets: { page: () => "<html>player</html>", script: (f) => (f === "hls.min.js" ? new Uint8Array([0x2f, 0x2f]) : undefined) },
+    assets: {
+      page: () => "<html>player</html>",
+      script: (
+        f,
+      ) => (f === "hls.min.js" ? new Uint8Array([0x2f, 0x2f]) : undefined),
+    },
   });
   return { registry, app };
 }
 
 Deno.test("origin HTTP: /{app}/{stream}.flv streams header, config tags and GOP, then ends with the stream", async () => {
   const { registry, app } = setup();
-  const hub = registry.startPublish("live", "t", { peer: "p", protocol: "test" });
-  hub.pushTag({ type: 9, timestampMs: 0, data: new Uint8Array([0x17, 0, 0, 0, 0, 1, 2]) });
-  hub.pushTag({ type: 9, timestampMs: 40, data: new Uint8Array([0x17, 1, 0, 0, 0, 9, 9]) });
+  const hub = registry.startPublish("live", "t", {
+    peer: "p",
+    protocol: "test",
+  });
+  hub.pushTag({
+    type: 9,
+    timestampMs: 0,
+    data: new Uint8Array([0x17, 0, 0, 0, 0, 1, 2]),
+  });
+  hub.pushTag({
+    type: 9,
+    timestampMs: 40,
+    data: new Uint8Array([0x17, 1, 0, 0, 0, 9, 9]),
+  });
   const res = await app.request("http://localhost/live/t.flv");
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "video/x-flv");
-  hub.pushTag({ type: 9, timestampMs: 80, data: new Uint8Array([0x27, 1, 0, 0, 0, 8]) });
+  hub.pushTag({
+    type: 9,
+    timestampMs: 80,
+    data: new Uint8Array([0x27, 1, 0, 0, 0, 8]),
+  });
   hub.end();
   const body = new Uint8Array(await res.arrayBuffer());
   const file = readFlvFile(body);
   assert.equal(file.header.hasVideo, true);
-  assert.deepEqual(file.tags.map((t) => t.timestampMs), [40, 40, 80], "sequence header stamped with the keyframe's time");
+  assert.deepEqual(
+    file.tags.map((t) => t.timestampMs),
+    [40, 40, 80],
+    "sequence header stamped with the keyframe's time",
+  );
   assert.equal(hub.viewerCount, 0);
 });
 
 Deno.test("origin HTTP: unknown streams are 404, bad names 400, traversal never reaches a file", async () => {
-  const { app } = setup({ playlist: () => undefined, segment: () => undefined });
-  assert.equal((await app.request("http://localhost/live/none.flv")).status, 404);
-  assert.equal((await app.request("http://localhost/live/none.m3u8")).status, 404);
-  assert.equal((await app.request("http://localhost/live/none/1.ts")).status, 404);
-  assert.equal((await app.request("http://localhost/live/..%2F..%2Fetc.flv")).status, 400);
-  assert.equal((await app.request("http://localhost/live/a%00b.flv")).status, 400);
-  assert.equal((await app.request("http://localhost/live/t/..%2Fx.ts")).status, 404);
+  const { app } = setup({
+    playlist: () => undefined,
+    segment: () => undefined,
+  });
+  assert.equal(
+    (await app.request("http://localhost/live/none.flv")).status,
+    404,
+  );
+  assert.equal(
+    (await app.request("http://localhost/live/none.m3u8")).status,
+    404,
+  );
+  assert.equal(
+    (await app.request("http://localhost/live/none/1.ts")).status,
+    404,
+  );
+  assert.equal(
+    (await app.request("http://localhost/live/..%2F..%2Fetc.flv")).status,
+    400,
+  );
+  assert.equal(
+    (await app.request("http://localhost/live/a%00b.flv")).status,
+    400,
+  );
+  assert.equal(
+    (await app.request("http://localhost/live/t/..%2Fx.ts")).status,
+    404,
+  );
 });
 
 Deno.test("origin HTTP: HLS playlist and segments carry their Cache-Control", async () => {
@@ -70,7 +124,10 @@ Deno.test("origin HTTP: HLS playlist and segments carry their Cache-Control", as
 
 Deno.test("origin HTTP: /healthz, /metrics, /api/streams, player page and assets", async () => {
   const { registry, app } = setup();
-  const hub = registry.startPublish("live", "t", { peer: "p", protocol: "test" });
+  const hub = registry.startPublish("live", "t", {
+    peer: "p",
+    protocol: "test",
+  });
   hub.pushTag({ type: 8, timestampMs: 0, data: new Uint8Array([0xaf, 1, 5]) });
   const health = await (await app.request("http://localhost/healthz")).json();
   assert.equal(health.status, "ok");
@@ -81,9 +138,18 @@ Deno.test("origin HTTP: /healthz, /metrics, /api/streams, player page and assets
   assert.equal(list.streams[0].codecs.audio, "aac");
   await app.request("http://localhost/live/none.flv");
   const metrics = await (await app.request("http://localhost/metrics")).text();
-  assert.match(metrics, /meridian_origin_http_requests_total\{kind="flv",status="404"\} 1/);
+  assert.match(
+    metrics,
+    /meridian_origin_http_requests_total\{kind="flv",status="404"\} 1/,
+  );
   assert.match(await (await app.request("http://localhost/")).text(), /player/);
-  assert.equal((await app.request("http://localhost/assets/hls.min.js")).status, 200);
-  assert.equal((await app.request("http://localhost/assets/nope.js")).status, 404);
+  assert.equal(
+    (await app.request("http://localhost/assets/hls.min.js")).status,
+    200,
+  );
+  assert.equal(
+    (await app.request("http://localhost/assets/nope.js")).status,
+    404,
+  );
   hub.end();
 });

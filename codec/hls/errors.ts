@@ -1,0 +1,46 @@
+/**
+ * Error type of the HLS playlist codec.
+ *
+ * @module
+ */
+
+/** Stable codes of {@link PlaylistFormatError}. */
+export const PlaylistErrorCode = {
+  /** The text does not start with #EXTM3U. */
+  MissingHeader: "HLS_MISSING_HEADER",
+  /** A tag has a malformed value. */
+  BadTag: "HLS_BAD_TAG",
+  /** A required tag is missing (EXT-X-TARGETDURATION) or a URI has no EXTINF. */
+  MissingTag: "HLS_MISSING_TAG",
+  /** A value given to the renderer is out of range. */
+  BadValue: "HLS_BAD_VALUE",
+} as const;
+
+/** One of the {@link PlaylistErrorCode} values. */
+export type PlaylistErrorCodeValue =
+  (typeof PlaylistErrorCode)[keyof typeof PlaylistErrorCode];
+
+/**
+ * A malformed or unrenderable media playlist.
+ *
+ * @example
+ * ```ts
+ * import { PlaylistErrorCode, PlaylistFormatError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new PlaylistFormatError(PlaylistErrorCode.BadTag, "x").code, "HLS_BAD_TAG");
+ * ```
+ */
+export class PlaylistFormatError extends Error {
+  override name = "PlaylistFormatError";
+  /** Which rule the playlist broke; see {@link PlaylistErrorCode}. */
+  readonly code: PlaylistErrorCodeValue;
+
+  constructor(
+    code: PlaylistErrorCodeValue,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,555 @@
+/**
+ * The live HLS packager: FLV tags of one stream in, MPEG-TS segments and a live media
+ * playlist out (RFC 8216).
+ *
+ * @module
+ */
+
+import {
+  type AudioSpecificConfig,
+  buildAdtsFrame,
+  decodeAudioSpecificConfig,
+} from "../../codec/aac/mod.ts";
+import {
+  AudioCodec,
+  AudioPacketType,
+  decodeAudioTagHeader,
+  decodeVideoTagHeader,
+  type FlvTag,
+  FlvTagType,
+  SoundFormat,
+  VideoCodec,
+  VideoFrameType,
+  VideoPacketType,
+} from "../../codec/flv/mod.ts";
+import {
+  buildAnnexBAccessUnit,
+  decodeAvcDecoderConfig,
+  type ParameterSets,
+  splitAvccNalus,
+} from "../../codec/h264/mod.ts";
+import { renderMediaPlaylist, targetDurationFor } from "../../codec/hls/mod.ts";
+import {
+  msToTicks,
+  StreamType,
+  TsMuxer,
+  type TsTracks,
+} from "../../codec/mpegts/mod.ts";
+import { HlsError, HlsErrorCode } from "./errors.ts";
+import { type HlsSegment, SegmentWindow } from "./window.ts";
+
+/** Default segment target, ms: Apple's HLS authoring guidance for low-latency-ish live. */
+export const DEFAULT_TARGET_DURATION_MS = 2000;
+/** Default number of segments listed in the playlist. */
+export const DEFAULT_WINDOW_SEGMENTS = 6;
+/** Finished segments kept downloadable beyond the window for slow clients (RFC 8216 §6.2.2). */
+export const RETAINED_EXTRA_SEGMENTS = 3;
+/**
+ * Largest segment we buffer, in bytes. A stream without keyframes would otherwise grow one
+ * segment without bound; at this size the segment is closed and the next one waits for a
+ * keyframe.
+ */
+export const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** AAC frames grouped into one audio PES (about 90 ms at 44.1 kHz): less TS stuffing. */
+export const AUDIO_FRAMES_PER_PES = 4;
+/**
+ * A timestamp gap (forward) at a keyframe larger than this, in ms, is treated as a
+ * discontinuity rather than as a very long segment.
+ */
+export const MAX_TIMESTAMP_GAP_MS = 10_000;
+/** Bounds of the options, checked at construction. */
+const TARGET_DURATION_RANGE_MS = [100, 600_000] as const;
+const WINDOW_SEGMENTS_RANGE = [1, 10_000] as const;
+/** MP3 frames carry 1152 samples (MPEG-1 Layer III). Used only to estimate durations. */
+const MP3_FRAME_MS = 26;
+/** AAC re-anchors its sample clock when FLV time and sample time differ by more than this many frames. */
+const AUDIO_RESYNC_FRAMES = 1;
+const AAC_SAMPLES_PER_FRAME = 1024;
+/** Video frame duration assumed until two frames have been seen (25 fps). */
+const DEFAULT_VIDEO_FRAME_MS = 40;
+
+/** Options of {@link HlsStream}. */
+export interface HlsStreamOptions {
+  /** The stream's name; playlist URIs are `${streamName}/${segmentName}`. */
+  readonly streamName: string;
+  /**
+   * Segments are cut at the first keyframe at or after this duration, in ms.
+   * @default {2000}
+   */
+  readonly targetDurationMs?: number;
+  /**
+   * Segments listed in the playlist.
+   * @default {6}
+   */
+  readonly windowSegments?: number;
+  /**
+   * Start of every segment name, unique per process start so that names are never reused
+   * after a restart (caches would serve old bytes).
+   * @default now().toString(36)
+   */
+  readonly segmentNamePrefix?: string;
+  /** Wall clock, epoch ms; injected so tests control EXT-X-PROGRAM-DATE-TIME. */
+  readonly now: () => number;
+}
+
+interface OpenSegment {
+  readonly sequence: number;
+  readonly tracks: TsTracks;
+  /** Media time (ms) of the first frame: the keyframe DTS, or the first audio PTS. */
+  readonly startMs: number;
+  readonly programDateTimeMs: number;
+  readonly discontinuity: boolean;
+  readonly chunks: Uint8Array[];
+  bytes: number;
+  /** End of the latest frame written, media ms (frame time + estimated duration). */
+  endMs: number;
+  /** DTS of the latest video frame, ms. */
+  lastVideoDtsMs: number | undefined;
+}
+
+interface PendingAudio {
+  ptsTicks: number;
+  frames: Uint8Array[];
+  bytes: number;
+}
+
+interface AudioClock {
+  anchorMs: number;
+  samples: number;
+}
+
+/**
+ * Packages one live stream into HLS. One instance lives per app/stream for as long as the
+ * process does, across republishes, so that media sequence numbers, segment names and TS
+ * continuity counters never go backwards.
+ *
+ * What it does with each input:
+ * - H.264 (legacy AVC or Enhanced RTMP `avc1`): AVCC to Annex B, an AUD per access unit and
+ *   SPS/PPS before every IDR, PTS = DTS + composition time. Segments start at keyframes and
+ *   are cut at the first keyframe once the target duration is reached (whole GOPs).
+ * - AAC: ADTS framing; PTS counted from the number of samples (1024 per frame at the
+ *   configured rate), re-anchored to the FLV timestamp only when the two drift apart by more
+ *   than a frame. This removes the jitter of millisecond FLV timestamps.
+ * - MP3: carried as MPEG audio (stream type 0x03, or 0x04 for the MPEG-2 half rates) with
+ *   FLV timestamps.
+ * - HEVC, AV1, VP9 and other video codecs are not packaged (HEVC in TS is optional in HLS
+ *   and these streams are for RTMP/HTTP-FLV players): such a stream's HLS is audio-only.
+ *   Other audio codecs are dropped the same way.
+ * - Audio-only streams (no AVC sequence header) are cut on audio time.
+ * - Script data (onMetaData) is ignored.
+ *
+ * A republish ({@link HlsStream.onEnd}, then more tags) starts a new segment marked
+ * EXT-X-DISCONTINUITY; so does a change of tracks or a timestamp jump at a keyframe.
+ *
+ * `onTag` never throws: it is called from the stream hub's fan-out loop, and a malformed tag
+ * must not stop delivery to other viewers. A tag that cannot be packaged is dropped and
+ * recorded in {@link HlsStream.lastError} and {@link HlsStream.droppedTags}.
+ *
+ * @example
+ * ```ts
+ * import { HlsStream } from "./segmenter.ts";
+ * import assert from "node:assert/strict";
+ * let clock = 1_700_000_000_000;
+ * const hls = new HlsStream({ streamName: "t", segmentNamePrefix: "p", now: () => clock });
+ * hls.onTag({ type: 8, timestampMs: 0, data: new Uint8Array([0xaf, 0, 0x12, 0x10]) }); // AAC LC 44.1k
+ * for (let i = 0; i < 200; i++) {
+ *   hls.onTag({ type: 8, timestampMs: Math.round(i * 1024000 / 44100), data: new Uint8Array([0xaf, 1, 0x21, 0x10]) });
+ *   clock += 23;
+ * }
+ * hls.onEnd();
+ * assert.equal(hls.segmentCount, 3);
+ * assert.match(hls.playlist()!, /#EXTINF:2\.02\d,\nt\/p-0\.ts/);
+ * assert.ok(hls.segment("p-0"));
+ * ```
+ */
+export class HlsStream {
+  readonly #streamName: string;
+  readonly #targetDurationMs: number;
+  readonly #prefix: string;
+  readonly #now: () => number;
+  readonly #window: SegmentWindow;
+  readonly #muxer = new TsMuxer({});
+
+  #avc: { lengthSize: number; parameterSets: ParameterSets } | undefined;
+  #aac: AudioSpecificConfig | undefined;
+  #mp3StreamType: number | undefined;
+  #audioClock: AudioClock | undefined;
+  #videoFrameMs = DEFAULT_VIDEO_FRAME_MS;
+
+  #current: OpenSegment | undefined;
+  #pendingAudio: PendingAudio | undefined;
+  #lastTracks: TsTracks | undefined;
+  #discontinuityNext = false;
+  #nextSequence = 0;
+  #longestSegmentMs = 0;
+  #playlist: string | undefined;
+  #droppedTags = 0;
+  #lastError: HlsError | undefined;
+
+  /**
+   * @param options See {@link HlsStreamOptions}.
+   * @throws {HlsError} `HLS_BAD_OPTIONS` for an out-of-range duration or window, or a
+   * stream name or prefix that is not URL-safe.
+   */
+  constructor(options: HlsStreamOptions) {
+    const target = options.targetDurationMs ?? DEFAULT_TARGET_DURATION_MS;
+    const windowSegments = options.windowSegments ?? DEFAULT_WINDOW_SEGMENTS;
+    const prefix = options.segmentNamePrefix ?? options.now().toString(36);
+    const bad = (key: string, value: unknown, expected: string): HlsError =>
+      new HlsError(
+        HlsErrorCode.BadOptions,
+        `Invalid HLS option '${key}': got ${
+          JSON.stringify(value)
+        }, expected ${expected}`,
+      );
+    if (
+      !Number.isFinite(target) || target < TARGET_DURATION_RANGE_MS[0] ||
+      target > TARGET_DURATION_RANGE_MS[1]
+    ) {
+      throw bad(
+        "targetDurationMs",
+        target,
+        `a number ${TARGET_DURATION_RANGE_MS.join("..")}`,
+      );
+    }
+    if (
+      !Number.isInteger(windowSegments) ||
+      windowSegments < WINDOW_SEGMENTS_RANGE[0] ||
+      windowSegments > WINDOW_SEGMENTS_RANGE[1]
+    ) {
+      throw bad(
+        "windowSegments",
+        windowSegments,
+        `an integer ${WINDOW_SEGMENTS_RANGE.join("..")}`,
+      );
+    }
+    if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
+      throw bad("segmentNamePrefix", prefix, "letters, digits, '_' or '-'");
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(options.streamName)) {
+      throw bad(
+        "streamName",
+        options.streamName,
+        "letters, digits, '_', '.' or '-'",
+      );
+    }
+    this.#streamName = options.streamName;
+    this.#targetDurationMs = target;
+    this.#prefix = prefix;
+    this.#now = options.now;
+    this.#window = new SegmentWindow(windowSegments, RETAINED_EXTRA_SEGMENTS);
+  }
+
+  /** Segments completed since this instance was created. */
+  get segmentCount(): number {
+    return this.#nextSequence - (this.#current ? 1 : 0);
+  }
+
+  /** Tags dropped because they could not be packaged. */
+  get droppedTags(): number {
+    return this.#droppedTags;
+  }
+
+  /** Why the most recent tag was dropped, if any was. */
+  get lastError(): HlsError | undefined {
+    return this.#lastError;
+  }
+
+  /** Bytes held by finished segments (bounded by the window plus the retained extra). */
+  get retainedBytes(): number {
+    return this.#window.retainedBytes;
+  }
+
+  /** The finished segments the playlist lists, oldest first. */
+  get segments(): readonly HlsSegment[] {
+    return this.#window.listed;
+  }
+
+  /**
+   * Takes the stream's next tag. Never throws; see the class notes.
+   *
+   * @param tag An audio, video or script tag, in arrival order.
+   */
+  onTag(tag: FlvTag): void {
+    try {
+      if (tag.data.byteLength === 0) return;
+      if (tag.type === FlvTagType.Video) this.#onVideo(tag);
+      else if (tag.type === FlvTagType.Audio) this.#onAudio(tag);
+    } catch (cause) {
+      this.#droppedTags++;
+      this.#lastError = new HlsError(
+        HlsErrorCode.BadTag,
+        `Cannot package ${
+          tag.type === FlvTagType.Video ? "video" : "audio"
+        } tag at ${tag.timestampMs} ms of stream ${this.#streamName}: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
+        { cause },
+      );
+    }
+  }
+
+  /**
+   * The publisher left: closes the current segment. The next tag starts a new segment
+   * marked EXT-X-DISCONTINUITY. The playlist stays live (no EXT-X-ENDLIST), since the same
+   * stream may be republished.
+   */
+  onEnd(): void {
+    if (this.#current) {
+      this.#closeSegment(this.#current.endMs);
+    }
+    if (this.#nextSequence > 0) this.#discontinuityNext = true;
+    // A new publisher sends its own sequence headers, possibly for other codecs.
+    this.#avc = undefined;
+    this.#aac = undefined;
+    this.#mp3StreamType = undefined;
+    this.#audioClock = undefined;
+    this.#videoFrameMs = DEFAULT_VIDEO_FRAME_MS;
+  }
+
+  /**
+   * The live media playlist.
+   *
+   * @returns The m3u8 text, or `undefined` until the first segment is complete.
+   */
+  playlist(): string | undefined {
+    if (this.#window.size === 0) return undefined;
+    if (this.#playlist !== undefined) return this.#playlist;
+    this.#playlist = renderMediaPlaylist({
+      targetDurationSeconds: targetDurationFor(this.#longestSegmentMs / 1000),
+      mediaSequence: this.#window.mediaSequence,
+      discontinuitySequence: this.#window.discontinuitySequence,
+      ended: false,
+      segments: this.#window.listed.map((s) => ({
+        uri: `${this.#streamName}/${s.name}`,
+        durationSeconds: s.durationMs / 1000,
+        programDateTimeMs: s.programDateTimeMs,
+        discontinuity: s.discontinuity,
+      })),
+    });
+    return this.#playlist;
+  }
+
+  /**
+   * A finished segment's bytes, while it is listed or retained.
+   *
+   * @param name The segment name, with or without ".ts".
+   * @returns The MPEG-TS bytes, or `undefined`.
+   */
+  segment(name: string): Uint8Array | undefined {
+    return this.#window.find(name)?.bytes;
+  }
+
+  #onVideo(tag: FlvTag): void {
+    const h = decodeVideoTagHeader(tag.data);
+    if (h.codec !== VideoCodec.Avc) return; // not packaged; see the class notes
+    const payload = tag.data.subarray(h.payloadOffset);
+    if (h.packetType === VideoPacketType.SequenceStart) {
+      const config = decodeAvcDecoderConfig(payload);
+      this.#avc = {
+        lengthSize: config.naluLengthSize,
+        parameterSets: { sps: config.sps, pps: config.pps },
+      };
+      // An audio-only segment cannot take video: start over with both tracks.
+      if (this.#current && this.#current.tracks.videoStreamType === undefined) {
+        this.#closeSegment(this.#current.endMs);
+      }
+      return;
+    }
+    if (
+      h.packetType !== VideoPacketType.CodedFrames &&
+      h.packetType !== VideoPacketType.CodedFramesX
+    ) return;
+    if (!this.#avc) return; // frames before any sequence header cannot be decoded
+    const nalus = splitAvccNalus(payload, this.#avc.lengthSize);
+    if (nalus.length === 0) return;
+    const keyframe = h.frameType === VideoFrameType.Key;
+    const dtsMs = tag.timestampMs;
+    const current = this.#current;
+    if (current && keyframe) {
+      const last = current.lastVideoDtsMs ?? current.startMs;
+      if (dtsMs < last || dtsMs > current.endMs + MAX_TIMESTAMP_GAP_MS) {
+        // Timestamps jumped: close at what we have, restart with a discontinuity.
+        this.#closeSegment(current.endMs);
+        this.#discontinuityNext = true;
+      } else if (dtsMs - current.startMs >= this.#targetDurationMs) {
+        this.#closeSegment(dtsMs);
+      }
+    }
+    if (this.#current === undefined) {
+      if (!keyframe) return; // segments start at a keyframe
+      this.#openSegment(dtsMs, true);
+    }
+    const seg = this.#current!;
+    if (seg.tracks.videoStreamType === undefined) return;
+    if (seg.lastVideoDtsMs !== undefined && dtsMs > seg.lastVideoDtsMs) {
+      this.#videoFrameMs = dtsMs - seg.lastVideoDtsMs;
+    }
+    seg.lastVideoDtsMs = dtsMs;
+    const au = buildAnnexBAccessUnit(
+      nalus,
+      keyframe ? this.#avc.parameterSets : undefined,
+    );
+    this.#append(
+      this.#muxer.writeVideo({
+        dtsTicks: msToTicks(dtsMs),
+        ptsTicks: msToTicks(dtsMs + h.compositionTimeMs),
+        keyframe,
+        data: au,
+      }),
+      dtsMs + this.#videoFrameMs,
+    );
+  }
+
+  #onAudio(tag: FlvTag): void {
+    const h = decodeAudioTagHeader(tag.data);
+    const payload = tag.data.subarray(h.payloadOffset);
+    let frame: Uint8Array;
+    let ptsMs: number;
+    let frameMs: number;
+    if (h.codec === AudioCodec.Aac && h.soundFormat !== SoundFormat.ExHeader) {
+      if (h.packetType === AudioPacketType.SequenceStart) {
+        this.#aac = decodeAudioSpecificConfig(payload);
+        this.#audioClock = undefined;
+        return;
+      }
+      if (!this.#aac || h.packetType !== AudioPacketType.CodedFrames) return;
+      frame = buildAdtsFrame(this.#aac, payload);
+      frameMs = (AAC_SAMPLES_PER_FRAME * 1000) / this.#aac.sampleRateHz;
+      ptsMs = this.#aacPtsMs(tag.timestampMs, frameMs);
+    } else if (
+      h.codec === AudioCodec.Mp3 && h.soundFormat !== SoundFormat.ExHeader
+    ) {
+      if (payload.byteLength < 4) return;
+      // MPEG audio header: version bits 20-19; '11' is MPEG-1, anything else MPEG-2/2.5.
+      this.#mp3StreamType ??= ((payload[1]! >> 3) & 0x03) === 0x03
+        ? StreamType.Mpeg1Audio
+        : StreamType.Mpeg2Audio;
+      frame = payload;
+      frameMs = MP3_FRAME_MS;
+      ptsMs = tag.timestampMs;
+    } else {
+      return; // not packaged; see the class notes
+    }
+    if (this.#current === undefined) {
+      if (this.#avc) return; // a video stream: wait for its keyframe
+      this.#openSegment(ptsMs, false);
+    } else if (
+      this.#current.tracks.videoStreamType === undefined &&
+      ptsMs - this.#current.startMs >= this.#targetDurationMs
+    ) {
+      this.#closeSegment(ptsMs);
+      this.#openSegment(ptsMs, false);
+    }
+    const seg = this.#current!;
+    if (seg.tracks.audioStreamType === undefined) return; // codec arrived mid-segment
+    const pending = this.#pendingAudio ??= {
+      ptsTicks: msToTicks(ptsMs),
+      frames: [],
+      bytes: 0,
+    };
+    pending.frames.push(frame);
+    pending.bytes += frame.byteLength;
+    seg.endMs = Math.max(seg.endMs, ptsMs + frameMs);
+    if (pending.frames.length >= AUDIO_FRAMES_PER_PES) this.#flushAudio();
+  }
+
+  /** PTS from the AAC sample count, re-anchored when FLV time drifts more than a frame. */
+  #aacPtsMs(tagMs: number, frameMs: number): number {
+    const rate = this.#aac!.sampleRateHz;
+    let clock = this.#audioClock;
+    let expected = clock
+      ? clock.anchorMs + (clock.samples * 1000) / rate
+      : tagMs;
+    if (!clock || Math.abs(tagMs - expected) > AUDIO_RESYNC_FRAMES * frameMs) {
+      clock = this.#audioClock = { anchorMs: tagMs, samples: 0 };
+      expected = tagMs;
+    }
+    clock.samples += AAC_SAMPLES_PER_FRAME;
+    return expected;
+  }
+
+  #flushAudio(): void {
+    const pending = this.#pendingAudio;
+    if (!pending || !this.#current) return;
+    this.#pendingAudio = undefined;
+    let data = pending.frames[0]!;
+    if (pending.frames.length > 1) {
+      data = new Uint8Array(pending.bytes);
+      let o = 0;
+      for (const f of pending.frames) {
+        data.set(f, o);
+        o += f.byteLength;
+      }
+    }
+    this.#append(
+      this.#muxer.writeAudio({ ptsTicks: pending.ptsTicks, data }),
+      undefined,
+    );
+  }
+
+  #tracks(withVideo: boolean): TsTracks {
+    return {
+      videoStreamType: withVideo && this.#avc ? StreamType.H264 : undefined,
+      audioStreamType: this.#aac ? StreamType.AacAdts : this.#mp3StreamType,
+    };
+  }
+
+  #openSegment(startMs: number, withVideo: boolean): void {
+    const tracks = this.#tracks(withVideo);
+    const last = this.#lastTracks;
+    const changed = last !== undefined &&
+      (last.videoStreamType !== tracks.videoStreamType ||
+        last.audioStreamType !== tracks.audioStreamType);
+    this.#muxer.setTracks(tracks);
+    const psi = this.#muxer.writePsi();
+    this.#current = {
+      sequence: this.#nextSequence++,
+      tracks,
+      startMs,
+      programDateTimeMs: this.#now(),
+      discontinuity: this.#discontinuityNext || changed,
+      chunks: [psi],
+      bytes: psi.byteLength,
+      endMs: startMs,
+      lastVideoDtsMs: undefined,
+    };
+    this.#lastTracks = tracks;
+    this.#discontinuityNext = false;
+  }
+
+  #append(packets: Uint8Array, endMs: number | undefined): void {
+    const seg = this.#current!;
+    seg.chunks.push(packets);
+    seg.bytes += packets.byteLength;
+    if (endMs !== undefined) seg.endMs = Math.max(seg.endMs, endMs);
+    if (seg.bytes > MAX_SEGMENT_BYTES) {
+      // Bounded memory: close here; the next segment starts at the next keyframe.
+      this.#closeSegment(seg.endMs);
+    }
+  }
+
+  #closeSegment(endMs: number): void {
+    this.#flushAudio();
+    const seg = this.#current;
+    if (!seg) return;
+    this.#current = undefined;
+    const bytes = new Uint8Array(seg.bytes);
+    let o = 0;
+    for (const c of seg.chunks) {
+      bytes.set(c, o);
+      o += c.byteLength;
+    }
+    const durationMs = Math.max(0, endMs - seg.startMs);
+    this.#longestSegmentMs = Math.max(this.#longestSegmentMs, durationMs);
+    this.#window.push({
+      name: `${this.#prefix}-${seg.sequence}.ts`,
+      sequence: seg.sequence,
+      durationMs,
+      programDateTimeMs: seg.programDateTimeMs,
+      discontinuity: seg.discontinuity,
+      bytes,
+    });
+    this.#playlist = undefined;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The live window of finished HLS segments: which ones the playlist lists, which extra ones
+ * stay downloadable for slow clients, and the sequence numbers that go with them.
+ *
+ * @module
+ */
+
+/** A finished segment. */
+export interface HlsSegment {
+  /** File name (with ".ts"), unique for the process start. */
+  readonly name: string;
+  /** Media sequence number (RFC 8216 §3). */
+  readonly sequence: number;
+  readonly durationMs: number;
+  /** Wall clock when the segment's first tag arrived, epoch ms. */
+  readonly programDateTimeMs: number;
+  /** Preceded by EXT-X-DISCONTINUITY (a republish, a codec or timestamp change). */
+  readonly discontinuity: boolean;
+  /** The MPEG-TS bytes. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Keeps the last `windowSegments` segments listed and `retainedExtra` more downloadable:
+ * RFC 8216 §6.2.2 requires a removed segment to stay available for a while, because a client
+ * may have fetched the playlist that still named it.
+ *
+ * EXT-X-DISCONTINUITY-SEQUENCE counts the discontinuity-flagged segments that have left the
+ * listed window (§6.2.2: incremented whenever such a segment is removed from the playlist).
+ *
+ * @example
+ * ```ts
+ * import { SegmentWindow } from "./window.ts";
+ * import assert from "node:assert/strict";
+ * const w = new SegmentWindow(2, 1);
+ * for (let i = 0; i < 4; i++) {
+ *   w.push({ name: `s${i}.ts`, sequence: i, durationMs: 2000, programDateTimeMs: 0, discontinuity: i === 1, bytes: new Uint8Array(0) });
+ * }
+ * assert.deepEqual(w.listed.map((s) => s.name), ["s2.ts", "s3.ts"]);
+ * assert.equal(w.mediaSequence, 2);
+ * assert.equal(w.discontinuitySequence, 1); // s1 (flagged) left the playlist
+ * assert.ok(w.find("s1.ts")); // still downloadable
+ * assert.equal(w.find("s0.ts"), undefined);
+ * ```
+ */
+export class SegmentWindow {
+  readonly #windowSegments: number;
+  readonly #retainedExtra: number;
+  readonly #segments: HlsSegment[] = []; // oldest first: retained-only, then listed
+  #discontinuitySequence = 0;
+  #retainedBytes = 0;
+
+  /**
+   * @param windowSegments Segments listed in the playlist (at least 1).
+   * @param retainedExtra Older segments kept downloadable beyond the window.
+   */
+  constructor(windowSegments: number, retainedExtra: number) {
+    this.#windowSegments = windowSegments;
+    this.#retainedExtra = retainedExtra;
+  }
+
+  /**
+   * Appends a finished segment, sliding the window.
+   *
+   * @param segment The segment; its sequence must follow the previous one.
+   */
+  push(segment: HlsSegment): void {
+    this.#segments.push(segment);
+    this.#retainedBytes += segment.bytes.byteLength;
+    // The segment that just left the listed window, if any.
+    const leaving =
+      this.#segments[this.#segments.length - 1 - this.#windowSegments];
+    if (leaving?.discontinuity) this.#discontinuitySequence++;
+    while (this.#segments.length > this.#windowSegments + this.#retainedExtra) {
+      this.#retainedBytes -= this.#segments.shift()!.bytes.byteLength;
+    }
+  }
+
+  /** Segments the playlist lists, oldest first. */
+  get listed(): readonly HlsSegment[] {
+    return this.#segments.slice(-this.#windowSegments);
+  }
+
+  /** EXT-X-MEDIA-SEQUENCE: the first listed segment's sequence (0 when empty). */
+  get mediaSequence(): number {
+    return this.listed[0]?.sequence ?? 0;
+  }
+
+  /** EXT-X-DISCONTINUITY-SEQUENCE. */
+  get discontinuitySequence(): number {
+    return this.#discontinuitySequence;
+  }
+
+  /** Bytes held by all retained segments. */
+  get retainedBytes(): number {
+    return this.#retainedBytes;
+  }
+
+  /** Number of retained segments (listed and extra). */
+  get size(): number {
+    return this.#segments.length;
+  }
+
+  /**
+   * Finds a retained segment by file name.
+   *
+   * @param name The name, with or without ".ts".
+   * @returns The segment, or `undefined` if unknown or expired.
+   */
+  find(name: string): HlsSegment | undefined {
+    const full = name.endsWith(".ts") ? name : `${name}.ts`;
+    // Newest first: clients mostly ask for the live edge.
+    for (let i = this.#segments.length - 1; i >= 0; i--) {
+      if (this.#segments[i]!.name === full) return this.#segments[i];
+    }
+    return undefined;
+  }
+}

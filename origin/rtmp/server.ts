@@ -1,0 +1,663 @@
+/**
+ * The RTMP listener: accepts TCP connections, runs one {@link RtmpServerSession} per
+ * connection, and wires publishers and players to the stream registry.
+ *
+ * Each connection is its own failure domain: a protocol error, a slow player or a dead socket
+ * closes that connection only, with one log line saying why; the hub and its other viewers go
+ * on (STYLE B6).
+ *
+ * @module
+ */
+
+import {
+  encodeRtmpMessage,
+  encodeSetChunkSize,
+  RTMP_DEFAULT_CHUNK_SIZE,
+  RTMP_MEDIA_STREAM_ID,
+  RtmpChunkReader,
+  RtmpProtocolError,
+} from "../../codec/rtmp/mod.ts";
+import type { Logger } from "../log.ts";
+import type { Hub, Viewer } from "../stream/hub.ts";
+import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
+import {
+  type RtmpParams,
+  RtmpServerSession,
+  type RtmpSessionEvent,
+} from "./session.ts";
+
+/** How long a client has to finish the handshake before we close, milliseconds. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** How long we keep flushing a final status message before closing anyway, milliseconds. */
+export const CLOSE_FLUSH_TIMEOUT_MS = 2_000;
+
+/** Bytes read from the socket at a time. */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
+/** Concurrent connections accepted; more are closed on accept. */
+export const MAX_CONNECTIONS = 10_000;
+
+/** Stream and app names we accept: no path separators, no control characters. */
+const NAME_PATTERN = /^[A-Za-z0-9_.\-]{1,128}$/;
+
+/** Options of {@link startRtmpServer}; the origin config's `rtmp` section. */
+export interface RtmpServerOptions {
+  /** Address to bind, e.g. "0.0.0.0" or "127.0.0.1". */
+  readonly hostname: string;
+  /** Port to bind; 0 picks a free one (tests). */
+  readonly port: number;
+  /** Our outgoing chunk size, bytes; the same for every player so media bytes are shared. */
+  readonly outChunkSize: number;
+  /** Bytes a player may have queued before we drop it as too slow. */
+  readonly maxViewerQueueBytes: number;
+  /** @default HANDSHAKE_TIMEOUT_MS */
+  readonly handshakeTimeoutMs?: number;
+  /** @default MAX_CONNECTIONS */
+  readonly maxConnections?: number;
+}
+
+/** What {@link startRtmpServer} needs from the origin. */
+export interface RtmpServerDeps {
+  readonly registry: StreamRegistry;
+  /** The component logger, already scoped (the origin passes `log.child("rtmp")`). */
+  readonly log: Logger;
+}
+
+/** A running RTMP server. */
+export interface RtmpServer {
+  /** The bound port (useful with `port: 0`). */
+  readonly port: number;
+  /** Stops accepting, closes every connection and waits for them. */
+  close(): Promise<void>;
+}
+
+/** A publish or play request as the access decision sees it. */
+export interface RtmpAccessRequest {
+  readonly action: "publish" | "play";
+  readonly app: string;
+  readonly name: string;
+  readonly params: RtmpParams;
+  readonly peer: string;
+}
+
+/** The answer: allowed, or refused with the `onStatus` code and description to send. */
+export type RtmpAccessDecision =
+  | { readonly allowed: true }
+  | {
+    readonly allowed: false;
+    readonly code: string;
+    readonly description: string;
+  };
+
+/**
+ * The one place publish and play requests are decided. Today it checks that app and stream
+ * names are safe registry keys; token checks plug in here.
+ *
+ * @param request What the client asked for.
+ * @returns The decision.
+ *
+ * @example
+ * ```ts
+ * import { authorizeRtmpAccess } from "./server.ts";
+ * import assert from "node:assert/strict";
+ * const base = { action: "publish", app: "live", params: {}, peer: "127.0.0.1:1" } as const;
+ * assert.equal(authorizeRtmpAccess({ ...base, name: "demo" }).allowed, true);
+ * assert.equal(authorizeRtmpAccess({ ...base, name: "../etc" }).allowed, false);
+ * ```
+ */
+export function authorizeRtmpAccess(
+  request: RtmpAccessRequest,
+): RtmpAccessDecision {
+  const badName = request.action === "publish"
+    ? "NetStream.Publish.BadName"
+    : "NetStream.Play.StreamNotFound";
+  for (
+    const [what, value] of [["app", request.app], [
+      "stream",
+      request.name,
+    ]] as const
+  ) {
+    if (!NAME_PATTERN.test(value) || value === "." || value === "..") {
+      return {
+        allowed: false,
+        code: badName,
+        description:
+          `Invalid ${what} name: expected 1-128 of A-Z a-z 0-9 _ . -`,
+      };
+    }
+  }
+  return { allowed: true };
+}
+
+/**
+ * Starts the RTMP server.
+ *
+ * @param options Listener options.
+ * @param deps Registry and logger.
+ * @returns The running server.
+ * @throws {Deno.errors.AddrInUse} When the port is taken (and other listen errors).
+ */
+export function startRtmpServer(
+  options: RtmpServerOptions,
+  deps: RtmpServerDeps,
+): Promise<RtmpServer> {
+  // Start-up errors (bad options, port in use) reject rather than throw, as callers await.
+  try {
+    return Promise.resolve(listen(options, deps));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
+  // Validate eagerly (STYLE B6): a bad chunk size fails at start-up, not on the first player.
+  encodeSetChunkSize(options.outChunkSize);
+  if (!(options.maxViewerQueueBytes > 0)) {
+    throw new RangeError(
+      `Invalid RTMP option 'maxViewerQueueBytes': got ${options.maxViewerQueueBytes}, expected a positive number`,
+    );
+  }
+  const log = deps.log;
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+    transport: "tcp",
+  });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const connections = new Set<RtmpConnection>();
+  const tasks = new Set<Promise<void>>();
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  let nextId = 1;
+  let closing = false;
+
+  const acceptLoop = (async () => {
+    try {
+      for await (const conn of listener) {
+        if (closing) {
+          conn.close();
+          break;
+        }
+        if (connections.size >= maxConnections) {
+          log.warn("connection refused: too many connections", {
+            peer: peerOf(conn),
+            limit: maxConnections,
+          });
+          conn.close();
+          continue;
+        }
+        const c = new RtmpConnection(
+          conn,
+          nextId++,
+          options,
+          deps.registry,
+          log,
+        );
+        connections.add(c);
+        const task = c.run().finally(() => {
+          connections.delete(c);
+          tasks.delete(task);
+        });
+        tasks.add(task);
+      }
+    } catch (err) {
+      if (!closing) log.error("accept loop failed", { error: err });
+    }
+  })();
+
+  log.info("listening", { hostname: options.hostname, port });
+  return {
+    port,
+    async close() {
+      if (closing) return;
+      closing = true;
+      listener.close();
+      await acceptLoop;
+      for (const c of connections) c.close("server shutting down");
+      await Promise.all([...tasks]);
+    },
+  };
+}
+
+function peerOf(conn: Deno.Conn): string {
+  const a = conn.remoteAddr as Deno.NetAddr;
+  return `${a.hostname}:${a.port}`;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * One write loop per socket over a byte-bounded queue. Control output is never refused; viewer
+ * output is refused once the queue passes the cap, so a slow player cannot hold memory.
+ */
+class SocketWriter {
+  #conn: Deno.Conn;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #closed = false;
+  #onError: (err: unknown) => void;
+  #idle: Array<() => void> = [];
+
+  constructor(conn: Deno.Conn, onError: (err: unknown) => void) {
+    this.#conn = conn;
+    this.#onError = onError;
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Queues bytes; false when closed or when `capBytes` would be passed. */
+  enqueue(bytes: Uint8Array, capBytes = Infinity): boolean {
+    if (this.#closed) return false;
+    if (this.#queuedBytes + bytes.byteLength > capBytes) return false;
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.byteLength;
+    if (!this.#writing) void this.#loop();
+    return true;
+  }
+
+  /** Resolves once everything queued has been written (or the writer closed). */
+  drained(): Promise<void> {
+    if (!this.#writing || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+  }
+
+  async #loop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        // Coalesce what is queued into one write: the syscall count, not the bytes, is the cost.
+        const parts = this.#queue;
+        this.#queue = [];
+        const bytes = concat(parts);
+        let off = 0;
+        while (off < bytes.byteLength) {
+          off += await this.#conn.write(bytes.subarray(off));
+        }
+        this.#queuedBytes -= bytes.byteLength;
+      }
+    } catch (err) {
+      if (!this.#closed) this.#onError(err);
+    } finally {
+      this.#writing = false;
+      this.#wake();
+    }
+  }
+}
+
+/**
+ * Re-encodes shared media bytes (message stream id 1) for a player that asked to play on
+ * another stream id. Rare (every client we know plays on the first createStream), so it is the
+ * slow path: parse our own chunks back and re-chunk them.
+ */
+function createStreamIdRewriter(
+  streamId: number,
+  chunkSize: number,
+): (bytes: Uint8Array) => Uint8Array {
+  const reader = new RtmpChunkReader();
+  reader.push(
+    encodeRtmpMessage(encodeSetChunkSize(chunkSize), RTMP_DEFAULT_CHUNK_SIZE),
+  );
+  return (bytes) =>
+    concat(
+      reader.push(bytes).map((m) =>
+        encodeRtmpMessage({ ...m, streamId }, chunkSize)
+      ),
+    );
+}
+
+interface Publishing {
+  readonly hub: Hub;
+  readonly streamId: number;
+}
+
+interface Playing {
+  readonly hub: Hub;
+  readonly viewer: Viewer;
+  readonly streamId: number;
+}
+
+/** One client connection: socket, session, and its role (publisher or player). */
+class RtmpConnection {
+  readonly #conn: Deno.Conn;
+  readonly #id: number;
+  readonly #peer: string;
+  readonly #options: RtmpServerOptions;
+  readonly #registry: StreamRegistry;
+  readonly #log: Logger;
+  readonly #session: RtmpServerSession;
+  readonly #writer: SocketWriter;
+  readonly #startedMs = Date.now();
+  #closed = false;
+  #closing = false;
+  #closeReason = "";
+  #closeCode: string | undefined;
+  #closeError: unknown;
+  #stream = "";
+  #publishing: Publishing | undefined;
+  #playing: Playing | undefined;
+
+  constructor(
+    conn: Deno.Conn,
+    id: number,
+    options: RtmpServerOptions,
+    registry: StreamRegistry,
+    log: Logger,
+  ) {
+    this.#conn = conn;
+    this.#id = id;
+    this.#peer = peerOf(conn);
+    this.#options = options;
+    this.#registry = registry;
+    this.#log = log;
+    this.#writer = new SocketWriter(
+      conn,
+      (err) => this.close("write failed", err),
+    );
+    this.#session = new RtmpServerSession({
+      outChunkSize: options.outChunkSize,
+      onEvent: (e) => this.#onEvent(e),
+    });
+  }
+
+  /** Closes the socket now; idempotent. The first reason is the one logged. */
+  close(reason: string, error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.#closeError = error;
+    if (error instanceof RtmpProtocolError) this.#closeCode = error.code;
+    this.#writer.close();
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+
+  /** Flushes what is queued (bounded by CLOSE_FLUSH_TIMEOUT_MS), then closes. */
+  #closeAfterFlush(reason: string): void {
+    if (this.#closing || this.#closed) return;
+    this.#closing = true;
+    const timer = setTimeout(() => this.close(reason), CLOSE_FLUSH_TIMEOUT_MS);
+    void this.#writer.drained().then(() => {
+      clearTimeout(timer);
+      this.close(reason);
+    });
+  }
+
+  #flushSession(): void {
+    const out = this.#session.takeOutput();
+    if (out.length > 0) this.#writer.enqueue(concat(out));
+  }
+
+  async run(): Promise<void> {
+    const handshakeTimeoutMs = this.#options.handshakeTimeoutMs ??
+      HANDSHAKE_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      if (!this.#session.handshakeDone) {
+        this.close(`handshake not finished in ${handshakeTimeoutMs} ms`);
+      }
+    }, handshakeTimeoutMs);
+    try {
+      (this.#conn as Deno.TcpConn).setNoDelay?.(true);
+      const buf = new Uint8Array(READ_BUFFER_BYTES);
+      while (!this.#closed) {
+        const n = await this.#conn.read(buf);
+        if (n === null) {
+          this.close("peer closed the connection");
+          break;
+        }
+        // After a refusal we only wait for the status to flush; input no longer matters.
+        if (this.#closing) continue;
+        this.#session.receive(buf.subarray(0, n));
+        this.#flushSession();
+      }
+    } catch (err) {
+      if (this.#closed) {
+        // The read was interrupted by our own close().
+      } else if (err instanceof RtmpProtocolError) {
+        this.close("protocol error", err);
+      } else if (
+        err instanceof Deno.errors.ConnectionReset ||
+        err instanceof Deno.errors.BrokenPipe
+      ) {
+        this.close("connection reset by peer");
+      } else {
+        this.close("internal error", err);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.close(this.#closeReason || "closed");
+      this.#cleanup();
+      this.#logClose();
+    }
+  }
+
+  #cleanup(): void {
+    if (this.#publishing) {
+      this.#publishing.hub.end();
+      this.#publishing = undefined;
+    }
+    if (this.#playing) {
+      this.#playing.hub.removeViewer(this.#playing.viewer);
+      this.#playing = undefined;
+    }
+  }
+
+  #logClose(): void {
+    const fields: Record<string, unknown> = {
+      peer: this.#peer,
+      conn: this.#id,
+      stream: this.#stream || undefined,
+      reason: this.#closeReason,
+      bytesIn: this.#session.bytesReceived,
+      durationSeconds: Math.round((Date.now() - this.#startedMs) / 100) / 10,
+    };
+    if (this.#closeCode) fields.code = this.#closeCode;
+    if (this.#closeError !== undefined) {
+      fields.error = this.#closeError;
+      this.#log.warn("connection closed", fields);
+    } else {
+      this.#log.info("connection closed", fields);
+    }
+  }
+
+  #onEvent(event: RtmpSessionEvent): void {
+    switch (event.type) {
+      case "publish":
+        return this.#onPublish(event);
+      case "play":
+        return this.#onPlay(event);
+      case "media":
+        if (this.#publishing?.streamId === event.streamId) {
+          this.#publishing.hub.pushTag(event.tag);
+        }
+        return;
+      case "unpublish":
+        if (this.#publishing?.streamId === event.streamId) {
+          this.#publishing.hub.end();
+          this.#publishing = undefined;
+          this.#log.info("publish ended", {
+            peer: this.#peer,
+            stream: this.#stream,
+            reason: event.reason,
+          });
+        }
+        return;
+      case "stop-play":
+        if (this.#playing?.streamId === event.streamId) {
+          this.#playing.hub.removeViewer(this.#playing.viewer);
+          this.#playing = undefined;
+        }
+        return;
+      case "connect":
+        this.#stream = event.app;
+        return;
+      case "ignored":
+        this.#log.debug("ignored", { peer: this.#peer, what: event.what });
+        return;
+      case "handshake":
+        return;
+    }
+  }
+
+  #refuse(
+    kind: "publish" | "play",
+    streamId: number,
+    code: string,
+    description: string,
+  ): void {
+    if (kind === "publish") {
+      this.#session.rejectPublish(streamId, code, description);
+    } else this.#session.rejectPlay(streamId, code, description);
+    this.#flushSession();
+    this.#closeReason = `${kind} refused: ${code}`;
+    this.#closeAfterFlush(this.#closeReason);
+  }
+
+  #onPublish(event: Extract<RtmpSessionEvent, { type: "publish" }>): void {
+    this.#stream = `${event.app}/${event.name}`;
+    if (this.#publishing || this.#playing) {
+      return this.#refuse(
+        "publish",
+        event.streamId,
+        "NetStream.Publish.BadConnection",
+        "One publish or play per connection",
+      );
+    }
+    const decision = authorizeRtmpAccess({
+      action: "publish",
+      app: event.app,
+      name: event.name,
+      params: event.params,
+      peer: this.#peer,
+    });
+    if (!decision.allowed) {
+      return this.#refuse(
+        "publish",
+        event.streamId,
+        decision.code,
+        decision.description,
+      );
+    }
+    let hub: Hub;
+    try {
+      hub = this.#registry.startPublish(event.app, event.name, {
+        peer: this.#peer,
+        protocol: "rtmp",
+      });
+    } catch (err) {
+      if (err instanceof StreamBusyError) {
+        return this.#refuse(
+          "publish",
+          event.streamId,
+          "NetStream.Publish.BadName",
+          "Stream already publishing",
+        );
+      }
+      throw err;
+    }
+    this.#publishing = { hub, streamId: event.streamId };
+    this.#session.acceptPublish(event.streamId);
+    this.#log.info("publish started", {
+      peer: this.#peer,
+      stream: this.#stream,
+    });
+  }
+
+  #onPlay(event: Extract<RtmpSessionEvent, { type: "play" }>): void {
+    this.#stream = `${event.app}/${event.name}`;
+    if (this.#publishing || this.#playing) {
+      return this.#refuse(
+        "play",
+        event.streamId,
+        "NetStream.Play.Failed",
+        "One publish or play per connection",
+      );
+    }
+    const decision = authorizeRtmpAccess({
+      action: "play",
+      app: event.app,
+      name: event.name,
+      params: event.params,
+      peer: this.#peer,
+    });
+    if (!decision.allowed) {
+      return this.#refuse(
+        "play",
+        event.streamId,
+        decision.code,
+        decision.description,
+      );
+    }
+    const hub = this.#registry.get(event.app, event.name);
+    if (hub === undefined || !hub.live) {
+      return this.#refuse(
+        "play",
+        event.streamId,
+        "NetStream.Play.StreamNotFound",
+        `Stream not found: ${this.#stream}`,
+      );
+    }
+    this.#session.acceptPlay(event.streamId);
+    // Status first, then the hub's start-up burst: both go through the same queue in order.
+    this.#flushSession();
+    const streamId = event.streamId;
+    const rewrite = streamId === RTMP_MEDIA_STREAM_ID
+      ? undefined
+      : createStreamIdRewriter(streamId, this.#options.outChunkSize);
+    const cap = this.#options.maxViewerQueueBytes;
+    let overflowed = false;
+    const viewer: Viewer = {
+      format: "rtmp",
+      id: `${this.#peer}#${this.#id}`,
+      write: (bytes: Uint8Array): boolean => {
+        if (this.#closed || this.#closing) return false;
+        // `bytes` is shared with other players: never mutated, only queued or re-encoded.
+        if (this.#writer.enqueue(rewrite ? rewrite(bytes) : bytes, cap)) {
+          return true;
+        }
+        overflowed = true;
+        this.close(`player too slow: over ${cap} queued bytes`);
+        return false;
+      },
+      close: (reason: string): void => {
+        this.#playing = undefined;
+        if (overflowed || this.#closed) return this.close(reason);
+        this.#session.endPlay(streamId);
+        this.#flushSession();
+        this.#closeAfterFlush(reason);
+      },
+    };
+    this.#playing = { hub, viewer, streamId };
+    this.#log.info("play started", { peer: this.#peer, stream: this.#stream });
+    hub.addViewer(viewer);
+  }
+}
