@@ -12,28 +12,77 @@ import { ConfigError, loadConfig, type MeridianConfig } from "./config/mod.ts";
 import { createLogger, describeError, type Logger } from "./log/mod.ts";
 import { MetricsRegistry } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
+import { startControl } from "./control/mod.ts";
+import { openStore } from "./store/mod.ts";
 
 /** A running role. */
 interface RoleHandle {
   close(): Promise<void>;
 }
 
-type RoleStarter = (config: MeridianConfig, log: Logger, metrics: MetricsRegistry) => Promise<RoleHandle>;
+type RoleStarter = (
+  config: MeridianConfig,
+  log: Logger,
+  metrics: MetricsRegistry,
+) => Promise<RoleHandle>;
 
 /** The roles this build has, in start order. */
 const ROLES: Readonly<Record<string, RoleStarter>> = {
   origin: async (config, log, metrics) => {
-    const o = await startOrigin(config.origin, { log: log.child("origin"), metrics });
-    console.log(`Meridian origin: player http://${config.origin.hostname}:${o.httpPort}/  ` +
-      `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`);
+    const o = await startOrigin(config.origin, {
+      log: log.child("origin"),
+      metrics,
+    });
+    console.log(
+      `Meridian origin: player http://${config.origin.hostname}:${o.httpPort}/  ` +
+        `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`,
+    );
     return o;
+  },
+  control: async (config, log, metrics) => {
+    const store = await openStore(config.store, config.dataDir, {
+      log: log.child("store"),
+    });
+    try {
+      const c = await startControl(config.control, {
+        store,
+        dataDir: config.dataDir,
+        log: log.child("control"),
+        metrics,
+      });
+      console.log(
+        `Meridian control: console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
+      );
+      // Printed once, at the first start that generated them; never logged (they live in dataDir).
+      if (c.generated.servicePassword) {
+        console.log(
+          `  generated service password: ${c.generated.servicePassword}`,
+        );
+      }
+      if (c.generated.adminToken) {
+        console.log(`  generated admin token:      ${c.generated.adminToken}`);
+      }
+      return {
+        async close() {
+          await c.close();
+          await store.close();
+        },
+      };
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
   },
 };
 
-const USAGE = `Usage: deno task start [--config meridian.yaml] [--roles ${Object.keys(ROLES).join(",")}]
+const USAGE = `Usage: deno task start [--config meridian.yaml] [--roles ${
+  Object.keys(ROLES).join(",")
+}]
 
   --config FILE   YAML config (every key has a default; MERIDIAN_<SECTION>_<KEY> env overrides)
-  --roles LIST    roles to run in this process (default: all: ${Object.keys(ROLES).join(",")})
+  --roles LIST    roles to run in this process (default: all: ${
+  Object.keys(ROLES).join(",")
+})
   --help          this text`;
 
 async function main(args: string[]): Promise<number> {
@@ -56,10 +105,13 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const roles = (parsed.values.roles ?? Object.keys(ROLES).join(",")).split(",").map((r) => r.trim()).filter(Boolean);
+  const roles = (parsed.values.roles ?? Object.keys(ROLES).join(",")).split(",")
+    .map((r) => r.trim()).filter(Boolean);
   for (const r of roles) {
     if (!(r in ROLES)) {
-      console.error(`Unknown role '${r}': this build has ${Object.keys(ROLES).join(", ")}`);
+      console.error(
+        `Unknown role '${r}': this build has ${Object.keys(ROLES).join(", ")}`,
+      );
       return 2;
     }
   }
@@ -89,10 +141,16 @@ async function main(args: string[]): Promise<number> {
   }
 
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => resolve(sig));
+  }
   const sig = await stopped;
   log.info("shutting down", { signal: sig });
-  for (const h of handles.reverse()) await h.close().catch((e) => log.warn("close failed", { error: describeError(e) }));
+  for (const h of handles.reverse()) {
+    await h.close().catch((e) =>
+      log.warn("close failed", { error: describeError(e) })
+    );
+  }
   return 0;
 }
 

@@ -1,5 +1,7 @@
 /** Config errors. @module */
 
+const SECRET_KEY = /password|token|secret/i;
+
 /** An invalid config value: names the key, the value and what was expected. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -10,10 +12,12 @@ export class ConfigError extends Error {
     readonly expected: string,
     options?: ErrorOptions,
   ) {
+    // Secrets never reach a log or terminal, not even when they are the wrong value.
+    const shown = SECRET_KEY.test(key) && typeof value === "string"
+      ? `<redacted, ${value.length} characters>`
+      : JSON.stringify(value) ?? String(value);
     super(
-      `Invalid config '${key}': got ${
-        JSON.stringify(value) ?? String(value)
-      }, expected ${expected}`,
+      `Invalid config '${key}': got ${shown}, expected ${expected}`,
       options,
     );
   }

@@ -121,6 +121,12 @@ export function envNames(
   return out;
 }
 
+function leafDefault(path: string[]): unknown {
+  let node: unknown = DEFAULTS;
+  for (const seg of path) node = isPlain(node) ? node[seg] : undefined;
+  return node;
+}
+
 /** Parses an environment string the way YAML would parse the same scalar or list. */
 function parseEnvValue(text: string): unknown {
   try {
@@ -150,7 +156,10 @@ export function applyEnv(
       if (!isPlain(node[seg])) node[seg] = {};
       node = node[seg] as Plain;
     }
-    node[path[path.length - 1]!] = parseEnvValue(text);
+    // A string key takes the text as it is: an all-digit token must not become a number.
+    node[path[path.length - 1]!] = typeof leafDefault(path) === "string"
+      ? text
+      : parseEnvValue(text);
   }
   return { raw: out, unknown };
 }

@@ -54,11 +54,65 @@ export interface OriginConfig {
   readonly virtualLive: readonly VirtualLiveChannel[];
 }
 
+/** Where state shared between nodes lives (tokens, revocations, the change feed). */
+export interface StoreConfig {
+  /**
+   * A Deno KV file path, or a KV Connect URL (`http://…`, `https://…`; the access token comes from
+   * `DENO_KV_ACCESS_TOKEN`). Empty: `${dataDir}/meridian.kv`.
+   */
+  readonly path: string;
+}
+
+/** The control role: web console, admin API and token service (`/gettoken`). */
+export interface ControlConfig {
+  readonly hostname: string;
+  readonly port: number;
+  /**
+   * The `token` of `/gettoken`. Empty: generated at first start, kept in `${dataDir}`, printed
+   * once. When set: at least 12 characters.
+   */
+  readonly servicePassword: string;
+  /**
+   * The admin API's bearer token. Empty: generated at first start, kept in `${dataDir}`, printed
+   * once, never logged. When set: at least 16 characters.
+   */
+  readonly adminToken: string;
+  /** Lifetime of a token minted without `duration`. */
+  readonly defaultTokenDurationSeconds: number;
+  /** Uses of a token minted without `limit`; 0 means unlimited (only the duration bounds it). */
+  readonly defaultTokenUses: number;
+  /** Per-client-IP lockout after wrong service passwords or admin tokens. */
+  readonly lockout: {
+    /** Wrong attempts within `windowSeconds` that lock the client out. */
+    readonly maxFailures: number;
+    readonly windowSeconds: number;
+    /** How long a locked-out client gets 429. */
+    readonly lockSeconds: number;
+  };
+}
+
+/** Access control on media URLs (`?token=`), enforced by origin and edge. */
+export interface AuthConfig {
+  /** Require a token on play URLs. Off by default so the demo channel plays at once. */
+  readonly enabled: boolean;
+  /**
+   * Key of the HMAC session credentials handed out after a token use. Empty: generated once and
+   * kept in the shared store, so every node sharing the store agrees. When set: at least 32
+   * characters.
+   */
+  readonly sessionSecret: string;
+  /** Longest playback session one token use buys (never past the token's own expiry). */
+  readonly sessionSeconds: number;
+}
+
 export interface MeridianConfig {
   /** Data directory (KV file, DVR, recordings). */
   readonly dataDir: string;
   readonly log: LogConfig;
   readonly origin: OriginConfig;
+  readonly store: StoreConfig;
+  readonly control: ControlConfig;
+  readonly auth: AuthConfig;
 }
 
 /** Every default; `deno task start` with no config file runs exactly this. */
@@ -79,6 +133,17 @@ export const DEFAULTS: MeridianConfig = {
     hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },
     virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
   },
+  store: { path: "" },
+  control: {
+    hostname: "127.0.0.1",
+    port: 8088,
+    servicePassword: "",
+    adminToken: "",
+    defaultTokenDurationSeconds: 3600,
+    defaultTokenUses: 0,
+    lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
+  },
+  auth: { enabled: false, sessionSecret: "", sessionSeconds: 6 * 3600 },
 };
 
 /** A constraint beyond "same type as the default". Returns the expectation text when violated. */
@@ -89,12 +154,18 @@ const intIn = (min: number, max: number): Constraint => (v) =>
     ? undefined
     : `an integer ${min}..${max}`;
 const numIn = (min: number, max: number): Constraint => (v) =>
-  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? undefined : `a number ${min}..${max}`;
+  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
+    ? undefined
+    : `a number ${min}..${max}`;
 const oneOf = (...values: string[]): Constraint => (v) =>
-  typeof v === "string" && values.includes(v) ? undefined : `one of ${values.join(", ")}`;
+  typeof v === "string" && values.includes(v)
+    ? undefined
+    : `one of ${values.join(", ")}`;
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
 const safeName: Constraint = (v) =>
-  typeof v === "string" && NAME_RE.test(v) && v !== "." && v !== ".." ? undefined : "a name of [A-Za-z0-9_.-]";
+  typeof v === "string" && NAME_RE.test(v) && v !== "." && v !== ".."
+    ? undefined
+    : "a name of [A-Za-z0-9_.-]";
 
 /** Constraints by dotted key (array items use `[]`). */
 export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
@@ -111,4 +182,13 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hls.windowSegments": intIn(2, 1000),
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,
+  "control.port": intIn(0, 65535),
+  // Ten years, the same bound `/gettoken?duration=` has.
+  "control.defaultTokenDurationSeconds": intIn(1, 315_360_000),
+  "control.defaultTokenUses": intIn(0, 1_000_000_000),
+  "control.lockout.maxFailures": intIn(1, 1000),
+  "control.lockout.windowSeconds": intIn(1, 86_400),
+  "control.lockout.lockSeconds": intIn(1, 604_800),
+  "auth.sessionSeconds": intIn(1, 604_800),
+  // Secret lengths are checked where the secrets are used, so a rejected value is never echoed.
 };

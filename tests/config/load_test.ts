@@ -111,3 +111,17 @@ Deno.test("loadConfig() reads YAML, applies env last, and rejects bad YAML", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("applyEnv() keeps string keys as text and ConfigError never shows a secret", () => {
+  const { raw } = applyEnv({}, {
+    MERIDIAN_CONTROL_ADMIN_TOKEN: "12345678901234567890",
+  });
+  assert.equal(parseConfig(raw).control.adminToken, "12345678901234567890");
+  const err = new ConfigError(
+    "control.adminToken",
+    "hunter2",
+    "at least 16 characters",
+  );
+  assert.doesNotMatch(err.message, /hunter2/);
+  assert.match(err.message, /<redacted, 7 characters>/);
+});

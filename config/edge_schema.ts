@@ -1,0 +1,164 @@
+/**
+ * The edge role's config section: shape, defaults and constraints.
+ *
+ * Kept in its own file so the edge can grow without touching the shared schema. The lead wires
+ * it in `config/schema.ts` as `edge: EdgeConfig` in {@link MeridianConfig}-style, `edge:
+ * EDGE_DEFAULTS` in `DEFAULTS` and `...EDGE_CONSTRAINTS` in `CONSTRAINTS` (every key here starts
+ * with `edge.`).
+ *
+ * @module
+ */
+
+/** One origin the edge pulls from. */
+export interface EdgeOriginConfig {
+  /** Base URL, e.g. `http://127.0.0.1:8090` (no path). */
+  readonly url: string;
+  /** Relative share of requests, 1..1000. */
+  readonly weight: number;
+  /** Free-form region label for dashboards; "" when unused. */
+  readonly region: string;
+}
+
+/** The `edge` section. */
+export interface EdgeConfig {
+  /** Address the edge's HTTP listener binds to. */
+  readonly hostname: string;
+  /** Viewer port (INTERFACES.md: 8080). 0 picks a free port (tests). */
+  readonly port: number;
+  /** Bearer token of `/admin/*`; "" disables the admin API (403). */
+  readonly adminToken: string;
+  /** Origins pulled from (smooth weighted round-robin scaled by health). */
+  readonly origins: readonly EdgeOriginConfig[];
+  readonly cache: {
+    /** Byte cap of the in-memory tier (LRU). */
+    readonly memoryMaxBytes: number;
+    /** Largest object stored; larger ones are served but not kept. */
+    readonly maxObjectBytes: number;
+    /** Directory of the disk tier for VOD objects; "" disables it. Wiped at start. */
+    readonly diskDir: string;
+    /** Byte cap of the disk tier. */
+    readonly diskMaxBytes: number;
+    /** Query parameters never part of a cache key (access tokens, signed-URL credentials). */
+    readonly ignoredQueryParams: readonly string[];
+    /** Freshness of a live segment when the origin sends no Cache-Control. */
+    readonly segmentTtlSeconds: number;
+    /** Target duration assumed for a live playlist that does not state one. */
+    readonly defaultTargetDurationSeconds: number;
+    /** A request waiting on another's origin fetch gives up after this long (ms). */
+    readonly collapseWaitMs: number;
+  };
+  readonly upstream: {
+    /** Connect + response-header timeout, and the longest pause inside a body (ms). */
+    readonly timeoutMs: number;
+    /** Active health check of each origin's `/healthz`. */
+    readonly healthCheck: {
+      readonly intervalMs: number;
+      readonly timeoutMs: number;
+      /** Consecutive successes that bring a down origin back. */
+      readonly rise: number;
+      /** Consecutive failures (active or passive) that take an origin down. */
+      readonly fall: number;
+    };
+    /** A recovered origin's weight ramps from ~0 to full over this long (ms); 0 disables. */
+    readonly slowStartMs: number;
+  };
+  readonly live: {
+    /** Viewer writes are coalesced over this interval (ms); 0 writes every tag. */
+    readonly flushIntervalMs: number;
+    /** A viewer whose unsent bytes pass this cap is dropped (must exceed a GOP burst). */
+    readonly maxViewerQueueBytes: number;
+    /** A GOP larger than this is not cached for late joiners. */
+    readonly maxGopCacheBytes: number;
+    /** The upstream connection closes this long after the last viewer leaves (ms). */
+    readonly idleCloseMs: number;
+    /** How long to keep trying other origins after an upstream loss before ending (ms). */
+    readonly reconnectWindowMs: number;
+  };
+}
+
+/** Every edge default; the all-in-one start runs exactly this. */
+export const EDGE_DEFAULTS: EdgeConfig = {
+  hostname: "127.0.0.1",
+  port: 8080,
+  adminToken: "",
+  origins: [{ url: "http://127.0.0.1:8090", weight: 1, region: "" }],
+  cache: {
+    memoryMaxBytes: 256 * 1024 * 1024,
+    maxObjectBytes: 64 * 1024 * 1024,
+    diskDir: "",
+    diskMaxBytes: 4 * 1024 * 1024 * 1024,
+    ignoredQueryParams: ["token", "key", "cred", "sig", "exp", "expires"],
+    segmentTtlSeconds: 86_400,
+    defaultTargetDurationSeconds: 2,
+    collapseWaitMs: 10_000,
+  },
+  upstream: {
+    timeoutMs: 10_000,
+    healthCheck: { intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3 },
+    slowStartMs: 10_000,
+  },
+  live: {
+    flushIntervalMs: 33,
+    maxViewerQueueBytes: 4 * 1024 * 1024,
+    maxGopCacheBytes: 16 * 1024 * 1024,
+    idleCloseMs: 5_000,
+    reconnectWindowMs: 10_000,
+  },
+};
+
+/** A constraint: returns the expectation text when violated (as in `config/schema.ts`). */
+export type EdgeConstraint = (value: unknown) => string | undefined;
+
+const intIn = (min: number, max: number): EdgeConstraint => (v) =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
+    ? undefined
+    : `an integer ${min}..${max}`;
+const numIn = (min: number, max: number): EdgeConstraint => (v) =>
+  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
+    ? undefined
+    : `a number ${min}..${max}`;
+const httpUrl: EdgeConstraint = (v) => {
+  if (typeof v !== "string") return "an http:// or https:// URL";
+  try {
+    const u = new URL(v);
+    if (u.protocol !== "http:" && u.protocol !== "https:") {
+      return "an http:// or https:// URL";
+    }
+    if (u.pathname !== "/" || u.search || u.hash) {
+      return "an origin URL without path, query or fragment";
+    }
+    return undefined;
+  } catch {
+    return "an http:// or https:// URL";
+  }
+};
+const nonEmptyList: EdgeConstraint = (v) =>
+  Array.isArray(v) && v.length > 0
+    ? undefined
+    : "a list of at least one origin";
+const GIB = 1024 * 1024 * 1024;
+
+/** Constraints by dotted key (array items use `[]`). */
+export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
+  "edge.port": intIn(0, 65535),
+  "edge.origins": nonEmptyList,
+  "edge.origins[].url": httpUrl,
+  "edge.origins[].weight": intIn(1, 1000),
+  "edge.cache.memoryMaxBytes": intIn(1024 * 1024, 1024 * GIB),
+  "edge.cache.maxObjectBytes": intIn(1024, 16 * GIB),
+  "edge.cache.diskMaxBytes": intIn(0, 1024 * 1024 * GIB),
+  "edge.cache.segmentTtlSeconds": intIn(1, 365 * 86_400),
+  "edge.cache.defaultTargetDurationSeconds": numIn(0.1, 60),
+  "edge.cache.collapseWaitMs": intIn(10, 600_000),
+  "edge.upstream.timeoutMs": intIn(100, 600_000),
+  "edge.upstream.healthCheck.intervalMs": intIn(100, 600_000),
+  "edge.upstream.healthCheck.timeoutMs": intIn(50, 600_000),
+  "edge.upstream.healthCheck.rise": intIn(1, 100),
+  "edge.upstream.healthCheck.fall": intIn(1, 100),
+  "edge.upstream.slowStartMs": intIn(0, 3_600_000),
+  "edge.live.flushIntervalMs": intIn(0, 1000),
+  "edge.live.maxViewerQueueBytes": intIn(64 * 1024, GIB),
+  "edge.live.maxGopCacheBytes": intIn(0, GIB),
+  "edge.live.idleCloseMs": intIn(0, 600_000),
+  "edge.live.reconnectWindowMs": intIn(0, 600_000),
+};

@@ -1,0 +1,254 @@
+/**
+ * The scheduler role's config section (`scheduler:`): its shape, every default and the
+ * constraints of each key. Merged into {@link DEFAULTS}/{@link CONSTRAINTS} by `schema.ts`.
+ *
+ * Lists of maps (`edges`, `zones`) follow the loader's rule: every key of the default item is
+ * required in each item. Inside a zone, `records`, `steered` and each steered name's `filters`
+ * are validated by the scheduler at start-up (`scheduler/zone.ts`, `scheduler/policy/`), with
+ * errors naming the key.
+ *
+ * @module
+ */
+
+import type { Constraint } from "./schema.ts";
+
+/** One edge the scheduler may answer with (until the shared store's registry replaces it). */
+export interface SchedulerEdgeConfig {
+  /** Unique id, e.g. `fra1`. */
+  readonly id: string;
+  /** IPv4 address answered in A records (may be empty when `address6` is set). */
+  readonly address: string;
+  /** IPv6 address answered in AAAA records; empty: none. */
+  readonly address6: string;
+  /** Region name that network overrides refer to, e.g. `eu-central`. */
+  readonly region: string;
+  readonly latitude: number;
+  readonly longitude: number;
+  /** Relative capacity (e.g. Gbit/s or viewers); weights the share of answers. */
+  readonly capacity: number;
+  /** Health check URL (http) or `host:port` (tcp). Empty: derived from `health.port`/`health.path`. */
+  readonly healthUrl: string;
+}
+
+/** A static record. `name` is relative to the zone (`@` the apex) or absolute (ending in `.`). */
+export interface SchedulerRecordConfig {
+  readonly name: string;
+  /** A, AAAA, CNAME, TXT, CAA, MX or NS. */
+  readonly type: string;
+  readonly ttl: number;
+  /** Presentation format: `192.0.2.1`, `target.`, `"text"`, `0 issue "ca.example"`, `10 mx.example.`. */
+  readonly value: string;
+}
+
+/** A steered name: answered by the policy chain from the healthy edges. */
+export interface SchedulerSteeredConfig {
+  /** Relative or absolute; `*.cdn` is a wildcard. */
+  readonly name: string;
+  readonly ttlSeconds: number;
+  /** TTL while failed over (fewer healthy edges than wanted, or the last resort answered). */
+  readonly failoverTtlSeconds: number;
+  /** The filter chain (see `scheduler/policy/README.md`); empty: the default chain. */
+  readonly filters: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** SOA fields (RFC 1035 §3.3.13). `minimum` is also the negative-caching TTL (RFC 2308 §4). */
+export interface SchedulerSoaConfig {
+  readonly mname: string;
+  readonly rname: string;
+  readonly serial: number;
+  readonly refresh: number;
+  readonly retry: number;
+  readonly expire: number;
+  readonly minimum: number;
+  readonly ttl: number;
+}
+
+/** One zone we are authoritative for. */
+export interface SchedulerZoneConfig {
+  /** The apex, e.g. `meridian.test.`. */
+  readonly name: string;
+  readonly soa: SchedulerSoaConfig;
+  /** Name servers at the apex. */
+  readonly ns: readonly string[];
+  readonly records: readonly SchedulerRecordConfig[];
+  readonly steered: readonly SchedulerSteeredConfig[];
+}
+
+export interface SchedulerConfig {
+  /** Address the DNS (UDP+TCP) and HTTP listeners bind to. */
+  readonly hostname: string;
+  readonly dnsPort: number;
+  readonly httpPort: number;
+  readonly dns: {
+    /** Largest UDP response we send, whatever the client offers (RFC 6891 §6.2.5; DNS flag day 2020). */
+    readonly maxUdpPayloadBytes: number;
+    /** An idle TCP connection is closed after this long (RFC 7766 §6.2.3). */
+    readonly tcpIdleTimeoutMs: number;
+    readonly maxTcpConnections: number;
+    /** Longest ECS scope we claim (privacy and cache size; RFC 7871 §11.1). */
+    readonly ecsMaxScopeV4: number;
+    readonly ecsMaxScopeV6: number;
+    /** Precomputed responses kept. */
+    readonly answerCacheEntries: number;
+    /** CHAOS TXT answers; empty: REFUSED. */
+    readonly chaos: { readonly version: string; readonly id: string };
+    /** Response rate limiting per client network (like BIND RRL), UDP only. */
+    readonly rateLimit: {
+      /** Responses per second per network; 0 turns RRL off. */
+      readonly responsesPerSecond: number;
+      /** Burst allowance in seconds of rate. */
+      readonly windowSeconds: number;
+      /** Every `slip`-th limited response is sent truncated (TC) instead of dropped; 0 drops all. */
+      readonly slip: number;
+      readonly ipv4PrefixLength: number;
+      readonly ipv6PrefixLength: number;
+      /** Networks never limited (loopback cannot be a spoofed victim). */
+      readonly exempt: readonly string[];
+      readonly maxEntries: number;
+    };
+  };
+  readonly geo: {
+    /** MMDB for IPv4 (or both). Empty: DB-IP city lite from node_modules. */
+    readonly ipv4Path: string;
+    readonly ipv6Path: string;
+    /** Replaced files are picked up within this many seconds; 0 never. */
+    readonly reloadCheckSeconds: number;
+  };
+  readonly health: {
+    /** http: GET must answer 2xx; tcp: a connection must open. */
+    readonly kind: "http" | "tcp";
+    readonly port: number;
+    readonly path: string;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    /** Consecutive successes that bring a down edge back. */
+    readonly rise: number;
+    /** Consecutive failures that take an up edge out. */
+    readonly fall: number;
+  };
+  /** Where the HTTP 302 scheduler sends viewers: `{scheme}://{edge address}:{port}{path}`. */
+  readonly redirect: {
+    readonly scheme: "http" | "https";
+    readonly port: number;
+  };
+  readonly edges: readonly SchedulerEdgeConfig[];
+  readonly zones: readonly SchedulerZoneConfig[];
+}
+
+/** The scheduler's defaults: `meridian.test.` steering `live` to the local edge. */
+export const SCHEDULER_DEFAULTS: SchedulerConfig = {
+  hostname: "127.0.0.1",
+  dnsPort: 5353,
+  httpPort: 8070,
+  dns: {
+    maxUdpPayloadBytes: 1232,
+    tcpIdleTimeoutMs: 10_000,
+    maxTcpConnections: 256,
+    ecsMaxScopeV4: 24,
+    ecsMaxScopeV6: 56,
+    answerCacheEntries: 20_000,
+    chaos: { version: "Meridian", id: "" },
+    rateLimit: {
+      responsesPerSecond: 200,
+      windowSeconds: 5,
+      slip: 2,
+      ipv4PrefixLength: 24,
+      ipv6PrefixLength: 56,
+      exempt: ["127.0.0.0/8", "::1/128"],
+      maxEntries: 100_000,
+    },
+  },
+  geo: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
+  health: {
+    kind: "http",
+    port: 8080,
+    path: "/healthz",
+    intervalMs: 2000,
+    timeoutMs: 1000,
+    rise: 2,
+    fall: 2,
+  },
+  redirect: { scheme: "http", port: 8080 },
+  edges: [{
+    id: "local",
+    address: "127.0.0.1",
+    address6: "",
+    region: "local",
+    latitude: 0,
+    longitude: 0,
+    capacity: 100,
+    healthUrl: "",
+  }],
+  zones: [{
+    name: "meridian.test.",
+    soa: {
+      mname: "ns1.meridian.test.",
+      rname: "hostmaster.meridian.test.",
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expire: 604_800,
+      minimum: 60,
+      ttl: 3600,
+    },
+    ns: ["ns1.meridian.test."],
+    records: [{ name: "ns1", type: "A", ttl: 3600, value: "127.0.0.1" }],
+    steered: [{
+      name: "live",
+      ttlSeconds: 30,
+      failoverTtlSeconds: 10,
+      filters: [],
+    }],
+  }],
+};
+
+const intIn = (min: number, max: number): Constraint => (v) =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
+    ? undefined
+    : `an integer ${min}..${max}`;
+const numIn = (min: number, max: number): Constraint => (v) =>
+  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
+    ? undefined
+    : `a number ${min}..${max}`;
+const oneOf = (...values: string[]): Constraint => (v) =>
+  typeof v === "string" && values.includes(v)
+    ? undefined
+    : `one of ${values.join(", ")}`;
+const EDGE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Constraints by dotted key (array items use `[]`). */
+export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
+  "scheduler.dnsPort": intIn(0, 65535),
+  "scheduler.httpPort": intIn(0, 65535),
+  // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the usual upper bound.
+  "scheduler.dns.maxUdpPayloadBytes": intIn(512, 4096),
+  "scheduler.dns.tcpIdleTimeoutMs": intIn(100, 600_000),
+  "scheduler.dns.maxTcpConnections": intIn(1, 100_000),
+  "scheduler.dns.ecsMaxScopeV4": intIn(0, 32),
+  "scheduler.dns.ecsMaxScopeV6": intIn(0, 128),
+  "scheduler.dns.answerCacheEntries": intIn(16, 10_000_000),
+  "scheduler.dns.rateLimit.responsesPerSecond": intIn(0, 1_000_000),
+  "scheduler.dns.rateLimit.windowSeconds": intIn(1, 3600),
+  "scheduler.dns.rateLimit.slip": intIn(0, 10),
+  "scheduler.dns.rateLimit.ipv4PrefixLength": intIn(8, 32),
+  "scheduler.dns.rateLimit.ipv6PrefixLength": intIn(16, 128),
+  "scheduler.dns.rateLimit.maxEntries": intIn(16, 10_000_000),
+  "scheduler.geo.reloadCheckSeconds": intIn(0, 86_400),
+  "scheduler.health.kind": oneOf("http", "tcp"),
+  "scheduler.health.port": intIn(1, 65535),
+  "scheduler.health.intervalMs": intIn(50, 3_600_000),
+  "scheduler.health.timeoutMs": intIn(10, 600_000),
+  "scheduler.health.rise": intIn(1, 100),
+  "scheduler.health.fall": intIn(1, 100),
+  "scheduler.redirect.scheme": oneOf("http", "https"),
+  "scheduler.redirect.port": intIn(1, 65535),
+  "scheduler.edges[].id": (v) =>
+    typeof v === "string" && EDGE_ID_RE.test(v)
+      ? undefined
+      : "an id of 1-64 [A-Za-z0-9_.-]",
+  "scheduler.edges[].latitude": numIn(-90, 90),
+  "scheduler.edges[].longitude": numIn(-180, 180),
+  "scheduler.edges[].capacity": numIn(0, 1e12),
+  // Addresses, zone names and records are parsed by the scheduler at start-up (they need the
+  // IP and DNS-name parsers), with the same ConfigError naming the key.
+};

@@ -1,0 +1,223 @@
+/**
+ * The token service: `GET /gettoken?token={service password}&app=&duration=&limit=&format=`
+ * (shared/INTERFACES.md).
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Logger } from "../log/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import { type SharedStore, StoreError, StoreErrorCode } from "../store/mod.ts";
+import { clientAddress, NO_STORE, textError } from "./_http.ts";
+import type { FailureLockout } from "./lockout.ts";
+import { constantTimeEqual, generateToken } from "./tokens/mod.ts";
+
+/** Longest `duration` accepted: ten years, in seconds. */
+export const MAX_TOKEN_DURATION_SECONDS = 315_360_000;
+/** Largest `limit` accepted. */
+export const MAX_TOKEN_USES = 1_000_000_000;
+/** Mint attempts when a fresh token collides with a stored one (62^16: never, in practice). */
+const MINT_ATTEMPTS = 3;
+const APP_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+const UINT_RE = /^[0-9]{1,12}$/;
+
+/** What the token service needs from config. */
+export interface TokenServiceOptions {
+  readonly servicePassword: string;
+  readonly defaultTokenDurationSeconds: number;
+  /** 0 means unlimited uses. */
+  readonly defaultTokenUses: number;
+}
+
+/** What the token service needs from the process. */
+export interface TokenServiceDeps {
+  readonly store: SharedStore;
+  readonly lockout: FailureLockout;
+  readonly metrics: MetricsRegistry;
+  readonly log: Logger;
+  /** Unix ms. */
+  readonly clock: () => number;
+}
+
+/** Response formats of `/gettoken`. */
+export const TokenFormat = {
+  Plain: "plain",
+  Xml: "xml",
+  Json: "json",
+} as const;
+/** One of {@link TokenFormat}. */
+export type TokenFormat = typeof TokenFormat[keyof typeof TokenFormat];
+
+/**
+ * Renders a minted token in the asked format: the exact bytes and content type.
+ *
+ * @example
+ * ```ts
+ * import { renderToken } from "./gettoken.ts";
+ * const r = renderToken("AbCdEfGh12345678", "json");
+ * if (r.body !== '{"Token":"AbCdEfGh12345678"}') throw new Error(r.body);
+ * ```
+ */
+export function renderToken(
+  token: string,
+  format: TokenFormat,
+): { body: string; contentType: string } {
+  switch (format) {
+    case "xml":
+      return {
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<Token>${token}</Token>`,
+        contentType: "application/xml; charset=utf-8",
+      };
+    case "json":
+      // RFC 8259 §11: application/json has no charset parameter.
+      return {
+        body: JSON.stringify({ Token: token }),
+        contentType: "application/json",
+      };
+    default:
+      return { body: token, contentType: "text/plain; charset=utf-8" };
+  }
+}
+
+function parseUint(
+  raw: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  unit: string,
+): number | string {
+  if (raw === undefined) return fallback;
+  const n = UINT_RE.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) {
+    return `Invalid ${name}: got ${
+      JSON.stringify(raw.slice(0, 32))
+    }, expected an integer ${min}..${max} (${unit})`;
+  }
+  return n;
+}
+
+/**
+ * Creates the `/gettoken` route.
+ *
+ * Order of checks: lockout (429), service password (403, counted), parameters (400), mint.
+ */
+export function createTokenService(
+  options: TokenServiceOptions,
+  deps: TokenServiceDeps,
+): Hono {
+  const { store, lockout, log, clock } = deps;
+  const requests = deps.metrics.counter(
+    "meridian_control_gettoken_requests_total",
+    "Token service requests by status",
+  );
+  const app = new Hono();
+
+  app.get("/gettoken", async (c) => {
+    const client = clientAddress(c);
+    const retryAfter = lockout.retryAfterSeconds(client);
+    if (retryAfter > 0) {
+      requests.inc({ status: 429 });
+      return textError(
+        c,
+        429,
+        `Too many wrong service passwords: retry in ${retryAfter} seconds`,
+        { "Retry-After": String(retryAfter) },
+      );
+    }
+    const q = (name: string) => c.req.query(name);
+    if (!constantTimeEqual(q("token") ?? "", options.servicePassword)) {
+      if (lockout.recordFailure(client)) {
+        log.warn("client locked out after wrong service passwords", {
+          client,
+        });
+      }
+      requests.inc({ status: 403 });
+      return textError(c, 403, "Forbidden: wrong service password");
+    }
+    lockout.recordSuccess(client);
+
+    const appName = q("app");
+    if (
+      appName !== undefined &&
+      (!APP_RE.test(appName) || appName.includes(".."))
+    ) {
+      requests.inc({ status: 400 });
+      return textError(
+        c,
+        400,
+        `Invalid app: got ${
+          JSON.stringify(appName.slice(0, 64))
+        }, expected a name of [A-Za-z0-9_.-] (omit app for every app)`,
+      );
+    }
+    const duration = parseUint(
+      q("duration"),
+      "duration",
+      options.defaultTokenDurationSeconds,
+      1,
+      MAX_TOKEN_DURATION_SECONDS,
+      "seconds",
+    );
+    const limit = parseUint(
+      q("limit"),
+      "limit",
+      options.defaultTokenUses,
+      0,
+      MAX_TOKEN_USES,
+      "uses, 0 for unlimited",
+    );
+    const formatRaw = q("format") ?? "plain";
+    const problem = typeof duration === "string"
+      ? duration
+      : typeof limit === "string"
+      ? limit
+      : !["plain", "xml", "json"].includes(formatRaw)
+      ? `Invalid format: got ${
+        JSON.stringify(formatRaw.slice(0, 32))
+      }, expected xml or json (omit for plain text)`
+      : undefined;
+    if (
+      problem !== undefined || typeof duration !== "number" ||
+      typeof limit !== "number"
+    ) {
+      requests.inc({ status: 400 });
+      return textError(c, 400, problem ?? "Invalid parameters");
+    }
+
+    const now = clock();
+    for (let attempt = 1;; attempt++) {
+      const token = generateToken();
+      try {
+        await store.createToken({
+          token,
+          app: appName ?? null,
+          createdAtMs: now,
+          expiresAtMs: now + duration * 1000,
+          maxUses: limit,
+        });
+      } catch (err) {
+        if (
+          err instanceof StoreError &&
+          err.code === StoreErrorCode.TokenExists && attempt < MINT_ATTEMPTS
+        ) continue;
+        throw err;
+      }
+      log.info("token minted", {
+        app: appName ?? "*",
+        durationSeconds: duration,
+        maxUses: limit,
+        client,
+      });
+      requests.inc({ status: 200 });
+      const r = renderToken(token, formatRaw as TokenFormat);
+      return c.body(r.body, 200, {
+        ...NO_STORE,
+        "Content-Type": r.contentType,
+      });
+    }
+  });
+
+  return app;
+}

@@ -1,0 +1,61 @@
+/**
+ * The control role: token service (`/gettoken`), admin API (`/admin/*`), `/healthz`,
+ * `/metrics` and the console, on port 8088 by default.
+ *
+ * Origin and edge import the enforcement helpers from here (roles reach each other only through
+ * `mod.ts`, see tests/presubmit_test.ts): {@link checkAccess} spends a use of a `?token=`;
+ * {@link signSession} / {@link checkSession} turn that one use into one playback session. These
+ * are re-exported from `./tokens/mod.ts` and need only a `SharedStore` (store/mod.ts), none of
+ * the control server.
+ *
+ * @module
+ */
+
+export {
+  type ControlAppDeps,
+  type ControlAppOptions,
+  createControlApp,
+} from "./app.ts";
+export { type AdminTokenView, toAdminView } from "./admin.ts";
+export { ControlError, ControlErrorCode } from "./errors.ts";
+export {
+  MAX_TOKEN_DURATION_SECONDS,
+  MAX_TOKEN_USES,
+  renderToken,
+  TokenFormat,
+} from "./gettoken.ts";
+export { FailureLockout, type LockoutOptions } from "./lockout.ts";
+export {
+  type ControlSecrets,
+  resolveControlSecrets,
+  SECRETS_FILE,
+} from "./secrets.ts";
+export {
+  type ControlConfig,
+  type ControlDeps,
+  type ControlHandle,
+  startControl,
+} from "./server.ts";
+export {
+  type AccessRefusal,
+  type AccessRequest,
+  type AccessResult,
+  checkAccess,
+  checkSession,
+  constantTimeEqual,
+  generateToken,
+  importSessionKey,
+  isTokenFormat,
+  loadSessionKey,
+  type SessionCheck,
+  type SessionClaims,
+  sessionExpiresAt,
+  type SessionKey,
+  type SessionRefusal,
+  type SessionResult,
+  signSession,
+  TOKEN_LENGTH,
+  TokenError,
+  TokenErrorCode,
+  verifySession,
+} from "./tokens/mod.ts";

@@ -1,0 +1,91 @@
+/**
+ * Starts the control role's HTTP listener.
+ *
+ * @module
+ */
+
+import type { MeridianConfig } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import type { SharedStore } from "../store/mod.ts";
+import { createControlApp } from "./app.ts";
+import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
+
+/** The `control` config section. */
+export type ControlConfig = MeridianConfig["control"];
+
+/** What the control role needs from the process. */
+export interface ControlDeps {
+  /** The shared store; the caller opens and closes it. */
+  readonly store: SharedStore;
+  /** Where generated secrets are kept. */
+  readonly dataDir: string;
+  /** Component logger. */
+  readonly log: Logger;
+  /** Shared with the other roles of the process. */
+  readonly metrics: MetricsRegistry;
+  /** Unix ms. @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** A running control role. */
+export interface ControlHandle {
+  /** The bound address. */
+  readonly hostname: string;
+  /** The bound port (the real one when configured as 0). */
+  readonly port: number;
+  /** `http://host:port/`, the console. */
+  readonly url: string;
+  /** Secrets generated at this start (first start only): print them once, never log them. */
+  readonly generated: ControlSecrets["generated"];
+  /** Stops the listener (the store is the caller's to close). */
+  close(): Promise<void>;
+}
+
+/**
+ * Resolves the secrets and starts the control port.
+ *
+ * @throws {ControlError} For a weak configured secret or an unusable secrets file.
+ * @throws {Error} When the port cannot be bound.
+ */
+export async function startControl(
+  config: ControlConfig,
+  deps: ControlDeps,
+): Promise<ControlHandle> {
+  const secrets = await resolveControlSecrets(config, deps.dataDir);
+  const log = deps.log;
+  const app = createControlApp(
+    {
+      servicePassword: secrets.servicePassword,
+      adminToken: secrets.adminToken,
+      defaultTokenDurationSeconds: config.defaultTokenDurationSeconds,
+      defaultTokenUses: config.defaultTokenUses,
+      lockout: config.lockout,
+    },
+    {
+      store: deps.store,
+      metrics: deps.metrics,
+      log,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    },
+  );
+  const server = Deno.serve(
+    { hostname: config.hostname, port: config.port, onListen: () => {} },
+    (req, info) => app.fetch(req, info),
+  );
+  const port = (server.addr as Deno.NetAddr).port;
+  const host = config.hostname.includes(":")
+    ? `[${config.hostname}]`
+    : config.hostname;
+  const url = `http://${host}:${port}/`;
+  log.info("control listening", { url });
+  return {
+    hostname: config.hostname,
+    port,
+    url,
+    generated: secrets.generated,
+    async close() {
+      await server.shutdown();
+    },
+  };
+}

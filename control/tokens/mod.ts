@@ -1,0 +1,44 @@
+/**
+ * Access tokens and playback sessions, for the control role that mints them and for origin and
+ * edge, which enforce them. Other roles import these through `control/mod.ts`, which re-exports
+ * them; pure parts here touch no store, `checkAccess` only the `SharedStore` interface.
+ *
+ * - {@link generateToken}, {@link constantTimeEqual}: pure helpers.
+ * - {@link checkAccess}: spend one use of a `?token=` for a media request (shared store).
+ * - {@link signSession}, {@link verifySession}, {@link checkSession}: the HMAC credential that
+ *   turns one use into one playback session.
+ *
+ * @module
+ */
+
+export {
+  type AccessRefusal,
+  type AccessRequest,
+  type AccessResult,
+  checkAccess,
+  checkSession,
+  loadSessionKey,
+  SESSION_SECRET_NAME,
+  type SessionCheck,
+  sessionExpiresAt,
+} from "./access.ts";
+export { TokenError, TokenErrorCode } from "./errors.ts";
+export {
+  constantTimeEqual,
+  GENERATED_SECRET_LENGTH,
+  generateToken,
+  isTokenFormat,
+  TOKEN_ALPHABET,
+  TOKEN_LENGTH,
+} from "./secret.ts";
+export {
+  importSessionKey,
+  MAX_SESSION_CREDENTIAL_LENGTH,
+  MIN_SESSION_SECRET_LENGTH,
+  type SessionClaims,
+  type SessionKey,
+  type SessionRefusal,
+  type SessionResult,
+  signSession,
+  verifySession,
+} from "./session.ts";

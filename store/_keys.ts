@@ -1,0 +1,29 @@
+/**
+ * The KV key layout of {@link KvStore}, in one place (module-private).
+ *
+ * @module
+ */
+
+/** Keys of the shared store. Each family has its own first part, so listing one never sees another. */
+export const KEYS = {
+  /** `TokenRecord`, immutable; deleted by revocation, dropped by KV after expiry. */
+  token: (token: string): Deno.KvKey => ["tokens", token],
+  tokens: ["tokens"] as Deno.KvKey,
+  /** `Deno.KvU64` use count, apart from the record so the record never changes. */
+  uses: (token: string): Deno.KvKey => ["token_uses", token],
+  allUses: ["token_uses"] as Deno.KvKey,
+  /** Revocation tombstone `{ expiresAtMs }`, kept until the token would have expired. */
+  revoked: (token: string): Deno.KvKey => ["revoked", token],
+  allRevoked: ["revoked"] as Deno.KvKey,
+  /** The last feed sequence number written (a number). */
+  feedSeq: ["feed_seq"] as Deno.KvKey,
+  /** Feed events by sequence number. */
+  feed: ["feed"] as Deno.KvKey,
+  feedEntry: (seq: number): Deno.KvKey => ["feed", seq],
+  secret: (name: string): Deno.KvKey => ["secrets", name],
+} as const;
+
+/** A revocation tombstone's value. */
+export interface Tombstone {
+  readonly expiresAtMs: number;
+}

@@ -1,0 +1,41 @@
+/**
+ * Errors of the shared store.
+ *
+ * @module
+ */
+
+/** Stable codes of {@link StoreError}. */
+export const StoreErrorCode = {
+  /** The KV database could not be opened (bad path, no permission, KV Connect unreachable). */
+  OpenFailed: "STORE_OPEN_FAILED",
+  /** An atomic operation kept losing to concurrent writers and gave up. */
+  Contention: "STORE_CONTENTION",
+  /** A token with this value already exists. */
+  TokenExists: "STORE_TOKEN_EXISTS",
+  /** The store was used after `close()`. */
+  Closed: "STORE_CLOSED",
+} as const;
+
+/** One of {@link StoreErrorCode}. */
+export type StoreErrorCode = typeof StoreErrorCode[keyof typeof StoreErrorCode];
+
+/**
+ * A failure of the shared store. Messages never contain token values.
+ *
+ * @example
+ * ```ts
+ * import { StoreError, StoreErrorCode } from "./errors.ts";
+ * const e = new StoreError(StoreErrorCode.Closed, "Cannot spend token use: store is closed");
+ * if (e.code !== "STORE_CLOSED") throw new Error("wrong code");
+ * ```
+ */
+export class StoreError extends Error {
+  override name = "StoreError";
+  /** Stable, machine-readable code. */
+  readonly code: StoreErrorCode;
+  /** @param code One of the stable codes. @param message Says what failed and the bad value. */
+  constructor(code: StoreErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

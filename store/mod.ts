@@ -1,0 +1,80 @@
+/**
+ * State shared between nodes: access tokens, revocations and a change feed every node sees.
+ *
+ * Everything goes through the typed {@link SharedStore} repository, never raw KV calls, so a
+ * Redis backend can be added later behind the same interface. Today's backend is Deno KV
+ * ({@link KvStore}): a local file for the processes of one machine, a KV Connect URL for many.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openStore({ path: "" }, dir);
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import type { MeridianConfig } from "../config/mod.ts";
+import { KvStore, type KvStoreOptions } from "./kv_store.ts";
+import type { SharedStore } from "./types.ts";
+
+export { StoreError, StoreErrorCode } from "./errors.ts";
+export {
+  DEFAULT_POLL_INTERVAL_MS,
+  KvStore,
+  type KvStoreOptions,
+} from "./kv_store.ts";
+export type {
+  FeedEntry,
+  FeedEvent,
+  SharedStore,
+  SpendRefusal,
+  SpendResult,
+  TokenRecord,
+  TokenState,
+} from "./types.ts";
+
+/** The `store` config section. */
+export type StoreConfig = MeridianConfig["store"];
+
+/** File name of the KV database inside the data directory. */
+export const DEFAULT_KV_FILE = "meridian.kv";
+
+/**
+ * Where the store lives: the configured path or URL, else `${dataDir}/meridian.kv`.
+ *
+ * @example
+ * ```ts
+ * import { resolveStorePath } from "./mod.ts";
+ * if (resolveStorePath({ path: "" }, "./data") !== "./data/meridian.kv") throw new Error();
+ * ```
+ */
+export function resolveStorePath(config: StoreConfig, dataDir: string): string {
+  return config.path === "" ? `${dataDir}/${DEFAULT_KV_FILE}` : config.path;
+}
+
+/** True for a KV Connect URL (remote database) rather than a file path. */
+export function isRemoteStorePath(path: string): boolean {
+  return /^https?:\/\//i.test(path);
+}
+
+/**
+ * Opens the shared store from its config section, creating the file's directory when needed.
+ *
+ * @throws {StoreError} `STORE_OPEN_FAILED` naming the path.
+ */
+export async function openStore(
+  config: StoreConfig,
+  dataDir: string,
+  options: KvStoreOptions = {},
+): Promise<SharedStore> {
+  const path = resolveStorePath(config, dataDir);
+  if (!isRemoteStorePath(path)) {
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  }
+  return await KvStore.open(path, options);
+}
