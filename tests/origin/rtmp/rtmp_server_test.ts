@@ -6,13 +6,11 @@ import assert from "node:assert/strict";
 import type { FlvTag } from "../../../codec/flv/types.ts";
 import {
   decodeCommand,
-  encodeCommand,
   encodeRtmpMediaTag,
   encodeRtmpMessage,
-  RtmpChunkReader,
-  RtmpClientHandshake,
   type RtmpMessage,
 } from "../../../codec/rtmp/mod.ts";
+import { RawClient } from "../../_helpers/rtmp_client.ts";
 import { createLogger } from "../../../origin/log.ts";
 import { type RtmpServer, startRtmpServer } from "../../../origin/rtmp/mod.ts";
 import { StreamRegistry } from "../../../origin/stream/registry.ts";
@@ -102,70 +100,6 @@ async function closedByServer(
 }
 
 /** A raw RTMP client over a socket, built from our own codec. */
-class RawClient {
-  readonly conn: Deno.Conn;
-  #reader = new RtmpChunkReader();
-  #inbox: RtmpMessage[] = [];
-  #buf = new Uint8Array(65536);
-
-  private constructor(conn: Deno.Conn) {
-    this.conn = conn;
-  }
-
-  static async connect(port: number): Promise<RawClient> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    const client = new RawClient(conn);
-    const hs = new RtmpClientHandshake({ digest: true });
-    await conn.write(hs.start());
-    for (;;) {
-      const n = await conn.read(client.#buf);
-      if (n === null) throw new Error("Closed during handshake");
-      const step = hs.push(client.#buf.subarray(0, n));
-      if (step.done) {
-        await conn.write(step.output!);
-        client.#inbox.push(...client.#reader.push(step.rest));
-        return client;
-      }
-    }
-  }
-
-  async send(
-    name: string,
-    txn: number,
-    commandObject: unknown,
-    args: unknown[],
-    streamId = 0,
-  ) {
-    await this.conn.write(encodeRtmpMessage(
-      encodeCommand({
-        name,
-        transactionId: txn,
-        commandObject: commandObject as null,
-        args: args as [],
-      }, streamId),
-      128,
-    ));
-  }
-
-  /** Waits for a message matching `pred`, up to `timeoutMs`. */
-  async until(
-    pred: (m: RtmpMessage) => boolean,
-    timeoutMs = 5000,
-  ): Promise<RtmpMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.#inbox.findIndex(pred);
-      if (i >= 0) return this.#inbox.splice(0, i + 1).at(-1)!;
-      if (Date.now() > deadline) {
-        throw new Error("Timed out waiting for a message");
-      }
-      const n = await this.conn.read(this.#buf);
-      if (n === null) throw new Error("Closed by server");
-      this.#inbox.push(...this.#reader.push(this.#buf.subarray(0, n)));
-    }
-  }
-}
-
 const isCommand = (name: string) => (m: RtmpMessage) =>
   (m.typeId === 20) && decodeCommand(m.payload, 20).name === name;
 

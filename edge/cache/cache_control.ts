@@ -1,0 +1,278 @@
+/**
+ * RFC 9111 response directives and freshness arithmetic for a shared cache.
+ *
+ * Pure: headers and times in, numbers out. The caller supplies `now` so tests never sleep.
+ *
+ * @module
+ */
+
+/** The response Cache-Control directives a shared cache acts on (RFC 9111 §5.2.2). */
+export interface CacheDirectives {
+  readonly noStore: boolean;
+  /** `no-cache` without field names: store, but revalidate before every reuse (§5.2.2.4). */
+  readonly noCache: boolean;
+  /** `private`: a shared cache must not store it (§5.2.2.7). */
+  readonly private: boolean;
+  readonly public: boolean;
+  readonly mustRevalidate: boolean;
+  readonly proxyRevalidate: boolean;
+  readonly immutable: boolean;
+  readonly maxAgeSeconds: number | undefined;
+  readonly sMaxAgeSeconds: number | undefined;
+  /** RFC 5861 §3. */
+  readonly staleWhileRevalidateSeconds: number | undefined;
+  /** RFC 5861 §4. */
+  readonly staleIfErrorSeconds: number | undefined;
+}
+
+/** Largest delta-seconds we keep; RFC 9111 §1.2.2 says to cap at 2^31. */
+export const MAX_DELTA_SECONDS = 2_147_483_648;
+
+function deltaSeconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = v.startsWith('"') && v.endsWith('"') && v.length >= 2
+    ? v.slice(1, -1)
+    : v;
+  // RFC 9111 §1.2.2: delta-seconds is 1*DIGIT; anything else is invalid and ignored.
+  if (!/^\d+$/.test(s)) return undefined;
+  return Math.min(Number(s), MAX_DELTA_SECONDS);
+}
+
+/**
+ * Parses a Cache-Control header value.
+ *
+ * Unknown directives are ignored; a malformed delta is treated as absent (RFC 9111 §4.2.1 asks
+ * a cache to treat an invalid max-age as stale, which {@link computeFreshness} does by giving
+ * such responses no explicit lifetime).
+ *
+ * @param value The header value (several headers joined with ", "), or null.
+ * @returns The directives.
+ *
+ * @example
+ * ```ts
+ * import { parseCacheControl } from "./cache_control.ts";
+ * import assert from "node:assert/strict";
+ * const d = parseCacheControl("public, max-age=60, s-maxage=30, stale-while-revalidate=5");
+ * assert.equal(d.sMaxAgeSeconds, 30);
+ * assert.equal(d.staleWhileRevalidateSeconds, 5);
+ * ```
+ */
+export function parseCacheControl(value: string | null): CacheDirectives {
+  const d = {
+    noStore: false,
+    noCache: false,
+    private: false,
+    public: false,
+    mustRevalidate: false,
+    proxyRevalidate: false,
+    immutable: false,
+    maxAgeSeconds: undefined as number | undefined,
+    sMaxAgeSeconds: undefined as number | undefined,
+    staleWhileRevalidateSeconds: undefined as number | undefined,
+    staleIfErrorSeconds: undefined as number | undefined,
+  };
+  if (!value) return d;
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    const arg = eq < 0 ? undefined : part.slice(eq + 1).trim();
+    switch (name) {
+      case "no-store":
+        d.noStore = true;
+        break;
+      case "no-cache":
+        // `no-cache="Set-Cookie"` (qualified) only forbids reusing those fields; we treat the
+        // qualified form as unqualified, which is allowed (RFC 9111 §5.2.2.4).
+        d.noCache = true;
+        break;
+      case "private":
+        d.private = true;
+        break;
+      case "public":
+        d.public = true;
+        break;
+      case "must-revalidate":
+        d.mustRevalidate = true;
+        break;
+      case "proxy-revalidate":
+        d.proxyRevalidate = true;
+        break;
+      case "immutable":
+        d.immutable = true;
+        break;
+      case "max-age":
+        d.maxAgeSeconds = deltaSeconds(arg);
+        break;
+      case "s-maxage":
+        d.sMaxAgeSeconds = deltaSeconds(arg);
+        break;
+      case "stale-while-revalidate":
+        d.staleWhileRevalidateSeconds = deltaSeconds(arg);
+        break;
+      case "stale-if-error":
+        d.staleIfErrorSeconds = deltaSeconds(arg);
+        break;
+    }
+  }
+  return d;
+}
+
+/** Statuses cacheable by default, i.e. heuristically (RFC 9110 §15.1). */
+const HEURISTIC_STATUSES = new Set([
+  200,
+  203,
+  204,
+  206,
+  300,
+  301,
+  308,
+  404,
+  405,
+  410,
+  414,
+  501,
+]);
+
+/** Statuses the edge stores at all (a 206 is never stored: we never ask for ranges). */
+const STORABLE_STATUSES = new Set([200, 203, 204, 300, 301, 308, 404, 410]);
+
+/** How long a stored response may be reused, all in milliseconds. */
+export interface Freshness {
+  /** False when the response must not be stored (§3). */
+  readonly storable: boolean;
+  /** Why not, for Cache-Status `detail` and logs. */
+  readonly reason?: string;
+  /** Freshness lifetime (§4.2.1). 0 means "revalidate before every reuse". */
+  readonly lifetimeMs: number;
+  /** May be served stale while a background revalidation runs (RFC 5861 §3). */
+  readonly staleWhileRevalidateMs: number;
+  /** May be served stale when the origin fails (RFC 5861 §4). */
+  readonly staleIfErrorMs: number;
+  /** must-revalidate / proxy-revalidate / s-maxage: never serve stale (§4.2.4, §5.2.2.2). */
+  readonly mustRevalidate: boolean;
+}
+
+/** Inputs of {@link computeFreshness} beyond the response itself. */
+export interface FreshnessDefaults {
+  /** Lifetime when the origin gives none (live HLS defaults); undefined: do not store. */
+  readonly defaultLifetimeMs?: number | undefined;
+  /** Never let an object be served older than this, stale included (live playlists). */
+  readonly maxServeAgeMs?: number | undefined;
+  /** The request carried Authorization (§3.5). */
+  readonly requestHasAuthorization?: boolean;
+}
+
+/**
+ * Decides whether and for how long a shared cache may reuse a response (RFC 9111 §3, §4.2.1).
+ *
+ * @param status Response status.
+ * @param headers Response headers.
+ * @param defaults Lifetime when the origin is silent, and the live-playlist cap.
+ * @returns The freshness policy.
+ *
+ * @example
+ * ```ts
+ * import { computeFreshness } from "./cache_control.ts";
+ * import assert from "node:assert/strict";
+ * const f = computeFreshness(200, new Headers({ "cache-control": "max-age=10, s-maxage=4" }), {});
+ * assert.equal(f.lifetimeMs, 4000);
+ * assert.equal(computeFreshness(200, new Headers({ "cache-control": "private" }), {}).storable, false);
+ * ```
+ */
+export function computeFreshness(
+  status: number,
+  headers: Headers,
+  defaults: FreshnessDefaults,
+): Freshness {
+  const no = (reason: string): Freshness => ({
+    storable: false,
+    reason,
+    lifetimeMs: 0,
+    staleWhileRevalidateMs: 0,
+    staleIfErrorMs: 0,
+    mustRevalidate: true,
+  });
+  if (!STORABLE_STATUSES.has(status)) return no("status");
+  const cc = parseCacheControl(headers.get("cache-control"));
+  if (cc.noStore) return no("no-store");
+  if (cc.private) return no("private");
+  // RFC 9110 §12.5.5: Vary: * never matches a later request.
+  const vary = headers.get("vary");
+  if (vary && vary.split(",").some((v) => v.trim() === "*")) {
+    return no("vary-star");
+  }
+  // RFC 9111 §3.5: an authenticated request's response is stored only when explicitly allowed.
+  if (
+    defaults.requestHasAuthorization && !cc.public &&
+    cc.sMaxAgeSeconds === undefined && !cc.mustRevalidate
+  ) return no("authorization");
+
+  let lifetimeMs: number | undefined;
+  if (cc.noCache) lifetimeMs = 0;
+  else if (cc.sMaxAgeSeconds !== undefined) {
+    lifetimeMs = cc.sMaxAgeSeconds * 1000; // §5.2.2.10: s-maxage wins in a shared cache
+  } else if (cc.maxAgeSeconds !== undefined) {
+    lifetimeMs = cc.maxAgeSeconds * 1000;
+  } else {
+    const expires = headers.get("expires");
+    if (expires !== null) {
+      // §5.3: an invalid Expires (e.g. "0") means already expired.
+      const exp = Date.parse(expires);
+      const date = Date.parse(headers.get("date") ?? "");
+      const base = Number.isNaN(date) ? Date.now() : date;
+      lifetimeMs = Number.isNaN(exp) ? 0 : Math.max(0, exp - base);
+    }
+  }
+  if (lifetimeMs === undefined) {
+    if (
+      defaults.defaultLifetimeMs === undefined ||
+      !HEURISTIC_STATUSES.has(status)
+    ) return no("no-lifetime");
+    lifetimeMs = defaults.defaultLifetimeMs;
+  }
+  const mustRevalidate = cc.mustRevalidate || cc.proxyRevalidate ||
+    cc.sMaxAgeSeconds !== undefined && cc.noCache;
+  let swr = mustRevalidate ? 0 : (cc.staleWhileRevalidateSeconds ?? 0) * 1000;
+  let sie = mustRevalidate ? 0 : (cc.staleIfErrorSeconds ?? 0) * 1000;
+  const cap = defaults.maxServeAgeMs;
+  if (cap !== undefined) {
+    lifetimeMs = Math.min(lifetimeMs, cap);
+    swr = Math.max(0, Math.min(swr, cap - lifetimeMs));
+    sie = Math.max(0, Math.min(sie, cap - lifetimeMs));
+  }
+  return {
+    storable: true,
+    lifetimeMs,
+    staleWhileRevalidateMs: swr,
+    staleIfErrorMs: sie,
+    mustRevalidate,
+  };
+}
+
+/**
+ * The response's age when it was received (RFC 9111 §4.2.3 `corrected_initial_age`).
+ *
+ * @param headers The response headers (Age, Date).
+ * @param requestTimeMs When the request was sent.
+ * @param responseTimeMs When the response headers arrived.
+ * @returns Milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { initialAgeMs } from "./cache_control.ts";
+ * if (initialAgeMs(new Headers({ age: "5" }), 0, 100) !== 5100) throw new Error("bad age");
+ * ```
+ */
+export function initialAgeMs(
+  headers: Headers,
+  requestTimeMs: number,
+  responseTimeMs: number,
+): number {
+  const dateMs = Date.parse(headers.get("date") ?? "");
+  const apparent = Number.isNaN(dateMs)
+    ? 0
+    : Math.max(0, responseTimeMs - dateMs);
+  const ageValue = (deltaSeconds(headers.get("age") ?? undefined) ?? 0) * 1000;
+  const correctedAge = ageValue + (responseTimeMs - requestTimeMs);
+  return Math.max(apparent, correctedAge);
+}

@@ -1,0 +1,777 @@
+/**
+ * The pull-through cache: lookup, RFC 9111 reuse and revalidation, request coalescing with
+ * streamed tees, Range and conditional answers, and Cache-Status (RFC 9211) on every response.
+ *
+ * One {@link EdgeCache} per edge owns the in-flight fills and the Vary index; stores only keep
+ * bytes.
+ *
+ * @module
+ */
+
+import type { Logger } from "../../log/mod.ts";
+import { BodyTee } from "../cache/body_tee.ts";
+import { createCacheKeyer } from "../cache/cache_key.ts";
+import {
+  computeFreshness,
+  type Freshness,
+  initialAgeMs,
+} from "../cache/cache_control.ts";
+import {
+  ifRangeAllows,
+  isNotModified,
+  NOT_MODIFIED_FIELDS,
+  parseRange,
+} from "../cache/conditional.ts";
+import { classifyPath, parsePlaylistInfo } from "../cache/hls_policy.ts";
+import type { CachedObject, CacheStore } from "../cache/store.ts";
+import { EdgeError, EdgeErrorCode, UpstreamError } from "../errors.ts";
+import type { EdgeStats } from "../stats.ts";
+import type { UpstreamClient, UpstreamResponse } from "../upstream/client.ts";
+
+/** Bodies from this size up are served without the copy `new Response(bytes)` makes. */
+const SHARED_BODY_MIN_BYTES = 64 * 1024;
+
+/** The name in our Cache-Status entries (RFC 9211 §2). */
+export const CACHE_NAME = "Meridian";
+
+/** Options of {@link EdgeCache}: the `edge.cache` slice plus the upstream timeout. */
+export interface EdgeCacheOptions {
+  readonly ignoredQueryParams: readonly string[];
+  readonly maxObjectBytes: number;
+  readonly segmentTtlSeconds: number;
+  readonly defaultTargetDurationSeconds: number;
+  readonly collapseWaitMs: number;
+  /** Longest pause inside an upstream body (ms). */
+  readonly bodyTimeoutMs: number;
+}
+
+/** What {@link EdgeCache} uses. */
+export interface EdgeCacheDeps {
+  readonly store: CacheStore & {
+    getSync?(key: string): CachedObject | undefined;
+  };
+  readonly upstream: UpstreamClient;
+  readonly stats: EdgeStats;
+  readonly log: Logger;
+  /** Epoch ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Response fields never stored or relayed (RFC 9110 §7.6.1, §6.6.1) or set by us. */
+const DROP_RESPONSE_FIELDS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "age",
+  "cache-status",
+  "x-cache",
+]);
+
+/** Request fields not forwarded: hop-by-hop, and what the edge answers itself. */
+const DROP_REQUEST_FIELDS = [
+  "range",
+  "if-range",
+  "if-none-match",
+  "if-modified-since",
+  "if-match",
+  "if-unmodified-since",
+  "accept-encoding", // we store identity bodies; Deno's fetch would decode anyway
+  "cache-control",
+  "pragma",
+];
+
+interface FillHead {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly contentLength: number | undefined;
+  /** Storable, so collapsed requests may share it. */
+  readonly shareable: boolean;
+  readonly reason: string | undefined;
+  readonly varyNames: readonly string[];
+  /** The variant key of the request that started the fill. */
+  readonly variantKey: string;
+  readonly etag: string | undefined;
+  readonly lastModified: string | undefined;
+  readonly initialAgeMs: number;
+  /** Set when a conditional revalidation got 304: the refreshed stored object. */
+  readonly refreshed: CachedObject | undefined;
+}
+
+class Fill {
+  readonly tee = new BodyTee();
+  head!: Promise<FillHead>;
+  /** A purge ran while the fill was in flight: do not store its result. */
+  purged = false;
+}
+
+function parseVary(value: string | null): string[] {
+  if (!value) return [];
+  return [
+    ...new Set(
+      value.split(",").map((v) => v.trim().toLowerCase()).filter(Boolean),
+    ),
+  ].sort();
+}
+
+/** The key of one Vary variant: primary key + the selecting request fields (RFC 9111 §4.1). */
+export function variantKeyOf(
+  primary: string,
+  varyNames: readonly string[],
+  headers: Headers,
+): string {
+  if (varyNames.length === 0) return primary;
+  let k = primary;
+  for (const n of varyNames) k += `\u0000${n}=${headers.get(n) ?? ""}`;
+  return k;
+}
+
+function endToEndHeaders(h: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of h) if (!DROP_RESPONSE_FIELDS.has(k)) out.push([k, v]);
+  return out;
+}
+
+function parseLength(h: Headers): number | undefined {
+  const v = h.get("content-length");
+  if (v === null || !/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+function timeout<T>(
+  p: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The edge's HTTP cache.
+ *
+ * @example
+ * ```ts ignore
+ * const cache = new EdgeCache(options, { store, upstream, stats, log });
+ * app.get("*", (c) => cache.handle(c.req.raw));
+ * ```
+ */
+export class EdgeCache {
+  readonly #o: EdgeCacheOptions;
+  readonly #store: EdgeCacheDeps["store"];
+  readonly #upstream: UpstreamClient;
+  readonly #stats: EdgeStats;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #keyOf: (url: URL) => string;
+  readonly #inflight = new Map<string, Fill>();
+  readonly #background = new Set<Promise<unknown>>();
+  /** Primary key → Vary field names of its last stored response. */
+  readonly #vary = new Map<string, readonly string[]>();
+
+  constructor(options: EdgeCacheOptions, deps: EdgeCacheDeps) {
+    this.#o = options;
+    this.#store = deps.store;
+    this.#upstream = deps.upstream;
+    this.#stats = deps.stats;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.#keyOf = createCacheKeyer(options.ignoredQueryParams);
+  }
+
+  /** The cache key of a URL (path + normalised query). */
+  keyOf(url: URL): string {
+    return this.#keyOf(url);
+  }
+
+  /** Fills in flight (for tests and `/healthz`). */
+  get inflightCount(): number {
+    return this.#inflight.size;
+  }
+
+  /**
+   * Answers one viewer request (GET or HEAD) from the cache or the origin.
+   */
+  async handle(req: Request): Promise<Response> {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("Method not allowed", {
+        status: 405,
+        headers: {
+          allow: "GET, HEAD",
+          "cache-status": `${CACHE_NAME}; fwd=bypass`,
+          "x-cache": "MISS",
+        },
+      });
+    }
+    const url = new URL(req.url);
+    const primary = this.#keyOf(url);
+    const varyNames = this.#vary.get(primary);
+    const key = varyNames
+      ? variantKeyOf(primary, varyNames, req.headers)
+      : primary;
+    const obj = this.#store.getSync?.(key) ?? await this.#store.get(key);
+    const now = this.#now();
+    if (obj) {
+      const ageMs = obj.initialAgeMs + (now - obj.storedAtMs);
+      if (ageMs < obj.lifetimeMs) {
+        this.#stats.count("hit");
+        const ttl = Math.floor((obj.lifetimeMs - ageMs) / 1000);
+        return this.#serveObject(
+          req,
+          obj,
+          ageMs,
+          `${CACHE_NAME}; hit; ttl=${ttl}`,
+        );
+      }
+      if (
+        !obj.mustRevalidate &&
+        ageMs < obj.lifetimeMs + obj.staleWhileRevalidateMs
+      ) {
+        // RFC 5861 §3: serve stale now, refresh in the background (one refresh per key).
+        if (!this.#inflight.has(primary)) {
+          const fill = this.#startFill(url, primary, req, obj, true);
+          this.#track(fill.head);
+        }
+        this.#stats.count("stale");
+        const ttl = Math.floor((obj.lifetimeMs - ageMs) / 1000);
+        return this.#serveObject(
+          req,
+          obj,
+          ageMs,
+          `${CACHE_NAME}; hit; ttl=${ttl}; detail=stale-while-revalidate`,
+        );
+      }
+    }
+    return await this.#forward(req, url, primary, obj);
+  }
+
+  #track(p: Promise<unknown>): void {
+    const q = p.catch((e) =>
+      this.#log.debug("background fill failed", { error: String(e) })
+    );
+    this.#background.add(q);
+    q.finally(() => this.#background.delete(q));
+  }
+
+  async #forward(
+    req: Request,
+    url: URL,
+    primary: string,
+    stale: CachedObject | undefined,
+  ): Promise<Response> {
+    let fill = this.#inflight.get(primary);
+    const collapsed = fill !== undefined;
+    fill ??= this.#startFill(url, primary, req, stale, true);
+    let head: FillHead;
+    try {
+      head = collapsed
+        ? await timeout(
+          fill.head,
+          this.#o.collapseWaitMs,
+          () =>
+            new EdgeError(
+              EdgeErrorCode.CollapseTimeout,
+              `Cannot serve ${url.pathname}: waited ${this.#o.collapseWaitMs} ms on another request's origin fetch`,
+            ),
+        )
+        : await fill.head;
+    } catch (e) {
+      const served = this.#staleOnError(req, stale, "upstream-error");
+      if (served) return served;
+      this.#stats.count("error");
+      const isTimeout = e instanceof EdgeError &&
+        (e.code === EdgeErrorCode.CollapseTimeout ||
+          e.code === EdgeErrorCode.UpstreamTimeout);
+      this.#log.warn("origin fetch failed", {
+        path: url.pathname,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return new Response(isTimeout ? "Gateway timeout" : "Bad gateway", {
+        status: isTimeout ? 504 : 502,
+        headers: {
+          "cache-status": `${CACHE_NAME}; fwd=${
+            stale ? "stale" : "miss"
+          }; detail=${isTimeout ? "timeout" : "upstream-error"}${
+            collapsed ? "; collapsed" : ""
+          }`,
+          "x-cache": "MISS",
+          "content-type": "text/plain; charset=utf-8",
+        },
+      });
+    }
+
+    if (
+      collapsed &&
+      (!head.shareable ||
+        variantKeyOf(primary, head.varyNames, req.headers) !== head.variantKey)
+    ) {
+      // Not ours to share (private, no-store, another Vary variant): fetch on our own.
+      fill = this.#startFill(url, primary, req, stale, false);
+      try {
+        head = await fill.head;
+      } catch {
+        this.#stats.count("error");
+        return new Response("Bad gateway", {
+          status: 502,
+          headers: {
+            "cache-status": `${CACHE_NAME}; fwd=miss; detail=upstream-error`,
+            "x-cache": "MISS",
+          },
+        });
+      }
+      return this.#serveFill(req, fill, head, false, stale !== undefined);
+    }
+    if (head.status >= 500) {
+      const served = this.#staleOnError(req, stale, `status-${head.status}`);
+      if (served) return served;
+    }
+    return this.#serveFill(req, fill, head, collapsed, stale !== undefined);
+  }
+
+  #staleOnError(
+    req: Request,
+    stale: CachedObject | undefined,
+    detail: string,
+  ): Response | undefined {
+    if (!stale || stale.mustRevalidate) return undefined;
+    const ageMs = stale.initialAgeMs + (this.#now() - stale.storedAtMs);
+    // RFC 5861 §4: stale-if-error bounds how stale an answer to a failure may be.
+    if (ageMs >= stale.lifetimeMs + stale.staleIfErrorMs) return undefined;
+    this.#stats.count("stale");
+    const ttl = Math.floor((stale.lifetimeMs - ageMs) / 1000);
+    return this.#serveObject(
+      req,
+      stale,
+      ageMs,
+      `${CACHE_NAME}; fwd=stale; ttl=${ttl}; detail=stale-if-error-${detail}`,
+    );
+  }
+
+  #freshnessFor(
+    kind: ReturnType<typeof classifyPath>,
+    status: number,
+    headers: Headers,
+    reqHasAuth: boolean,
+    body: Uint8Array | undefined,
+  ): Freshness {
+    let defaultLifetimeMs: number | undefined;
+    let maxServeAgeMs: number | undefined;
+    if (kind === "segment" || kind === "vod") {
+      defaultLifetimeMs = this.#o.segmentTtlSeconds * 1000;
+    } else if (kind === "playlist") {
+      const info = body ? parsePlaylistInfo(body) : undefined;
+      if (info?.ended) {
+        defaultLifetimeMs = this.#o.segmentTtlSeconds * 1000;
+      } else {
+        const targetMs = (info?.targetDurationSeconds ??
+          this.#o.defaultTargetDurationSeconds) * 1000;
+        // RFC 8216 §6.2.2: clients reload every target duration; half of it keeps them current.
+        defaultLifetimeMs = targetMs / 2;
+        // Never serve a live playlist older than one target duration, whatever the origin says.
+        maxServeAgeMs = targetMs;
+      }
+    }
+    return computeFreshness(status, headers, {
+      defaultLifetimeMs,
+      maxServeAgeMs,
+      requestHasAuthorization: reqHasAuth,
+    });
+  }
+
+  #startFill(
+    url: URL,
+    primary: string,
+    req: Request,
+    stale: CachedObject | undefined,
+    register: boolean,
+  ): Fill {
+    const fill = new Fill();
+    if (register) this.#inflight.set(primary, fill);
+    const unregister = () => {
+      if (this.#inflight.get(primary) === fill) this.#inflight.delete(primary);
+    };
+    const headers = new Headers(req.headers);
+    for (const h of DROP_REQUEST_FIELDS) headers.delete(h);
+    // RFC 9111 §4.3.1: validate the stored response instead of fetching it again.
+    if (stale?.etag) headers.set("if-none-match", stale.etag);
+    else if (stale?.lastModified) {
+      headers.set("if-modified-since", stale.lastModified);
+    }
+    const reqHasAuth = req.headers.has("authorization");
+    const kind = classifyPath(url.pathname);
+    fill.head = (async (): Promise<FillHead> => {
+      let up: UpstreamResponse;
+      try {
+        up = await this.#upstream.fetch({
+          path: url.pathname + url.search,
+          headers,
+        });
+      } catch (e) {
+        unregister();
+        fill.tee.fail(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      }
+      const res = up.response;
+      const varyNames = parseVary(res.headers.get("vary"));
+      const variantKey = variantKeyOf(primary, varyNames, req.headers);
+      if (res.status === 304 && stale) {
+        await res.body?.cancel();
+        // RFC 9111 §4.3.4: update the stored headers with the 304's, keep the body.
+        const merged = new Headers(stale.headers as [string, string][]);
+        for (const [k, v] of endToEndHeaders(res.headers)) merged.set(k, v);
+        const f = this.#freshnessFor(kind, 200, merged, reqHasAuth, stale.body);
+        const refreshed: CachedObject = {
+          ...stale,
+          headers: [...merged],
+          storedAtMs: up.responseTimeMs,
+          initialAgeMs: initialAgeMs(
+            res.headers,
+            up.requestTimeMs,
+            up.responseTimeMs,
+          ),
+          lifetimeMs: f.lifetimeMs,
+          staleWhileRevalidateMs: f.staleWhileRevalidateMs,
+          staleIfErrorMs: f.staleIfErrorMs,
+          mustRevalidate: f.mustRevalidate,
+        };
+        if (f.storable && !fill.purged) {
+          await this.#store.put(variantKey, refreshed);
+        }
+        fill.tee.push(stale.body);
+        fill.tee.end();
+        unregister();
+        return {
+          status: stale.status,
+          headers: refreshed.headers,
+          contentLength: stale.body.byteLength,
+          shareable: f.storable,
+          reason: f.reason,
+          varyNames,
+          variantKey,
+          etag: refreshed.etag,
+          lastModified: refreshed.lastModified,
+          initialAgeMs: refreshed.initialAgeMs,
+          refreshed,
+        };
+      }
+      const freshness = this.#freshnessFor(
+        kind,
+        res.status,
+        res.headers,
+        reqHasAuth,
+        undefined,
+      );
+      if (!freshness.storable) unregister(); // nobody else may join an unshareable answer
+      const head: FillHead = {
+        status: res.status,
+        headers: endToEndHeaders(res.headers),
+        contentLength: parseLength(res.headers),
+        shareable: freshness.storable,
+        reason: freshness.reason,
+        varyNames,
+        variantKey,
+        etag: res.headers.get("etag") ?? undefined,
+        lastModified: res.headers.get("last-modified") ?? undefined,
+        initialAgeMs: initialAgeMs(
+          res.headers,
+          up.requestTimeMs,
+          up.responseTimeMs,
+        ),
+        refreshed: undefined,
+      };
+      this.#track(
+        this.#pump(fill, up, head, primary, kind, reqHasAuth).finally(
+          unregister,
+        ),
+      );
+      return head;
+    })();
+    fill.head.catch(() => {}); // observed by whoever awaits it
+    return fill;
+  }
+
+  /** Reads the upstream body into the tee, then stores it if whole and storable. */
+  async #pump(
+    fill: Fill,
+    up: UpstreamResponse,
+    head: FillHead,
+    primary: string,
+    kind: ReturnType<typeof classifyPath>,
+    reqHasAuth: boolean,
+  ): Promise<void> {
+    const tee = fill.tee;
+    const body = up.response.body;
+    let storeIt = head.shareable &&
+      (head.contentLength === undefined ||
+        head.contentLength <= this.#o.maxObjectBytes);
+    if (body) {
+      const reader = body.getReader();
+      for (;;) {
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          up.abort();
+        }, this.#o.bodyTimeoutMs);
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (cause) {
+          tee.fail(
+            new UpstreamError(
+              timedOut
+                ? EdgeErrorCode.UpstreamTimeout
+                : EdgeErrorCode.UpstreamTruncated,
+              `Cannot read body of ${primary} from origin ${up.origin.url}: ${
+                timedOut
+                  ? `no bytes for ${this.#o.bodyTimeoutMs} ms`
+                  : "connection broke"
+              } after ${tee.receivedBytes} bytes`,
+              { origin: up.origin.url },
+              { cause },
+            ),
+          );
+          return;
+        } finally {
+          clearTimeout(timer);
+        }
+        if (r.done) break;
+        tee.push(r.value);
+        this.#stats.bytesFromOrigin += r.value.byteLength;
+        if (tee.receivedBytes > this.#o.maxObjectBytes) storeIt = false;
+      }
+    }
+    if (
+      head.contentLength !== undefined &&
+      tee.receivedBytes !== head.contentLength
+    ) {
+      tee.fail(
+        new UpstreamError(
+          EdgeErrorCode.UpstreamTruncated,
+          `Cannot read body of ${primary} from origin ${up.origin.url}: got ${tee.receivedBytes} of ${head.contentLength} bytes`,
+          { origin: up.origin.url },
+        ),
+      );
+      return;
+    }
+    tee.end();
+    if (!storeIt || fill.purged) return;
+    const bytes = tee.concat();
+    const h = new Headers(head.headers as [string, string][]);
+    // Playlists: the target duration in the body sets the live defaults and cap.
+    const f = kind === "playlist"
+      ? this.#freshnessFor(kind, head.status, h, reqHasAuth, bytes)
+      : this.#freshnessFor(kind, head.status, h, reqHasAuth, undefined);
+    if (!f.storable) return;
+    const object: CachedObject = {
+      status: head.status,
+      headers: head.headers,
+      body: bytes,
+      storedAtMs: up.responseTimeMs,
+      initialAgeMs: head.initialAgeMs,
+      lifetimeMs: f.lifetimeMs,
+      staleWhileRevalidateMs: f.staleWhileRevalidateMs,
+      staleIfErrorMs: f.staleIfErrorMs,
+      mustRevalidate: f.mustRevalidate,
+      etag: head.etag,
+      lastModified: head.lastModified,
+      persistent: kind === "vod",
+    };
+    if (head.varyNames.length > 0) this.#vary.set(primary, head.varyNames);
+    else this.#vary.delete(primary);
+    try {
+      await this.#store.put(head.variantKey, object);
+    } catch (e) {
+      this.#log.warn("cannot store object", {
+        key: primary,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
+  #serveObject(
+    req: Request,
+    obj: CachedObject,
+    ageMs: number,
+    cacheStatus: string,
+  ): Response {
+    const h = new Headers(obj.headers as [string, string][]);
+    h.set("age", String(Math.floor(Math.max(0, ageMs) / 1000)));
+    h.set("cache-status", cacheStatus);
+    h.set("x-cache", "HIT");
+    return this.#answer(req, h, obj.status, obj.etag, obj.lastModified, {
+      size: obj.body.byteLength,
+      slice: (s, e) => obj.body.subarray(s, e),
+    }, true);
+  }
+
+  #serveFill(
+    req: Request,
+    fill: Fill,
+    head: FillHead,
+    collapsed: boolean,
+    revalidating: boolean,
+  ): Response {
+    if (head.refreshed) this.#stats.count("revalidated");
+    else if (!head.shareable) this.#stats.count("pass");
+    else this.#stats.count(collapsed ? "collapsed" : "miss");
+    const h = new Headers(head.headers as [string, string][]);
+    h.set("age", String(Math.floor(head.initialAgeMs / 1000)));
+    let cs = `${CACHE_NAME}; fwd=${revalidating ? "stale" : "miss"}`;
+    cs += `; fwd-status=${head.refreshed ? 304 : head.status}`;
+    if (head.shareable) cs += "; stored";
+    else if (head.reason) cs += `; detail=${head.reason}`;
+    if (collapsed) cs += "; collapsed";
+    h.set("cache-status", cs);
+    h.set("x-cache", "MISS");
+    const tee = fill.tee;
+    const size = head.contentLength;
+    return this.#answer(req, h, head.status, head.etag, head.lastModified, {
+      size,
+      stream: (s, e) => tee.reader(s, e, (n) => this.#stats.sent(n)),
+    }, false);
+  }
+
+  /** Conditional, Range and HEAD handling shared by hits and fills. */
+  #answer(
+    req: Request,
+    h: Headers,
+    status: number,
+    etag: string | undefined,
+    lastModified: string | undefined,
+    body: {
+      size: number | undefined;
+      slice?: (start: number, end: number) => Uint8Array;
+      stream?: (start: number, end: number) => ReadableStream<Uint8Array>;
+    },
+    countEgress: boolean,
+  ): Response {
+    const isHead = req.method === "HEAD";
+    if (status === 200 && isNotModified(req.headers, etag, lastModified)) {
+      const nm = new Headers();
+      for (const f of NOT_MODIFIED_FIELDS) {
+        const v = h.get(f);
+        if (v !== null) nm.set(f, v);
+      }
+      for (const f of ["age", "cache-status", "x-cache"]) nm.set(f, h.get(f)!);
+      return new Response(null, { status: 304, headers: nm });
+    }
+    let start = 0;
+    let end = body.size; // exclusive
+    if (status === 200) {
+      h.set("accept-ranges", "bytes");
+      const rangeHeader = req.headers.get("range");
+      if (
+        rangeHeader !== null && body.size !== undefined &&
+        ifRangeAllows(req.headers, etag, lastModified)
+      ) {
+        const r = parseRange(rangeHeader, body.size);
+        if (r === "unsatisfiable") {
+          h.set("content-range", `bytes */${body.size}`);
+          h.set("content-length", "0");
+          h.delete("content-type");
+          return new Response(null, { status: 416, headers: h });
+        }
+        if (r) {
+          start = r.start;
+          end = r.end + 1;
+          status = 206;
+          h.set("content-range", `bytes ${r.start}-${r.end}/${body.size}`);
+        }
+      }
+    }
+    if (end !== undefined) h.set("content-length", String(end - start));
+    if (isHead || status === 204 || status === 304) {
+      return new Response(null, { status, headers: h });
+    }
+    if (body.slice) {
+      const bytes = body.slice(start, end ?? body.size ?? 0);
+      if (countEgress) this.#stats.sent(bytes.byteLength);
+      this.#stats.bytesFromCache += bytes.byteLength;
+      // The Fetch spec copies a BufferSource body; large bodies go through a one-chunk stream
+      // so every viewer shares the stored bytes (Content-Length is already set).
+      if (bytes.byteLength >= SHARED_BODY_MIN_BYTES) {
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(bytes);
+              c.close();
+            },
+          }),
+          { status, headers: h },
+        );
+      }
+      return new Response(bytes as Uint8Array<ArrayBuffer>, {
+        status,
+        headers: h,
+      });
+    }
+    return new Response(
+      body.stream!(start, end ?? Number.POSITIVE_INFINITY),
+      { status, headers: h },
+    );
+  }
+
+  /** Removes one URL's object (every Vary variant). @returns objects removed. */
+  async purgeUrl(url: URL): Promise<number> {
+    const primary = this.#keyOf(url);
+    this.#forgetInflight((k) => k === primary);
+    this.#vary.delete(primary);
+    const a = await this.#store.delete(primary) ? 1 : 0;
+    return a + await this.#store.deletePrefix(primary + "\u0000");
+  }
+
+  /** Removes every object whose key starts with `prefix`. */
+  async purgePrefix(prefix: string): Promise<number> {
+    this.#forgetInflight((k) => k.startsWith(prefix));
+    for (const k of [...this.#vary.keys()]) {
+      if (k.startsWith(prefix)) this.#vary.delete(k);
+    }
+    return await this.#store.deletePrefix(prefix);
+  }
+
+  /** Removes everything. */
+  async purgeAll(): Promise<number> {
+    this.#forgetInflight(() => true);
+    this.#vary.clear();
+    return await this.#store.clear();
+  }
+
+  #forgetInflight(match: (key: string) => boolean): void {
+    for (const [k, fill] of this.#inflight) {
+      if (!match(k)) continue;
+      fill.purged = true;
+      this.#inflight.delete(k);
+    }
+  }
+
+  /**
+   * Warms one URL: fetches it through the cache as a viewer would, draining the body.
+   * @returns The status and Cache-Status the fetch got.
+   */
+  async prefetch(url: URL): Promise<{ status: number; cacheStatus: string }> {
+    const res = await this.handle(new Request(url));
+    try {
+      await res.body?.pipeTo(new WritableStream());
+    } catch {
+      // a broken upstream body: reported by the status below
+    }
+    return {
+      status: res.status,
+      cacheStatus: res.headers.get("cache-status") ?? "",
+    };
+  }
+
+  /** Waits for background fills (revalidations, bodies nobody reads) to finish. */
+  async drain(): Promise<void> {
+    while (this.#background.size > 0) {
+      await Promise.allSettled([...this.#background]);
+    }
+  }
+}

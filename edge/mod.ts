@@ -1,0 +1,198 @@
+/**
+ * The edge role: a pull-through HTTP cache in front of the origins, with request coalescing,
+ * RFC 9111 freshness, Cache-Status (RFC 9211), live HTTP-FLV fan-out, origin health and
+ * failover, and the purge/prefetch admin API.
+ *
+ * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
+ * on `Deno.serve` (default 127.0.0.1:8080).
+ *
+ * We wrote the cache rather than put nginx or Varnish in front because the edge must share the
+ * origin's URL space, FLV hub semantics and admin API in one process, and CEILINGS.md shows a
+ * Deno server within reach of nginx on hits; the HTTP client is Deno's own `fetch` (no npm
+ * dependency: it pools connections and a `Deno.HttpClient` per edge is closed on shutdown).
+ *
+ * @example
+ * ```ts ignore
+ * import { startEdge } from "./mod.ts";
+ * import { EDGE_DEFAULTS } from "../config/edge_schema.ts";
+ * const edge = await startEdge({ ...EDGE_DEFAULTS, port: 0 }, { log, metrics });
+ * console.log(edge.port);
+ * await edge.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { EdgeConfig } from "../config/edge_schema.ts";
+import type { Logger } from "../log/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
+import { createEdgeApp } from "./app.ts";
+import { DiskStore } from "./cache/disk_store.ts";
+import { MemoryStore } from "./cache/memory_store.ts";
+import { TieredStore } from "./cache/tiered_store.ts";
+import { EdgeCache } from "./middleware/cache.ts";
+import { EdgeStats } from "./stats.ts";
+import { UpstreamClient } from "./upstream/client.ts";
+import { FlvFanout } from "./upstream/flv_fanout.ts";
+import { HealthMonitor } from "./upstream/health.ts";
+import { createHealthWeightedRr } from "./upstream/health_weighted_rr.ts";
+import { parseOrigins } from "./upstream/select.ts";
+
+export type { EdgeConfig } from "../config/edge_schema.ts";
+export { EDGE_CONSTRAINTS, EDGE_DEFAULTS } from "../config/edge_schema.ts";
+export {
+  InProcessPurgeBus,
+  type PurgeBus,
+  type PurgeMessage,
+  type PurgeRequest,
+} from "./admin/purge.ts";
+export type { CachedObject, CacheStore } from "./cache/store.ts";
+export { EdgeError, EdgeErrorCode, UpstreamError } from "./errors.ts";
+export type { FlvSessionSummary } from "./upstream/flv_fanout.ts";
+export type { Origin, OriginSelector } from "./upstream/select.ts";
+
+/** A running edge. */
+export interface EdgeHandle {
+  readonly hostname: string;
+  readonly port: number;
+  /** Id on the purge bus and in `/healthz` (`edge@host:port`). */
+  readonly id: string;
+  readonly cache: EdgeCache;
+  readonly fanout: FlvFanout;
+  readonly health: HealthMonitor;
+  readonly stats: EdgeStats;
+  /** Stops listening, ends live sessions and health checks, releases the stores. */
+  close(): Promise<void>;
+}
+
+/** What the edge needs from the process. */
+export interface EdgeDeps {
+  readonly log: Logger;
+  readonly metrics: MetricsRegistry;
+  /** Shared purge bus (cross-edge); a private in-process one by default. */
+  readonly purgeBus?: PurgeBus;
+  /** Start active health checks. @default true */
+  readonly healthChecks?: boolean;
+}
+
+/**
+ * Starts the edge from its config section.
+ *
+ * @param config The `edge` section.
+ * @param deps Logger, metrics registry and (optionally) the shared purge bus.
+ * @returns The running edge; `port` is the bound port (useful with `port: 0`).
+ * @throws {EdgeError} `EDGE_STORE` when the disk tier cannot be opened.
+ * @throws {Error} When the port cannot be bound.
+ */
+export async function startEdge(
+  config: EdgeConfig,
+  deps: EdgeDeps,
+): Promise<EdgeHandle> {
+  const log = deps.log;
+  const stats = new EdgeStats();
+  const origins = parseOrigins(config.origins);
+  const client = Deno.createHttpClient({});
+  const health = new HealthMonitor(origins, {
+    ...config.upstream.healthCheck,
+    slowStartMs: config.upstream.slowStartMs,
+  }, { log: log.child("health"), client });
+  const selector = createHealthWeightedRr(origins, health);
+  const upstream = new UpstreamClient(
+    { timeoutMs: config.upstream.timeoutMs },
+    {
+      selector,
+      health,
+      client,
+      observe: (o, outcome, ms) => stats.originResult(o.id, outcome, ms),
+    },
+  );
+
+  const memory = new MemoryStore({
+    maxBytes: config.cache.memoryMaxBytes,
+    maxObjectBytes: Math.min(
+      config.cache.maxObjectBytes,
+      config.cache.memoryMaxBytes,
+    ),
+  });
+  const disk = config.cache.diskDir
+    ? await DiskStore.open({
+      dir: config.cache.diskDir,
+      maxBytes: config.cache.diskMaxBytes,
+      maxObjectBytes: config.cache.maxObjectBytes,
+    })
+    : undefined;
+  const store = new TieredStore(memory, disk);
+
+  const cache = new EdgeCache({
+    ignoredQueryParams: config.cache.ignoredQueryParams,
+    maxObjectBytes: config.cache.maxObjectBytes,
+    segmentTtlSeconds: config.cache.segmentTtlSeconds,
+    defaultTargetDurationSeconds: config.cache.defaultTargetDurationSeconds,
+    collapseWaitMs: config.cache.collapseWaitMs,
+    bodyTimeoutMs: config.upstream.timeoutMs,
+  }, { store, upstream, stats, log: log.child("cache") });
+
+  const fanout = new FlvFanout({
+    flushIntervalMs: config.live.flushIntervalMs,
+    maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+    maxGopCacheBytes: config.live.maxGopCacheBytes,
+    idleCloseMs: config.live.idleCloseMs,
+    reconnectWindowMs: config.live.reconnectWindowMs,
+    readTimeoutMs: config.upstream.timeoutMs,
+  }, { upstream, health, stats, log: log.child("flv") });
+
+  const purgeBus = deps.purgeBus ?? new InProcessPurgeBus();
+  // The id is fixed before the port is known: use host and configured port, plus a nonce.
+  const id = `edge@${config.hostname}:${config.port}#${
+    crypto.randomUUID().slice(0, 8)
+  }`;
+  const app = createEdgeApp({ adminToken: config.adminToken, edgeId: id }, {
+    cache,
+    fanout,
+    health,
+    stats,
+    storeStats: () => store.tierStats(),
+    purgeBus,
+    metrics: deps.metrics,
+    log: log.child("http"),
+  });
+
+  if (deps.healthChecks !== false) health.start();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.hostname,
+      port: config.port,
+      onListen: () => {},
+    }, (req, info) => app.fetch(req, info));
+  } catch (e) {
+    await health.close();
+    client.close();
+    await store.close();
+    throw e;
+  }
+  const port = server.addr.port;
+  log.info("edge listening", {
+    http: `http://${config.hostname}:${port}`,
+    origins: origins.map((o) => o.url),
+  });
+
+  return {
+    hostname: config.hostname,
+    port,
+    id,
+    cache,
+    fanout,
+    health,
+    stats,
+    async close() {
+      await fanout.close();
+      await health.close();
+      await server.shutdown();
+      await cache.drain();
+      await store.close();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * Upstream requests: pick an origin, bound the wait for headers, report health, and retry a
+ * failed idempotent request once on another origin.
+ *
+ * @module
+ */
+
+import { EdgeErrorCode, UpstreamError } from "../errors.ts";
+import type { HealthMonitor } from "./health.ts";
+import type { Origin, OriginSelector } from "./select.ts";
+
+/** Hop-by-hop and edge-owned request fields never forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+];
+
+/** One upstream request. */
+export interface UpstreamRequest {
+  /** Path and query, e.g. `/live/a.m3u8?token=x`. */
+  readonly path: string;
+  readonly method?: "GET" | "HEAD";
+  readonly headers?: Headers;
+  /** Origins not to try (a reconnect after this origin failed). */
+  readonly exclude?: ReadonlySet<string>;
+  /** 5xx answers count as failures and are retried (false for live FLV: a 404 is final). */
+  readonly retryOn5xx?: boolean;
+}
+
+/** An upstream response with the origin that gave it. */
+export interface UpstreamResponse {
+  readonly response: Response;
+  readonly origin: Origin;
+  /** When the request was sent / the headers arrived (epoch ms), for RFC 9111 §4.2.3. */
+  readonly requestTimeMs: number;
+  readonly responseTimeMs: number;
+  /** Aborts the body transfer (and the connection). */
+  abort(): void;
+}
+
+/** Called once per attempt, for metrics. */
+export type UpstreamObserver = (
+  origin: Origin,
+  outcome: "ok" | "error" | "5xx",
+  latencyMs: number,
+) => void;
+
+/** Options of {@link UpstreamClient}. */
+export interface UpstreamClientOptions {
+  /** Connect + headers timeout (ms). */
+  readonly timeoutMs: number;
+}
+
+/** What {@link UpstreamClient} uses. */
+export interface UpstreamClientDeps {
+  readonly selector: OriginSelector;
+  readonly health: HealthMonitor;
+  readonly client?: Deno.HttpClient;
+  readonly observe?: UpstreamObserver;
+  readonly now?: () => number;
+}
+
+/**
+ * Fetches from origins with failover.
+ *
+ * @example
+ * ```ts ignore
+ * const { response, origin } = await upstream.fetch({ path: "/live/a.m3u8" });
+ * ```
+ */
+export class UpstreamClient {
+  readonly #options: UpstreamClientOptions;
+  readonly #deps: UpstreamClientDeps;
+  readonly #now: () => number;
+
+  constructor(options: UpstreamClientOptions, deps: UpstreamClientDeps) {
+    this.#options = options;
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Sends the request to one origin; on a connect error, timeout or (when `retryOn5xx`) a 5xx,
+   * retries once on another origin. A final 5xx is returned, not thrown.
+   *
+   * @throws {UpstreamError} When no origin answered.
+   */
+  async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const tried = new Set<string>(request.exclude ?? []);
+    let lastError: UpstreamError | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const origin = this.#deps.selector.select(tried);
+      if (!origin) break;
+      tried.add(origin.id);
+      try {
+        const res = await this.#once(origin, request);
+        const is5xx = res.response.status >= 500;
+        if (is5xx && request.retryOn5xx !== false && attempt === 0) {
+          const other = this.#deps.selector.select(tried);
+          if (other) {
+            res.abort();
+            lastError = new UpstreamError(
+              EdgeErrorCode.UpstreamStatus,
+              `Cannot fetch ${request.path} from origin ${origin.url}: status ${res.response.status}`,
+              { origin: origin.url, status: res.response.status },
+            );
+            continue;
+          }
+        }
+        return res;
+      } catch (e) {
+        lastError = e instanceof UpstreamError ? e : new UpstreamError(
+          EdgeErrorCode.UpstreamConnect,
+          `Cannot fetch ${request.path} from origin ${origin.url}`,
+          { origin: origin.url },
+          { cause: e },
+        );
+      }
+    }
+    throw lastError ?? new UpstreamError(
+      EdgeErrorCode.UpstreamConnect,
+      `Cannot fetch ${request.path}: no origin left to try`,
+    );
+  }
+
+  async #once(
+    origin: Origin,
+    request: UpstreamRequest,
+  ): Promise<UpstreamResponse> {
+    const headers = new Headers(request.headers);
+    for (const h of HOP_BY_HOP) headers.delete(h);
+    const ac = new AbortController();
+    const timeoutMs = this.#options.timeoutMs;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, timeoutMs);
+    const requestTimeMs = this.#now();
+    const health = this.#deps.health;
+    try {
+      const response = await fetch(origin.url + request.path, {
+        method: request.method ?? "GET",
+        headers,
+        signal: ac.signal,
+        redirect: "manual",
+        ...(this.#deps.client ? { client: this.#deps.client } : {}),
+      });
+      const responseTimeMs = this.#now();
+      const latency = responseTimeMs - requestTimeMs;
+      if (response.status >= 500) {
+        health.reportFailure(origin.id, `status ${response.status}`);
+        this.#deps.observe?.(origin, "5xx", latency);
+      } else {
+        health.reportSuccess(origin.id);
+        this.#deps.observe?.(origin, "ok", latency);
+      }
+      return {
+        response,
+        origin,
+        requestTimeMs,
+        responseTimeMs,
+        abort: () => ac.abort(),
+      };
+    } catch (cause) {
+      const latency = this.#now() - requestTimeMs;
+      this.#deps.observe?.(origin, "error", latency);
+      if (timedOut) {
+        health.reportFailure(origin.id, `no answer within ${timeoutMs} ms`);
+        throw new UpstreamError(
+          EdgeErrorCode.UpstreamTimeout,
+          `Cannot fetch ${request.path} from origin ${origin.url}: no answer within ${timeoutMs} ms`,
+          { origin: origin.url },
+          { cause },
+        );
+      }
+      // A refused or reset connection is certain: mark the origin down at once.
+      health.reportFailure(origin.id, "connect error", true);
+      throw new UpstreamError(
+        EdgeErrorCode.UpstreamConnect,
+        `Cannot fetch ${request.path} from origin ${origin.url}: connect error`,
+        { origin: origin.url },
+        { cause },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * Live HTTP-FLV fan-out: one upstream connection per live stream per edge, shared by all its
+ * viewers.
+ *
+ * The upstream body is parsed with the incremental `FlvReader`; tags feed a per-stream hub
+ * (`_flv_hub.ts`) that gives late joiners header, metadata, sequence headers and the GOP cache
+ * at once and coalesces writes into one shared buffer per interval (CEILINGS.md: the number of
+ * writes per viewer, not the bytes, sets the cost). When the upstream breaks, the session
+ * reconnects to another origin and viewers stay connected; timestamps are rebased so they keep
+ * increasing across the switch. The upstream closes `idleCloseMs` after the last viewer leaves.
+ *
+ * @module
+ */
+
+import { FlvReader, type FlvTag, FlvTagType } from "../../codec/flv/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { EdgeStats } from "../stats.ts";
+import type { UpstreamClient, UpstreamResponse } from "./client.ts";
+import type { HealthMonitor } from "./health.ts";
+import {
+  FlvHub,
+  type FlvViewer,
+  isAudioConfig,
+  isVideoConfig,
+} from "./_flv_hub.ts";
+
+/** Options of {@link FlvFanout}: the `edge.live` slice plus the upstream timeout. */
+export interface FlvFanoutOptions {
+  readonly flushIntervalMs: number;
+  readonly maxViewerQueueBytes: number;
+  readonly maxGopCacheBytes: number;
+  readonly idleCloseMs: number;
+  readonly reconnectWindowMs: number;
+  /** The longest pause inside the upstream body before it counts as lost (ms). */
+  readonly readTimeoutMs: number;
+}
+
+/** What {@link FlvFanout} uses. */
+export interface FlvFanoutDeps {
+  readonly upstream: UpstreamClient;
+  readonly health: HealthMonitor;
+  readonly stats: EdgeStats;
+  readonly log: Logger;
+}
+
+/** A snapshot of one session for `/healthz`, `/metrics` and tests. */
+export interface FlvSessionSummary {
+  readonly path: string;
+  /** The origin currently feeding it, if connected. */
+  readonly origin: string | undefined;
+  readonly viewers: number;
+  readonly bytesIn: number;
+  readonly reconnects: number;
+  readonly connected: boolean;
+}
+
+/** Gap inserted between the last tag before an origin switch and the first one after. */
+const REBASE_GAP_MS = 40;
+/** Pause between reconnect attempts once every origin was tried. */
+const RECONNECT_BACKOFF_MS = 200;
+
+type Ready = { ok: true } | { ok: false; status: number; message: string };
+
+class LiveFlvSession {
+  readonly path: string;
+  readonly hub: FlvHub;
+  readonly ready: Promise<Ready>;
+  origin: string | undefined;
+  bytesIn = 0;
+  reconnects = 0;
+  connected = false;
+
+  readonly #o: FlvFanoutOptions;
+  readonly #deps: FlvFanoutDeps;
+  readonly #onEnd: () => void;
+  #resolveReady!: (r: Ready) => void;
+  #closed = false;
+  #current: UpstreamResponse | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | undefined;
+  // Timestamp rebasing across origin switches.
+  #offset = 0;
+  #lastOut = 0;
+  #rebase = false;
+  readonly done: Promise<void>;
+
+  constructor(
+    path: string,
+    options: FlvFanoutOptions,
+    deps: FlvFanoutDeps,
+    onEnd: () => void,
+  ) {
+    this.path = path;
+    this.#o = options;
+    this.#deps = deps;
+    this.#onEnd = onEnd;
+    this.hub = new FlvHub({
+      flushIntervalMs: options.flushIntervalMs,
+      maxGopCacheBytes: options.maxGopCacheBytes,
+      onDrop: (v, reason) =>
+        deps.log.info("viewer dropped", { stream: path, viewer: v.id, reason }),
+    });
+    this.ready = new Promise((r) => this.#resolveReady = r);
+    this.done = this.#run().catch((e) => {
+      deps.log.error("live session failed", { stream: path, error: String(e) });
+    }).finally(() => this.#finish("upstream session ended"));
+  }
+
+  #finish(reason: string): void {
+    this.#closed = true;
+    this.#resolveReady({ ok: false, status: 502, message: reason });
+    this.hub.end(reason);
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#onEnd();
+  }
+
+  /** Stops the session (idle, purge or shutdown); viewers get a clean end. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#current?.abort();
+    this.#wake?.();
+  }
+
+  viewerJoined(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  viewerLeft(): void {
+    if (this.hub.viewerCount > 0 || this.#closed) return;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.hub.viewerCount === 0) {
+        this.#deps.log.info("closing idle upstream", { stream: this.path });
+        this.close();
+      }
+    }, this.#o.idleCloseMs);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async #run(): Promise<void> {
+    let first = true;
+    let exclude = new Set<string>();
+    let lostAt = 0;
+    while (!this.#closed) {
+      let up: UpstreamResponse | undefined;
+      try {
+        up = await this.#deps.upstream.fetch({
+          path: this.path,
+          exclude,
+          retryOn5xx: true,
+        });
+      } catch (e) {
+        if (first) {
+          this.#resolveReady({ ok: false, status: 502, message: String(e) });
+          return;
+        }
+      }
+      if (up && up.response.status !== 200) {
+        const status = up.response.status;
+        await up.response.body?.cancel().catch(() => {});
+        if (first) {
+          this.#resolveReady({
+            ok: false,
+            status: status >= 500 ? 502 : status,
+            message: `origin ${up.origin.url} answered ${status}`,
+          });
+          return;
+        }
+        exclude.add(up.origin.id);
+        up = undefined;
+      }
+      if (!up) {
+        if (this.#closed) return;
+        if (Date.now() - lostAt > this.#o.reconnectWindowMs) {
+          this.#deps.log.warn("live stream lost on every origin", {
+            stream: this.path,
+          });
+          return;
+        }
+        // Every origin tried: start over after a pause (one may have come back).
+        exclude = new Set();
+        await this.#sleep(RECONNECT_BACKOFF_MS);
+        continue;
+      }
+      if (first) {
+        first = false;
+        this.#resolveReady({ ok: true });
+      } else {
+        this.reconnects++;
+        this.#deps.log.info("live stream switched origin", {
+          stream: this.path,
+          origin: up.origin.url,
+        });
+      }
+      this.#current = up;
+      this.origin = up.origin.id;
+      this.connected = true;
+      exclude = new Set();
+      const broke = await this.#pump(up);
+      this.connected = false;
+      this.#current = undefined;
+      if (this.#closed) return;
+      if (broke) {
+        this.#deps.health.reportFailure(up.origin.id, "live body broke");
+      }
+      // Either way try the others first: a clean end on one origin may be its restart.
+      exclude.add(up.origin.id);
+      lostAt = Date.now();
+      this.#rebase = true;
+      this.hub.breakGop();
+    }
+  }
+
+  /** Reads one upstream connection. @returns true when it broke (error or timeout). */
+  async #pump(up: UpstreamResponse): Promise<boolean> {
+    const body = up.response.body;
+    if (!body) return false;
+    const reader = body.getReader();
+    const flv = new FlvReader();
+    let headerSeen = false;
+    try {
+      for (;;) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        if (this.#o.readTimeoutMs > 0) {
+          timer = setTimeout(() => up.abort(), this.#o.readTimeoutMs);
+        }
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } finally {
+          clearTimeout(timer);
+        }
+        if (r.done) return false;
+        this.bytesIn += r.value.byteLength;
+        flv.push(r.value);
+        for (let tag = flv.pull(); tag; tag = flv.pull()) {
+          if (!headerSeen && flv.header) {
+            headerSeen = true;
+            this.hub.setMedia(flv.header.hasAudio, flv.header.hasVideo);
+          }
+          this.hub.pushTag(this.#retime(tag));
+        }
+      }
+    } catch (e) {
+      if (!this.#closed) {
+        this.#deps.log.warn("live upstream broke", {
+          stream: this.path,
+          origin: up.origin.url,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+      return true;
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  /** Keeps timestamps increasing across an origin switch (a jump is fine, going back is not). */
+  #retime(tag: FlvTag): FlvTag {
+    const d = tag.data;
+    const isConfig = tag.type === FlvTagType.Script ||
+      (tag.type === FlvTagType.Video && isVideoConfig(d)) ||
+      (tag.type === FlvTagType.Audio && isAudioConfig(d));
+    if (this.#rebase) {
+      if (isConfig) return { ...tag, timestampMs: this.#lastOut };
+      this.#offset = this.#lastOut + REBASE_GAP_MS - tag.timestampMs;
+      this.#rebase = false;
+    }
+    const ts = Math.max(0, tag.timestampMs + this.#offset);
+    if (ts > this.#lastOut) this.#lastOut = ts;
+    return this.#offset === 0 ? tag : { ...tag, timestampMs: ts };
+  }
+
+  summary(): FlvSessionSummary {
+    return {
+      path: this.path,
+      origin: this.origin,
+      viewers: this.hub.viewerCount,
+      bytesIn: this.bytesIn,
+      reconnects: this.reconnects,
+      connected: this.connected,
+    };
+  }
+}
+
+/**
+ * All live HTTP-FLV sessions of one edge.
+ *
+ * @example
+ * ```ts ignore
+ * const fanout = new FlvFanout(options, { upstream, health, stats, log });
+ * app.get("/:app/:file{.+\\.flv}", (c) => fanout.attach("/live/a.flv", peer));
+ * ```
+ */
+export class FlvFanout {
+  readonly #o: FlvFanoutOptions;
+  readonly #deps: FlvFanoutDeps;
+  readonly #sessions = new Map<string, LiveFlvSession>();
+  #viewerSeq = 0;
+
+  constructor(options: FlvFanoutOptions, deps: FlvFanoutDeps) {
+    this.#o = options;
+    this.#deps = deps;
+  }
+
+  /** Total viewers over every session. */
+  get viewerCount(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) n += s.hub.viewerCount;
+    return n;
+  }
+
+  sessions(): FlvSessionSummary[] {
+    return [...this.#sessions.values()].map((s) => s.summary());
+  }
+
+  /**
+   * Attaches a viewer to the live stream at `path` (e.g. `/live/demo.flv`), opening the upstream
+   * if this is the first viewer.
+   *
+   * @param path The stream path; the query (access token) is forwarded on the first connect.
+   * @param peer For logs.
+   * @returns A streaming `video/x-flv` response, or the origin's error status.
+   */
+  async attach(path: string, peer: string): Promise<Response> {
+    const streamKey = path.split("?")[0]!;
+    let session = this.#sessions.get(streamKey);
+    const joined = session !== undefined;
+    if (!session) {
+      const s: LiveFlvSession = new LiveFlvSession(
+        path,
+        this.#o,
+        this.#deps,
+        () => {
+          if (this.#sessions.get(streamKey) === s) {
+            this.#sessions.delete(streamKey);
+          }
+        },
+      );
+      session = s;
+      this.#sessions.set(streamKey, s);
+    }
+    session.viewerJoined();
+    const ready = await session.ready;
+    if (!ready.ok) {
+      session.viewerLeft();
+      return new Response(ready.message, {
+        status: ready.status,
+        headers: {
+          "content-type": "text/plain; charset=utf-8",
+          "cache-status": `Meridian; fwd=miss; fwd-status=${ready.status}`,
+          "x-cache": "MISS",
+        },
+      });
+    }
+    return this.#viewerResponse(
+      session,
+      `${peer}#${++this.#viewerSeq}`,
+      joined,
+    );
+  }
+
+  #viewerResponse(
+    session: LiveFlvSession,
+    id: string,
+    joined: boolean,
+  ): Response {
+    const stats = this.#deps.stats;
+    let viewer: FlvViewer | undefined;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          let open = true;
+          viewer = {
+            id,
+            write(bytes) {
+              if (!open) return false;
+              if ((controller.desiredSize ?? 0) < 0) return false;
+              controller.enqueue(bytes);
+              stats.sent(bytes.byteLength);
+              return true;
+            },
+            close(reason, dropped) {
+              if (!open) return;
+              open = false;
+              try {
+                if (dropped) controller.error(new Error(reason));
+                else controller.close();
+              } catch {
+                // already cancelled by the client
+              }
+              session.viewerLeft();
+            },
+          };
+          session.hub.addViewer(viewer);
+        },
+        cancel: () => {
+          if (!viewer) return;
+          session.hub.removeViewer(viewer);
+          session.viewerLeft();
+        },
+      },
+      new ByteLengthQueuingStrategy({
+        highWaterMark: this.#o.maxViewerQueueBytes,
+      }),
+    );
+    return new Response(body, {
+      headers: {
+        "content-type": "video/x-flv",
+        "cache-control": "no-cache, no-store",
+        "access-control-allow-origin": "*",
+        // A viewer that joined an open upstream costs the origin nothing: a hit.
+        "cache-status": joined
+          ? "Meridian; hit; detail=live-fanout"
+          : "Meridian; fwd=miss; detail=live-fanout",
+        "x-cache": joined ? "HIT" : "MISS",
+      },
+    });
+  }
+
+  /** Ends sessions whose path starts with `prefix` (a stream purge). @returns how many. */
+  closeMatching(prefix: string): number {
+    let n = 0;
+    for (const [k, s] of this.#sessions) {
+      if (k.startsWith(prefix)) {
+        s.close();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Ends every session and waits for their upstream reads to stop. */
+  async close(): Promise<void> {
+    const all = [...this.#sessions.values()];
+    for (const s of all) s.close();
+    await Promise.all(all.map((s) => s.done));
+  }
+}

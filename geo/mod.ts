@@ -1,0 +1,44 @@
+/**
+ * Geo: where an IP address is (MMDB lookup), how far apart two places are (haversine), and
+ * which addresses are private or reserved. Lookup only: deciding what to answer is the
+ * scheduler's policies' job.
+ *
+ * @example
+ * ```ts
+ * import { createStaticGeoLookup, haversineKm } from "./mod.ts";
+ * const geo = createStaticGeoLookup([{ cidr: "8.8.8.0/24", record: { latitude: 37.4, longitude: -122.1 } }]);
+ * const r = geo.lookup("8.8.8.8").record!;
+ * const km = haversineKm({ latitude: r.latitude!, longitude: r.longitude! }, { latitude: 38.9, longitude: -77.0 });
+ * if (km < 3000) throw new Error("too close");
+ * ```
+ *
+ * @module
+ */
+
+export { type ContinentCode, continentOf } from "./continents.ts";
+export { EARTH_RADIUS_KM, type GeoPoint, haversineKm } from "./distance.ts";
+export {
+  AddressFamily,
+  type Cidr,
+  cidrContains,
+  formatIp,
+  type IpAddress,
+  IpParseError,
+  isReservedIp,
+  maskBytes,
+  parseCidr,
+  parseIp,
+} from "./ip.ts";
+export {
+  DBIP_ATTRIBUTION_HTML,
+  DBIP_PACKAGE,
+  findDefaultDatabase,
+  type GeoDatabase,
+  GeoDatabaseError,
+  type GeoDatabaseInfo,
+  type GeoDatabaseOptions,
+  mapRecord,
+  openGeoDatabase,
+} from "./mmdb.ts";
+export { createStaticGeoLookup, type StaticGeoEntry } from "./static_lookup.ts";
+export type { GeoLookup, GeoRecord, GeoResult } from "./types.ts";

@@ -1,0 +1,33 @@
+/**
+ * DNS errors: a query we must answer with an error RCODE, with what we could read of it.
+ *
+ * @module
+ */
+
+import type { RcodeValue } from "./constants.ts";
+
+/** What was parsed before the query turned out malformed: enough to address the error reply. */
+export interface PartialQuery {
+  readonly id: number;
+  readonly flags2: number;
+  readonly flags3: number;
+  /** Offset just past the question, when the one question was read. */
+  readonly questionEnd?: number;
+  /** The query carried an OPT record (then the reply carries one; RFC 6891 §7). */
+  readonly hasOpt: boolean;
+  readonly udpPayloadSize: number;
+  readonly doBit: boolean;
+}
+
+/** A query that gets an error RCODE (FORMERR, NOTIMP, BADVERS). */
+export class DnsQueryError extends Error {
+  override name = "DnsQueryError";
+  readonly code = "DNS_QUERY";
+  constructor(
+    readonly rcode: RcodeValue,
+    readonly reason: string,
+    readonly partial: PartialQuery,
+  ) {
+    super(`DNS query rejected (rcode ${rcode}): ${reason}`);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The slow path: npm dns-packet, typed to the subset we use. Builds the precomputed response
+ * templates (once per name, type and decision) and decodes messages in tests and tools.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+// @ts-types="./_dns_packet.d.ts"
+import dnsPacket from "dns-packet";
+
+/** A record as dns-packet reads and writes it. */
+export interface PacketRecord {
+  readonly type: string;
+  readonly name: string;
+  readonly class?: string;
+  readonly ttl?: number;
+  // deno-lint-ignore no-explicit-any
+  readonly data?: any;
+  readonly udpPayloadSize?: number;
+  readonly flags?: number;
+  readonly options?: readonly Record<string, unknown>[];
+}
+
+/** A message as dns-packet reads and writes it. */
+export interface Packet {
+  readonly type?: "query" | "response";
+  readonly id?: number;
+  readonly flags?: number;
+  readonly rcode?: string;
+  readonly "flag_aa"?: boolean;
+  readonly "flag_tc"?: boolean;
+  readonly "flag_rd"?: boolean;
+  readonly "flag_ra"?: boolean;
+  readonly questions?: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly class?: string;
+  }[];
+  readonly answers?: readonly PacketRecord[];
+  readonly authorities?: readonly PacketRecord[];
+  readonly additionals?: readonly PacketRecord[];
+}
+
+/** Encodes a message with dns-packet. */
+export function encodePacket(p: Packet): Uint8Array {
+  const buf = dnsPacket.encode(p);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Decodes a message with dns-packet. @throws {Error} dns-packet's own errors. */
+export function decodePacket(bytes: Uint8Array): Packet {
+  return dnsPacket.decode(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  );
+}
+
+/** dns-packet's flag bits (the header's second 16-bit word). */
+export const PACKET_FLAGS = {
+  AUTHORITATIVE_ANSWER: 1 << 10,
+  TRUNCATED_RESPONSE: 1 << 9,
+  RECURSION_DESIRED: 1 << 8,
+} as const;

@@ -1,0 +1,589 @@
+/**
+ * The DNS answering core: `handleQuery(bytes, client) → bytes`, no sockets. Parses the query by
+ * hand, decides (zone lookup, geo lookup, filter chain), and finishes a precomputed template.
+ * Templates are built with dns-packet the first time a (name, type, decision) is seen.
+ *
+ * @module
+ */
+
+import type { SchedulerConfig } from "../config/scheduler_schema.ts";
+import {
+  formatIp,
+  type GeoLookup,
+  type GeoResult,
+  isReservedIp,
+  maskBytes,
+  parseIp,
+} from "../geo/mod.ts";
+import {
+  Flags2,
+  Rcode,
+  RR_TYPE_NAMES,
+  RRClass,
+  RRType,
+} from "./dns/constants.ts";
+import { DnsQueryError } from "./dns/errors.ts";
+import { encodePacket, PACKET_FLAGS, type PacketRecord } from "./dns/packet.ts";
+import { type DnsQuery, parseQuery } from "./dns/query.ts";
+import { bareResponse, finishResponse } from "./dns/response.ts";
+import type { EdgeSource } from "./edges.ts";
+import type { HealthSnapshot } from "./health/monitor.ts";
+import { type PolicyAnswer, runChain } from "./policy/chain.ts";
+import type { ClientAddress, EdgeView } from "./policy/types.ts";
+import type { DnsStats } from "./stats.ts";
+import type { Authority, SteeredName, Zone, ZoneNode } from "./zone.ts";
+
+/** Who sent a query: the transport's peer address (4 or 16 bytes) and transport. */
+export interface QueryClient {
+  readonly address: Uint8Array;
+  readonly transport: "udp" | "tcp";
+}
+
+/** Dependencies of {@link DnsHandler}. */
+export interface DnsHandlerDeps {
+  readonly authority: Authority;
+  readonly geo: GeoLookup;
+  readonly edges: EdgeSource;
+  readonly health: HealthSnapshot;
+  readonly config: Pick<SchedulerConfig, "dns">;
+  readonly stats?: DnsStats;
+}
+
+/** What `/api/explain` shows for one client. */
+export interface Explanation {
+  readonly name: string;
+  readonly qtype: "A" | "AAAA";
+  readonly client: string;
+  readonly geo: GeoResult;
+  readonly usedResolverAddress: boolean;
+  readonly steps: readonly string[];
+  readonly answer: PolicyAnswer | undefined;
+  readonly ecsScope: number;
+}
+
+const TCP_LIMIT = 65535;
+
+/** Answers DNS queries for an {@link Authority}. */
+export class DnsHandler {
+  readonly #d: DnsHandlerDeps;
+  readonly #cache = new Map<string, Uint8Array>();
+  /** Decisions by (name, type, client network): the chain is deterministic for a client. */
+  readonly #decisions = new Map<string, PolicyAnswer>();
+  #viewsKey = "";
+  #views4: EdgeView[] = [];
+  #views6: EdgeView[] = [];
+  readonly #payload: number;
+  readonly #chaos: ReadonlyMap<string, string>;
+
+  constructor(deps: DnsHandlerDeps) {
+    this.#d = deps;
+    this.#payload = deps.config.dns.maxUdpPayloadBytes;
+    const { version, id } = deps.config.dns.chaos;
+    const chaos = new Map<string, string>();
+    if (version) {
+      chaos.set("version.bind", version).set("version.server", version);
+    }
+    if (id) chaos.set("id.server", id).set("hostname.bind", id);
+    this.#chaos = chaos;
+  }
+
+  /** Number of cached templates (tests, dashboard). */
+  get cachedTemplates(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * Answers one query.
+   *
+   * @param query A UDP payload or one TCP message (without the length prefix).
+   * @returns The response, or `undefined` when nothing must be sent (not a query, or too short
+   *   to address a reply).
+   */
+  handleQuery(query: Uint8Array, client: QueryClient): Uint8Array | undefined {
+    let q: DnsQuery | undefined;
+    try {
+      q = parseQuery(query);
+    } catch (e) {
+      if (!(e instanceof DnsQueryError)) throw e;
+      this.#d.stats?.record(e.rcode, client.transport, undefined);
+      return bareResponse(
+        query,
+        e.partial,
+        e.rcode,
+        false,
+        this.#payload,
+        undefined,
+      );
+    }
+    if (!q) return undefined;
+    const limit = client.transport === "tcp"
+      ? TCP_LIMIT
+      : q.edns
+      ? Math.min(q.edns.udpPayloadSize, this.#payload)
+      : 512;
+    const ecs = q.edns?.clientSubnet;
+    const bare = (rcode: number, aa: boolean) => {
+      this.#d.stats?.record(rcode, client.transport, ecs ? 0 : undefined);
+      return bareResponse(
+        query,
+        q!,
+        rcode,
+        aa,
+        this.#payload,
+        ecs ? 0 : undefined,
+      );
+    };
+
+    if (q.qclass === RRClass.CH) {
+      return this.#chaosAnswer(query, q, client, limit);
+    }
+    if (q.qclass !== RRClass.IN) return bare(Rcode.Refused, false);
+    // No zone transfers from a GeoDNS server (answers differ by client anyway).
+    if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
+      return bare(Rcode.Refused, false);
+    }
+
+    const found = this.#d.authority.lookup(q.name);
+    if (found.kind === "refused") return bare(Rcode.Refused, false); // never recursion
+    if (found.kind !== "node") {
+      const rcode = found.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
+      return this.#finish(
+        query,
+        q,
+        client,
+        limit,
+        this.#negative(q, found.zone, rcode),
+        0,
+        rcode,
+      );
+    }
+    const { zone, node } = found;
+    if (q.qtype === RRType.ANY) {
+      // RFC 8482 §4.2: one synthesized HINFO instead of everything.
+      return this.#finish(
+        query,
+        q,
+        client,
+        limit,
+        this.#template(`H|${q.name}`, q.name, Rcode.NoError, [
+          {
+            type: "HINFO",
+            name: q.name,
+            ttl: 3600,
+            data: { cpu: "RFC8482", os: "" },
+          },
+        ]),
+        0,
+        Rcode.NoError,
+      );
+    }
+    const cname = node.records.get(RRType.CNAME);
+    if (cname && q.qtype !== RRType.CNAME) {
+      return this.#finish(
+        query,
+        q,
+        client,
+        limit,
+        this.#static(q, zone, node, RRType.CNAME),
+        0,
+        Rcode.NoError,
+      );
+    }
+    if (node.steered && (q.qtype === RRType.A || q.qtype === RRType.AAAA)) {
+      return this.#steered(query, q, client, limit, zone, node.steered);
+    }
+    if (node.records.has(q.qtype)) {
+      return this.#finish(
+        query,
+        q,
+        client,
+        limit,
+        this.#static(q, zone, node, q.qtype),
+        0,
+        Rcode.NoError,
+      );
+    }
+    return this.#finish(
+      query,
+      q,
+      client,
+      limit,
+      this.#negative(q, zone, Rcode.NoError),
+      0,
+      Rcode.NoError,
+    );
+  }
+
+  /** The address decisions are made for: a public ECS subnet, else the resolver (RFC 7871 §7.1.2). */
+  #clientFor(
+    q: DnsQuery,
+    peer: Uint8Array,
+  ): { client: ClientAddress; fromEcs: boolean } {
+    const ecs = q.edns?.clientSubnet;
+    if (ecs && ecs.sourcePrefixLength > 0 && !isReservedIp(ecs.address)) {
+      return {
+        client: { bytes: ecs.address, prefixLength: ecs.sourcePrefixLength },
+        fromEcs: true,
+      };
+    }
+    return {
+      client: { bytes: peer, prefixLength: peer.length * 8 },
+      fromEcs: false,
+    };
+  }
+
+  #finish(
+    query: Uint8Array,
+    q: DnsQuery,
+    client: QueryClient,
+    limit: number,
+    template: Uint8Array,
+    scopePrefix: number,
+    rcode: number,
+  ): Uint8Array {
+    const ecs = q.edns?.clientSubnet;
+    this.#d.stats?.record(
+      rcode,
+      client.transport,
+      ecs ? scopePrefix : undefined,
+    );
+    return finishResponse(query, q, template, {
+      limit,
+      udpPayloadSize: this.#payload,
+      scopePrefix,
+    });
+  }
+
+  #template(
+    key: string,
+    name: string,
+    rcode: number,
+    answers: readonly PacketRecord[],
+    authorities: readonly PacketRecord[] = [],
+    additionals: readonly PacketRecord[] = [],
+  ): Uint8Array {
+    let t = this.#cache.get(key);
+    if (t) return t;
+    // The question's type and class are overwritten with the query's bytes; only the name's
+    // length matters here, and the name is the (lower-case) question name.
+    t = encodePacket({
+      type: "response",
+      id: 0,
+      flags: PACKET_FLAGS.AUTHORITATIVE_ANSWER | rcode,
+      questions: [{ name, type: "A", class: "IN" }],
+      answers,
+      authorities,
+      additionals,
+    });
+    if (this.#cache.size >= this.#d.config.dns.answerCacheEntries) {
+      this.#cache.clear();
+    }
+    this.#cache.set(key, t);
+    return t;
+  }
+
+  #negative(q: DnsQuery, zone: Zone, rcode: number): Uint8Array {
+    // RFC 2308 §3: SOA in the authority section, TTL = min(SOA TTL, MINIMUM).
+    return this.#template(`N|${q.name}|${rcode}`, q.name, rcode, [], [{
+      ...zone.soa,
+      ttl: zone.negativeTtl,
+    }]);
+  }
+
+  #static(q: DnsQuery, zone: Zone, node: ZoneNode, type: number): Uint8Array {
+    return this.#template(
+      `R|${q.name}|${type}`,
+      q.name,
+      Rcode.NoError,
+      this.#records(q.name, node, type),
+      [],
+      type === RRType.NS ? this.#glue(zone, node) : [],
+    );
+  }
+
+  #records(owner: string, node: ZoneNode, type: number): PacketRecord[] {
+    return (node.records.get(type) ?? []).map((r) => ({
+      type: r.typeName,
+      name: owner,
+      ttl: r.ttl,
+      data: r.data,
+    }));
+  }
+
+  /** A/AAAA of in-zone name servers (RFC 1034 §4.3.2 step 3b: glue in additional). */
+  #glue(zone: Zone, node: ZoneNode): PacketRecord[] {
+    const out: PacketRecord[] = [];
+    for (const ns of node.records.get(RRType.NS) ?? []) {
+      const target = zone.nodes.get(ns.data as string);
+      if (!target) continue;
+      out.push(
+        ...this.#records(ns.data as string, target, RRType.A),
+        ...this.#records(ns.data as string, target, RRType.AAAA),
+      );
+    }
+    return out;
+  }
+
+  #chaosAnswer(
+    query: Uint8Array,
+    q: DnsQuery,
+    client: QueryClient,
+    limit: number,
+  ): Uint8Array {
+    const text = this.#chaos.get(q.name);
+    const ecs = q.edns?.clientSubnet;
+    if (
+      text === undefined || (q.qtype !== RRType.TXT && q.qtype !== RRType.ANY)
+    ) {
+      this.#d.stats?.record(
+        Rcode.Refused,
+        client.transport,
+        ecs ? 0 : undefined,
+      );
+      return bareResponse(
+        query,
+        q,
+        Rcode.Refused,
+        false,
+        this.#payload,
+        ecs ? 0 : undefined,
+      );
+    }
+    const key = `C|${q.name}`;
+    let t = this.#cache.get(key);
+    if (!t) {
+      t = encodePacket({
+        type: "response",
+        id: 0,
+        flags: PACKET_FLAGS.AUTHORITATIVE_ANSWER,
+        questions: [{ name: q.name, type: "TXT", class: "CH" }],
+        answers: [{
+          type: "TXT",
+          class: "CH",
+          name: q.name,
+          ttl: 0,
+          data: [text],
+        }],
+      });
+      this.#cache.set(key, t);
+    }
+    return this.#finish(query, q, client, limit, t, 0, Rcode.NoError);
+  }
+
+  /** Edge views for a family, rebuilt when the edge list or any health state changes. */
+  views(family: 4 | 6): readonly EdgeView[] {
+    const key = `${this.#d.edges.version}:${this.#d.health.version}`;
+    if (key !== this.#viewsKey) {
+      const all = this.#d.edges.list().map((s) => ({
+        edge: s.edge,
+        up: this.#d.health.isUp(s.edge.id),
+        draining: s.draining,
+        load: s.load,
+      }));
+      this.#views4 = all.filter((v) => v.edge.address);
+      this.#views6 = all.filter((v) => v.edge.address6);
+      this.#viewsKey = key;
+      // Old decisions and their templates are stale now; drop them so memory stays bounded.
+      this.#cache.clear();
+      this.#decisions.clear();
+    }
+    return family === 4 ? this.#views4 : this.#views6;
+  }
+
+  /** Runs a steered name's chain for one client (also used by the HTTP scheduler and explain). */
+  decide(
+    steered: SteeredName,
+    qtype: "A" | "AAAA",
+    client: ClientAddress,
+    trace?: string[],
+  ): { answer: PolicyAnswer; geo: GeoResult } {
+    const geo = this.#d.geo.lookup(client.bytes);
+    const answer = runChain(
+      { qname: steered.owner, qtype, client, geo },
+      steered.filters,
+      this.views(qtype === "A" ? 4 : 6),
+      steered.ttl,
+      trace,
+    );
+    return { answer, geo };
+  }
+
+  /**
+   * A decision from the cache, keyed by the client's bytes and prefix length: the chain's
+   * result depends on nothing else for a given edge/health version (which clears the cache).
+   */
+  #cachedDecision(
+    steered: SteeredName,
+    qtype: "A" | "AAAA",
+    client: ClientAddress,
+  ): PolicyAnswer {
+    this.views(qtype === "A" ? 4 : 6); // clears the cache when edges or health changed
+    const b = client.bytes;
+    const key = b.length === 4
+      ? `${steered.owner}|${qtype}|${client.prefixLength}|${b[0]}.${b[1]}.${
+        b[2]
+      }.${b[3]}`
+      : `${steered.owner}|${qtype}|${client.prefixLength}|${formatIp(b)}`;
+    let answer = this.#decisions.get(key);
+    if (!answer) {
+      answer = this.decide(steered, qtype, client).answer;
+      if (this.#decisions.size >= this.#d.config.dns.answerCacheEntries) {
+        this.#decisions.clear();
+      }
+      this.#decisions.set(key, answer);
+    }
+    return answer;
+  }
+
+  /** The ECS scope to echo for a decision: capped by config, 0 without a usable subnet. */
+  #scope(
+    answer: PolicyAnswer,
+    client: ClientAddress,
+    fromEcs: boolean,
+  ): number {
+    if (!fromEcs) return 0;
+    const cap = client.bytes.length === 4
+      ? this.#d.config.dns.ecsMaxScopeV4
+      : this.#d.config.dns.ecsMaxScopeV6;
+    return Math.min(answer.scopePrefix, cap);
+  }
+
+  #steered(
+    query: Uint8Array,
+    q: DnsQuery,
+    peer: QueryClient,
+    limit: number,
+    zone: Zone,
+    steered: SteeredName,
+  ): Uint8Array {
+    const { client, fromEcs } = this.#clientFor(q, peer.address);
+    const qtype = q.qtype === RRType.A ? "A" : "AAAA";
+    const answer = this.#cachedDecision(steered, qtype, client);
+    const scope = this.#scope(answer, client, fromEcs);
+    if (answer.cname) {
+      const t = this.#template(
+        `SC|${q.name}|${answer.cname}|${answer.ttlSeconds}`,
+        q.name,
+        Rcode.NoError,
+        [
+          {
+            type: "CNAME",
+            name: q.name,
+            ttl: answer.ttlSeconds,
+            data: answer.cname,
+          },
+        ],
+      );
+      return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
+    }
+    if (!answer.addresses.length) {
+      return this.#finish(
+        query,
+        q,
+        peer,
+        limit,
+        this.#negative(q, zone, Rcode.NoError),
+        scope,
+        Rcode.NoError,
+      );
+    }
+    const t = this.#template(
+      `S|${q.name}|${qtype}|${answer.addresses.join(",")}|${answer.ttlSeconds}`,
+      q.name,
+      Rcode.NoError,
+      answer.addresses.map((a) => ({
+        type: qtype,
+        name: q.name,
+        ttl: answer.ttlSeconds,
+        data: a,
+      })),
+    );
+    return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
+  }
+
+  /** The first steered name of the first zone (the HTTP scheduler's default). */
+  defaultSteered(): SteeredName | undefined {
+    for (const z of this.#d.authority.zones) {
+      for (const n of z.nodes.values()) if (n.steered) return n.steered;
+    }
+    return undefined;
+  }
+
+  /** Finds the steered name answering `name` (exact or wildcard). */
+  steeredFor(name: string): SteeredName | undefined {
+    const found = this.#d.authority.lookup(
+      name.toLowerCase().replace(/\.$/, ""),
+    );
+    return found.kind === "node" ? found.node.steered : undefined;
+  }
+
+  /**
+   * Explains what `name` answers for a client address or subnet, step by step.
+   *
+   * @param who `ip` (a resolver or viewer address) or `subnet` (`a.b.c.0/24`, as ECS would carry).
+   * @returns `undefined` when `who` does not parse.
+   */
+  explain(
+    name: string,
+    who: string,
+    qtype?: "A" | "AAAA",
+  ): Explanation | string {
+    const steered = name ? this.steeredFor(name) : this.defaultSteered();
+    if (!steered) return `'${name}' is not a steered name`;
+    const [ipText, lenText] = who.split("/");
+    const ip = parseIp(ipText ?? "");
+    if (!ip) return `'${who}' is not an IP address or subnet`;
+    const max = ip.bytes.length * 8;
+    const len = lenText === undefined ? max : Number(lenText);
+    if (!Number.isInteger(len) || len < 0 || len > max) {
+      return `'${who}' has a bad prefix length`;
+    }
+    const bytes = maskBytes(ip.bytes, len);
+    const usable = len > 0 && !isReservedIp(bytes);
+    const client: ClientAddress = { bytes, prefixLength: len };
+    const type = qtype ?? (ip.family === 6 ? "AAAA" : "A");
+    const steps: string[] = [
+      usable
+        ? `client ${formatIp(bytes)}/${len}`
+        : `client ${
+          formatIp(bytes)
+        }/${len} is private, reserved or /0: a resolver's own address would be used, ECS scope 0`,
+    ];
+    const { answer, geo } = this.decide(steered, type, client, steps);
+    const ecsScope = this.#scope(
+      answer,
+      client,
+      usable && lenText !== undefined,
+    );
+    steps.push(
+      answer.cname
+        ? `answer: CNAME ${answer.cname}, TTL ${answer.ttlSeconds}`
+        : `answer: ${answer.addresses.join(", ") || "(no address: NODATA)"} (${
+          answer.edgeIds.join(", ")
+        }), TTL ${answer.ttlSeconds}` +
+          `${
+            answer.failedOver ? " (failed over)" : ""
+          }, ECS scope /${ecsScope}`,
+    );
+    return {
+      name: steered.owner,
+      qtype: type,
+      client: `${formatIp(bytes)}/${len}`,
+      geo,
+      usedResolverAddress: !usable,
+      steps,
+      answer,
+      ecsScope,
+    };
+  }
+}
+
+/** True when a response is truncated (for tests and servers). */
+export function isTruncated(response: Uint8Array): boolean {
+  return (response[2]! & Flags2.TC) !== 0;
+}
+
+/** Name of a record type number, for logs. */
+export function typeName(type: number): string {
+  return RR_TYPE_NAMES.get(type) ?? `TYPE${type}`;
+}

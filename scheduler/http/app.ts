@@ -1,0 +1,122 @@
+/**
+ * The scheduler's HTTP side (Hono): the 302 scheduler for media URLs, `/api/explain`, the
+ * routing dashboard and its JSON, `/healthz` and `/metrics`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
+import { DBIP_ATTRIBUTION_HTML, parseIp } from "../../geo/mod.ts";
+import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { EdgeSource } from "../edges.ts";
+import type { DnsHandler } from "../handler.ts";
+import type { HealthSnapshot } from "../health/monitor.ts";
+import type { DnsStats } from "../stats.ts";
+import { DASHBOARD_HTML } from "./dashboard.ts";
+
+/** Dependencies of {@link createSchedulerApp}. */
+export interface SchedulerAppDeps {
+  readonly handler: DnsHandler;
+  readonly edges: EdgeSource;
+  readonly health: HealthSnapshot;
+  readonly stats: DnsStats;
+  readonly metrics: MetricsRegistry;
+  readonly redirect: SchedulerConfig["redirect"];
+}
+
+/** A media path: `/{app}/{stream}.flv`, `.m3u8`, segments, VOD files. */
+const MEDIA_PATH = /^\/[^/]+\/.+\.(flv|m3u8|ts|m4s|mp4|aac|mp3|key)$/i;
+
+/** The edges with their health, for the dashboard. */
+function edgeRows(deps: SchedulerAppDeps) {
+  return deps.edges.list().map((s) => {
+    const h = deps.health.state(s.edge.id);
+    return {
+      id: s.edge.id,
+      region: s.edge.region,
+      address: s.edge.address,
+      address6: s.edge.address6,
+      capacity: s.edge.capacity,
+      load: s.load,
+      state: s.draining
+        ? "draining"
+        : deps.health.isUp(s.edge.id)
+        ? "up"
+        : "down",
+      lastCheck: h ? new Date(h.lastCheckMs).toISOString() : "",
+      lastError: h?.lastError ?? "",
+      healthTarget: s.edge.healthTarget,
+    };
+  });
+}
+
+/**
+ * Creates the app. The client address comes from the connection (`c.env.remoteAddr`, as
+ * `Deno.serve` hands it to `app.fetch(req, info)`).
+ */
+export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
+  const app = new Hono();
+  const clientIp = (env: unknown): string => {
+    const info = env as { remoteAddr?: { hostname?: string } } | undefined;
+    return info?.remoteAddr?.hostname ?? "";
+  };
+
+  app.get("/healthz", (c) => c.text("ok\n"));
+  app.get(
+    "/metrics",
+    (c) =>
+      c.text(deps.metrics.render(), 200, {
+        "content-type": "text/plain; version=0.0.4",
+      }),
+  );
+  app.get("/", (c) => c.redirect("/dashboard"));
+  app.get("/dashboard", (c) => c.html(DASHBOARD_HTML));
+  app.get("/api/dashboard", (c) =>
+    c.json({
+      edges: edgeRows(deps),
+      dns: deps.stats.snapshot(),
+      cachedTemplates: deps.handler.cachedTemplates,
+      attribution: DBIP_ATTRIBUTION_HTML,
+    }));
+  app.get("/api/explain", (c) => {
+    const who = c.req.query("subnet") ?? c.req.query("ip") ?? clientIp(c.env);
+    const qtypeText = c.req.query("qtype")?.toUpperCase();
+    const qtype = qtypeText === "AAAA"
+      ? "AAAA"
+      : qtypeText === "A"
+      ? "A"
+      : undefined;
+    const r = deps.handler.explain(c.req.query("name") ?? "", who, qtype);
+    if (typeof r === "string") return c.json({ error: r }, 400);
+    return c.json({ ...r, attribution: DBIP_ATTRIBUTION_HTML });
+  });
+  app.get("*", (c) => {
+    const url = new URL(c.req.url);
+    if (!MEDIA_PATH.test(url.pathname)) return c.text("Not found\n", 404);
+    const ip = parseIp(clientIp(c.env));
+    const steered = deps.handler.defaultSteered();
+    if (!ip || !steered) return c.text("No edge available\n", 503);
+    const qtype = ip.family === 6 ? "AAAA" : "A";
+    let { answer } = deps.handler.decide(steered, qtype, {
+      bytes: ip.bytes,
+      prefixLength: ip.bytes.length * 8,
+    });
+    if (!answer.edgeIds.length && qtype === "AAAA") {
+      ({ answer } = deps.handler.decide(steered, "A", {
+        bytes: ip.bytes,
+        prefixLength: 128,
+      }));
+    }
+    const id = answer.edgeIds[0];
+    const edge = deps.edges.list().find((s) => s.edge.id === id)?.edge;
+    if (!edge) return c.text("No edge available\n", 503);
+    const host = edge.address || `[${edge.address6}]`;
+    const location =
+      `${deps.redirect.scheme}://${host}:${deps.redirect.port}${url.pathname}${url.search}`;
+    c.header("cache-control", "no-store");
+    c.header("x-meridian-edge", edge.id);
+    return c.redirect(location, 302);
+  });
+  return app;
+}

@@ -1,0 +1,238 @@
+/**
+ * The scheduler role: authoritative GeoDNS with ECS (UDP and TCP), and an HTTP 302 scheduler,
+ * routing dashboard and explain API, steering viewers to the nearest healthy edge.
+ *
+ * The DNS wire handling is ours (`dns/query.ts`, `dns/response.ts`) instead of a library's:
+ * the hot path parses only header, question and OPT in place and answers from precomputed
+ * bytes; npm dns-packet builds those bytes once per (name, type, decision) on the slow path.
+ *
+ * @example
+ * ```ts ignore
+ * import { startScheduler } from "./mod.ts";
+ * const s = await startScheduler(config.scheduler, { log, metrics });
+ * console.log(s.dnsPort, s.httpPort);
+ * await s.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { SchedulerConfig } from "../config/scheduler_schema.ts";
+import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
+import { type Logger, silentLogger } from "../log/mod.ts";
+import { MetricsRegistry } from "../metrics/mod.ts";
+import { RCODE_NAMES } from "./dns/constants.ts";
+import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
+import { DnsHandler } from "./handler.ts";
+import { HealthMonitor } from "./health/monitor.ts";
+import type { HealthProbe } from "./health/probe.ts";
+import { createSchedulerApp } from "./http/app.ts";
+import { ResponseRateLimiter } from "./server/rate_limit.ts";
+import { startTcpServer, type TcpServer } from "./server/tcp.ts";
+import { startUdpServer, type UdpServer } from "./server/udp.ts";
+import { DnsStats } from "./stats.ts";
+import { Authority } from "./zone.ts";
+
+export {
+  ConfigEdgeSource,
+  type EdgeInfo,
+  type EdgeSource,
+  type EdgeStatus,
+} from "./edges.ts";
+export { DnsHandler, type QueryClient } from "./handler.ts";
+export { HealthMonitor, type HealthSnapshot } from "./health/monitor.ts";
+export { Authority } from "./zone.ts";
+export { DnsStats } from "./stats.ts";
+
+/** Dependencies of {@link startScheduler}; all optional. */
+export interface SchedulerDeps {
+  readonly log?: Logger;
+  readonly metrics?: MetricsRegistry;
+  /** Geo lookup; default: the MMDB files of `config.geo` (DB-IP lite from node_modules). */
+  readonly geo?: GeoLookup;
+  /** Edge list; default: `config.edges` ({@link ConfigEdgeSource}). */
+  readonly edges?: EdgeSource;
+  /** Health probe; default: http or tcp per `config.health.kind`. */
+  readonly probe?: HealthProbe;
+}
+
+/** A running scheduler. */
+export interface SchedulerHandle {
+  readonly dnsPort: number;
+  readonly httpPort: number;
+  readonly handler: DnsHandler;
+  readonly health: HealthMonitor;
+  readonly edges: EdgeSource;
+  readonly stats: DnsStats;
+  close(): Promise<void>;
+}
+
+/** Binds UDP and TCP on one port (an ephemeral one when `port` is 0). */
+function bindDns(
+  config: SchedulerConfig,
+  handle: (
+    q: Uint8Array,
+    c: { address: Uint8Array; transport: "udp" | "tcp" },
+  ) => Uint8Array | undefined,
+  deps: { rateLimiter: ResponseRateLimiter; stats: DnsStats; log: Logger },
+): { udp: UdpServer; tcp: TcpServer } {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < (config.dnsPort === 0 ? 10 : 1); attempt++) {
+    const udp = startUdpServer(config.hostname, config.dnsPort, handle, deps);
+    try {
+      const tcp = startTcpServer(config.hostname, udp.port, handle, {
+        idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+        maxConnections: config.dns.maxTcpConnections,
+        log: deps.log,
+      });
+      return { udp, tcp };
+    } catch (e) {
+      lastError = e;
+      void udp.close();
+    }
+  }
+  throw new Error(
+    `Cannot bind DNS TCP port on ${config.hostname}:${config.dnsPort}`,
+    { cause: lastError },
+  );
+}
+
+/**
+ * Starts the scheduler: geo database, health checks (primed before DNS serves), DNS on UDP+TCP
+ * `dnsPort`, HTTP on `httpPort`.
+ *
+ * @throws {ConfigError} For zones, records or filters that do not parse.
+ * @throws {GeoDatabaseError} When the geo database is missing or unreadable.
+ */
+export async function startScheduler(
+  config: SchedulerConfig,
+  deps: SchedulerDeps = {},
+): Promise<SchedulerHandle> {
+  const log = deps.log ?? silentLogger;
+  const metrics = deps.metrics ?? new MetricsRegistry();
+  const authority = Authority.fromConfig(config);
+  let closeGeo = () => {};
+  let geo = deps.geo;
+  if (!geo) {
+    const db = await openGeoDatabase({
+      ipv4Path: config.geo.ipv4Path,
+      ipv6Path: config.geo.ipv6Path,
+      reloadCheckMs: config.geo.reloadCheckSeconds * 1000,
+      onReload: ({ path, error }) =>
+        error
+          ? log.warn("geo database reload failed", {
+            path,
+            error: String(error),
+          })
+          : log.info("geo database reloaded", { path }),
+    });
+    log.info("geo database open", {
+      files: db.info.map((i) =>
+        `${i.path} (${i.databaseType}, ${i.buildEpoch})`
+      ),
+    });
+    geo = db;
+    closeGeo = () => db.close();
+  }
+  const edges = deps.edges ?? new ConfigEdgeSource(config);
+  const health = new HealthMonitor(edges, config.health, {
+    log: log.child("health"),
+    ...(deps.probe ? { probe: deps.probe } : {}),
+  });
+  const stats = new DnsStats();
+  const handler = new DnsHandler({
+    authority,
+    geo,
+    edges,
+    health,
+    config,
+    stats,
+  });
+  const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
+
+  await health.start(); // primed: every edge has a state before the first answer
+  let dns: { udp: UdpServer; tcp: TcpServer };
+  try {
+    dns = bindDns(config, (q, c) => handler.handleQuery(q, c), {
+      rateLimiter,
+      stats,
+      log: log.child("dns"),
+    });
+  } catch (e) {
+    await health.close();
+    closeGeo();
+    throw e;
+  }
+
+  metrics.collect(
+    "meridian_dns_responses_total",
+    "DNS responses by rcode",
+    "counter",
+    function* () {
+      for (const [k, v] of stats.byRcode) {
+        yield [{
+          rcode: RCODE_NAMES[k] ?? String(k),
+        }, v];
+      }
+    },
+  );
+  metrics.collect(
+    "meridian_dns_ecs_queries_total",
+    "DNS queries carrying EDNS Client Subnet",
+    "counter",
+    () => [[undefined, stats.ecsQueries]],
+  );
+  metrics.collect(
+    "meridian_dns_rrl_total",
+    "Responses limited by RRL",
+    "counter",
+    () => [
+      [{ action: "drop" }, stats.rrlDropped],
+      [{ action: "slip" }, stats.rrlSlipped],
+    ],
+  );
+  metrics.collect(
+    "meridian_scheduler_edge_up",
+    "Edge health (1 up, 0 down)",
+    "gauge",
+    () =>
+      edges.list().map((
+        s,
+      ) => [{ edge: s.edge.id }, health.isUp(s.edge.id) ? 1 : 0]),
+  );
+
+  const app = createSchedulerApp({
+    handler,
+    edges,
+    health,
+    stats,
+    metrics,
+    redirect: config.redirect,
+  });
+  const http = Deno.serve({
+    hostname: config.hostname,
+    port: config.httpPort,
+    onListen: () => {},
+  }, (req, info) => app.fetch(req, info));
+  const httpPort = (http.addr as Deno.NetAddr).port;
+  log.info("scheduler listening", {
+    dns: `${config.hostname}:${dns.udp.port}`,
+    http: `http://${config.hostname}:${httpPort}`,
+  });
+
+  return {
+    dnsPort: dns.udp.port,
+    httpPort,
+    handler,
+    health,
+    edges,
+    stats,
+    async close() {
+      await http.shutdown();
+      await dns.udp.close();
+      await dns.tcp.close();
+      await health.close();
+      closeGeo();
+    },
+  };
+}

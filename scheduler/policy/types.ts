@@ -1,0 +1,93 @@
+/**
+ * The steering filter chain's contract. Each filter is a plug-in: `parse` checks its config
+ * once at start-up (throwing ConfigError naming the key), `create` compiles it, and `apply`
+ * runs per query on geo data looked up once before the chain.
+ *
+ * @module
+ */
+
+import type { GeoResult } from "../../geo/mod.ts";
+import type { EdgeInfo } from "../edges.ts";
+
+/** Who asks: the address decisions are made for (ECS subnet or resolver) and its prefix. */
+export interface ClientAddress {
+  /** 4 or 16 bytes, bits past `prefixLength` zero. */
+  readonly bytes: Uint8Array;
+  /** ECS SOURCE PREFIX-LENGTH, or the full length for a resolver address. */
+  readonly prefixLength: number;
+}
+
+/** One question as the chain sees it. */
+export interface PolicyRequest {
+  readonly qname: string;
+  readonly qtype: "A" | "AAAA";
+  readonly client: ClientAddress;
+  readonly geo: GeoResult;
+}
+
+/** An edge as the chain sees it: config plus health, drain and load. */
+export interface EdgeView {
+  readonly edge: EdgeInfo;
+  readonly up: boolean;
+  readonly draining: boolean;
+  readonly load: number;
+}
+
+/** A candidate answer. Lower `rank` is better; equal ranks are interchangeable (sticky picks). */
+export interface Candidate {
+  readonly view: EdgeView;
+  readonly rank: number;
+  readonly weight: number;
+  readonly distanceKm?: number;
+}
+
+/** The chain's running state. */
+export interface ChainState {
+  readonly candidates: readonly Candidate[];
+  /**
+   * The prefix length over which this decision holds (RFC 7871 §7.2.1 SCOPE): each filter that
+   * looks at the client raises it to the prefix its own choice depends on.
+   */
+  readonly scopePrefix: number;
+  /** The preferred edge was left out (unhealthy) or a last resort answered: TTL is shortened. */
+  readonly failedOver: boolean;
+  /** A CNAME target answered instead of addresses (last resort). */
+  readonly cname?: string;
+  /** Every edge eligible by family, health aside (the last resort's fixed set). */
+  readonly all: readonly EdgeView[];
+}
+
+/** A compiled filter. */
+export interface Filter {
+  readonly name: string;
+  /** @param trace When given, the filter appends one line saying what it did and why. */
+  apply(
+    request: PolicyRequest,
+    state: ChainState,
+    trace?: string[],
+  ): ChainState;
+}
+
+/** A filter plug-in, registered by name in `registry.ts`. */
+export interface FilterPlugin<C> {
+  readonly name: string;
+  /** Checks a filter's options (the map minus its `name`). @throws {ConfigError} */
+  parse(raw: Readonly<Record<string, unknown>>, key: string): C;
+  create(config: C): Filter;
+}
+
+/** Sorts candidates by rank, keeping the previous order within a rank. */
+export function byRank(candidates: readonly Candidate[]): Candidate[] {
+  return candidates.map((c, i) => ({ c, i })).sort((a, b) =>
+    a.c.rank - b.c.rank || a.i - b.i
+  ).map((x) => x.c);
+}
+
+/** Short text of a candidate list for traces: `fra1(r0,w100,412km)`. */
+export function describeCandidates(cs: readonly Candidate[]): string {
+  return cs.map((c) =>
+    `${c.view.edge.id}(r${c.rank},w${+c.weight.toFixed(2)}${
+      c.distanceKm !== undefined ? `,${Math.round(c.distanceKm)}km` : ""
+    })`
+  ).join(" ") || "(none)";
+}

@@ -1,0 +1,403 @@
+/**
+ * Authority: the zones we serve, parsed once from config. Says which names are ours (REFUSED
+ * otherwise: never an open resolver), which exist (NXDOMAIN vs NODATA), their static records,
+ * and which are steered by a filter chain. Wildcards follow RFC 4592 (closest encloser).
+ *
+ * @module
+ */
+
+import { ConfigError } from "../config/mod.ts";
+import type {
+  SchedulerConfig,
+  SchedulerZoneConfig,
+} from "../config/scheduler_schema.ts";
+import { parseIp } from "../geo/mod.ts";
+import { RRType, type RRTypeName } from "./dns/constants.ts";
+import type { PacketRecord } from "./dns/packet.ts";
+import type { SteeringTtl } from "./policy/chain.ts";
+import { parseFilterChain } from "./policy/registry.ts";
+import type { Filter } from "./policy/types.ts";
+
+/** A static record ready for dns-packet (owner filled in when answered). */
+export interface ZoneRecord {
+  readonly type: number;
+  readonly typeName: RRTypeName;
+  readonly ttl: number;
+  // deno-lint-ignore no-explicit-any
+  readonly data: any;
+}
+
+/** A steered name and its compiled chain. */
+export interface SteeredName {
+  /** Owner as configured (`live.meridian.test`, `*.cdn.meridian.test`). */
+  readonly owner: string;
+  readonly filters: readonly Filter[];
+  readonly ttl: SteeringTtl;
+}
+
+/** One owner name's data. */
+export interface ZoneNode {
+  readonly records: ReadonlyMap<number, readonly ZoneRecord[]>;
+  readonly steered?: SteeredName;
+}
+
+/** One zone. Names are lower case without the final dot. */
+export interface Zone {
+  readonly apex: string;
+  readonly soa: PacketRecord;
+  /** RFC 2308 §5: negative answers' TTL = min(SOA TTL, SOA MINIMUM). */
+  readonly negativeTtl: number;
+  readonly nodes: ReadonlyMap<string, ZoneNode>;
+  /** Names that exist only because something lives below them (empty non-terminals). */
+  readonly emptyNonTerminals: ReadonlySet<string>;
+}
+
+/** Where a question name leads. */
+export type ZoneLookup =
+  | { readonly kind: "refused" }
+  | { readonly kind: "nxdomain"; readonly zone: Zone }
+  | { readonly kind: "nodata"; readonly zone: Zone }
+  | {
+    readonly kind: "node";
+    readonly zone: Zone;
+    readonly node: ZoneNode;
+    readonly wildcard: boolean;
+  };
+
+const LABEL_RE = /^(\*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$/;
+
+/** Normalizes a configured name: relative to `apex` unless it ends in '.'; `@` is the apex. */
+export function absoluteName(name: string, apex: string, key: string): string {
+  const n = name.trim().toLowerCase();
+  let out: string;
+  if (n === "@" || n === "") out = apex;
+  else if (n.endsWith(".")) out = n.slice(0, -1);
+  else out = apex ? `${n}.${apex}` : n;
+  const labels = out === "" ? [] : out.split(".");
+  if (
+    out.length > 253 || labels.some((l) => !LABEL_RE.test(l)) ||
+    labels.slice(1).includes("*")
+  ) {
+    throw new ConfigError(
+      key,
+      name,
+      "a DNS name of letters, digits, '-' and '_' (a wildcard only as the first label)",
+    );
+  }
+  return out;
+}
+
+function unquote(v: string): string {
+  const t = v.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"')
+    ? t.slice(1, -1)
+    : t;
+}
+
+function parseRecord(
+  r: SchedulerZoneConfig["records"][number],
+  apex: string,
+  key: string,
+): ZoneRecord {
+  const typeName = String(r.type).toUpperCase() as RRTypeName;
+  const ttl = r.ttl;
+  if (
+    typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 0 ||
+    ttl > 2_147_483_647
+  ) {
+    throw new ConfigError(
+      `${key}.ttl`,
+      ttl,
+      "an integer 0..2147483647 (RFC 2181 §8)",
+    );
+  }
+  const v = String(r.value ?? "");
+  const bad = (expected: string): never => {
+    throw new ConfigError(`${key}.value`, r.value, expected);
+  };
+  let data: unknown;
+  switch (typeName) {
+    case "A":
+      if (parseIp(v)?.family !== 4) bad("an IPv4 address");
+      data = v;
+      break;
+    case "AAAA":
+      if (parseIp(v)?.family !== 6) bad("an IPv6 address");
+      data = v;
+      break;
+    case "CNAME":
+    case "NS":
+      data = absoluteName(v, apex, `${key}.value`);
+      break;
+    case "TXT": {
+      const text = unquote(v);
+      const chunks: string[] = [];
+      // RFC 1035 §3.3.14: character-strings of at most 255 bytes each.
+      for (let i = 0; i < text.length; i += 255) {
+        chunks.push(text.slice(i, i + 255));
+      }
+      data = chunks.length ? chunks : [""];
+      break;
+    }
+    case "MX": {
+      const m = /^(\d{1,5})\s+(\S+)$/.exec(v.trim());
+      if (!m || Number(m[1]) > 65535) {
+        bad("'PREFERENCE EXCHANGE', e.g. '10 mail.example.'");
+      }
+      data = {
+        preference: Number(m![1]),
+        exchange: absoluteName(m![2]!, apex, `${key}.value`),
+      };
+      break;
+    }
+    case "CAA": {
+      // RFC 8659 §4.1: flags tag value.
+      const m = /^(\d{1,3})\s+([a-z0-9]+)\s+(.+)$/i.exec(v.trim());
+      if (!m || Number(m[1]) > 255) {
+        bad(`'FLAGS TAG "VALUE"', e.g. '0 issue "ca.example"'`);
+      }
+      data = {
+        flags: Number(m![1]),
+        tag: m![2]!.toLowerCase(),
+        value: unquote(m![3]!),
+      };
+      break;
+    }
+    default:
+      throw new ConfigError(
+        `${key}.type`,
+        r.type,
+        "one of A, AAAA, CNAME, TXT, CAA, MX, NS",
+      );
+  }
+  return { type: RRType[typeName], typeName, ttl, data };
+}
+
+/** Parses one zone. @throws {ConfigError} */
+export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
+  const apex = absoluteName(z.name, "", `${key}.name`);
+  if (!apex) {
+    throw new ConfigError(
+      `${key}.name`,
+      z.name,
+      "a zone name other than the root",
+    );
+  }
+  const nodes = new Map<
+    string,
+    { records: Map<number, ZoneRecord[]>; steered?: SteeredName }
+  >();
+  const node = (name: string) => {
+    let n = nodes.get(name);
+    if (!n) nodes.set(name, n = { records: new Map() });
+    return n;
+  };
+  const add = (name: string, rec: ZoneRecord) => {
+    const n = node(name);
+    n.records.set(rec.type, [...(n.records.get(rec.type) ?? []), rec]);
+  };
+  const soaCfg = z.soa;
+  for (
+    const f of [
+      "serial",
+      "refresh",
+      "retry",
+      "expire",
+      "minimum",
+      "ttl",
+    ] as const
+  ) {
+    const v = soaCfg?.[f];
+    if (
+      typeof v !== "number" || !Number.isInteger(v) || v < 0 ||
+      v > 4_294_967_295
+    ) {
+      throw new ConfigError(`${key}.soa.${f}`, v, "an integer 0..4294967295");
+    }
+  }
+  const soa: PacketRecord = {
+    type: "SOA",
+    name: apex,
+    ttl: soaCfg.ttl,
+    data: {
+      mname: absoluteName(soaCfg.mname, apex, `${key}.soa.mname`),
+      rname: absoluteName(soaCfg.rname, apex, `${key}.soa.rname`),
+      serial: soaCfg.serial,
+      refresh: soaCfg.refresh,
+      retry: soaCfg.retry,
+      expire: soaCfg.expire,
+      minimum: soaCfg.minimum,
+    },
+  };
+  add(apex, {
+    type: RRType.SOA,
+    typeName: "SOA",
+    ttl: soaCfg.ttl,
+    data: soa.data,
+  });
+  if (!Array.isArray(z.ns) || z.ns.length === 0) {
+    throw new ConfigError(`${key}.ns`, z.ns, "a list of name servers");
+  }
+  z.ns.forEach((ns, i) =>
+    add(apex, {
+      type: RRType.NS,
+      typeName: "NS",
+      ttl: soaCfg.ttl,
+      data: absoluteName(ns, apex, `${key}.ns[${i}]`),
+    })
+  );
+  if (!Array.isArray(z.records)) {
+    throw new ConfigError(`${key}.records`, z.records, "a list of records");
+  }
+  z.records.forEach((r, i) => {
+    const k = `${key}.records[${i}]`;
+    if (typeof r !== "object" || r === null) {
+      throw new ConfigError(k, r, "a map with name, type, ttl, value");
+    }
+    const owner = absoluteName(String(r.name), apex, `${k}.name`);
+    if (owner !== apex && !owner.endsWith(`.${apex}`)) {
+      throw new ConfigError(`${k}.name`, r.name, `a name in ${apex}.`);
+    }
+    add(owner, parseRecord(r, apex, k));
+  });
+  if (!Array.isArray(z.steered)) {
+    throw new ConfigError(
+      `${key}.steered`,
+      z.steered,
+      "a list of steered names",
+    );
+  }
+  z.steered.forEach((s, i) => {
+    const k = `${key}.steered[${i}]`;
+    if (typeof s !== "object" || s === null) {
+      throw new ConfigError(
+        k,
+        s,
+        "a map with name, ttlSeconds, failoverTtlSeconds, filters",
+      );
+    }
+    const owner = absoluteName(String(s.name), apex, `${k}.name`);
+    if (!owner.endsWith(`.${apex}`) && owner !== apex) {
+      throw new ConfigError(`${k}.name`, s.name, `a name in ${apex}.`);
+    }
+    for (const f of ["ttlSeconds", "failoverTtlSeconds"] as const) {
+      const v = s[f];
+      if (
+        typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 86_400
+      ) {
+        throw new ConfigError(`${k}.${f}`, v, "an integer 0..86400");
+      }
+    }
+    const n = node(owner);
+    if (n.steered) {
+      throw new ConfigError(`${k}.name`, s.name, "a name steered only once");
+    }
+    n.steered = {
+      owner,
+      filters: parseFilterChain(
+        Array.isArray(s.filters) ? s.filters : [],
+        `${k}.filters`,
+      ),
+      ttl: {
+        ttlSeconds: s.ttlSeconds,
+        failoverTtlSeconds: s.failoverTtlSeconds,
+      },
+    };
+  });
+  // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME owner has no other data.
+  for (const [name, n] of nodes) {
+    if (
+      n.records.has(RRType.CNAME) &&
+      (n.records.size > 1 || n.steered ||
+        n.records.get(RRType.CNAME)!.length > 1)
+    ) {
+      throw new ConfigError(
+        `${key}.records`,
+        name,
+        "a CNAME owner with no other records",
+      );
+    }
+  }
+  const emptyNonTerminals = new Set<string>();
+  for (const name of nodes.keys()) {
+    for (
+      let p = name.indexOf(".");
+      p >= 0 && name.slice(p + 1) !== apex;
+      p = name.indexOf(".", p + 1)
+    ) {
+      const parent = name.slice(p + 1);
+      if (!nodes.has(parent)) emptyNonTerminals.add(parent);
+    }
+  }
+  return {
+    apex,
+    soa,
+    negativeTtl: Math.min(soaCfg.ttl, soaCfg.minimum),
+    nodes,
+    emptyNonTerminals,
+  };
+}
+
+/** All our zones, longest apex first. */
+export class Authority {
+  readonly zones: readonly Zone[];
+
+  constructor(zones: readonly Zone[]) {
+    this.zones = [...zones].sort((a, b) => b.apex.length - a.apex.length);
+  }
+
+  /** Parses `config.zones`. @throws {ConfigError} */
+  static fromConfig(config: Pick<SchedulerConfig, "zones">): Authority {
+    const zones = config.zones.map((z, i) =>
+      parseZone(z, `scheduler.zones[${i}]`)
+    );
+    const seen = new Set<string>();
+    zones.forEach((z, i) => {
+      if (seen.has(z.apex)) {
+        throw new ConfigError(
+          `scheduler.zones[${i}].name`,
+          z.apex,
+          "a zone listed once",
+        );
+      }
+      seen.add(z.apex);
+    });
+    return new Authority(zones);
+  }
+
+  /** The zone holding `name` (lower case, no final dot), if any. */
+  zoneOf(name: string): Zone | undefined {
+    for (const z of this.zones) {
+      if (
+        name === z.apex ||
+        (name.length > z.apex.length && name.endsWith(z.apex) &&
+          name[name.length - z.apex.length - 1] === ".")
+      ) {
+        return z;
+      }
+    }
+    return undefined;
+  }
+
+  /** Finds what answers `name`. */
+  lookup(name: string): ZoneLookup {
+    const zone = this.zoneOf(name);
+    if (!zone) return { kind: "refused" };
+    const exact = zone.nodes.get(name);
+    if (exact) return { kind: "node", zone, node: exact, wildcard: false };
+    if (zone.emptyNonTerminals.has(name)) return { kind: "nodata", zone };
+    // RFC 4592 §3.3.1: find the closest encloser; its wildcard child answers, if any.
+    let p = name.indexOf(".");
+    while (p >= 0) {
+      const encloser = name.slice(p + 1);
+      const wild = zone.nodes.get(`*.${encloser}`);
+      if (wild) return { kind: "node", zone, node: wild, wildcard: true };
+      if (
+        zone.nodes.has(encloser) || zone.emptyNonTerminals.has(encloser) ||
+        encloser === zone.apex
+      ) break;
+      p = name.indexOf(".", p + 1);
+    }
+    return { kind: "nxdomain", zone };
+  }
+}

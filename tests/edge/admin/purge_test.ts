@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import {
+  applyPurge,
+  InProcessPurgeBus,
+  parsePurgeRequest,
+  type Purgeable,
+} from "../../../edge/admin/purge.ts";
+import { EdgeError } from "../../../edge/errors.ts";
+
+Deno.test("parsePurgeRequest() validates each field and names the bad one", () => {
+  assert.deepEqual(parsePurgeRequest({}), {
+    urls: [],
+    prefixes: [],
+    streams: [],
+    all: false,
+  });
+  for (
+    const [body, field] of [
+      [[], "object"],
+      [{ urls: "x" }, "urls"],
+      [{ prefixes: ["vod/"] }, "prefixes"],
+      [{ streams: ["../etc"] }, "streams"],
+      [{ all: "yes" }, "all"],
+    ] as const
+  ) {
+    assert.throws(
+      () => parsePurgeRequest(body),
+      (e) => e instanceof EdgeError && e.message.includes(field),
+    );
+  }
+});
+
+Deno.test("applyPurge() maps URLs to keys, streams to their playlist and segment prefixes", async () => {
+  const calls: string[] = [];
+  const target: Purgeable = {
+    purgeUrl: (
+      u,
+    ) => (calls.push(`url ${u.pathname}${u.search}`), Promise.resolve(1)),
+    purgePrefix: (p) => (calls.push(`prefix ${p}`), Promise.resolve(1)),
+    purgeAll: () => (calls.push("all"), Promise.resolve(9)),
+  };
+  const n = await applyPurge(target, {
+    urls: ["http://h/a.ts?x=1", "/b.ts"],
+    prefixes: ["/vod/"],
+    streams: ["live/s"],
+    all: false,
+  });
+  assert.equal(n, 5);
+  assert.deepEqual(calls, [
+    "url /a.ts?x=1",
+    "url /b.ts",
+    "prefix /vod/",
+    "prefix /live/s.",
+    "prefix /live/s/",
+  ]);
+  assert.equal(
+    await applyPurge(target, {
+      urls: [],
+      prefixes: [],
+      streams: [],
+      all: true,
+    }),
+    9,
+  );
+});
+
+Deno.test("InProcessPurgeBus delivers to every subscriber until unsubscribed", async () => {
+  const bus = new InProcessPurgeBus();
+  let n = 0;
+  const off = bus.subscribe(() => {
+    n++;
+  });
+  const msg = {
+    sourceId: "e",
+    request: { urls: [], prefixes: [], streams: [], all: true },
+  };
+  await bus.publish(msg);
+  off();
+  await bus.publish(msg);
+  assert.equal(n, 1);
+});

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import {
+  computeFreshness,
+  initialAgeMs,
+  parseCacheControl,
+} from "../../../edge/cache/cache_control.ts";
+
+Deno.test("parseCacheControl() reads every directive a shared cache acts on", () => {
+  const d = parseCacheControl(
+    'Public, MAX-AGE=60, s-maxage="30", stale-while-revalidate=5, stale-if-error=600, must-revalidate, immutable',
+  );
+  assert.equal(d.public, true);
+  assert.equal(d.maxAgeSeconds, 60);
+  assert.equal(d.sMaxAgeSeconds, 30);
+  assert.equal(d.staleWhileRevalidateSeconds, 5);
+  assert.equal(d.staleIfErrorSeconds, 600);
+  assert.equal(d.mustRevalidate, true);
+  assert.equal(d.immutable, true);
+  assert.equal(parseCacheControl("max-age=abc").maxAgeSeconds, undefined);
+  assert.equal(
+    parseCacheControl("max-age=99999999999").maxAgeSeconds,
+    2_147_483_648,
+  );
+  assert.equal(parseCacheControl(null).noStore, false);
+});
+
+const fresh = (
+  status: number,
+  headers: Record<string, string>,
+  defaults = {},
+) => computeFreshness(status, new Headers(headers), defaults);
+
+Deno.test("computeFreshness() table: storability and lifetime (RFC 9111 §3, §4.2.1)", () => {
+  const cases: [
+    string,
+    number,
+    Record<string, string>,
+    object,
+    boolean,
+    number,
+  ][] = [
+    ["max-age", 200, { "cache-control": "max-age=10" }, {}, true, 10_000],
+    [
+      "s-maxage wins",
+      200,
+      { "cache-control": "max-age=10, s-maxage=3" },
+      {},
+      true,
+      3_000,
+    ],
+    [
+      "no-store",
+      200,
+      { "cache-control": "no-store, max-age=10" },
+      {},
+      false,
+      0,
+    ],
+    ["private", 200, { "cache-control": "private, max-age=10" }, {}, false, 0],
+    [
+      "no-cache stores with lifetime 0",
+      200,
+      { "cache-control": "no-cache" },
+      {},
+      true,
+      0,
+    ],
+    ["vary *", 200, { "cache-control": "max-age=10", vary: "*" }, {}, false, 0],
+    ["no lifetime, no default", 200, {}, {}, false, 0],
+    ["no lifetime, default", 200, {}, { defaultLifetimeMs: 500 }, true, 500],
+    ["5xx never", 503, { "cache-control": "max-age=10" }, {}, false, 0],
+    [
+      "404 with max-age",
+      404,
+      { "cache-control": "max-age=10" },
+      {},
+      true,
+      10_000,
+    ],
+    [
+      "authorization needs public",
+      200,
+      { "cache-control": "max-age=10" },
+      { requestHasAuthorization: true },
+      false,
+      0,
+    ],
+    [
+      "authorization + public",
+      200,
+      { "cache-control": "public, max-age=10" },
+      { requestHasAuthorization: true },
+      true,
+      10_000,
+    ],
+    [
+      "cap",
+      200,
+      { "cache-control": "max-age=60" },
+      { maxServeAgeMs: 4_000 },
+      true,
+      4_000,
+    ],
+    ["expires 0 is expired", 200, { expires: "0" }, {}, true, 0],
+  ];
+  for (const [name, status, headers, defaults, storable, lifetimeMs] of cases) {
+    const f = fresh(status, headers, defaults);
+    assert.equal(f.storable, storable, name);
+    assert.equal(f.lifetimeMs, lifetimeMs, name);
+  }
+});
+
+Deno.test("computeFreshness() bounds stale windows by the live cap and must-revalidate", () => {
+  const f = fresh(200, {
+    "cache-control": "max-age=1, stale-while-revalidate=60, stale-if-error=60",
+  }, {
+    maxServeAgeMs: 4_000,
+  });
+  assert.equal(f.staleWhileRevalidateMs, 3_000);
+  assert.equal(f.staleIfErrorMs, 3_000);
+  const m = fresh(200, {
+    "cache-control": "max-age=1, must-revalidate, stale-if-error=60",
+  });
+  assert.equal(m.staleIfErrorMs, 0);
+  assert.equal(m.mustRevalidate, true);
+});
+
+Deno.test("computeFreshness() derives a lifetime from Expires minus Date", () => {
+  const f = fresh(200, {
+    date: "Tue, 01 Jan 2030 00:00:00 GMT",
+    expires: "Tue, 01 Jan 2030 00:01:00 GMT",
+  });
+  assert.equal(f.lifetimeMs, 60_000);
+});
+
+Deno.test("initialAgeMs() is max(apparent age, Age + response delay) (RFC 9111 §4.2.3)", () => {
+  assert.equal(initialAgeMs(new Headers({ age: "3" }), 1_000, 1_500), 3_500);
+  const date = new Date(10_000).toUTCString();
+  assert.equal(initialAgeMs(new Headers({ date }), 19_000, 20_000), 10_000);
+});

@@ -1,0 +1,234 @@
+/**
+ * Live HTTP-FLV fan-out against real peers: FLV origins as child processes (so one can be
+ * killed) and ffmpeg as the viewer.
+ */
+import assert from "node:assert/strict";
+import { FlvReader, FlvTagType } from "../../../codec/flv/mod.ts";
+import { hasBinary } from "../../_helpers/peers.ts";
+import { edgeConfig, startTestEdge } from "../_helpers/fixtures.ts";
+
+const FLV_FILE = new URL("../../../media/demo.flv", import.meta.url).pathname;
+const ORIGIN_SCRIPT =
+  new URL("../_helpers/flv_origin.ts", import.meta.url).pathname;
+
+interface FlvOrigin {
+  readonly url: string;
+  stats(): Promise<{ total: number; active: number }>;
+  kill(): Promise<void>;
+}
+
+async function startFlvOrigin(): Promise<FlvOrigin> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      ORIGIN_SCRIPT,
+      FLV_FILE,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  while (!text.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) throw new Error("FLV origin exited before printing its port");
+    text += new TextDecoder().decode(r.value);
+  }
+  clearTimeout(timer);
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  const url = `http://127.0.0.1:${Number(text.trim())}`;
+  let killed = false;
+  return {
+    url,
+    async stats() {
+      return await (await fetch(`${url}/stats`)).json();
+    },
+    async kill() {
+      if (!killed) {
+        killed = true;
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+async function waitFor(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Reads the first `n` tags of an HTTP-FLV response, then cancels it. */
+async function firstTags(res: Response, n: number) {
+  const reader = res.body!.getReader();
+  const flv = new FlvReader();
+  const tags = [];
+  try {
+    while (tags.length < n) {
+      const r = await reader.read();
+      if (r.done) break;
+      flv.push(r.value.slice());
+      tags.push(...flv.pullAll());
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return { header: flv.header, tags: tags.slice(0, n) };
+}
+
+Deno.test("FlvFanout: one upstream per stream; late joiners get header, metadata, sequence headers and GOP at once; idle upstream closes", async () => {
+  const origin = await startFlvOrigin();
+  const edge = await startTestEdge(
+    edgeConfig([origin.url], { live: { idleCloseMs: 300 } }),
+  );
+  try {
+    const url = `http://127.0.0.1:${edge.port}/live/demo.flv`;
+    const viewers = await Promise.all([fetch(url), fetch(url), fetch(url)]);
+    assert.ok(
+      viewers.every((v) =>
+        v.status === 200 && v.headers.get("content-type") === "video/x-flv"
+      ),
+    );
+    assert.deepEqual(viewers.map((v) => v.headers.get("x-cache")).sort(), [
+      "HIT",
+      "HIT",
+      "MISS",
+    ]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const late = await fetch(url);
+    assert.equal(
+      (await origin.stats()).total,
+      1,
+      "one upstream connection for four viewers",
+    );
+    const { header, tags } = await firstTags(late, 6);
+    assert.equal(header?.hasVideo, true);
+    assert.equal(tags[0]!.type, FlvTagType.Script, "metadata first");
+    const video = tags.filter((t) => t.type === FlvTagType.Video);
+    assert.equal(video[0]!.data[1], 0, "AVC sequence header before any frame");
+    const firstFrame = video.find((t) => t.data[1] === 1)!;
+    assert.equal(
+      firstFrame.data[0]! >> 4,
+      1,
+      "first frame is a keyframe (GOP cache)",
+    );
+    const audio = tags.filter((t) => t.type === FlvTagType.Audio);
+    assert.equal(audio[0]!.data[1], 0, "AAC sequence header");
+    for (const v of viewers) await v.body!.cancel();
+    await waitFor(
+      "upstream closed after the last viewer left",
+      async () => (await origin.stats()).active === 0,
+    );
+    assert.deepEqual(edge.fanout.sessions(), []);
+  } finally {
+    await edge.close();
+    await origin.kill();
+  }
+});
+
+Deno.test("FlvFanout: a stream the origin does not have answers 404", async () => {
+  const origin = await startFlvOrigin();
+  const edge = await startTestEdge(edgeConfig([origin.url]));
+  try {
+    const res = await fetch(`http://127.0.0.1:${edge.port}/live/missing.flv`);
+    await res.body?.cancel();
+    assert.equal(res.status, 404);
+  } finally {
+    await edge.close();
+    await origin.kill();
+  }
+});
+
+Deno.test({
+  name:
+    "FlvFanout: when the origin dies mid-session, ffmpeg keeps receiving from the other origin",
+  ignore: !(await hasBinary("ffmpeg")),
+  fn: async () => {
+    const a = await startFlvOrigin();
+    const b = await startFlvOrigin();
+    const edge = await startTestEdge(
+      edgeConfig([a.url, b.url], { live: { idleCloseMs: 200 } }),
+    );
+    const seconds = 7;
+    const ffmpeg = new Deno.Command("ffmpeg", {
+      args: [
+        "-v",
+        "error",
+        "-nostdin",
+        "-rw_timeout",
+        "10000000",
+        "-i",
+        `http://127.0.0.1:${edge.port}/live/demo.flv`,
+        "-t",
+        String(seconds),
+        "-f",
+        "null",
+        "-",
+        "-progress",
+        "pipe:1",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    const killTimer = setTimeout(() => ffmpeg.kill("SIGKILL"), 40_000);
+    try {
+      await waitFor(
+        "edge session",
+        () => edge.fanout.sessions()[0]?.connected === true,
+      );
+      await new Promise((r) => setTimeout(r, 2_500));
+      const first = edge.fanout.sessions()[0]!.origin;
+      const [dying, surviving] = first === a.url ? [a, b] : [b, a];
+      await dying.kill();
+      await waitFor(
+        "switch to the other origin",
+        () => edge.fanout.sessions()[0]?.origin === surviving.url,
+      );
+      const out = await ffmpeg.output();
+      const progress = new TextDecoder().decode(out.stdout);
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      const times = [...progress.matchAll(/out_time_us=(\d+)/g)].map((m) =>
+        Number(m[1])
+      );
+      const reached = (times.at(-1) ?? 0) / 1e6;
+      assert.ok(
+        reached >= seconds - 0.5,
+        `ffmpeg stopped at ${reached}s of ${seconds}s: ${stderr}`,
+      );
+      assert.equal(edge.fanout.sessions()[0]?.reconnects ?? 1, 1);
+      assert.equal((await surviving.stats()).total, 1);
+    } finally {
+      clearTimeout(killTimer);
+      try {
+        ffmpeg.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await ffmpeg.status;
+      await edge.close();
+      await a.kill();
+      await b.kill();
+    }
+  },
+});

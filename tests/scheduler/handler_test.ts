@@ -1,0 +1,360 @@
+import assert from "node:assert/strict";
+import {
+  decodePacket,
+  encodePacket,
+  type Packet,
+} from "../../scheduler/dns/packet.ts";
+import { ConfigEdgeSource } from "../../scheduler/edges.ts";
+import { DnsHandler } from "../../scheduler/handler.ts";
+import { Authority } from "../../scheduler/zone.ts";
+import { DnsStats } from "../../scheduler/stats.ts";
+import { parseIp } from "../../geo/mod.ts";
+import { GEO, ManualHealth, testConfig } from "./_fixtures.ts";
+
+function setup() {
+  const config = testConfig();
+  const edges = new ConfigEdgeSource(config);
+  const health = new ManualHealth();
+  const stats = new DnsStats();
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: GEO,
+    edges,
+    health,
+    config,
+    stats,
+  });
+  return { handler, health, edges, stats };
+}
+
+const RESOLVER = {
+  address: parseIp("127.0.0.1")!.bytes,
+  transport: "udp" as const,
+};
+
+interface Ask {
+  type?: string;
+  qclass?: string;
+  subnet?: string;
+  edns?: boolean;
+  payload?: number;
+  transport?: "udp" | "tcp";
+}
+
+function ask(
+  handler: DnsHandler,
+  name: string,
+  opts: Ask = {},
+): Packet & { ecsScope?: number } {
+  const options: Record<string, unknown>[] = [];
+  if (opts.subnet) {
+    const [ip, len] = opts.subnet.split("/");
+    options.push({
+      code: 8,
+      family: ip!.includes(":") ? 2 : 1,
+      sourcePrefixLength: Number(len),
+      scopePrefixLength: 0,
+      ip,
+    });
+  }
+  const edns = opts.edns ?? true;
+  const q = encodePacket({
+    type: "query",
+    id: 4242,
+    flags: 1 << 8,
+    questions: [{ name, type: opts.type ?? "A", class: opts.qclass ?? "IN" }],
+    additionals: edns
+      ? [{
+        type: "OPT",
+        name: ".",
+        udpPayloadSize: opts.payload ?? 1232,
+        flags: 0,
+        options,
+      }]
+      : [],
+  });
+  const r = handler.handleQuery(q, {
+    ...RESOLVER,
+    transport: opts.transport ?? "udp",
+  })!;
+  const p = decodePacket(r);
+  const opt = p.additionals?.find((a) => a.type === "OPT");
+  const ecs = opt?.options?.find((o) => o["code"] === 8);
+  return {
+    ...p,
+    ...(ecs ? { ecsScope: ecs["scopePrefixLength"] as number } : {}),
+  };
+}
+
+const addresses = (p: Packet) =>
+  (p.answers ?? []).filter((a) => a.type === "A" || a.type === "AAAA").map((
+    a,
+  ) => a.data);
+
+Deno.test("handleQuery() answers the nearest edges with the ECS scope of the geo network", () => {
+  const { handler } = setup();
+  const london = ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" });
+  assert.equal(london.rcode, "NOERROR");
+  assert.equal(london.flag_aa, true);
+  assert.equal(london.flag_ra, false);
+  assert.deepEqual(addresses(london), ["192.0.2.1", "192.0.2.2"]);
+  assert.equal(london.answers![0]!.ttl, 30);
+  assert.equal(london.ecsScope, 24);
+  assert.deepEqual(
+    addresses(ask(handler, "live.meridian.test", { subnet: "8.8.8.0/24" })),
+    ["192.0.2.2", "192.0.2.1"],
+  );
+  assert.deepEqual(
+    addresses(ask(handler, "live.meridian.test", { subnet: "1.1.1.0/24" })),
+    ["192.0.2.3", "192.0.2.2"],
+  );
+  const beijing = ask(handler, "live.meridian.test", {
+    subnet: "122.11.0.0/19",
+  });
+  assert.equal(addresses(beijing)[0], "192.0.2.3");
+  assert.equal(beijing.ecsScope, 19, "scope = the database network, not wider");
+});
+
+Deno.test("handleQuery() caps the scope and uses the resolver for /0 and private subnets", () => {
+  const { handler } = setup();
+  assert.equal(
+    ask(handler, "live.meridian.test", { subnet: "81.2.69.128/25" }).ecsScope,
+    24,
+  );
+  assert.equal(
+    ask(handler, "live.meridian.test", { subnet: "0.0.0.0/0" }).ecsScope,
+    0,
+  );
+  const priv = ask(handler, "live.meridian.test", { subnet: "10.1.0.0/16" });
+  assert.equal(priv.ecsScope, 0);
+  assert.equal(addresses(priv).length, 2);
+});
+
+Deno.test("handleQuery() answers AAAA only from edges with IPv6", () => {
+  const { handler } = setup();
+  const r = ask(handler, "live.meridian.test", {
+    type: "AAAA",
+    subnet: "2a00:1450::/32",
+  });
+  assert.deepEqual(addresses(r), ["2001:db8::1", "2001:db8::3"]);
+});
+
+Deno.test("handleQuery() leaves a down edge out with the failover TTL, and takes it back", () => {
+  const { handler, health } = setup();
+  health.set("fra1", false);
+  const r = ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" });
+  assert.deepEqual(addresses(r), ["192.0.2.2", "192.0.2.3"]);
+  assert.equal(r.answers![0]!.ttl, 10);
+  health.set("fra1", true);
+  assert.deepEqual(
+    addresses(ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" })),
+    ["192.0.2.1", "192.0.2.2"],
+  );
+  for (const id of ["fra1", "iad1", "sin1"]) health.set(id, false);
+  assert.equal(
+    addresses(ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" }))
+      .length,
+    3,
+    "last resort: all",
+  );
+});
+
+Deno.test("handleQuery() answers wildcard steered names with the wildcard's chain", () => {
+  const { handler } = setup();
+  const r = ask(handler, "anything.cdn.meridian.test", {
+    subnet: "1.1.1.0/24",
+  });
+  assert.deepEqual(addresses(r), ["192.0.2.3"]);
+  assert.equal(r.answers![0]!.name, "anything.cdn.meridian.test");
+  assert.equal(r.answers![0]!.ttl, 20);
+});
+
+Deno.test("handleQuery() refuses names outside our zones, echoing ECS with scope 0", () => {
+  const { handler } = setup();
+  const r = ask(handler, "example.com", { subnet: "81.2.69.0/24" });
+  assert.equal(r.rcode, "REFUSED");
+  assert.equal(r.flag_aa, false);
+  assert.equal(r.ecsScope, 0);
+  assert.equal(r.answers?.length ?? 0, 0);
+});
+
+Deno.test("handleQuery() answers NXDOMAIN and NODATA with the SOA at the negative TTL", () => {
+  const { handler } = setup();
+  const nx = ask(handler, "nope.meridian.test", { subnet: "81.2.69.0/24" });
+  assert.equal(nx.rcode, "NXDOMAIN");
+  assert.equal(nx.flag_aa, true);
+  assert.equal(nx.authorities![0]!.type, "SOA");
+  assert.equal(nx.authorities![0]!.ttl, 60);
+  assert.equal(nx.ecsScope, 0);
+  const nodata = ask(handler, "mail.meridian.test", { type: "AAAA" });
+  assert.equal(nodata.rcode, "NOERROR");
+  assert.equal(nodata.answers?.length ?? 0, 0);
+  assert.equal(nodata.authorities![0]!.type, "SOA");
+  const ent = ask(handler, "b.deep.meridian.test");
+  assert.equal(ent.rcode, "NOERROR", "an empty non-terminal exists");
+  assert.equal(ask(handler, "x.a.b.deep.meridian.test").rcode, "NXDOMAIN");
+});
+
+Deno.test("handleQuery() answers static records: CNAME, TXT, MX, CAA, NS with glue, SOA", () => {
+  const { handler } = setup();
+  const www = ask(handler, "www.meridian.test");
+  assert.equal(www.answers![0]!.type, "CNAME");
+  assert.equal(www.answers![0]!.data, "live.meridian.test");
+  assert.deepEqual(
+    ask(handler, "meridian.test", { type: "TXT" }).answers![0]!.data.map(
+      String,
+    ),
+    ["v=meridian1"],
+  );
+  assert.deepEqual(
+    ask(handler, "meridian.test", { type: "MX" }).answers![0]!.data,
+    { preference: 10, exchange: "mail.meridian.test" },
+  );
+  assert.equal(
+    ask(handler, "meridian.test", { type: "CAA" }).answers![0]!.data.value,
+    "letsencrypt.org",
+  );
+  const ns = ask(handler, "meridian.test", { type: "NS" });
+  assert.equal(ns.answers![0]!.data, "ns1.meridian.test");
+  assert.equal(ns.additionals!.find((a) => a.type === "A")!.data, "127.0.0.1");
+  assert.equal(
+    ask(handler, "meridian.test", { type: "SOA" }).answers![0]!.type,
+    "SOA",
+  );
+});
+
+Deno.test("handleQuery() answers ANY with one HINFO (RFC 8482) and CHAOS version.bind/id.server", () => {
+  const { handler } = setup();
+  const any = ask(handler, "live.meridian.test", { type: "ANY" });
+  assert.equal(any.answers!.length, 1);
+  assert.equal(any.answers![0]!.type, "HINFO");
+  assert.equal(
+    String(
+      ask(handler, "version.bind", { type: "TXT", qclass: "CH" }).answers![0]!
+        .data[0],
+    ),
+    "Meridian test",
+  );
+  assert.equal(
+    String(
+      ask(handler, "id.server", { type: "TXT", qclass: "CH" }).answers![0]!
+        .data[0],
+    ),
+    "sched-1",
+  );
+  assert.equal(
+    ask(handler, "other.bind", { type: "TXT", qclass: "CH" }).rcode,
+    "REFUSED",
+  );
+});
+
+Deno.test("handleQuery() truncates big answers over UDP and sends them whole over TCP", () => {
+  const { handler } = setup();
+  const udp = ask(handler, "big.meridian.test", { type: "TXT", edns: false });
+  assert.equal(udp.flag_tc, true);
+  assert.equal(udp.answers?.length ?? 0, 0);
+  const small = ask(handler, "big.meridian.test", {
+    type: "TXT",
+    payload: 600,
+  });
+  assert.equal(small.flag_tc, true, "the client's payload size is honoured");
+  const tcp = ask(handler, "big.meridian.test", {
+    type: "TXT",
+    edns: false,
+    transport: "tcp",
+  });
+  assert.equal(tcp.flag_tc, false);
+  assert.equal(tcp.answers!.length, 12);
+  assert.equal(
+    ask(handler, "big.meridian.test", { type: "TXT", payload: 4096 }).flag_tc,
+    true,
+    "our 1232-byte cap holds",
+  );
+});
+
+Deno.test("handleQuery() answers OPT only when asked with one, and keeps the question's case", () => {
+  const { handler } = setup();
+  const plain = ask(handler, "live.meridian.test", { edns: false });
+  assert.equal(plain.additionals?.length ?? 0, 0);
+  const q = encodePacket({
+    type: "query",
+    id: 1,
+    questions: [{ name: "LiVe.MeRiDiAn.TeSt", type: "A", class: "IN" }],
+  });
+  const r = decodePacket(handler.handleQuery(q, RESOLVER)!);
+  assert.equal(r.questions![0]!.name, "LiVe.MeRiDiAn.TeSt");
+  assert.equal(r.id, 1);
+});
+
+Deno.test("handleQuery() answers FORMERR, NOTIMP and BADVERS from literal bytes", () => {
+  const { handler, stats } = setup();
+  const qd0 = new Uint8Array([0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...handler.handleQuery(qd0, RESOLVER)!], [
+    0,
+    9,
+    0x81,
+    0x01,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const q = encodePacket({
+    type: "query",
+    id: 3,
+    questions: [{ name: "live.meridian.test", type: "A" }],
+  });
+  const status = q.slice();
+  status[2] = 0x10; // opcode 2 (STATUS)
+  assert.equal(handler.handleQuery(status, RESOLVER)![3]! & 0x0f, 4);
+  const v1 = encodePacket({
+    type: "query",
+    id: 3,
+    questions: [{ name: "live.meridian.test", type: "A" }],
+    additionals: [{
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: 1232,
+      flags: 0,
+      options: [],
+    }],
+  });
+  v1[v1.length - 5] = 1; // OPT TTL's version byte
+  const bad = decodePacket(handler.handleQuery(v1, RESOLVER)!);
+  assert.equal(bad.rcode, "NOERROR", "header rcode 0; 16 lives in the OPT");
+  assert.equal(
+    (bad.additionals![0]! as unknown as { extendedRcode: number })
+      .extendedRcode,
+    1,
+  );
+  assert.ok(
+    (stats.snapshot().rcodes as Record<string, number>)["BADVERS"]! >= 1,
+  );
+});
+
+Deno.test("handleQuery() reuses precomputed templates for the same decision", () => {
+  const { handler } = setup();
+  ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" });
+  const n = handler.cachedTemplates;
+  for (let i = 0; i < 10; i++) {
+    ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" });
+  }
+  assert.equal(handler.cachedTemplates, n);
+});
+
+Deno.test("explain() says what a subnet gets and why", () => {
+  const { handler } = setup();
+  const r = handler.explain("live.meridian.test", "81.2.69.0/24");
+  assert.ok(typeof r !== "string");
+  assert.deepEqual(r.answer!.edgeIds, ["fra1", "iad1"]);
+  assert.ok(r.steps.some((s) => s.startsWith("geo_sort: client at London")));
+  assert.equal(r.ecsScope, 24);
+  assert.match(
+    String(handler.explain("nope", "1.2.3.4")),
+    /not a steered name/,
+  );
+});
