@@ -12,66 +12,92 @@ import { ConfigError, loadConfig, type MeridianConfig } from "./config/mod.ts";
 import { createLogger, describeError, type Logger } from "./log/mod.ts";
 import { MetricsRegistry } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
-import { startControl } from "./control/mod.ts";
-import { openStore } from "./store/mod.ts";
+import {
+  type ControlSecrets,
+  resolveControlSecrets,
+  startControl,
+} from "./control/mod.ts";
+import { startEdge } from "./edge/mod.ts";
+import { startScheduler } from "./scheduler/mod.ts";
+import { openStore, type SharedStore } from "./store/mod.ts";
 
 /** A running role. */
 interface RoleHandle {
   close(): Promise<void>;
 }
 
+/** What the process shares with every role it starts. */
+interface RoleContext {
+  readonly log: Logger;
+  readonly metrics: MetricsRegistry;
+  /** The one shared store of the process, opened before any role that needs it. */
+  readonly store: SharedStore;
+  /** The node's service password and admin token (configured, or generated once in dataDir). */
+  readonly secrets: ControlSecrets;
+}
+
 type RoleStarter = (
   config: MeridianConfig,
-  log: Logger,
-  metrics: MetricsRegistry,
+  ctx: RoleContext,
 ) => Promise<RoleHandle>;
 
-/** The roles this build has, in start order. */
+/** The roles this build has, in start order (the local edge registers before the scheduler reads). */
 const ROLES: Readonly<Record<string, RoleStarter>> = {
-  origin: async (config, log, metrics) => {
+  origin: async (config, { log, metrics, store }) => {
     const o = await startOrigin(config.origin, {
       log: log.child("origin"),
       metrics,
+      store,
+      auth: config.auth,
     });
     console.log(
-      `Meridian origin: player http://${config.origin.hostname}:${o.httpPort}/  ` +
+      `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
         `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`,
     );
     return o;
   },
-  control: async (config, log, metrics) => {
-    const store = await openStore(config.store, config.dataDir, {
-      log: log.child("store"),
+  control: async (config, { log, metrics, store, secrets }) => {
+    const c = await startControl(config.control, {
+      store,
+      dataDir: config.dataDir,
+      log: log.child("control"),
+      metrics,
+      secrets,
     });
-    try {
-      const c = await startControl(config.control, {
-        store,
-        dataDir: config.dataDir,
-        log: log.child("control"),
-        metrics,
-      });
-      console.log(
-        `Meridian control: console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
-      );
-      // Printed once, at the first start that generated them; never logged (they live in dataDir).
-      if (c.generated.servicePassword) {
-        console.log(
-          `  generated service password: ${c.generated.servicePassword}`,
-        );
-      }
-      if (c.generated.adminToken) {
-        console.log(`  generated admin token:      ${c.generated.adminToken}`);
-      }
-      return {
-        async close() {
-          await c.close();
-          await store.close();
-        },
-      };
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
+    console.log(
+      `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
+    );
+    return c;
+  },
+  edge: async (config, { log, metrics, store, secrets }) => {
+    // One admin token for the whole node unless the edge names its own.
+    const edgeConfig = {
+      ...config.edge,
+      adminToken: config.edge.adminToken || secrets.adminToken,
+    };
+    const e = await startEdge(edgeConfig, {
+      log: log.child("edge"),
+      metrics,
+      store,
+    });
+    console.log(`Meridian edge:      viewers http://${e.hostname}:${e.port}/`);
+    return e;
+  },
+  scheduler: async (config, { log, metrics, store, secrets }) => {
+    const schedulerConfig = {
+      ...config.scheduler,
+      adminToken: config.scheduler.adminToken || secrets.adminToken,
+    };
+    const s = await startScheduler(schedulerConfig, {
+      log: log.child("scheduler"),
+      metrics,
+      store,
+    });
+    console.log(
+      `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +
+        `dashboard http://${config.scheduler.hostname}:${s.httpPort}/dashboard`,
+    );
+    return s;
   },
 };
 
@@ -131,12 +157,37 @@ async function main(args: string[]): Promise<number> {
   for (const w of warnings) log.warn(w);
   const metrics = new MetricsRegistry();
 
+  // One store for the whole process (one KV handle, one feed poller), closed after the roles.
+  let store: SharedStore;
+  let secrets: ControlSecrets;
+  try {
+    store = await openStore(config.store, config.dataDir, {
+      log: log.child("store"),
+    });
+    secrets = await resolveControlSecrets(config.control, config.dataDir);
+  } catch (err) {
+    log.error("start-up failed", { error: describeError(err) });
+    return 1;
+  }
+  // Printed once, at the first start that generated them; never logged (they live in dataDir).
+  if (secrets.generated.servicePassword) {
+    console.log(
+      `Generated token-service password: ${secrets.generated.servicePassword}`,
+    );
+  }
+  if (secrets.generated.adminToken) {
+    console.log(
+      `Generated admin token:            ${secrets.generated.adminToken}`,
+    );
+  }
+  const ctx: RoleContext = { log, metrics, store, secrets };
   const handles: RoleHandle[] = [];
   try {
-    for (const r of roles) handles.push(await ROLES[r]!(config, log, metrics));
+    for (const r of roles) handles.push(await ROLES[r]!(config, ctx));
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });
     for (const h of handles.reverse()) await h.close().catch(() => {});
+    await store.close().catch(() => {});
     return 1;
   }
 
@@ -151,6 +202,9 @@ async function main(args: string[]): Promise<number> {
       log.warn("close failed", { error: describeError(e) })
     );
   }
+  await store.close().catch((e) =>
+    log.warn("close failed", { error: describeError(e) })
+  );
   return 0;
 }
 

@@ -2,6 +2,10 @@
  * Hot paths of access control: the token check when the answer comes from memory, and the
  * HMAC session verify every segment request of a playback session pays.
  *
+ * The "hls segment" group compares a cached HLS segment request through the origin's Hono app
+ * with the session-credential check off (baseline) and on: the check must stay a small share
+ * of the request (the target is under 5%).
+ *
  * Run: `deno bench -A bench/token_bench.ts`
  *
  * @module
@@ -17,6 +21,12 @@ import {
   verifySession,
 } from "../control/tokens/mod.ts";
 import { KvStore } from "../store/mod.ts";
+import { parseConfig } from "../config/mod.ts";
+import { MetricsRegistry } from "../metrics/mod.ts";
+import { AccessGate } from "../origin/auth/mod.ts";
+import { createOriginHttpApp } from "../origin/http/app.ts";
+import { silentLogger } from "../origin/log.ts";
+import { StreamRegistry } from "../origin/mod.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "meridian_bench_" });
 const store = await KvStore.open(`${dir}/bench.kv`, { watch: false });
@@ -96,6 +106,72 @@ Deno.bench({
   group: "compare",
   fn() {
     constantTimeEqual(guess, secret);
+  },
+});
+
+// A cached segment: 1 MB of TS packets served from memory, as a live packager holds it.
+const segmentBytes = new Uint8Array(188 * 5577);
+const enc = { tag: (t: { data: Uint8Array }) => t.data };
+function segmentApp(access: AccessGate | undefined) {
+  return createOriginHttpApp({
+    maxViewerQueueBytes: 1 << 20,
+    playlistMaxAgeSeconds: 1,
+  }, {
+    registry: new StreamRegistry({
+      gopCache: false,
+      maxGopCacheBytes: 0,
+      flushIntervalMs: 0,
+      encoders: { flv: enc, rtmp: enc },
+      log: silentLogger,
+    }),
+    hls: { playlist: () => undefined, segment: () => segmentBytes },
+    metrics: new MetricsRegistry(),
+    assets: { page: () => "", script: () => undefined },
+    log: silentLogger,
+    access,
+  });
+}
+const gate = new AccessGate({
+  ...parseConfig({ origin: { apps: [{ name: "live", access: "token" }] } })
+    .origin,
+  sessionSeconds: 3600,
+}, { store, sessionKey: key, log: silentLogger });
+const appOff = segmentApp(undefined);
+const appOn = segmentApp(gate);
+const segmentCred = await signSession({
+  pathPrefix: "/live/demo/",
+  expiresAtMs: now + 3600_000,
+  subject: live,
+}, key);
+const segmentUrl = `http://localhost/live/demo/p-42.ts?cred=${segmentCred}`;
+{
+  const res = await appOn.request(segmentUrl);
+  if (res.status !== 200) throw new Error(`segment: ${res.status}`);
+  await res.arrayBuffer();
+}
+
+Deno.bench({
+  name: "AccessGate.checkCredential (seen before: map lookup, no HMAC)",
+  group: "session",
+  async fn() {
+    await gate.checkCredential(segmentCred, "/live/demo/p-42.ts");
+  },
+});
+
+Deno.bench({
+  name: "cached segment, credential check off",
+  group: "hls segment",
+  baseline: true,
+  async fn() {
+    await (await appOff.request(segmentUrl)).arrayBuffer();
+  },
+});
+
+Deno.bench({
+  name: "cached segment, credential check on",
+  group: "hls segment",
+  async fn() {
+    await (await appOn.request(segmentUrl)).arrayBuffer();
   },
 });
 

@@ -74,6 +74,38 @@ export interface EdgeConfig {
     /** How long to keep trying other origins after an upstream loss before ending (ms). */
     readonly reconnectWindowMs: number;
   };
+  /**
+   * How the edge announces itself in the shared store's edge registry (used only when the
+   * process hands the edge a store), so schedulers find it without a static list.
+   */
+  readonly registry: {
+    /** Registry id, `[A-Za-z0-9_.-]{1,64}`; "" derives `{machine hostname}-{bound port}`. */
+    readonly id: string;
+    /** Region name scheduler network overrides refer to; "" when unused. */
+    readonly region: string;
+    readonly latitude: number;
+    readonly longitude: number;
+    /** IPv4 answered in DNS; "" uses `hostname` when it is a concrete IPv4 address. */
+    readonly publicAddress: string;
+    /** IPv6 answered in DNS (AAAA); "" uses `hostname` when it is a concrete IPv6 address. */
+    readonly publicAddress6: string;
+    /**
+     * Where schedulers reach this edge's HTTP port for health checks; "" derives
+     * `http://{hostname or public address}:{bound port}`.
+     */
+    readonly baseUrl: string;
+    /** Egress capacity in bits/s (weights the scheduler's answers, sets reported load). */
+    readonly capacityBps: number;
+    /** Viewer capacity; 0 is unlimited (load then comes from egress alone). */
+    readonly capacityViewers: number;
+    /** Seconds between heartbeats; an edge missing 3 in a row drops out of the registry. */
+    readonly heartbeatSeconds: number;
+  };
+  /**
+   * How often (ms) the store-backed purge bus polls the shared feed: the bound on purge
+   * propagation between edges on different processes or hosts.
+   */
+  readonly purgePollIntervalMs: number;
 }
 
 /** Every edge default; the all-in-one start runs exactly this. */
@@ -104,6 +136,19 @@ export const EDGE_DEFAULTS: EdgeConfig = {
     idleCloseMs: 5_000,
     reconnectWindowMs: 10_000,
   },
+  registry: {
+    id: "",
+    region: "",
+    latitude: 0,
+    longitude: 0,
+    publicAddress: "",
+    publicAddress6: "",
+    baseUrl: "",
+    capacityBps: 10_000_000_000,
+    capacityViewers: 0,
+    heartbeatSeconds: 5,
+  },
+  purgePollIntervalMs: 100,
 };
 
 /** A constraint: returns the expectation text when violated (as in `config/schema.ts`). */
@@ -137,6 +182,11 @@ const nonEmptyList: EdgeConstraint = (v) =>
     ? undefined
     : "a list of at least one origin";
 const GIB = 1024 * 1024 * 1024;
+const EDGE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const IPV4_RE =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const optional = (check: EdgeConstraint): EdgeConstraint => (v) =>
+  v === "" ? undefined : check(v);
 
 /** Constraints by dotted key (array items use `[]`). */
 export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
@@ -161,4 +211,26 @@ export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
   "edge.live.maxGopCacheBytes": intIn(0, GIB),
   "edge.live.idleCloseMs": intIn(0, 600_000),
   "edge.live.reconnectWindowMs": intIn(0, 600_000),
+  "edge.registry.id": optional((v) =>
+    typeof v === "string" && EDGE_ID_RE.test(v)
+      ? undefined
+      : "an id of 1-64 [A-Za-z0-9_.-] (or empty)"
+  ),
+  "edge.registry.latitude": numIn(-90, 90),
+  "edge.registry.longitude": numIn(-180, 180),
+  "edge.registry.publicAddress": optional((v) =>
+    typeof v === "string" && IPV4_RE.test(v)
+      ? undefined
+      : "an IPv4 address (or empty)"
+  ),
+  "edge.registry.publicAddress6": optional((v) =>
+    typeof v === "string" && v.includes(":") && !/[^0-9A-Fa-f:.]/.test(v)
+      ? undefined
+      : "an IPv6 address (or empty)"
+  ),
+  "edge.registry.baseUrl": optional(httpUrl),
+  "edge.registry.capacityBps": numIn(0, 1e15),
+  "edge.registry.capacityViewers": intIn(0, 100_000_000),
+  "edge.registry.heartbeatSeconds": numIn(0.1, 3600),
+  "edge.purgePollIntervalMs": intIn(10, 60_000),
 };

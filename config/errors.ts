@@ -1,6 +1,6 @@
 /** Config errors. @module */
 
-const SECRET_KEY = /password|token|secret/i;
+const SECRET_KEY = /password|token|secret|publishKeys/i;
 
 /** An invalid config value: names the key, the value and what was expected. */
 export class ConfigError extends Error {

@@ -7,7 +7,12 @@
 
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.ts";
-import { CONSTRAINTS, DEFAULTS, type MeridianConfig } from "./schema.ts";
+import {
+  CONSTRAINTS,
+  DEFAULTS,
+  LIST_ITEMS,
+  type MeridianConfig,
+} from "./schema.ts";
 
 type Plain = Record<string, unknown>;
 
@@ -22,14 +27,7 @@ function typeName(v: unknown): string {
 /** Merges `raw` over `defaults`, checking every key and type. */
 function mergeChecked(defaults: unknown, raw: unknown, key: string): unknown {
   if (raw === undefined) return defaults;
-  if (Array.isArray(defaults)) {
-    if (!Array.isArray(raw)) throw new ConfigError(key, raw, "a list");
-    const template = defaults[0];
-    if (template === undefined) return raw;
-    return raw.map((item, i) =>
-      checkItem(template, item, `${key}[${i}]`, `${key}[]`)
-    );
-  }
+  if (Array.isArray(defaults)) return checkList(defaults, raw, key, key);
   if (isPlain(defaults)) {
     if (!isPlain(raw)) throw new ConfigError(key, raw, "a map of keys");
     const out: Plain = {};
@@ -57,9 +55,34 @@ function mergeChecked(defaults: unknown, raw: unknown, key: string): unknown {
   return raw;
 }
 
-/** Items of a list of maps: every key of the template required, no others. */
+/**
+ * A list: each item checked against its schema ({@link LIST_ITEMS}, else the default's first
+ * item with every key required). `key` names the value (`origin.apps[2]`), `constraintKey`
+ * the schema (`origin.apps[]`).
+ */
+function checkList(
+  defaults: readonly unknown[],
+  raw: unknown,
+  key: string,
+  constraintKey: string,
+): unknown[] {
+  if (!Array.isArray(raw)) throw new ConfigError(key, raw, "a list");
+  const schema = LIST_ITEMS[`${constraintKey}[]`];
+  const template = schema ? schema.template : defaults[0];
+  if (template === undefined) return raw;
+  const required = schema ? new Set(schema.required ?? []) : undefined;
+  return raw.map((item, i) =>
+    checkItem(template, required, item, `${key}[${i}]`, `${constraintKey}[]`)
+  );
+}
+
+/**
+ * One list item: no unknown keys; keys in `required` (every key when it is undefined) must be
+ * given, the others default to the template's value; nested lists are checked the same way.
+ */
 function checkItem(
   template: unknown,
+  required: ReadonlySet<string> | undefined,
   item: unknown,
   key: string,
   constraintKey: string,
@@ -68,6 +91,8 @@ function checkItem(
     if (typeof item !== typeof template) {
       throw new ConfigError(key, item, typeName(template));
     }
+    const problem = CONSTRAINTS[constraintKey]?.(item);
+    if (problem) throw new ConfigError(key, item, problem);
     return item;
   }
   if (!isPlain(item)) throw new ConfigError(key, item, "a map of keys");
@@ -82,14 +107,24 @@ function checkItem(
   }
   const out: Plain = {};
   for (const [k, d] of Object.entries(template)) {
+    const sub = `${key}.${k}`;
+    const subConstraint = `${constraintKey}.${k}`;
     const v = item[k];
-    if (v === undefined) throw new ConfigError(`${key}.${k}`, v, typeName(d));
-    if (typeof v !== typeof d) {
-      throw new ConfigError(`${key}.${k}`, v, typeName(d));
+    if (v === undefined) {
+      if (required === undefined || required.has(k)) {
+        throw new ConfigError(sub, v, typeName(d));
+      }
+      out[k] = structuredClone(d);
+      continue;
     }
-    const problem = CONSTRAINTS[`${constraintKey}.${k}`]?.(v);
-    if (problem) throw new ConfigError(`${key}.${k}`, v, problem);
-    out[k] = v;
+    if (Array.isArray(d)) out[k] = checkList(d, v, sub, subConstraint);
+    else if (isPlain(d)) {
+      out[k] = checkItem(d, new Set(), v, sub, subConstraint);
+    } else if (typeof v !== typeof d) {
+      throw new ConfigError(sub, v, typeName(d));
+    } else out[k] = v;
+    const problem = CONSTRAINTS[subConstraint]?.(out[k]);
+    if (problem) throw new ConfigError(sub, out[k], problem);
   }
   return out;
 }

@@ -13,9 +13,16 @@ export {
   parseYamlConfig,
 } from "./load.ts";
 export {
+  type AppAccess,
+  type AuthConfig,
   DEFAULTS,
+  LIST_ITEMS,
+  type ListItemSchema,
   type LogConfig,
   type MeridianConfig,
+  type OriginAppConfig,
   type OriginConfig,
+  type OriginHooksConfig,
+  type OriginStreamAccessConfig,
   type VirtualLiveChannel,
 } from "./schema.ts";

@@ -133,6 +133,21 @@ export interface SchedulerConfig {
   };
   readonly edges: readonly SchedulerEdgeConfig[];
   readonly zones: readonly SchedulerZoneConfig[];
+  /**
+   * Bearer token of the scheduler's admin endpoints (`POST`/`DELETE /api/edges/{id}/drain`);
+   * "" disables them (403).
+   */
+  readonly adminToken: string;
+  /** Where the edge list comes from. */
+  readonly registry: {
+    /**
+     * `config`: the `edges` list; `store`: the shared store's edge registry (edges register
+     * themselves); `auto`: the registry when the process has a store, else the list.
+     */
+    readonly source: "auto" | "config" | "store";
+    /** How often (ms) the registry is re-read (drains and joins also arrive through the feed). */
+    readonly refreshMs: number;
+  };
 }
 
 /** The scheduler's defaults: `meridian.test.` steering `live` to the local edge. */
@@ -200,6 +215,8 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
       filters: [],
     }],
   }],
+  adminToken: "",
+  registry: { source: "auto", refreshMs: 1000 },
 };
 
 const intIn = (min: number, max: number): Constraint => (v) =>
@@ -249,6 +266,8 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.edges[].latitude": numIn(-90, 90),
   "scheduler.edges[].longitude": numIn(-180, 180),
   "scheduler.edges[].capacity": numIn(0, 1e12),
+  "scheduler.registry.source": oneOf("auto", "config", "store"),
+  "scheduler.registry.refreshMs": intIn(50, 600_000),
   // Addresses, zone names and records are parsed by the scheduler at start-up (they need the
   // IP and DNS-name parsers), with the same ConfigError naming the key.
 };

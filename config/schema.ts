@@ -8,6 +8,17 @@
  * @module
  */
 
+import {
+  EDGE_CONSTRAINTS,
+  EDGE_DEFAULTS,
+  type EdgeConfig,
+} from "./edge_schema.ts";
+import {
+  SCHEDULER_CONSTRAINTS,
+  SCHEDULER_DEFAULTS,
+  type SchedulerConfig,
+} from "./scheduler_schema.ts";
+
 /** One looping file published as a live stream. */
 export interface VirtualLiveChannel {
   readonly app: string;
@@ -21,6 +32,43 @@ export interface LogConfig {
   readonly level: "debug" | "info" | "warn" | "error";
   /** json | pretty | auto (pretty on a TTY). */
   readonly format: "json" | "pretty" | "auto";
+}
+
+/** Who may play an app: anyone, or holders of a `?token=` from the token service. */
+export type AppAccess = "open" | "token";
+
+/** Publish keys of one stream (they replace the app's keys for that stream). */
+export interface OriginStreamAccessConfig {
+  readonly name: string;
+  /** Keys accepted as `?key=` on RTMP publish; empty: the app's keys apply. */
+  readonly publishKeys: readonly string[];
+}
+
+/** Access rules of one app. */
+export interface OriginAppConfig {
+  readonly name: string;
+  /** @default "open" */
+  readonly access: AppAccess;
+  /** Keys accepted as `?key=` on RTMP publish; empty: publishing needs no key. @default [] */
+  readonly publishKeys: readonly string[];
+  /** Per-stream publish keys. @default [] */
+  readonly streams: readonly OriginStreamAccessConfig[];
+}
+
+/** HTTP callbacks asked about publish and play, and told when they end (SRS `http_hooks`). */
+export interface OriginHooksConfig {
+  /** URL POSTed before a publish starts; a non-2xx answer refuses it. "" disables the hook. */
+  readonly onPublish: string;
+  /** URL POSTed before a play session opens; a non-2xx answer refuses it. "" disables it. */
+  readonly onPlay: string;
+  /** URL told (fire and forget) when an RTMP or HTTP-FLV viewer leaves. "" disables it. */
+  readonly onStop: string;
+  /** URL told (fire and forget) when a publisher leaves. "" disables it. */
+  readonly onUnpublish: string;
+  /** A hook that has not answered within this many ms has failed. */
+  readonly timeoutMs: number;
+  /** What a failed on_publish/on_play hook (timeout, refused, bad URL) means: deny or allow. */
+  readonly onFailure: "deny" | "allow";
 }
 
 export interface OriginConfig {
@@ -52,6 +100,14 @@ export interface OriginConfig {
   };
   /** Looping files published as live streams (the demo channel is one). */
   readonly virtualLive: readonly VirtualLiveChannel[];
+  /** Access rules per app; apps not listed follow {@link OriginConfig.defaultApp}. */
+  readonly apps: readonly OriginAppConfig[];
+  /** Access rules of every app not listed in `apps`. */
+  readonly defaultApp: {
+    readonly access: AppAccess;
+    readonly publishKeys: readonly string[];
+  };
+  readonly hooks: OriginHooksConfig;
 }
 
 /** Where state shared between nodes lives (tokens, revocations, the change feed). */
@@ -93,7 +149,10 @@ export interface ControlConfig {
 
 /** Access control on media URLs (`?token=`), enforced by origin and edge. */
 export interface AuthConfig {
-  /** Require a token on play URLs. Off by default so the demo channel plays at once. */
+  /**
+   * Require a token on the play URLs of every app, whatever its `origin.apps[].access` (the
+   * switch that predates per-app access). Off by default so the demo channel plays at once.
+   */
   readonly enabled: boolean;
   /**
    * Key of the HMAC session credentials handed out after a token use. Empty: generated once and
@@ -113,6 +172,8 @@ export interface MeridianConfig {
   readonly store: StoreConfig;
   readonly control: ControlConfig;
   readonly auth: AuthConfig;
+  readonly edge: EdgeConfig;
+  readonly scheduler: SchedulerConfig;
 }
 
 /** Every default; `deno task start` with no config file runs exactly this. */
@@ -132,6 +193,16 @@ export const DEFAULTS: MeridianConfig = {
     },
     hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },
     virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
+    apps: [],
+    defaultApp: { access: "open", publishKeys: [] },
+    hooks: {
+      onPublish: "",
+      onPlay: "",
+      onStop: "",
+      onUnpublish: "",
+      timeoutMs: 3000,
+      onFailure: "deny",
+    },
   },
   store: { path: "" },
   control: {
@@ -144,6 +215,8 @@ export const DEFAULTS: MeridianConfig = {
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
   },
   auth: { enabled: false, sessionSecret: "", sessionSeconds: 6 * 3600 },
+  edge: EDGE_DEFAULTS,
+  scheduler: SCHEDULER_DEFAULTS,
 };
 
 /** A constraint beyond "same type as the default". Returns the expectation text when violated. */
@@ -167,6 +240,52 @@ const safeName: Constraint = (v) =>
     ? undefined
     : "a name of [A-Za-z0-9_.-]";
 
+const hookUrl: Constraint = (v) => {
+  if (v === "") return undefined;
+  try {
+    const u = new URL(v as string);
+    if (u.protocol === "http:" || u.protocol === "https:") return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return `"" or an http(s) URL`;
+};
+const nonEmptyText: Constraint = (v) =>
+  typeof v === "string" && v.length > 0 && v.length <= 256
+    ? undefined
+    : "a non-empty string of at most 256 characters";
+const uniqueNames: Constraint = (v) => {
+  const names = (v as readonly { name: string }[]).map((x) => x.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  return dup === undefined ? undefined : `unique names (${dup} repeats)`;
+};
+
+/** Schema of one item of a list whose default is empty (so has no item to copy). */
+export interface ListItemSchema {
+  /** Item shape and defaults, as in {@link DEFAULTS}; a string for a list of strings. */
+  readonly template: unknown;
+  /** Keys an item must give; the other keys take the template's value. */
+  readonly required?: readonly string[];
+}
+
+/**
+ * Item schemas of lists, by dotted list key + `[]`. A list of maps not listed here takes its
+ * default's first item as template, every key required.
+ */
+export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
+  "origin.apps[]": {
+    template: { name: "", access: "open", publishKeys: [], streams: [] },
+    required: ["name"],
+  },
+  "origin.apps[].publishKeys[]": { template: "" },
+  "origin.apps[].streams[]": {
+    template: { name: "", publishKeys: [] },
+    required: ["name"],
+  },
+  "origin.apps[].streams[].publishKeys[]": { template: "" },
+  "origin.defaultApp.publishKeys[]": { template: "" },
+};
+
 /** Constraints by dotted key (array items use `[]`). */
 export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "log.level": oneOf("debug", "info", "warn", "error"),
@@ -182,6 +301,21 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hls.windowSegments": intIn(2, 1000),
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,
+  "origin.apps": uniqueNames,
+  "origin.apps[].name": safeName,
+  "origin.apps[].access": oneOf("open", "token"),
+  "origin.apps[].publishKeys[]": nonEmptyText,
+  "origin.apps[].streams": uniqueNames,
+  "origin.apps[].streams[].name": safeName,
+  "origin.apps[].streams[].publishKeys[]": nonEmptyText,
+  "origin.defaultApp.access": oneOf("open", "token"),
+  "origin.defaultApp.publishKeys[]": nonEmptyText,
+  "origin.hooks.onPublish": hookUrl,
+  "origin.hooks.onPlay": hookUrl,
+  "origin.hooks.onStop": hookUrl,
+  "origin.hooks.onUnpublish": hookUrl,
+  "origin.hooks.timeoutMs": intIn(10, 60_000),
+  "origin.hooks.onFailure": oneOf("deny", "allow"),
   "control.port": intIn(0, 65535),
   // Ten years, the same bound `/gettoken?duration=` has.
   "control.defaultTokenDurationSeconds": intIn(1, 315_360_000),
@@ -191,4 +325,6 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "control.lockout.lockSeconds": intIn(1, 604_800),
   "auth.sessionSeconds": intIn(1, 604_800),
   // Secret lengths are checked where the secrets are used, so a rejected value is never echoed.
+  ...EDGE_CONSTRAINTS,
+  ...SCHEDULER_CONSTRAINTS,
 };

@@ -43,6 +43,7 @@ export {
   checkAccess,
   checkSession,
   constantTimeEqual,
+  CREDENTIAL_PARAM,
   generateToken,
   importSessionKey,
   isTokenFormat,
@@ -58,4 +59,5 @@ export {
   TokenError,
   TokenErrorCode,
   verifySession,
+  withSessionCredential,
 } from "./tokens/mod.ts";

@@ -26,6 +26,8 @@ export interface ControlDeps {
   readonly metrics: MetricsRegistry;
   /** Unix ms. @default Date.now */
   readonly clock?: () => number;
+  /** Secrets already resolved by the process (shared with edge and scheduler admin APIs). */
+  readonly secrets?: ControlSecrets;
 }
 
 /** A running control role. */
@@ -52,7 +54,8 @@ export async function startControl(
   config: ControlConfig,
   deps: ControlDeps,
 ): Promise<ControlHandle> {
-  const secrets = await resolveControlSecrets(config, deps.dataDir);
+  const secrets = deps.secrets ??
+    await resolveControlSecrets(config, deps.dataDir);
   const log = deps.log;
   const app = createControlApp(
     {

@@ -26,12 +26,19 @@
 import type { EdgeConfig } from "../config/edge_schema.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import type { SharedStore } from "../store/mod.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
 import { createEdgeApp } from "./app.ts";
 import { DiskStore } from "./cache/disk_store.ts";
 import { MemoryStore } from "./cache/memory_store.ts";
 import { TieredStore } from "./cache/tiered_store.ts";
 import { EdgeCache } from "./middleware/cache.ts";
+import {
+  deriveEdgeIdentity,
+  EdgeRegistrar,
+  machineHostname,
+} from "./registry/registrar.ts";
+import { StorePurgeBus } from "./registry/store_purge_bus.ts";
 import { EdgeStats } from "./stats.ts";
 import { UpstreamClient } from "./upstream/client.ts";
 import { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -48,6 +55,12 @@ export {
   type PurgeRequest,
 } from "./admin/purge.ts";
 export type { CachedObject, CacheStore } from "./cache/store.ts";
+export {
+  deriveEdgeIdentity,
+  type EdgeIdentity,
+  EdgeRegistrar,
+  StorePurgeBus,
+} from "./registry/mod.ts";
 export { EdgeError, EdgeErrorCode, UpstreamError } from "./errors.ts";
 export type { FlvSessionSummary } from "./upstream/flv_fanout.ts";
 export type { Origin, OriginSelector } from "./upstream/select.ts";
@@ -62,6 +75,8 @@ export interface EdgeHandle {
   readonly fanout: FlvFanout;
   readonly health: HealthMonitor;
   readonly stats: EdgeStats;
+  /** This edge's entry in the shared edge registry; undefined without a store. */
+  readonly registrar: EdgeRegistrar | undefined;
   /** Stops listening, ends live sessions and health checks, releases the stores. */
   close(): Promise<void>;
 }
@@ -70,8 +85,16 @@ export interface EdgeHandle {
 export interface EdgeDeps {
   readonly log: Logger;
   readonly metrics: MetricsRegistry;
-  /** Shared purge bus (cross-edge); a private in-process one by default. */
+  /**
+   * Shared purge bus (cross-edge). Default: a {@link StorePurgeBus} over `store` when one is
+   * given, else a private in-process bus.
+   */
   readonly purgeBus?: PurgeBus;
+  /**
+   * The store shared by the cluster. With it the edge registers itself in the edge registry
+   * (`edge.registry`) and, unless `purgeBus` is given, spreads purges through the store's feed.
+   */
+  readonly store?: SharedStore;
   /** Start active health checks. @default true */
   readonly healthChecks?: boolean;
 }
@@ -142,7 +165,13 @@ export async function startEdge(
     readTimeoutMs: config.upstream.timeoutMs,
   }, { upstream, health, stats, log: log.child("flv") });
 
-  const purgeBus = deps.purgeBus ?? new InProcessPurgeBus();
+  const storeBus = !deps.purgeBus && deps.store
+    ? new StorePurgeBus(deps.store, {
+      pollIntervalMs: config.purgePollIntervalMs,
+      log: log.child("purge"),
+    })
+    : undefined;
+  const purgeBus = deps.purgeBus ?? storeBus ?? new InProcessPurgeBus();
   // The id is fixed before the port is known: use host and configured port, plus a nonce.
   const id = `edge@${config.hostname}:${config.port}#${
     crypto.randomUUID().slice(0, 8)
@@ -170,6 +199,7 @@ export async function startEdge(
     await health.close();
     client.close();
     await store.close();
+    storeBus?.close();
     throw e;
   }
   const port = server.addr.port;
@@ -177,6 +207,37 @@ export async function startEdge(
     http: `http://${config.hostname}:${port}`,
     origins: origins.map((o) => o.url),
   });
+
+  let registrar: EdgeRegistrar | undefined;
+  if (deps.store) {
+    registrar = new EdgeRegistrar(
+      deriveEdgeIdentity(
+        config.registry,
+        { hostname: config.hostname, port },
+        machineHostname(config.hostname),
+      ),
+      {
+        registry: deps.store.edges,
+        load: () => ({
+          viewers: fanout.viewerCount,
+          egressBitsPerSecond: Math.round(stats.egress.perSecond() * 8),
+          hitRatio: Number(stats.hitRatio().toFixed(4)),
+        }),
+        log: log.child("registry"),
+      },
+    );
+    try {
+      await registrar.start();
+    } catch (e) {
+      await fanout.close();
+      await health.close();
+      await server.shutdown();
+      await store.close();
+      storeBus?.close();
+      client.close();
+      throw e;
+    }
+  }
 
   return {
     hostname: config.hostname,
@@ -186,7 +247,11 @@ export async function startEdge(
     fanout,
     health,
     stats,
+    registrar,
     async close() {
+      // Leave the registry first so schedulers stop answering this edge while it drains.
+      await registrar?.close();
+      storeBus?.close();
       await fanout.close();
       await health.close();
       await server.shutdown();

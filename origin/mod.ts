@@ -10,8 +10,15 @@
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
-import type { OriginConfig } from "../config/mod.ts";
+import { type AuthConfig, DEFAULTS, type OriginConfig } from "../config/mod.ts";
+import {
+  importSessionKey,
+  loadSessionKey,
+  type SessionKey,
+} from "../control/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import type { SharedStore } from "../store/mod.ts";
+import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp, type HlsSource } from "./http/app.ts";
 import { HlsStream } from "./hls/mod.ts";
@@ -37,6 +44,27 @@ export interface OriginHandle {
 export interface OriginDeps {
   readonly log: Logger;
   readonly metrics: MetricsRegistry;
+  /**
+   * The shared store (tokens, revocation feed, session secret), opened once by the process.
+   * Required when an app requires tokens; start-up fails otherwise.
+   */
+  readonly store?: SharedStore | undefined;
+  /** The `auth` section (session secret and length, the all-apps token switch). */
+  readonly auth?: AuthConfig | undefined;
+  /** Hook requests go through this. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/** The session key: the configured secret, or the one shared through the store. */
+async function sessionKeyOf(
+  auth: AuthConfig,
+  store: SharedStore | undefined,
+): Promise<SessionKey | undefined> {
+  if (store) return await loadSessionKey(auth, store);
+  if (auth.sessionSecret !== "") {
+    return await importSessionKey(auth.sessionSecret);
+  }
+  return undefined;
 }
 
 /** Keeps one HLS packager per stream key, across republishes (for EXT-X-DISCONTINUITY). */
@@ -70,15 +98,30 @@ function createHlsPackagers(
 }
 
 /**
- * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels.
+ * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels,
+ * with access control (origin.apps, origin.defaultApp, origin.hooks, the auth section).
  *
- * @throws {Error} When a port cannot be bound.
+ * @throws {Error} When a port cannot be bound, or an app requires tokens without a store.
  */
 export async function startOrigin(
   config: OriginConfig,
   deps: OriginDeps,
 ): Promise<OriginHandle> {
   const log = deps.log;
+  const auth = deps.auth ?? DEFAULTS.auth;
+  const access = new AccessGate({
+    apps: config.apps,
+    defaultApp: config.defaultApp,
+    hooks: config.hooks,
+    tokensEverywhere: auth.enabled,
+    sessionSeconds: auth.sessionSeconds,
+  }, {
+    store: deps.store,
+    sessionKey: await sessionKeyOf(auth, deps.store),
+    log: log.child("access"),
+    metrics: deps.metrics,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
   const chunkSize = config.rtmp.outChunkSize;
   const registry = new StreamRegistry({
     gopCache: config.live.gopCache,
@@ -129,6 +172,7 @@ export async function startOrigin(
       metrics: deps.metrics,
       assets: await loadWebAssets(),
       log: log.child("http"),
+      access,
     },
   );
 
@@ -140,7 +184,11 @@ export async function startOrigin(
       handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
     },
-    { registry, log: log.child("rtmp") },
+    {
+      registry,
+      log: log.child("rtmp"),
+      access: createRtmpAccessControl(access),
+    },
   );
 
   const http = Deno.serve({
@@ -170,6 +218,7 @@ export async function startOrigin(
       registry.endAll();
       await rtmp.close();
       await http.shutdown();
+      await access.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Where the scheduler's edges come from. {@link EdgeSource} is the seam: the config list is the
- * first implementation; the shared store's edge registry can back it later.
+ * Where the scheduler's edges come from. {@link EdgeSource} is the seam: the config list
+ * ({@link ConfigEdgeSource}, drain flags local to this process) or the shared store's edge
+ * registry (`edges_store.ts`, drain flags shared by every scheduler).
  *
  * @module
  */
@@ -35,6 +36,11 @@ export interface EdgeStatus {
 export interface EdgeSource {
   readonly version: number;
   list(): readonly EdgeStatus[];
+  /**
+   * Sets or clears an operator drain flag (`/api/edges/{id}/drain`); absent when the source
+   * has none. @returns false for an unknown edge.
+   */
+  setDraining?(id: string, draining: boolean): boolean | Promise<boolean>;
 }
 
 /** Builds the health target of a configured edge. */

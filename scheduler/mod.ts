@@ -22,7 +22,10 @@ import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { RCODE_NAMES } from "./dns/constants.ts";
+import { ConfigError } from "../config/mod.ts";
+import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
+import { StoreEdgeSource } from "./edges_store.ts";
 import { DnsHandler } from "./handler.ts";
 import { HealthMonitor } from "./health/monitor.ts";
 import type { HealthProbe } from "./health/probe.ts";
@@ -39,6 +42,11 @@ export {
   type EdgeSource,
   type EdgeStatus,
 } from "./edges.ts";
+export {
+  registeredLoad,
+  StoreEdgeSource,
+  type StoreEdgeSourceOptions,
+} from "./edges_store.ts";
 export { DnsHandler, type QueryClient } from "./handler.ts";
 export { HealthMonitor, type HealthSnapshot } from "./health/monitor.ts";
 export { Authority } from "./zone.ts";
@@ -50,8 +58,14 @@ export interface SchedulerDeps {
   readonly metrics?: MetricsRegistry;
   /** Geo lookup; default: the MMDB files of `config.geo` (DB-IP lite from node_modules). */
   readonly geo?: GeoLookup;
-  /** Edge list; default: `config.edges` ({@link ConfigEdgeSource}). */
+  /**
+   * Edge list; default per `config.registry.source`: the store's edge registry
+   * ({@link StoreEdgeSource}, owned and closed by the scheduler) or `config.edges`
+   * ({@link ConfigEdgeSource}).
+   */
   readonly edges?: EdgeSource;
+  /** The store shared by the cluster: edge registry, drain flags, shared health views. */
+  readonly store?: SharedStore;
   /** Health probe; default: http or tcp per `config.health.kind`. */
   readonly probe?: HealthProbe;
 }
@@ -134,11 +148,40 @@ export async function startScheduler(
     geo = db;
     closeGeo = () => db.close();
   }
-  const edges = deps.edges ?? new ConfigEdgeSource(config);
-  const health = new HealthMonitor(edges, config.health, {
+  const source = config.registry.source;
+  let owned: StoreEdgeSource | undefined;
+  if (
+    !deps.edges && (source === "store" || (source === "auto" && deps.store))
+  ) {
+    if (!deps.store) {
+      closeGeo();
+      throw new ConfigError(
+        "scheduler.registry.source",
+        source,
+        "'config' or 'auto' in a process without a shared store",
+      );
+    }
+    owned = new StoreEdgeSource(deps.store, {
+      refreshMs: config.registry.refreshMs,
+      health: config.health,
+      log: log.child("registry"),
+    });
+    try {
+      await owned.start();
+    } catch (e) {
+      closeGeo();
+      throw e;
+    }
+  }
+  const edges = deps.edges ?? owned ?? new ConfigEdgeSource(config);
+  const monitor = new HealthMonitor(edges, config.health, {
     log: log.child("health"),
     ...(deps.probe ? { probe: deps.probe } : {}),
   });
+  // With a shared registry, answers combine every scheduler's verdicts (they then agree).
+  const health = edges instanceof StoreEdgeSource
+    ? edges.attachHealth(monitor)
+    : monitor;
   const stats = new DnsStats();
   const handler = new DnsHandler({
     authority,
@@ -150,7 +193,7 @@ export async function startScheduler(
   });
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
 
-  await health.start(); // primed: every edge has a state before the first answer
+  await monitor.start(); // primed: every edge has a state before the first answer
   let dns: { udp: UdpServer; tcp: TcpServer };
   try {
     dns = bindDns(config, (q, c) => handler.handleQuery(q, c), {
@@ -159,7 +202,8 @@ export async function startScheduler(
       log: log.child("dns"),
     });
   } catch (e) {
-    await health.close();
+    await monitor.close();
+    await owned?.close();
     closeGeo();
     throw e;
   }
@@ -208,6 +252,7 @@ export async function startScheduler(
     stats,
     metrics,
     redirect: config.redirect,
+    adminToken: config.adminToken,
   });
   const http = Deno.serve({
     hostname: config.hostname,
@@ -224,14 +269,15 @@ export async function startScheduler(
     dnsPort: dns.udp.port,
     httpPort,
     handler,
-    health,
+    health: monitor,
     edges,
     stats,
     async close() {
       await http.shutdown();
       await dns.udp.close();
       await dns.tcp.close();
-      await health.close();
+      await monitor.close();
+      await owned?.close();
       closeGeo();
     },
   };

@@ -21,6 +21,19 @@ export const KEYS = {
   feed: ["feed"] as Deno.KvKey,
   feedEntry: (seq: number): Deno.KvKey => ["feed", seq],
   secret: (name: string): Deno.KvKey => ["secrets", name],
+  /** `EdgeRecord` by edge id, expiring after missed heartbeats. */
+  edge: (id: string): Deno.KvKey => ["edges", id],
+  edges: ["edges"] as Deno.KvKey,
+  /** Drain flag `{ sinceMs }` by edge id; no expiry (operator intent). */
+  drain: (id: string): Deno.KvKey => ["edge_drain", id],
+  drains: ["edge_drain"] as Deno.KvKey,
+  /** `HealthView` by edge id and scheduler id. */
+  health: (edgeId: string, schedulerId: string): Deno.KvKey => [
+    "edge_health",
+    edgeId,
+    schedulerId,
+  ],
+  allHealth: ["edge_health"] as Deno.KvKey,
 } as const;
 
 /** A revocation tombstone's value. */

@@ -20,6 +20,8 @@ import type { Logger } from "../log/mod.ts";
 import { describeError } from "../log/mod.ts";
 import { StoreError, StoreErrorCode } from "./errors.ts";
 import { KEYS, type Tombstone } from "./_keys.ts";
+import type { EdgeRegistry } from "./edges.ts";
+import { KvEdgeRegistry } from "./kv_edges.ts";
 import type {
   FeedEntry,
   FeedEvent,
@@ -92,6 +94,7 @@ function usesOf(entry: Deno.KvEntryMaybe<Deno.KvU64>): number {
  * ```
  */
 export class KvStore implements SharedStore {
+  readonly edges: EdgeRegistry;
   readonly #kv: Deno.Kv;
   readonly #pollIntervalMs: number;
   readonly #log: Logger | undefined;
@@ -109,12 +112,18 @@ export class KvStore implements SharedStore {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wakeSleep: (() => void) | undefined;
   #wakeRequested = false;
+  /** Standing requests for a faster feed poll (see `requestPollInterval`). */
+  readonly #pollRequests = new Map<symbol, number>();
 
   private constructor(kv: Deno.Kv, options: KvStoreOptions) {
     this.#kv = kv;
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
+    this.edges = new KvEdgeRegistry(kv, {
+      track: (what, op) => this.#track(what, op),
+      publish: (event) => this.publish(event),
+    });
   }
 
   /**
@@ -222,8 +231,24 @@ export class KvStore implements SharedStore {
         });
       }
       if (this.#closed) return;
-      await this.#sleep(this.#pollIntervalMs);
+      await this.#sleep(this.#currentPollIntervalMs());
     }
+  }
+
+  #currentPollIntervalMs(): number {
+    let ms = this.#pollIntervalMs;
+    for (const r of this.#pollRequests.values()) ms = Math.min(ms, r);
+    return ms;
+  }
+
+  requestPollInterval(intervalMs: number): () => void {
+    const id = Symbol("poll request");
+    this.#pollRequests.set(id, Math.max(1, intervalMs));
+    // A sleep already begun at the slower interval ends now; the next one uses the new one.
+    if (intervalMs < this.#pollIntervalMs) this.#wake();
+    return () => {
+      this.#pollRequests.delete(id);
+    };
   }
 
   async #pollOnce(): Promise<void> {

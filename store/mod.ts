@@ -1,5 +1,6 @@
 /**
- * State shared between nodes: access tokens, revocations and a change feed every node sees.
+ * State shared between nodes: access tokens, revocations, the edge registry (`store.edges`) and
+ * a change feed every node sees.
  *
  * Everything goes through the typed {@link SharedStore} repository, never raw KV calls, so a
  * Redis backend can be added later behind the same interface. Today's backend is Deno KV
@@ -22,6 +23,17 @@ import { KvStore, type KvStoreOptions } from "./kv_store.ts";
 import type { SharedStore } from "./types.ts";
 
 export { StoreError, StoreErrorCode } from "./errors.ts";
+export {
+  combineHealthViews,
+  type EdgeLoad,
+  type EdgeRecord,
+  type EdgeRegistry,
+  EXPIRY_HEARTBEATS,
+  type HealthView,
+  isEdgeFresh,
+  isViewFresh,
+  type RegistrySnapshot,
+} from "./edges.ts";
 export {
   DEFAULT_POLL_INTERVAL_MS,
   KvStore,

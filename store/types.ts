@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { EdgeRegistry } from "./edges.ts";
+
 /** A minted access token, as stored. Immutable after creation (uses are counted apart). */
 export interface TokenRecord {
   /** The token itself (16 characters of [A-Za-z0-9]). */
@@ -52,6 +54,27 @@ export type FeedEvent =
     readonly prefixes: readonly string[];
     readonly streams: readonly string[];
     readonly all: boolean;
+    /**
+     * Who published it (an edge's purge-bus id), so the sender can skip what it already
+     * applied; absent when sent by the control role.
+     */
+    readonly sourceId?: string;
+  }
+  | {
+    /** An edge joined the registry (`store/edges.ts`): readers refresh at once. */
+    readonly kind: "edge.registered";
+    readonly edgeId: string;
+  }
+  | {
+    /** An edge left the registry cleanly (shutdown). */
+    readonly kind: "edge.deregistered";
+    readonly edgeId: string;
+  }
+  | {
+    /** An operator set or cleared an edge's drain flag. */
+    readonly kind: "edge.drain";
+    readonly edgeId: string;
+    readonly draining: boolean;
   };
 
 /** A feed event with its position in the feed. */
@@ -110,6 +133,14 @@ export interface SharedStore {
    * none exists yet (the first writer wins).
    */
   ensureSecret(name: string, create: () => string): Promise<string>;
+  /** The edge registry: registrations, heartbeats, drain flags and schedulers' health views. */
+  readonly edges: EdgeRegistry;
+  /**
+   * Asks the feed to be polled at least every `intervalMs` until the returned function is
+   * called (a purge bus wants ~100 ms where token revocations are fine with the default).
+   * The fastest standing request wins.
+   */
+  requestPollInterval(intervalMs: number): () => void;
   /** Stops the feed and closes the backend; pending calls finish first. */
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ export {
   sessionExpiresAt,
 } from "./access.ts";
 export { TokenError, TokenErrorCode } from "./errors.ts";
+export { CREDENTIAL_PARAM, withSessionCredential } from "./playlist.ts";
 export {
   constantTimeEqual,
   GENERATED_SECRET_LENGTH,

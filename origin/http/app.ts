@@ -8,8 +8,10 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { withSessionCredential } from "../../control/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
+import { type AccessGate, type Refusal, sessionPath } from "../auth/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
@@ -35,6 +37,11 @@ export interface OriginHttpDeps {
   readonly metrics: MetricsRegistry;
   readonly assets: WebAssets;
   readonly log: Logger;
+  /**
+   * Access control of play URLs (tokens, session credentials, hooks). Without it every stream
+   * plays for anyone.
+   */
+  readonly access?: AccessGate | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -45,6 +52,21 @@ export function isSafeName(name: string): boolean {
 }
 
 const CORS = { "Access-Control-Allow-Origin": "*" };
+
+/** The client address Deno.serve passes as the Hono env, if any. */
+function remoteOf(c: Context): { hostname: string; port: number } | undefined {
+  return (c.env as
+    | { remoteAddr?: { hostname: string; port: number } }
+    | undefined)?.remoteAddr;
+}
+
+/** The refusal as a response: its status and description, never the presented secret. */
+function refusalResponse(c: Context, refusal: Refusal): Response {
+  return c.text(refusal.description, refusal.status, {
+    ...CORS,
+    "Cache-Control": "no-store",
+  });
+}
 
 /**
  * Creates the origin's Hono app.
@@ -69,7 +91,7 @@ export function createOriginHttpApp(
   options: OriginHttpOptions,
   deps: OriginHttpDeps,
 ): Hono {
-  const { registry, hls, metrics, assets } = deps;
+  const { registry, hls, metrics, assets, access } = deps;
   const requests = metrics.counter(
     "meridian_origin_http_requests_total",
     "HTTP requests by kind and status",
@@ -120,7 +142,7 @@ export function createOriginHttpApp(
     });
   });
 
-  app.get("/:app/:file", (c) => {
+  app.get("/:app/:file", async (c) => {
     const appName = c.req.param("app");
     const file = c.req.param("file");
     const dot = file.lastIndexOf(".");
@@ -131,23 +153,48 @@ export function createOriginHttpApp(
       return c.text("Bad stream name", 400);
     }
     if (ext === "flv") {
+      if (!registry.get(appName, stream)) {
+        requests.inc({ kind: "flv", status: 404 });
+        return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
+      }
+      const remote = remoteOf(c);
+      const peer = remote ? `${remote.hostname}:${remote.port}` : "http";
+      const request = {
+        app: appName,
+        stream,
+        params: c.req.query(),
+        ip: remote?.hostname ?? "",
+        protocol: "flv",
+      } as const;
+      let end: (() => void) | undefined;
+      let signal: AbortSignal | undefined;
+      if (access) {
+        const grant = await access.authorizePlay(request);
+        if (!grant.ok) {
+          requests.inc({ kind: "flv", status: grant.status });
+          return refusalResponse(c, grant);
+        }
+        const revoked = new AbortController();
+        const unwatch = access.watch(grant.subject, () => revoked.abort());
+        signal = revoked.signal;
+        end = () => {
+          unwatch();
+          access.ended("play", request);
+        };
+      }
+      // Looked up again: the publisher may have left while access was decided.
       const hub = registry.get(appName, stream);
       if (!hub) {
+        end?.();
         requests.inc({ kind: "flv", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
       requests.inc({ kind: "flv", status: 200 });
-      const info = c.env as
-        | { remoteAddr?: { hostname: string; port: number } }
-        | undefined;
-      const peer = info?.remoteAddr
-        ? `${info.remoteAddr.hostname}:${info.remoteAddr.port}`
-        : "http";
       return createFlvResponse(hub, peer, options.maxViewerQueueBytes, {
         ...CORS,
         "Content-Type": "video/x-flv",
         "Cache-Control": "no-cache, no-store",
-      });
+      }, { signal, onClose: end });
     }
     if (ext === "m3u8" && hls) {
       const text = hls.playlist(appName, stream);
@@ -155,18 +202,63 @@ export function createOriginHttpApp(
         requests.inc({ kind: "m3u8", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
-      requests.inc({ kind: "m3u8", status: 200 });
-      return c.body(text, 200, {
+      const headers = {
         ...CORS,
         "Content-Type": "application/vnd.apple.mpegurl",
         "Cache-Control": `public, max-age=${options.playlistMaxAgeSeconds}`,
+      };
+      if (!access?.sessionRequired(appName)) {
+        requests.inc({ kind: "m3u8", status: 200 });
+        return c.body(text, 200, headers);
+      }
+      const cred = c.req.query("cred");
+      if (cred !== undefined) {
+        // A playlist reload of an open session: no token use, no store round trip.
+        const ok = await access.checkCredential(
+          cred,
+          sessionPath(appName, stream),
+        );
+        if (!ok.ok) {
+          requests.inc({ kind: "m3u8", status: ok.status });
+          return refusalResponse(c, ok);
+        }
+        requests.inc({ kind: "m3u8", status: 200 });
+        // The body carries this session's credential: no shared cache may keep it as is.
+        return c.body(withSessionCredential(text, cred), 200, {
+          ...headers,
+          "Cache-Control": `private, max-age=${options.playlistMaxAgeSeconds}`,
+        });
+      }
+      // A new session: spend one token use (and ask on_play), then send the player to the
+      // credential URL it reloads from (RFC 9110 §15.4.3: 302 keeps the GET).
+      const params = c.req.query();
+      const opened = await access.openHlsSession({
+        app: appName,
+        stream,
+        params,
+        ip: remoteOf(c)?.hostname ?? "",
+      });
+      if (!opened.ok) {
+        requests.inc({ kind: "m3u8", status: opened.status });
+        return refusalResponse(c, opened);
+      }
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(params)) {
+        if (k !== "token" && k !== "cred") query.set(k, v);
+      }
+      query.set("cred", opened.credential);
+      requests.inc({ kind: "m3u8", status: 302 });
+      return c.body(null, 302, {
+        ...CORS,
+        "Location": `/${appName}/${stream}.m3u8?${query}`,
+        "Cache-Control": "no-store",
       });
     }
     requests.inc({ kind: "other", status: 404 });
     return c.text("Not found", 404);
   });
 
-  app.get("/:app/:stream/:segment", (c) => {
+  app.get("/:app/:stream/:segment", async (c) => {
     const { app: appName, stream, segment } = c.req.param();
     if (
       !hls || !isSafeName(appName) || !isSafeName(stream) ||
@@ -174,6 +266,17 @@ export function createOriginHttpApp(
     ) {
       requests.inc({ kind: "other", status: 404 });
       return c.text("Not found", 404);
+    }
+    if (access?.sessionRequired(appName)) {
+      // The session credential from the playlist: checked in memory, no token use spent.
+      const ok = await access.checkCredential(
+        c.req.query("cred"),
+        `/${appName}/${stream}/${segment}`,
+      );
+      if (!ok.ok) {
+        requests.inc({ kind: "ts", status: ok.status });
+        return refusalResponse(c, ok);
+      }
     }
     const bytes = hls.segment(appName, stream, segment.slice(0, -3));
     if (!bytes) {

@@ -62,6 +62,11 @@ export interface RtmpServerDeps {
   readonly registry: StreamRegistry;
   /** The component logger, already scoped (the origin passes `log.child("rtmp")`). */
   readonly log: Logger;
+  /**
+   * Access control (publish keys, tokens, hooks), asked after the name check. Without it every
+   * well-named request is allowed.
+   */
+  readonly access?: RtmpAccessControl | undefined;
 }
 
 /** A running RTMP server. */
@@ -83,16 +88,37 @@ export interface RtmpAccessRequest {
 
 /** The answer: allowed, or refused with the `onStatus` code and description to send. */
 export type RtmpAccessDecision =
-  | { readonly allowed: true }
+  | {
+    readonly allowed: true;
+    /** The access session to end when the publish or play ends. */
+    readonly session?: RtmpAccessSession;
+  }
   | {
     readonly allowed: false;
     readonly code: string;
     readonly description: string;
   };
 
+/** An allowed publish or play, as access control tracks it. */
+export interface RtmpAccessSession {
+  /** Calls `onRevoke` if the session's token is revoked while it is open. */
+  watch(onRevoke: () => void): void;
+  /** The publish or play ended (on_unpublish / on_stop); called once. */
+  end(): void;
+}
+
+/** Access control as the RTMP server sees it (origin/auth adapts its gate to this). */
+export interface RtmpAccessControl {
+  /**
+   * Decides a request that passed the name check. While it runs the connection reads no
+   * further input. A rejection closes the connection.
+   */
+  authorize(request: RtmpAccessRequest): Promise<RtmpAccessDecision>;
+}
+
 /**
- * The one place publish and play requests are decided. Today it checks that app and stream
- * names are safe registry keys; token checks plug in here.
+ * The first check of every publish and play request: app and stream names must be safe
+ * registry keys. Keys, tokens and hooks follow in the server's {@link RtmpAccessControl}.
  *
  * @param request What the client asked for.
  * @returns The decision.
@@ -192,6 +218,7 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
           options,
           deps.registry,
           log,
+          deps.access,
         );
         connections.add(c);
         const task = c.run().finally(() => {
@@ -362,6 +389,10 @@ class RtmpConnection {
   #stream = "";
   #publishing: Publishing | undefined;
   #playing: Playing | undefined;
+  readonly #access: RtmpAccessControl | undefined;
+  /** An access decision in flight; input is not read until it settles. */
+  #pending: Promise<void> | undefined;
+  #accessSession: RtmpAccessSession | undefined;
 
   constructor(
     conn: Deno.Conn,
@@ -369,7 +400,9 @@ class RtmpConnection {
     options: RtmpServerOptions,
     registry: StreamRegistry,
     log: Logger,
+    access: RtmpAccessControl | undefined,
   ) {
+    this.#access = access;
     this.#conn = conn;
     this.#id = id;
     this.#peer = peerOf(conn);
@@ -438,6 +471,8 @@ class RtmpConnection {
         if (this.#closing) continue;
         this.#session.receive(buf.subarray(0, n));
         this.#flushSession();
+        // Backpressure while access is decided: a client waits for its onStatus anyway.
+        if (this.#pending) await this.#pending;
       }
     } catch (err) {
       if (this.#closed) {
@@ -469,6 +504,52 @@ class RtmpConnection {
       this.#playing.hub.removeViewer(this.#playing.viewer);
       this.#playing = undefined;
     }
+    this.#endAccessSession();
+  }
+
+  /** Tells access control the publish or play ended (once). */
+  #endAccessSession(): void {
+    const s = this.#accessSession;
+    this.#accessSession = undefined;
+    s?.end();
+  }
+
+  /**
+   * Runs the access decision for a publish or play, then `then` with an allowed decision, or
+   * refuses. Without access control, `then` runs at once (synchronously).
+   */
+  #decide(
+    kind: "publish" | "play",
+    streamId: number,
+    request: RtmpAccessRequest,
+    then: (session: RtmpAccessSession | undefined) => void,
+  ): void {
+    const named = authorizeRtmpAccess(request);
+    if (!named.allowed) {
+      return this.#refuse(kind, streamId, named.code, named.description);
+    }
+    if (!this.#access) return then(undefined);
+    this.#pending = this.#access.authorize(request).then(
+      (decision) => {
+        if (this.#closed || this.#closing) {
+          if (decision.allowed) decision.session?.end();
+          return;
+        }
+        if (!decision.allowed) {
+          return this.#refuse(
+            kind,
+            streamId,
+            decision.code,
+            decision.description,
+          );
+        }
+        then(decision.session);
+        this.#flushSession();
+      },
+      (err) => this.close("access check failed", err),
+    ).finally(() => {
+      this.#pending = undefined;
+    });
   }
 
   #logClose(): void {
@@ -504,6 +585,7 @@ class RtmpConnection {
         if (this.#publishing?.streamId === event.streamId) {
           this.#publishing.hub.end();
           this.#publishing = undefined;
+          this.#endAccessSession();
           this.#log.info("publish ended", {
             peer: this.#peer,
             stream: this.#stream,
@@ -515,6 +597,7 @@ class RtmpConnection {
         if (this.#playing?.streamId === event.streamId) {
           this.#playing.hub.removeViewer(this.#playing.viewer);
           this.#playing = undefined;
+          this.#endAccessSession();
         }
         return;
       case "connect":
@@ -544,7 +627,7 @@ class RtmpConnection {
 
   #onPublish(event: Extract<RtmpSessionEvent, { type: "publish" }>): void {
     this.#stream = `${event.app}/${event.name}`;
-    if (this.#publishing || this.#playing) {
+    if (this.#publishing || this.#playing || this.#pending) {
       return this.#refuse(
         "publish",
         event.streamId,
@@ -552,21 +635,19 @@ class RtmpConnection {
         "One publish or play per connection",
       );
     }
-    const decision = authorizeRtmpAccess({
+    this.#decide("publish", event.streamId, {
       action: "publish",
       app: event.app,
       name: event.name,
       params: event.params,
       peer: this.#peer,
-    });
-    if (!decision.allowed) {
-      return this.#refuse(
-        "publish",
-        event.streamId,
-        decision.code,
-        decision.description,
-      );
-    }
+    }, (session) => this.#startPublish(event, session));
+  }
+
+  #startPublish(
+    event: Extract<RtmpSessionEvent, { type: "publish" }>,
+    session: RtmpAccessSession | undefined,
+  ): void {
     let hub: Hub;
     try {
       hub = this.#registry.startPublish(event.app, event.name, {
@@ -575,6 +656,7 @@ class RtmpConnection {
       });
     } catch (err) {
       if (err instanceof StreamBusyError) {
+        session?.end();
         return this.#refuse(
           "publish",
           event.streamId,
@@ -585,6 +667,7 @@ class RtmpConnection {
       throw err;
     }
     this.#publishing = { hub, streamId: event.streamId };
+    this.#accessSession = session;
     this.#session.acceptPublish(event.streamId);
     this.#log.info("publish started", {
       peer: this.#peer,
@@ -594,7 +677,7 @@ class RtmpConnection {
 
   #onPlay(event: Extract<RtmpSessionEvent, { type: "play" }>): void {
     this.#stream = `${event.app}/${event.name}`;
-    if (this.#publishing || this.#playing) {
+    if (this.#publishing || this.#playing || this.#pending) {
       return this.#refuse(
         "play",
         event.streamId,
@@ -602,23 +685,44 @@ class RtmpConnection {
         "One publish or play per connection",
       );
     }
-    const decision = authorizeRtmpAccess({
+    // A stream that is not live is refused before access control, so no token use is spent.
+    const hub = this.#registry.get(event.app, event.name);
+    const named = authorizeRtmpAccess(this.#playRequest(event));
+    if (named.allowed && (hub === undefined || !hub.live)) {
+      return this.#refuse(
+        "play",
+        event.streamId,
+        "NetStream.Play.StreamNotFound",
+        `Stream not found: ${this.#stream}`,
+      );
+    }
+    this.#decide(
+      "play",
+      event.streamId,
+      this.#playRequest(event),
+      (session) => this.#startPlay(event, session),
+    );
+  }
+
+  #playRequest(
+    event: Extract<RtmpSessionEvent, { type: "play" }>,
+  ): RtmpAccessRequest {
+    return {
       action: "play",
       app: event.app,
       name: event.name,
       params: event.params,
       peer: this.#peer,
-    });
-    if (!decision.allowed) {
-      return this.#refuse(
-        "play",
-        event.streamId,
-        decision.code,
-        decision.description,
-      );
-    }
+    };
+  }
+
+  #startPlay(
+    event: Extract<RtmpSessionEvent, { type: "play" }>,
+    session: RtmpAccessSession | undefined,
+  ): void {
     const hub = this.#registry.get(event.app, event.name);
     if (hub === undefined || !hub.live) {
+      session?.end();
       return this.#refuse(
         "play",
         event.streamId,
@@ -650,6 +754,7 @@ class RtmpConnection {
       },
       close: (reason: string): void => {
         this.#playing = undefined;
+        this.#endAccessSession();
         if (overflowed || this.#closed) return this.close(reason);
         this.#session.endPlay(streamId);
         this.#flushSession();
@@ -657,6 +762,8 @@ class RtmpConnection {
       },
     };
     this.#playing = { hub, viewer, streamId };
+    this.#accessSession = session;
+    session?.watch(() => this.close("access token revoked"));
     this.#log.info("play started", { peer: this.#peer, stream: this.#stream });
     hub.addViewer(viewer);
   }

@@ -27,12 +27,9 @@ const RETRY_MS = 5_000;
 
 function isConfigTag(t: FlvTag): boolean {
   if (t.type === FlvTagType.Script) return true;
-  const d = t.data;
-  if (d.byteLength < 2) return false;
-  if (t.type === FlvTagType.Video) {
-    return (d[0]! & 0x80) ? (d[0]! & 0x0f) === 0 : d[1] === 0;
-  }
-  return (d[0]! >> 4) === 10 && d[1] === 0;
+  return t.type === FlvTagType.Video
+    ? isVideoSequenceHeader(t.data)
+    : isAudioSequenceHeader(t.data);
 }
 
 /** A clip split into what is sent once and what loops. */

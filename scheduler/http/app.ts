@@ -1,11 +1,12 @@
 /**
  * The scheduler's HTTP side (Hono): the 302 scheduler for media URLs, `/api/explain`, the
- * routing dashboard and its JSON, `/healthz` and `/metrics`.
+ * routing dashboard and its JSON, `/healthz`, `/metrics`, and the admin drain endpoints
+ * (`POST`/`DELETE /api/edges/{id}/drain`, bearer `scheduler.adminToken`).
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 import { DBIP_ATTRIBUTION_HTML, parseIp } from "../../geo/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
@@ -13,6 +14,7 @@ import type { EdgeSource } from "../edges.ts";
 import type { DnsHandler } from "../handler.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
 import type { DnsStats } from "../stats.ts";
+import { schedulerAdminAuth } from "./admin_auth.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 
 /** Dependencies of {@link createSchedulerApp}. */
@@ -23,6 +25,8 @@ export interface SchedulerAppDeps {
   readonly stats: DnsStats;
   readonly metrics: MetricsRegistry;
   readonly redirect: SchedulerConfig["redirect"];
+  /** Bearer token of the admin endpoints; "" or absent disables them (403). */
+  readonly adminToken?: string;
 }
 
 /** A media path: `/{app}/{stream}.flv`, `.m3u8`, segments, VOD files. */
@@ -91,6 +95,21 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
     if (typeof r === "string") return c.json({ error: r }, 400);
     return c.json({ ...r, attribution: DBIP_ATTRIBUTION_HTML });
   });
+  const admin = schedulerAdminAuth(deps.adminToken ?? "");
+  const drain = (draining: boolean) => async (c: Context) => {
+    const id = c.req.param("id") ?? "";
+    const set = deps.edges.setDraining;
+    if (!set) {
+      return c.json({ error: "This edge source has no drain flag" }, 501);
+    }
+    if (!(await set.call(deps.edges, id, draining))) {
+      return c.json({ error: `Unknown edge: ${JSON.stringify(id)}` }, 404);
+    }
+    return c.json({ id, draining });
+  };
+  app.post("/api/edges/:id/drain", admin, drain(true));
+  app.delete("/api/edges/:id/drain", admin, drain(false));
+
   app.get("*", (c) => {
     const url = new URL(c.req.url);
     if (!MEDIA_PATH.test(url.pathname)) return c.text("Not found\n", 404);

@@ -125,3 +125,114 @@ Deno.test("applyEnv() keeps string keys as text and ConfigError never shows a se
   assert.doesNotMatch(err.message, /hunter2/);
   assert.match(err.message, /<redacted, 7 characters>/);
 });
+
+Deno.test("parseConfig() reads origin.apps with optional keys and nested streams", () => {
+  const c = parseConfig({
+    origin: {
+      apps: [
+        {
+          name: "live",
+          access: "token",
+          streams: [{ name: "cam1", publishKeys: ["k1"] }],
+        },
+        { name: "open" },
+      ],
+      defaultApp: { publishKeys: ["d1"] },
+      hooks: { onPlay: "http://127.0.0.1:9/hook", onFailure: "allow" },
+    },
+  });
+  assert.deepEqual(c.origin.apps, [
+    {
+      name: "live",
+      access: "token",
+      publishKeys: [],
+      streams: [{ name: "cam1", publishKeys: ["k1"] }],
+    },
+    { name: "open", access: "open", publishKeys: [], streams: [] },
+  ]);
+  assert.deepEqual(c.origin.defaultApp, {
+    access: "open",
+    publishKeys: ["d1"],
+  });
+  assert.equal(c.origin.hooks.onFailure, "allow");
+  assert.equal(c.origin.hooks.timeoutMs, 3000);
+  assert.ok(Object.isFrozen(c.origin.apps[0]!.streams[0]!.publishKeys));
+  // Lists of maps whose default is not empty keep every key required.
+  assert.throws(
+    () =>
+      parseConfig({
+        origin: { virtualLive: [{ app: "live", file: "a.flv" }] },
+      }),
+    /'origin\.virtualLive\[0\]\.stream'/,
+  );
+});
+
+Deno.test("parseConfig() names the bad key of apps, streams and hooks, never a publish key", () => {
+  const cases: [unknown, RegExp][] = [
+    [
+      { origin: { apps: [{ access: "token" }] } },
+      /'origin\.apps\[0\]\.name': got undefined, expected a string/,
+    ],
+    [
+      { origin: { apps: [{ name: "live", access: "closed" }] } },
+      /'origin\.apps\[0\]\.access': got "closed", expected one of open, token/,
+    ],
+    [{ origin: { apps: [{ name: "a/b" }] } }, /'origin\.apps\[0\]\.name'/],
+    [
+      { origin: { apps: [{ name: "live", nope: 1 }] } },
+      /'origin\.apps\[0\]\.nope': got 1, expected one of the known keys/,
+    ],
+    [
+      { origin: { apps: [{ name: "live" }, { name: "live" }] } },
+      /'origin\.apps'.*unique names \(live repeats\)/,
+    ],
+    [
+      { origin: { apps: [{ name: "live", streams: [{ publishKeys: [] }] }] } },
+      /'origin\.apps\[0\]\.streams\[0\]\.name'/,
+    ],
+    [
+      { origin: { apps: [{ name: "live", publishKeys: [7] }] } },
+      /'origin\.apps\[0\]\.publishKeys\[0\]': got 7, expected a string/,
+    ],
+    [
+      { origin: { apps: [{ name: "live", publishKeys: "k" }] } },
+      /'origin\.apps\[0\]\.publishKeys': got <redacted, 1 characters>, expected a list/,
+    ],
+    [
+      { origin: { defaultApp: { publishKeys: [""] } } },
+      /'origin\.defaultApp\.publishKeys\[0\]': got <redacted, 0 characters>/,
+    ],
+    [
+      { origin: { defaultApp: { access: "x" } } },
+      /'origin\.defaultApp\.access'/,
+    ],
+    [
+      { origin: { hooks: { onPublish: "ftp://x" } } },
+      /'origin\.hooks\.onPublish': got "ftp:\/\/x", expected "" or an http\(s\) URL/,
+    ],
+    [{ origin: { hooks: { timeoutMs: 0 } } }, /'origin\.hooks\.timeoutMs'/],
+    [
+      { origin: { hooks: { onFailure: "maybe" } } },
+      /'origin\.hooks\.onFailure'/,
+    ],
+  ];
+  for (const [raw, re] of cases) {
+    assert.throws(
+      () => parseConfig(raw),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(raw),
+    );
+  }
+});
+
+Deno.test("applyEnv() sets origin.apps from one YAML flow value", () => {
+  const { raw } = applyEnv({}, {
+    MERIDIAN_ORIGIN_APPS: "[{name: live, access: token}]",
+    MERIDIAN_ORIGIN_DEFAULT_APP_ACCESS: "token",
+    MERIDIAN_ORIGIN_HOOKS_ON_PLAY: "http://127.0.0.1:9/h",
+  });
+  const c = parseConfig(raw);
+  assert.equal(c.origin.apps[0]!.access, "token");
+  assert.equal(c.origin.defaultApp.access, "token");
+  assert.equal(c.origin.hooks.onPlay, "http://127.0.0.1:9/h");
+});

@@ -1,0 +1,445 @@
+/**
+ * The origin's access decisions, in one place for RTMP and HTTP: publish keys, play tokens,
+ * playback-session credentials, hooks, and revocation of open sessions.
+ *
+ * Hot-path rule: only opening a session touches the shared store (one atomic token spend).
+ * Credential checks are an HMAC verify the first time a credential is seen, then a map lookup;
+ * revocations come from the store's in-memory cache, which its change feed keeps current.
+ *
+ * @module
+ */
+
+import type { OriginConfig } from "../../config/mod.ts";
+import {
+  type AccessRefusal,
+  checkAccess,
+  type SessionClaims,
+  sessionExpiresAt,
+  type SessionKey,
+  signSession,
+  verifySession,
+} from "../../control/mod.ts";
+import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { SharedStore } from "../../store/mod.ts";
+import { describeError, type Logger } from "../log.ts";
+import { HookAction, HookClient, type HookEvent } from "./hooks.ts";
+import {
+  type AccessPolicy,
+  checkPublishKey,
+  compileAccessPolicy,
+} from "./policy.ts";
+
+/** Credentials remembered as verified; past this the oldest are forgotten (verified again). */
+export const MAX_CACHED_CREDENTIALS = 10_000;
+
+/** Why a request was refused. */
+export type RefusalReason =
+  | AccessRefusal
+  | "missing_key"
+  | "wrong_key"
+  | "hook_denied"
+  | "hook_failed"
+  | "missing_credential"
+  | "bad_credential"
+  | "expired_credential"
+  | "store_failed";
+
+/** A refusal, with what to tell the client: never a token, key or hook URL. */
+export interface Refusal {
+  readonly ok: false;
+  readonly reason: RefusalReason;
+  /** 401 when a credential is missing, 403 when it is wrong, 503 when we could not check. */
+  readonly status: 401 | 403 | 503;
+  readonly description: string;
+}
+
+/** Permission to publish or play. */
+export interface Grant {
+  readonly ok: true;
+  /** The access token the session was opened with, if any. */
+  readonly subject: string | undefined;
+  /** When the session must end at the latest (the token's expiry), if bounded. */
+  readonly expiresAtMs: number | undefined;
+}
+
+/** A publish or play request. */
+export interface AccessRequest {
+  readonly app: string;
+  readonly stream: string;
+  /** Query parameters (RTMP: tcUrl, app and stream name merged). */
+  readonly params: Readonly<Record<string, string>>;
+  /** Client IP address. */
+  readonly ip: string;
+  readonly protocol: HookEvent["protocol"];
+}
+
+/** The config slice of the gate. */
+export interface AccessGateOptions {
+  readonly apps: OriginConfig["apps"];
+  readonly defaultApp: OriginConfig["defaultApp"];
+  readonly hooks: OriginConfig["hooks"];
+  /** `auth.enabled`: every app requires tokens. @default false */
+  readonly tokensEverywhere?: boolean;
+  /** `auth.sessionSeconds`: longest session one token use buys. */
+  readonly sessionSeconds: number;
+}
+
+/** What the gate needs. */
+export interface AccessGateDeps {
+  /** Needed when any app requires tokens. */
+  readonly store?: SharedStore | undefined;
+  /** Needed when any app requires tokens or an on_play hook is set. */
+  readonly sessionKey?: SessionKey | undefined;
+  readonly log: Logger;
+  readonly metrics?: MetricsRegistry;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** For hooks. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+const TOKEN_TEXT: Readonly<Record<AccessRefusal, string>> = {
+  missing: "Access token required",
+  malformed: "Access token invalid",
+  unknown: "Access token invalid",
+  revoked: "Access token revoked",
+  expired: "Access token expired",
+  "used_up": "Access token has no uses left",
+  "wrong_app": "Access token not valid for this app",
+};
+
+function refuse(
+  reason: RefusalReason,
+  description: string,
+  status: 401 | 403 | 503 = 403,
+): Refusal {
+  return { ok: false, reason, status, description };
+}
+
+/**
+ * Decides publish and play requests for the origin's RTMP and HTTP servers.
+ *
+ * @example
+ * ```ts
+ * import { AccessGate } from "./gate.ts";
+ * import { parseConfig } from "../../config/mod.ts";
+ * import { silentLogger } from "../log.ts";
+ * const o = parseConfig({ origin: { apps: [{ name: "live", publishKeys: ["k1"] }] } }).origin;
+ * const gate = new AccessGate({ ...o, sessionSeconds: 60 }, { log: silentLogger });
+ * const req = { app: "live", stream: "cam", ip: "127.0.0.1", protocol: "rtmp" } as const;
+ * const ok = await gate.authorizePublish({ ...req, params: { key: "k1" } });
+ * const no = await gate.authorizePublish({ ...req, params: { key: "k2" } });
+ * await gate.close();
+ * if (!ok.ok || no.ok || no.reason !== "wrong_key") throw new Error("publish keys");
+ * ```
+ */
+export class AccessGate {
+  readonly #policy: AccessPolicy;
+  readonly #hooks: HookClient;
+  readonly #store: SharedStore | undefined;
+  readonly #key: SessionKey | undefined;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #sessionSeconds: number;
+  readonly #verified = new Map<string, SessionClaims>();
+  readonly #watchers = new Map<string, Set<() => void>>();
+  readonly #unsubscribe: () => void;
+  readonly #refusals:
+    | ReturnType<MetricsRegistry["counter"]>
+    | undefined;
+
+  /**
+   * @throws {Error} When an app requires tokens and no store or session key is given, or an
+   *   on_play hook is set without a session key (config-time, never per request).
+   */
+  constructor(options: AccessGateOptions, deps: AccessGateDeps) {
+    this.#policy = compileAccessPolicy(options, {
+      tokensEverywhere: options.tokensEverywhere ?? false,
+    });
+    this.#hooks = new HookClient(options.hooks, {
+      log: deps.log.child("hooks"),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+    this.#store = deps.store;
+    this.#key = deps.sessionKey;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.#sessionSeconds = options.sessionSeconds;
+    if (this.#policy.needsTokens && (!deps.store || !deps.sessionKey)) {
+      throw new Error(
+        "Cannot enforce access tokens: an app requires them but the origin has no shared store",
+      );
+    }
+    if (this.#hooks.has(HookAction.Play) && !deps.sessionKey) {
+      throw new Error(
+        "Cannot use the on_play hook for HLS: the origin has no session key",
+      );
+    }
+    this.#unsubscribe = deps.store?.subscribe((entry) => {
+      if (entry.event.kind === "token.revoked") {
+        this.#revoke(entry.event.token);
+      }
+    }) ?? (() => {});
+    this.#refusals = deps.metrics?.counter(
+      "meridian_origin_access_refusals_total",
+      "Publish and play requests refused, by protocol and reason",
+    );
+  }
+
+  /**
+   * True when playing `app` over HLS needs a session credential: the app requires tokens, or
+   * an on_play hook must approve each session.
+   */
+  sessionRequired(app: string): boolean {
+    return this.#policy.accessOf(app) === "token" ||
+      this.#hooks.has(HookAction.Play);
+  }
+
+  /** Checks the publish key (`?key=`), then asks on_publish. Logs one line when refused. */
+  async authorizePublish(request: AccessRequest): Promise<Grant | Refusal> {
+    const keys = this.#policy.publishKeysOf(request.app, request.stream);
+    const check = checkPublishKey(keys, request.params.key);
+    if (check !== "ok") {
+      return this.#refused(
+        "publish",
+        request,
+        refuse(
+          check === "missing" ? "missing_key" : "wrong_key",
+          check === "missing"
+            ? "Publish key required: add ?key= to the stream name"
+            : "Publish key wrong",
+        ),
+      );
+    }
+    const hook = await this.#hooks.ask(
+      this.#event(HookAction.Publish, request),
+    );
+    if (!hook.allowed) {
+      return this.#refused(
+        "publish",
+        request,
+        this.#hookRefusal(hook, "on_publish"),
+      );
+    }
+    return { ok: true, subject: undefined, expiresAtMs: undefined };
+  }
+
+  /**
+   * Spends one use of the `?token=` when the app requires tokens, then asks on_play. One call is
+   * one playback session.
+   */
+  async authorizePlay(request: AccessRequest): Promise<Grant | Refusal> {
+    let subject: string | undefined;
+    let expiresAtMs: number | undefined;
+    if (this.#policy.accessOf(request.app) === "token") {
+      const token = request.params.token;
+      let r;
+      try {
+        r = await checkAccess(this.#store!, {
+          token,
+          app: request.app,
+          now: this.#now(),
+        });
+      } catch (err) {
+        this.#log.error("access check failed", {
+          stream: `${request.app}/${request.stream}`,
+          error: describeError(err),
+        });
+        return this.#refused(
+          "play",
+          request,
+          refuse("store_failed", "Access check unavailable", 503),
+        );
+      }
+      if (!r.ok) {
+        return this.#refused(
+          "play",
+          request,
+          refuse(
+            r.reason,
+            TOKEN_TEXT[r.reason],
+            r.reason === "missing" ? 401 : 403,
+          ),
+        );
+      }
+      subject = token;
+      expiresAtMs = r.expiresAtMs;
+    }
+    const hook = await this.#hooks.ask(this.#event(HookAction.Play, request));
+    if (!hook.allowed) {
+      return this.#refused("play", request, this.#hookRefusal(hook, "on_play"));
+    }
+    return { ok: true, subject, expiresAtMs };
+  }
+
+  /**
+   * Opens an HLS playback session: {@link authorizePlay}, then a credential for the paths
+   * below `/{app}/{stream}/`, valid for `sessionSeconds` (never past the token's expiry).
+   */
+  async openHlsSession(
+    request: Omit<AccessRequest, "protocol">,
+  ): Promise<{ readonly ok: true; readonly credential: string } | Refusal> {
+    const grant = await this.authorizePlay({ ...request, protocol: "hls" });
+    if (!grant.ok) return grant;
+    const now = this.#now();
+    const claims: SessionClaims = {
+      pathPrefix: sessionPath(request.app, request.stream),
+      expiresAtMs: sessionExpiresAt(
+        { expiresAtMs: grant.expiresAtMs ?? Infinity },
+        now,
+        this.#sessionSeconds,
+      ),
+      ...(grant.subject === undefined ? {} : { subject: grant.subject }),
+    };
+    return { ok: true, credential: await signSession(claims, this.#key!) };
+  }
+
+  /**
+   * Checks a session credential for a path (use {@link sessionPath} for a playlist). No store
+   * round trip: a credential verified once is remembered, then only expiry, path and the
+   * revocation cache are checked.
+   */
+  async checkCredential(
+    credential: string | undefined,
+    path: string,
+  ): Promise<{ readonly ok: true } | Refusal> {
+    if (credential === undefined || credential === "") {
+      return refuse(
+        "missing_credential",
+        "Session credential required: open the playlist first",
+        401,
+      );
+    }
+    const now = this.#now();
+    let claims = this.#verified.get(credential);
+    if (claims === undefined) {
+      const r = await verifySession(credential, this.#key!, {
+        path,
+        nowMs: now,
+      });
+      if (!r.ok) {
+        return r.reason === "expired"
+          ? refuse("expired_credential", "Session credential expired")
+          : refuse("bad_credential", "Session credential invalid");
+      }
+      claims = r.claims;
+      if (this.#verified.size >= MAX_CACHED_CREDENTIALS) {
+        this.#verified.delete(this.#verified.keys().next().value!);
+      }
+      this.#verified.set(credential, claims);
+    }
+    if (now >= claims.expiresAtMs) {
+      this.#verified.delete(credential);
+      return refuse("expired_credential", "Session credential expired");
+    }
+    if (!path.startsWith(claims.pathPrefix)) {
+      return refuse("bad_credential", "Session credential invalid");
+    }
+    if (
+      claims.subject !== undefined && this.#store?.isRevoked(claims.subject)
+    ) {
+      return refuse("revoked", TOKEN_TEXT.revoked);
+    }
+    return { ok: true };
+  }
+
+  /**
+   * Calls `onRevoke` once if `subject`'s token is revoked while the session is open (the feed
+   * brings revocations from every node within a poll interval).
+   *
+   * @returns A function that stops watching; call it when the session ends.
+   */
+  watch(subject: string | undefined, onRevoke: () => void): () => void {
+    if (subject === undefined) return () => {};
+    let set = this.#watchers.get(subject);
+    if (!set) this.#watchers.set(subject, set = new Set());
+    set.add(onRevoke);
+    return () => {
+      set.delete(onRevoke);
+      if (set.size === 0 && this.#watchers.get(subject) === set) {
+        this.#watchers.delete(subject);
+      }
+    };
+  }
+
+  /** Tells on_stop (a viewer left) or on_unpublish (a publisher left), fire and forget. */
+  ended(kind: "play" | "publish", request: AccessRequest): void {
+    this.#hooks.notify(
+      this.#event(
+        kind === "play" ? HookAction.Stop : HookAction.Unpublish,
+        request,
+      ),
+    );
+  }
+
+  /** Stops watching the feed and waits for hook notifications in flight. */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    await this.#hooks.drain();
+  }
+
+  #revoke(token: string): void {
+    const set = this.#watchers.get(token);
+    if (!set) return;
+    this.#watchers.delete(token);
+    for (const fn of set) {
+      try {
+        fn();
+      } catch (err) {
+        this.#log.warn("closing a revoked session failed", {
+          error: describeError(err),
+        });
+      }
+    }
+  }
+
+  #event(action: HookAction, r: AccessRequest): HookEvent {
+    return {
+      action,
+      app: r.app,
+      stream: r.stream,
+      ip: r.ip,
+      protocol: r.protocol,
+      params: r.params,
+    };
+  }
+
+  #hookRefusal(
+    hook: { reason: "denied" | "failed"; detail: string },
+    name: string,
+  ): Refusal {
+    return hook.reason === "denied"
+      ? refuse("hook_denied", `Denied by the ${name} hook (${hook.detail})`)
+      : refuse("hook_failed", `The ${name} hook failed (${hook.detail})`, 503);
+  }
+
+  #refused(
+    kind: "publish" | "play",
+    request: AccessRequest,
+    refusal: Refusal,
+  ): Refusal {
+    this.#refusals?.inc({ protocol: request.protocol, reason: refusal.reason });
+    // One line per refusal; the request's parameters (token, key) are never logged.
+    this.#log.info(`${kind} refused`, {
+      ip: request.ip,
+      stream: `${request.app}/${request.stream}`,
+      protocol: request.protocol,
+      reason: refusal.reason,
+    });
+    return refusal;
+  }
+}
+
+/**
+ * The path a stream's session credential covers, which is also the path a playlist request is
+ * checked as: `/{app}/{stream}/` (so `/live/demo` never matches `/live/demo2/…`).
+ *
+ * @example
+ * ```ts
+ * import { sessionPath } from "./gate.ts";
+ * if (sessionPath("live", "demo") !== "/live/demo/") throw new Error();
+ * ```
+ */
+export function sessionPath(app: string, stream: string): string {
+  return `/${app}/${stream}/`;
+}

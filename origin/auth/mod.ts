@@ -1,0 +1,38 @@
+/**
+ * Access control on the origin: per-app `open`/`token` play access, RTMP publish keys, HLS
+ * playback-session credentials, SRS-style HTTP hooks and revocation of open sessions.
+ *
+ * The token service and the credential format live in the control role (`control/mod.ts`);
+ * this folder decides requests with them. The RTMP server and the HTTP app each call the one
+ * {@link AccessGate} that `startOrigin` builds from config.
+ *
+ * @module
+ */
+
+export {
+  AccessGate,
+  type AccessGateDeps,
+  type AccessGateOptions,
+  type AccessRequest,
+  type Grant,
+  MAX_CACHED_CREDENTIALS,
+  type Refusal,
+  type RefusalReason,
+  sessionPath,
+} from "./gate.ts";
+export {
+  HookAction,
+  HookClient,
+  type HookClientDeps,
+  type HookEvent,
+  type HookVerdict,
+  publicParams,
+} from "./hooks.ts";
+export {
+  type AccessPolicy,
+  type AccessPolicyOptions,
+  checkPublishKey,
+  compileAccessPolicy,
+  type PublishKeyCheck,
+} from "./policy.ts";
+export { createRtmpAccessControl, peerIp, rtmpStatusCode } from "./rtmp.ts";
