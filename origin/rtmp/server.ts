@@ -29,6 +29,12 @@ import {
 /** How long a client has to finish the handshake before we close, milliseconds. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * Watchdog periods (of `handshakeTimeoutMs` each) a connection may stay idle: connected without
+ * publishing or playing, or publishing without sending a byte.
+ */
+export const IDLE_PERIODS = 3;
+
 /** How long we keep flushing a final status message before closing anyway, milliseconds. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 2_000;
 
@@ -388,6 +394,7 @@ class RtmpConnection {
   #closeError: unknown;
   #stream = "";
   #publishing: Publishing | undefined;
+  #bytesRead = 0;
   #playing: Playing | undefined;
   readonly #access: RtmpAccessControl | undefined;
   /** An access decision in flight; input is not read until it settles. */
@@ -453,9 +460,32 @@ class RtmpConnection {
   async run(): Promise<void> {
     const handshakeTimeoutMs = this.#options.handshakeTimeoutMs ??
       HANDSHAKE_TIMEOUT_MS;
-    const timer = setTimeout(() => {
+    // One watchdog per connection, run every handshakeTimeoutMs: a client must finish the
+    // handshake within one period, start publishing or playing within IDLE_PERIODS, and a
+    // publisher that sends nothing for IDLE_PERIODS is dropped (its viewers see the stream end).
+    let idlePeriods = 0;
+    let bytesAtLastCheck = 0;
+    const timer = setInterval(() => {
       if (!this.#session.handshakeDone) {
         this.close(`handshake not finished in ${handshakeTimeoutMs} ms`);
+        return;
+      }
+      const active = this.#playing !== undefined ||
+        (this.#publishing !== undefined &&
+          this.#bytesRead > bytesAtLastCheck) ||
+        this.#pending !== undefined;
+      bytesAtLastCheck = this.#bytesRead;
+      idlePeriods = active ? 0 : idlePeriods + 1;
+      if (idlePeriods >= IDLE_PERIODS) {
+        this.close(
+          this.#publishing
+            ? `publisher sent nothing for ${
+              (IDLE_PERIODS * handshakeTimeoutMs) / 1000
+            } s`
+            : `no publish or play within ${
+              (IDLE_PERIODS * handshakeTimeoutMs) / 1000
+            } s`,
+        );
       }
     }, handshakeTimeoutMs);
     try {
@@ -469,6 +499,7 @@ class RtmpConnection {
         }
         // After a refusal we only wait for the status to flush; input no longer matters.
         if (this.#closing) continue;
+        this.#bytesRead += n;
         this.#session.receive(buf.subarray(0, n));
         this.#flushSession();
         // Backpressure while access is decided: a client waits for its onStatus anyway.
@@ -488,7 +519,7 @@ class RtmpConnection {
         this.close("internal error", err);
       }
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       this.close(this.#closeReason || "closed");
       this.#cleanup();
       this.#logClose();
