@@ -63,6 +63,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       log: log.child("control"),
       metrics,
       secrets,
+      fullConfig: config,
     });
     console.log(
       `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
@@ -79,6 +80,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       log: log.child("edge"),
       metrics,
       store,
+      auth: config.auth,
     });
     console.log(`Meridian edge:      viewers http://${e.hostname}:${e.port}/`);
     return e;

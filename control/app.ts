@@ -1,6 +1,6 @@
 /**
- * The control port's Hono app: token service, admin API, `/healthz`, `/metrics`, and the console
- * entry page.
+ * The control port's Hono app: token service, admin API, `/healthz`, `/metrics`, the web console
+ * (`/`, `web/console.html`) and the plain-text endpoint list (`/api`).
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { type SharedStore, StoreError } from "../store/mod.ts";
 import { textError } from "./_http.ts";
 import { createAdminApp } from "./admin.ts";
 import { createBearerAuth } from "./admin_auth.ts";
+import { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
 import { createTokenService } from "./gettoken.ts";
 import { FailureLockout, type LockoutOptions } from "./lockout.ts";
 
@@ -39,16 +40,23 @@ export interface ControlAppDeps {
   readonly log: Logger;
   /** Unix ms; tests pass a manual clock. @default Date.now */
   readonly clock?: () => number;
+  /** The whole running config, for `GET /admin/config` (shown with secrets redacted). */
+  readonly config?: unknown;
 }
 
-const CONSOLE_PAGE = `Meridian control
-
-GET    /gettoken?token={service password}&app={app}&duration={seconds}&limit={uses}&format={xml|json}
-GET    /admin/tokens              (Authorization: Bearer {admin token})
-DELETE /admin/tokens/{token}      (Authorization: Bearer {admin token})
-GET    /healthz
-GET    /metrics
-`;
+/**
+ * The console page's policy: its own inline script and style, requests to this port only, and
+ * no framing (the page holds the admin token).
+ */
+const CONSOLE_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
+    "frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-cache",
+} as const;
 
 /**
  * Creates the control app.
@@ -102,7 +110,11 @@ export function createControlApp(
     return textError(c, 500, "Internal error");
   });
 
-  app.get("/", (c) => c.text(CONSOLE_PAGE));
+  app.get(
+    "/",
+    async (c) => c.html(await loadConsolePage(), 200, CONSOLE_HEADERS),
+  );
+  app.get("/api", (c) => c.text(ENDPOINTS_TEXT));
   app.get("/healthz", (c) =>
     c.json({
       status: "ok",
@@ -122,6 +134,16 @@ export function createControlApp(
     "/admin/*",
     createBearerAuth({ adminToken: options.adminToken, lockout, log }),
   );
-  app.route("/admin", createAdminApp({ store, log, clock }));
+  app.route(
+    "/admin",
+    createAdminApp({
+      store,
+      log,
+      clock,
+      defaultTokenDurationSeconds: options.defaultTokenDurationSeconds,
+      defaultTokenUses: options.defaultTokenUses,
+      ...(deps.config !== undefined ? { config: deps.config } : {}),
+    }),
+  );
   return app;
 }

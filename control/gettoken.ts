@@ -8,7 +8,12 @@
 import { Hono } from "hono";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { type SharedStore, StoreError, StoreErrorCode } from "../store/mod.ts";
+import {
+  type SharedStore,
+  StoreError,
+  StoreErrorCode,
+  type TokenRecord,
+} from "../store/mod.ts";
 import { clientAddress, NO_STORE, textError } from "./_http.ts";
 import type { FailureLockout } from "./lockout.ts";
 import { constantTimeEqual, generateToken } from "./tokens/mod.ts";
@@ -80,6 +85,66 @@ export function renderToken(
   }
 }
 
+/**
+ * Checks an app name for a token's scope.
+ *
+ * @returns The 400 message, or `undefined` when the name is fine.
+ * @example
+ * ```ts
+ * import { checkAppName } from "./gettoken.ts";
+ * if (checkAppName("live") !== undefined || checkAppName("../x") === undefined) throw new Error();
+ * ```
+ */
+export function checkAppName(app: string): string | undefined {
+  if (APP_RE.test(app) && !app.includes("..")) {
+    return undefined;
+  }
+  return `Invalid app: got ${
+    JSON.stringify(app.slice(0, 64))
+  }, expected a name of [A-Za-z0-9_.-] (omit app for every app)`;
+}
+
+/** What to mint. */
+export interface MintSpec {
+  /** `null`: every app. */
+  readonly app: string | null;
+  readonly durationSeconds: number;
+  /** 0: unlimited. */
+  readonly maxUses: number;
+}
+
+/**
+ * Mints and stores a fresh token (validated `spec` assumed), retrying on the (never seen in
+ * practice) collision with a stored one.
+ *
+ * @throws {StoreError} When the store fails.
+ */
+export async function mintToken(
+  store: Pick<SharedStore, "createToken">,
+  spec: MintSpec,
+  nowMs: number,
+): Promise<TokenRecord> {
+  for (let attempt = 1;; attempt++) {
+    const record: TokenRecord = {
+      token: generateToken(),
+      app: spec.app,
+      createdAtMs: nowMs,
+      expiresAtMs: nowMs + spec.durationSeconds * 1000,
+      maxUses: spec.maxUses,
+    };
+    try {
+      await store.createToken(record);
+      return record;
+    } catch (err) {
+      if (
+        err instanceof StoreError &&
+        err.code === StoreErrorCode.TokenExists && attempt < MINT_ATTEMPTS
+      ) continue;
+      throw err;
+    }
+  }
+}
+
 function parseUint(
   raw: string | undefined,
   name: string,
@@ -139,18 +204,10 @@ export function createTokenService(
     lockout.recordSuccess(client);
 
     const appName = q("app");
-    if (
-      appName !== undefined &&
-      (!APP_RE.test(appName) || appName.includes(".."))
-    ) {
+    const badApp = appName === undefined ? undefined : checkAppName(appName);
+    if (badApp !== undefined) {
       requests.inc({ status: 400 });
-      return textError(
-        c,
-        400,
-        `Invalid app: got ${
-          JSON.stringify(appName.slice(0, 64))
-        }, expected a name of [A-Za-z0-9_.-] (omit app for every app)`,
-      );
+      return textError(c, 400, badApp);
     }
     const duration = parseUint(
       q("duration"),
@@ -186,37 +243,23 @@ export function createTokenService(
       return textError(c, 400, problem ?? "Invalid parameters");
     }
 
-    const now = clock();
-    for (let attempt = 1;; attempt++) {
-      const token = generateToken();
-      try {
-        await store.createToken({
-          token,
-          app: appName ?? null,
-          createdAtMs: now,
-          expiresAtMs: now + duration * 1000,
-          maxUses: limit,
-        });
-      } catch (err) {
-        if (
-          err instanceof StoreError &&
-          err.code === StoreErrorCode.TokenExists && attempt < MINT_ATTEMPTS
-        ) continue;
-        throw err;
-      }
-      log.info("token minted", {
-        app: appName ?? "*",
-        durationSeconds: duration,
-        maxUses: limit,
-        client,
-      });
-      requests.inc({ status: 200 });
-      const r = renderToken(token, formatRaw as TokenFormat);
-      return c.body(r.body, 200, {
-        ...NO_STORE,
-        "Content-Type": r.contentType,
-      });
-    }
+    const record = await mintToken(store, {
+      app: appName ?? null,
+      durationSeconds: duration,
+      maxUses: limit,
+    }, clock());
+    log.info("token minted", {
+      app: appName ?? "*",
+      durationSeconds: duration,
+      maxUses: limit,
+      client,
+    });
+    requests.inc({ status: 200 });
+    const r = renderToken(record.token, formatRaw as TokenFormat);
+    return c.body(r.body, 200, {
+      ...NO_STORE,
+      "Content-Type": r.contentType,
+    });
   });
 
   return app;

@@ -1,6 +1,7 @@
 /**
- * The control role: token service (`/gettoken`), admin API (`/admin/*`), `/healthz`,
- * `/metrics` and the console, on port 8088 by default.
+ * The control role: token service (`/gettoken`), admin API (`/admin/*`: tokens, purge, edges,
+ * streams, config), `/healthz`, `/metrics` and the web console (`/`, `web/console.html`), on
+ * port 8088 by default.
  *
  * Origin and edge import the enforcement helpers from here (roles reach each other only through
  * `mod.ts`, see tests/presubmit_test.ts): {@link checkAccess} spends a use of a `?token=`;
@@ -16,11 +17,30 @@ export {
   type ControlAppOptions,
   createControlApp,
 } from "./app.ts";
-export { type AdminTokenView, toAdminView } from "./admin.ts";
+export {
+  type AdminEdgeView,
+  type AdminStreamView,
+  type AdminTokenView,
+  parseMintBody,
+  toAdminEdges,
+  toAdminStreams,
+  toAdminView,
+} from "./admin.ts";
+export { redactConfig, REDACTED, SECRET_KEY_RE } from "./config_view.ts";
+export { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
+export {
+  MAX_PURGE_ENTRIES,
+  MAX_PURGE_ENTRY_LENGTH,
+  parsePurgeBody,
+  type PurgeBody,
+} from "./purge.ts";
 export { ControlError, ControlErrorCode } from "./errors.ts";
 export {
+  checkAppName,
   MAX_TOKEN_DURATION_SECONDS,
   MAX_TOKEN_USES,
+  type MintSpec,
+  mintToken,
   renderToken,
   TokenFormat,
 } from "./gettoken.ts";

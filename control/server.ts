@@ -28,6 +28,11 @@ export interface ControlDeps {
   readonly clock?: () => number;
   /** Secrets already resolved by the process (shared with edge and scheduler admin APIs). */
   readonly secrets?: ControlSecrets;
+  /**
+   * The whole running config, shown by `GET /admin/config` with every secret-named key
+   * redacted; without it that route answers 501.
+   */
+  readonly fullConfig?: MeridianConfig;
 }
 
 /** A running control role. */
@@ -70,6 +75,7 @@ export async function startControl(
       metrics: deps.metrics,
       log,
       ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
     },
   );
   const server = Deno.serve(

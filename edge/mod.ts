@@ -3,6 +3,10 @@
  * RFC 9111 freshness, Cache-Status (RFC 9211), live HTTP-FLV fan-out, origin health and
  * failover, and the purge/prefetch admin API.
  *
+ * Streams the origin marks as protected (`X-Meridian-Access`, see `access/`) stay protected
+ * through the edge: cached objects need a session credential, joiners of a shared live upstream
+ * spend a token use; the policy itself stays in the origin's config.
+ *
  * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
  * on `Deno.serve` (default 127.0.0.1:8080).
  *
@@ -24,9 +28,11 @@
  */
 
 import type { EdgeConfig } from "../config/edge_schema.ts";
+import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
+import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
 import { createEdgeApp } from "./app.ts";
 import { DiskStore } from "./cache/disk_store.ts";
@@ -47,6 +53,12 @@ import { createHealthWeightedRr } from "./upstream/health_weighted_rr.ts";
 import { parseOrigins } from "./upstream/select.ts";
 
 export type { EdgeConfig } from "../config/edge_schema.ts";
+export {
+  ACCESS_MARKER_HEADER,
+  AccessMark,
+  EdgeAccess,
+  type EdgeRefusal,
+} from "./access/mod.ts";
 export { EDGE_CONSTRAINTS, EDGE_DEFAULTS } from "../config/edge_schema.ts";
 export {
   InProcessPurgeBus,
@@ -97,6 +109,12 @@ export interface EdgeDeps {
   readonly store?: SharedStore;
   /** Start active health checks. @default true */
   readonly healthChecks?: boolean;
+  /**
+   * The top-level `auth` section: its `sessionSecret` (or, when `""`, the one generated in
+   * `store`) verifies the session credentials the origin signs. Used with `store` only.
+   * @default { sessionSecret: "" }
+   */
+  readonly auth?: Pick<MeridianConfig["auth"], "sessionSecret">;
 }
 
 /**
@@ -106,6 +124,7 @@ export interface EdgeDeps {
  * @param deps Logger, metrics registry and (optionally) the shared purge bus.
  * @returns The running edge; `port` is the bound port (useful with `port: 0`).
  * @throws {EdgeError} `EDGE_STORE` when the disk tier cannot be opened.
+ * @throws {TokenError} When `auth.sessionSecret` is set but too short.
  * @throws {Error} When the port cannot be bound.
  */
 export async function startEdge(
@@ -115,6 +134,15 @@ export async function startEdge(
   const log = deps.log;
   const stats = new EdgeStats();
   const origins = parseOrigins(config.origins);
+  // With the shared store the edge checks viewers of streams the origin marks as protected
+  // (tokens, session credentials); without it such objects are never shared.
+  const access = deps.store
+    ? await EdgeAccess.open(deps.auth ?? { sessionSecret: "" }, {
+      store: deps.store,
+      log: log.child("access"),
+      metrics: deps.metrics,
+    })
+    : undefined;
   const client = Deno.createHttpClient({});
   const health = new HealthMonitor(origins, {
     ...config.upstream.healthCheck,
@@ -138,13 +166,21 @@ export async function startEdge(
       config.cache.memoryMaxBytes,
     ),
   });
-  const disk = config.cache.diskDir
-    ? await DiskStore.open({
-      dir: config.cache.diskDir,
-      maxBytes: config.cache.diskMaxBytes,
-      maxObjectBytes: config.cache.maxObjectBytes,
-    })
-    : undefined;
+  let disk: DiskStore | undefined;
+  try {
+    disk = config.cache.diskDir
+      ? await DiskStore.open({
+        dir: config.cache.diskDir,
+        maxBytes: config.cache.diskMaxBytes,
+        maxObjectBytes: config.cache.maxObjectBytes,
+      })
+      : undefined;
+  } catch (e) {
+    access?.close();
+    await health.close();
+    client.close();
+    throw e;
+  }
   const store = new TieredStore(memory, disk);
 
   const cache = new EdgeCache({
@@ -154,7 +190,7 @@ export async function startEdge(
     defaultTargetDurationSeconds: config.cache.defaultTargetDurationSeconds,
     collapseWaitMs: config.cache.collapseWaitMs,
     bodyTimeoutMs: config.upstream.timeoutMs,
-  }, { store, upstream, stats, log: log.child("cache") });
+  }, { store, upstream, stats, log: log.child("cache"), access });
 
   const fanout = new FlvFanout({
     flushIntervalMs: config.live.flushIntervalMs,
@@ -163,7 +199,7 @@ export async function startEdge(
     idleCloseMs: config.live.idleCloseMs,
     reconnectWindowMs: config.live.reconnectWindowMs,
     readTimeoutMs: config.upstream.timeoutMs,
-  }, { upstream, health, stats, log: log.child("flv") });
+  }, { upstream, health, stats, log: log.child("flv"), access });
 
   const storeBus = !deps.purgeBus && deps.store
     ? new StorePurgeBus(deps.store, {
@@ -196,6 +232,7 @@ export async function startEdge(
       onListen: () => {},
     }, (req, info) => app.fetch(req, info));
   } catch (e) {
+    access?.close();
     await health.close();
     client.close();
     await store.close();
@@ -229,6 +266,7 @@ export async function startEdge(
     try {
       await registrar.start();
     } catch (e) {
+      access?.close();
       await fanout.close();
       await health.close();
       await server.shutdown();
@@ -252,6 +290,7 @@ export async function startEdge(
       // Leave the registry first so schedulers stop answering this edge while it drains.
       await registrar?.close();
       storeBus?.close();
+      access?.close();
       await fanout.close();
       await health.close();
       await server.shutdown();

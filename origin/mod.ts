@@ -17,7 +17,11 @@ import {
   type SessionKey,
 } from "../control/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import type { SharedStore } from "../store/mod.ts";
+import {
+  DEFAULT_ANNOUNCE_INTERVAL_MS,
+  type SharedStore,
+  StreamAnnouncer,
+} from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp, type HlsSource } from "./http/app.ts";
@@ -65,6 +69,59 @@ async function sessionKeyOf(
     return await importSessionKey(auth.sessionSecret);
   }
   return undefined;
+}
+
+/** `host:port` as a URL authority (IPv6 in brackets); a wildcard bind names this machine. */
+function urlAuthority(hostname: string, port: number): string {
+  let host = hostname;
+  if (host === "0.0.0.0" || host === "::" || host === "") {
+    try {
+      host = Deno.hostname();
+    } catch {
+      host = "127.0.0.1"; // no --allow-sys: same-machine links still work
+    }
+  }
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Announces the origin's live streams into the store's stream directory (for the control
+ * role's `GET /admin/streams` and console): every {@link DEFAULT_ANNOUNCE_INTERVAL_MS} and
+ * shortly after a publish starts or ends. Reads the registry on a timer only, never per tag.
+ */
+function announceStreams(
+  store: SharedStore,
+  registry: StreamRegistry,
+  where: { hostname: string; httpPort: number; rtmpPort: number },
+  log: Logger,
+): StreamAnnouncer {
+  const http = urlAuthority(where.hostname, where.httpPort);
+  const announcer = new StreamAnnouncer(
+    store.streams,
+    () =>
+      registry.list().map((s) => ({
+        app: s.app,
+        name: s.name,
+        startedAt: s.startedAt,
+        viewers: s.viewers,
+        bytesIn: s.bytesIn,
+        codecs: s.codecs,
+        protocol: s.publisher.protocol,
+      })),
+    {
+      originId: http,
+      httpUrl: `http://${http}`,
+      rtmpUrl: `rtmp://${urlAuthority(where.hostname, where.rtmpPort)}`,
+      intervalMs: DEFAULT_ANNOUNCE_INTERVAL_MS,
+      log,
+    },
+  );
+  registry.onPublish((hub) => {
+    announcer.changed();
+    // The hub tells its listeners when it ends; the no-op onTag is the only per-tag cost.
+    hub.addListener({ onTag() {}, onEnd: () => announcer.changed() });
+  });
+  return announcer;
 }
 
 /** Keeps one HLS packager per stream key, across republishes (for EXT-X-DISCONTINUITY). */
@@ -202,6 +259,15 @@ export async function startOrigin(
     http: `http://${config.hostname}:${httpPort}`,
   });
 
+  const announcer = deps.store
+    ? announceStreams(
+      deps.store,
+      registry,
+      { hostname: config.hostname, httpPort, rtmpPort: rtmp.port },
+      log.child("directory"),
+    )
+    : undefined;
+
   const channels: VirtualLiveHandle[] = [];
   for (const ch of config.virtualLive) {
     channels.push(
@@ -214,6 +280,7 @@ export async function startOrigin(
     httpPort,
     registry,
     async close() {
+      await announcer?.close();
       for (const ch of channels) ch.stop();
       registry.endAll();
       await rtmp.close();

@@ -34,6 +34,11 @@ export const KEYS = {
     schedulerId,
   ],
   allHealth: ["edge_health"] as Deno.KvKey,
+  /** `OriginListing` by origin id (`store/streams.ts`), expiring after its `ttlMs`. */
+  streamListing: (
+    originId: string,
+  ): Deno.KvKey => ["stream_directory", originId],
+  streamListings: ["stream_directory"] as Deno.KvKey,
 } as const;
 
 /** A revocation tombstone's value. */

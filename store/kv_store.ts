@@ -22,6 +22,8 @@ import { StoreError, StoreErrorCode } from "./errors.ts";
 import { KEYS, type Tombstone } from "./_keys.ts";
 import type { EdgeRegistry } from "./edges.ts";
 import { KvEdgeRegistry } from "./kv_edges.ts";
+import { KvStreamDirectory } from "./kv_streams.ts";
+import type { StreamDirectory } from "./streams.ts";
 import type {
   FeedEntry,
   FeedEvent,
@@ -95,6 +97,7 @@ function usesOf(entry: Deno.KvEntryMaybe<Deno.KvU64>): number {
  */
 export class KvStore implements SharedStore {
   readonly edges: EdgeRegistry;
+  readonly streams: StreamDirectory;
   readonly #kv: Deno.Kv;
   readonly #pollIntervalMs: number;
   readonly #log: Logger | undefined;
@@ -123,6 +126,9 @@ export class KvStore implements SharedStore {
     this.edges = new KvEdgeRegistry(kv, {
       track: (what, op) => this.#track(what, op),
       publish: (event) => this.publish(event),
+    });
+    this.streams = new KvStreamDirectory(kv, {
+      track: (what, op) => this.#track(what, op),
     });
   }
 

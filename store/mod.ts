@@ -1,6 +1,7 @@
 /**
- * State shared between nodes: access tokens, revocations, the edge registry (`store.edges`) and
- * a change feed every node sees.
+ * State shared between nodes: access tokens, revocations, the edge registry (`store.edges`), the
+ * stream directory (`store.streams`, each origin's live streams) and a change feed every node
+ * sees.
  *
  * Everything goes through the typed {@link SharedStore} repository, never raw KV calls, so a
  * Redis backend can be added later behind the same interface. Today's backend is Deno KV
@@ -34,6 +35,18 @@ export {
   isViewFresh,
   type RegistrySnapshot,
 } from "./edges.ts";
+export {
+  boundStreams,
+  DEFAULT_ANNOUNCE_INTERVAL_MS,
+  type DirectoryStream,
+  isListingFresh,
+  LISTING_TTL_INTERVALS,
+  MAX_LISTING_STREAM_BYTES,
+  type OriginListing,
+  StreamAnnouncer,
+  type StreamAnnouncerOptions,
+  type StreamDirectory,
+} from "./streams.ts";
 export {
   DEFAULT_POLL_INTERVAL_MS,
   KvStore,

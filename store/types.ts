@@ -5,6 +5,7 @@
  */
 
 import type { EdgeRegistry } from "./edges.ts";
+import type { StreamDirectory } from "./streams.ts";
 
 /** A minted access token, as stored. Immutable after creation (uses are counted apart). */
 export interface TokenRecord {
@@ -135,6 +136,8 @@ export interface SharedStore {
   ensureSecret(name: string, create: () => string): Promise<string>;
   /** The edge registry: registrations, heartbeats, drain flags and schedulers' health views. */
   readonly edges: EdgeRegistry;
+  /** The stream directory: each origin's live streams, refreshed by the origins with a TTL. */
+  readonly streams: StreamDirectory;
   /**
    * Asks the feed to be polled at least every `intervalMs` until the returned function is
    * called (a purge bus wants ~100 ms where token revocations are fine with the default).

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { AccessMark } from "../access/marker.ts";
+
 /** A stored response: status, end-to-end headers, the whole body and its freshness. */
 export interface CachedObject {
   readonly status: number;
@@ -31,6 +33,11 @@ export interface CachedObject {
   readonly lastModified: string | undefined;
   /** Eligible for a persistent tier (VOD objects; never live playlists). */
   readonly persistent: boolean;
+  /**
+   * The origin's access mark (`X-Meridian-Access`): served only to requests that pass the edge's
+   * access check. Absent: open to anyone.
+   */
+  readonly access?: AccessMark | undefined;
 }
 
 /** Counters of a store, for `/healthz` and `/metrics`. */

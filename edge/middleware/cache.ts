@@ -5,10 +5,28 @@
  * One {@link EdgeCache} per edge owns the in-flight fills and the Vary index; stores only keep
  * bytes.
  *
+ * Protected streams (`edge/access/`): an origin answer marked `X-Meridian-Access` is stored with
+ * its mark, and a stored (or in-flight, collapsed) marked object is served only to a request
+ * the edge checks itself: a genuine session credential (`?cred=`, HMAC verified locally, no
+ * store round trip), else 401/403. A playlist request without a credential but with `?token=`
+ * opens a playback session and bypasses the cache to the origin (never coalesced or stored). A
+ * marked playlist is `private` only because it carries one session's credential: it is stored
+ * without credentials and each viewer gets its own re-applied (`withSessionCredential`), so
+ * playlist reloads are cache hits too. Without an access checker marked answers are never
+ * stored or shared.
+ *
  * @module
  */
 
+import { withSessionCredential } from "../../control/mod.ts";
 import type { Logger } from "../../log/mod.ts";
+import {
+  type EdgeAccess,
+  type ObjectAccess,
+  refusalResponse,
+} from "../access/edge_access.ts";
+import { type AccessMark, parseAccessMark } from "../access/marker.ts";
+import { withoutSessionCredential } from "../access/playlist.ts";
 import { BodyTee } from "../cache/body_tee.ts";
 import { createCacheKeyer } from "../cache/cache_key.ts";
 import {
@@ -55,6 +73,11 @@ export interface EdgeCacheDeps {
   readonly log: Logger;
   /** Epoch ms. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Checks requests for objects the origin marked as protected (`X-Meridian-Access`). Without
+   * it such objects are never stored or shared, so the origin checks every request.
+   */
+  readonly access?: EdgeAccess | undefined;
 }
 
 /** Response fields never stored or relayed (RFC 9110 §7.6.1, §6.6.1) or set by us. */
@@ -100,14 +123,64 @@ interface FillHead {
   readonly initialAgeMs: number;
   /** Set when a conditional revalidation got 304: the refreshed stored object. */
   readonly refreshed: CachedObject | undefined;
+  /** The origin's access mark: who may share this answer is checked per request. */
+  readonly access: AccessMark | undefined;
 }
 
 class Fill {
   readonly tee = new BodyTee();
   head!: Promise<FillHead>;
-  /** A purge ran while the fill was in flight: do not store its result. */
-  purged = false;
+  /**
+   * Do not store the result: a purge ran while the fill was in flight, or the fill bypasses the
+   * cache (a new playback session of a protected stream).
+   */
+  discard = false;
 }
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Headers for computing freshness with `private` left out (see `#freshnessFor`). */
+function withoutPrivate(headers: Headers): Headers {
+  const cc = headers.get("cache-control");
+  if (cc === null || !/private/i.test(cc)) return headers;
+  const h = new Headers(headers);
+  h.set(
+    "cache-control",
+    cc.split(",").map((d) => d.trim()).filter((d) =>
+      d !== "" && d.split("=", 1)[0]!.toLowerCase() !== "private"
+    ).join(", "),
+  );
+  return h;
+}
+
+/** A protected playlist with `credential` applied to its URIs; validators dropped (new body). */
+function playlistFor(
+  obj: CachedObject,
+  credential: string,
+): CachedObject {
+  const headers = obj.headers.filter(([k]) =>
+    k !== "etag" && k !== "last-modified"
+  );
+  return {
+    ...obj,
+    headers,
+    body: encoder.encode(
+      withSessionCredential(decoder.decode(obj.body), credential),
+    ),
+    etag: undefined,
+    lastModified: undefined,
+  };
+}
+
+const NOT_STORABLE_UNCHECKED = {
+  storable: false,
+  reason: "access-unchecked",
+  lifetimeMs: 0,
+  staleWhileRevalidateMs: 0,
+  staleIfErrorMs: 0,
+  mustRevalidate: true,
+} as const satisfies Freshness;
 
 function parseVary(value: string | null): string[] {
   if (!value) return [];
@@ -170,6 +243,7 @@ export class EdgeCache {
   readonly #stats: EdgeStats;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #access: EdgeAccess | undefined;
   readonly #keyOf: (url: URL) => string;
   readonly #inflight = new Map<string, Fill>();
   readonly #background = new Set<Promise<unknown>>();
@@ -183,6 +257,7 @@ export class EdgeCache {
     this.#stats = deps.stats;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#access = deps.access;
     this.#keyOf = createCacheKeyer(options.ignoredQueryParams);
   }
 
@@ -217,6 +292,17 @@ export class EdgeCache {
       ? variantKeyOf(primary, varyNames, req.headers)
       : primary;
     const obj = this.#store.getSync?.(key) ?? await this.#store.get(key);
+    // A protected object is served (fresh, stale or on error) only after the request passes the
+    // edge's own check: no store round trip, the origin is not asked.
+    let credential: string | undefined;
+    if (obj?.access !== undefined) {
+      const verdict = await this.#authorize(url, obj.access);
+      if (verdict.kind === "refuse") {
+        return refusalResponse(verdict.refusal, obj.access);
+      }
+      if (verdict.kind === "forward") return await this.#bypass(req, url);
+      credential = verdict.credential;
+    }
     const now = this.#now();
     if (obj) {
       const ageMs = obj.initialAgeMs + (now - obj.storedAtMs);
@@ -225,7 +311,7 @@ export class EdgeCache {
         const ttl = Math.floor((obj.lifetimeMs - ageMs) / 1000);
         return this.#serveObject(
           req,
-          obj,
+          this.#personal(url, obj, credential),
           ageMs,
           `${CACHE_NAME}; hit; ttl=${ttl}`,
         );
@@ -243,13 +329,61 @@ export class EdgeCache {
         const ttl = Math.floor((obj.lifetimeMs - ageMs) / 1000);
         return this.#serveObject(
           req,
-          obj,
+          this.#personal(url, obj, credential),
           ageMs,
           `${CACHE_NAME}; hit; ttl=${ttl}; detail=stale-while-revalidate`,
         );
       }
     }
-    return await this.#forward(req, url, primary, obj);
+    return await this.#forward(req, url, primary, obj, credential);
+  }
+
+  /** The edge's verdict on a request for a protected object. */
+  async #authorize(url: URL, mark: AccessMark): Promise<ObjectAccess> {
+    // Without a checker nothing protected is stored or shared; forward so the origin decides.
+    if (!this.#access) return { kind: "forward" };
+    return await this.#access.authorizeObject(url, mark);
+  }
+
+  /**
+   * What one viewer gets of a stored object: a protected playlist is kept without credentials
+   * and gets this viewer's (already checked) credential on every URI.
+   */
+  #personal(
+    url: URL,
+    obj: CachedObject,
+    credential: string | undefined,
+  ): CachedObject {
+    return obj.access !== undefined && credential !== undefined &&
+        obj.status === 200 && classifyPath(url.pathname) === "playlist"
+      ? playlistFor(obj, credential)
+      : obj;
+  }
+
+  /**
+   * Forwards a request around the cache: no lookup, no coalescing, nothing stored. For what
+   * opens a playback session (`.m3u8?token=`): every one must reach the origin.
+   */
+  async #bypass(req: Request, url: URL): Promise<Response> {
+    const fill = this.#startFill(url, this.#keyOf(url), req, undefined, false);
+    fill.discard = true;
+    let head: FillHead;
+    try {
+      head = await fill.head;
+    } catch {
+      this.#stats.count("error");
+      return new Response("Bad gateway", {
+        status: 502,
+        headers: {
+          "cache-status": `${CACHE_NAME}; fwd=request; detail=upstream-error`,
+          "x-cache": "MISS",
+        },
+      });
+    }
+    return await this.#serveFill(req, fill, head, false, false, {
+      bypass: true,
+      credential: undefined,
+    });
   }
 
   #track(p: Promise<unknown>): void {
@@ -265,6 +399,7 @@ export class EdgeCache {
     url: URL,
     primary: string,
     stale: CachedObject | undefined,
+    credential: string | undefined,
   ): Promise<Response> {
     let fill = this.#inflight.get(primary);
     const collapsed = fill !== undefined;
@@ -283,7 +418,13 @@ export class EdgeCache {
         )
         : await fill.head;
     } catch (e) {
-      const served = this.#staleOnError(req, stale, "upstream-error");
+      const served = this.#staleOnError(
+        req,
+        url,
+        stale,
+        credential,
+        "upstream-error",
+      );
       if (served) return served;
       this.#stats.count("error");
       const isTimeout = e instanceof EdgeError &&
@@ -326,18 +467,56 @@ export class EdgeCache {
           },
         });
       }
-      return this.#serveFill(req, fill, head, false, stale !== undefined);
+      return await this.#serveFill(
+        req,
+        fill,
+        head,
+        false,
+        stale !== undefined,
+        {
+          bypass: false,
+          credential: url.searchParams.get("cred") ?? undefined,
+        },
+      );
+    }
+    if (head.access !== undefined && collapsed) {
+      // Another request's origin fetch answered for a protected stream: the origin checked
+      // that request, not this one, so the edge checks this one before sharing the answer.
+      const verdict = await this.#authorize(url, head.access);
+      if (verdict.kind === "refuse") {
+        return refusalResponse(verdict.refusal, head.access);
+      }
+      if (verdict.kind === "forward") return await this.#bypass(req, url);
+      credential = verdict.credential;
+    } else if (head.access !== undefined) {
+      // Our own fetch: the origin checked this request's credential.
+      credential = url.searchParams.get("cred") ?? undefined;
     }
     if (head.status >= 500) {
-      const served = this.#staleOnError(req, stale, `status-${head.status}`);
+      const served = this.#staleOnError(
+        req,
+        url,
+        stale,
+        credential,
+        `status-${head.status}`,
+      );
       if (served) return served;
     }
-    return this.#serveFill(req, fill, head, collapsed, stale !== undefined);
+    return await this.#serveFill(
+      req,
+      fill,
+      head,
+      collapsed,
+      stale !== undefined,
+      { bypass: false, credential },
+    );
   }
 
   #staleOnError(
     req: Request,
+    url: URL,
     stale: CachedObject | undefined,
+    credential: string | undefined,
     detail: string,
   ): Response | undefined {
     if (!stale || stale.mustRevalidate) return undefined;
@@ -348,7 +527,7 @@ export class EdgeCache {
     const ttl = Math.floor((stale.lifetimeMs - ageMs) / 1000);
     return this.#serveObject(
       req,
-      stale,
+      this.#personal(url, stale, credential),
       ageMs,
       `${CACHE_NAME}; fwd=stale; ttl=${ttl}; detail=stale-if-error-${detail}`,
     );
@@ -361,6 +540,14 @@ export class EdgeCache {
     reqHasAuth: boolean,
     body: Uint8Array | undefined,
   ): Freshness {
+    const mark = parseAccessMark(headers);
+    if (mark !== undefined) {
+      // Protected: shared only when this edge can check each request itself.
+      if (!this.#access) return NOT_STORABLE_UNCHECKED;
+      // A protected playlist is `private` only because it carries one session's credential;
+      // the edge stores it without (`#pump`) and re-applies each viewer's own.
+      if (kind === "playlist") headers = withoutPrivate(headers);
+    }
     let defaultLifetimeMs: number | undefined;
     let maxServeAgeMs: number | undefined;
     if (kind === "segment" || kind === "vod") {
@@ -440,8 +627,9 @@ export class EdgeCache {
           staleWhileRevalidateMs: f.staleWhileRevalidateMs,
           staleIfErrorMs: f.staleIfErrorMs,
           mustRevalidate: f.mustRevalidate,
+          access: parseAccessMark(merged),
         };
-        if (f.storable && !fill.purged) {
+        if (f.storable && !fill.discard) {
           await this.#store.put(variantKey, refreshed);
         }
         fill.tee.push(stale.body);
@@ -459,6 +647,7 @@ export class EdgeCache {
           lastModified: refreshed.lastModified,
           initialAgeMs: refreshed.initialAgeMs,
           refreshed,
+          access: refreshed.access,
         };
       }
       const freshness = this.#freshnessFor(
@@ -485,6 +674,7 @@ export class EdgeCache {
           up.responseTimeMs,
         ),
         refreshed: undefined,
+        access: parseAccessMark(res.headers),
       };
       this.#track(
         this.#pump(fill, up, head, primary, kind, reqHasAuth).finally(
@@ -561,14 +751,18 @@ export class EdgeCache {
       return;
     }
     tee.end();
-    if (!storeIt || fill.purged) return;
-    const bytes = tee.concat();
+    if (!storeIt || fill.discard) return;
+    let bytes = tee.concat();
     const h = new Headers(head.headers as [string, string][]);
     // Playlists: the target duration in the body sets the live defaults and cap.
     const f = kind === "playlist"
       ? this.#freshnessFor(kind, head.status, h, reqHasAuth, bytes)
       : this.#freshnessFor(kind, head.status, h, reqHasAuth, undefined);
     if (!f.storable) return;
+    if (head.access !== undefined && kind === "playlist") {
+      // Nobody's session credential is kept in the shared cache.
+      bytes = withoutSessionCredential(bytes);
+    }
     const object: CachedObject = {
       status: head.status,
       headers: head.headers,
@@ -582,6 +776,7 @@ export class EdgeCache {
       etag: head.etag,
       lastModified: head.lastModified,
       persistent: kind === "vod",
+      access: head.access,
     };
     if (head.varyNames.length > 0) this.#vary.set(primary, head.varyNames);
     else this.#vary.delete(primary);
@@ -611,26 +806,67 @@ export class EdgeCache {
     }, true);
   }
 
-  #serveFill(
+  async #serveFill(
     req: Request,
     fill: Fill,
     head: FillHead,
     collapsed: boolean,
     revalidating: boolean,
-  ): Response {
+    how: { readonly bypass: boolean; readonly credential: string | undefined },
+  ): Promise<Response> {
     if (head.refreshed) this.#stats.count("revalidated");
-    else if (!head.shareable) this.#stats.count("pass");
+    else if (!head.shareable || how.bypass) this.#stats.count("pass");
     else this.#stats.count(collapsed ? "collapsed" : "miss");
     const h = new Headers(head.headers as [string, string][]);
     h.set("age", String(Math.floor(head.initialAgeMs / 1000)));
-    let cs = `${CACHE_NAME}; fwd=${revalidating ? "stale" : "miss"}`;
+    let cs = `${CACHE_NAME}; fwd=${
+      how.bypass ? "request" : revalidating ? "stale" : "miss"
+    }`;
     cs += `; fwd-status=${head.refreshed ? 304 : head.status}`;
-    if (head.shareable) cs += "; stored";
+    if (how.bypass) cs += "; detail=new-session";
+    else if (head.shareable) cs += "; stored";
     else if (head.reason) cs += `; detail=${head.reason}`;
     if (collapsed) cs += "; collapsed";
     h.set("cache-status", cs);
     h.set("x-cache", "MISS");
     const tee = fill.tee;
+    if (
+      head.access !== undefined && how.credential !== undefined &&
+      head.status === 200 &&
+      classifyPath(new URL(req.url).pathname) === "playlist"
+    ) {
+      // A protected playlist (small): whole, with this viewer's credential on every URI,
+      // whichever request's fetch (or 304 refresh) brought it.
+      const body = await new Response(tee.reader()).bytes();
+      const obj = playlistFor({
+        status: head.status,
+        headers: [...h],
+        body,
+        storedAtMs: 0,
+        initialAgeMs: head.initialAgeMs,
+        lifetimeMs: 0,
+        staleWhileRevalidateMs: 0,
+        staleIfErrorMs: 0,
+        mustRevalidate: true,
+        etag: undefined,
+        lastModified: undefined,
+        persistent: false,
+      }, how.credential);
+      const out = new Headers(obj.headers as [string, string][]);
+      return this.#answer(req, out, obj.status, undefined, undefined, {
+        size: obj.body.byteLength,
+        stream: (s, e) => {
+          const part = obj.body.subarray(s, e);
+          this.#stats.sent(part.byteLength);
+          return new ReadableStream<Uint8Array>({
+            start(c) {
+              c.enqueue(part);
+              c.close();
+            },
+          });
+        },
+      }, false);
+    }
     const size = head.contentLength;
     return this.#answer(req, h, head.status, head.etag, head.lastModified, {
       size,
@@ -746,7 +982,7 @@ export class EdgeCache {
   #forgetInflight(match: (key: string) => boolean): void {
     for (const [k, fill] of this.#inflight) {
       if (!match(k)) continue;
-      fill.purged = true;
+      fill.discard = true;
       this.#inflight.delete(k);
     }
   }

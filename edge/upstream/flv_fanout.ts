@@ -14,6 +14,16 @@
 
 import { FlvReader, type FlvTag, FlvTagType } from "../../codec/flv/mod.ts";
 import type { Logger } from "../../log/mod.ts";
+import {
+  type EdgeAccess,
+  refusalResponse,
+  UNAVAILABLE,
+} from "../access/edge_access.ts";
+import {
+  ACCESS_MARKER_HEADER,
+  type AccessMark,
+  parseAccessMark,
+} from "../access/marker.ts";
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "./client.ts";
 import type { HealthMonitor } from "./health.ts";
@@ -41,6 +51,12 @@ export interface FlvFanoutDeps {
   readonly health: HealthMonitor;
   readonly stats: EdgeStats;
   readonly log: Logger;
+  /**
+   * Checks new viewers of streams the origin marked as protected (`X-Meridian-Access`).
+   * Without it nobody may join a protected stream's shared upstream (503); the first viewer,
+   * whose token the origin checks, still plays.
+   */
+  readonly access?: EdgeAccess | undefined;
 }
 
 /** A snapshot of one session for `/healthz`, `/metrics` and tests. */
@@ -69,6 +85,8 @@ class LiveFlvSession {
   bytesIn = 0;
   reconnects = 0;
   connected = false;
+  /** The origin's access mark, from the last upstream connection's response. */
+  access: AccessMark | undefined;
 
   readonly #o: FlvFanoutOptions;
   readonly #deps: FlvFanoutDeps;
@@ -209,6 +227,7 @@ class LiveFlvSession {
         });
       }
       this.#current = up;
+      this.access = parseAccessMark(up.response.headers);
       this.origin = up.origin.id;
       this.connected = true;
       exclude = new Set();
@@ -338,7 +357,11 @@ export class FlvFanout {
    * @param peer For logs.
    * @returns A streaming `video/x-flv` response, or the origin's error status.
    */
-  async attach(path: string, peer: string): Promise<Response> {
+  async attach(
+    path: string,
+    peer: string,
+    retry = true,
+  ): Promise<Response> {
     const streamKey = path.split("?")[0]!;
     let session = this.#sessions.get(streamKey);
     const joined = session !== undefined;
@@ -360,6 +383,14 @@ export class FlvFanout {
     const ready = await session.ready;
     if (!ready.ok) {
       session.viewerLeft();
+      if (joined && retry && (ready.status === 401 || ready.status === 403)) {
+        // The origin refused the viewer that opened the upstream (its token), not this one:
+        // this viewer opens its own, with its own token.
+        if (this.#sessions.get(streamKey) === session) {
+          this.#sessions.delete(streamKey);
+        }
+        return await this.attach(path, peer, false);
+      }
       return new Response(ready.message, {
         status: ready.status,
         headers: {
@@ -369,10 +400,36 @@ export class FlvFanout {
         },
       });
     }
+    // The origin checked (and spent) the token of the viewer that opened the upstream; every
+    // viewer joining a protected stream's upstream spends a use of its own here.
+    const mark = session.access;
+    let subject: string | undefined;
+    if (mark !== undefined) {
+      const url = new URL(path, "http://edge");
+      if (!joined) {
+        subject = url.searchParams.get("token") ?? undefined;
+      } else {
+        const access = this.#deps.access;
+        const grant = access
+          ? await access.authorizeJoin(url, mark)
+          : UNAVAILABLE;
+        if (!grant.ok) {
+          session.viewerLeft();
+          this.#deps.log.info("viewer refused", {
+            stream: streamKey,
+            peer,
+            reason: grant.reason,
+          });
+          return refusalResponse(grant, mark);
+        }
+        subject = grant.subject;
+      }
+    }
     return this.#viewerResponse(
       session,
       `${peer}#${++this.#viewerSeq}`,
       joined,
+      subject,
     );
   }
 
@@ -380,9 +437,12 @@ export class FlvFanout {
     session: LiveFlvSession,
     id: string,
     joined: boolean,
+    subject: string | undefined,
   ): Response {
     const stats = this.#deps.stats;
+    const access = this.#deps.access;
     let viewer: FlvViewer | undefined;
+    let unwatch = () => {};
     const body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -399,6 +459,7 @@ export class FlvFanout {
             close(reason, dropped) {
               if (!open) return;
               open = false;
+              unwatch();
               try {
                 if (dropped) controller.error(new Error(reason));
                 else controller.close();
@@ -408,9 +469,23 @@ export class FlvFanout {
               session.viewerLeft();
             },
           };
+          const v = viewer;
+          // A revoked token ends its own viewer (the shared upstream plays on for the others).
+          if (access && subject !== undefined) {
+            unwatch = access.watch(subject, () => {
+              this.#deps.log.info("viewer's token revoked", {
+                stream: session.path.split("?")[0],
+                viewer: id,
+              });
+              session.hub.removeViewer(v);
+              // A clean end: the player stops as at the end of a stream.
+              v.close("token revoked", false);
+            });
+          }
           session.hub.addViewer(viewer);
         },
         cancel: () => {
+          unwatch();
           if (!viewer) return;
           session.hub.removeViewer(viewer);
           session.viewerLeft();
@@ -430,6 +505,10 @@ export class FlvFanout {
           ? "Meridian; hit; detail=live-fanout"
           : "Meridian; fwd=miss; detail=live-fanout",
         "x-cache": joined ? "HIT" : "MISS",
+        // Lets an edge below this one (this one as its shield) learn the mark too.
+        ...(session.access === undefined
+          ? {}
+          : { [ACCESS_MARKER_HEADER]: session.access }),
       },
     });
   }

@@ -23,6 +23,7 @@ import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
 import { describeError, type Logger } from "../log.ts";
 import { HookAction, HookClient, type HookEvent } from "./hooks.ts";
+import { AccessMark } from "./marker.ts";
 import {
   type AccessPolicy,
   checkPublishKey,
@@ -193,6 +194,19 @@ export class AccessGate {
   sessionRequired(app: string): boolean {
     return this.#policy.accessOf(app) === "token" ||
       this.#hooks.has(HookAction.Play);
+  }
+
+  /**
+   * The access marker for responses about `app` over `protocol` (see `marker.ts`): `token` when
+   * the app requires tokens; `session` for HLS when only an on_play hook gates it (an edge then
+   * checks credentials but cannot ask the hook for an HTTP-FLV viewer); `undefined` when open.
+   */
+  accessMark(app: string, protocol: "flv" | "hls"): AccessMark | undefined {
+    if (this.#policy.accessOf(app) === "token") return AccessMark.Token;
+    if (protocol === "hls" && this.#hooks.has(HookAction.Play)) {
+      return AccessMark.Session;
+    }
+    return undefined;
   }
 
   /** Checks the publish key (`?key=`), then asks on_publish. Logs one line when refused. */

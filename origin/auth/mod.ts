@@ -28,6 +28,7 @@ export {
   type HookVerdict,
   publicParams,
 } from "./hooks.ts";
+export { ACCESS_MARKER_HEADER, AccessMark } from "./marker.ts";
 export {
   type AccessPolicy,
   type AccessPolicyOptions,

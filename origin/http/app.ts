@@ -11,7 +11,13 @@
 import { type Context, Hono } from "hono";
 import { withSessionCredential } from "../../control/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
-import { type AccessGate, type Refusal, sessionPath } from "../auth/mod.ts";
+import {
+  ACCESS_MARKER_HEADER,
+  type AccessGate,
+  type AccessMark,
+  type Refusal,
+  sessionPath,
+} from "../auth/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
@@ -60,10 +66,25 @@ function remoteOf(c: Context): { hostname: string; port: number } | undefined {
     | undefined)?.remoteAddr;
 }
 
+/**
+ * Response headers naming a protected stream (`X-Meridian-Access`), so an edge keeps the mark
+ * with what it caches and checks viewers itself; none for an open stream.
+ */
+function markHeaders(
+  mark: AccessMark | undefined,
+): Record<string, string> {
+  return mark === undefined ? {} : { [ACCESS_MARKER_HEADER]: mark };
+}
+
 /** The refusal as a response: its status and description, never the presented secret. */
-function refusalResponse(c: Context, refusal: Refusal): Response {
+function refusalResponse(
+  c: Context,
+  refusal: Refusal,
+  mark: AccessMark | undefined,
+): Response {
   return c.text(refusal.description, refusal.status, {
     ...CORS,
+    ...markHeaders(mark),
     "Cache-Control": "no-store",
   });
 }
@@ -168,11 +189,12 @@ export function createOriginHttpApp(
       } as const;
       let end: (() => void) | undefined;
       let signal: AbortSignal | undefined;
+      const mark = access?.accessMark(appName, "flv");
       if (access) {
         const grant = await access.authorizePlay(request);
         if (!grant.ok) {
           requests.inc({ kind: "flv", status: grant.status });
-          return refusalResponse(c, grant);
+          return refusalResponse(c, grant, mark);
         }
         const revoked = new AbortController();
         const unwatch = access.watch(grant.subject, () => revoked.abort());
@@ -192,6 +214,7 @@ export function createOriginHttpApp(
       requests.inc({ kind: "flv", status: 200 });
       return createFlvResponse(hub, peer, options.maxViewerQueueBytes, {
         ...CORS,
+        ...markHeaders(mark),
         "Content-Type": "video/x-flv",
         "Cache-Control": "no-cache, no-store",
       }, { signal, onClose: end });
@@ -211,6 +234,7 @@ export function createOriginHttpApp(
         requests.inc({ kind: "m3u8", status: 200 });
         return c.body(text, 200, headers);
       }
+      const mark = access.accessMark(appName, "hls");
       const cred = c.req.query("cred");
       if (cred !== undefined) {
         // A playlist reload of an open session: no token use, no store round trip.
@@ -220,12 +244,15 @@ export function createOriginHttpApp(
         );
         if (!ok.ok) {
           requests.inc({ kind: "m3u8", status: ok.status });
-          return refusalResponse(c, ok);
+          return refusalResponse(c, ok, mark);
         }
         requests.inc({ kind: "m3u8", status: 200 });
-        // The body carries this session's credential: no shared cache may keep it as is.
+        // The body carries this session's credential: no shared cache may keep it as is (the
+        // edge, told by the mark, stores it without the credential and re-applies each
+        // viewer's own).
         return c.body(withSessionCredential(text, cred), 200, {
           ...headers,
+          ...markHeaders(mark),
           "Cache-Control": `private, max-age=${options.playlistMaxAgeSeconds}`,
         });
       }
@@ -240,7 +267,7 @@ export function createOriginHttpApp(
       });
       if (!opened.ok) {
         requests.inc({ kind: "m3u8", status: opened.status });
-        return refusalResponse(c, opened);
+        return refusalResponse(c, opened, mark);
       }
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(params)) {
@@ -250,6 +277,7 @@ export function createOriginHttpApp(
       requests.inc({ kind: "m3u8", status: 302 });
       return c.body(null, 302, {
         ...CORS,
+        ...markHeaders(mark),
         "Location": `/${appName}/${stream}.m3u8?${query}`,
         "Cache-Control": "no-store",
       });
@@ -267,6 +295,9 @@ export function createOriginHttpApp(
       requests.inc({ kind: "other", status: 404 });
       return c.text("Not found", 404);
     }
+    const mark = access?.sessionRequired(appName)
+      ? access.accessMark(appName, "hls")
+      : undefined;
     if (access?.sessionRequired(appName)) {
       // The session credential from the playlist: checked in memory, no token use spent.
       const ok = await access.checkCredential(
@@ -275,7 +306,7 @@ export function createOriginHttpApp(
       );
       if (!ok.ok) {
         requests.inc({ kind: "ts", status: ok.status });
-        return refusalResponse(c, ok);
+        return refusalResponse(c, ok, mark);
       }
     }
     const bytes = hls.segment(appName, stream, segment.slice(0, -3));
@@ -290,6 +321,8 @@ export function createOriginHttpApp(
     requests.inc({ kind: "ts", status: 200 });
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       ...CORS,
+      // Cached by edges with the mark: they serve it only with a valid session credential.
+      ...markHeaders(mark),
       "Content-Type": "video/mp2t",
       // Segment names are never reused (a per-start prefix), so they may be cached for long.
       "Cache-Control": "public, max-age=86400, immutable",

@@ -19,6 +19,8 @@ export const T0 = 1_700_000_000_000;
 export interface ControlFixture {
   readonly app: Hono;
   readonly store: KvStore;
+  /** The store's KV file, for opening a second handle (as another process would). */
+  readonly kvPath: string;
   readonly metrics: MetricsRegistry;
   /** The manual clock: set `clock.now`. */
   readonly clock: { now: number };
@@ -29,9 +31,14 @@ export interface ControlFixture {
 /** Runs `fn` with a fresh control app; the store is closed and removed afterwards. */
 export function withControlApp<T>(
   fn: (f: ControlFixture) => Promise<T>,
-  over: { defaultTokenUses?: number; maxFailures?: number } = {},
+  over: {
+    defaultTokenUses?: number;
+    maxFailures?: number;
+    /** Passed as the control app's `config` (GET /admin/config). */
+    config?: unknown;
+  } = {},
 ): Promise<T> {
-  return withStore(async (store) => {
+  return withStore(async (store, kvPath) => {
     const clock = { now: T0 };
     const metrics = new MetricsRegistry();
     const app = createControlApp({
@@ -44,10 +51,17 @@ export function withControlApp<T>(
         windowSeconds: 60,
         lockSeconds: 300,
       },
-    }, { store, metrics, log: silentLogger, clock: () => clock.now });
+    }, {
+      store,
+      metrics,
+      log: silentLogger,
+      clock: () => clock.now,
+      ...(over.config !== undefined ? { config: over.config } : {}),
+    });
     return await fn({
       app,
       store,
+      kvPath,
       metrics,
       clock,
       request: (path, init, ip = "192.0.2.1") =>

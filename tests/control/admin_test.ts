@@ -102,11 +102,3 @@ Deno.test("DELETE /admin/tokens/{token} needs the admin token", async () => {
     assert.ok(await f.store.getToken(t));
   });
 });
-
-Deno.test("GET /admin/streams is a clear 501 until the control role has a stream source", async () => {
-  await withControlApp(async (f) => {
-    const res = await f.request("/admin/streams", { headers: auth });
-    assert.equal(res.status, 501);
-    assert.match(await res.text(), /Not implemented yet/);
-  });
-});

@@ -44,11 +44,40 @@ Deno.test("GET /metrics renders Prometheus text with token-service counters", as
   });
 });
 
-Deno.test("GET / is the console entry page listing the endpoints", async () => {
+Deno.test("GET / is the web console page, locked down by CSP, with the endpoint list in its footer", async () => {
   await withControlApp(async (f) => {
     const res = await f.request("/");
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /\/gettoken\?token=\{service password\}/);
+    assert.match(res.headers.get("Content-Type") ?? "", /^text\/html/);
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /connect-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    const html = await res.text();
+    assert.match(html, /<title>Meridian — control console<\/title>/);
+    assert.match(html, /\/gettoken\?token=\{service password\}/);
+    assert.ok(!html.includes("<!-- ENDPOINTS -->"));
+    // No external scripts, styles or fetches: everything is inline or on this port.
+    assert.ok(!/(src|href)="https?:/.test(html));
+  });
+});
+
+Deno.test("GET /api lists the endpoints as plain text", async () => {
+  await withControlApp(async (f) => {
+    const res = await f.request("/api");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("Content-Type") ?? "", /^text\/plain/);
+    const text = await res.text();
+    for (
+      const route of [
+        "GET    /gettoken?token={service password}",
+        "POST   /admin/tokens",
+        "POST   /admin/purge",
+        "GET    /admin/edges",
+        "GET    /admin/streams",
+        "GET    /admin/config",
+      ]
+    ) assert.ok(text.includes(route), route);
   });
 });
 

@@ -9,6 +9,7 @@ import { MemoryStore } from "../../../edge/cache/memory_store.ts";
 import { TieredStore } from "../../../edge/cache/tiered_store.ts";
 import {
   EdgeCache,
+  type EdgeCacheDeps,
   type EdgeCacheOptions,
 } from "../../../edge/middleware/cache.ts";
 import {
@@ -125,6 +126,7 @@ export function createTestCache(
   origins: string[],
   clock: ManualClock,
   options: Partial<EdgeCacheOptions> = {},
+  deps: Pick<EdgeCacheDeps, "access"> = {},
 ): {
   cache: EdgeCache;
   stats: EdgeStats;
@@ -165,7 +167,7 @@ export function createTestCache(
     collapseWaitMs: 5_000,
     bodyTimeoutMs: 5_000,
     ...options,
-  }, { store, upstream, stats, log: silentLogger, now: clock.now });
+  }, { store, upstream, stats, log: silentLogger, now: clock.now, ...deps });
   return {
     cache,
     stats,

@@ -1,0 +1,42 @@
+/**
+ * The running config as `GET /admin/config` shows it: every value under a key that names a
+ * secret (`/password|token|secret|key/i`, e.g. `adminToken`, `servicePassword`,
+ * `sessionSecret`, `publishKeys`) is replaced, at any depth.
+ *
+ * @module
+ */
+
+/** Keys whose values are never shown. */
+export const SECRET_KEY_RE = /password|token|secret|key/i;
+/** What a redacted value reads. */
+export const REDACTED = "[redacted]";
+
+/**
+ * A deep copy of `value` with every secret-named key's value replaced by {@link REDACTED}.
+ * Empty values (`""`, `[]`) are kept: they reveal nothing and show the secret is unset (or
+ * generated at start-up).
+ *
+ * @example
+ * ```ts
+ * import { redactConfig } from "./config_view.ts";
+ * const r = redactConfig({ control: { adminToken: "abc", port: 8088 }, apps: [{ publishKeys: ["k"] }] });
+ * if (JSON.stringify(r) !== '{"control":{"adminToken":"[redacted]","port":8088},"apps":[{"publishKeys":"[redacted]"}]}') {
+ *   throw new Error(JSON.stringify(r));
+ * }
+ * ```
+ */
+export function redactConfig(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactConfig);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY_RE.test(k) ? redactValue(v) : redactConfig(v);
+  }
+  return out;
+}
+
+function redactValue(v: unknown): unknown {
+  if (v === "" || v === null || v === undefined) return v;
+  if (Array.isArray(v) && v.length === 0) return [];
+  return REDACTED;
+}

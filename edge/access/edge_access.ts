@@ -1,0 +1,367 @@
+/**
+ * Access checks on the edge, for objects and live streams the origin marked as protected
+ * (`marker.ts`). The policy (which app needs what) stays in the origin's config; the edge only
+ * enforces what the mark says, with the session key every node shares through the store.
+ *
+ * Hot-path rule, as on the origin: a cache hit never touches the store. A credential is an HMAC
+ * verify the first time it is seen, then a map lookup plus the store's in-memory revocation
+ * cache. Only a new HTTP-FLV viewer of a shared upstream spends a token use (one store round
+ * trip per playback session).
+ *
+ * @module
+ */
+
+import type { MeridianConfig } from "../../config/mod.ts";
+import {
+  type AccessRefusal,
+  checkAccess,
+  CREDENTIAL_PARAM,
+  loadSessionKey,
+  type SessionClaims,
+  type SessionKey,
+  verifySession,
+} from "../../control/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { SharedStore } from "../../store/mod.ts";
+import { ACCESS_MARKER_HEADER, AccessMark } from "./marker.ts";
+
+/** Credentials remembered as verified; past this the oldest are forgotten (verified again). */
+export const MAX_CACHED_CREDENTIALS = 10_000;
+
+/** Why the edge refused a request. */
+export type EdgeRefusalReason =
+  | AccessRefusal
+  | "missing_credential"
+  | "bad_credential"
+  | "expired_credential"
+  | "store_failed"
+  | "unavailable";
+
+/** A refusal, with what to tell the client: never the token or credential presented. */
+export interface EdgeRefusal {
+  readonly ok: false;
+  readonly reason: EdgeRefusalReason;
+  /** 401 when a credential or token is missing, 403 when wrong, 503 when we could not check. */
+  readonly status: 401 | 403 | 503;
+  readonly description: string;
+}
+
+/** What to do with a request for a cached object of a protected stream. */
+export type ObjectAccess =
+  | {
+    readonly kind: "allow";
+    /** The viewer's checked credential (a playlist gets it re-applied to its URIs). */
+    readonly credential: string;
+  }
+  /** A new playback session (`.m3u8?token=` or hook-approved): only the origin opens it. */
+  | { readonly kind: "forward" }
+  | { readonly kind: "refuse"; readonly refusal: EdgeRefusal };
+
+/** Permission for a new viewer to join a shared live upstream. */
+export type JoinAccess =
+  | {
+    readonly ok: true;
+    /** The token spent, so a revocation can end this viewer. */
+    readonly subject: string | undefined;
+  }
+  | EdgeRefusal;
+
+/** What {@link EdgeAccess} needs. */
+export interface EdgeAccessDeps {
+  /** The shared store: token uses (`checkAccess`), revocations (memory and feed). */
+  readonly store: SharedStore;
+  /** The session key the origin signs credentials with (`loadSessionKey`). */
+  readonly sessionKey: SessionKey;
+  readonly log: Logger;
+  readonly metrics?: MetricsRegistry | undefined;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+const TOKEN_TEXT: Readonly<Record<AccessRefusal, string>> = {
+  missing: "Access token required",
+  malformed: "Access token invalid",
+  unknown: "Access token invalid",
+  revoked: "Access token revoked",
+  expired: "Access token expired",
+  "used_up": "Access token has no uses left",
+  "wrong_app": "Access token not valid for this app",
+};
+
+function refuse(
+  reason: EdgeRefusalReason,
+  description: string,
+  status: 401 | 403 | 503 = 403,
+): EdgeRefusal {
+  return { ok: false, reason, status, description };
+}
+
+/** Refusal of a protected request when this edge has no store or session key to check it. */
+export const UNAVAILABLE: EdgeRefusal = refuse(
+  "unavailable",
+  "Access check unavailable",
+  503,
+);
+
+const PLAYLIST_EXT = ".m3u8";
+
+/**
+ * The path a request's credential must cover: a playlist is checked as its stream's session
+ * path `/{app}/{stream}/` (as the origin does), anything else as itself.
+ *
+ * @example
+ * ```ts
+ * import { credentialPathOf } from "./edge_access.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(credentialPathOf("/live/demo.m3u8"), "/live/demo/");
+ * assert.equal(credentialPathOf("/live/demo/a-1.ts"), "/live/demo/a-1.ts");
+ * ```
+ */
+export function credentialPathOf(pathname: string): string {
+  return pathname.endsWith(PLAYLIST_EXT)
+    ? `${pathname.slice(0, -PLAYLIST_EXT.length)}/`
+    : pathname;
+}
+
+/** The app of a media path (`live` in `/live/demo.flv`). */
+export function appOf(pathname: string): string {
+  return pathname.split("/", 2)[1] ?? "";
+}
+
+/**
+ * Enforces the origin's marks on the edge.
+ *
+ * @example
+ * ```ts ignore
+ * const access = await EdgeAccess.open(config.auth, { store, log });
+ * const verdict = await access.authorizeObject(url, "token");
+ * ```
+ */
+export class EdgeAccess {
+  readonly #store: SharedStore;
+  readonly #key: SessionKey;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #verified = new Map<string, SessionClaims>();
+  readonly #watchers = new Map<string, Set<() => void>>();
+  readonly #unsubscribe: () => void;
+  readonly #refusals: ReturnType<MetricsRegistry["counter"]> | undefined;
+
+  constructor(deps: EdgeAccessDeps) {
+    this.#store = deps.store;
+    this.#key = deps.sessionKey;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.#unsubscribe = deps.store.subscribe((entry) => {
+      if (entry.event.kind === "token.revoked") {
+        this.#revoke(entry.event.token);
+      }
+    });
+    this.#refusals = deps.metrics?.counter(
+      "meridian_edge_access_refusals_total",
+      "Requests for protected streams the edge refused, by protocol and reason",
+    );
+  }
+
+  /**
+   * Loads the shared session key (`auth.sessionSecret`, or the one generated in the store) and
+   * builds the checker.
+   *
+   * @throws {TokenError} When `auth.sessionSecret` is set but too short.
+   */
+  static async open(
+    auth: Pick<MeridianConfig["auth"], "sessionSecret">,
+    deps: Omit<EdgeAccessDeps, "sessionKey">,
+  ): Promise<EdgeAccess> {
+    const sessionKey = await loadSessionKey(auth, deps.store);
+    return new EdgeAccess({ ...deps, sessionKey });
+  }
+
+  /**
+   * Decides a request for an object of a protected stream that the edge holds (or is fetching
+   * for another request). No store round trip.
+   *
+   * - With `?cred=`: allowed when the credential is genuine, unexpired, covers the path and its
+   *   token is not revoked; else 403.
+   * - A playlist without one: a new playback session, so `forward` it to the origin (never
+   *   cached) when it has `?token=` or the mark is `session`; else 401.
+   * - A segment without one: 401.
+   */
+  async authorizeObject(url: URL, mark: AccessMark): Promise<ObjectAccess> {
+    const cred = url.searchParams.get(CREDENTIAL_PARAM);
+    if (cred === null || cred === "") {
+      if (url.pathname.endsWith(PLAYLIST_EXT)) {
+        if (mark === AccessMark.Session || url.searchParams.has("token")) {
+          return { kind: "forward" };
+        }
+        return this.#refusedObject(refuse("missing", TOKEN_TEXT.missing, 401));
+      }
+      return this.#refusedObject(refuse(
+        "missing_credential",
+        "Session credential required: open the playlist first",
+        401,
+      ));
+    }
+    const r = await this.checkCredential(cred, credentialPathOf(url.pathname));
+    return r.ok ? { kind: "allow", credential: cred } : this.#refusedObject(r);
+  }
+
+  /**
+   * Checks a session credential for `path`: an HMAC verify the first time it is seen, then
+   * expiry, path prefix and the in-memory revocation cache.
+   */
+  async checkCredential(
+    credential: string,
+    path: string,
+  ): Promise<{ readonly ok: true } | EdgeRefusal> {
+    const now = this.#now();
+    let claims = this.#verified.get(credential);
+    if (claims === undefined) {
+      const r = await verifySession(credential, this.#key, {
+        path,
+        nowMs: now,
+      });
+      if (!r.ok) {
+        return r.reason === "expired"
+          ? refuse("expired_credential", "Session credential expired")
+          : refuse("bad_credential", "Session credential invalid");
+      }
+      claims = r.claims;
+      if (this.#verified.size >= MAX_CACHED_CREDENTIALS) {
+        this.#verified.delete(this.#verified.keys().next().value!);
+      }
+      this.#verified.set(credential, claims);
+    }
+    if (now >= claims.expiresAtMs) {
+      this.#verified.delete(credential);
+      return refuse("expired_credential", "Session credential expired");
+    }
+    if (!path.startsWith(claims.pathPrefix)) {
+      return refuse("bad_credential", "Session credential invalid");
+    }
+    if (claims.subject !== undefined && this.#store.isRevoked(claims.subject)) {
+      return refuse("revoked", TOKEN_TEXT.revoked);
+    }
+    return { ok: true };
+  }
+
+  /**
+   * Lets a new viewer join the shared upstream of a protected live stream: spends one use of
+   * its `?token=` (atomically, in the store), as the origin would for a direct viewer.
+   *
+   * @param url The viewer's request URL (`/{app}/{stream}.flv?token=…`).
+   * @param mark The stream's mark; `session` (hook-gated HLS) never reaches here.
+   */
+  async authorizeJoin(url: URL, mark: AccessMark): Promise<JoinAccess> {
+    if (mark !== AccessMark.Token) return { ok: true, subject: undefined };
+    const token = url.searchParams.get("token") ?? undefined;
+    let r;
+    try {
+      r = await checkAccess(this.#store, {
+        token,
+        app: appOf(url.pathname),
+        now: this.#now(),
+      });
+    } catch (err) {
+      this.#log.error("access check failed", {
+        stream: url.pathname,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return this.#refused(
+        "flv",
+        refuse("store_failed", "Access check unavailable", 503),
+      );
+    }
+    if (!r.ok) {
+      return this.#refused(
+        "flv",
+        refuse(
+          r.reason,
+          TOKEN_TEXT[r.reason],
+          r.reason === "missing" ? 401 : 403,
+        ),
+      );
+    }
+    return { ok: true, subject: token };
+  }
+
+  /**
+   * Calls `onRevoke` once if `subject`'s token is revoked (the store's feed brings revocations
+   * from every node within a poll interval).
+   *
+   * @returns A function that stops watching; call it when the viewer leaves.
+   */
+  watch(subject: string | undefined, onRevoke: () => void): () => void {
+    if (subject === undefined) return () => {};
+    if (this.#store.isRevoked(subject)) {
+      queueMicrotask(onRevoke);
+      return () => {};
+    }
+    let set = this.#watchers.get(subject);
+    if (!set) this.#watchers.set(subject, set = new Set());
+    set.add(onRevoke);
+    return () => {
+      set.delete(onRevoke);
+      if (set.size === 0 && this.#watchers.get(subject) === set) {
+        this.#watchers.delete(subject);
+      }
+    };
+  }
+
+  /** Counts a refusal decided elsewhere (a protected object with no checker). */
+  refused(protocol: "hls" | "flv", refusal: EdgeRefusal): EdgeRefusal {
+    return this.#refused(protocol, refusal);
+  }
+
+  /** Stops watching the feed. */
+  close(): void {
+    this.#unsubscribe();
+    this.#watchers.clear();
+  }
+
+  #revoke(token: string): void {
+    const set = this.#watchers.get(token);
+    if (!set) return;
+    this.#watchers.delete(token);
+    for (const fn of set) {
+      try {
+        fn();
+      } catch (err) {
+        this.#log.warn("closing a revoked viewer failed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+  }
+
+  #refusedObject(refusal: EdgeRefusal): ObjectAccess {
+    return { kind: "refuse", refusal: this.#refused("hls", refusal) };
+  }
+
+  #refused(protocol: "hls" | "flv", refusal: EdgeRefusal): EdgeRefusal {
+    this.#refusals?.inc({ protocol, reason: refusal.reason });
+    return refusal;
+  }
+}
+
+/**
+ * The response for a refusal: its status and description (never what was presented), not
+ * cacheable, with the mark so a lower-tier edge learns the stream is protected.
+ */
+export function refusalResponse(
+  refusal: EdgeRefusal,
+  mark: AccessMark,
+): Response {
+  return new Response(refusal.description, {
+    status: refusal.status,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+      "access-control-allow-origin": "*",
+      [ACCESS_MARKER_HEADER]: mark,
+      "cache-status": "Meridian; detail=access-refused",
+      "x-cache": "MISS",
+    },
+  });
+}
