@@ -4,7 +4,7 @@
  * - `GET /admin/tokens`, `POST /admin/tokens` `{app, duration, limit}`, `DELETE /admin/tokens/{token}`
  * - `POST /admin/purge` `{urls, prefixes, streams, all}`: published on the store's feed, which
  *   every edge sharing the store applies
- * - `POST /admin/prefetch`: 501 (edges take prefetches on their own port only)
+ * - `POST /admin/prefetch`: published on the shared feed; every edge warms the paths
  * - `GET /admin/edges`, `POST|DELETE /admin/edges/{id}/drain`: the edge registry (`store.edges`)
  * - `GET /admin/streams`: every origin's live streams (the store's stream directory)
  * - `GET /admin/config`: the running config, secrets redacted
@@ -13,6 +13,9 @@
  */
 
 import { type Context, Hono } from "hono";
+
+/** Largest number of paths in one prefetch. */
+export const MAX_PREFETCH_URLS = 1_000;
 import type { Logger } from "../log/mod.ts";
 import {
   combineHealthViews,
@@ -362,17 +365,38 @@ export function createAdminApp(deps: AdminDeps): Hono {
     );
   });
 
-  // Edges take prefetches only through their own port today: the shared feed has no prefetch
-  // event they apply, so publishing one would warm nothing.
-  app.post(
-    "/prefetch",
-    (c) =>
-      textError(
+  // A prefetch is published on the shared feed: every edge sharing the store warms the paths.
+  app.post("/prefetch", async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return textError(
         c,
-        501,
-        "Not implemented on the control port: edges do not take prefetches from the shared store yet; POST /admin/prefetch to each edge's own port (its baseUrl in GET /admin/edges)",
-      ),
-  );
+        400,
+        "Invalid prefetch request: expected a JSON body",
+      );
+    }
+    const urls = (body as { urls?: unknown } | null)?.urls;
+    const problem = !Array.isArray(urls)
+      ? "'urls' must be a list of paths"
+      : urls.length === 0 || urls.length > MAX_PREFETCH_URLS
+      ? `'urls' must hold 1..${MAX_PREFETCH_URLS} paths, got ${urls.length}`
+      : urls.find((u) =>
+          typeof u !== "string" || !u.startsWith("/") || u.length > 2048
+        ) !== undefined
+      ? "every entry of 'urls' must be a path starting with / (at most 2048 characters)"
+      : undefined;
+    if (problem) {
+      return textError(c, 400, `Invalid prefetch request: ${problem}`);
+    }
+    await store.publish({ kind: "prefetch", urls: urls as string[] });
+    log.info("prefetch published", {
+      urls: (urls as string[]).length,
+      client: clientAddress(c),
+    });
+    return c.json({ accepted: (urls as string[]).length }, 202, NO_STORE);
+  });
 
   app.get("/edges", async (c) => {
     const snap = await store.edges.snapshot(clock());

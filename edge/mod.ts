@@ -45,6 +45,7 @@ import {
   machineHostname,
 } from "./registry/registrar.ts";
 import { StorePurgeBus } from "./registry/store_purge_bus.ts";
+import { prefetchAll } from "./admin/prefetch.ts";
 import { EdgeStats } from "./stats.ts";
 import { UpstreamClient } from "./upstream/client.ts";
 import { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -223,6 +224,22 @@ export async function startEdge(
     log: log.child("http"),
   });
 
+  // Prefetches sent to the control port reach every edge through the shared feed.
+  const unsubscribePrefetch = deps.store?.subscribe((entry) => {
+    const e = entry.event;
+    if (e.kind !== "prefetch") return;
+    void prefetchAll(e.urls, (u) => cache.prefetch(u)).then((results) => {
+      const failed = results.filter((r) =>
+        r.status === 0 || r.status >= 400
+      ).length;
+      log.info("prefetch from the shared feed", {
+        seq: entry.seq,
+        urls: results.length,
+        failed,
+      });
+    });
+  });
+
   if (deps.healthChecks !== false) health.start();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -237,6 +254,7 @@ export async function startEdge(
     client.close();
     await store.close();
     storeBus?.close();
+    unsubscribePrefetch?.();
     throw e;
   }
   const port = server.addr.port;
@@ -272,6 +290,7 @@ export async function startEdge(
       await server.shutdown();
       await store.close();
       storeBus?.close();
+      unsubscribePrefetch?.();
       client.close();
       throw e;
     }
@@ -290,6 +309,7 @@ export async function startEdge(
       // Leave the registry first so schedulers stop answering this edge while it drains.
       await registrar?.close();
       storeBus?.close();
+      unsubscribePrefetch?.();
       access?.close();
       await fanout.close();
       await health.close();

@@ -49,6 +49,11 @@ export type FeedEvent =
     readonly expiresAtMs: number;
   }
   | {
+    /** Shaped like the body of `POST /admin/prefetch`: every edge warms these paths. */
+    readonly kind: "prefetch";
+    readonly urls: readonly string[];
+  }
+  | {
     /** Shaped like the body of `POST /admin/purge` (shared/INTERFACES.md). */
     readonly kind: "purge";
     readonly urls: readonly string[];

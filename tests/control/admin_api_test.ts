@@ -1,6 +1,6 @@
 /**
  * The admin endpoints added for the console, in process (`app.request`, no port): tokens minted
- * by POST, purge published on the shared feed, prefetch's 501, the edge registry and drain
+ * by POST, purge published on the shared feed, prefetch published on the shared feed, the edge registry and drain
  * flags, the merged stream directory, the redacted config.
  */
 import assert from "node:assert/strict";
@@ -273,11 +273,39 @@ Deno.test("POST /admin/purge answers 400 for bad bodies and 413 past the size bo
   });
 });
 
-Deno.test("POST /admin/prefetch is a clear 501: edges take prefetches on their own port only", async () => {
+Deno.test("POST /admin/prefetch publishes the paths on the shared feed; bad bodies are 400", async () => {
   await withControlApp(async (f) => {
-    const res = await post(f, "/admin/prefetch", { urls: ["/vod/a.mp4"] });
-    assert.equal(res.status, 501);
-    assert.match(await res.text(), /each edge's own port/);
+    const seen: FeedEntry[] = [];
+    const unsubscribe = f.store.subscribe((e) => void seen.push(e));
+    try {
+      const res = await post(f, "/admin/prefetch", {
+        urls: ["/vod/a.mp4", "/live/t.m3u8"],
+      });
+      assert.equal(res.status, 202);
+      assert.deepEqual(await res.json(), { accepted: 2 });
+      for (
+        const bad of [{}, { urls: [] }, { urls: ["vod/a.mp4"] }, { urls: [1] }]
+      ) {
+        const r = await post(f, "/admin/prefetch", bad);
+        assert.equal(r.status, 400, JSON.stringify(bad));
+        await r.body?.cancel();
+      }
+      const deadline = Date.now() + 2000;
+      while (
+        !seen.some((e) => e.event.kind === "prefetch") && Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const events = seen.filter((e) => e.event.kind === "prefetch").map((e) =>
+        e.event
+      );
+      assert.deepEqual(events, [{
+        kind: "prefetch",
+        urls: ["/vod/a.mp4", "/live/t.m3u8"],
+      }]);
+    } finally {
+      unsubscribe();
+    }
   });
 });
 
