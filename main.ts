@@ -166,7 +166,10 @@ async function main(args: string[]): Promise<number> {
     store = await openStore(config.store, config.dataDir, {
       log: log.child("store"),
     });
-    secrets = await resolveControlSecrets(config.control, config.dataDir);
+    // Only roles with an admin API need the node's secrets; an origin-only node never makes them.
+    secrets = roles.some((r) => r !== "origin")
+      ? await resolveControlSecrets(config.control, config.dataDir)
+      : { servicePassword: "", adminToken: "", generated: {} };
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });
     return 1;

@@ -418,7 +418,12 @@ class RtmpConnection {
     this.#log = log;
     this.#writer = new SocketWriter(
       conn,
-      (err) => this.close("write failed", err),
+      (err) =>
+        // A player that hangs up mid-write is an ordinary end, not a server problem.
+        err instanceof Deno.errors.BrokenPipe ||
+          err instanceof Deno.errors.ConnectionReset
+          ? this.close("peer closed the connection")
+          : this.close("write failed", err),
     );
     this.#session = new RtmpServerSession({
       outChunkSize: options.outChunkSize,
