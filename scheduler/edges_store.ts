@@ -22,6 +22,7 @@ import {
 } from "../store/mod.ts";
 import type { EdgeSource, EdgeStatus } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
+import type { HealthTransition } from "./health/history.ts";
 import type { HealthState } from "./health/state.ts";
 
 /** Bits/s of one unit of scheduler `capacity` for registered edges (capacity is in Gbit/s). */
@@ -309,6 +310,10 @@ export class StoreEdgeSource implements EdgeSource {
       },
       state(edgeId: string): HealthState | undefined {
         return local.state(edgeId);
+      },
+      // The dashboard's timeline shows this scheduler's own verdicts.
+      history(edgeId: string): readonly HealthTransition[] {
+        return local.history?.(edgeId) ?? [];
       },
     };
   }

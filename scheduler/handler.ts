@@ -30,6 +30,7 @@ import type { EdgeSource } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import { type PolicyAnswer, runChain } from "./policy/chain.ts";
 import type { ClientAddress, EdgeView } from "./policy/types.ts";
+import { type RouteCounter, RoutingStats } from "./routing_stats.ts";
 import type { DnsStats } from "./stats.ts";
 import type { Authority, SteeredName, Zone, ZoneNode } from "./zone.ts";
 
@@ -47,6 +48,14 @@ export interface DnsHandlerDeps {
   readonly health: HealthSnapshot;
   readonly config: Pick<SchedulerConfig, "dns">;
   readonly stats?: DnsStats;
+  /** Where decisions are counted by client region and edge; default: a new one. */
+  readonly routing?: RoutingStats;
+}
+
+/** A cached decision and the counter its answers are counted in (none without an edge). */
+interface CachedDecision {
+  readonly answer: PolicyAnswer;
+  readonly route: RouteCounter | undefined;
 }
 
 /** What `/api/explain` shows for one client. */
@@ -68,15 +77,18 @@ export class DnsHandler {
   readonly #d: DnsHandlerDeps;
   readonly #cache = new Map<string, Uint8Array>();
   /** Decisions by (name, type, client network): the chain is deterministic for a client. */
-  readonly #decisions = new Map<string, PolicyAnswer>();
+  readonly #decisions = new Map<string, CachedDecision>();
   #viewsKey = "";
   #views4: EdgeView[] = [];
   #views6: EdgeView[] = [];
   readonly #payload: number;
   readonly #chaos: ReadonlyMap<string, string>;
+  /** Steered answers by client region and (first) edge, for the dashboard. */
+  readonly routing: RoutingStats;
 
   constructor(deps: DnsHandlerDeps) {
     this.#d = deps;
+    this.routing = deps.routing ?? new RoutingStats();
     this.#payload = deps.config.dns.maxUdpPayloadBytes;
     const { version, id } = deps.config.dns.chaos;
     const chaos = new Map<string, string>();
@@ -411,6 +423,8 @@ export class DnsHandler {
   /**
    * A decision from the cache, keyed by the client's bytes and prefix length: the chain's
    * result depends on nothing else for a given edge/health version (which clears the cache).
+   * Each answer is counted for the dashboard by one increment of the counter cached with the
+   * decision (see `routing_stats.ts`); the counter is looked up only when deciding.
    */
   #cachedDecision(
     steered: SteeredName,
@@ -424,15 +438,27 @@ export class DnsHandler {
         b[2]
       }.${b[3]}`
       : `${steered.owner}|${qtype}|${client.prefixLength}|${formatIp(b)}`;
-    let answer = this.#decisions.get(key);
-    if (!answer) {
-      answer = this.decide(steered, qtype, client).answer;
+    let cached = this.#decisions.get(key);
+    if (!cached) {
+      const { answer, geo } = this.decide(steered, qtype, client);
+      // The first address is the edge most clients connect to; a CNAME or NODATA answer
+      // routes to no edge.
+      const edgeId = answer.cname || !answer.addresses.length
+        ? undefined
+        : answer.edgeIds[0];
+      cached = {
+        answer,
+        route: edgeId === undefined
+          ? undefined
+          : this.routing.route(geo, edgeId),
+      };
       if (this.#decisions.size >= this.#d.config.dns.answerCacheEntries) {
         this.#decisions.clear();
       }
-      this.#decisions.set(key, answer);
+      this.#decisions.set(key, cached);
     }
-    return answer;
+    if (cached.route) cached.route.queries++;
+    return cached.answer;
   }
 
   /** The ECS scope to echo for a decision: capped by config, 0 without a usable subnet. */

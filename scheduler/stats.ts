@@ -7,8 +7,16 @@
 
 import { RCODE_NAMES } from "./dns/constants.ts";
 
-/** Seconds of per-second counts kept for the query rate. */
+/** Seconds averaged for the query rate (the last complete ones, the current one excluded). */
 const RATE_WINDOW_SECONDS = 10;
+/** Seconds of per-second counts kept: the dashboard's query-rate sparkline. */
+export const RATE_HISTORY_SECONDS = 300;
+
+/** The ring slot of a second (also for a manual clock near 0). */
+function slot(second: number): number {
+  return ((second % RATE_HISTORY_SECONDS) + RATE_HISTORY_SECONDS) %
+    RATE_HISTORY_SECONDS;
+}
 
 /** Counters of answered queries. */
 export class DnsStats {
@@ -20,7 +28,7 @@ export class DnsStats {
   readonly scopeHistogram = new Array<number>(129).fill(0);
   rrlDropped = 0;
   rrlSlipped = 0;
-  readonly #perSecond = new Array<number>(RATE_WINDOW_SECONDS).fill(0);
+  readonly #perSecond = new Array<number>(RATE_HISTORY_SECONDS).fill(0);
   #second = 0;
 
   constructor(readonly now: () => number = Date.now) {}
@@ -40,13 +48,13 @@ export class DnsStats {
     }
     const s = Math.floor(this.now() / 1000);
     if (s !== this.#second) this.#advance(s);
-    this.#perSecond[s % RATE_WINDOW_SECONDS]!++;
+    this.#perSecond[slot(s)]!++;
   }
 
   #advance(s: number): void {
-    const gap = Math.min(RATE_WINDOW_SECONDS, s - this.#second);
+    const gap = Math.min(RATE_HISTORY_SECONDS, s - this.#second);
     for (let i = 1; i <= gap; i++) {
-      this.#perSecond[(this.#second + i) % RATE_WINDOW_SECONDS] = 0;
+      this.#perSecond[slot(this.#second + i)] = 0;
     }
     this.#second = s;
   }
@@ -57,10 +65,24 @@ export class DnsStats {
     if (s !== this.#second) this.#advance(s);
     let sum = 0;
     for (let i = 1; i < RATE_WINDOW_SECONDS; i++) {
-      sum += this
-        .#perSecond[(s - i + RATE_WINDOW_SECONDS * 2) % RATE_WINDOW_SECONDS]!;
+      sum += this.#perSecond[slot(s - i)]!;
     }
     return sum / (RATE_WINDOW_SECONDS - 1);
+  }
+
+  /**
+   * Queries answered in each of the last `RATE_HISTORY_SECONDS - 1` complete seconds, oldest
+   * first (the current second is excluded: it is still counting). Answers counted by DNS
+   * worker threads are not in it (they arrive as totals).
+   */
+  rateHistory(): number[] {
+    const s = Math.floor(this.now() / 1000);
+    if (s !== this.#second) this.#advance(s);
+    const out = new Array<number>(RATE_HISTORY_SECONDS - 1);
+    for (let i = RATE_HISTORY_SECONDS - 1; i >= 1; i--) {
+      out[RATE_HISTORY_SECONDS - 1 - i] = this.#perSecond[slot(s - i)]!;
+    }
+    return out;
   }
 
   /** A JSON-ready summary. */

@@ -8,6 +8,11 @@
 import type { Logger } from "../../log/mod.ts";
 import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 import type { EdgeSource } from "../edges.ts";
+import {
+  edgeHealthState,
+  HealthHistory,
+  type HealthTransition,
+} from "./history.ts";
 import { createHttpProbe, type HealthProbe, tcpProbe } from "./probe.ts";
 import { type HealthState, initialHealth, nextHealth } from "./state.ts";
 
@@ -16,6 +21,11 @@ export interface HealthSnapshot {
   readonly version: number;
   isUp(edgeId: string): boolean;
   state(edgeId: string): HealthState | undefined;
+  /**
+   * The edge's recent up/down/draining transitions, oldest first (the dashboard's timeline);
+   * absent when the snapshot keeps none.
+   */
+  history?(edgeId: string): readonly HealthTransition[];
 }
 
 /** Dependencies of {@link HealthMonitor}. */
@@ -29,6 +39,7 @@ export interface HealthMonitorDeps {
 /** Checks every edge of a source every `intervalMs`, with rise/fall hysteresis. */
 export class HealthMonitor implements HealthSnapshot {
   #states = new Map<string, HealthState>();
+  readonly #history = new HealthHistory();
   #version = 1;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #round: Promise<void> | undefined;
@@ -68,10 +79,19 @@ export class HealthMonitor implements HealthSnapshot {
     return this.#states.get(edgeId);
   }
 
+  /**
+   * The edge's transitions as this monitor saw them, oldest first: the up/down verdict and
+   * the source's drain flag, both sampled at each check (a drain shows up one round late).
+   */
+  history(edgeId: string): readonly HealthTransition[] {
+    return this.#history.transitions(edgeId);
+  }
+
   /** Runs one round of checks over every edge (the first round primes the states). */
   async checkAll(): Promise<void> {
     const edges = this.source.list();
-    await Promise.all(edges.map(async ({ edge }) => {
+    this.#history.retain(new Set(edges.map((s) => s.edge.id)));
+    await Promise.all(edges.map(async ({ edge, draining }) => {
       let ok = true;
       let error = "";
       try {
@@ -87,6 +107,12 @@ export class HealthMonitor implements HealthSnapshot {
         ? nextHealth(prev, ok, now, this.config, error)
         : initialHealth(ok, now, error);
       this.#states.set(edge.id, next);
+      this.#history.observe(
+        edge.id,
+        edgeHealthState(next.up, draining),
+        now,
+        next.lastError,
+      );
       if (!prev || prev.up !== next.up) {
         this.#version++;
         this.deps.log?.[next.up ? "info" : "warn"](

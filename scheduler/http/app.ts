@@ -16,6 +16,7 @@ import type { HealthSnapshot } from "../health/monitor.ts";
 import type { DnsStats } from "../stats.ts";
 import { schedulerAdminAuth } from "./admin_auth.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
+import { buildDashboard } from "./dashboard_data.ts";
 
 /** Dependencies of {@link createSchedulerApp}. */
 export interface SchedulerAppDeps {
@@ -27,33 +28,12 @@ export interface SchedulerAppDeps {
   readonly redirect: SchedulerConfig["redirect"];
   /** Bearer token of the admin endpoints; "" or absent disables them (403). */
   readonly adminToken?: string;
+  /** Unix ms for the dashboard's timelines. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** A media path: `/{app}/{stream}.flv`, `.m3u8`, segments, VOD files. */
 const MEDIA_PATH = /^\/[^/]+\/.+\.(flv|m3u8|ts|m4s|mp4|aac|mp3|key)$/i;
-
-/** The edges with their health, for the dashboard. */
-function edgeRows(deps: SchedulerAppDeps) {
-  return deps.edges.list().map((s) => {
-    const h = deps.health.state(s.edge.id);
-    return {
-      id: s.edge.id,
-      region: s.edge.region,
-      address: s.edge.address,
-      address6: s.edge.address6,
-      capacity: s.edge.capacity,
-      load: s.load,
-      state: s.draining
-        ? "draining"
-        : deps.health.isUp(s.edge.id)
-        ? "up"
-        : "down",
-      lastCheck: h ? new Date(h.lastCheckMs).toISOString() : "",
-      lastError: h?.lastError ?? "",
-      healthTarget: s.edge.healthTarget,
-    };
-  });
-}
 
 /**
  * Creates the app. The client address comes from the connection (`c.env.remoteAddr`, as
@@ -76,13 +56,17 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
   );
   app.get("/", (c) => c.redirect("/dashboard"));
   app.get("/dashboard", (c) => c.html(DASHBOARD_HTML));
-  app.get("/api/dashboard", (c) =>
-    c.json({
-      edges: edgeRows(deps),
-      dns: deps.stats.snapshot(),
+  app.get("/api/dashboard", (c) => {
+    c.header("cache-control", "no-store");
+    return c.json(buildDashboard({
+      edges: deps.edges,
+      health: deps.health,
+      stats: deps.stats,
+      routing: deps.handler.routing,
       cachedTemplates: deps.handler.cachedTemplates,
-      attribution: DBIP_ATTRIBUTION_HTML,
+      ...(deps.now ? { now: deps.now } : {}),
     }));
+  });
   app.get("/api/explain", (c) => {
     const who = c.req.query("subnet") ?? c.req.query("ip") ?? clientIp(c.env);
     const qtypeText = c.req.query("qtype")?.toUpperCase();
@@ -117,12 +101,12 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
     const steered = deps.handler.defaultSteered();
     if (!ip || !steered) return c.text("No edge available\n", 503);
     const qtype = ip.family === 6 ? "AAAA" : "A";
-    let { answer } = deps.handler.decide(steered, qtype, {
+    let { answer, geo } = deps.handler.decide(steered, qtype, {
       bytes: ip.bytes,
       prefixLength: ip.bytes.length * 8,
     });
     if (!answer.edgeIds.length && qtype === "AAAA") {
-      ({ answer } = deps.handler.decide(steered, "A", {
+      ({ answer, geo } = deps.handler.decide(steered, "A", {
         bytes: ip.bytes,
         prefixLength: 128,
       }));
@@ -130,6 +114,8 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
     const id = answer.edgeIds[0];
     const edge = deps.edges.list().find((s) => s.edge.id === id)?.edge;
     if (!edge) return c.text("No edge available\n", 503);
+    // Redirects are routing too: the dashboard counts them with the DNS answers.
+    deps.handler.routing.route(geo, edge.id).queries++;
     const host = edge.address || `[${edge.address6}]`;
     const location =
       `${deps.redirect.scheme}://${host}:${deps.redirect.port}${url.pathname}${url.search}`;

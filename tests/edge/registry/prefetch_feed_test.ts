@@ -3,7 +3,6 @@ import { KvStore } from "../../../store/mod.ts";
 import { waitUntil, withTempDir } from "../../store/_temp_store.ts";
 import {
   edgeConfig,
-  get,
   startTestEdge,
   startTestOrigin,
 } from "../_helpers/fixtures.ts";
