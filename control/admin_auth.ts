@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../log/mod.ts";
 import { clientAddress, textError } from "./_http.ts";
-import type { FailureLockout } from "./lockout.ts";
+import { FailureLockout, type LockoutOptions } from "./lockout.ts";
 import { constantTimeEqual } from "./tokens/mod.ts";
 
 /** The `realm` of our challenges (RFC 7235 §2.2). */
@@ -61,4 +61,45 @@ export function createBearerAuth(
     lockout.recordSuccess(client);
     await next();
   };
+}
+
+/** Lockout of admin ports that have no `control.lockout` of their own (edge, scheduler). */
+export const DEFAULT_ADMIN_LOCKOUT: LockoutOptions = {
+  maxFailures: 5,
+  windowSeconds: 60,
+  lockSeconds: 300,
+};
+
+/**
+ * The admin gate of any role's port: 403 when no admin token is configured (the API is off),
+ * else {@link createBearerAuth} with its own per-client lockout. Edge and scheduler use this
+ * so every admin API of Meridian answers alike.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createAdminGate } from "./admin_auth.ts";
+ * import { silentLogger } from "../log/mod.ts";
+ * const app = new Hono();
+ * app.use("/admin/*", createAdminGate("a-long-admin-token-1", { log: silentLogger }));
+ * app.get("/admin/x", (c) => c.text("ok"));
+ * const res = await app.request("/admin/x", { headers: { Authorization: "Bearer a-long-admin-token-1" } });
+ * if (res.status !== 200) throw new Error(`got ${res.status}`);
+ * ```
+ */
+export function createAdminGate(
+  adminToken: string,
+  deps: { readonly log: Logger; readonly lockout?: FailureLockout },
+): MiddlewareHandler {
+  if (adminToken === "") {
+    return (c) =>
+      Promise.resolve(
+        textError(c, 403, "Admin API disabled: no admin token configured"),
+      );
+  }
+  return createBearerAuth({
+    adminToken,
+    lockout: deps.lockout ?? new FailureLockout(DEFAULT_ADMIN_LOCKOUT),
+    log: deps.log,
+  });
 }

@@ -46,6 +46,11 @@ export {
 } from "./gettoken.ts";
 export { FailureLockout, type LockoutOptions } from "./lockout.ts";
 export {
+  createAdminGate,
+  createBearerAuth,
+  DEFAULT_ADMIN_LOCKOUT,
+} from "./admin_auth.ts";
+export {
   type ControlSecrets,
   resolveControlSecrets,
   SECRETS_FILE,

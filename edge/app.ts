@@ -5,6 +5,7 @@
  * @module
  */
 
+import { createAdminGate } from "../control/mod.ts";
 import { Hono } from "hono";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
@@ -17,7 +18,6 @@ import {
 } from "./admin/purge.ts";
 import type { CacheStoreStats } from "./cache/store.ts";
 import { EdgeError } from "./errors.ts";
-import { adminAuth } from "./middleware/admin_auth.ts";
 import type { EdgeCache } from "./middleware/cache.ts";
 import type { EdgeStats } from "./stats.ts";
 import type { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -230,7 +230,10 @@ export function createEdgeApp(
     }));
 
   const admin = new Hono();
-  admin.use("*", adminAuth(options.adminToken));
+  admin.use(
+    "*",
+    createAdminGate(options.adminToken, { log: log.child("admin") }),
+  );
   admin.post("/purge", async (c) => {
     let request;
     try {

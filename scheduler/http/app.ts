@@ -14,7 +14,8 @@ import type { EdgeSource } from "../edges.ts";
 import type { DnsHandler } from "../handler.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
 import type { DnsStats } from "../stats.ts";
-import { schedulerAdminAuth } from "./admin_auth.ts";
+import { createAdminGate } from "../../control/mod.ts";
+import { type Logger, silentLogger } from "../../log/mod.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { buildDashboard } from "./dashboard_data.ts";
 
@@ -28,6 +29,8 @@ export interface SchedulerAppDeps {
   readonly redirect: SchedulerConfig["redirect"];
   /** Bearer token of the admin endpoints; "" or absent disables them (403). */
   readonly adminToken?: string;
+  /** For the admin gate's lockout warnings. @default silent */
+  readonly log?: Logger;
   /** Unix ms for the dashboard's timelines. @default Date.now */
   readonly now?: () => number;
 }
@@ -79,7 +82,9 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
     if (typeof r === "string") return c.json({ error: r }, 400);
     return c.json({ ...r, attribution: DBIP_ATTRIBUTION_HTML });
   });
-  const admin = schedulerAdminAuth(deps.adminToken ?? "");
+  const admin = createAdminGate(deps.adminToken ?? "", {
+    log: deps.log ?? silentLogger,
+  });
   const drain = (draining: boolean) => async (c: Context) => {
     const id = c.req.param("id") ?? "";
     const set = deps.edges.setDraining;
