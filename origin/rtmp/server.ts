@@ -38,8 +38,15 @@ export const IDLE_PERIODS = 3;
 /** How long we keep flushing a final status message before closing anyway, milliseconds. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 2_000;
 
-/** Bytes read from the socket at a time. */
+/** Bytes read from the socket at a time, once the peer has shown it sends much (a publisher). */
 export const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * The first read buffer of every connection. Players send almost nothing after the handshake, so
+ * thousands of them would otherwise hold 64 KiB each for nothing; a read that fills this buffer
+ * (a publisher) grows it to {@link READ_BUFFER_BYTES}.
+ */
+export const INITIAL_READ_BUFFER_BYTES = 4 * 1024;
 
 /** Concurrent connections accepted; more are closed on accept. */
 export const MAX_CONNECTIONS = 10_000;
@@ -495,7 +502,7 @@ class RtmpConnection {
     }, handshakeTimeoutMs);
     try {
       (this.#conn as Deno.TcpConn).setNoDelay?.(true);
-      const buf = new Uint8Array(READ_BUFFER_BYTES);
+      let buf = new Uint8Array(INITIAL_READ_BUFFER_BYTES);
       while (!this.#closed) {
         const n = await this.#conn.read(buf);
         if (n === null) {
@@ -507,6 +514,9 @@ class RtmpConnection {
         this.#bytesRead += n;
         this.#session.receive(buf.subarray(0, n));
         this.#flushSession();
+        if (n === buf.byteLength && n < READ_BUFFER_BYTES) {
+          buf = new Uint8Array(READ_BUFFER_BYTES);
+        }
         // Backpressure while access is decided: a client waits for its onStatus anyway.
         if (this.#pending) await this.#pending;
       }
