@@ -90,6 +90,19 @@ export interface SchedulerConfig {
     readonly ecsMaxScopeV6: number;
     /** Precomputed responses kept. */
     readonly answerCacheEntries: number;
+    /**
+     * Threads answering DNS. With more than 1, the scheduler starts `workers - 1` Deno Workers;
+     * each binds the same UDP port (libc socket with `SO_REUSEPORT`) and TCP port
+     * (`reusePort`), and answers from edge/health snapshots the main thread sends (Linux only).
+     */
+    readonly workers: number;
+    /**
+     * UDP listener: `libc` a socket of our own through FFI that moves datagrams in batches
+     * (`recvmmsg`/`sendmmsg`; Linux, needs `--allow-ffi`), `deno` `Deno.listenDatagram`, `auto`
+     * libc when available (Linux, FFI allowed, an IP address as `hostname`), else deno.
+     * `workers` > 1 always uses libc (the only way to share the port).
+     */
+    readonly udpSocket: "auto" | "libc" | "deno";
     /** CHAOS TXT answers; empty: REFUSED. */
     readonly chaos: { readonly version: string; readonly id: string };
     /** Response rate limiting per client network (like BIND RRL), UDP only. */
@@ -162,6 +175,8 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
     ecsMaxScopeV4: 24,
     ecsMaxScopeV6: 56,
     answerCacheEntries: 20_000,
+    workers: 1,
+    udpSocket: "auto",
     chaos: { version: "Meridian", id: "" },
     rateLimit: {
       responsesPerSecond: 200,
@@ -244,6 +259,8 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dns.ecsMaxScopeV4": intIn(0, 32),
   "scheduler.dns.ecsMaxScopeV6": intIn(0, 128),
   "scheduler.dns.answerCacheEntries": intIn(16, 10_000_000),
+  "scheduler.dns.workers": intIn(1, 64),
+  "scheduler.dns.udpSocket": oneOf("auto", "libc", "deno"),
   "scheduler.dns.rateLimit.responsesPerSecond": intIn(0, 1_000_000),
   "scheduler.dns.rateLimit.windowSeconds": intIn(1, 3600),
   "scheduler.dns.rateLimit.slip": intIn(0, 10),

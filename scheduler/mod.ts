@@ -33,7 +33,12 @@ import { createSchedulerApp } from "./http/app.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
 import { startTcpServer, type TcpServer } from "./server/tcp.ts";
 import { startUdpServer, type UdpServer } from "./server/udp.ts";
+import {
+  libcUdpAvailable,
+  startReusePortUdpServer,
+} from "./server/udp_reuseport.ts";
 import { DnsStats } from "./stats.ts";
+import { type DnsWorkers, startDnsWorkers, workerChaosId } from "./workers.ts";
 import { Authority } from "./zone.ts";
 
 export {
@@ -81,7 +86,10 @@ export interface SchedulerHandle {
   close(): Promise<void>;
 }
 
-/** Binds UDP and TCP on one port (an ephemeral one when `port` is 0). */
+/**
+ * Binds UDP and TCP on one port (an ephemeral one when `port` is 0). With `dns.workers` > 1
+ * both carry `SO_REUSEPORT` so the workers can bind the same port.
+ */
 function bindDns(
   config: SchedulerConfig,
   handle: (
@@ -92,12 +100,24 @@ function bindDns(
 ): { udp: UdpServer; tcp: TcpServer } {
   let lastError: unknown;
   for (let attempt = 0; attempt < (config.dnsPort === 0 ? 10 : 1); attempt++) {
-    const udp = startUdpServer(config.hostname, config.dnsPort, handle, deps);
+    const shared = config.dns.workers > 1;
+    const libc = shared || config.dns.udpSocket === "libc" ||
+      (config.dns.udpSocket === "auto" && libcUdpAvailable(config.hostname));
+    const udp = libc
+      ? startReusePortUdpServer(
+        config.hostname,
+        config.dnsPort,
+        handle,
+        deps,
+        { reusePort: shared },
+      )
+      : startUdpServer(config.hostname, config.dnsPort, handle, deps);
     try {
       const tcp = startTcpServer(config.hostname, udp.port, handle, {
         idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
         maxConnections: config.dns.maxTcpConnections,
         log: deps.log,
+        ...(shared ? { reusePort: true } : {}),
       });
       return { udp, tcp };
     } catch (e) {
@@ -183,12 +203,23 @@ export async function startScheduler(
     ? edges.attachHealth(monitor)
     : monitor;
   const stats = new DnsStats();
+  const workerCount = config.dns.workers - 1;
   const handler = new DnsHandler({
     authority,
     geo,
     edges,
     health,
-    config,
+    config: workerCount > 0
+      ? {
+        dns: {
+          ...config.dns,
+          chaos: {
+            ...config.dns.chaos,
+            id: workerChaosId(config.dns.chaos.id, 0),
+          },
+        },
+      }
+      : config,
     stats,
   });
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
@@ -206,6 +237,24 @@ export async function startScheduler(
     await owned?.close();
     closeGeo();
     throw e;
+  }
+  let workers: DnsWorkers | undefined;
+  if (workerCount > 0) {
+    try {
+      workers = await startDnsWorkers(workerCount, dns.udp.port, config, {
+        edges,
+        health,
+        stats,
+        log: log.child("dns-workers"),
+      });
+    } catch (e) {
+      await dns.udp.close();
+      await dns.tcp.close();
+      await monitor.close();
+      await owned?.close();
+      closeGeo();
+      throw e;
+    }
   }
 
   metrics.collect(
@@ -262,6 +311,7 @@ export async function startScheduler(
   const httpPort = (http.addr as Deno.NetAddr).port;
   log.info("scheduler listening", {
     dns: `${config.hostname}:${dns.udp.port}`,
+    dnsThreads: config.dns.workers,
     http: `http://${config.hostname}:${httpPort}`,
   });
 
@@ -274,6 +324,7 @@ export async function startScheduler(
     stats,
     async close() {
       await http.shutdown();
+      await workers?.close();
       await dns.udp.close();
       await dns.tcp.close();
       await monitor.close();

@@ -133,6 +133,23 @@ const HEURISTIC_STATUSES = new Set([
   501,
 ]);
 
+/** Longest heuristic freshness we assign (RFC 9111 §4.2.2 leaves the bound to the cache). */
+export const MAX_HEURISTIC_LIFETIME_MS = 24 * 3600 * 1000;
+
+/**
+ * Heuristic freshness (RFC 9111 §4.2.2): 10% of the time since Last-Modified, the rule
+ * HTTP/1.1 caches have used since RFC 2616, capped at {@link MAX_HEURISTIC_LIFETIME_MS}.
+ * Undefined when the response has no usable Last-Modified.
+ */
+function heuristicLifetimeMs(headers: Headers): number | undefined {
+  const modified = Date.parse(headers.get("last-modified") ?? "");
+  if (Number.isNaN(modified)) return undefined;
+  const date = Date.parse(headers.get("date") ?? "");
+  const now = Number.isNaN(date) ? Date.now() : date;
+  if (now <= modified) return undefined;
+  return Math.min(MAX_HEURISTIC_LIFETIME_MS, Math.floor((now - modified) / 10));
+}
+
 /** Statuses the edge stores at all (a 206 is never stored: we never ask for ranges). */
 const STORABLE_STATUSES = new Set([200, 203, 204, 300, 301, 308, 404, 410]);
 
@@ -224,11 +241,9 @@ export function computeFreshness(
     }
   }
   if (lifetimeMs === undefined) {
-    if (
-      defaults.defaultLifetimeMs === undefined ||
-      !HEURISTIC_STATUSES.has(status)
-    ) return no("no-lifetime");
-    lifetimeMs = defaults.defaultLifetimeMs;
+    if (!HEURISTIC_STATUSES.has(status)) return no("no-lifetime");
+    lifetimeMs = defaults.defaultLifetimeMs ?? heuristicLifetimeMs(headers);
+    if (lifetimeMs === undefined) return no("no-lifetime");
   }
   const mustRevalidate = cc.mustRevalidate || cc.proxyRevalidate ||
     cc.sMaxAgeSeconds !== undefined && cc.noCache;

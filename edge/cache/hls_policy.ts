@@ -18,14 +18,17 @@ const SEGMENT_EXT = /\.(ts|m4s|mp4|aac|m4a|m4v|vtt|cmfv|cmfa)$/;
  * ```ts
  * import { classifyPath } from "./hls_policy.ts";
  * if (classifyPath("/live/a/seg-1.ts") !== "segment") throw new Error("segment");
+ * if (classifyPath("/live/seg00003.ts") !== "segment") throw new Error("segment beside its playlist");
  * if (classifyPath("/vod/movie.mp4") !== "vod") throw new Error("vod");
  * ```
  */
 export function classifyPath(path: string): ObjectKind {
   if (path.startsWith("/vod/")) return "vod";
   if (path.endsWith(".m3u8")) return "playlist";
-  // Segments live below `/{app}/{stream}/`.
-  if (SEGMENT_EXT.test(path) && path.split("/").length >= 4) return "segment";
+  // Media segments: below `/{app}/{stream}/` for our origins, anywhere for other origins
+  // (e.g. `/live/seg00003.ts` next to its playlist). Their names are not reused, so a silent
+  // origin's segment may live long; explicit Cache-Control still wins.
+  if (SEGMENT_EXT.test(path)) return "segment";
   return "other";
 }
 

@@ -22,6 +22,11 @@ export interface TcpServerOptions {
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
   readonly log?: Logger;
+  /**
+   * Sets `SO_REUSEPORT` (Linux): listeners of several workers share the port and the kernel
+   * spreads connections over them.
+   */
+  readonly reusePort?: boolean;
 }
 
 /** Binds `hostname:port` (0: ephemeral) and serves until closed. */
@@ -31,7 +36,12 @@ export function startTcpServer(
   handle: QueryHandler,
   options: TcpServerOptions,
 ): TcpServer {
-  const listener = Deno.listen({ transport: "tcp", hostname, port });
+  const listener = Deno.listen({
+    transport: "tcp",
+    hostname,
+    port,
+    ...(options.reusePort ? { reusePort: true } : {}),
+  });
   const open = new Set<Deno.Conn>();
   const running = new Set<Promise<void>>();
 

@@ -340,3 +340,37 @@ Deno.test("isLiveFlvPath() routes /{app}/{stream}.flv to the fan-out, never VOD"
   assert.equal(isLiveFlvPath("/live/a/b.flv"), false);
   assert.equal(isLiveFlvPath("/live/..flv"), false);
 });
+
+Deno.test("edge: a segment beside its playlist from an origin that sends no Cache-Control (nginx static) is coalesced and cached", async () => {
+  const seg = segmentBytes();
+  const origin = startTestOrigin(async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    return new Response(seg.slice(), {
+      headers: {
+        "last-modified": new Date(Date.now() - 3600_000).toUTCString(),
+        "content-type": "video/mp2t",
+      },
+    });
+  });
+  const edge = await startTestEdge(edgeConfig([origin.url]));
+  try {
+    const url = `http://127.0.0.1:${edge.port}/live/seg00003.ts`;
+    const bodies = await Promise.all(Array.from({ length: 50 }, async () => {
+      const r = await fetch(url);
+      return new Uint8Array(await r.arrayBuffer()).byteLength;
+    }));
+    assert.ok(bodies.every((n) => n === seg.length));
+    assert.equal(
+      origin.count("/live/seg00003.ts"),
+      1,
+      "one origin fetch for the herd",
+    );
+    const hit = await fetch(url);
+    await hit.body?.cancel();
+    assert.equal(hit.headers.get("x-cache"), "HIT");
+    assert.equal(origin.count("/live/seg00003.ts"), 1);
+  } finally {
+    await edge.close();
+    await origin.close();
+  }
+});

@@ -138,3 +138,34 @@ Deno.test("initialAgeMs() is max(apparent age, Age + response delay) (RFC 9111 ย
   const date = new Date(10_000).toUTCString();
   assert.equal(initialAgeMs(new Headers({ date }), 19_000, 20_000), 10_000);
 });
+
+Deno.test("computeFreshness() gives a silent response with Last-Modified 10% of its age (RFC 9111 ยง4.2.2), capped at a day", () => {
+  const date = "Wed, 25 Nov 2026 10:00:00 GMT";
+  const tenHoursAgo = "Wed, 25 Nov 2026 00:00:00 GMT";
+  const f = computeFreshness(
+    200,
+    new Headers({ date, "last-modified": tenHoursAgo }),
+    {},
+  );
+  assert.equal(f.storable, true);
+  assert.equal(f.lifetimeMs, 3600_000);
+  const old = computeFreshness(
+    200,
+    new Headers({ date, "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" }),
+    {},
+  );
+  assert.equal(old.lifetimeMs, 24 * 3600_000);
+  assert.equal(
+    computeFreshness(200, new Headers({ date }), {}).storable,
+    false,
+    "no Last-Modified: no heuristic",
+  );
+  assert.equal(
+    computeFreshness(
+      500,
+      new Headers({ date, "last-modified": tenHoursAgo }),
+      {},
+    ).storable,
+    false,
+  );
+});

@@ -1,0 +1,304 @@
+/**
+ * DNS answering beyond one core (`scheduler.dns.workers` > 1): the main thread and
+ * `workers - 1` Deno Workers each bind the same UDP port (a libc socket with `SO_REUSEPORT`,
+ * `server/udp_reuseport.ts`) and TCP port (`Deno.listen({ reusePort })`); the Linux kernel
+ * spreads datagrams and connections over them by a hash of the client's address and port.
+ *
+ * Design (the simplest one that keeps every answer consistent): the main thread alone owns the
+ * edge source (config list or store registry), the health monitor, the HTTP API and drains.
+ * It sends each worker an {@link EdgeSnapshot} (edges, load, drain flags, up/down) at start
+ * and whenever the edge or health version changes (checked every {@link SNAPSHOT_POLL_MS}),
+ * so workers never probe edges or read the store, and every worker answers from the state the
+ * main thread sees, at most {@link SNAPSHOT_POLL_MS} later. Each worker opens the geo database
+ * files of `scheduler.geo` itself (a `deps.geo` given to `startScheduler` is used by the main
+ * thread only) and builds its own zone data from the config. Workers send their counters
+ * every second; the main thread adds them to its {@link DnsStats} (totals, rcodes, transports,
+ * ECS scopes, RRL; the dashboard's queries-per-second shows the main thread's share only).
+ * Response rate limiting is per worker: a network whose queries hash to k workers gets up to
+ * k times `responsesPerSecond`.
+ *
+ * `id.server` / `hostname.bind` answer `{chaos.id}-w{N}` per thread (0 = main thread) when
+ * workers > 1, so an operator can tell which thread answered.
+ *
+ * @module
+ */
+
+import type { SchedulerConfig } from "../config/scheduler_schema.ts";
+import type { Logger } from "../log/mod.ts";
+import type { EdgeSource, EdgeStatus } from "./edges.ts";
+import type { HealthSnapshot } from "./health/monitor.ts";
+import type { HealthState } from "./health/state.ts";
+import type { DnsStats } from "./stats.ts";
+
+/** How often the main thread looks for edge/health changes to send to workers. */
+export const SNAPSHOT_POLL_MS = 100;
+/** How often workers send their counters. */
+export const STATS_PUSH_MS = 1000;
+
+/** What a worker answers from: the main thread's edges and health at one moment. */
+export interface EdgeSnapshot {
+  readonly version: number;
+  readonly edges: readonly EdgeStatus[];
+  /** Ids of the edges the health monitor sees up. */
+  readonly up: readonly string[];
+}
+
+/** Counters a worker adds to the main thread's {@link DnsStats} (deltas since the last push). */
+export interface StatsDelta {
+  readonly total: number;
+  readonly ecsQueries: number;
+  readonly byRcode: readonly [number, number][];
+  readonly udp: number;
+  readonly tcp: number;
+  readonly scopes: readonly [number, number][];
+  readonly rrlDropped: number;
+  readonly rrlSlipped: number;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+    readonly kind: "init";
+    readonly index: number;
+    readonly port: number;
+    readonly config: SchedulerConfig;
+    readonly snapshot: EdgeSnapshot;
+  }
+  | { readonly kind: "snapshot"; readonly snapshot: EdgeSnapshot }
+  | { readonly kind: "close" };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly kind: "ready" }
+  | { readonly kind: "failed"; readonly error: string }
+  | { readonly kind: "stats"; readonly delta: StatsDelta }
+  | {
+    readonly kind: "log";
+    readonly level: "debug" | "info" | "warn" | "error";
+    readonly msg: string;
+    readonly fields?: Record<string, unknown>;
+  }
+  | { readonly kind: "closed" };
+
+/** The `id.server` text of thread `index` (0 = main thread) when workers > 1. */
+export function workerChaosId(id: string, index: number): string {
+  return id ? `${id}-w${index}` : "";
+}
+
+/** Takes a snapshot of the main thread's edges and health. */
+export function takeSnapshot(
+  edges: EdgeSource,
+  health: HealthSnapshot,
+  version: number,
+): EdgeSnapshot {
+  const list = edges.list();
+  return {
+    version,
+    edges: list.map((s) => ({
+      edge: s.edge,
+      load: s.load,
+      draining: s.draining,
+    })),
+    up: list.filter((s) => health.isUp(s.edge.id)).map((s) => s.edge.id),
+  };
+}
+
+/** A worker's edge source and health view, replaced by each snapshot. */
+export class SnapshotView implements EdgeSource, HealthSnapshot {
+  #snapshot: EdgeSnapshot;
+  #up: ReadonlySet<string>;
+
+  constructor(snapshot: EdgeSnapshot) {
+    this.#snapshot = snapshot;
+    this.#up = new Set(snapshot.up);
+  }
+
+  /** Installs a newer snapshot (an older or equal version is ignored). */
+  apply(snapshot: EdgeSnapshot): void {
+    if (snapshot.version <= this.#snapshot.version) return;
+    this.#snapshot = snapshot;
+    this.#up = new Set(snapshot.up);
+  }
+
+  get version(): number {
+    return this.#snapshot.version;
+  }
+
+  list(): readonly EdgeStatus[] {
+    return this.#snapshot.edges;
+  }
+
+  isUp(edgeId: string): boolean {
+    return this.#up.has(edgeId);
+  }
+
+  state(_edgeId: string): HealthState | undefined {
+    return undefined; // workers answer from up/down only
+  }
+}
+
+/** Counts what changed in `stats` since the previous call (worker side). */
+export function statsDelta(
+  stats: DnsStats,
+  previous: { value?: StatsDelta },
+): StatsDelta {
+  const now: StatsDelta = {
+    total: stats.total,
+    ecsQueries: stats.ecsQueries,
+    byRcode: [...stats.byRcode],
+    udp: stats.byTransport.udp,
+    tcp: stats.byTransport.tcp,
+    scopes: stats.scopeHistogram.flatMap((v, i) => v ? [[i, v]] : []) as [
+      number,
+      number,
+    ][],
+    rrlDropped: stats.rrlDropped,
+    rrlSlipped: stats.rrlSlipped,
+  };
+  const p = previous.value;
+  previous.value = now;
+  if (!p) return now;
+  const minus = (
+    a: readonly [number, number][],
+    b: readonly [number, number][],
+  ) => {
+    const old = new Map(b);
+    return a.map(([k, v]) => [k, v - (old.get(k) ?? 0)] as [number, number])
+      .filter(([, v]) => v !== 0);
+  };
+  return {
+    total: now.total - p.total,
+    ecsQueries: now.ecsQueries - p.ecsQueries,
+    byRcode: minus(now.byRcode, p.byRcode),
+    udp: now.udp - p.udp,
+    tcp: now.tcp - p.tcp,
+    scopes: minus(now.scopes, p.scopes),
+    rrlDropped: now.rrlDropped - p.rrlDropped,
+    rrlSlipped: now.rrlSlipped - p.rrlSlipped,
+  };
+}
+
+/** Adds a worker's counters to the main thread's stats. */
+export function addStats(stats: DnsStats, d: StatsDelta): void {
+  stats.total += d.total;
+  stats.ecsQueries += d.ecsQueries;
+  for (const [k, v] of d.byRcode) {
+    stats.byRcode.set(k, (stats.byRcode.get(k) ?? 0) + v);
+  }
+  stats.byTransport.udp += d.udp;
+  stats.byTransport.tcp += d.tcp;
+  for (const [i, v] of d.scopes) {
+    stats.scopeHistogram[i] = (stats.scopeHistogram[i] ?? 0) + v;
+  }
+  stats.rrlDropped += d.rrlDropped;
+  stats.rrlSlipped += d.rrlSlipped;
+}
+
+/** Running DNS workers. */
+export interface DnsWorkers {
+  readonly count: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `count` workers answering on `port` (already bound by the main thread with
+ * `SO_REUSEPORT`) and resolves once every one is bound.
+ *
+ * @throws {Error} When a worker fails to start (the others are stopped first).
+ */
+export async function startDnsWorkers(
+  count: number,
+  port: number,
+  config: SchedulerConfig,
+  deps: {
+    readonly edges: EdgeSource;
+    readonly health: HealthSnapshot;
+    readonly stats: DnsStats;
+    readonly log: Logger;
+  },
+): Promise<DnsWorkers> {
+  let version = 1;
+  let seen = `${deps.edges.version}:${deps.health.version}`;
+  let snapshot = takeSnapshot(deps.edges, deps.health, version);
+  const workers: {
+    w: Worker;
+    closed: PromiseWithResolvers<void>;
+    log: Logger;
+  }[] = [];
+  const starts: Promise<void>[] = [];
+  for (let i = 1; i <= count; i++) {
+    const w = new Worker(new URL("./workers_main.ts", import.meta.url).href, {
+      type: "module",
+      name: `meridian-dns-${i}`,
+    });
+    const ready = Promise.withResolvers<void>();
+    const closed = Promise.withResolvers<void>();
+    const log = deps.log.child(`w${i}`);
+    w.onmessage = (ev: MessageEvent<FromWorker>) => {
+      const m = ev.data;
+      switch (m.kind) {
+        case "ready":
+          ready.resolve();
+          break;
+        case "failed":
+          ready.reject(new Error(`DNS worker ${i}: ${m.error}`));
+          break;
+        case "stats":
+          addStats(deps.stats, m.delta);
+          break;
+        case "log":
+          log[m.level](m.msg, m.fields);
+          break;
+        case "closed":
+          closed.resolve();
+          break;
+      }
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      const error = new Error(`DNS worker ${i} crashed: ${e.message}`);
+      ready.reject(error);
+      closed.resolve();
+      log.error("dns worker crashed", { error: e.message });
+    };
+    const init: ToWorker = {
+      kind: "init",
+      index: i,
+      port,
+      config,
+      snapshot,
+    };
+    w.postMessage(init);
+    workers.push({ w, closed, log });
+    starts.push(ready.promise);
+  }
+
+  const stopAll = async () => {
+    clearInterval(timer);
+    await Promise.all(workers.map(async ({ w, closed }) => {
+      w.postMessage({ kind: "close" } satisfies ToWorker);
+      const t = setTimeout(() => closed.resolve(), 2000);
+      await closed.promise;
+      clearTimeout(t);
+      w.terminate();
+    }));
+  };
+
+  const timer = setInterval(() => {
+    const key = `${deps.edges.version}:${deps.health.version}`;
+    if (key === seen) return;
+    seen = key;
+    snapshot = takeSnapshot(deps.edges, deps.health, ++version);
+    for (const { w } of workers) {
+      w.postMessage({ kind: "snapshot", snapshot } satisfies ToWorker);
+    }
+  }, SNAPSHOT_POLL_MS);
+
+  try {
+    await Promise.all(starts);
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+  return { count, close: stopAll };
+}

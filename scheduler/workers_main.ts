@@ -1,0 +1,131 @@
+/**
+ * Entry point of one DNS worker (a Deno Worker started by `workers.ts`): binds the shared
+ * UDP and TCP port with `SO_REUSEPORT` and answers from the main thread's edge snapshots.
+ *
+ * @module
+ */
+
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
+import { openGeoDatabase } from "../geo/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { DnsHandler } from "./handler.ts";
+import { ResponseRateLimiter } from "./server/rate_limit.ts";
+import { startTcpServer, type TcpServer } from "./server/tcp.ts";
+import type { UdpServer } from "./server/udp.ts";
+import { startReusePortUdpServer } from "./server/udp_reuseport.ts";
+import { DnsStats } from "./stats.ts";
+import {
+  type FromWorker,
+  SnapshotView,
+  STATS_PUSH_MS,
+  type StatsDelta,
+  statsDelta,
+  type ToWorker,
+  workerChaosId,
+} from "./workers.ts";
+import { Authority } from "./zone.ts";
+
+const post = (m: FromWorker) => self.postMessage(m);
+
+function forwardingLogger(component: string): Logger {
+  const at = (level: "debug" | "info" | "warn" | "error") =>
+  (
+    msg: string,
+    fields?: Record<string, unknown>,
+  ) => post({ kind: "log", level, msg: `${component}${msg}`, fields });
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (c) => forwardingLogger(`${component}${c}: `),
+  };
+}
+
+let view: SnapshotView | undefined;
+let udp: UdpServer | undefined;
+let tcp: TcpServer | undefined;
+let closeGeo = () => {};
+let statsTimer: ReturnType<typeof setInterval> | undefined;
+let stats: DnsStats | undefined;
+const previous: { value?: StatsDelta } = {};
+let starting: Promise<void> | undefined;
+
+async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
+  const { config, index, port } = m;
+  const log = forwardingLogger("");
+  const geo = await openGeoDatabase({
+    ipv4Path: config.geo.ipv4Path,
+    ipv6Path: config.geo.ipv6Path,
+    reloadCheckMs: config.geo.reloadCheckSeconds * 1000,
+    onReload: ({ path, error }) =>
+      error
+        ? log.warn("geo database reload failed", { path, error: String(error) })
+        : log.info("geo database reloaded", { path }),
+  });
+  closeGeo = () => geo.close();
+  view = new SnapshotView(m.snapshot);
+  stats = new DnsStats();
+  const chaos = config.dns.chaos;
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo,
+    edges: view,
+    health: view,
+    config: {
+      dns: {
+        ...config.dns,
+        chaos: { ...chaos, id: workerChaosId(chaos.id, index) },
+      },
+    },
+    stats,
+  });
+  const handle = (q: Uint8Array, c: Parameters<DnsHandler["handleQuery"]>[1]) =>
+    handler.handleQuery(q, c);
+  udp = startReusePortUdpServer(config.hostname, port, handle, {
+    rateLimiter: new ResponseRateLimiter(config.dns.rateLimit),
+    stats,
+    log: log.child("dns"),
+  });
+  tcp = startTcpServer(config.hostname, port, handle, {
+    idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+    maxConnections: config.dns.maxTcpConnections,
+    log: log.child("dns"),
+    reusePort: true,
+  });
+  statsTimer = setInterval(() => {
+    post({ kind: "stats", delta: statsDelta(stats!, previous) });
+  }, STATS_PUSH_MS);
+}
+
+async function stop(): Promise<void> {
+  await starting?.catch(() => {});
+  clearInterval(statsTimer);
+  await udp?.close();
+  await tcp?.close();
+  closeGeo();
+  if (stats) post({ kind: "stats", delta: statsDelta(stats, previous) });
+  post({ kind: "closed" });
+  self.close();
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  switch (m.kind) {
+    case "init":
+      starting = start(m);
+      starting.then(
+        () => post({ kind: "ready" }),
+        (e) => post({ kind: "failed", error: String(e) }),
+      );
+      break;
+    case "snapshot":
+      view?.apply(m.snapshot);
+      break;
+    case "close":
+      void stop();
+      break;
+  }
+};
