@@ -9,6 +9,8 @@
  * @module
  */
 
+import { type Constraint, intIn, numIn } from "./constraints.ts";
+
 /** One origin the edge pulls from. */
 export interface EdgeOriginConfig {
   /** Base URL, e.g. `http://127.0.0.1:8090` (no path). */
@@ -152,16 +154,9 @@ export const EDGE_DEFAULTS: EdgeConfig = {
 };
 
 /** A constraint: returns the expectation text when violated (as in `config/schema.ts`). */
-export type EdgeConstraint = (value: unknown) => string | undefined;
+/** Same as {@link Constraint}; kept as a name for the edge section. */
+export type EdgeConstraint = Constraint;
 
-const intIn = (min: number, max: number): EdgeConstraint => (v) =>
-  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
-    ? undefined
-    : `an integer ${min}..${max}`;
-const numIn = (min: number, max: number): EdgeConstraint => (v) =>
-  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
-    ? undefined
-    : `a number ${min}..${max}`;
 const httpUrl: EdgeConstraint = (v) => {
   if (typeof v !== "string") return "an http:// or https:// URL";
   try {

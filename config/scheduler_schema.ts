@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Constraint } from "./schema.ts";
+import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 
 /** One edge the scheduler may answer with (until the shared store's registry replaces it). */
 export interface SchedulerEdgeConfig {
@@ -234,18 +234,6 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   registry: { source: "auto", refreshMs: 1000 },
 };
 
-const intIn = (min: number, max: number): Constraint => (v) =>
-  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
-    ? undefined
-    : `an integer ${min}..${max}`;
-const numIn = (min: number, max: number): Constraint => (v) =>
-  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
-    ? undefined
-    : `a number ${min}..${max}`;
-const oneOf = (...values: string[]): Constraint => (v) =>
-  typeof v === "string" && values.includes(v)
-    ? undefined
-    : `one of ${values.join(", ")}`;
 const EDGE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Constraints by dotted key (array items use `[]`). */

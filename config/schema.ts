@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 import {
   EDGE_CONSTRAINTS,
   EDGE_DEFAULTS,
@@ -220,20 +221,8 @@ export const DEFAULTS: MeridianConfig = {
 };
 
 /** A constraint beyond "same type as the default". Returns the expectation text when violated. */
-export type Constraint = (value: unknown) => string | undefined;
+export type { Constraint } from "./constraints.ts";
 
-const intIn = (min: number, max: number): Constraint => (v) =>
-  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max
-    ? undefined
-    : `an integer ${min}..${max}`;
-const numIn = (min: number, max: number): Constraint => (v) =>
-  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max
-    ? undefined
-    : `a number ${min}..${max}`;
-const oneOf = (...values: string[]): Constraint => (v) =>
-  typeof v === "string" && values.includes(v)
-    ? undefined
-    : `one of ${values.join(", ")}`;
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
 const safeName: Constraint = (v) =>
   typeof v === "string" && NAME_RE.test(v) && v !== "." && v !== ".."
