@@ -12,7 +12,8 @@
 #   origin   Meridian origin alone (core 1), flushIntervalMs 33 then 50 (bench/origin_fanout_{33,50}ms.yaml),
 #            RTMP and HTTP-FLV play, N = ORIGIN_N (default: the largest of NS)
 #   latency  publisher -> viewer latency of single tags (lat.js from run_live_fanout.sh), idle: origin 33 and
-#            50 ms (HTTP-FLV + RTMP play), and through the edge (origin 33 -> edge 33, HTTP-FLV)
+#            50 ms (HTTP-FLV + RTMP play), and through the edge (origin 33 or 50 -> edge 33, HTTP-FLV;
+#            LAT_EDGE_ORIGINS, default "33 50")
 # Stream: the 600 kbps stream of run_live_fanout.sh's capacity part (made here if missing).
 # env: BENCH (../shared/bench), RUN (/tmp/bench-edge; kept apart from /tmp/bench-run, which other benchmarks
 #      use), RESULTS ($RUN/results). The servers run from a copy of the last commit (git archive HEAD) plus
@@ -192,12 +193,12 @@ if [[ " $PARTS " == *" latency "* ]]; then
     start_bg origin taskset -c "$SERVER_CPU" bash -c "exec $(origin_cmd "$fi_ms")"
     wait_port tcp 19351 200; sleep 1
     wait_quiet "latency origin $fi_ms ms" || { stop_bg origin; continue; }
-    lat "origin$fi_ms-flv" rtmp://127.0.0.1:19351/live/lat1 http://127.0.0.1:18001/live/lat1.flv &
-    lat "origin$fi_ms-rtmp" rtmp://127.0.0.1:19351/live/lat2 rtmp://127.0.0.1:19351/live/lat2 &
-    wait
-    if [ "$fi_ms" = 33 ]; then
+    lat "origin$fi_ms-flv" rtmp://127.0.0.1:19351/live/lat1 http://127.0.0.1:18001/live/lat1.flv & l1=$!
+    lat "origin$fi_ms-rtmp" rtmp://127.0.0.1:19351/live/lat2 rtmp://127.0.0.1:19351/live/lat2 & l2=$!
+    wait "$l1" "$l2"   # only these two: a bare `wait` would also wait for the server started by start_bg
+    if [[ " ${LAT_EDGE_ORIGINS:-33 50} " == *" $fi_ms "* ]]; then   # origin (this interval) -> edge (33 ms) -> viewer
       start_bg edge taskset -c "$SERVER_CPU" bash -c "exec $EDGE_CMD"; wait_port tcp 18081 200; sleep 1
-      lat "origin33-edge33-flv" rtmp://127.0.0.1:19351/live/lat3 http://127.0.0.1:18081/live/lat3.flv
+      lat "origin$fi_ms-edge33-flv" rtmp://127.0.0.1:19351/live/lat3 http://127.0.0.1:18081/live/lat3.flv
       stop_bg edge
     fi
     stop_bg origin

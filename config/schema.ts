@@ -189,7 +189,7 @@ export const DEFAULTS: MeridianConfig = {
     live: {
       gopCache: true,
       maxGopCacheBytes: 16 * 1024 * 1024,
-      flushIntervalMs: 33,
+      flushIntervalMs: 50,
       maxViewerQueueBytes: 4 * 1024 * 1024,
     },
     hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },

@@ -63,7 +63,7 @@ export interface HubOptions {
   readonly gopCache: boolean;
   /** A GOP larger than this is not cached (the viewer waits for the next keyframe). */
   readonly maxGopCacheBytes: number;
-  /** Coalescing interval for viewer writes; 0 writes every tag at once. @default 33 */
+  /** Coalescing interval for viewer writes; 0 writes every tag at once. @default 50 (the origin config) */
   readonly flushIntervalMs: number;
   readonly encoders: Readonly<Record<ViewerFormat, FormatEncoder>>;
   readonly log: Logger;
