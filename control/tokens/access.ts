@@ -32,6 +32,17 @@ export interface AccessRequest {
 /** Why access was refused: a store refusal, or a token absent or not token-shaped. */
 export type AccessRefusal = SpendRefusal | "missing" | "malformed";
 
+/** What a viewer is told for each refusal (origin and edge answer alike; never the token). */
+export const TOKEN_TEXT: Readonly<Record<AccessRefusal, string>> = {
+  missing: "Access token required",
+  malformed: "Access token invalid",
+  unknown: "Access token invalid",
+  revoked: "Access token revoked",
+  expired: "Access token expired",
+  "used_up": "Access token has no uses left",
+  "wrong_app": "Access token not valid for this app",
+};
+
 /** Outcome of {@link checkAccess}. */
 export type AccessResult =
   | {

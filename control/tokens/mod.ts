@@ -21,8 +21,15 @@ export {
   SESSION_SECRET_NAME,
   type SessionCheck,
   sessionExpiresAt,
+  TOKEN_TEXT,
 } from "./access.ts";
 export { TokenError, TokenErrorCode } from "./errors.ts";
+export {
+  CREDENTIAL_TEXT,
+  type CredentialRefusal,
+  MAX_CACHED_CREDENTIALS,
+  SessionCache,
+} from "./session_cache.ts";
 export { CREDENTIAL_PARAM, withSessionCredential } from "./playlist.ts";
 export {
   constantTimeEqual,

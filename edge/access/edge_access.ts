@@ -16,10 +16,11 @@ import {
   type AccessRefusal,
   checkAccess,
   CREDENTIAL_PARAM,
+  CREDENTIAL_TEXT,
   loadSessionKey,
-  type SessionClaims,
+  SessionCache,
   type SessionKey,
-  verifySession,
+  TOKEN_TEXT,
 } from "../../control/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
@@ -27,7 +28,6 @@ import type { SharedStore } from "../../store/mod.ts";
 import { ACCESS_MARKER_HEADER, AccessMark } from "./marker.ts";
 
 /** Credentials remembered as verified; past this the oldest are forgotten (verified again). */
-export const MAX_CACHED_CREDENTIALS = 10_000;
 
 /** Why the edge refused a request. */
 export type EdgeRefusalReason =
@@ -78,16 +78,6 @@ export interface EdgeAccessDeps {
   /** @default Date.now */
   readonly now?: () => number;
 }
-
-const TOKEN_TEXT: Readonly<Record<AccessRefusal, string>> = {
-  missing: "Access token required",
-  malformed: "Access token invalid",
-  unknown: "Access token invalid",
-  revoked: "Access token revoked",
-  expired: "Access token expired",
-  "used_up": "Access token has no uses left",
-  "wrong_app": "Access token not valid for this app",
-};
 
 function refuse(
   reason: EdgeRefusalReason,
@@ -143,7 +133,7 @@ export class EdgeAccess {
   readonly #key: SessionKey;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #verified = new Map<string, SessionClaims>();
+  readonly #sessions: SessionCache;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #unsubscribe: () => void;
   readonly #refusals: ReturnType<MetricsRegistry["counter"]> | undefined;
@@ -153,6 +143,11 @@ export class EdgeAccess {
     this.#key = deps.sessionKey;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#sessions = new SessionCache(
+      deps.sessionKey,
+      (s: string) => deps.store.isRevoked(s),
+      this.#now,
+    );
     this.#unsubscribe = deps.store.subscribe((entry) => {
       if (entry.event.kind === "token.revoked") {
         this.#revoke(entry.event.token);
@@ -215,35 +210,8 @@ export class EdgeAccess {
     credential: string,
     path: string,
   ): Promise<{ readonly ok: true } | EdgeRefusal> {
-    const now = this.#now();
-    let claims = this.#verified.get(credential);
-    if (claims === undefined) {
-      const r = await verifySession(credential, this.#key, {
-        path,
-        nowMs: now,
-      });
-      if (!r.ok) {
-        return r.reason === "expired"
-          ? refuse("expired_credential", "Session credential expired")
-          : refuse("bad_credential", "Session credential invalid");
-      }
-      claims = r.claims;
-      if (this.#verified.size >= MAX_CACHED_CREDENTIALS) {
-        this.#verified.delete(this.#verified.keys().next().value!);
-      }
-      this.#verified.set(credential, claims);
-    }
-    if (now >= claims.expiresAtMs) {
-      this.#verified.delete(credential);
-      return refuse("expired_credential", "Session credential expired");
-    }
-    if (!path.startsWith(claims.pathPrefix)) {
-      return refuse("bad_credential", "Session credential invalid");
-    }
-    if (claims.subject !== undefined && this.#store.isRevoked(claims.subject)) {
-      return refuse("revoked", TOKEN_TEXT.revoked);
-    }
-    return { ok: true };
+    const v = await this.#sessions.check(credential, path);
+    return v.ok ? { ok: true } : refuse(v.reason, CREDENTIAL_TEXT[v.reason]);
   }
 
   /**

@@ -15,7 +15,6 @@ export {
   type EdgeRefusal,
   type EdgeRefusalReason,
   type JoinAccess,
-  MAX_CACHED_CREDENTIALS,
   type ObjectAccess,
   refusalResponse,
   UNAVAILABLE,

@@ -13,11 +13,13 @@ import type { OriginConfig } from "../../config/mod.ts";
 import {
   type AccessRefusal,
   checkAccess,
+  CREDENTIAL_TEXT,
+  SessionCache,
   type SessionClaims,
   sessionExpiresAt,
   type SessionKey,
   signSession,
-  verifySession,
+  TOKEN_TEXT,
 } from "../../control/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
@@ -31,7 +33,6 @@ import {
 } from "./policy.ts";
 
 /** Credentials remembered as verified; past this the oldest are forgotten (verified again). */
-export const MAX_CACHED_CREDENTIALS = 10_000;
 
 /** Why a request was refused. */
 export type RefusalReason =
@@ -99,16 +100,6 @@ export interface AccessGateDeps {
   readonly fetch?: typeof fetch;
 }
 
-const TOKEN_TEXT: Readonly<Record<AccessRefusal, string>> = {
-  missing: "Access token required",
-  malformed: "Access token invalid",
-  unknown: "Access token invalid",
-  revoked: "Access token revoked",
-  expired: "Access token expired",
-  "used_up": "Access token has no uses left",
-  "wrong_app": "Access token not valid for this app",
-};
-
 function refuse(
   reason: RefusalReason,
   description: string,
@@ -142,7 +133,7 @@ export class AccessGate {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #sessionSeconds: number;
-  readonly #verified = new Map<string, SessionClaims>();
+  readonly #sessions: SessionCache | undefined;
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #unsubscribe: () => void;
   readonly #refusals:
@@ -165,6 +156,13 @@ export class AccessGate {
     this.#key = deps.sessionKey;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#sessions = deps.sessionKey
+      ? new SessionCache(
+        deps.sessionKey,
+        (s: string) => deps.store?.isRevoked(s) ?? false,
+        this.#now,
+      )
+      : undefined;
     this.#sessionSeconds = options.sessionSeconds;
     if (this.#policy.needsTokens && (!deps.store || !deps.sessionKey)) {
       throw new Error(
@@ -324,37 +322,8 @@ export class AccessGate {
         401,
       );
     }
-    const now = this.#now();
-    let claims = this.#verified.get(credential);
-    if (claims === undefined) {
-      const r = await verifySession(credential, this.#key!, {
-        path,
-        nowMs: now,
-      });
-      if (!r.ok) {
-        return r.reason === "expired"
-          ? refuse("expired_credential", "Session credential expired")
-          : refuse("bad_credential", "Session credential invalid");
-      }
-      claims = r.claims;
-      if (this.#verified.size >= MAX_CACHED_CREDENTIALS) {
-        this.#verified.delete(this.#verified.keys().next().value!);
-      }
-      this.#verified.set(credential, claims);
-    }
-    if (now >= claims.expiresAtMs) {
-      this.#verified.delete(credential);
-      return refuse("expired_credential", "Session credential expired");
-    }
-    if (!path.startsWith(claims.pathPrefix)) {
-      return refuse("bad_credential", "Session credential invalid");
-    }
-    if (
-      claims.subject !== undefined && this.#store?.isRevoked(claims.subject)
-    ) {
-      return refuse("revoked", TOKEN_TEXT.revoked);
-    }
-    return { ok: true };
+    const v = await this.#sessions!.check(credential, path);
+    return v.ok ? { ok: true } : refuse(v.reason, CREDENTIAL_TEXT[v.reason]);
   }
 
   /**

@@ -15,7 +15,6 @@ export {
   type AccessGateOptions,
   type AccessRequest,
   type Grant,
-  MAX_CACHED_CREDENTIALS,
   type Refusal,
   type RefusalReason,
   sessionPath,
