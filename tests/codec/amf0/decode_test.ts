@@ -10,7 +10,7 @@ import {
   decodeAll,
   encodeAmf0,
 } from "../../../codec/amf0/mod.ts";
-import { createPrng, mutate, randomBytes } from "./_prng.ts";
+import { createPrng, mutate, randomBytes } from "../../_helpers/prng.ts";
 
 const f64 = (v: number): number[] => {
   const b = new Uint8Array(8);

@@ -9,7 +9,7 @@ import {
   MAX_TAG_BYTES,
   readFlvFile,
 } from "../../../codec/flv/mod.ts";
-import { mulberry32, randBytes, randInt } from "./_prng.ts";
+import { mulberry32, randBytes, randInt } from "../../_helpers/prng.ts";
 
 function sampleFile(): { bytes: Uint8Array; tags: FlvTag[] } {
   const tags: FlvTag[] = [

@@ -5,7 +5,7 @@ import {
   H264ErrorCode,
   H264FormatError,
 } from "../../../codec/h264/mod.ts";
-import { mulberry32, randBytes, randInt } from "../flv/_prng.ts";
+import { mulberry32, randBytes, randInt } from "../../_helpers/prng.ts";
 
 /** x264 320x240 Constrained Baseline: SPS and PPS as ffmpeg writes them into avcC. */
 const SPS = new Uint8Array([

@@ -8,7 +8,7 @@ import {
   type RtmpMessage,
   RtmpProtocolError,
 } from "../../../codec/rtmp/mod.ts";
-import { createPrng, mutate, randomBytes } from "../amf0/_prng.ts";
+import { createPrng, mutate, randomBytes } from "../../_helpers/prng.ts";
 
 const u8 = (...b: number[]) => new Uint8Array(b);
 

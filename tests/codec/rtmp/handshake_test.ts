@@ -8,7 +8,7 @@ import {
   RtmpProtocolError,
   RtmpServerHandshake,
 } from "../../../codec/rtmp/mod.ts";
-import { createPrng, randomBytes } from "../amf0/_prng.ts";
+import { createPrng, randomBytes } from "../../_helpers/prng.ts";
 
 const hmac = (key: Uint8Array, ...parts: Uint8Array[]): Uint8Array => {
   const h = createHmac("sha256", key);

@@ -19,7 +19,7 @@ import {
   RtmpServerSession,
   type RtmpSessionEvent,
 } from "../../../origin/rtmp/session.ts";
-import { createPrng, mutate, randomBytes } from "../../codec/amf0/_prng.ts";
+import { createPrng, mutate, randomBytes } from "../../_helpers/prng.ts";
 
 /** A scripted client: encodes what it sends, decodes what the session answers. */
 class Harness {

@@ -1,5 +1,6 @@
 /**
- * A seeded PRNG (mulberry32) and input mutators for the fuzz-style tests of our decoders.
+ * A seeded PRNG (mulberry32) and input mutators for the fuzz-style tests of our decoders: one
+ * generator for every fuzz loop, so each failure replays from its seed.
  *
  * @module
  */
@@ -55,4 +56,22 @@ export function mutate(next: () => number, seed: Uint8Array): Uint8Array {
       return joined;
     }
   }
+}
+
+/** The same generator scaled to [0, 1), for tests that draw with {@link randInt}. */
+export function mulberry32(seed: number): () => number {
+  const next = createPrng(seed);
+  return () => next() / 4294967296;
+}
+
+/** A random integer in [0, n) from a [0, 1) generator. */
+export function randInt(rand: () => number, n: number): number {
+  return Math.floor(rand() * n);
+}
+
+/** `n` random bytes from a [0, 1) generator. */
+export function randBytes(rand: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = randInt(rand, 256);
+  return out;
 }
