@@ -6,33 +6,14 @@ import {
   H264FormatError,
 } from "../../../codec/h264/mod.ts";
 import { mulberry32, randBytes, randInt } from "../../_helpers/prng.ts";
+import {
+  PPS_320X240_BASELINE,
+  SPS_320X240_BASELINE,
+} from "../../fixtures/h264.ts";
 
 /** x264 320x240 Constrained Baseline: SPS and PPS as ffmpeg writes them into avcC. */
-const SPS = new Uint8Array([
-  0x67,
-  0x42,
-  0xc0,
-  0x0d,
-  0xda,
-  0x05,
-  0x07,
-  0xec,
-  0x04,
-  0x40,
-  0x00,
-  0x00,
-  0x03,
-  0x00,
-  0x40,
-  0x00,
-  0x00,
-  0x0c,
-  0x83,
-  0xc5,
-  0x0a,
-  0xa8,
-]);
-const PPS = new Uint8Array([0x68, 0xce, 0x0f, 0xc8]);
+const SPS = SPS_320X240_BASELINE;
+const PPS = PPS_320X240_BASELINE;
 const RECORD = new Uint8Array([
   0x01,
   0x42,

@@ -1,32 +1,10 @@
 import assert from "node:assert/strict";
 import { H264FormatError, parseSps } from "../../../codec/h264/mod.ts";
+import { SPS_320X240_BASELINE } from "../../fixtures/h264.ts";
 
 Deno.test("parseSps() reads x264 Baseline 320x240 and High 1920x1080 (cropped)", () => {
   // Produced by: ffmpeg -f lavfi -i testsrc2=size=WxH -c:v libx264 [-profile:v high] -f h264
-  const baseline = new Uint8Array([
-    0x67,
-    0x42,
-    0xc0,
-    0x0d,
-    0xda,
-    0x05,
-    0x07,
-    0xec,
-    0x04,
-    0x40,
-    0x00,
-    0x00,
-    0x03,
-    0x00,
-    0x40,
-    0x00,
-    0x00,
-    0x0c,
-    0x83,
-    0xc5,
-    0x0a,
-    0xa8,
-  ]);
+  const baseline = SPS_320X240_BASELINE;
   assert.deepEqual(parseSps(baseline), {
     profileIdc: 66,
     levelIdc: 13,

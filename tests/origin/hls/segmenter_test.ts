@@ -5,37 +5,18 @@ import { encodeAvcDecoderConfig } from "../../../codec/h264/mod.ts";
 import { parseMediaPlaylist } from "../../../codec/hls/mod.ts";
 import { StreamType, TsDemuxer, TsPid } from "../../../codec/mpegts/mod.ts";
 import { HlsError, HlsErrorCode, HlsStream } from "../../../origin/hls/mod.ts";
+import {
+  PPS_320X240_BASELINE,
+  SPS_320X240_BASELINE,
+} from "../../fixtures/h264.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 const PEER_TIMEOUT_MS = 30_000;
 
 // ---- synthetic tags -------------------------------------------------------------------------
 
-const SPS = new Uint8Array([
-  0x67,
-  0x42,
-  0xc0,
-  0x0d,
-  0xda,
-  0x05,
-  0x07,
-  0xec,
-  0x04,
-  0x40,
-  0x00,
-  0x00,
-  0x03,
-  0x00,
-  0x40,
-  0x00,
-  0x00,
-  0x0c,
-  0x83,
-  0xc5,
-  0x0a,
-  0xa8,
-]);
-const PPS = new Uint8Array([0x68, 0xce, 0x0f, 0xc8]);
+const SPS = SPS_320X240_BASELINE;
+const PPS = PPS_320X240_BASELINE;
 
 function avcConfigTag(ts = 0): FlvTag {
   const record = encodeAvcDecoderConfig({
