@@ -90,6 +90,8 @@ export interface SchedulerConfig {
     readonly ecsMaxScopeV6: number;
     /** Precomputed responses kept. */
     readonly answerCacheEntries: number;
+    /** Made-up queries answered before the DNS port opens, to start with compiled code. */
+    readonly warmupQueries: number;
     /**
      * Threads answering DNS. With more than 1, the scheduler starts `workers - 1` Deno Workers;
      * each binds the same UDP port (libc socket with `SO_REUSEPORT`) and TCP port
@@ -174,7 +176,8 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
     maxTcpConnections: 256,
     ecsMaxScopeV4: 24,
     ecsMaxScopeV6: 56,
-    answerCacheEntries: 20_000,
+    answerCacheEntries: 100_000,
+    warmupQueries: 5_000,
     workers: 1,
     udpSocket: "auto",
     chaos: { version: "Meridian", id: "" },
@@ -247,6 +250,7 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dns.ecsMaxScopeV4": intIn(0, 32),
   "scheduler.dns.ecsMaxScopeV6": intIn(0, 128),
   "scheduler.dns.answerCacheEntries": intIn(16, 10_000_000),
+  "scheduler.dns.warmupQueries": intIn(0, 1_000_000),
   "scheduler.dns.workers": intIn(1, 64),
   "scheduler.dns.udpSocket": oneOf("auto", "libc", "deno"),
   "scheduler.dns.rateLimit.responsesPerSecond": intIn(0, 1_000_000),

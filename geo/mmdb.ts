@@ -14,6 +14,7 @@
 import { Buffer } from "node:buffer";
 // TODO: bare specifier once deno.json maps it (inline pin until then).
 import { Reader } from "maxmind";
+import { ShardedMap } from "./bounded_cache.ts";
 import { continentOf } from "./continents.ts";
 import { formatIp, isReservedIp, parseIp } from "./ip.ts";
 import type { GeoLookup, GeoRecord, GeoResult } from "./types.ts";
@@ -126,6 +127,7 @@ async function load(
   try {
     reader = new Reader<RawRecord>(
       Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      { cache: recordCache() },
     );
   } catch (cause) {
     throw new GeoDatabaseError("Not a MaxMind DB file", path, { cause });
@@ -152,6 +154,37 @@ async function load(
       generation,
     },
   };
+}
+
+/** Decoded records kept per database file (a city database has a few hundred thousand). */
+const RECORD_CACHE_ENTRIES = 100_000;
+
+/**
+ * The reader's cache of decoded records by file offset: without one every lookup decodes its
+ * record again (strings included), which was most of a cold DNS answer's cost. Sharded, so
+ * growing or trimming it never stalls a lookup for long.
+ */
+function recordCache(): {
+  get(key: string | number): unknown;
+  set(key: string | number, value: unknown): void;
+} {
+  const map = new ShardedMap<string | number, unknown>(RECORD_CACHE_ENTRIES);
+  return {
+    get: (key) => map.get(key),
+    set: (key, value) => map.set(key, value),
+  };
+}
+
+/** Mapped records by decoded record (one object per file offset while cached). */
+const mapped = new WeakMap<RawRecord, GeoRecord>();
+
+function mapCached(raw: RawRecord): GeoRecord {
+  let r = mapped.get(raw);
+  if (!r) {
+    r = mapRecord(raw);
+    mapped.set(raw, r);
+  }
+  return r;
 }
 
 function str(v: unknown): string | undefined {
@@ -281,7 +314,7 @@ export async function openGeoDatabase(
       if (!slot) return { record: undefined, prefixLength: 0, reserved: false };
       const [raw, prefix] = slot.reader.getWithPrefixLength(formatIp(bytes));
       return {
-        record: raw ? mapRecord(raw) : undefined,
+        record: raw ? mapCached(raw) : undefined,
         prefixLength: Math.min(prefix, max),
         reserved: false,
       };

@@ -16,7 +16,14 @@
  */
 
 export { type ContinentCode, continentOf } from "./continents.ts";
-export { EARTH_RADIUS_KM, type GeoPoint, haversineKm } from "./distance.ts";
+export { ShardedMap, SlotCache, slotHash } from "./bounded_cache.ts";
+export {
+  EARTH_RADIUS_KM,
+  type GeoPoint,
+  haversineKm,
+  kmFromChord,
+  writeUnitVector,
+} from "./distance.ts";
 export {
   AddressFamily,
   type Cidr,

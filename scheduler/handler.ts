@@ -56,6 +56,9 @@ export interface DnsHandlerDeps {
 interface CachedDecision {
   readonly answer: PolicyAnswer;
   readonly route: RouteCounter | undefined;
+  /** The answer's response template, and the question name it was built for. */
+  template?: Uint8Array;
+  templateName?: string;
 }
 
 /** What `/api/explain` shows for one client. */
@@ -77,12 +80,21 @@ export class DnsHandler {
   readonly #d: DnsHandlerDeps;
   readonly #cache = new Map<string, Uint8Array>();
   /** Decisions by (name, type, client network): the chain is deterministic for a client. */
-  readonly #decisions = new Map<string, CachedDecision>();
-  #viewsKey = "";
+  /** Per steered name and type (few): decisions by client network. */
+  readonly #decisions = new Map<
+    string,
+    Map<number | string, CachedDecision>
+  >();
+  /** Decisions of location-only chains by (name, type, place, prefix): see `Filter.locationOnly`. */
+  readonly #byPlace = new Map<string, PolicyAnswer>();
+  #viewsEdges = NaN;
+  #viewsHealth = NaN;
   #views4: EdgeView[] = [];
   #views6: EdgeView[] = [];
   readonly #payload: number;
   readonly #chaos: ReadonlyMap<string, string>;
+  /** Set while {@link warm} runs: nothing is counted. */
+  #quiet = false;
   /** Steered answers by client region and (first) edge, for the dashboard. */
   readonly routing: RoutingStats;
 
@@ -254,11 +266,13 @@ export class DnsHandler {
     rcode: number,
   ): Uint8Array {
     const ecs = q.edns?.clientSubnet;
-    this.#d.stats?.record(
-      rcode,
-      client.transport,
-      ecs ? scopePrefix : undefined,
-    );
+    if (!this.#quiet) {
+      this.#d.stats?.record(
+        rcode,
+        client.transport,
+        ecs ? scopePrefix : undefined,
+      );
+    }
     return finishResponse(query, q, template, {
       limit,
       udpPayloadSize: this.#payload,
@@ -384,8 +398,9 @@ export class DnsHandler {
 
   /** Edge views for a family, rebuilt when the edge list or any health state changes. */
   views(family: 4 | 6): readonly EdgeView[] {
-    const key = `${this.#d.edges.version}:${this.#d.health.version}`;
-    if (key !== this.#viewsKey) {
+    const ev = this.#d.edges.version;
+    const hv = this.#d.health.version;
+    if (ev !== this.#viewsEdges || hv !== this.#viewsHealth) {
       const all = this.#d.edges.list().map((s) => ({
         edge: s.edge,
         up: this.#d.health.isUp(s.edge.id),
@@ -394,10 +409,12 @@ export class DnsHandler {
       }));
       this.#views4 = all.filter((v) => v.edge.address);
       this.#views6 = all.filter((v) => v.edge.address6);
-      this.#viewsKey = key;
+      this.#viewsEdges = ev;
+      this.#viewsHealth = hv;
       // Old decisions and their templates are stale now; drop them so memory stays bounded.
       this.#cache.clear();
-      this.#decisions.clear();
+      for (const c of this.#decisions.values()) c.clear();
+      this.#byPlace.clear();
     }
     return family === 4 ? this.#views4 : this.#views6;
   }
@@ -421,6 +438,36 @@ export class DnsHandler {
   }
 
   /**
+   * {@link decide}, shared by every client placed at one location (and database prefix, which
+   * is the answer's ECS scope) when no filter of the chain looks at the client's network: a
+   * new subnet of a known city then costs a geo lookup, not a ranking of every edge.
+   */
+  #decidePlaced(
+    steered: SteeredName,
+    qtype: "A" | "AAAA",
+    client: ClientAddress,
+  ): { answer: PolicyAnswer; geo: GeoResult } {
+    if (!steered.filters.every((f) => f.locationOnly)) {
+      return this.decide(steered, qtype, client);
+    }
+    const geo = this.#d.geo.lookup(client.bytes);
+    const r = geo.record;
+    const key =
+      `${steered.owner}|${qtype}|${r?.latitude},${r?.longitude}|${geo.prefixLength}`;
+    let answer = this.#byPlace.get(key);
+    if (!answer) {
+      answer = runChain(
+        { qname: steered.owner, qtype, client, geo },
+        steered.filters,
+        this.views(qtype === "A" ? 4 : 6),
+        steered.ttl,
+      );
+      this.#byPlace.set(key, answer);
+    }
+    return { answer, geo };
+  }
+
+  /**
    * A decision from the cache, keyed by the client's bytes and prefix length: the chain's
    * result depends on nothing else for a given edge/health version (which clears the cache).
    * Each answer is counted for the dashboard by one increment of the counter cached with the
@@ -430,17 +477,23 @@ export class DnsHandler {
     steered: SteeredName,
     qtype: "A" | "AAAA",
     client: ClientAddress,
-  ): PolicyAnswer {
+  ): CachedDecision {
     this.views(qtype === "A" ? 4 : 6); // clears the cache when edges or health changed
     const b = client.bytes;
+    // IPv4 clients by a number (prefix length above the 32 address bits): no string per query.
     const key = b.length === 4
-      ? `${steered.owner}|${qtype}|${client.prefixLength}|${b[0]}.${b[1]}.${
-        b[2]
-      }.${b[3]}`
-      : `${steered.owner}|${qtype}|${client.prefixLength}|${formatIp(b)}`;
-    let cached = this.#decisions.get(key);
+      ? client.prefixLength * 4294967296 +
+        (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0)
+      : `${client.prefixLength}|${formatIp(b)}`;
+    const nameKey = qtype === "A" ? steered.owner : `${steered.owner}|AAAA`;
+    let byClient = this.#decisions.get(nameKey);
+    if (!byClient) {
+      byClient = new Map();
+      this.#decisions.set(nameKey, byClient);
+    }
+    let cached = byClient.get(key);
     if (!cached) {
-      const { answer, geo } = this.decide(steered, qtype, client);
+      const { answer, geo } = this.#decidePlaced(steered, qtype, client);
       // The first address is the edge most clients connect to; a CNAME or NODATA answer
       // routes to no edge.
       const edgeId = answer.cname || !answer.addresses.length
@@ -448,17 +501,14 @@ export class DnsHandler {
         : answer.edgeIds[0];
       cached = {
         answer,
-        route: edgeId === undefined
+        route: edgeId === undefined || this.#quiet
           ? undefined
           : this.routing.route(geo, edgeId),
       };
-      if (this.#decisions.size >= this.#d.config.dns.answerCacheEntries) {
-        this.#decisions.clear();
-      }
-      this.#decisions.set(key, cached);
+      byClient.set(key, cached);
     }
     if (cached.route) cached.route.queries++;
-    return cached.answer;
+    return cached;
   }
 
   /** The ECS scope to echo for a decision: capped by config, 0 without a usable subnet. */
@@ -484,7 +534,8 @@ export class DnsHandler {
   ): Uint8Array {
     const { client, fromEcs } = this.#clientFor(q, peer.address);
     const qtype = q.qtype === RRType.A ? "A" : "AAAA";
-    const answer = this.#cachedDecision(steered, qtype, client);
+    const decision = this.#cachedDecision(steered, qtype, client);
+    const answer = decision.answer;
     const scope = this.#scope(answer, client, fromEcs);
     if (answer.cname) {
       const t = this.#template(
@@ -513,18 +564,93 @@ export class DnsHandler {
         Rcode.NoError,
       );
     }
-    const t = this.#template(
-      `S|${q.name}|${qtype}|${answer.addresses.join(",")}|${answer.ttlSeconds}`,
-      q.name,
-      Rcode.NoError,
-      answer.addresses.map((a) => ({
-        type: qtype,
-        name: q.name,
-        ttl: answer.ttlSeconds,
-        data: a,
-      })),
-    );
+    // Built once per decision and name (the key string alone is garbage per query).
+    let t = decision.templateName === q.name ? decision.template : undefined;
+    if (!t) {
+      t = this.#template(
+        `S|${q.name}|${qtype}|${
+          answer.addresses.join(",")
+        }|${answer.ttlSeconds}`,
+        q.name,
+        Rcode.NoError,
+        answer.addresses.map((a) => ({
+          type: qtype,
+          name: q.name,
+          ttl: answer.ttlSeconds,
+          data: a,
+        })),
+      );
+      decision.template = t;
+      decision.templateName = q.name;
+    }
     return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
+  }
+
+  /**
+   * Answers `count` made-up ECS queries for the steered names (A and AAAA, public subnets
+   * spread over the address space) and forgets them again, so that a scheduler put in front
+   * of full traffic starts with compiled code: on a cold runtime the first thousands of
+   * queries cost ten times a warm one, and a restarted server would queue its first second
+   * of traffic into milliseconds of latency. Nothing is counted. Runs before the DNS port
+   * opens (`scheduler.dns.warmupQueries`).
+   *
+   * @returns The queries answered.
+   */
+  warm(count: number): number {
+    const names: string[] = [];
+    for (const z of this.#d.authority.zones) {
+      for (const [name, n] of z.nodes) {
+        if (n.steered) names.push(name.replace(/^\*\./, "warm."));
+      }
+    }
+    if (!names.length || count <= 0) return 0;
+    const peer: QueryClient = {
+      address: new Uint8Array([127, 0, 0, 1]),
+      transport: "udp",
+    };
+    let seed = 0x9e3779b9;
+    const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    this.#quiet = true;
+    try {
+      for (let i = 0; i < count; i++) {
+        const six = i % 8 === 7;
+        const ip = six
+          ? `2${(next() % 0x3ff).toString(16).padStart(3, "0")}:${
+            (next() & 0xffff).toString(16)
+          }:${(next() & 0xff00).toString(16)}::`
+          : `${1 + (next() % 223)}.${next() & 255}.${next() & 255}.0`;
+        const query = encodePacket({
+          type: "query",
+          id: i & 0xffff,
+          flags: 0,
+          questions: [{
+            name: names[i % names.length]!,
+            type: six ? "AAAA" : "A",
+            class: "IN",
+          }],
+          additionals: [{
+            type: "OPT",
+            name: ".",
+            udpPayloadSize: 1232,
+            flags: 0,
+            options: [{
+              code: 8,
+              family: six ? 2 : 1,
+              sourcePrefixLength: six ? 48 : 24,
+              scopePrefixLength: 0,
+              ip,
+            }],
+          }],
+        });
+        this.handleQuery(query, peer);
+      }
+    } finally {
+      this.#quiet = false;
+      // Made-up clients would only hold cache slots real ones need.
+      for (const c of this.#decisions.values()) c.clear();
+      this.#byPlace.clear();
+    }
+    return count;
   }
 
   /** The first steered name of the first zone (the HTTP scheduler's default). */

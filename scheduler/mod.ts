@@ -225,6 +225,14 @@ export async function startScheduler(
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
 
   await monitor.start(); // primed: every edge has a state before the first answer
+  const warmT0 = performance.now();
+  const warmed = handler.warm(config.dns.warmupQueries);
+  if (warmed) {
+    log.debug("dns answers warmed up", {
+      queries: warmed,
+      ms: Math.round(performance.now() - warmT0),
+    });
+  }
   let dns: { udp: UdpServer; tcp: TcpServer };
   try {
     dns = bindDns(config, (q, c) => handler.handleQuery(q, c), {

@@ -82,6 +82,7 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     },
     stats,
   });
+  handler.warm(config.dns.warmupQueries);
   const handle = (q: Uint8Array, c: Parameters<DnsHandler["handleQuery"]>[1]) =>
     handler.handleQuery(q, c);
   udp = startReusePortUdpServer(config.hostname, port, handle, {

@@ -67,6 +67,47 @@ function fail(rcode: RcodeValue, reason: string, partial: PartialQuery): never {
   throw new DnsQueryError(rcode, reason, partial);
 }
 
+/** Question names by wire form, direct-mapped: clients ask for the same few names. */
+const NAME_SLOTS = 1024;
+const nameWire: (Uint8Array | undefined)[] = new Array(NAME_SLOTS).fill(
+  undefined,
+);
+const nameText: string[] = new Array(NAME_SLOTS).fill("");
+
+/**
+ * The text of a validated question name at `b[start..end)`: from the cache when the same bytes
+ * were seen (no string built per query), else decoded (lower case, escaped) and remembered.
+ */
+function internName(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  hash: number,
+): string {
+  const slot = (hash >>> 0) & (NAME_SLOTS - 1);
+  const wire = nameWire[slot];
+  if (wire && wire.length === end - start) {
+    let same = true;
+    for (let i = 0; i < wire.length; i++) {
+      if (wire[i] !== b[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return nameText[slot]!;
+  }
+  let name = "";
+  for (let p = start; b[p] !== 0;) {
+    const len = b[p]!;
+    if (name) name += ".";
+    for (let i = p + 1; i <= p + len; i++) name += LOWER[b[i]!];
+    p += len + 1;
+  }
+  nameWire[slot] = b.slice(start, end);
+  nameText[slot] = name;
+  return name;
+}
+
 /** Skips a (possibly compressed) name; returns the offset after it, or -1 if malformed. */
 function skipName(b: Uint8Array, p: number): number {
   for (let hops = 0; hops < 128; hops++) {
@@ -105,64 +146,73 @@ export function parseQuery(b: Uint8Array): DnsQuery | undefined {
   const an = (b[6]! << 8) | b[7]!;
   const ns = (b[8]! << 8) | b[9]!;
   const ar = (b[10]! << 8) | b[11]!;
-  let partial: PartialQuery = {
-    id,
-    flags2,
-    flags3,
-    hasOpt: false,
-    udpPayloadSize: 512,
-    doBit: false,
-  };
+  // What an error reply needs, built only when there is one (no object per good query).
+  let questionEnd: number | undefined = undefined;
+  let hasOpt = false;
+  let udpPayloadSize = 512;
+  let doBit = false;
+  // Typed on the binding so that control-flow analysis knows a call never returns.
+  const bad: (rcode: RcodeValue, reason: string) => never = (rcode, reason) =>
+    fail(rcode, reason, {
+      id,
+      flags2,
+      flags3,
+      ...(questionEnd !== undefined ? { questionEnd } : {}),
+      hasOpt,
+      udpPayloadSize,
+      doBit,
+    });
   const opcode = (flags2 & Flags2.OPCODE_MASK) >> 3;
   // RFC 1035 §4.1.1: NOTIMP for kinds of query we do not support.
-  if (opcode !== Opcode.Query) fail(Rcode.NotImp, `opcode ${opcode}`, partial);
+  if (opcode !== Opcode.Query) bad(Rcode.NotImp, `opcode ${opcode}`);
   // RFC 9619: QDCOUNT must be 1 for QUERY.
-  if (qd !== 1) fail(Rcode.FormErr, `QDCOUNT ${qd}`, partial);
+  if (qd !== 1) bad(Rcode.FormErr, `QDCOUNT ${qd}`);
   if (an + ns + ar > MAX_QUERY_RECORDS) {
-    fail(Rcode.FormErr, "too many records in a query", partial);
+    bad(Rcode.FormErr, "too many records in a query");
   }
 
   // Question name: no compression in a question (nothing precedes it to point at).
   let p = HEADER_BYTES;
-  let name = "";
+  let hash = 0x811c9dc5;
   for (;;) {
-    if (p >= b.length) fail(Rcode.FormErr, "truncated question name", partial);
+    if (p >= b.length) bad(Rcode.FormErr, "truncated question name");
     const len = b[p]!;
     if (len === 0) {
       p++;
       break;
     }
     if (len > MAX_LABEL_BYTES) {
-      fail(Rcode.FormErr, "compressed or extended label in question", partial);
+      bad(Rcode.FormErr, "compressed or extended label in question");
     }
-    if (p + 1 + len > b.length) fail(Rcode.FormErr, "truncated label", partial);
-    if (name) name += ".";
-    for (let i = p + 1; i <= p + len; i++) name += LOWER[b[i]!];
+    if (p + 1 + len > b.length) bad(Rcode.FormErr, "truncated label");
+    for (let i = p; i <= p + len; i++) {
+      hash = Math.imul(hash ^ b[i]!, 0x01000193);
+    }
     p += len + 1;
     if (p - HEADER_BYTES > MAX_NAME_BYTES) {
-      fail(Rcode.FormErr, "question name over 255 bytes", partial);
+      bad(Rcode.FormErr, "question name over 255 bytes");
     }
   }
+  const name = internName(b, HEADER_BYTES, p, hash);
   const nameBytes = p - HEADER_BYTES;
-  if (p + 4 > b.length) fail(Rcode.FormErr, "truncated question", partial);
+  if (p + 4 > b.length) bad(Rcode.FormErr, "truncated question");
   const qtype = (b[p]! << 8) | b[p + 1]!;
   const qclass = (b[p + 2]! << 8) | b[p + 3]!;
   p += 4;
-  const questionEnd = p;
-  partial = { ...partial, questionEnd };
+  questionEnd = p;
   if (qtype === RRType.OPT) {
-    fail(Rcode.FormErr, "OPT as question type", partial);
+    bad(Rcode.FormErr, "OPT as question type");
   }
 
   // Answer and authority sections are unusual in a query; skip them.
   for (let i = 0; i < an + ns; i++) {
     p = skipName(b, p);
     if (p < 0 || p + 10 > b.length) {
-      fail(Rcode.FormErr, "truncated record", partial);
+      bad(Rcode.FormErr, "truncated record");
     }
     const rdlen = (b[p + 8]! << 8) | b[p + 9]!;
     p += 10 + rdlen;
-    if (p > b.length) fail(Rcode.FormErr, "truncated rdata", partial);
+    if (p > b.length) bad(Rcode.FormErr, "truncated rdata");
   }
 
   let edns: EdnsInfo | undefined;
@@ -170,49 +220,50 @@ export function parseQuery(b: Uint8Array): DnsQuery | undefined {
     const nameStart = p;
     p = skipName(b, p);
     if (p < 0 || p + 10 > b.length) {
-      fail(Rcode.FormErr, "truncated additional record", partial);
+      bad(Rcode.FormErr, "truncated additional record");
     }
     const type = (b[p]! << 8) | b[p + 1]!;
     const rdlen = (b[p + 8]! << 8) | b[p + 9]!;
     const rdStart = p + 10;
     const rdEnd = rdStart + rdlen;
     if (rdEnd > b.length) {
-      fail(Rcode.FormErr, "truncated additional rdata", partial);
+      bad(Rcode.FormErr, "truncated additional rdata");
     }
     if (type === RRType.OPT) {
       // RFC 6891 §6.1.1: one OPT, owned by the root.
-      if (edns || partial.hasOpt) {
-        fail(Rcode.FormErr, "more than one OPT record", partial);
+      if (edns || hasOpt) {
+        bad(Rcode.FormErr, "more than one OPT record");
       }
       if (p !== nameStart + 1 || b[nameStart] !== 0) {
-        fail(Rcode.FormErr, "OPT owner not root", partial);
+        bad(Rcode.FormErr, "OPT owner not root");
       }
       const size = Math.max(512, (b[p + 2]! << 8) | b[p + 3]!);
       const version = b[p + 5]!;
-      const doBit = (((b[p + 6]! << 8) | b[p + 7]!) & EDNS_DO_BIT) !== 0;
-      partial = { ...partial, hasOpt: true, udpPayloadSize: size, doBit };
+      hasOpt = true;
+      udpPayloadSize = size;
+      doBit = (((b[p + 6]! << 8) | b[p + 7]!) & EDNS_DO_BIT) !== 0;
       // RFC 6891 §6.1.3: a version we do not implement gets BADVERS, options unread.
       if (version > EDNS_VERSION) {
-        fail(Rcode.BadVers, `EDNS version ${version}`, partial);
+        bad(Rcode.BadVers, `EDNS version ${version}`);
       }
       let clientSubnet: ClientSubnet | undefined;
       let o = rdStart;
       while (o < rdEnd) {
         if (o + 4 > rdEnd) {
-          fail(Rcode.FormErr, "truncated EDNS option", partial);
+          bad(Rcode.FormErr, "truncated EDNS option");
         }
         const code = (b[o]! << 8) | b[o + 1]!;
         const olen = (b[o + 2]! << 8) | b[o + 3]!;
         if (o + 4 + olen > rdEnd) {
-          fail(Rcode.FormErr, "EDNS option past OPT rdata", partial);
+          bad(Rcode.FormErr, "EDNS option past OPT rdata");
         }
         if (code === EdnsOption.ClientSubnet) {
           if (clientSubnet) {
-            fail(Rcode.FormErr, "more than one ECS option", partial);
+            bad(Rcode.FormErr, "more than one ECS option");
           }
-          const ecs = parseClientSubnet(b.subarray(o + 4, o + 4 + olen));
+          const ecs = parseClientSubnet(b, o + 4, olen);
           if (typeof ecs === "string") {
-            fail(Rcode.FormErr, `ECS: ${ecs}`, partial);
+            bad(Rcode.FormErr, `ECS: ${ecs}`);
           }
           clientSubnet = ecs;
         }
@@ -223,7 +274,7 @@ export function parseQuery(b: Uint8Array): DnsQuery | undefined {
     p = rdEnd;
   }
   if (p !== b.length) {
-    fail(Rcode.FormErr, "trailing bytes after the last record", partial);
+    bad(Rcode.FormErr, "trailing bytes after the last record");
   }
   return {
     id,

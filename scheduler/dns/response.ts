@@ -14,6 +14,7 @@ import {
   HEADER_BYTES,
   RRType,
 } from "./constants.ts";
+import { type ClientSubnet, ecsDataBytes } from "./ecs.ts";
 import type { PartialQuery } from "./errors.ts";
 import type { DnsQuery } from "./query.ts";
 
@@ -32,7 +33,7 @@ export interface FinishOptions {
 
 function optBytes(q: DnsQuery | PartialQuery, withEcs: boolean): number {
   const ecs = withEcs && "edns" in q ? q.edns?.clientSubnet : undefined;
-  return OPT_FIXED_BYTES + (ecs ? 4 + ecs.raw.length : 0);
+  return OPT_FIXED_BYTES + (ecs ? 4 + ecsDataBytes(ecs) : 0);
 }
 
 function writeOpt(
@@ -41,7 +42,7 @@ function writeOpt(
   udpPayloadSize: number,
   extRcode: number,
   doBit: boolean,
-  ecsRaw: Uint8Array | undefined,
+  ecs: ClientSubnet | undefined,
   scope: number,
 ): void {
   out[at] = 0; // root owner
@@ -54,18 +55,22 @@ function writeOpt(
   // RFC 3225 §3: the DO bit is copied into the response.
   out[at + 7] = doBit ? EDNS_DO_BIT >> 8 : 0;
   out[at + 8] = 0;
-  const rdlen = ecsRaw ? 4 + ecsRaw.length : 0;
+  const data = ecs ? ecsDataBytes(ecs) : 0;
+  const rdlen = ecs ? 4 + data : 0;
   out[at + 9] = rdlen >> 8;
   out[at + 10] = rdlen & 0xff;
-  if (ecsRaw) {
+  if (ecs) {
     out[at + 11] = 0;
     out[at + 12] = EdnsOption.ClientSubnet;
-    out[at + 13] = ecsRaw.length >> 8;
-    out[at + 14] = ecsRaw.length & 0xff;
-    // RFC 7871 §7.2.1: FAMILY, SOURCE PREFIX-LENGTH and ADDRESS copied from the query;
-    // SCOPE PREFIX-LENGTH set by us.
-    out.set(ecsRaw, at + 15);
+    out[at + 13] = data >> 8;
+    out[at + 14] = data & 0xff;
+    // RFC 7871 §7.2.1: FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as in the query (which §6
+    // allows in exactly one form); SCOPE PREFIX-LENGTH set by us.
+    out[at + 15] = 0;
+    out[at + 16] = ecs.family;
+    out[at + 17] = ecs.sourcePrefixLength;
     out[at + 18] = scope;
+    for (let i = 0; i < data - 4; i++) out[at + 19 + i] = ecs.address[i]!;
   }
 }
 
@@ -90,7 +95,8 @@ export function finishResponse(
   if (template.length + opt <= options.limit) {
     out = new Uint8Array(template.length + opt);
     out.set(template);
-    out.set(query.subarray(HEADER_BYTES, q.questionEnd), HEADER_BYTES);
+    // The question as sent (a loop: a subarray view would be garbage per query).
+    for (let i = HEADER_BYTES; i < q.questionEnd; i++) out[i] = query[i]!;
     out[2] = template[2]! | (q.flags2 & Flags2.RD);
     if (edns) {
       const ar = ((template[10]! << 8) | template[11]!) + 1;
@@ -122,7 +128,7 @@ export function finishResponse(
       options.udpPayloadSize,
       0,
       edns.doBit,
-      ecs?.raw,
+      ecs,
       options.scopePrefix,
     );
   }
@@ -149,7 +155,7 @@ export function bareResponse(
   const ecs = ecsScope !== undefined && "edns" in q
     ? q.edns?.clientSubnet
     : undefined;
-  const opt = hasOpt ? OPT_FIXED_BYTES + (ecs ? 4 + ecs.raw.length : 0) : 0;
+  const opt = hasOpt ? OPT_FIXED_BYTES + (ecs ? 4 + ecsDataBytes(ecs) : 0) : 0;
   const out = new Uint8Array(questionEnd + opt);
   out.set(query.subarray(0, questionEnd));
   out[2] = Flags2.QR | (q.flags2 & (Flags2.OPCODE_MASK | Flags2.RD)) |
@@ -172,7 +178,7 @@ export function bareResponse(
       udpPayloadSize,
       rcode >> 4,
       doBit,
-      ecs?.raw,
+      ecs,
       ecsScope ?? 0,
     );
   }

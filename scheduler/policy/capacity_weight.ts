@@ -29,6 +29,7 @@ export const capacityWeight: FilterPlugin<CapacityWeightConfig> = {
     const t = config.loadThreshold;
     return {
       name: "capacity_weight",
+      locationOnly: true,
       apply(_request, state, trace) {
         const candidates = byRank(state.candidates.map((c) => {
           const load = c.view.load;

@@ -5,7 +5,28 @@
  * @module
  */
 
-import type { ChainState, EdgeView, Filter, PolicyRequest } from "./types.ts";
+import type {
+  Candidate,
+  ChainState,
+  EdgeView,
+  Filter,
+  PolicyRequest,
+} from "./types.ts";
+
+/**
+ * The chain's starting candidates, one list per edge-view list: the views change only when the
+ * edges or their health do, and a stable list lets filters memoise on it (see `geo_sort`).
+ */
+const START = new WeakMap<readonly EdgeView[], readonly Candidate[]>();
+
+function startCandidates(views: readonly EdgeView[]): readonly Candidate[] {
+  let list = START.get(views);
+  if (!list) {
+    list = views.map((view) => ({ view, rank: 0, weight: view.edge.capacity }));
+    START.set(views, list);
+  }
+  return list;
+}
 
 /** What a steered name answers. */
 export interface PolicyAnswer {
@@ -40,11 +61,7 @@ export function runChain(
   trace?: string[],
 ): PolicyAnswer {
   let state: ChainState = {
-    candidates: views.map((view) => ({
-      view,
-      rank: 0,
-      weight: view.edge.capacity,
-    })),
+    candidates: startCandidates(views),
     scopePrefix: 0,
     failedOver: false,
     all: views,

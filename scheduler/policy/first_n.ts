@@ -23,6 +23,7 @@ export const firstN: FilterPlugin<FirstNConfig> = {
   create(config) {
     return {
       name: "first_n",
+      locationOnly: true,
       apply(_request, state, trace) {
         const candidates = state.candidates.slice(0, config.count);
         trace?.push(

@@ -17,6 +17,7 @@ export const healthFilter: FilterPlugin<Record<string, never>> = {
   create() {
     return {
       name: "health",
+      locationOnly: true,
       apply(_request, state, trace) {
         const kept = state.candidates.filter((c) =>
           c.view.up && !c.view.draining

@@ -43,6 +43,7 @@ export const lastResort: FilterPlugin<LastResortConfig> = {
   create(config) {
     return {
       name: "last_resort",
+      locationOnly: true,
       apply(_request, state, trace) {
         if (state.candidates.length) {
           trace?.push(`last_resort: not needed`);

@@ -60,6 +60,12 @@ export interface ChainState {
 /** A compiled filter. */
 export interface Filter {
   readonly name: string;
+  /**
+   * True when `apply` reads nothing of the request but `geo` (the place, not the client's
+   * network): a chain of such filters decides once per location and prefix, and every subnet
+   * placed there shares the decision. Leave unset when the client's address matters.
+   */
+  readonly locationOnly?: boolean;
   /** @param trace When given, the filter appends one line saying what it did and why. */
   apply(
     request: PolicyRequest,

@@ -230,6 +230,13 @@ export function startReusePortUdpServer(
     view.setBigUint64(t + 16, base + BigInt(txIov + i * IOVEC), true);
     view.setBigUint64(t + 24, 1n, true);
   }
+  // Peer-name pointers as two 32-bit halves: writing them per answer then needs no BigInt.
+  const namePtr = new Uint32Array(BATCH * 2);
+  for (let i = 0; i < BATCH; i++) {
+    const p = base + BigInt(rxName + i * NAME_SLOT);
+    namePtr[i * 2] = Number(p & 0xffffffffn);
+    namePtr[i * 2 + 1] = Number(p >> 32n);
+  }
   const rxVec = new Uint8Array(mem, rxHdr, BATCH * MMSGHDR);
   const txVec = new Uint8Array(mem, txHdr, BATCH * MMSGHDR);
 
@@ -297,9 +304,12 @@ export function startReusePortUdpServer(
         }
         if (answer.length > TX_SLOT) continue;
         bytes.set(answer, txData + out * TX_SLOT);
-        view.setBigUint64(txIov + out * IOVEC + 8, BigInt(answer.length), true);
+        // 64-bit little-endian fields written as two halves (the high half of a length is 0).
+        view.setUint32(txIov + out * IOVEC + 8, answer.length, true);
+        view.setUint32(txIov + out * IOVEC + 12, 0, true);
         const t = txHdr + out * MMSGHDR;
-        view.setBigUint64(t, base + BigInt(rxName + i * NAME_SLOT), true);
+        view.setUint32(t, namePtr[i * 2]!, true);
+        view.setUint32(t + 4, namePtr[i * 2 + 1]!, true);
         view.setUint32(t + 8, nameLen, true);
         out++;
       } catch (e) {

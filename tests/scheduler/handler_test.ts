@@ -8,7 +8,7 @@ import { ConfigEdgeSource } from "../../scheduler/edges.ts";
 import { DnsHandler } from "../../scheduler/handler.ts";
 import { Authority } from "../../scheduler/zone.ts";
 import { DnsStats } from "../../scheduler/stats.ts";
-import { parseIp } from "../../geo/mod.ts";
+import { createStaticGeoLookup, parseIp } from "../../geo/mod.ts";
 import { GEO, ManualHealth, testConfig } from "./_fixtures.ts";
 
 function setup() {
@@ -357,4 +357,74 @@ Deno.test("explain() says what a subnet gets and why", () => {
     String(handler.explain("nope", "1.2.3.4")),
     /not a steered name/,
   );
+});
+
+Deno.test("warm() answers made-up clients without counting them and leaves answers unchanged", () => {
+  const { handler, stats } = setup();
+  const before = ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" });
+  const countedBefore = stats.total;
+  const routesBefore = handler.routing.size;
+  assert.equal(handler.warm(2000), 2000);
+  assert.equal(stats.total, countedBefore, "warm-up queries are not counted");
+  assert.equal(
+    handler.routing.size,
+    routesBefore,
+    "nor routed on the dashboard",
+  );
+  const after = ask(handler, "live.meridian.test", { subnet: "81.2.69.0/24" });
+  assert.deepEqual(addresses(after), addresses(before));
+  assert.equal(after.ecsScope, before.ecsScope);
+  assert.equal(handler.warm(0), 0);
+});
+
+Deno.test("location-only chains share a decision per place; chains reading the client do not", () => {
+  const { handler } = setup();
+  // *.cdn: geo_sort → health → first_n (location only); two /24s of one place agree.
+  const a = ask(handler, "x.cdn.meridian.test", { subnet: "81.2.69.0/25" });
+  const b = ask(handler, "x.cdn.meridian.test", { subnet: "81.2.69.128/25" });
+  assert.deepEqual(addresses(a), ["192.0.2.1"]);
+  assert.deepEqual(addresses(b), addresses(a));
+  assert.equal(a.ecsScope, 24, "scope is the database network's, not the /25");
+});
+
+Deno.test("a chain with sticky decides per client network even within one place", () => {
+  const wide = { name: "geo_sort", toleranceKm: 20000 }; // every edge ties at rank 0
+  const base = testConfig();
+  const config = testConfig({
+    zones: [{
+      ...base.zones[0]!,
+      steered: [
+        {
+          name: "sticky",
+          ttlSeconds: 30,
+          failoverTtlSeconds: 10,
+          filters: [wide, { name: "sticky" }, { name: "first_n", count: 1 }],
+        },
+        {
+          name: "placed",
+          ttlSeconds: 30,
+          failoverTtlSeconds: 10,
+          filters: [wide, { name: "first_n", count: 1 }],
+        },
+      ],
+    }],
+  });
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    // One place for a whole /8, as a city database places a large network.
+    geo: createStaticGeoLookup([{
+      cidr: "100.0.0.0/8",
+      record: { country: "DE", latitude: 50.1, longitude: 8.7 },
+    }]),
+    edges: new ConfigEdgeSource(config),
+    health: new ManualHealth(),
+    config,
+  });
+  const picks = (name: string) =>
+    new Set(
+      Array.from({ length: 32 }, (_, i) =>
+        addresses(ask(handler, name, { subnet: `100.${i}.7.0/24` })).join()),
+    );
+  assert.ok(picks("sticky.meridian.test").size >= 2, "hashed per network");
+  assert.equal(picks("placed.meridian.test").size, 1, "shared by the place");
 });

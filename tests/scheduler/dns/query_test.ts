@@ -218,3 +218,24 @@ Deno.test("parseQuery() fuzz: mutated queries parse or throw DnsQueryError, neve
   }
   assert.ok(parsed > 100, `some mutants still parse (${parsed})`);
 });
+
+Deno.test("parseQuery() names stay right through the name cache (case, collisions, reuse)", () => {
+  const q = (name: string) =>
+    parseQuery(
+      encodePacket({
+        type: "query",
+        id: 1,
+        flags: 0,
+        questions: [{ name, type: "A", class: "IN" }],
+      }),
+    )!;
+  assert.equal(q("LIVE.Meridian.TEST").name, "live.meridian.test");
+  assert.equal(q("live.meridian.test").name, "live.meridian.test");
+  // More names than cache slots, twice over: every answer is the name that was asked.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 3000; i++) {
+      const name = `n${i}.x${i % 7}.meridian.test`;
+      assert.equal(q(name.toUpperCase()).name, name);
+    }
+  }
+});
