@@ -247,7 +247,7 @@ export async function startEdge(
       hostname: config.hostname,
       port: config.port,
       onListen: () => {},
-    }, (req, info) => app.fetch(req, info));
+    }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info));
   } catch (e) {
     access?.close();
     await health.close();

@@ -46,6 +46,34 @@ import { EdgeError, EdgeErrorCode, UpstreamError } from "../errors.ts";
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "../upstream/client.ts";
 
+/**
+ * Paths that are their own cache key: no query, no percent-escapes, no empty or dot segments
+ * (so `URL` parsing would leave them as they are).
+ */
+const PLAIN_PATH = /^(?:\/(?!\.)[A-Za-z0-9_~.-]+)+$/;
+
+/** The header list of a whole-object 200 hit. */
+function hitFields(
+  obj: CachedObject,
+  ageSeconds: number,
+  cacheStatus: string,
+): [string, string][] {
+  // Each field costs the HTTP server measurably (about 2 µs apiece here), so a small hit sends
+  // only what it must: the stored end-to-end fields, Age, Cache-Status and X-Cache. No
+  // Accept-Ranges (a Range request is still answered 206 by `handle`) and no Content-Length
+  // (Deno.serve writes it for a byte body).
+  const fields: [string, string][] = [];
+  for (const f of obj.headers) {
+    if (f[0] !== "accept-ranges") fields.push(f as [string, string]);
+  }
+  fields.push(
+    ["age", String(ageSeconds)],
+    ["cache-status", cacheStatus],
+    ["x-cache", "HIT"],
+  );
+  return fields;
+}
+
 /** Bodies from this size up are served without the copy `new Response(bytes)` makes. */
 const SHARED_BODY_MIN_BYTES = 64 * 1024;
 
@@ -249,6 +277,11 @@ export class EdgeCache {
   readonly #background = new Set<Promise<unknown>>();
   /** Primary key → Vary field names of its last stored response. */
   readonly #vary = new Map<string, readonly string[]>();
+  /** {@link tryHit}'s prototype responses, per stored object and age (never sent themselves). */
+  readonly #hitResponses = new WeakMap<
+    CachedObject,
+    { age: number; ttl: number; response: Response }
+  >();
 
   constructor(options: EdgeCacheOptions, deps: EdgeCacheDeps) {
     this.#o = options;
@@ -269,6 +302,54 @@ export class EdgeCache {
   /** Fills in flight (for tests and `/healthz`). */
   get inflightCount(): number {
     return this.#inflight.size;
+  }
+
+  /**
+   * The common hit, answered before any routing: a GET of a plain path (no query, no escapes or
+   * dot segments, so it is its own cache key) for a fresh, open, small 200 object without Vary,
+   * asked without Range or conditionals. Its header list is built once per object and second of
+   * age. Anything else returns `undefined` and goes through {@link handle}, which answers the
+   * same request identically (`Cache-Status`, `Age`, `X-Cache`, stored fields).
+   */
+  tryHit(req: Request): Response | undefined {
+    if (req.method !== "GET") return undefined;
+    const url = req.url;
+    const slash = url.indexOf("/", url.indexOf("//") + 2);
+    if (slash < 0) return undefined;
+    const path = url.slice(slash);
+    if (!PLAIN_PATH.test(path) || this.#vary.has(path)) return undefined;
+    const obj = this.#store.getSync?.(path);
+    if (
+      !obj || obj.access !== undefined || obj.status !== 200 ||
+      obj.body.byteLength >= SHARED_BODY_MIN_BYTES
+    ) return undefined;
+    const ageMs = obj.initialAgeMs + (this.#now() - obj.storedAtMs);
+    if (ageMs >= obj.lifetimeMs || ageMs < 0) return undefined;
+    const rh = req.headers;
+    if (
+      rh.has("range") || rh.has("if-none-match") || rh.has("if-modified-since")
+    ) return undefined;
+    const age = Math.floor(ageMs / 1000);
+    const ttl = Math.floor((obj.lifetimeMs - ageMs) / 1000);
+    let memo = this.#hitResponses.get(obj);
+    if (!memo || memo.age !== age || memo.ttl !== ttl) {
+      memo = {
+        age,
+        ttl,
+        response: new Response(obj.body as Uint8Array<ArrayBuffer>, {
+          status: 200,
+          headers: hitFields(obj, age, `${CACHE_NAME}; hit; ttl=${ttl}`),
+        }),
+      };
+      this.#hitResponses.set(obj, memo);
+    }
+    const size = obj.body.byteLength;
+    this.#stats.count("hit");
+    this.#stats.sent(size);
+    this.#stats.bytesFromCache += size;
+    // A clone copies the validated header list; a new Response would check every field again
+    // (measured: 75k against 55k responses/s with these headers on one core).
+    return memo.response.clone();
   }
 
   /**
@@ -807,20 +888,13 @@ export class EdgeCache {
       // handed to the Response, validated once, instead of a Headers object edited field by field.
       this.#stats.sent(size);
       this.#stats.bytesFromCache += size;
-      const fields: [string, string][] = [];
-      for (const f of obj.headers) {
-        if (f[0] !== "accept-ranges") fields.push(f as [string, string]);
-      }
-      fields.push(
-        ["accept-ranges", "bytes"],
-        ["age", String(Math.floor(Math.max(0, ageMs) / 1000))],
-        ["cache-status", cacheStatus],
-        ["x-cache", "HIT"],
-        ["content-length", String(size)],
-      );
       return new Response(obj.body as Uint8Array<ArrayBuffer>, {
         status: 200,
-        headers: fields,
+        headers: hitFields(
+          obj,
+          Math.floor(Math.max(0, ageMs) / 1000),
+          cacheStatus,
+        ),
       });
     }
     const h = new Headers(obj.headers as [string, string][]);

@@ -159,9 +159,13 @@ Deno.test("EdgeCache: a protected playlist is stored without credentials and re-
     assert.ok(second.body.includes(`s-1.ts?cred=${b}`));
     assert.ok(second.body.includes(`s-2.ts?cred=${b}`));
     assert.ok(!second.body.includes(a), "never another viewer's credential");
-    assert.equal(
-      Number(second.headers.get("content-length")),
-      new TextEncoder().encode(second.body).byteLength,
+    // No stale length from the stored copy: none at all (Deno.serve writes the body's), or this
+    // viewer's body length.
+    const length = second.headers.get("content-length");
+    assert.ok(
+      length === null ||
+        Number(length) === new TextEncoder().encode(second.body).byteLength,
+      `content-length ${length}`,
     );
     // Without a credential, or with a wrong one: refused from the cache.
     assert.equal((await get(t.cache, "/live/cam.m3u8")).status, 401);

@@ -410,3 +410,68 @@ Deno.test("EdgeCache: a failed idempotent request is retried once on another ori
     await good.close();
   }
 });
+
+Deno.test("EdgeCache.tryHit: answers a plain fresh hit exactly as handle() does, and nothing else", () =>
+  withCache(
+    (req, u) =>
+      u.pathname === "/v"
+        ? cc("max-age=60", `lang=${req.headers.get("accept-language")}`, {
+          vary: "Accept-Language",
+        })
+        : cc(
+          u.pathname.endsWith("big.bin") ? "max-age=60" : "max-age=10",
+          u.pathname.endsWith("big.bin") ? "b".repeat(70_000) : "body",
+          {
+            "content-type": "application/vnd.apple.mpegurl",
+            etag: '"e1"',
+          },
+        ),
+    async ({ origin, clock, t }) => {
+      const req = (path: string, headers: HeadersInit = {}, method = "GET") =>
+        new Request(`http://edge${path}`, { headers, method });
+      assert.equal(
+        t.cache.tryHit(req("/live/a.m3u8")),
+        undefined,
+        "not cached yet",
+      );
+      await get(t.cache, "/live/a.m3u8");
+      await get(t.cache, "/vod/big.bin");
+      await get(t.cache, "/v", { "accept-language": "en" });
+      await t.cache.drain();
+      // A live playlist lives at most one target duration (2 s by default here).
+      clock.advance(1_000);
+      const fast = t.cache.tryHit(req("/live/a.m3u8"))!;
+      const slow = await t.cache.handle(req("/live/a.m3u8"));
+      assert.equal(fast.status, 200);
+      assert.deepEqual([...fast.headers], [...slow.headers]);
+      assert.equal(await fast.text(), await slow.text());
+      assert.equal(fast.headers.get("age"), "1");
+      assert.equal(fast.headers.get("cache-status"), "Meridian; hit; ttl=1");
+      // Left to handle(): other methods, queries, odd paths, conditionals, ranges, Vary, big
+      // bodies, stale objects.
+      for (
+        const r of [
+          req("/live/a.m3u8", {}, "HEAD"),
+          req("/live/a.m3u8?x=1"),
+          req("/live//a.m3u8"),
+          req("/live/%61.m3u8"),
+          req("/live/a.m3u8", { "if-none-match": '"e1"' }),
+          req("/live/a.m3u8", {
+            "if-modified-since": new Date().toUTCString(),
+          }),
+          req("/live/a.m3u8", { range: "bytes=0-1" }),
+          req("/v", { "accept-language": "en" }),
+          req("/vod/big.bin"),
+        ]
+      ) {
+        assert.equal(
+          t.cache.tryHit(r),
+          undefined,
+          `${r.method} ${r.url} ${[...r.headers]}`,
+        );
+      }
+      clock.advance(1_500);
+      assert.equal(t.cache.tryHit(req("/live/a.m3u8")), undefined, "stale");
+      assert.equal(origin.count("/live/a.m3u8"), 1);
+    },
+  ));
