@@ -2,12 +2,27 @@
  * One upstream body, many readers, each streaming the bytes as they arrive.
  *
  * Request coalescing needs this: the first request's origin fetch feeds every request that
- * arrived while it was in flight, and none of them waits for the whole object. Chunks are kept
- * (shared, never copied per reader) until the body completes, so a reader that joins late
- * starts from byte 0.
+ * arrived while it was in flight, and none of them waits for the whole object. The bytes are
+ * kept once for every reader (never copied per reader) until the body completes, so a reader
+ * that joins late starts from byte 0.
+ *
+ * Upstream chunks are small (16 KiB or so) and each chunk a reader hands on is one write to its
+ * client: 200 waiters of a 2 MiB object meant 25,000 writes, which one core spent longer on than
+ * the origin took to send the object. So the tee copies chunks into larger segments (one buffer
+ * of the announced length when the origin sent Content-Length, else growing blocks), and a
+ * reader at the front waits until {@link READ_MIN_BYTES} more have arrived (or the end, or
+ * {@link HOLD_MAX_MS} have passed) before it takes the next piece: a few dozen writes per
+ * reader, each a view of the shared bytes.
  *
  * @module
  */
+
+/** A reader at the front hands on at least this much at a time (unless the body ended). */
+export const READ_MIN_BYTES = 32 * 1024;
+/** ...or whatever it has once bytes have waited this long (a slow origin is not held back). */
+export const HOLD_MAX_MS = 5;
+/** Largest block when the length is unknown; blocks grow from {@link READ_MIN_BYTES}. */
+const MAX_BLOCK_BYTES = 256 * 1024;
 
 /**
  * A growing, shared body.
@@ -24,8 +39,16 @@
  * ```
  */
 export class BodyTee {
-  #chunks: Uint8Array[] = [];
+  /** Segments in order; each is full except the last while it is being filled. */
+  #segs: Uint8Array[] = [];
+  /** Bytes of the last segment filled so far. */
+  #lastUsed = 0;
   #bytes = 0;
+  #expected: number | undefined;
+  #nextWake = READ_MIN_BYTES;
+  /** Bytes received before the last hold timeout: readers hand these on at once. */
+  #released = 0;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
   #error: Error | undefined;
   #wake: PromiseWithResolvers<void> | undefined;
@@ -44,24 +67,76 @@ export class BodyTee {
     return this.#error;
   }
 
+  /**
+   * The body's announced length (Content-Length): the bytes then go into one buffer of that
+   * size, which {@link concat} returns without copying. Call before the first {@link push}.
+   */
+  expect(bytes: number): void {
+    if (this.#bytes === 0 && bytes > 0) this.#expected = bytes;
+  }
+
   #notify(): void {
     const w = this.#wake;
     this.#wake = undefined;
     w?.resolve();
   }
 
-  /** Appends a chunk; it is shared with every reader and must not be mutated. */
+  /** The size of the next segment to allocate for `pending` more bytes. */
+  #nextSegmentBytes(pending: number): number {
+    const e = this.#expected;
+    if (e !== undefined && e > this.#bytes) {
+      return Math.max(e - this.#bytes, pending);
+    }
+    const grown = Math.min(
+      MAX_BLOCK_BYTES,
+      Math.max(READ_MIN_BYTES, this.#bytes),
+    );
+    return Math.max(grown, pending >= READ_MIN_BYTES ? pending : 0);
+  }
+
+  /** Appends a chunk (copied: the caller may reuse it). */
   push(chunk: Uint8Array): void {
     if (this.#done || this.#error || chunk.byteLength === 0) return;
-    this.#chunks.push(chunk);
+    let from = 0;
+    while (from < chunk.byteLength) {
+      let last = this.#segs[this.#segs.length - 1];
+      if (!last || this.#lastUsed === last.byteLength) {
+        last = new Uint8Array(this.#nextSegmentBytes(chunk.byteLength - from));
+        this.#segs.push(last);
+        this.#lastUsed = 0;
+      }
+      const n = Math.min(
+        chunk.byteLength - from,
+        last.byteLength - this.#lastUsed,
+      );
+      last.set(chunk.subarray(from, from + n), this.#lastUsed);
+      this.#lastUsed += n;
+      from += n;
+    }
     this.#bytes += chunk.byteLength;
-    this.#notify();
+    if (this.#bytes >= this.#nextWake) {
+      this.#nextWake = (Math.floor(this.#bytes / READ_MIN_BYTES) + 1) *
+        READ_MIN_BYTES;
+      this.#notify();
+    } else {
+      this.#holdTimer ??= setTimeout(() => {
+        this.#holdTimer = undefined;
+        this.#released = this.#bytes;
+        this.#notify();
+      }, HOLD_MAX_MS);
+    }
+  }
+
+  #clearHold(): void {
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
   }
 
   /** The body is complete. */
   end(): void {
     if (this.#error) return;
     this.#done = true;
+    this.#clearHold();
     this.#notify();
   }
 
@@ -69,18 +144,26 @@ export class BodyTee {
   fail(error: Error): void {
     if (this.#done || this.#error) return;
     this.#error = error;
+    this.#clearHold();
     this.#notify();
   }
 
-  /** The complete body as one buffer; only valid once {@link done}. */
+  /** The complete body as one buffer (no copy when it is one exact segment); only valid once {@link done}. */
   concat(): Uint8Array {
-    if (this.#chunks.length === 1) return this.#chunks[0]!;
+    if (this.#segs.length === 1) {
+      const only = this.#segs[0]!;
+      // An oversized last block would keep its unused tail alive in the cache: trim it.
+      return this.#lastUsed === only.byteLength
+        ? only
+        : only.slice(0, this.#lastUsed);
+    }
     const out = new Uint8Array(this.#bytes);
     let o = 0;
-    for (const c of this.#chunks) {
-      out.set(c, o);
-      o += c.byteLength;
-    }
+    this.#segs.forEach((s, i) => {
+      const used = i === this.#segs.length - 1 ? this.#lastUsed : s.byteLength;
+      out.set(used === s.byteLength ? s : s.subarray(0, used), o);
+      o += used;
+    });
     return out;
   }
 
@@ -88,6 +171,13 @@ export class BodyTee {
   #waitMore(): Promise<void> {
     this.#wake ??= Promise.withResolvers<void>();
     return this.#wake.promise;
+  }
+
+  /** Valid bytes of segment `i`. */
+  #usedOf(i: number): number {
+    return i === this.#segs.length - 1
+      ? this.#lastUsed
+      : this.#segs[i]!.byteLength;
   }
 
   /**
@@ -102,33 +192,46 @@ export class BodyTee {
     end = Number.POSITIVE_INFINITY,
     onBytes?: (n: number) => void,
   ): ReadableStream<Uint8Array> {
-    let index = 0; // next chunk
-    let chunkStart = 0; // body offset of chunk `index`
+    let seg = 0; // current segment
+    let segStart = 0; // body offset of segment `seg`
+    let pos = start; // next body offset to hand on
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         for (;;) {
-          if (chunkStart >= end) {
+          if (pos >= end) {
             controller.close();
-            return;
-          }
-          if (index < this.#chunks.length) {
-            const c = this.#chunks[index]!;
-            const cStart = chunkStart;
-            index++;
-            chunkStart += c.byteLength;
-            const from = Math.max(0, start - cStart);
-            const to = Math.min(c.byteLength, end - cStart);
-            if (to <= from) continue;
-            const part = from === 0 && to === c.byteLength
-              ? c
-              : c.subarray(from, to);
-            onBytes?.(part.byteLength);
-            controller.enqueue(part);
             return;
           }
           if (this.#error) {
             controller.error(this.#error);
             return;
+          }
+          // Skip whole segments before `pos`.
+          while (
+            seg < this.#segs.length && segStart + this.#usedOf(seg) <= pos &&
+            seg < this.#segs.length - 1
+          ) {
+            segStart += this.#segs[seg]!.byteLength;
+            seg++;
+          }
+          const ahead = this.#bytes - pos;
+          if (
+            ahead > 0 &&
+            (ahead >= READ_MIN_BYTES || this.#done || this.#bytes >= end ||
+              pos < this.#released)
+          ) {
+            const s = this.#segs[seg]!;
+            const from = pos - segStart;
+            const to = Math.min(this.#usedOf(seg), end - segStart);
+            if (to > from) {
+              const part = from === 0 && to === s.byteLength
+                ? s
+                : s.subarray(from, to);
+              pos += part.byteLength;
+              onBytes?.(part.byteLength);
+              controller.enqueue(part);
+              return;
+            }
           }
           if (this.#done) {
             controller.close();

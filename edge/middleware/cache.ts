@@ -782,6 +782,11 @@ export class EdgeCache {
     let storeIt = head.shareable &&
       (head.contentLength === undefined ||
         head.contentLength <= this.#o.maxObjectBytes);
+    // One buffer of the announced size (bounded like a stored object) instead of growing blocks.
+    if (
+      head.contentLength !== undefined &&
+      head.contentLength <= this.#o.maxObjectBytes
+    ) tee.expect(head.contentLength);
     if (body) {
       const reader = body.getReader();
       for (;;) {
