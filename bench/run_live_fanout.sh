@@ -51,7 +51,9 @@ case ${SNAPSHOT:-1} in
 esac
 mkdir -p "$RUN/meridian-data"
 # stdout/stderr appended to one log over the whole run (the harness overwrites $RUN/logs/custom.log per start)
-export CUSTOM_CMD="env -C $SRC_DIR deno run -A main.ts --roles origin --config bench/live_origin.yaml >>$RESULTS/meridian.log 2>&1"
+# SERVER_ENV (e.g. "MALLOC_ARENA_MAX=2") and DENO_FLAGS (e.g. "--v8-flags=--max-semi-space-size=2") let a run try
+# process settings; both empty by default.
+export CUSTOM_CMD="env -C $SRC_DIR ${SERVER_ENV:-} deno run -A ${DENO_FLAGS:-} main.ts --roles origin --config bench/live_origin.yaml >>$RESULTS/meridian.log 2>&1"
 export CUSTOM_RTMP_PORT=19351
 export CUSTOM_FLV_URL=http://127.0.0.1:18001/live/stream.flv
 export CUSTOM_HLS_PLAYLIST=http://127.0.0.1:18001/live/stream.m3u8
