@@ -6,7 +6,11 @@
  */
 import { ConfigEdgeSource } from "../scheduler/edges.ts";
 import { DnsHandler } from "../scheduler/handler.ts";
-import { decodePacket, encodePacket } from "../scheduler/dns/packet.ts";
+import {
+  decodePacket,
+  encodeEcsQuery,
+  encodePacket,
+} from "../scheduler/dns/packet.ts";
 import { parseQuery } from "../scheduler/dns/query.ts";
 import { Authority } from "../scheduler/zone.ts";
 import { parseIp } from "../geo/mod.ts";
@@ -24,30 +28,25 @@ const client = {
   address: parseIp("127.0.0.1")!.bytes,
   transport: "udp" as const,
 };
-const query = (name: string, ecs: boolean) =>
-  encodePacket({
-    type: "query",
-    id: 99,
-    flags: 1 << 8,
-    questions: [{ name, type: "A", class: "IN" }],
-    additionals: [{
-      type: "OPT",
-      name: ".",
-      udpPayloadSize: 1232,
-      flags: 0,
-      options: ecs
-        ? [{
-          code: 8,
-          family: 1,
-          sourcePrefixLength: 24,
-          scopePrefixLength: 0,
-          ip: "81.2.69.0",
-        }]
-        : [],
-    }],
-  });
-const steeredEcs = query("live.meridian.test", true);
-const staticQ = query("mail.meridian.test", false);
+const steeredEcs = encodeEcsQuery(
+  "live.meridian.test",
+  "A",
+  "81.2.69.0/24",
+  99,
+);
+const staticQ = encodePacket({
+  type: "query",
+  id: 99,
+  flags: 1 << 8,
+  questions: [{ name: "mail.meridian.test", type: "A", class: "IN" }],
+  additionals: [{
+    type: "OPT",
+    name: ".",
+    udpPayloadSize: 1232,
+    flags: 0,
+    options: [],
+  }],
+});
 handler.handleQuery(steeredEcs, client);
 handler.handleQuery(staticQ, client);
 

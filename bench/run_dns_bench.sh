@@ -90,20 +90,7 @@ if [[ " $PARTS " == *" p99 "* ]] && [ -s "$RESULTS/dns.jsonl" ]; then
       raw="$RESULTS/raw/p99/$s-$pass.txt"
       taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$p" -B -d "$RUN/dnsq/geo-ecs.bin" -l "${P99_SECONDS:-10}" \
         -c 1 -T 1 -q 100 -Q "$half" -v >"$raw" 2>&1
-      $PY - "$raw" "$s" "$half" "$pass" <<'EOF' | tee -a "$RESULTS/dns-p99.jsonl"
-import json, re, sys
-lat = []
-for line in open(sys.argv[1]):
-    if line.startswith("> "):
-        m = re.findall(r"(\d+\.\d+)\s*$", line)
-        if m: lat.append(float(m[0]) * 1000)
-lat.sort()
-pct = lambda p: round(lat[min(len(lat) - 1, int(p / 100 * len(lat)))], 3) if lat else None
-summary = [l.strip() for l in open(sys.argv[1]) if "Queries lost" in l or "Queries per second" in l]
-print(json.dumps({"server": sys.argv[2], "pass": sys.argv[4], "target_qps": int(sys.argv[3]), "responses": len(lat),
-  "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99), "p999_ms": pct(99.9), "max_ms": round(lat[-1], 3) if lat else None,
-  "dnsperf": summary}))
-EOF
+      $PY "$ROOT/bench/_dnsperf_pct.py" "$raw" server="$s" pass="$pass" target_qps="$half" | tee -a "$RESULTS/dns-p99.jsonl"
     done
     stop_bg "$s"
   done

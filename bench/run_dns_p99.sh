@@ -26,17 +26,6 @@ done
 sleep 2
 for pass in start warm; do
   taskset -c 0 dnsperf -s 127.0.0.1 -p 5399 -B -d "$Q" -l "$SECS" -c 1 -T 1 -q 100 -Q "$RATE" -v >"$OUT/$pass.txt" 2>&1
-  python3 - "$OUT/$pass.txt" "$pass" "$RATE" <<'PY'
-import json, re, sys
-lat = []
-for line in open(sys.argv[1]):
-    if line.startswith("> "):
-        m = re.findall(r"(\d+\.\d+)\s*$", line)
-        if m: lat.append(float(m[0]) * 1000)
-lat.sort()
-p = lambda q: round(lat[min(len(lat) - 1, int(q / 100 * len(lat)))], 3) if lat else None
-print(json.dumps({"pass": sys.argv[2], "rate": int(sys.argv[3]), "responses": len(lat), "p50_ms": p(50),
-  "p90_ms": p(90), "p99_ms": p(99), "p999_ms": p(99.9), "max_ms": round(lat[-1], 3) if lat else None}))
-PY
+  python3 "$ROOT/bench/_dnsperf_pct.py" "$OUT/$pass.txt" pass="$pass" rate="$RATE"
 done
 echo "raw output: $OUT"

@@ -12,8 +12,8 @@
  * @module
  */
 
-/** 32-bit finaliser of MurmurHash3: spreads close keys over the sets. */
-function fmix32(h: number): number {
+/** 32-bit finaliser of MurmurHash3: spreads close keys over the sets (and sticky picks). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

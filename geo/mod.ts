@@ -16,7 +16,7 @@
  */
 
 export { type ContinentCode, continentOf } from "./continents.ts";
-export { ShardedMap, SlotCache, slotHash } from "./bounded_cache.ts";
+export { fmix32, ShardedMap, SlotCache, slotHash } from "./bounded_cache.ts";
 export {
   EARTH_RADIUS_KM,
   type GeoPoint,

@@ -23,7 +23,12 @@ import {
   RRType,
 } from "./dns/constants.ts";
 import { DnsQueryError } from "./dns/errors.ts";
-import { encodePacket, PACKET_FLAGS, type PacketRecord } from "./dns/packet.ts";
+import {
+  encodeEcsQuery,
+  encodePacket,
+  PACKET_FLAGS,
+  type PacketRecord,
+} from "./dns/packet.ts";
 import { type DnsQuery, parseQuery } from "./dns/query.ts";
 import { bareResponse, finishResponse } from "./dns/response.ts";
 import type { EdgeSource } from "./edges.ts";
@@ -614,34 +619,17 @@ export class DnsHandler {
     try {
       for (let i = 0; i < count; i++) {
         const six = i % 8 === 7;
-        const ip = six
+        const subnet = six
           ? `2${(next() % 0x3ff).toString(16).padStart(3, "0")}:${
             (next() & 0xffff).toString(16)
-          }:${(next() & 0xff00).toString(16)}::`
-          : `${1 + (next() % 223)}.${next() & 255}.${next() & 255}.0`;
-        const query = encodePacket({
-          type: "query",
-          id: i & 0xffff,
-          flags: 0,
-          questions: [{
-            name: names[i % names.length]!,
-            type: six ? "AAAA" : "A",
-            class: "IN",
-          }],
-          additionals: [{
-            type: "OPT",
-            name: ".",
-            udpPayloadSize: 1232,
-            flags: 0,
-            options: [{
-              code: 8,
-              family: six ? 2 : 1,
-              sourcePrefixLength: six ? 48 : 24,
-              scopePrefixLength: 0,
-              ip,
-            }],
-          }],
-        });
+          }:${(next() & 0xff00).toString(16)}::/48`
+          : `${1 + (next() % 223)}.${next() & 255}.${next() & 255}.0/24`;
+        const query = encodeEcsQuery(
+          names[i % names.length]!,
+          six ? "AAAA" : "A",
+          subnet,
+          i & 0xffff,
+        );
         this.handleQuery(query, peer);
       }
     } finally {

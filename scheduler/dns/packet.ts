@@ -48,6 +48,45 @@ export function encodePacket(p: Packet): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+/**
+ * A query with EDNS (payload 1232) and one ECS option for `subnet` (`address/prefix`, IPv4 or
+ * IPv6): the shape resolvers send. For warm-ups, tests and benchmarks, not the hot path.
+ *
+ * @example
+ * ```ts
+ * import { decodePacket, encodeEcsQuery } from "./packet.ts";
+ * const q = decodePacket(encodeEcsQuery("live.meridian.test", "A", "81.2.69.0/24"));
+ * if (q.questions?.[0]?.name !== "live.meridian.test") throw new Error("name");
+ * ```
+ */
+export function encodeEcsQuery(
+  name: string,
+  type: "A" | "AAAA",
+  subnet: string,
+  id = 1,
+): Uint8Array {
+  const [ip, len] = subnet.split("/");
+  return encodePacket({
+    type: "query",
+    id,
+    flags: 1 << 8,
+    questions: [{ name, type, class: "IN" }],
+    additionals: [{
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: 1232,
+      flags: 0,
+      options: [{
+        code: 8,
+        family: ip!.includes(":") ? 2 : 1,
+        sourcePrefixLength: Number(len),
+        scopePrefixLength: 0,
+        ip,
+      }],
+    }],
+  });
+}
+
 /** Decodes a message with dns-packet. @throws {Error} dns-packet's own errors. */
 export function decodePacket(bytes: Uint8Array): Packet {
   return dnsPacket.decode(

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { maskBytes } from "../../geo/mod.ts";
+import { fmix32, maskBytes } from "../../geo/mod.ts";
 import { numberOption, onlyKeys } from "./_options.ts";
 import {
   type Candidate,
@@ -29,13 +29,7 @@ function fnv1a(bytes: Uint8Array, text: string): number {
   for (let i = 0; i < text.length; i++) {
     h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   }
-  // final avalanche (murmur3 fmix32) so close keys spread
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h); // final avalanche so close keys spread
 }
 
 /** Weighted rendezvous score (higher wins): w / -ln(u), u uniform in (0,1). */

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { encodePacket } from "../../scheduler/dns/packet.ts";
+import { encodeEcsQuery } from "../../scheduler/dns/packet.ts";
 import { startScheduler } from "../../scheduler/mod.ts";
 import { EDGES, GEO, testConfig } from "../scheduler/_fixtures.ts";
 
@@ -33,26 +33,7 @@ const ARGS = [
 
 /** An A query for `name` carrying ECS `subnet` (RFC 7871 §6). */
 function query(name: string, subnet: string): Uint8Array {
-  const [ip, len] = subnet.split("/");
-  return encodePacket({
-    type: "query",
-    id: 99,
-    flags: 1 << 8,
-    questions: [{ name, type: "A", class: "IN" }],
-    additionals: [{
-      type: "OPT",
-      name: ".",
-      udpPayloadSize: 1232,
-      flags: 0,
-      options: [{
-        code: 8,
-        family: 1,
-        sourcePrefixLength: Number(len),
-        scopePrefixLength: 0,
-        ip,
-      }],
-    }],
-  });
+  return encodeEcsQuery(name, "A", subnet, 99);
 }
 
 /** Sends `count` queries over one UDP socket and waits for every answer. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
-import { encodePacket } from "../../../scheduler/dns/packet.ts";
+import { encodeEcsQuery } from "../../../scheduler/dns/packet.ts";
 import { ConfigEdgeSource } from "../../../scheduler/edges.ts";
 import { DnsHandler } from "../../../scheduler/handler.ts";
 import { HealthMonitor } from "../../../scheduler/health/monitor.ts";
@@ -53,26 +53,7 @@ async function setup() {
     now: clock,
   });
   const query = (name: string, subnet: string) => {
-    const [ip, len] = subnet.split("/");
-    const q = encodePacket({
-      type: "query",
-      id: 7,
-      flags: 1 << 8,
-      questions: [{ name, type: "A", class: "IN" }],
-      additionals: [{
-        type: "OPT",
-        name: ".",
-        udpPayloadSize: 1232,
-        flags: 0,
-        options: [{
-          code: 8,
-          family: 1,
-          sourcePrefixLength: Number(len),
-          scopePrefixLength: 0,
-          ip,
-        }],
-      }],
-    });
+    const q = encodeEcsQuery(name, "A", subnet, 7);
     assert.ok(handler.handleQuery(q, {
       address: parseIp("127.0.0.1")!.bytes,
       transport: "udp",
