@@ -12,6 +12,9 @@ import {
   encodeFlvTag,
   type FlvTag,
   FlvTagType,
+  isAudioSequenceHeader,
+  isVideoKeyframe,
+  isVideoSequenceHeader,
 } from "../../codec/flv/mod.ts";
 
 /** One HTTP-FLV viewer. */
@@ -38,23 +41,6 @@ interface Packet {
   readonly tag: FlvTag;
   readonly seq: number;
   bytes: Uint8Array | undefined;
-}
-
-function isKeyframe(d: Uint8Array): boolean {
-  return d.byteLength > 0 && ((d[0]! >> 4) & 0x07) === 1;
-}
-
-/** AVC/HEVC sequence header, or an enhanced-RTMP SequenceStart. */
-export function isVideoConfig(d: Uint8Array): boolean {
-  if (d.byteLength === 0) return false;
-  if ((d[0]! & 0x80) !== 0) return (d[0]! & 0x0f) === 0;
-  const codec = d[0]! & 0x0f;
-  return (codec === 7 || codec === 12) && d.byteLength > 1 && d[1] === 0;
-}
-
-/** AAC sequence header (AudioSpecificConfig). */
-export function isAudioConfig(d: Uint8Array): boolean {
-  return d.byteLength > 1 && (d[0]! >> 4) === 10 && d[1] === 0;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
@@ -123,15 +109,15 @@ export class FlvHub {
     if (tag.type === FlvTagType.Script) this.#metadata = p;
     else if (tag.type === FlvTagType.Video && d.byteLength > 0) {
       this.#hasVideo = true;
-      if (isVideoConfig(d)) this.#videoConfig = p;
-      else if (isKeyframe(d)) {
+      if (isVideoSequenceHeader(d)) this.#videoConfig = p;
+      else if (isVideoKeyframe(d)) {
         this.#gop = [];
         this.#gopBytes = 0;
         this.#gopValid = this.#o.maxGopCacheBytes > 0;
       }
     } else if (tag.type === FlvTagType.Audio && d.byteLength > 0) {
       this.#hasAudio = true;
-      if (isAudioConfig(d)) this.#audioConfig = p;
+      if (isAudioSequenceHeader(d)) this.#audioConfig = p;
       else if (!this.#hasVideo && this.#o.maxGopCacheBytes > 0) {
         this.#gopValid = true;
         while (
@@ -171,8 +157,7 @@ export class FlvHub {
       let bytes: Uint8Array;
       if (entry.waitingKeyframe) {
         const k = pending.findIndex((p) =>
-          p.tag.type === FlvTagType.Video && isKeyframe(p.tag.data) &&
-          !isVideoConfig(p.tag.data)
+          p.tag.type === FlvTagType.Video && isVideoKeyframe(p.tag.data)
         );
         if (k < 0) continue;
         entry.waitingKeyframe = false;

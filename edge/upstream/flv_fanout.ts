@@ -12,7 +12,13 @@
  * @module
  */
 
-import { FlvReader, type FlvTag, FlvTagType } from "../../codec/flv/mod.ts";
+import {
+  FlvReader,
+  type FlvTag,
+  FlvTagType,
+  isAudioSequenceHeader,
+  isVideoSequenceHeader,
+} from "../../codec/flv/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import {
   type EdgeAccess,
@@ -27,12 +33,7 @@ import {
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "./client.ts";
 import type { HealthMonitor } from "./health.ts";
-import {
-  FlvHub,
-  type FlvViewer,
-  isAudioConfig,
-  isVideoConfig,
-} from "./_flv_hub.ts";
+import { FlvHub, type FlvViewer } from "./_flv_hub.ts";
 
 /** Options of {@link FlvFanout}: the `edge.live` slice plus the upstream timeout. */
 export interface FlvFanoutOptions {
@@ -294,8 +295,8 @@ class LiveFlvSession {
   #retime(tag: FlvTag): FlvTag {
     const d = tag.data;
     const isConfig = tag.type === FlvTagType.Script ||
-      (tag.type === FlvTagType.Video && isVideoConfig(d)) ||
-      (tag.type === FlvTagType.Audio && isAudioConfig(d));
+      (tag.type === FlvTagType.Video && isVideoSequenceHeader(d)) ||
+      (tag.type === FlvTagType.Audio && isAudioSequenceHeader(d));
     if (this.#rebase) {
       if (isConfig) return { ...tag, timestampMs: this.#lastOut };
       this.#offset = this.#lastOut + REBASE_GAP_MS - tag.timestampMs;
