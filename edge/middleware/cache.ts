@@ -74,6 +74,18 @@ function hitFields(
   return fields;
 }
 
+/** A 502/504 when no origin answered; `cacheStatus` follows our name in Cache-Status. */
+function gatewayError(status: 502 | 504, cacheStatus: string): Response {
+  return new Response(status === 504 ? "Gateway timeout" : "Bad gateway", {
+    status,
+    headers: {
+      "cache-status": `${CACHE_NAME}; ${cacheStatus}`,
+      "x-cache": "MISS",
+      "content-type": "text/plain; charset=utf-8",
+    },
+  });
+}
+
 /** Bodies from this size up are served without the copy `new Response(bytes)` makes. */
 const SHARED_BODY_MIN_BYTES = 64 * 1024;
 
@@ -453,13 +465,7 @@ export class EdgeCache {
       head = await fill.head;
     } catch {
       this.#stats.count("error");
-      return new Response("Bad gateway", {
-        status: 502,
-        headers: {
-          "cache-status": `${CACHE_NAME}; fwd=request; detail=upstream-error`,
-          "x-cache": "MISS",
-        },
-      });
+      return gatewayError(502, "fwd=request; detail=upstream-error");
     }
     return await this.#serveFill(req, fill, head, false, false, {
       bypass: true,
@@ -515,18 +521,12 @@ export class EdgeCache {
         path: url.pathname,
         error: e instanceof Error ? e.message : String(e),
       });
-      return new Response(isTimeout ? "Gateway timeout" : "Bad gateway", {
-        status: isTimeout ? 504 : 502,
-        headers: {
-          "cache-status": `${CACHE_NAME}; fwd=${
-            stale ? "stale" : "miss"
-          }; detail=${isTimeout ? "timeout" : "upstream-error"}${
-            collapsed ? "; collapsed" : ""
-          }`,
-          "x-cache": "MISS",
-          "content-type": "text/plain; charset=utf-8",
-        },
-      });
+      return gatewayError(
+        isTimeout ? 504 : 502,
+        `fwd=${stale ? "stale" : "miss"}; detail=${
+          isTimeout ? "timeout" : "upstream-error"
+        }${collapsed ? "; collapsed" : ""}`,
+      );
     }
 
     if (
@@ -540,13 +540,7 @@ export class EdgeCache {
         head = await fill.head;
       } catch {
         this.#stats.count("error");
-        return new Response("Bad gateway", {
-          status: 502,
-          headers: {
-            "cache-status": `${CACHE_NAME}; fwd=miss; detail=upstream-error`,
-            "x-cache": "MISS",
-          },
-        });
+        return gatewayError(502, "fwd=miss; detail=upstream-error");
       }
       return await this.#serveFill(
         req,
