@@ -106,6 +106,32 @@ Deno.bench({
 });
 
 Deno.bench(
+  {
+    name: "EdgeCache.tryHit() (before routing), 358 B playlist",
+    group: "playlist",
+  },
+  async () => {
+    const res = cache.tryHit(new Request("http://edge/live/demo.m3u8"))!;
+    await res.arrayBuffer();
+  },
+);
+
+Deno.bench(
+  { name: "Request + new Response, nothing else (floor)", group: "playlist" },
+  async () => {
+    const req = new Request("http://edge/live/demo.m3u8");
+    const res = new Response(new Uint8Array(358), {
+      headers: {
+        "content-type": "application/vnd.apple.mpegurl",
+        "x-cache": "HIT",
+      },
+    });
+    req.headers.has("range");
+    await res.arrayBuffer();
+  },
+);
+
+Deno.bench(
   { name: "Hono app hit, 358 B playlist", group: "playlist" },
   async () => {
     const res = await app.fetch(playlistReq());
