@@ -16,7 +16,8 @@
 #          converted country database) from Meridian's distance-based chain (no sockets)
 #   2core  extra info only: servers not pinned (taskset -c 0,1, sharing core 0 with dnsperf),
 #          Meridian with dns.workers 1 and 2, and deno-listen-raw; 1 repeat
-# env: UDP_SOCKET (scheduler.dns.udpSocket: auto = the batching libc socket on Linux, deno =
+# env: PEERS (servers of the peers part, default "gdnsd pdns deno-listen-raw custom"),
+#      UDP_SOCKET (scheduler.dns.udpSocket: auto = the batching libc socket on Linux, deno =
 #      Deno.listenDatagram), BENCH (default ../shared/bench), RUN (/tmp/bench-run), RESULTS (default
 #      $RUN/results/meridian-dns-<UTC time>; never beside the shared harness)
 # Meridian runs from a copy of the working tree taken at start ($RUN/meridian-src-dns), so edits
@@ -56,7 +57,7 @@ export CUSTOM_PORT=5399
 # ---------------------------------------------------------------- 1. beside the peers, pinned
 if [[ " $PARTS " == *" peers "* ]]; then
   CUSTOM_CMD=$(meridian_cmd 1) CUSTOM_VERSION="meridian $GIT_REV (+$DIRTY), dns.workers 1, udpSocket $UDP_SOCKET, $(deno --version | head -1)" \
-    "$BENCH/dns/run_dns.sh" "$DUR" "$REP" "gdnsd pdns deno-listen-raw custom"
+    "$BENCH/dns/run_dns.sh" "$DUR" "$REP" "${PEERS:-gdnsd pdns deno-listen-raw custom}"
 fi
 
 # ---------------------------------------------------------------- 2. p99 at half the max rate

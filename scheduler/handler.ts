@@ -8,12 +8,14 @@
 
 import type { SchedulerConfig } from "../config/scheduler_schema.ts";
 import {
+  fmix32,
   formatIp,
   type GeoLookup,
   type GeoResult,
   isReservedIp,
   maskBytes,
   parseIp,
+  ShardedMap,
 } from "../geo/mod.ts";
 import {
   Flags2,
@@ -84,14 +86,16 @@ const TCP_LIMIT = 65535;
 export class DnsHandler {
   readonly #d: DnsHandlerDeps;
   readonly #cache = new Map<string, Uint8Array>();
-  /** Decisions by (name, type, client network): the chain is deterministic for a client. */
-  /** Per steered name and type (few): decisions by client network. */
+  /**
+   * Per steered name and type (few): decisions by client network (the chain is deterministic
+   * for a client). Bounded by `dns.answerCacheEntries` each, trimmed a shard at a time.
+   */
   readonly #decisions = new Map<
     string,
-    Map<number | string, CachedDecision>
+    ShardedMap<number | string, CachedDecision>
   >();
   /** Decisions of location-only chains by (name, type, place, prefix): see `Filter.locationOnly`. */
-  readonly #byPlace = new Map<string, PolicyAnswer>();
+  readonly #byPlace: ShardedMap<string, PolicyAnswer>;
   #viewsEdges = NaN;
   #viewsHealth = NaN;
   #views4: EdgeView[] = [];
@@ -107,6 +111,7 @@ export class DnsHandler {
     this.#d = deps;
     this.routing = deps.routing ?? new RoutingStats();
     this.#payload = deps.config.dns.maxUdpPayloadBytes;
+    this.#byPlace = new ShardedMap(deps.config.dns.answerCacheEntries);
     const { version, id } = deps.config.dns.chaos;
     const chaos = new Map<string, string>();
     if (version) {
@@ -119,6 +124,13 @@ export class DnsHandler {
   /** Number of cached templates (tests, dashboard). */
   get cachedTemplates(): number {
     return this.#cache.size;
+  }
+
+  /** Number of cached decisions: by client network, and by place (tests, dashboard). */
+  get cachedDecisions(): { byClient: number; byPlace: number } {
+    let byClient = 0;
+    for (const m of this.#decisions.values()) byClient += m.size;
+    return { byClient, byPlace: this.#byPlace.size };
   }
 
   /**
@@ -493,7 +505,7 @@ export class DnsHandler {
     const nameKey = qtype === "A" ? steered.owner : `${steered.owner}|AAAA`;
     let byClient = this.#decisions.get(nameKey);
     if (!byClient) {
-      byClient = new Map();
+      byClient = new ShardedMap(this.#d.config.dns.answerCacheEntries);
       this.#decisions.set(nameKey, byClient);
     }
     let cached = byClient.get(key);
@@ -599,9 +611,10 @@ export class DnsHandler {
    * of traffic into milliseconds of latency. Nothing is counted. Runs before the DNS port
    * opens (`scheduler.dns.warmupQueries`).
    *
+   * @param first Index of the first made-up query (so that slices of one warm-up differ).
    * @returns The queries answered.
    */
-  warm(count: number): number {
+  warm(count: number, first = 0): number {
     const names: string[] = [];
     for (const z of this.#d.authority.zones) {
       for (const [name, n] of z.nodes) {
@@ -613,11 +626,11 @@ export class DnsHandler {
       address: new Uint8Array([127, 0, 0, 1]),
       transport: "udp",
     };
-    let seed = 0x9e3779b9;
-    const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    let k = first * 4;
+    const next = () => fmix32(++k); // query i always draws the same subnet
     this.#quiet = true;
     try {
-      for (let i = 0; i < count; i++) {
+      for (let i = first; i < first + count; i++) {
         const six = i % 8 === 7;
         const subnet = six
           ? `2${(next() % 0x3ff).toString(16).padStart(3, "0")}:${

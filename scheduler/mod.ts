@@ -225,8 +225,18 @@ export async function startScheduler(
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
 
   await monitor.start(); // primed: every edge has a state before the first answer
+  // In slices, so that health checks and the other roles' timers keep running meanwhile.
   const warmT0 = performance.now();
-  const warmed = handler.warm(config.dns.warmupQueries);
+  let warmed = 0;
+  while (warmed < config.dns.warmupQueries) {
+    const n = handler.warm(
+      Math.min(500, config.dns.warmupQueries - warmed),
+      warmed,
+    );
+    if (n === 0) break;
+    warmed += n;
+    await new Promise((r) => setTimeout(r, 0));
+  }
   if (warmed) {
     log.debug("dns answers warmed up", {
       queries: warmed,

@@ -428,3 +428,37 @@ Deno.test("a chain with sticky decides per client network even within one place"
   assert.ok(picks("sticky.meridian.test").size >= 2, "hashed per network");
   assert.equal(picks("placed.meridian.test").size, 1, "shared by the place");
 });
+
+Deno.test("decision caches stay within dns.answerCacheEntries whatever subnets ask", () => {
+  const base = testConfig();
+  const config = testConfig({
+    dns: { ...base.dns, answerCacheEntries: 640, warmupQueries: 0 },
+  });
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    // Every /24 its own place: both caches would grow with each new subnet.
+    geo: {
+      lookup: (a) => {
+        const b = typeof a === "string" ? parseIp(a)!.bytes : a;
+        return {
+          record: { latitude: b[1]! - 90, longitude: b[2]! - 128 },
+          prefixLength: 24,
+          reserved: false,
+        };
+      },
+    },
+    edges: new ConfigEdgeSource(config),
+    health: new ManualHealth(),
+    config,
+  });
+  for (let i = 0; i < 20_000; i++) {
+    const subnet = `${1 + (i % 200)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+    assert.equal(
+      ask(handler, "x.cdn.meridian.test", { subnet }).rcode,
+      "NOERROR",
+    );
+  }
+  const { byClient, byPlace } = handler.cachedDecisions;
+  assert.ok(byClient > 0 && byClient <= 640, `by client ${byClient}`);
+  assert.ok(byPlace > 0 && byPlace <= 640, `by place ${byPlace}`);
+});
