@@ -49,6 +49,9 @@ import {
 } from "../../codec/rtmp/mod.ts";
 import { ByteReader, ShortReadError } from "../../codec/bytes/reader.ts";
 
+/** Most early Acknowledgements one connection gets before its media flows. */
+const MAX_SETUP_NUDGES = 16;
+
 /** Window we ask clients to acknowledge at, bytes (what FMS and SRS send). */
 export const DEFAULT_WINDOW_ACK_BYTES = 2_500_000;
 
@@ -159,6 +162,8 @@ export class RtmpServerSession {
   #windowAckBytes: number;
   #peerBandwidthBytes: number;
   #bytesReceived = 0;
+  /** Early Acknowledgements sent during the command phase (see `receive`). */
+  #setupNudges = 0;
   #lastAckAt = 0;
   #peerWindowAckBytes = 0;
   #connected = false;
@@ -216,10 +221,35 @@ export class RtmpServerSession {
       this.#onEvent({ type: "handshake", digest: this.#handshake.usedDigest });
       rest = step.rest;
     }
+    let completed = 0;
     if (rest.byteLength > 0) {
-      for (const message of this.#reader.push(rest)) this.#handle(message);
+      for (const message of this.#reader.push(rest)) {
+        completed++;
+        this.#handle(message);
+      }
     }
     this.#maybeAcknowledge();
+    if (
+      completed === 0 && rest.byteLength > 0 && this.#output.length === 0 &&
+      this.#setupNudges < MAX_SETUP_NUDGES && !this.#mediaFlowing()
+    ) {
+      // A client that writes a command's chunk header and its body in two writes without
+      // TCP_NODELAY (ffmpeg does) holds the body back (Nagle) until the header is ACKed, and
+      // our kernel delays that ACK ~40 ms because we had nothing to say: three such pauses
+      // made publish start ~120 ms late. Any bytes from us carry the ACK at once, so answer a
+      // partial message during the command phase with an Acknowledgement (§5.4.3, harmless
+      // to send early; bounded per connection).
+      this.#setupNudges++;
+      this.#send(encodeAcknowledgement(this.#bytesReceived));
+    }
+  }
+
+  /** True once a stream of this connection publishes or plays. */
+  #mediaFlowing(): boolean {
+    for (const s of this.#streams.values()) {
+      if (s.kind === "publishing" || s.kind === "playing") return true;
+    }
+    return false;
   }
 
   /** Returns and clears the bytes queued for the client. */

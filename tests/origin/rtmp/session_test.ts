@@ -498,3 +498,45 @@ Deno.test("RtmpServerSession fuzz: scripted client bytes, mutated, throw only Rt
     }
   }
 });
+
+Deno.test("RtmpServerSession answers a half-sent command at once during set-up (Nagle + delayed ACK), never once media flows", () => {
+  const h = new Harness((e, s) => {
+    if (e.type === "publish") s.acceptPublish(e.streamId);
+  });
+  h.connect();
+  h.replies();
+  // ffmpeg's way: a command's chunk header in one write, its body in the next.
+  const bytes = encodeRtmpMessage(
+    encodeCommand({
+      name: "createStream",
+      transactionId: 9,
+      commandObject: null,
+      args: [],
+    }, 0),
+    128,
+  );
+  h.session.receive(bytes.subarray(0, 12));
+  const nudge = h.replies();
+  assert.deepEqual(nudge.map((m) => m.typeId), [3], "an Acknowledgement");
+  assert.equal(
+    new DataView(nudge[0]!.payload.buffer, nudge[0]!.payload.byteOffset)
+      .getUint32(0),
+    h.session.bytesReceived,
+  );
+  h.session.receive(bytes.subarray(12));
+  const created = h.commands();
+  assert.equal(created[0]?.name, "_result");
+  const streamId = created[0]!.args[0] as number;
+  h.command("publish", null, ["t", "live"], streamId);
+  assert.equal(codeOf(h.commands()[0]!.args), "NetStream.Publish.Start");
+  // Publishing: partial media messages are normal and get nothing.
+  const video = encodeRtmpMessage({
+    csid: 6,
+    typeId: 9,
+    streamId,
+    timestampMs: 0,
+    payload: new Uint8Array(300).fill(0x17),
+  }, 128);
+  h.session.receive(video.subarray(0, 40));
+  assert.deepEqual(h.replies(), []);
+});
