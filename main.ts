@@ -12,6 +12,7 @@ import { ConfigError, loadConfig, type MeridianConfig } from "./config/mod.ts";
 import { createLogger, describeError, type Logger } from "./log/mod.ts";
 import { MetricsRegistry } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
+import { startMemoryTrim } from "./runtime/memory_trim.ts";
 import {
   type ControlSecrets,
   resolveControlSecrets,
@@ -157,6 +158,7 @@ async function main(args: string[]): Promise<number> {
   }
   const log = createLogger("meridian", config.log);
   for (const w of warnings) log.warn(w);
+  const trim = startMemoryTrim(config.memory.trimIntervalSeconds * 1000);
   const metrics = new MetricsRegistry();
 
   // One store for the whole process (one KV handle, one feed poller), closed after the roles.
@@ -172,6 +174,7 @@ async function main(args: string[]): Promise<number> {
       : { servicePassword: "", adminToken: "", generated: {} };
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });
+    trim?.stop();
     return 1;
   }
   // Printed once, at the first start that generated them; never logged (they live in dataDir).
@@ -193,6 +196,7 @@ async function main(args: string[]): Promise<number> {
     log.error("start-up failed", { error: describeError(err) });
     for (const h of handles.reverse()) await h.close().catch(() => {});
     await store.close().catch(() => {});
+    trim?.stop();
     return 1;
   }
 
@@ -210,6 +214,7 @@ async function main(args: string[]): Promise<number> {
   await store.close().catch((e) =>
     log.warn("close failed", { error: describeError(e) })
   );
+  trim?.stop();
   return 0;
 }
 

@@ -165,10 +165,17 @@ export interface AuthConfig {
   readonly sessionSeconds: number;
 }
 
+/** Process memory settings. */
+export interface MemoryConfig {
+  /** Give freed heap memory back to the OS this often (glibc `malloc_trim`); 0 = never. */
+  readonly trimIntervalSeconds: number;
+}
+
 export interface MeridianConfig {
   /** Data directory (KV file, DVR, recordings). */
   readonly dataDir: string;
   readonly log: LogConfig;
+  readonly memory: MemoryConfig;
   readonly origin: OriginConfig;
   readonly store: StoreConfig;
   readonly control: ControlConfig;
@@ -181,6 +188,7 @@ export interface MeridianConfig {
 export const DEFAULTS: MeridianConfig = {
   dataDir: "./data",
   log: { level: "info", format: "auto" },
+  memory: { trimIntervalSeconds: 5 },
   origin: {
     hostname: "127.0.0.1",
     rtmpPort: 1935,
@@ -279,6 +287,7 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
 export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "log.level": oneOf("debug", "info", "warn", "error"),
   "log.format": oneOf("json", "pretty", "auto"),
+  "memory.trimIntervalSeconds": intIn(0, 3600),
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
   "origin.rtmp.outChunkSize": intIn(128, 65536),
