@@ -105,3 +105,25 @@ export function slipResponse(response: Uint8Array): Uint8Array {
       0;
   return out;
 }
+
+/**
+ * Applies RRL to an answer for `address`: the answer, its truncated (slipped) form, or
+ * `undefined` when it is dropped, counting slips and drops. Shared by both UDP listeners.
+ */
+export function rateLimited(
+  answer: Uint8Array,
+  address: Uint8Array,
+  deps: {
+    readonly rateLimiter?: ResponseRateLimiter;
+    readonly stats?: { rrlDropped: number; rrlSlipped: number };
+  },
+): Uint8Array | undefined {
+  const verdict = deps.rateLimiter?.check(address) ?? "send";
+  if (verdict === "send") return answer;
+  if (verdict === "drop") {
+    if (deps.stats) deps.stats.rrlDropped++;
+    return undefined;
+  }
+  if (deps.stats) deps.stats.rrlSlipped++;
+  return slipResponse(answer);
+}

@@ -8,8 +8,7 @@ import { parseIp } from "../../geo/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { QueryClient } from "../handler.ts";
 import type { DnsStats } from "../stats.ts";
-import type { ResponseRateLimiter } from "./rate_limit.ts";
-import { slipResponse } from "./rate_limit.ts";
+import { rateLimited, type ResponseRateLimiter } from "./rate_limit.ts";
 
 /** A running UDP listener. */
 export interface UdpServer {
@@ -54,18 +53,11 @@ export function startUdpServer(
           if (addrCache.size > 10_000) addrCache.clear();
           addrCache.set(peer.hostname, address);
         }
-        let out = handle(msg, { address, transport: "udp" });
+        const out = handle(msg, { address, transport: "udp" });
         if (!out) continue;
-        const verdict = deps.rateLimiter?.check(address) ?? "send";
-        if (verdict === "drop") {
-          if (deps.stats) deps.stats.rrlDropped++;
-          continue;
-        }
-        if (verdict === "slip") {
-          if (deps.stats) deps.stats.rrlSlipped++;
-          out = slipResponse(out);
-        }
-        await sock.send(out, peer);
+        const reply = rateLimited(out, address, deps);
+        if (!reply) continue;
+        await sock.send(reply, peer);
       } catch (e) {
         deps.log?.warn("udp query failed", {
           peer: peer.hostname,

@@ -27,8 +27,7 @@
 import { parseIp } from "../../geo/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { DnsStats } from "../stats.ts";
-import type { ResponseRateLimiter } from "./rate_limit.ts";
-import { slipResponse } from "./rate_limit.ts";
+import { rateLimited, type ResponseRateLimiter } from "./rate_limit.ts";
 import type { QueryHandler, UdpServer } from "./udp.ts";
 
 /** Datagrams moved per `recvmmsg`/`sendmmsg`. */
@@ -291,21 +290,13 @@ export function startReusePortUdpServer(
       );
       try {
         const address = peerAddress(i);
-        let answer = handle(query, { address, transport: "udp" });
+        const answer = handle(query, { address, transport: "udp" });
         if (!answer) continue;
-        const verdict = deps.rateLimiter?.check(address) ?? "send";
-        if (verdict === "drop") {
-          if (deps.stats) deps.stats.rrlDropped++;
-          continue;
-        }
-        if (verdict === "slip") {
-          if (deps.stats) deps.stats.rrlSlipped++;
-          answer = slipResponse(answer);
-        }
-        if (answer.length > TX_SLOT) continue;
-        bytes.set(answer, txData + out * TX_SLOT);
+        const reply = rateLimited(answer, address, deps);
+        if (!reply || reply.length > TX_SLOT) continue;
+        bytes.set(reply, txData + out * TX_SLOT);
         // 64-bit little-endian fields written as two halves (the high half of a length is 0).
-        view.setUint32(txIov + out * IOVEC + 8, answer.length, true);
+        view.setUint32(txIov + out * IOVEC + 8, reply.length, true);
         view.setUint32(txIov + out * IOVEC + 12, 0, true);
         const t = txHdr + out * MMSGHDR;
         view.setUint32(t, namePtr[i * 2]!, true);
