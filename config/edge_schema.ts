@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Constraint, intIn, numIn } from "./constraints.ts";
+import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 
 /** One origin the edge pulls from. */
 export interface EdgeOriginConfig {
@@ -29,6 +29,12 @@ export interface EdgeConfig {
   readonly port: number;
   /** Bearer token of `/admin/*`; "" disables the admin API (403). */
   readonly adminToken: string;
+  /**
+   * The HTTP server: `http1`, Meridian's own HTTP/1.1 server on raw TCP (cache hits written
+   * from prebuilt bytes; about 1.3x the requests of Deno.serve per core, see BENCHMARKS.md),
+   * or `deno` for Deno.serve (adds automatic response compression and h2c).
+   */
+  readonly httpServer: "http1" | "deno";
   /** Origins pulled from (smooth weighted round-robin scaled by health). */
   readonly origins: readonly EdgeOriginConfig[];
   readonly cache: {
@@ -115,6 +121,7 @@ export const EDGE_DEFAULTS: EdgeConfig = {
   hostname: "127.0.0.1",
   port: 8080,
   adminToken: "",
+  httpServer: "http1",
   origins: [{ url: "http://127.0.0.1:8090", weight: 1, region: "" }],
   cache: {
     memoryMaxBytes: 256 * 1024 * 1024,
@@ -186,6 +193,7 @@ const optional = (check: EdgeConstraint): EdgeConstraint => (v) =>
 /** Constraints by dotted key (array items use `[]`). */
 export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
   "edge.port": intIn(0, 65535),
+  "edge.httpServer": oneOf("http1", "deno"),
   "edge.origins": nonEmptyList,
   "edge.origins[].url": httpUrl,
   "edge.origins[].weight": intIn(1, 1000),

@@ -8,7 +8,9 @@
  * spend a token use; the policy itself stays in the origin's config.
  *
  * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
- * on `Deno.serve` (default 127.0.0.1:8080).
+ * on Meridian's HTTP/1.1 server (`runtime/http1_server.ts`; `edge.httpServer: deno` for
+ * Deno.serve), default 127.0.0.1:8080. Plain fresh hits are written from prebuilt bytes before
+ * any `Request` or routing exists (`EdgeCache.hitBytes`).
  *
  * We wrote the cache rather than put nginx or Varnish in front because the edge must share the
  * origin's URL space, FLV hub semantics and admin API in one process, and CEILINGS.md shows a
@@ -31,6 +33,7 @@ import type { EdgeConfig } from "../config/edge_schema.ts";
 import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { httpDate, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -213,6 +216,7 @@ export async function startEdge(
   const id = `edge@${config.hostname}:${config.port}#${
     crypto.randomUUID().slice(0, 8)
   }`;
+  const httpLog = log.child("http");
   const app = createEdgeApp({ adminToken: config.adminToken, edgeId: id }, {
     cache,
     fanout,
@@ -221,7 +225,7 @@ export async function startEdge(
     storeStats: () => store.tierStats(),
     purgeBus,
     metrics: deps.metrics,
-    log: log.child("http"),
+    log: httpLog,
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.
@@ -241,13 +245,20 @@ export async function startEdge(
   });
 
   if (deps.healthChecks !== false) health.start();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> };
   try {
-    server = Deno.serve({
-      hostname: config.hostname,
-      port: config.port,
-      onListen: () => {},
-    }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info));
+    server = config.httpServer === "deno"
+      ? Deno.serve({
+        hostname: config.hostname,
+        port: config.port,
+        onListen: () => {},
+      }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info))
+      : serveHttp1({
+        hostname: config.hostname,
+        port: config.port,
+        fastPath: (head) => cache.hitBytes(head, httpDate()),
+        onError: (message, context) => httpLog.debug(message, context),
+      }, (req, info) => app.fetch(req, info));
   } catch (e) {
     access?.close();
     await health.close();

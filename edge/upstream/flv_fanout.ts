@@ -12,6 +12,7 @@
  * @module
  */
 
+import { closeDelimited } from "../../runtime/http1_server.ts";
 import {
   FlvReader,
   type FlvTag,
@@ -496,22 +497,25 @@ export class FlvFanout {
         highWaterMark: this.#o.maxViewerQueueBytes,
       }),
     );
-    return new Response(body, {
-      headers: {
-        "content-type": "video/x-flv",
-        "cache-control": "no-cache, no-store",
-        "access-control-allow-origin": "*",
-        // A viewer that joined an open upstream costs the origin nothing: a hit.
-        "cache-status": joined
-          ? "Meridian; hit; detail=live-fanout"
-          : "Meridian; fwd=miss; detail=live-fanout",
-        "x-cache": joined ? "HIT" : "MISS",
-        // Lets an edge below this one (this one as its shield) learn the mark too.
-        ...(session.access === undefined
-          ? {}
-          : { [ACCESS_MARKER_HEADER]: session.access }),
-      },
-    });
+    // A live stream ends with its connection: framed by close, the same bytes to every socket.
+    return closeDelimited(
+      new Response(body, {
+        headers: {
+          "content-type": "video/x-flv",
+          "cache-control": "no-cache, no-store",
+          "access-control-allow-origin": "*",
+          // A viewer that joined an open upstream costs the origin nothing: a hit.
+          "cache-status": joined
+            ? "Meridian; hit; detail=live-fanout"
+            : "Meridian; fwd=miss; detail=live-fanout",
+          "x-cache": joined ? "HIT" : "MISS",
+          // Lets an edge below this one (this one as its shield) learn the mark too.
+          ...(session.access === undefined
+            ? {}
+            : { [ACCESS_MARKER_HEADER]: session.access }),
+        },
+      }),
+    );
   }
 
   /** Ends sessions whose path starts with `prefix` (a stream purge). @returns how many. */

@@ -1,0 +1,638 @@
+/**
+ * An HTTP/1.1 server on `Deno.listen` (raw TCP) that runs a fetch-style handler, with a fast
+ * path that answers a request from prebuilt bytes before any `Request` exists.
+ *
+ * Why not `Deno.serve`: measured here with wrk (`-t1 -c64`, server on its own core), a bare
+ * Deno.serve answers a 358-byte object with 2 fields at 106k/s, while this shape writes the
+ * same object with 7 fields from one prebuilt buffer at 135–146k/s; for 2 MiB objects it
+ * needs half the CPU per response (3.5k against 1.7k per core). A Deno.serve response pays
+ * for each field it carries and for the `Request` it builds; the edge's cache hits need
+ * neither (BENCHMARKS.md, "HTTP edge on the HTTP/1.1 server"). Long-lived streams (HTTP-FLV)
+ * written straight to the socket also cost less CPU and memory than a Deno.serve stream
+ * (../shared/bench/CEILINGS.md).
+ *
+ * What it does: keep-alive and pipelining (requests answered in order), Content-Length and
+ * chunked request bodies (bounded, read whole before the handler runs), `100 Continue`,
+ * `HEAD`, a `Date` on every response, responses framed by Content-Length when the length is
+ * known (byte bodies included), chunked otherwise, or by closing the connection for streams
+ * marked with {@link closeDelimited}. A malformed head gets 400/413/417/431/501/505 and the
+ * connection closes; a connection idle between requests (or slow to send its head) past
+ * `idleTimeoutMs` is closed, and so is one whose client stops reading for `writeTimeoutMs`.
+ * A client that hangs up cancels its response body, so a live stream sees the viewer leave.
+ * No TLS, no HTTP/2, no upgrades (Meridian's viewer ports need none), no response compression.
+ *
+ * @module
+ */
+
+import {
+  decodeChunkedBody,
+  decodeRequestHead,
+  encodeResponseHead,
+  Http1FormatError,
+  type RequestHead,
+} from "../codec/http1/mod.ts";
+
+export type { RequestHead } from "../codec/http1/mod.ts";
+
+/** What the fast path answers: buffers written to the socket in order (a whole response). */
+export type FastAnswer = readonly Uint8Array[];
+
+/** Connection info handed to the handler (the shape of Deno.serve's `ServeHandlerInfo`). */
+export interface Http1ConnInfo {
+  readonly remoteAddr: Deno.NetAddr;
+}
+
+/** A fetch-style handler, as for Deno.serve. */
+export type Http1Handler = (
+  request: Request,
+  info: Http1ConnInfo,
+) => Response | Promise<Response>;
+
+/** Options of {@link serveHttp1}. */
+export interface Http1ServerOptions {
+  readonly hostname: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /**
+   * Answers a request without a body from prebuilt bytes, or returns `undefined` to let the
+   * handler answer it. Runs before any `Request` is built.
+   */
+  readonly fastPath?: (head: RequestHead) => FastAnswer | undefined;
+  /** @default 16384 */
+  readonly maxHeadBytes?: number;
+  /** Largest request body read (bytes); larger ones get 413. @default 1048576 */
+  readonly maxBodyBytes?: number;
+  /** A connection waiting this long for (the rest of) a request head is closed. @default 30000 */
+  readonly idleTimeoutMs?: number;
+  /** A response write that makes no progress for this long closes the connection. @default 30000 */
+  readonly writeTimeoutMs?: number;
+  /** Told about refused requests and handler failures (one line each). */
+  readonly onError?: (
+    message: string,
+    context: Record<string, unknown>,
+  ) => void;
+}
+
+/** A running server. */
+export interface Http1Server {
+  readonly addr: Deno.NetAddr;
+  /** Open connections. */
+  readonly connections: number;
+  /**
+   * Stops accepting, closes idle connections, lets responses in progress finish (then closes
+   * their connections) and resolves when every connection is closed. Responses still running
+   * after `graceMs` are cut.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+const closeDelimitedResponses = new WeakSet<Response>();
+
+/**
+ * Marks `response` as a stream of unknown length framed by closing the connection (RFC 9112
+ * §6.3 rule 8) rather than chunked: every chunk goes to the socket as it is, the same bytes
+ * for every viewer, with no per-chunk framing copy. For live streams, which end only when the
+ * connection does; other bodies of unknown length stay chunked so a cut is visible.
+ *
+ * @returns `response`.
+ *
+ * @example
+ * ```ts
+ * import { closeDelimited } from "./http1_server.ts";
+ * const res = closeDelimited(new Response(new ReadableStream()));
+ * await res.body?.cancel();
+ * ```
+ */
+export function closeDelimited(response: Response): Response {
+  closeDelimitedResponses.add(response);
+  return response;
+}
+
+let dateSecond = -1;
+let dateValue = "";
+
+/** The `Date` value for `nowMs` (RFC 9110 §5.6.7 IMF-fixdate), computed once per second. */
+export function httpDate(nowMs: number = Date.now()): string {
+  const s = Math.floor(nowMs / 1000);
+  if (s !== dateSecond) {
+    dateSecond = s;
+    dateValue = new Date(s * 1000).toUTCString();
+  }
+  return dateValue;
+}
+
+/** Fields the server sets itself; a handler's values for them are not sent. */
+const SERVER_FIELDS = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+]);
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = new TextEncoder().encode("0\r\n\r\n");
+/** First read buffer of a connection; grows (up to the head limit) only for peers that fill it. */
+const INITIAL_READ_BYTES = 2048;
+/** Byte bodies up to this size go out in one write with their head (one copy). */
+const JOIN_BODY_MAX_BYTES = 64 * 1024;
+
+const PENDING: unique symbol = Symbol("pending");
+const SETTLED_PENDING: Promise<typeof PENDING> = Promise.resolve(PENDING);
+
+/** Per-connection state the timeout sweep looks at. */
+interface ConnState {
+  readonly conn: Deno.Conn;
+  /** "head": waiting for a request; "busy": handler running; "write": a write in progress. */
+  phase: "head" | "busy" | "write";
+  since: number;
+  /** Bytes already read of the next request (an idle keep-alive connection has none). */
+  buffered: number;
+  closed: boolean;
+}
+
+/**
+ * Serves `handler` on `hostname:port` over HTTP/1.1.
+ *
+ * @throws {Error} When the address cannot be bound (from `Deno.listen`).
+ *
+ * @example
+ * ```ts
+ * import { serveHttp1 } from "./http1_server.ts";
+ * import assert from "node:assert/strict";
+ * const server = serveHttp1({ hostname: "127.0.0.1", port: 0 }, () => new Response("hi"));
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assert.equal(await res.text(), "hi");
+ * await server.shutdown();
+ * ```
+ */
+export function serveHttp1(
+  options: Http1ServerOptions,
+  handler: Http1Handler,
+): Http1Server {
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+  });
+  const addr = listener.addr as Deno.NetAddr;
+  const maxHeadBytes = options.maxHeadBytes ?? 16 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  const fastPath = options.fastPath;
+  const onError = options.onError ?? (() => {});
+  const limits = { maxHeadBytes };
+  const hostPart = addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+
+  const states = new Set<ConnState>();
+  const done = new Set<Promise<void>>();
+  let closing = false;
+  // A coarse clock for the timeout sweep: no Date.now() per read or write.
+  let now = Date.now();
+  const sweep = setInterval(() => {
+    now = Date.now();
+    for (const s of states) {
+      const limit = s.phase === "head"
+        ? idleTimeoutMs
+        : s.phase === "write"
+        ? writeTimeoutMs
+        : Infinity;
+      if (now - s.since > limit || (closing && idleConn(s))) close(s);
+    }
+  }, Math.min(1000, Math.max(50, Math.floor(idleTimeoutMs / 4))));
+  Deno.unrefTimer(sweep);
+
+  function idleConn(s: ConnState): boolean {
+    return s.phase === "head" && s.buffered === 0;
+  }
+
+  function close(s: ConnState): void {
+    if (s.closed) return;
+    s.closed = true;
+    try {
+      s.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async function writeAll(s: ConnState, b: Uint8Array): Promise<void> {
+    s.phase = "write";
+    s.since = now;
+    let off = 0;
+    while (off < b.length) {
+      off += await s.conn.write(off === 0 ? b : b.subarray(off));
+      s.since = now;
+    }
+  }
+
+  async function refuse(s: ConnState, status: number, text: string) {
+    const body = new TextEncoder().encode(`${text}\n`);
+    const head = encodeResponseHead(status, [
+      ["content-type", "text/plain; charset=utf-8"],
+      ["content-length", String(body.length)],
+      ["date", httpDate()],
+      ["connection", "close"],
+    ]);
+    try {
+      await writeAll(s, concat(head, body));
+    } catch {
+      // the peer is gone
+    }
+  }
+
+  /** Writes `res`; returns whether the connection may carry another request. */
+  async function writeResponse(
+    s: ConnState,
+    head: RequestHead,
+    res: Response,
+  ): Promise<boolean> {
+    const status = res.status;
+    let length: number | undefined;
+    const fields: [string, string][] = [];
+    let dated = false;
+    for (const [k, v] of res.headers) {
+      if (!SERVER_FIELDS.has(k)) {
+        fields.push([k, v]);
+        // A cache relays the origin's Date (RFC 9110 §6.6.1); only a response without one
+        // gets the server's.
+        if (k === "date") dated = true;
+      } else if (k === "content-length" && /^\d+$/.test(v)) length = Number(v);
+    }
+    if (!dated) fields.push(["date", httpDate()]);
+    let keep = head.keepAlive && !closing;
+    if (keep && head.minorVersion === 0) {
+      fields.push(["connection", "keep-alive"]);
+    }
+    const noBody = head.method === "HEAD" || status === 204 ||
+      status === 304 || status < 200;
+    const body = res.body;
+    if (noBody || body === null) {
+      if (body) void body.cancel().catch(() => {});
+      // HEAD and 304 keep the length the handler stated (RFC 9110 §8.6).
+      if (length !== undefined && (head.method === "HEAD" || status === 304)) {
+        fields.push(["content-length", String(length)]);
+      } else if (status !== 204 && status !== 304 && status >= 200) {
+        fields.push(["content-length", "0"]);
+      }
+      if (!keep) fields.push(["connection", "close"]);
+      await writeAll(s, encodeResponseHead(status, fields));
+      return keep;
+    }
+
+    const reader = body.getReader();
+    try {
+      if (length !== undefined) {
+        fields.push(["content-length", String(length)]);
+        if (!keep) fields.push(["connection", "close"]);
+        await writeAll(s, encodeResponseHead(status, fields));
+        let sent = 0;
+        for (;;) {
+          s.phase = "busy";
+          const r = await reader.read();
+          if (r.done) break;
+          sent += r.value.byteLength;
+          if (sent > length) break;
+          await writeAll(s, r.value);
+        }
+        // A body that disagrees with its length cannot be framed: end the connection.
+        return keep && sent === length;
+      }
+
+      s.phase = "busy";
+      const first = await reader.read();
+      if (first.done) {
+        fields.push(["content-length", "0"]);
+        if (!keep) fields.push(["connection", "close"]);
+        await writeAll(s, encodeResponseHead(status, fields));
+        return keep;
+      }
+      // A byte body (string, Uint8Array, JSON) has all its bytes in the first chunk and its
+      // stream already closed: the second read is settled at once. Then send a length.
+      const second = reader.read();
+      const peek: ReadableStreamReadResult<Uint8Array> | typeof PENDING =
+        await Promise.race([second, SETTLED_PENDING]);
+      if (peek !== PENDING && peek.done) {
+        fields.push(["content-length", String(first.value.byteLength)]);
+        if (!keep) fields.push(["connection", "close"]);
+        const h = encodeResponseHead(status, fields);
+        if (first.value.byteLength <= JOIN_BODY_MAX_BYTES) {
+          await writeAll(s, concat(h, first.value));
+        } else {
+          await writeAll(s, h);
+          await writeAll(s, first.value);
+        }
+        return keep;
+      }
+
+      const byClose = closeDelimitedResponses.has(res) ||
+        head.minorVersion === 0;
+      if (byClose) {
+        keep = false;
+        fields.push(["connection", "close"]);
+      } else {
+        fields.push(["transfer-encoding", "chunked"]);
+        if (!keep) fields.push(["connection", "close"]);
+      }
+      const frame = (b: Uint8Array) => byClose ? b : chunk(b);
+      await writeAll(
+        s,
+        concat(encodeResponseHead(status, fields), frame(first.value)),
+      );
+      let next: ReadableStreamReadResult<Uint8Array> = peek !== PENDING
+        ? peek
+        : (s.phase = "busy", await second);
+      for (;;) {
+        if (next.done) break;
+        if (next.value.byteLength > 0) await writeAll(s, frame(next.value));
+        s.phase = "busy";
+        next = await reader.read();
+      }
+      if (!byClose) await writeAll(s, LAST_CHUNK);
+      return keep;
+    } catch (e) {
+      // The client hung up (write failed) or the body errored: either way this response
+      // cannot be completed; tell the body's source and drop the connection.
+      void reader.cancel(e).catch(() => {});
+      return false;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  async function serveConn(conn: Deno.Conn): Promise<void> {
+    const s: ConnState = {
+      conn,
+      phase: "head",
+      since: now,
+      buffered: 0,
+      closed: false,
+    };
+    states.add(s);
+    const remoteAddr = conn.remoteAddr as Deno.NetAddr;
+    const info: Http1ConnInfo = { remoteAddr };
+    let buf = new Uint8Array(INITIAL_READ_BYTES);
+    let start = 0;
+    let end = 0;
+    /** Reads more bytes into `buf` (compacting or growing it); false at EOF. */
+    const fill = async (limit: number): Promise<boolean> => {
+      if (end === buf.length) {
+        if (start > 0) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        } else {
+          const grown = new Uint8Array(Math.min(buf.length * 2, limit));
+          if (grown.length <= buf.length) return true; // caller sees the limit
+          grown.set(buf.subarray(0, end));
+          buf = grown;
+        }
+      }
+      const n = await conn.read(buf.subarray(end));
+      if (n === null) return false;
+      end += n;
+      s.buffered = end - start;
+      return true;
+    };
+    try {
+      while (!s.closed) {
+        let head: RequestHead | undefined;
+        try {
+          head = end > start
+            ? decodeRequestHead(buf.subarray(start, end), limits)
+            : undefined;
+        } catch (e) {
+          const status = e instanceof Http1FormatError ? e.status : 400;
+          onError("bad request", {
+            peer: `${remoteAddr.hostname}:${remoteAddr.port}`,
+            status,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          await refuse(
+            s,
+            status,
+            e instanceof Error ? e.message : "Bad request",
+          );
+          break;
+        }
+        if (!head) {
+          if (closing && end === start) break;
+          s.phase = "head";
+          s.since = now;
+          if (end === start) start = end = 0;
+          if (end - start >= maxHeadBytes + 4) {
+            await refuse(s, 431, "Cannot read request head: too large");
+            break;
+          }
+          if (!await fill(maxHeadBytes + 4)) break;
+          continue;
+        }
+        start += head.headBytes;
+        s.phase = "busy";
+
+        let body: Uint8Array | undefined;
+        if (head.body !== 0) {
+          if (typeof head.body === "number" && head.body > maxBodyBytes) {
+            await refuse(s, 413, `Request body over ${maxBodyBytes} bytes`);
+            break;
+          }
+          if (head.expectContinue) await writeAll(s, CONTINUE);
+          s.phase = "head"; // a slow body counts as a slow request
+          s.since = now;
+          let ok = true;
+          if (head.body === "chunked") {
+            for (;;) {
+              let r;
+              try {
+                r = decodeChunkedBody(buf.subarray(start, end), maxBodyBytes);
+              } catch (e) {
+                const status = e instanceof Http1FormatError ? e.status : 400;
+                await refuse(s, status, e instanceof Error ? e.message : "");
+                ok = false;
+                break;
+              }
+              if (r) {
+                body = r.body;
+                start += r.end;
+                break;
+              }
+              if (!await fill(maxBodyBytes + 64 * 1024)) {
+                ok = false;
+                break;
+              }
+            }
+          } else {
+            const need = head.body;
+            if (buf.length - start < need) {
+              const grown = new Uint8Array(
+                Math.max(need, end - start, INITIAL_READ_BYTES),
+              );
+              grown.set(buf.subarray(start, end));
+              end -= start;
+              start = 0;
+              buf = grown;
+            }
+            while (end - start < need) {
+              if (!await fill(buf.length)) {
+                ok = false;
+                break;
+              }
+            }
+            if (ok) {
+              body = buf.slice(start, start + need);
+              start += need;
+            }
+          }
+          if (!ok) break;
+          s.phase = "busy";
+        }
+        s.buffered = end - start;
+
+        if (body === undefined && fastPath) {
+          const fast = fastPath(head);
+          if (fast) {
+            for (const b of fast) await writeAll(s, b);
+            if (!head.keepAlive || closing) break;
+            continue;
+          }
+        }
+
+        let req: Request;
+        try {
+          req = toRequest(head, hostPart, body);
+        } catch (e) {
+          await refuse(
+            s,
+            400,
+            `Cannot read request: ${e instanceof Error ? e.message : e}`,
+          );
+          break;
+        }
+        let res: Response;
+        try {
+          res = await handler(req, info);
+        } catch (e) {
+          onError("handler failed", {
+            method: head.method,
+            target: head.target.slice(0, 256),
+            error: e instanceof Error ? e.message : String(e),
+          });
+          res = new Response("Internal server error", { status: 500 });
+        }
+        if (!await writeResponse(s, head, res)) break;
+        // Drop a grown buffer once it is empty: a long-lived keep-alive peer holds little.
+        if (end === start && buf.length > INITIAL_READ_BYTES) {
+          buf = new Uint8Array(INITIAL_READ_BYTES);
+          start = end = 0;
+        }
+      }
+    } catch {
+      // Reset by the peer, or closed by the sweep or shutdown.
+    } finally {
+      states.delete(s);
+      close(s);
+    }
+  }
+
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        if (closing) {
+          conn.close();
+          continue;
+        }
+        try {
+          conn.setNoDelay(true);
+        } catch {
+          // not a TCP socket
+        }
+        const p = serveConn(conn);
+        done.add(p);
+        p.finally(() => done.delete(p));
+      }
+    } catch {
+      // listener closed
+    }
+  })();
+
+  return {
+    addr,
+    get connections() {
+      return states.size;
+    },
+    async shutdown(graceMs = 10_000): Promise<void> {
+      if (!closing) {
+        closing = true;
+        try {
+          listener.close();
+        } catch {
+          // already closed
+        }
+        for (const s of states) if (idleConn(s)) close(s);
+      }
+      await accepting;
+      const force = setTimeout(() => {
+        for (const s of states) close(s);
+      }, graceMs);
+      try {
+        while (done.size > 0) await Promise.all([...done]);
+      } finally {
+        clearTimeout(force);
+        clearInterval(sweep);
+      }
+    },
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** One chunk of a chunked body (RFC 9112 §7.1): size line, data, CRLF, in one buffer. */
+function chunk(b: Uint8Array): Uint8Array {
+  const size = b.byteLength.toString(16);
+  const out = new Uint8Array(size.length + 2 + b.byteLength + 2);
+  for (let i = 0; i < size.length; i++) out[i] = size.charCodeAt(i);
+  out[size.length] = 13;
+  out[size.length + 1] = 10;
+  out.set(b, size.length + 2);
+  out.set(CRLF, out.length - 2);
+  return out;
+}
+
+/** The `Request` a handler sees for a decoded head. */
+function toRequest(
+  head: RequestHead,
+  hostPart: string,
+  body: Uint8Array | undefined,
+): Request {
+  const headers = new Headers();
+  const f = head.fields;
+  let host: string | undefined;
+  for (let i = 0; i < f.length; i += 2) {
+    headers.append(f[i]!, f[i + 1]!);
+    if (f[i] === "host" && host === undefined) host = f[i + 1];
+  }
+  const t = head.target;
+  let url: string;
+  if (t.charCodeAt(0) === 47) {
+    // RFC 9112 §3.2: HTTP/1.1 requires Host; without one use the listener's address.
+    if (host === undefined && head.minorVersion === 1) {
+      throw new Error("missing Host field");
+    }
+    url = `http://${host || hostPart}${t}`;
+  } else if (t === "*") url = `http://${host || hostPart}/`;
+  else url = t;
+  return new Request(url, {
+    method: head.method,
+    headers,
+    body: body && head.method !== "GET" && head.method !== "HEAD"
+      ? body as Uint8Array<ArrayBuffer>
+      : undefined,
+  });
+}

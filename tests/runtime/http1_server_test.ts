@@ -1,0 +1,351 @@
+/**
+ * The HTTP/1.1 server over real sockets: raw TCP clients for exact bytes (pipelining, framing,
+ * refusals, hang-ups), fetch and curl as ordinary clients.
+ */
+import assert from "node:assert/strict";
+import {
+  closeDelimited,
+  type Http1Handler,
+  type Http1ServerOptions,
+  serveHttp1,
+} from "../../runtime/http1_server.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function withServer(
+  handler: Http1Handler,
+  fn: (port: number) => Promise<void>,
+  options: Partial<Http1ServerOptions> = {},
+): Promise<void> {
+  const server = serveHttp1(
+    { hostname: "127.0.0.1", port: 0, ...options },
+    handler,
+  );
+  try {
+    await fn(server.addr.port);
+  } finally {
+    await server.shutdown(1000);
+  }
+}
+
+/** Sends `wire`, reads until the server closes (or `untilBytes` arrived, or 3 s passed). */
+async function exchange(
+  port: number,
+  wire: string | Uint8Array,
+  opts: { untilText?: string; closeAfterWrite?: boolean } = {},
+): Promise<{ text: string; closed: boolean }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const chunks: Uint8Array[] = [];
+  let closed = false;
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }, 3000);
+  try {
+    await conn.write(typeof wire === "string" ? enc(wire) : wire);
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) {
+        closed = true;
+        break;
+      }
+      chunks.push(buf.slice(0, n));
+      if (opts.untilText && dec(concatAll(chunks)).includes(opts.untilText)) {
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+  return { text: dec(concatAll(chunks)), closed };
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+Deno.test("serveHttp1() answers pipelined requests in order on one connection, with lengths for byte bodies", async () => {
+  await withServer(
+    (req) => new Response(`path=${new URL(req.url).pathname}`),
+    async (port) => {
+      const r = await exchange(
+        port,
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /bb HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal(r.closed, true);
+      const heads = r.text.split("HTTP/1.1 200 OK\r\n").slice(1);
+      assert.equal(heads.length, 3, r.text);
+      assert.match(heads[0]!, /content-length: 7\r\n/);
+      assert.match(heads[0]!, /\r\ndate: \w{3}, \d\d \w{3} \d{4} /);
+      assert.ok(heads[0]!.endsWith("\r\n\r\npath=/a"));
+      assert.ok(heads[1]!.endsWith("\r\n\r\npath=/bb"));
+      assert.match(heads[2]!, /connection: close\r\n/);
+      assert.ok(heads[2]!.endsWith("\r\n\r\npath=/c"));
+    },
+  );
+});
+
+Deno.test("serveHttp1() writes fast-path answers verbatim without calling the handler", async () => {
+  let handled = 0;
+  const answer = enc("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nfast");
+  await withServer(() => {
+    handled++;
+    return new Response("slow");
+  }, async (port) => {
+    const res = await fetch(`http://127.0.0.1:${port}/hot`);
+    assert.equal(await res.text(), "fast");
+    const res2 = await fetch(`http://127.0.0.1:${port}/cold`);
+    assert.equal(await res2.text(), "slow");
+    assert.equal(handled, 1);
+  }, { fastPath: (head) => head.target === "/hot" ? [answer] : undefined });
+});
+
+Deno.test("serveHttp1() frames a stream chunked, and a closeDelimited stream by closing", async () => {
+  const stream = () =>
+    new ReadableStream<Uint8Array>({
+      async start(c) {
+        c.enqueue(enc("one,"));
+        await new Promise((r) => setTimeout(r, 20));
+        c.enqueue(enc("two"));
+        c.close();
+      },
+    });
+  await withServer((req) => {
+    const res = new Response(stream(), {
+      headers: { "content-type": "video/x-flv" },
+    });
+    return new URL(req.url).pathname === "/live.flv"
+      ? closeDelimited(res)
+      : res;
+  }, async (port) => {
+    const chunked = await exchange(
+      port,
+      "GET /seg HTTP/1.1\r\nHost: x\r\n\r\n",
+      {
+        untilText: "0\r\n\r\n",
+      },
+    );
+    assert.match(chunked.text, /transfer-encoding: chunked\r\n/);
+    assert.ok(
+      chunked.text.endsWith("\r\n\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n"),
+      chunked.text,
+    );
+    const live = await exchange(
+      port,
+      "GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert.equal(live.closed, true);
+    assert.match(live.text, /connection: close\r\n/);
+    assert.doesNotMatch(live.text, /transfer-encoding|content-length/);
+    assert.ok(live.text.endsWith("\r\n\r\none,two"), live.text);
+    // An ordinary client reads both.
+    assert.equal(
+      await (await fetch(`http://127.0.0.1:${port}/seg`)).text(),
+      "one,two",
+    );
+    assert.equal(
+      await (await fetch(`http://127.0.0.1:${port}/live.flv`)).text(),
+      "one,two",
+    );
+  });
+});
+
+Deno.test("serveHttp1() reads Content-Length and chunked request bodies, answering 100 Continue", async () => {
+  await withServer(
+    async (req) => new Response(`${req.method}:${await req.text()}`),
+    async (port) => {
+      const a = await exchange(
+        port,
+        "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+      );
+      assert.ok(a.text.endsWith("POST:hello"), a.text);
+      const b = await exchange(
+        port,
+        "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+      );
+      assert.ok(b.text.endsWith("POST:abcde"), b.text);
+      // Expect: 100-continue gets its interim answer before the body is sent.
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(
+          enc(
+            "PUT /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+          ),
+        );
+        const buf = new Uint8Array(1024);
+        const n = await conn.read(buf);
+        assert.equal(dec(buf.subarray(0, n!)), "HTTP/1.1 100 Continue\r\n\r\n");
+        await conn.write(enc("ok"));
+        let text = "";
+        for (;;) {
+          const m = await conn.read(buf);
+          if (m === null) break;
+          text += dec(buf.subarray(0, m));
+        }
+        assert.ok(text.endsWith("PUT:ok"), text);
+      } finally {
+        conn.close();
+      }
+      // curl, with a body large enough that it sends Expect itself.
+      const body = "x".repeat(5000);
+      const curl = await new Deno.Command("curl", {
+        args: [
+          "-sS",
+          "--max-time",
+          "5",
+          "--data-binary",
+          body,
+          `http://127.0.0.1:${port}/p`,
+        ],
+        stdout: "piped",
+      }).output();
+      assert.equal(dec(curl.stdout), `POST:${body}`);
+    },
+  );
+});
+
+Deno.test("serveHttp1() refuses bad heads with the RFC status and one error line, and keeps serving", async () => {
+  const errors: string[] = [];
+  await withServer(() => new Response("fine"), async (port) => {
+    const cases: [string, number][] = [
+      ["GARBAGE\r\n\r\n", 400],
+      [
+        "GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        400,
+      ],
+      ["GET / HTTP/2.0\r\n\r\n", 505],
+      [`GET / HTTP/1.1\r\nX: ${"a".repeat(20_000)}\r\n\r\n`, 431],
+      ["GET / HTTP/1.1\r\n\r\n", 400], // HTTP/1.1 without Host
+      ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413],
+      [
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        400,
+      ],
+    ];
+    for (const [wire, status] of cases) {
+      const r = await exchange(port, wire);
+      assert.ok(
+        r.text.startsWith(`HTTP/1.1 ${status} `),
+        `${wire.slice(0, 40)}: ${r.text.slice(0, 80)}`,
+      );
+      assert.equal(r.closed, true);
+    }
+    // Random bytes never take the server down.
+    for (let i = 0; i < 20; i++) {
+      const junk = crypto.getRandomValues(new Uint8Array(64 + i * 50));
+      await exchange(port, junk);
+    }
+    assert.equal(
+      await (await fetch(`http://127.0.0.1:${port}/`)).text(),
+      "fine",
+    );
+  }, {
+    maxBodyBytes: 1024,
+    onError: (m, ctx) => errors.push(`${m} ${JSON.stringify(ctx)}`),
+  });
+  assert.ok(errors.some((e) => e.includes("431")), errors.join("\n"));
+});
+
+Deno.test("serveHttp1() answers HEAD without a body, and a 500 when the handler throws", async () => {
+  await withServer((req) => {
+    if (new URL(req.url).pathname === "/boom") throw new Error("handler bug");
+    return new Response("12345", { headers: { "content-length": "5" } });
+  }, async (port) => {
+    const r = await exchange(
+      port,
+      "HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(r.text, /content-length: 5\r\n/);
+    assert.ok(r.text.endsWith("\r\n\r\n"), r.text);
+    const boom = await fetch(`http://127.0.0.1:${port}/boom`);
+    assert.equal(boom.status, 500);
+    await boom.body?.cancel();
+  }, { onError: () => {} });
+});
+
+Deno.test("serveHttp1() cancels a stream's body when the client hangs up", async () => {
+  let cancelled = false;
+  let pushes = 0;
+  await withServer(() =>
+    closeDelimited(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(c) {
+            pushes++;
+            await new Promise((r) => setTimeout(r, 5));
+            c.enqueue(new Uint8Array(16 * 1024));
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      ),
+    ), async (port) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(enc("GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const buf = new Uint8Array(4096);
+    await conn.read(buf);
+    conn.close();
+    for (let i = 0; i < 100 && !cancelled; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(cancelled, true, `body not cancelled after ${pushes} pulls`);
+  });
+});
+
+Deno.test("serveHttp1() closes a connection that sends no request within idleTimeoutMs", async () => {
+  await withServer(() => new Response("x"), async (port) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(enc("GET / HT")); // a head that never completes
+      const t0 = Date.now();
+      const n = await conn.read(new Uint8Array(64)).catch(() => null);
+      assert.equal(n, null);
+      const waited = Date.now() - t0;
+      assert.ok(waited >= 150 && waited < 2500, `closed after ${waited} ms`);
+    } finally {
+      conn.close();
+    }
+  }, { idleTimeoutMs: 200 });
+});
+
+Deno.test("serveHttp1() shutdown closes idle keep-alive connections and waits for a running response", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const server = serveHttp1({ hostname: "127.0.0.1", port: 0 }, async (req) => {
+    if (new URL(req.url).pathname === "/slow") await gate;
+    return new Response("done");
+  });
+  const port = server.addr.port;
+  const idle = await Deno.connect({ hostname: "127.0.0.1", port });
+  await idle.write(enc("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const buf = new Uint8Array(4096);
+  await idle.read(buf);
+  const slow = exchange(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(server.connections, 2);
+  const down = server.shutdown(5000);
+  // The idle connection is closed at once.
+  assert.equal(await idle.read(buf).catch(() => null), null);
+  idle.close();
+  release();
+  const r = await slow;
+  assert.ok(r.text.endsWith("done"), r.text);
+  assert.match(r.text, /connection: close/);
+  assert.equal(r.closed, true);
+  await down;
+  assert.equal(server.connections, 0);
+});
