@@ -139,7 +139,7 @@ export const EDGE_DEFAULTS: EdgeConfig = {
     slowStartMs: 10_000,
   },
   live: {
-    flushIntervalMs: 33,
+    flushIntervalMs: 66,
     maxViewerQueueBytes: 4 * 1024 * 1024,
     maxGopCacheBytes: 16 * 1024 * 1024,
     idleCloseMs: 5_000,
