@@ -7,6 +7,7 @@
  * @module
  */
 
+import { closeDelimited } from "../../runtime/http1_server.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
 
 /**
@@ -87,5 +88,6 @@ export function createFlvResponse(
     },
     new ByteLengthQueuingStrategy({ highWaterMark: maxQueueBytes }),
   );
-  return new Response(body, { headers });
+  // A live stream ends with its connection: framed by close, the same bytes to every socket.
+  return closeDelimited(new Response(body, { headers }));
 }
