@@ -337,10 +337,15 @@ export function serveHttp1(
         if (!keep) fields.push(["connection", "close"]);
       }
       const frame = (b: Uint8Array) => byClose ? b : chunk(b);
-      await writeAll(
-        s,
-        concat(encodeResponseHead(status, fields), frame(first.value)),
-      );
+      // A live stream's first chunk is its start-up burst (a GOP, often hundreds of KiB, for
+      // each of hundreds of viewers joining at once): sent as it is, not copied behind the head.
+      const h = encodeResponseHead(status, fields);
+      if (first.value.byteLength <= JOIN_BODY_MAX_BYTES) {
+        await writeAll(s, concat(h, frame(first.value)));
+      } else {
+        await writeAll(s, h);
+        await writeAll(s, frame(first.value));
+      }
       let next: ReadableStreamReadResult<Uint8Array> = peek !== PENDING
         ? peek
         : (s.phase = "busy", await second);
