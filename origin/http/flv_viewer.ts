@@ -7,7 +7,6 @@
  * @module
  */
 
-import { closeDelimited } from "../../runtime/http1_server.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
 
 /**
@@ -88,6 +87,5 @@ export function createFlvResponse(
     },
     new ByteLengthQueuingStrategy({ highWaterMark: maxQueueBytes }),
   );
-  // A live stream ends with its connection: framed by close, the same bytes to every socket.
-  return closeDelimited(new Response(body, { headers }));
+  return new Response(body, { headers });
 }
