@@ -29,6 +29,7 @@ import {
   decodeRequestHead,
   encodeResponseHead,
   Http1FormatError,
+  MAX_HEAD_BYTES,
   type RequestHead,
 } from "../codec/http1/mod.ts";
 
@@ -132,6 +133,8 @@ const SERVER_FIELDS = new Set([
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const CRLF = new Uint8Array([13, 10]);
 const LAST_CHUNK = new TextEncoder().encode("0\r\n\r\n");
+/** Largest request body read by default (bytes); larger ones get 413. */
+const MAX_BODY_BYTES = 1024 * 1024;
 /** First read buffer of a connection; grows (up to the head limit) only for peers that fill it. */
 const INITIAL_READ_BYTES = 2048;
 /** Byte bodies up to this size go out in one write with their head (one copy). */
@@ -175,8 +178,8 @@ export function serveHttp1(
     port: options.port,
   });
   const addr = listener.addr as Deno.NetAddr;
-  const maxHeadBytes = options.maxHeadBytes ?? 16 * 1024;
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxHeadBytes = options.maxHeadBytes ?? MAX_HEAD_BYTES;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   const fastPath = options.fastPath;
