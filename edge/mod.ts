@@ -10,7 +10,9 @@
  * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
  * on Meridian's HTTP/1.1 server (`runtime/http1_server.ts`; `edge.httpServer: deno` for
  * Deno.serve), default 127.0.0.1:8080. Plain fresh hits are written from prebuilt bytes before
- * any `Request` or routing exists (`EdgeCache.hitBytes`).
+ * any `Request` or routing exists (`EdgeCache.hitBytes`), and so are plain requests that
+ * collapse onto another request's origin fetch, straight from the shared body as it arrives
+ * (`EdgeCache.joinFill`).
  *
  * We wrote the cache rather than put nginx or Varnish in front because the edge must share the
  * origin's URL space, FLV hub semantics and admin API in one process, and CEILINGS.md shows a
@@ -256,7 +258,10 @@ export async function startEdge(
       : serveHttp1({
         hostname: config.hostname,
         port: config.port,
-        fastPath: (head) => cache.hitBytes(head, httpDate()),
+        fastPath: (head) => {
+          const date = httpDate();
+          return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
+        },
         onError: (message, context) => httpLog.debug(message, context),
       }, (req, info) => app.fetch(req, info));
   } catch (e) {

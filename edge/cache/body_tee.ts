@@ -181,6 +181,67 @@ export class BodyTee {
   }
 
   /**
+   * The next piece of `[c.pos, end)` that may be handed on now (a view of the shared bytes),
+   * `null` when there is nothing more, or `undefined` to wait for more. Throws the body's error.
+   */
+  #take(c: Cursor, end: number): Uint8Array | null | undefined {
+    if (c.pos >= end) return null;
+    if (this.#error) throw this.#error;
+    // Skip whole segments before `pos`.
+    while (
+      c.seg < this.#segs.length - 1 &&
+      c.segStart + this.#usedOf(c.seg) <= c.pos
+    ) {
+      c.segStart += this.#segs[c.seg]!.byteLength;
+      c.seg++;
+    }
+    const ahead = this.#bytes - c.pos;
+    if (
+      ahead > 0 &&
+      (ahead >= READ_MIN_BYTES || this.#done || this.#bytes >= end ||
+        c.pos < this.#released)
+    ) {
+      const s = this.#segs[c.seg]!;
+      const from = c.pos - c.segStart;
+      const to = Math.min(this.#usedOf(c.seg), end - c.segStart);
+      if (to > from) {
+        const part = from === 0 && to === s.byteLength
+          ? s
+          : s.subarray(from, to);
+        c.pos += part.byteLength;
+        return part;
+      }
+    }
+    return this.#done ? null : undefined;
+  }
+
+  /**
+   * Bytes `[start, end)` of the body as they arrive, for a writer that takes them one by one
+   * (the HTTP/1.1 server's fast path: no stream machinery per piece).
+   *
+   * @param start First byte. @default 0
+   * @param end One past the last byte. @default the whole body
+   * @param onBytes Called with each delivered piece's size (egress accounting).
+   */
+  async *pieces(
+    start = 0,
+    end = Number.POSITIVE_INFINITY,
+    onBytes?: (n: number) => void,
+  ): AsyncGenerator<Uint8Array> {
+    const c: Cursor = { seg: 0, segStart: 0, pos: start };
+    for (;;) {
+      const part = this.#take(c, end);
+      if (part === null) return;
+      if (part === undefined) {
+        await this.#waitMore();
+        continue;
+      }
+      onBytes?.(part.byteLength);
+      yield part;
+    }
+  }
+
+  /**
    * A stream of bytes `[start, end)` of the body, delivered as they arrive.
    *
    * @param start First byte. @default 0
@@ -192,49 +253,24 @@ export class BodyTee {
     end = Number.POSITIVE_INFINITY,
     onBytes?: (n: number) => void,
   ): ReadableStream<Uint8Array> {
-    let seg = 0; // current segment
-    let segStart = 0; // body offset of segment `seg`
-    let pos = start; // next body offset to hand on
+    const c: Cursor = { seg: 0, segStart: 0, pos: start };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         for (;;) {
-          if (pos >= end) {
+          let part: Uint8Array | null | undefined;
+          try {
+            part = this.#take(c, end);
+          } catch (e) {
+            controller.error(e);
+            return;
+          }
+          if (part === null) {
             controller.close();
             return;
           }
-          if (this.#error) {
-            controller.error(this.#error);
-            return;
-          }
-          // Skip whole segments before `pos`.
-          while (
-            seg < this.#segs.length && segStart + this.#usedOf(seg) <= pos &&
-            seg < this.#segs.length - 1
-          ) {
-            segStart += this.#segs[seg]!.byteLength;
-            seg++;
-          }
-          const ahead = this.#bytes - pos;
-          if (
-            ahead > 0 &&
-            (ahead >= READ_MIN_BYTES || this.#done || this.#bytes >= end ||
-              pos < this.#released)
-          ) {
-            const s = this.#segs[seg]!;
-            const from = pos - segStart;
-            const to = Math.min(this.#usedOf(seg), end - segStart);
-            if (to > from) {
-              const part = from === 0 && to === s.byteLength
-                ? s
-                : s.subarray(from, to);
-              pos += part.byteLength;
-              onBytes?.(part.byteLength);
-              controller.enqueue(part);
-              return;
-            }
-          }
-          if (this.#done) {
-            controller.close();
+          if (part !== undefined) {
+            onBytes?.(part.byteLength);
+            controller.enqueue(part);
             return;
           }
           await this.#waitMore();
@@ -242,4 +278,11 @@ export class BodyTee {
       },
     });
   }
+}
+
+/** A reader's place in the body: current segment, its body offset, next byte to hand on. */
+interface Cursor {
+  seg: number;
+  segStart: number;
+  pos: number;
 }

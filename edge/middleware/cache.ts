@@ -75,6 +75,24 @@ function hitFields(
   return fields;
 }
 
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Range and conditionals are answered by `handle` (206, 304, If-Range), never by a fast path. */
+function hasRangeOrConditional(fields: readonly string[]): boolean {
+  for (let i = 0; i < fields.length; i += 2) {
+    const n = fields[i]!;
+    if (
+      n === "range" || n === "if-none-match" || n === "if-modified-since"
+    ) return true;
+  }
+  return false;
+}
+
 /** A 502/504 when no origin answered; `cacheStatus` follows our name in Cache-Status. */
 function gatewayError(status: 502 | 504, cacheStatus: string): Response {
   return new Response(status === 504 ? "Gateway timeout" : "Bad gateway", {
@@ -298,7 +316,13 @@ export class EdgeCache {
   /** {@link hitBytes}'s prebuilt responses, per stored object, age and second. */
   readonly #hitBytes = new WeakMap<
     CachedObject,
-    { age: number; ttl: number; date: string; bytes: Uint8Array[] }
+    {
+      age: number;
+      ttl: number;
+      date: string;
+      fields: [string, string][];
+      bytes: Uint8Array[];
+    }
   >();
 
   constructor(options: EdgeCacheOptions, deps: EdgeCacheDeps) {
@@ -362,24 +386,16 @@ export class EdgeCache {
    * {@link tryHit} for the edge's own HTTP/1.1 server: the same hit, of any size, as the bytes
    * of a whole response. A small object goes out as one buffer (head and body); a large one as
    * its head and the stored body itself, never copied. The head is built once per object and
-   * second (Age, TTL and Date change by the second).
+   * second (Age, TTL and Date change by the second); a request asking `Connection: close`
+   * gets that head with the field added (the herd of a cold segment often asks it).
    *
    * @param head The decoded request head (nothing else of the request is read).
    * @param date The `Date` value to send (the server's, computed once per second).
    * @returns The buffers to write, or `undefined` when the request needs {@link handle}.
    */
   hitBytes(head: RequestHead, date: string): readonly Uint8Array[] | undefined {
-    if (
-      head.method !== "GET" || head.minorVersion !== 1 || !head.keepAlive
-    ) return undefined;
-    // Range and conditionals are answered by `handle` (206, 304, If-Range).
-    const f = head.fields;
-    for (let i = 0; i < f.length; i += 2) {
-      const n = f[i]!;
-      if (
-        n === "range" || n === "if-none-match" || n === "if-modified-since"
-      ) return undefined;
-    }
+    if (head.method !== "GET" || head.minorVersion !== 1) return undefined;
+    if (hasRangeOrConditional(head.fields)) return undefined;
     const hit = this.#plainHit(head.target, Infinity);
     if (!hit) return undefined;
     const { obj, age, ttl } = hit;
@@ -392,17 +408,126 @@ export class EdgeCache {
       }
       fields.push(["content-length", String(obj.body.byteLength)]);
       const h = encodeResponseHead(200, fields);
-      let bytes: Uint8Array[];
-      if (obj.body.byteLength < SHARED_BODY_MIN_BYTES) {
-        const one = new Uint8Array(h.length + obj.body.byteLength);
-        one.set(h);
-        one.set(obj.body, h.length);
-        bytes = [one];
-      } else bytes = [h, obj.body];
-      memo = { age, ttl, date, bytes };
+      const bytes = obj.body.byteLength < SHARED_BODY_MIN_BYTES
+        ? [concatBytes(h, obj.body)]
+        : [h, obj.body];
+      memo = { age, ttl, date, fields, bytes };
       this.#hitBytes.set(obj, memo);
     }
-    return memo.bytes;
+    if (head.keepAlive) return memo.bytes;
+    // `Connection: close` asked (RFC 9112 §9.6): the same answer, saying so.
+    const h = encodeResponseHead(200, [...memo.fields, [
+      "connection",
+      "close",
+    ]]);
+    return obj.body.byteLength < SHARED_BODY_MIN_BYTES
+      ? [concatBytes(h, obj.body)]
+      : [h, obj.body];
+  }
+
+  /**
+   * A plain GET (as for {@link hitBytes}) of a path that nothing is stored for while another
+   * request's origin fetch of it is in flight: waits for that fetch's head and, when it is a
+   * shareable 200 of known length for everyone (no Vary, no access mark), answers with the
+   * bytes as they arrive, written straight from the shared body. This is the cold herd: every
+   * waiter costs a head and a few writes instead of a `Request`, a route, a `Response` and a
+   * stream. Anything else resolves to `undefined` and goes through {@link handle}, which
+   * answers identically (same fields, `Cache-Status: ...; collapsed`).
+   */
+  joinFill(
+    head: RequestHead,
+    date: string,
+  ): Promise<Uint8Array[] | AsyncIterable<Uint8Array> | undefined> | undefined {
+    if (head.method !== "GET" || head.minorVersion !== 1) return undefined;
+    if (hasRangeOrConditional(head.fields)) return undefined;
+    const path = head.target;
+    const fill = this.#inflight.get(path);
+    if (
+      !fill || !PLAIN_PATH.test(path) || this.#vary.has(path) ||
+      !this.#store.getSync || this.#store.getSync(path) !== undefined
+    ) return undefined;
+    return this.#joined(path, fill, head.keepAlive, date);
+  }
+
+  async #joined(
+    path: string,
+    fill: Fill,
+    keepAlive: boolean,
+    date: string,
+  ): Promise<Uint8Array[] | AsyncIterable<Uint8Array> | undefined> {
+    let head: FillHead;
+    try {
+      head = await timeout(
+        fill.head,
+        this.#o.collapseWaitMs,
+        () =>
+          new EdgeError(
+            EdgeErrorCode.CollapseTimeout,
+            `Cannot serve ${path}: waited ${this.#o.collapseWaitMs} ms on another request's origin fetch`,
+          ),
+      );
+    } catch (e) {
+      // What `#forward` answers a collapsed request whose fetch failed (nothing stale here).
+      this.#stats.count("error");
+      this.#log.warn("origin fetch failed", {
+        path,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      const isTimeout = e instanceof EdgeError &&
+        (e.code === EdgeErrorCode.CollapseTimeout ||
+          e.code === EdgeErrorCode.UpstreamTimeout);
+      const text = encoder.encode(
+        isTimeout ? "Gateway timeout" : "Bad gateway",
+      );
+      const fields: [string, string][] = [
+        [
+          "cache-status",
+          `${CACHE_NAME}; fwd=miss; detail=${
+            isTimeout ? "timeout" : "upstream-error"
+          }; collapsed`,
+        ],
+        ["content-length", String(text.byteLength)],
+        ["content-type", "text/plain; charset=utf-8"],
+        ["date", date],
+        ["x-cache", "MISS"],
+      ];
+      if (!keepAlive) fields.push(["connection", "close"]);
+      return [encodeResponseHead(isTimeout ? 504 : 502, fields), text];
+    }
+    const size = head.contentLength;
+    if (
+      size === undefined || head.status !== 200 || !head.shareable ||
+      head.varyNames.length > 0 || head.access !== undefined ||
+      head.refreshed !== undefined
+    ) return undefined;
+    this.#stats.count("collapsed");
+    // `#serveFill` then `#answer`: the origin's end-to-end fields with ours set over them.
+    const ours = new Map<string, string>([
+      ["age", String(Math.floor(head.initialAgeMs / 1000))],
+      [
+        "cache-status",
+        `${CACHE_NAME}; fwd=miss; fwd-status=200; stored; collapsed`,
+      ],
+      ["x-cache", "MISS"],
+      ["accept-ranges", "bytes"],
+      ["content-length", String(size)],
+    ]);
+    const fields: [string, string][] = [];
+    let dated = false;
+    for (const f of head.headers) {
+      if (ours.has(f[0])) continue;
+      if (f[0] === "date") dated = true;
+      fields.push(f as [string, string]);
+    }
+    fields.push(...ours);
+    if (!dated) fields.push(["date", date]);
+    if (!keepAlive) fields.push(["connection", "close"]);
+    const bytes = encodeResponseHead(200, fields);
+    const body = fill.tee.pieces(0, size, (n) => this.#stats.sent(n));
+    return (async function* () {
+      yield bytes;
+      yield* body;
+    })();
   }
 
   /**

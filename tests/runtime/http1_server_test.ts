@@ -112,6 +112,54 @@ Deno.test("serveHttp1() writes fast-path answers verbatim without calling the ha
   }, { fastPath: (head) => head.target === "/hot" ? [answer] : undefined });
 });
 
+Deno.test("serveHttp1() streams a later fast-path answer, falls back to the handler on undefined, and cuts a broken one", async () => {
+  let handled = 0;
+  const gate = Promise.withResolvers<void>();
+  async function* streamed() {
+    yield enc("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nfirst");
+    await gate.promise;
+    yield enc("-last");
+  }
+  async function* broken() {
+    yield enc("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf");
+    throw new Error("the body broke");
+  }
+  await withServer(() => {
+    handled++;
+    return new Response("handler");
+  }, async (port) => {
+    // Keep-alive: the streamed answer, then a fallback on the same connection.
+    const res = await fetch(`http://127.0.0.1:${port}/later`);
+    const reader = res.body!.getReader();
+    assert.equal(dec((await reader.read()).value!), "first");
+    gate.resolve();
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      rest += dec(r.value);
+    }
+    assert.equal(rest, "-last");
+    const res2 = await fetch(`http://127.0.0.1:${port}/undecided`);
+    assert.equal(await res2.text(), "handler");
+    assert.equal(handled, 1);
+    // A broken body ends the connection: the peer sees 4 of 10 bytes and the close.
+    const cut = await exchange(
+      port,
+      "GET /broken HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert.ok(cut.closed);
+    assert.ok(cut.text.endsWith("\r\n\r\nhalf"), cut.text);
+  }, {
+    fastPath: (head) =>
+      head.target === "/later"
+        ? Promise.resolve(streamed())
+        : head.target === "/undecided"
+        ? new Promise((r) => setTimeout(() => r(undefined), 10))
+        : head.target === "/broken"
+        ? Promise.resolve(broken())
+        : undefined,
+  });
+});
+
 Deno.test("serveHttp1() frames a stream chunked, and a closeDelimited stream by closing", async () => {
   const stream = () =>
     new ReadableStream<Uint8Array>({
