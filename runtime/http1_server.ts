@@ -118,6 +118,53 @@ export function closeDelimited(response: Response): Response {
   return response;
 }
 
+/**
+ * Where a {@link LiveSource} writes: bytes go to the socket in order with at most one write in
+ * flight; whatever arrives meanwhile is queued and sent as one write when it completes.
+ */
+export interface LiveSink {
+  /**
+   * Queues bytes for the socket (shared with other viewers: never mutated).
+   * @returns false when the unsent bytes are over the source's cap (or the response is over):
+   *   the source drops this viewer.
+   */
+  write(bytes: Uint8Array): boolean;
+  /** Ends the response: after the queued bytes, or at once when `abort`. */
+  end(abort?: boolean): void;
+}
+
+/** A live body the HTTP/1.1 server writes itself, with no stream machinery per write. */
+export interface LiveSource {
+  /** Unsent bytes a viewer may have before {@link LiveSink.write} reports it. */
+  readonly maxQueueBytes: number;
+  /** Called once the head is out; the source writes into `sink` from then on. */
+  open(sink: LiveSink): void;
+  /** Called once when the response is over: ended, cut, or the peer went. */
+  gone(): void;
+}
+
+const liveSources = new WeakMap<Response, LiveSource>();
+
+/**
+ * Gives `response` a live body that this server writes directly from `source` (close-framed,
+ * as {@link closeDelimited}). The response's own body stream stays for other servers
+ * (Deno.serve): this one never reads it, so build it so that nothing attaches until it is
+ * read (a `pull`-driven stream with a zero high-water mark).
+ *
+ * Why: a live viewer gets one write per flush interval, thousands of viewers at once, and a
+ * stream read per write costs several promises and resumptions on top of the socket write.
+ *
+ * @returns `response`.
+ */
+export function liveResponse(
+  response: Response,
+  source: LiveSource,
+): Response {
+  closeDelimitedResponses.add(response);
+  liveSources.set(response, source);
+  return response;
+}
+
 let dateSecond = -1;
 let dateValue = "";
 
@@ -294,6 +341,19 @@ export function serveHttp1(
       return keep;
     }
 
+    const live = liveSources.get(res);
+    if (live) {
+      fields.push(["connection", "close"]);
+      try {
+        await writeAll(s, encodeResponseHead(status, fields));
+      } catch {
+        live.gone();
+        return false;
+      }
+      await serveLive(s, live);
+      return false;
+    }
+
     const reader = body.getReader();
     try {
       if (length !== undefined) {
@@ -377,6 +437,76 @@ export function serveHttp1(
     } finally {
       reader.releaseLock();
     }
+  }
+
+  /** Writes a live source's bytes until it ends or the peer goes. */
+  function serveLive(s: ConnState, source: LiveSource): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let queue: Uint8Array[] = [];
+      let queued = 0;
+      let writing = false;
+      let ending = false;
+      let over = false;
+      const finish = () => {
+        if (over) return;
+        over = true;
+        queue = [];
+        queued = 0;
+        try {
+          source.gone();
+        } finally {
+          resolve();
+        }
+      };
+      const pump = (b: Uint8Array): void => {
+        writing = true;
+        s.phase = "write";
+        s.since = now;
+        s.conn.write(b).then((n) => {
+          if (over) return;
+          s.since = now;
+          if (n < b.byteLength) return pump(b.subarray(n));
+          if (queued > 0) {
+            const next = queue.length === 1
+              ? queue[0]!
+              : concatMany(queue, queued);
+            queue = [];
+            queued = 0;
+            return pump(next);
+          }
+          writing = false;
+          s.phase = "busy";
+          if (ending) finish();
+        }, finish); // the peer went, or the sweep closed a stalled connection
+      };
+      const sink: LiveSink = {
+        write(b) {
+          if (over || ending) return false;
+          if (b.byteLength === 0) return true;
+          if (!writing) {
+            pump(b);
+            return true;
+          }
+          queue.push(b);
+          queued += b.byteLength;
+          return queued <= source.maxQueueBytes;
+        },
+        end(abort = false) {
+          if (over) return;
+          ending = true;
+          if (abort || !writing) finish();
+        },
+      };
+      s.phase = "busy";
+      try {
+        source.open(sink);
+      } catch (e) {
+        onError("live source failed", {
+          error: e instanceof Error ? e.message : String(e),
+        });
+        finish();
+      }
+    });
   }
 
   async function serveConn(conn: Deno.Conn): Promise<void> {
@@ -626,6 +756,16 @@ export function serveHttp1(
       }
     },
   };
+}
+
+function concatMany(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { closeDelimited } from "../../runtime/http1_server.ts";
+import { liveResponse } from "../../runtime/http1_server.ts";
 import {
   FlvReader,
   type FlvTag,
@@ -443,62 +443,82 @@ export class FlvFanout {
   ): Response {
     const stats = this.#deps.stats;
     const access = this.#deps.access;
+    const maxQueueBytes = this.#o.maxViewerQueueBytes;
     let viewer: FlvViewer | undefined;
     let unwatch = () => {};
+    let left = false;
+    const leave = () => {
+      unwatch();
+      if (left) return;
+      left = true;
+      if (viewer) session.hub.removeViewer(viewer);
+      session.viewerLeft();
+    };
+    /** Joins the hub once, writing through `out` (a stream controller or a server sink). */
+    const attach = (out: {
+      write(bytes: Uint8Array): boolean;
+      end(dropped: boolean, reason: string): void;
+    }) => {
+      if (viewer || left) return;
+      let open = true;
+      viewer = {
+        id,
+        write(bytes) {
+          if (!open) return false;
+          stats.sent(bytes.byteLength);
+          return out.write(bytes);
+        },
+        close(reason, dropped) {
+          if (!open) return;
+          open = false;
+          out.end(dropped, reason);
+          leave();
+        },
+      };
+      const v = viewer;
+      // A revoked token ends its own viewer (the shared upstream plays on for the others).
+      if (access && subject !== undefined) {
+        unwatch = access.watch(subject, () => {
+          this.#deps.log.info("viewer's token revoked", {
+            stream: session.path.split("?")[0],
+            viewer: id,
+          });
+          session.hub.removeViewer(v);
+          // A clean end: the player stops as at the end of a stream.
+          v.close("token revoked", false);
+        });
+      }
+      session.hub.addViewer(v);
+    };
+    // For Deno.serve: a stream that joins the hub when first read (a zero high-water mark,
+    // so our own server, which writes the live source below, never makes it join).
     const body = new ReadableStream<Uint8Array>(
       {
-        start: (controller) => {
-          let open = true;
-          viewer = {
-            id,
+        pull: (controller) => {
+          attach({
             write(bytes) {
-              if (!open) return false;
-              if ((controller.desiredSize ?? 0) < 0) return false;
+              // The queue beyond what the reader took: over the cap, the hub drops us.
+              if (-(controller.desiredSize ?? 0) > maxQueueBytes) return false;
               controller.enqueue(bytes);
-              stats.sent(bytes.byteLength);
               return true;
             },
-            close(reason, dropped) {
-              if (!open) return;
-              open = false;
-              unwatch();
+            end(dropped, reason) {
               try {
                 if (dropped) controller.error(new Error(reason));
                 else controller.close();
               } catch {
                 // already cancelled by the client
               }
-              session.viewerLeft();
             },
-          };
-          const v = viewer;
-          // A revoked token ends its own viewer (the shared upstream plays on for the others).
-          if (access && subject !== undefined) {
-            unwatch = access.watch(subject, () => {
-              this.#deps.log.info("viewer's token revoked", {
-                stream: session.path.split("?")[0],
-                viewer: id,
-              });
-              session.hub.removeViewer(v);
-              // A clean end: the player stops as at the end of a stream.
-              v.close("token revoked", false);
-            });
-          }
-          session.hub.addViewer(viewer);
+          });
         },
-        cancel: () => {
-          unwatch();
-          if (!viewer) return;
-          session.hub.removeViewer(viewer);
-          session.viewerLeft();
-        },
+        cancel: leave,
       },
-      new ByteLengthQueuingStrategy({
-        highWaterMark: this.#o.maxViewerQueueBytes,
-      }),
+      { highWaterMark: 0, size: (chunk) => chunk.byteLength },
     );
     // A live stream ends with its connection: framed by close, the same bytes to every socket.
-    return closeDelimited(
+    // Our HTTP/1.1 server writes it from the hub without the stream (`liveResponse`).
+    return liveResponse(
       new Response(body, {
         headers: {
           "content-type": "video/x-flv",
@@ -515,6 +535,15 @@ export class FlvFanout {
             : { [ACCESS_MARKER_HEADER]: session.access }),
         },
       }),
+      {
+        maxQueueBytes,
+        open: (sink) =>
+          attach({
+            write: (bytes) => sink.write(bytes),
+            end: (dropped) => sink.end(dropped),
+          }),
+        gone: leave,
+      },
     );
   }
 

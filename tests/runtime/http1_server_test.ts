@@ -7,6 +7,8 @@ import {
   closeDelimited,
   type Http1Handler,
   type Http1ServerOptions,
+  liveResponse,
+  type LiveSink,
   serveHttp1,
 } from "../../runtime/http1_server.ts";
 
@@ -322,6 +324,89 @@ Deno.test("serveHttp1() answers HEAD without a body, and a 500 when the handler 
     assert.equal(boom.status, 500);
     await boom.body?.cancel();
   }, { onError: () => {} });
+});
+
+Deno.test("serveHttp1() writes a liveResponse from its source in order, reports the cap to a client that stops reading, and says when it is gone", async () => {
+  let gone = 0;
+  const opened = Promise.withResolvers<LiveSink>();
+  const source = {
+    maxQueueBytes: 256 * 1024,
+    open(s: LiveSink) {
+      opened.resolve(s);
+    },
+    gone() {
+      gone++;
+    },
+  };
+  let pulled = false;
+  await withServer(() =>
+    liveResponse(
+      new Response(
+        new ReadableStream({
+          pull() {
+            pulled = true;
+          },
+        }, { highWaterMark: 0 }),
+        { headers: { "content-type": "video/x-flv" } },
+      ),
+      source,
+    ), async (port) => {
+    // In order, then a clean end after the queued bytes: close-framed.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(enc("GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const s = await opened.promise;
+    for (const part of ["one,", "two,", "three"]) assert.ok(s.write(enc(part)));
+    s.end();
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(65536);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      chunks.push(buf.slice(0, n));
+    }
+    conn.close();
+    const text = dec(concatAll(chunks));
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\nconnection: close\r\n/i);
+    assert.doesNotMatch(text, /transfer-encoding|content-length/i);
+    assert.ok(text.endsWith("\r\n\r\none,two,three"), text);
+    assert.equal(gone, 1);
+    assert.equal(pulled, false, "the server never read the body stream");
+    assert.equal(s.write(enc("late")), false, "nothing is taken after the end");
+
+    // A client that stops reading: once the socket buffers are full the writes queue, and
+    // the sink reports the cap (bounded: at most 256 MiB offered).
+    let next = Promise.withResolvers<LiveSink>();
+    source.open = (x: LiveSink) => next.resolve(x);
+    const idle = await Deno.connect({ hostname: "127.0.0.1", port });
+    await idle.write(enc("GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const t = await next.promise;
+    const piece = new Uint8Array(64 * 1024);
+    let offered = 0;
+    while (offered < 4096 && t.write(piece)) {
+      offered++;
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.ok(offered < 4096, "the cap was reported");
+    assert.ok(
+      offered > 8,
+      `the socket took bytes before the queue grew (${offered})`,
+    );
+    t.end(true);
+    idle.close();
+    assert.equal(gone, 2);
+
+    // A client that hangs up: the next writes fail and the source hears it, unasked.
+    next = Promise.withResolvers<LiveSink>();
+    const leaving = await Deno.connect({ hostname: "127.0.0.1", port });
+    await leaving.write(enc("GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const u = await next.promise;
+    leaving.close();
+    for (let i = 0; i < 200 && gone === 2; i++) {
+      u.write(piece);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(gone, 3);
+    assert.equal(u.write(piece), false);
+  });
 });
 
 Deno.test("serveHttp1() cancels a stream's body when the client hangs up", async () => {

@@ -95,55 +95,62 @@ async function firstTags(res: Response, n: number) {
   return { header: flv.header, tags: tags.slice(0, n) };
 }
 
-Deno.test("FlvFanout: one upstream per stream; late joiners get header, metadata, sequence headers and GOP at once; idle upstream closes", async () => {
-  const origin = await startFlvOrigin();
-  const edge = await startTestEdge(
-    edgeConfig([origin.url], { live: { idleCloseMs: 300 } }),
-  );
-  try {
-    const url = `http://127.0.0.1:${edge.port}/live/demo.flv`;
-    const viewers = await Promise.all([fetch(url), fetch(url), fetch(url)]);
-    assert.ok(
-      viewers.every((v) =>
-        v.status === 200 && v.headers.get("content-type") === "video/x-flv"
-      ),
-    );
-    assert.deepEqual(viewers.map((v) => v.headers.get("x-cache")).sort(), [
-      "HIT",
-      "HIT",
-      "MISS",
-    ]);
-    await new Promise((r) => setTimeout(r, 1_000));
-    const late = await fetch(url);
-    assert.equal(
-      (await origin.stats()).total,
-      1,
-      "one upstream connection for four viewers",
-    );
-    const { header, tags } = await firstTags(late, 6);
-    assert.equal(header?.hasVideo, true);
-    assert.equal(tags[0]!.type, FlvTagType.Script, "metadata first");
-    const video = tags.filter((t) => t.type === FlvTagType.Video);
-    assert.equal(video[0]!.data[1], 0, "AVC sequence header before any frame");
-    const firstFrame = video.find((t) => t.data[1] === 1)!;
-    assert.equal(
-      firstFrame.data[0]! >> 4,
-      1,
-      "first frame is a keyframe (GOP cache)",
-    );
-    const audio = tags.filter((t) => t.type === FlvTagType.Audio);
-    assert.equal(audio[0]!.data[1], 0, "AAC sequence header");
-    for (const v of viewers) await v.body!.cancel();
-    await waitFor(
-      "upstream closed after the last viewer left",
-      async () => (await origin.stats()).active === 0,
-    );
-    assert.deepEqual(edge.fanout.sessions(), []);
-  } finally {
-    await edge.close();
-    await origin.kill();
-  }
-});
+for (const httpServer of ["http1", "deno"] as const) {
+  Deno.test(`FlvFanout (${httpServer} server): one upstream per stream; late joiners get header, metadata, sequence headers and GOP at once; idle upstream closes`, async () => {
+    const origin = await startFlvOrigin();
+    const edge = await startTestEdge({
+      ...edgeConfig([origin.url], { live: { idleCloseMs: 300 } }),
+      httpServer,
+    });
+    try {
+      const url = `http://127.0.0.1:${edge.port}/live/demo.flv`;
+      const viewers = await Promise.all([fetch(url), fetch(url), fetch(url)]);
+      assert.ok(
+        viewers.every((v) =>
+          v.status === 200 && v.headers.get("content-type") === "video/x-flv"
+        ),
+      );
+      assert.deepEqual(viewers.map((v) => v.headers.get("x-cache")).sort(), [
+        "HIT",
+        "HIT",
+        "MISS",
+      ]);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const late = await fetch(url);
+      assert.equal(
+        (await origin.stats()).total,
+        1,
+        "one upstream connection for four viewers",
+      );
+      const { header, tags } = await firstTags(late, 6);
+      assert.equal(header?.hasVideo, true);
+      assert.equal(tags[0]!.type, FlvTagType.Script, "metadata first");
+      const video = tags.filter((t) => t.type === FlvTagType.Video);
+      assert.equal(
+        video[0]!.data[1],
+        0,
+        "AVC sequence header before any frame",
+      );
+      const firstFrame = video.find((t) => t.data[1] === 1)!;
+      assert.equal(
+        firstFrame.data[0]! >> 4,
+        1,
+        "first frame is a keyframe (GOP cache)",
+      );
+      const audio = tags.filter((t) => t.type === FlvTagType.Audio);
+      assert.equal(audio[0]!.data[1], 0, "AAC sequence header");
+      for (const v of viewers) await v.body!.cancel();
+      await waitFor(
+        "upstream closed after the last viewer left",
+        async () => (await origin.stats()).active === 0,
+      );
+      assert.deepEqual(edge.fanout.sessions(), []);
+    } finally {
+      await edge.close();
+      await origin.kill();
+    }
+  });
+}
 
 Deno.test("FlvFanout: a stream the origin does not have answers 404", async () => {
   const origin = await startFlvOrigin();
