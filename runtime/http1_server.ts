@@ -25,6 +25,7 @@
  * @module
  */
 
+import { concatBytes } from "../codec/bytes/concat.ts";
 import {
   decodeChunkedBody,
   decodeRequestHead,
@@ -296,7 +297,7 @@ export function serveHttp1(
       ["connection", "close"],
     ]);
     try {
-      await writeAll(s, concat(head, body));
+      await writeAll(s, concatBytes([head, body]));
     } catch {
       // the peer is gone
     }
@@ -391,7 +392,7 @@ export function serveHttp1(
         if (!keep) fields.push(["connection", "close"]);
         const h = encodeResponseHead(status, fields);
         if (first.value.byteLength <= JOIN_BODY_MAX_BYTES) {
-          await writeAll(s, concat(h, first.value));
+          await writeAll(s, concatBytes([h, first.value]));
         } else {
           await writeAll(s, h);
           await writeAll(s, first.value);
@@ -413,7 +414,7 @@ export function serveHttp1(
       // each of hundreds of viewers joining at once): sent as it is, not copied behind the head.
       const h = encodeResponseHead(status, fields);
       if (first.value.byteLength <= JOIN_BODY_MAX_BYTES) {
-        await writeAll(s, concat(h, frame(first.value)));
+        await writeAll(s, concatBytes([h, frame(first.value)]));
       } else {
         await writeAll(s, h);
         await writeAll(s, frame(first.value));
@@ -467,9 +468,7 @@ export function serveHttp1(
           s.since = now;
           if (n < b.byteLength) return pump(b.subarray(n));
           if (queued > 0) {
-            const next = queue.length === 1
-              ? queue[0]!
-              : concatMany(queue, queued);
+            const next = concatBytes(queue, queued);
             queue = [];
             queued = 0;
             return pump(next);
@@ -756,23 +755,6 @@ export function serveHttp1(
       }
     },
   };
-}
-
-function concatMany(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** One chunk of a chunked body (RFC 9112 §7.1): size line, data, CRLF, in one buffer. */

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { concatBytes } from "../../codec/bytes/concat.ts";
 import { encodeResponseHead, type RequestHead } from "../../codec/http1/mod.ts";
 import { withSessionCredential } from "../../control/mod.ts";
 import type { Logger } from "../../log/mod.ts";
@@ -73,13 +74,6 @@ function hitFields(
     ["x-cache", "HIT"],
   );
   return fields;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Range and conditionals are answered by `handle` (206, 304, If-Range), never by a fast path. */
@@ -409,7 +403,7 @@ export class EdgeCache {
       fields.push(["content-length", String(obj.body.byteLength)]);
       const h = encodeResponseHead(200, fields);
       const bytes = obj.body.byteLength < SHARED_BODY_MIN_BYTES
-        ? [concatBytes(h, obj.body)]
+        ? [concatBytes([h, obj.body])]
         : [h, obj.body];
       memo = { age, ttl, date, fields, bytes };
       this.#hitBytes.set(obj, memo);
@@ -421,7 +415,7 @@ export class EdgeCache {
       "close",
     ]]);
     return obj.body.byteLength < SHARED_BODY_MIN_BYTES
-      ? [concatBytes(h, obj.body)]
+      ? [concatBytes([h, obj.body])]
       : [h, obj.body];
   }
 

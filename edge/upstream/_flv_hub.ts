@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../../codec/bytes/concat.ts";
 import {
   encodeFlvHeader,
   encodeFlvTag,
@@ -41,17 +42,6 @@ interface Packet {
   readonly tag: FlvTag;
   readonly seq: number;
   bytes: Uint8Array | undefined;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
 }
 
 /** A live stream's fan-out on the edge. */
@@ -177,7 +167,7 @@ export class FlvHub {
       parts.push(b);
       total += b.byteLength;
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
 
   #drop(viewer: FlvViewer, reason: string): void {
@@ -210,7 +200,7 @@ export class FlvHub {
     this.#viewers.set(viewer, {
       waitingKeyframe: this.#hasVideo && burst.length === 0,
     });
-    if (!viewer.write(concat(parts, total))) {
+    if (!viewer.write(concatBytes(parts, total))) {
       this.#drop(viewer, "slow viewer: start-up burst over its queue cap");
     }
   }

@@ -448,9 +448,9 @@ export class FlvFanout {
     let unwatch = () => {};
     let left = false;
     const leave = () => {
-      unwatch();
       if (left) return;
       left = true;
+      unwatch();
       if (viewer) session.hub.removeViewer(viewer);
       session.viewerLeft();
     };

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { concatBytes } from "../../codec/bytes/concat.ts";
 import {
   encodeRtmpMessage,
   encodeSetChunkSize,
@@ -264,19 +265,6 @@ function peerOf(conn: Deno.Conn): string {
   return `${a.hostname}:${a.port}`;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let total = 0;
-  for (const p of parts) total += p.byteLength;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
-
 /**
  * One write loop per socket over a byte-bounded queue. Control output is never refused; viewer
  * output is refused once the queue passes the cap, so a slow player cannot hold memory.
@@ -335,7 +323,7 @@ class SocketWriter {
         // Coalesce what is queued into one write: the syscall count, not the bytes, is the cost.
         const parts = this.#queue;
         this.#queue = [];
-        const bytes = concat(parts);
+        const bytes = concatBytes(parts);
         let off = 0;
         while (off < bytes.byteLength) {
           off += await this.#conn.write(bytes.subarray(off));
@@ -365,7 +353,7 @@ function createStreamIdRewriter(
     encodeRtmpMessage(encodeSetChunkSize(chunkSize), RTMP_DEFAULT_CHUNK_SIZE),
   );
   return (bytes) =>
-    concat(
+    concatBytes(
       reader.push(bytes).map((m) =>
         encodeRtmpMessage({ ...m, streamId }, chunkSize)
       ),
@@ -466,7 +454,7 @@ class RtmpConnection {
 
   #flushSession(): void {
     const out = this.#session.takeOutput();
-    if (out.length > 0) this.#writer.enqueue(concat(out));
+    if (out.length > 0) this.#writer.enqueue(concatBytes(out));
   }
 
   async run(): Promise<void> {

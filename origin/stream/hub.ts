@@ -15,6 +15,7 @@
  * @module
  */
 
+import { concatBytes } from "../../codec/bytes/concat.ts";
 import {
   audioCodecOf,
   type FlvTag,
@@ -99,17 +100,6 @@ interface ViewerEntry {
   readonly viewer: Viewer;
   /** Without a GOP cache a new viewer must start on a keyframe. */
   waitingKeyframe: boolean;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
 }
 
 /**
@@ -286,7 +276,7 @@ export class Hub {
       parts.push(b);
       total += b.byteLength;
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
 
   #drop(viewer: Viewer, reason: string): void {
@@ -336,7 +326,7 @@ export class Hub {
     // Without a cached GOP the viewer's first live bytes start at the next keyframe.
     const waitingKeyframe = this.#hasVideo && burst.length === 0;
     this.#viewers.set(viewer, { viewer, waitingKeyframe });
-    if (total > 0 && !viewer.write(concat(parts, total))) {
+    if (total > 0 && !viewer.write(concatBytes(parts, total))) {
       this.#drop(viewer, "slow viewer: start-up burst over its queue cap");
     }
   }
