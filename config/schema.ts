@@ -77,6 +77,11 @@ export interface OriginConfig {
   readonly hostname: string;
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /**
+   * The HTTP server: `http1`, Meridian's own HTTP/1.1 server on raw TCP (live HTTP-FLV written
+   * from the hub, each shared buffer framed as a chunk once), or `deno` for Deno.serve.
+   */
+  readonly httpServer: "http1" | "deno";
   readonly rtmp: {
     /** Our outgoing RTMP chunk size (bytes). */
     readonly outChunkSize: number;
@@ -193,6 +198,7 @@ export const DEFAULTS: MeridianConfig = {
     hostname: "127.0.0.1",
     rtmpPort: 1935,
     httpPort: 8090,
+    httpServer: "http1",
     rtmp: { outChunkSize: 4096, handshakeTimeoutMs: 10_000 },
     live: {
       gopCache: true,
@@ -290,6 +296,7 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "memory.trimIntervalSeconds": intIn(0, 3600),
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
+  "origin.httpServer": oneOf("http1", "deno"),
   "origin.rtmp.outChunkSize": intIn(128, 65536),
   "origin.rtmp.handshakeTimeoutMs": intIn(100, 600_000),
   "origin.live.maxGopCacheBytes": intIn(0, 1 << 30),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { serveHttp1 } from "../runtime/http1_server.ts";
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
@@ -248,12 +249,20 @@ export async function startOrigin(
     },
   );
 
-  const http = Deno.serve({
-    hostname: config.hostname,
-    port: config.httpPort,
-    onListen: () => {},
-  }, (req, info) => app.fetch(req, info));
-  const httpPort = (http.addr as Deno.NetAddr).port;
+  const httpLog = log.child("http");
+  const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
+    config.httpServer === "deno"
+      ? Deno.serve({
+        hostname: config.hostname,
+        port: config.httpPort,
+        onListen: () => {},
+      }, (req, info) => app.fetch(req, info))
+      : serveHttp1({
+        hostname: config.hostname,
+        port: config.httpPort,
+        onError: (message, context) => httpLog.debug(message, context),
+      }, (req, info) => app.fetch(req, info));
+  const httpPort = http.addr.port;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,
     http: `http://${config.hostname}:${httpPort}`,

@@ -138,6 +138,13 @@ export interface LiveSink {
 export interface LiveSource {
   /** Unsent bytes a viewer may have before {@link LiveSink.write} reports it. */
   readonly maxQueueBytes: number;
+  /**
+   * `close` (default): the body ends with the connection, each buffer written as it is.
+   * `chunked`: each buffer is sent as one chunk, framed once per buffer however many viewers
+   * write it; a clean end sends the last chunk and the connection stays open (HTTP/1.0
+   * peers still get close framing).
+   */
+  readonly framing?: "close" | "chunked";
   /** Called once the head is out; the source writes into `sink` from then on. */
   open(sink: LiveSink): void;
   /** Called once when the response is over: ended, cut, or the peer went. */
@@ -344,15 +351,25 @@ export function serveHttp1(
 
     const live = liveSources.get(res);
     if (live) {
-      fields.push(["connection", "close"]);
+      const chunked = live.framing === "chunked" && head.minorVersion === 1;
+      if (chunked) {
+        fields.push(["transfer-encoding", "chunked"]);
+        if (!keep) fields.push(["connection", "close"]);
+      } else fields.push(["connection", "close"]);
       try {
         await writeAll(s, encodeResponseHead(status, fields));
       } catch {
         live.gone();
         return false;
       }
-      await serveLive(s, live);
-      return false;
+      const clean = await serveLive(s, live, chunked);
+      if (!chunked || !clean) return false;
+      try {
+        await writeAll(s, LAST_CHUNK);
+        return keep;
+      } catch {
+        return false;
+      }
     }
 
     const reader = body.getReader();
@@ -440,15 +457,22 @@ export function serveHttp1(
     }
   }
 
-  /** Writes a live source's bytes until it ends or the peer goes. */
-  function serveLive(s: ConnState, source: LiveSource): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /**
+   * Writes a live source's bytes until it ends or the peer goes.
+   * @returns whether it ended cleanly (every queued byte written, not aborted).
+   */
+  function serveLive(
+    s: ConnState,
+    source: LiveSource,
+    chunked: boolean,
+  ): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
       let queue: Uint8Array[] = [];
       let queued = 0;
       let writing = false;
       let ending = false;
       let over = false;
-      const finish = () => {
+      const finish = (clean = false) => {
         if (over) return;
         over = true;
         queue = [];
@@ -456,9 +480,10 @@ export function serveHttp1(
         try {
           source.gone();
         } finally {
-          resolve();
+          resolve(clean);
         }
       };
+      const failed = () => finish(false);
       const pump = (b: Uint8Array): void => {
         writing = true;
         s.phase = "write";
@@ -475,13 +500,14 @@ export function serveHttp1(
           }
           writing = false;
           s.phase = "busy";
-          if (ending) finish();
-        }, finish); // the peer went, or the sweep closed a stalled connection
+          if (ending) finish(true);
+        }, failed); // the peer went, or the sweep closed a stalled connection
       };
       const sink: LiveSink = {
-        write(b) {
+        write(raw) {
           if (over || ending) return false;
-          if (b.byteLength === 0) return true;
+          if (raw.byteLength === 0) return true;
+          const b = chunked ? chunkOnce(raw) : raw;
           if (!writing) {
             pump(b);
             return true;
@@ -493,7 +519,8 @@ export function serveHttp1(
         end(abort = false) {
           if (over) return;
           ending = true;
-          if (abort || !writing) finish();
+          if (abort) finish(false);
+          else if (!writing) finish(true);
         },
       };
       s.phase = "busy";
@@ -503,7 +530,7 @@ export function serveHttp1(
         onError("live source failed", {
           error: e instanceof Error ? e.message : String(e),
         });
-        finish();
+        finish(false);
       }
     });
   }
@@ -755,6 +782,15 @@ export function serveHttp1(
       }
     },
   };
+}
+
+/** {@link chunk}s of shared buffers, so that a buffer every viewer writes is framed once. */
+const chunks = new WeakMap<Uint8Array, Uint8Array>();
+
+function chunkOnce(b: Uint8Array): Uint8Array {
+  let c = chunks.get(b);
+  if (!c) chunks.set(b, c = chunk(b));
+  return c;
 }
 
 /** One chunk of a chunked body (RFC 9112 §7.1): size line, data, CRLF, in one buffer. */

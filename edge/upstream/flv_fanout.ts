@@ -12,7 +12,7 @@
  * @module
  */
 
-import { liveResponse } from "../../runtime/http1_server.ts";
+import { createLiveBody } from "../../runtime/live_body.ts";
 import {
   FlvReader,
   type FlvTag,
@@ -443,108 +443,63 @@ export class FlvFanout {
   ): Response {
     const stats = this.#deps.stats;
     const access = this.#deps.access;
-    const maxQueueBytes = this.#o.maxViewerQueueBytes;
-    let viewer: FlvViewer | undefined;
     let unwatch = () => {};
     let left = false;
     const leave = () => {
       if (left) return;
       left = true;
       unwatch();
-      if (viewer) session.hub.removeViewer(viewer);
+      session.hub.removeViewer(viewer);
       session.viewerLeft();
     };
-    /** Joins the hub once, writing through `out` (a stream controller or a server sink). */
-    const attach = (out: {
-      write(bytes: Uint8Array): boolean;
-      end(dropped: boolean, reason: string): void;
-    }) => {
-      if (viewer || left) return;
-      let open = true;
-      viewer = {
-        id,
-        write(bytes) {
-          if (!open) return false;
-          stats.sent(bytes.byteLength);
-          return out.write(bytes);
-        },
-        close(reason, dropped) {
-          if (!open) return;
-          open = false;
-          out.end(dropped, reason);
-          leave();
-        },
-      };
-      const v = viewer;
-      // A revoked token ends its own viewer (the shared upstream plays on for the others).
-      if (access && subject !== undefined) {
-        unwatch = access.watch(subject, () => {
-          this.#deps.log.info("viewer's token revoked", {
-            stream: session.path.split("?")[0],
-            viewer: id,
-          });
-          session.hub.removeViewer(v);
-          // A clean end: the player stops as at the end of a stream.
-          v.close("token revoked", false);
-        });
-      }
-      session.hub.addViewer(v);
-    };
-    // For Deno.serve: a stream that joins the hub when first read (a zero high-water mark,
-    // so our own server, which writes the live source below, never makes it join).
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull: (controller) => {
-          attach({
-            write(bytes) {
-              // The queue beyond what the reader took: over the cap, the hub drops us.
-              if (-(controller.desiredSize ?? 0) > maxQueueBytes) return false;
-              controller.enqueue(bytes);
-              return true;
-            },
-            end(dropped, reason) {
-              try {
-                if (dropped) controller.error(new Error(reason));
-                else controller.close();
-              } catch {
-                // already cancelled by the client
-              }
-            },
-          });
-        },
-        cancel: leave,
-      },
-      { highWaterMark: 0, size: (chunk) => chunk.byteLength },
-    );
     // A live stream ends with its connection: framed by close, the same bytes to every socket.
-    // Our HTTP/1.1 server writes it from the hub without the stream (`liveResponse`).
-    return liveResponse(
-      new Response(body, {
-        headers: {
-          "content-type": "video/x-flv",
-          "cache-control": "no-cache, no-store",
-          "access-control-allow-origin": "*",
-          // A viewer that joined an open upstream costs the origin nothing: a hit.
-          "cache-status": joined
-            ? "Meridian; hit; detail=live-fanout"
-            : "Meridian; fwd=miss; detail=live-fanout",
-          "x-cache": joined ? "HIT" : "MISS",
-          // Lets an edge below this one (this one as its shield) learn the mark too.
-          ...(session.access === undefined
-            ? {}
-            : { [ACCESS_MARKER_HEADER]: session.access }),
-        },
-      }),
-      {
-        maxQueueBytes,
-        open: (sink) =>
-          attach({
-            write: (bytes) => sink.write(bytes),
-            end: (dropped) => sink.end(dropped),
-          }),
-        gone: leave,
+    const { response, out } = createLiveBody({
+      maxQueueBytes: this.#o.maxViewerQueueBytes,
+      headers: {
+        "content-type": "video/x-flv",
+        "cache-control": "no-cache, no-store",
+        "access-control-allow-origin": "*",
+        // A viewer that joined an open upstream costs the origin nothing: a hit.
+        "cache-status": joined
+          ? "Meridian; hit; detail=live-fanout"
+          : "Meridian; fwd=miss; detail=live-fanout",
+        "x-cache": joined ? "HIT" : "MISS",
+        // Lets an edge below this one (this one as its shield) learn the mark too.
+        ...(session.access === undefined
+          ? {}
+          : { [ACCESS_MARKER_HEADER]: session.access }),
       },
-    );
+      gone: leave,
+    });
+    let open = true;
+    const viewer: FlvViewer = {
+      id,
+      write(bytes) {
+        if (!open) return false;
+        stats.sent(bytes.byteLength);
+        return out.write(bytes);
+      },
+      close(reason, dropped) {
+        if (!open) return;
+        open = false;
+        out.end(dropped, reason);
+        leave();
+      },
+    };
+    // A revoked token ends its own viewer (the shared upstream plays on for the others).
+    if (access && subject !== undefined) {
+      unwatch = access.watch(subject, () => {
+        this.#deps.log.info("viewer's token revoked", {
+          stream: session.path.split("?")[0],
+          viewer: id,
+        });
+        session.hub.removeViewer(viewer);
+        // A clean end: the player stops as at the end of a stream.
+        viewer.close("token revoked", false);
+      });
+    }
+    session.hub.addViewer(viewer);
+    return response;
   }
 
   /** Ends sessions whose path starts with `prefix` (a stream purge). @returns how many. */

@@ -1,12 +1,16 @@
 /**
- * HTTP-FLV viewers: a `Viewer` whose bytes go into a response body stream.
+ * HTTP-FLV viewers: a `Viewer` of a hub whose bytes go out as a chunked response body.
  *
- * The queue cap is the stream's high-water mark in bytes: a viewer that does not read lets the
- * queue grow past it, and the next write reports it so that the hub drops it.
+ * The viewer joins the hub when its response is made; the body (`runtime/live_body.ts`) goes
+ * through Meridian's HTTP/1.1 server's live sink (one socket write in flight, the rest merged
+ * into the next; each shared buffer framed as a chunk once for all viewers) or through the
+ * response's stream on Deno.serve. Either way a viewer whose unsent bytes pass
+ * `maxQueueBytes` is reported to the hub on its next write, and the hub drops it.
  *
  * @module
  */
 
+import { createLiveBody } from "../../runtime/live_body.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
 
 /**
@@ -28,64 +32,42 @@ export function createFlvResponse(
     readonly onClose?: (() => void) | undefined;
   } = {},
 ): Response {
-  let viewer: Viewer | undefined;
-  let closed = false;
-  const closedOnce = () => {
-    if (closed) return;
-    closed = true;
+  let over = false;
+  /** Once, whatever ends it: the hub, a revocation, the client, the server. */
+  const finish = () => {
+    if (over) return;
+    over = true;
     lifecycle.signal?.removeEventListener("abort", onAbort);
+    hub.removeViewer(viewer);
     lifecycle.onClose?.();
   };
-  let onAbort = () => {};
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        let open = true;
-        viewer = {
-          format: "flv",
-          id,
-          write(bytes) {
-            if (!open) return false;
-            if ((controller.desiredSize ?? 0) < 0) return false;
-            controller.enqueue(bytes);
-            return true;
-          },
-          close(reason) {
-            if (!open) return;
-            open = false;
-            closedOnce();
-            try {
-              // A live hub dropped us (slow viewer): abort. An ended stream: finish cleanly.
-              if (hub.live) controller.error(new Error(reason));
-              else controller.close();
-            } catch {
-              // Already cancelled by the client.
-            }
-          },
-        };
-        const v = viewer;
-        // Revoked: end the body cleanly (an error would only add a stack trace to the log).
-        onAbort = () => {
-          hub.removeViewer(v);
-          if (!open) return;
-          open = false;
-          closedOnce();
-          try {
-            controller.close();
-          } catch {
-            // Already cancelled by the client.
-          }
-        };
-        if (lifecycle.signal?.aborted) return onAbort();
-        lifecycle.signal?.addEventListener("abort", onAbort, { once: true });
-        hub.addViewer(viewer);
-      },
-      cancel() {
-        if (viewer) hub.removeViewer(viewer);
-        closedOnce();
-      },
+  const { response, out } = createLiveBody({
+    maxQueueBytes,
+    framing: "chunked",
+    headers,
+    gone: finish,
+  });
+  const viewer: Viewer = {
+    format: "flv",
+    id,
+    write: (bytes) => !over && out.write(bytes),
+    close(reason) {
+      if (over) return;
+      finish();
+      // A live hub dropped us (slow viewer): abort. An ended stream: finish cleanly.
+      out.end(hub.live, reason);
     },
-    new ByteLengthQueuingStrategy({ highWaterMark: maxQueueBytes }),
-  );
-  return new Response(body, { headers });
+  };
+  // Revoked: end the body cleanly (an error would only add a stack trace to the log).
+  const onAbort = () => {
+    finish();
+    out.end(false, "token revoked");
+  };
+  if (lifecycle.signal?.aborted) {
+    onAbort();
+    return response;
+  }
+  lifecycle.signal?.addEventListener("abort", onAbort, { once: true });
+  hub.addViewer(viewer);
+  return response;
 }

@@ -409,6 +409,60 @@ Deno.test("serveHttp1() writes a liveResponse from its source in order, reports 
   });
 });
 
+Deno.test("serveHttp1() frames a chunked liveResponse, ends it with the last chunk and keeps the connection", async () => {
+  let opened = Promise.withResolvers<LiveSink>();
+  const shared = enc("shared");
+  await withServer(
+    (req) =>
+      new URL(req.url).pathname === "/next"
+        ? new Response("next")
+        : liveResponse(
+          new Response(new ReadableStream({}, { highWaterMark: 0 })),
+          {
+            maxQueueBytes: 1 << 20,
+            framing: "chunked",
+            open: (sink) => opened.resolve(sink),
+            gone() {},
+          },
+        ),
+    async (port) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(enc("GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n"));
+        const sink = await opened.promise;
+        assert.ok(sink.write(shared));
+        assert.ok(sink.write(enc("ab"))); // queued behind the first write, framed on its own
+        sink.end();
+        let text = "";
+        const buf = new Uint8Array(65536);
+        while (!text.endsWith("0\r\n\r\n")) {
+          const n = await conn.read(buf);
+          assert.ok(n !== null, `closed early: ${text}`);
+          text += dec(buf.subarray(0, n));
+        }
+        assert.match(text, /\r\ntransfer-encoding: chunked\r\n/i);
+        assert.doesNotMatch(text, /connection: close/i);
+        assert.ok(
+          text.endsWith("\r\n\r\n6\r\nshared\r\n2\r\nab\r\n0\r\n\r\n"),
+          JSON.stringify(text),
+        );
+        // The same connection carries the next request.
+        opened = Promise.withResolvers<LiveSink>();
+        await conn.write(enc("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+        let next = "";
+        while (!next.endsWith("next")) {
+          const n = await conn.read(buf);
+          assert.ok(n !== null);
+          next += dec(buf.subarray(0, n));
+        }
+        assert.match(next, /^HTTP\/1\.1 200 OK\r\n/);
+      } finally {
+        conn.close();
+      }
+    },
+  );
+});
+
 Deno.test("serveHttp1() cancels a stream's body when the client hangs up", async () => {
   let cancelled = false;
   let pushes = 0;
