@@ -13,13 +13,7 @@ import { createLogger, describeError, type Logger } from "./log/mod.ts";
 import { MetricsRegistry } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
 import { startMemoryTrim } from "./runtime/memory_trim.ts";
-import {
-  type ControlSecrets,
-  resolveControlSecrets,
-  startControl,
-} from "./control/mod.ts";
-import { startEdge } from "./edge/mod.ts";
-import { startScheduler } from "./scheduler/mod.ts";
+import type { ControlSecrets } from "./control/mod.ts";
 import { openStore, type SharedStore } from "./store/mod.ts";
 
 /** A running role. */
@@ -58,6 +52,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
     return o;
   },
   control: async (config, { log, metrics, store, secrets }) => {
+    const { startControl } = await import("./control/mod.ts");
     const c = await startControl(config.control, {
       store,
       dataDir: config.dataDir,
@@ -77,6 +72,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       ...config.edge,
       adminToken: config.edge.adminToken || secrets.adminToken,
     };
+    const { startEdge } = await import("./edge/mod.ts");
     const e = await startEdge(edgeConfig, {
       log: log.child("edge"),
       metrics,
@@ -91,6 +87,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       ...config.scheduler,
       adminToken: config.scheduler.adminToken || secrets.adminToken,
     };
+    const { startScheduler } = await import("./scheduler/mod.ts");
     const s = await startScheduler(schedulerConfig, {
       log: log.child("scheduler"),
       metrics,
@@ -170,7 +167,10 @@ async function main(args: string[]): Promise<number> {
     });
     // Only roles with an admin API need the node's secrets; an origin-only node never makes them.
     secrets = roles.some((r) => r !== "origin")
-      ? await resolveControlSecrets(config.control, config.dataDir)
+      ? await (await import("./control/mod.ts")).resolveControlSecrets(
+        config.control,
+        config.dataDir,
+      )
       : { servicePassword: "", adminToken: "", generated: {} };
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });

@@ -287,6 +287,32 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
   },
   "origin.apps[].streams[].publishKeys[]": { template: "" },
   "origin.defaultApp.publishKeys[]": { template: "" },
+  "edge.origins[]": {
+    template: { url: "", weight: 1, region: "" },
+    required: ["url"],
+  },
+  // Where an edge is matters to every answer: its place is never defaulted.
+  "scheduler.edges[]": {
+    template: {
+      id: "",
+      address: "",
+      address6: "",
+      region: "",
+      latitude: 0,
+      longitude: 0,
+      capacity: 100,
+      healthUrl: "",
+    },
+    required: ["id", "address", "latitude", "longitude"],
+  },
+  "scheduler.zones[].records[]": {
+    template: { name: "", type: "A", ttl: 3600, value: "" },
+    required: ["name", "value"],
+  },
+  "scheduler.zones[].steered[]": {
+    template: { name: "", ttlSeconds: 30, failoverTtlSeconds: 10, filters: [] },
+    required: ["name"],
+  },
 };
 
 /** Constraints by dotted key (array items use `[]`). */

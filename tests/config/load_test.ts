@@ -236,3 +236,51 @@ Deno.test("applyEnv() sets origin.apps from one YAML flow value", () => {
   assert.equal(c.origin.defaultApp.access, "token");
   assert.equal(c.origin.hooks.onPlay, "http://127.0.0.1:9/h");
 });
+
+Deno.test("parseConfig() defaults the optional keys of edge origins, scheduler edges, records and steered names", () => {
+  const c = parseConfig({
+    edge: { origins: [{ url: "http://127.0.0.1:9000" }] },
+    scheduler: {
+      edges: [{
+        id: "fra1",
+        address: "127.0.0.2",
+        latitude: 50.1,
+        longitude: 8.7,
+      }],
+      zones: [{
+        ...DEFAULTS.scheduler.zones[0],
+        records: [{ name: "www", value: "127.0.0.9" }],
+        steered: [{ name: "cdn" }],
+      }],
+    },
+  });
+  assert.deepEqual(c.edge.origins, [
+    { url: "http://127.0.0.1:9000", weight: 1, region: "" },
+  ]);
+  assert.equal(c.scheduler.edges[0]!.capacity, 100);
+  assert.equal(c.scheduler.edges[0]!.address6, "");
+  assert.deepEqual(c.scheduler.zones[0]!.records[0], {
+    name: "www",
+    type: "A",
+    ttl: 3600,
+    value: "127.0.0.9",
+  });
+  assert.equal(c.scheduler.zones[0]!.steered[0]!.ttlSeconds, 30);
+  assert.deepEqual(c.scheduler.zones[0]!.steered[0]!.filters, []);
+  // What cannot be guessed is still demanded, by name.
+  assert.throws(
+    () => parseConfig({ edge: { origins: [{ weight: 2 }] } }),
+    /'edge\.origins\[0\]\.url'/,
+  );
+  assert.throws(
+    () =>
+      parseConfig({
+        scheduler: { edges: [{ id: "x", address: "127.0.0.2", latitude: 1 }] },
+      }),
+    /'scheduler\.edges\[0\]\.longitude'/,
+  );
+  assert.throws(
+    () => parseConfig({ edge: { origins: [{ url: "http://a", wieght: 2 }] } }),
+    /'edge\.origins\[0\]\.wieght'/,
+  );
+});
