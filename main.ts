@@ -36,7 +36,12 @@ type RoleStarter = (
   ctx: RoleContext,
 ) => Promise<RoleHandle>;
 
-/** The roles this build has, in start order (the local edge registers before the scheduler reads). */
+/**
+ * The roles this build has, in start order (the local edge registers before the scheduler reads).
+ * Roles other than the origin are imported when started: an origin-only node does not hold the
+ * edge's, scheduler's and console's modules (7 MiB of idle RSS, BENCHMARKS.md). The specifiers
+ * are literal, so `deno compile` still bundles them.
+ */
 const ROLES: Readonly<Record<string, RoleStarter>> = {
   origin: async (config, { log, metrics, store }) => {
     const o = await startOrigin(config.origin, {
