@@ -287,30 +287,32 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
   },
   "origin.apps[].streams[].publishKeys[]": { template: "" },
   "origin.defaultApp.publishKeys[]": { template: "" },
+  // Optional keys take the default item's values; the templates are derived from the defaults.
   "edge.origins[]": {
-    template: { url: "", weight: 1, region: "" },
+    template: { ...EDGE_DEFAULTS.origins[0]!, url: "", region: "" },
     required: ["url"],
   },
   // Where an edge is matters to every answer: its place is never defaulted.
   "scheduler.edges[]": {
     template: {
+      ...SCHEDULER_DEFAULTS.edges[0]!,
       id: "",
       address: "",
-      address6: "",
       region: "",
-      latitude: 0,
-      longitude: 0,
-      capacity: 100,
-      healthUrl: "",
     },
     required: ["id", "address", "latitude", "longitude"],
   },
   "scheduler.zones[].records[]": {
-    template: { name: "", type: "A", ttl: 3600, value: "" },
+    template: {
+      ...SCHEDULER_DEFAULTS.zones[0]!.records[0]!,
+      name: "",
+      type: "A",
+      value: "",
+    },
     required: ["name", "value"],
   },
   "scheduler.zones[].steered[]": {
-    template: { name: "", ttlSeconds: 30, failoverTtlSeconds: 10, filters: [] },
+    template: { ...SCHEDULER_DEFAULTS.zones[0]!.steered[0]!, name: "" },
     required: ["name"],
   },
 };

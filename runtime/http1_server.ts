@@ -472,7 +472,7 @@ export function serveHttp1(
       let writing = false;
       let ending = false;
       let over = false;
-      const finish = (clean = false) => {
+      const finish = (clean: boolean) => {
         if (over) return;
         over = true;
         queue = [];

@@ -142,7 +142,17 @@ Deno.test({
       }
       const page = await fetch(`http://127.0.0.1:${p.origin}/`);
       assert.equal(page.status, 200);
-      assert.match(await page.text(), /live\/demo|<html/i);
+      assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+      await page.body?.cancel();
+      // The player page lists what /api/streams says: the demo channel, played from a file.
+      const list =
+        await (await fetch(`http://127.0.0.1:${p.origin}/api/streams`))
+          .json();
+      const demo = list.streams.find((s: { app: string; name: string }) =>
+        s.app === "live" && s.name === "demo"
+      );
+      assert.ok(demo, JSON.stringify(list));
+      assert.equal(demo.publisher.protocol, "virtual");
       // The admin token is generated once, printed on first start, and demanded.
       const refused = await fetch(`http://127.0.0.1:${p.edge}/admin/purge`, {
         method: "POST",
