@@ -8,6 +8,7 @@
  * @module
  */
 
+import { parseCidr } from "../geo/ip.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 import {
   EDGE_CONSTRAINTS,
@@ -170,6 +171,32 @@ export interface AuthConfig {
   readonly sessionSeconds: number;
 }
 
+/** Limits on one kind of TCP listener (see net/conn_guard.ts for the eviction order). */
+export interface ListenerLimitsConfig {
+  /** Connections open at once on one listener; at the cap, pending then idle ones are evicted. */
+  readonly maxConnections: number;
+  /** Connections one client address may hold (trusted networks exempt); 0 = no cap. */
+  readonly maxConnectionsPerAddress: number;
+}
+
+/**
+ * Connection limits of every listener in the process, and the networks they trust (the
+ * cluster's own edges and origins: exempt from the per-address caps).
+ */
+export interface LimitsConfig {
+  /** CIDRs exempt from per-address caps. Loopback by default: the one-box cluster. */
+  readonly trustedNetworks: readonly string[];
+  /** HTTP listeners (edge, origin, control, scheduler HTTP). */
+  readonly http: ListenerLimitsConfig & {
+    /** A request head (and body) must arrive whole within this many ms of its first byte. */
+    readonly headTimeoutMs: number;
+    /** A keep-alive connection with no request in progress is closed after this many ms. */
+    readonly idleTimeoutMs: number;
+  };
+  /** The origin's RTMP listener. */
+  readonly rtmp: ListenerLimitsConfig;
+}
+
 /** Process memory settings. */
 export interface MemoryConfig {
   /** Give freed heap memory back to the OS this often (glibc `malloc_trim`); 0 = never. */
@@ -181,6 +208,7 @@ export interface MeridianConfig {
   readonly dataDir: string;
   readonly log: LogConfig;
   readonly memory: MemoryConfig;
+  readonly limits: LimitsConfig;
   readonly origin: OriginConfig;
   readonly store: StoreConfig;
   readonly control: ControlConfig;
@@ -194,6 +222,21 @@ export const DEFAULTS: MeridianConfig = {
   dataDir: "./data",
   log: { level: "info", format: "auto" },
   memory: { trimIntervalSeconds: 5 },
+  limits: {
+    trustedNetworks: ["127.0.0.0/8", "::1/128"],
+    // 256 per address: a NAT'd office or CGNAT pool holds many players (browsers open up to 6
+    // connections per host each), while one host still gets under 2 % of a listener.
+    http: {
+      maxConnections: 16_384,
+      maxConnectionsPerAddress: 256,
+      // 10 s for a head of a few hundred bytes: many round trips even on a lossy mobile link,
+      // a sixth of the time nginx's client_header_timeout (60 s) lets a slow client hold a slot.
+      headTimeoutMs: 10_000,
+      idleTimeoutMs: 30_000,
+    },
+    // An encoder host may push dozens of channels; players behind NAT share an address too.
+    rtmp: { maxConnections: 10_000, maxConnectionsPerAddress: 64 },
+  },
   origin: {
     hostname: "127.0.0.1",
     rtmpPort: 1935,
@@ -242,6 +285,15 @@ const safeName: Constraint = (v) =>
   typeof v === "string" && NAME_RE.test(v) && v !== "." && v !== ".."
     ? undefined
     : "a name of [A-Za-z0-9_.-]";
+
+const cidr: Constraint = (v) => {
+  try {
+    parseCidr(v as string);
+    return undefined;
+  } catch {
+    return "an IPv4 or IPv6 network like 192.0.2.0/24";
+  }
+};
 
 const hookUrl: Constraint = (v) => {
   if (v === "") return undefined;
@@ -322,6 +374,13 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "log.level": oneOf("debug", "info", "warn", "error"),
   "log.format": oneOf("json", "pretty", "auto"),
   "memory.trimIntervalSeconds": intIn(0, 3600),
+  "limits.trustedNetworks[]": cidr,
+  "limits.http.maxConnections": intIn(1, 1_000_000),
+  "limits.http.maxConnectionsPerAddress": intIn(0, 1_000_000),
+  "limits.http.headTimeoutMs": intIn(100, 600_000),
+  "limits.http.idleTimeoutMs": intIn(100, 3_600_000),
+  "limits.rtmp.maxConnections": intIn(1, 1_000_000),
+  "limits.rtmp.maxConnectionsPerAddress": intIn(0, 1_000_000),
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
   "origin.httpServer": oneOf("http1", "deno"),

@@ -1,0 +1,17 @@
+/**
+ * Networking below the roles: what every listener of every role shares (connection admission
+ * today; the HTTP/1.1 server and TLS as they move here).
+ *
+ * @module
+ */
+
+export {
+  ConnGuard,
+  type ConnGuardOptions,
+  type ConnGuardStats,
+  type ConnRefusal,
+  ConnState,
+  ConnTicket,
+  parseTrustedNetworks,
+  registerConnGuard,
+} from "./conn_guard.ts";
