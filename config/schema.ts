@@ -107,6 +107,22 @@ export interface OriginConfig {
   };
   /** Looping files published as live streams (the demo channel is one). */
   readonly virtualLive: readonly VirtualLiveChannel[];
+  /** Media libraries served on demand (VOD). */
+  readonly vod: {
+    /** Folders and the URL prefixes they are served under (`/vod/` → `./media`). */
+    readonly libraries: readonly {
+      readonly path: string;
+      readonly prefix: string;
+    }[];
+    /** HLS VOD segments are cut at the first keyframe at or after this many seconds (-10 %). */
+    readonly hlsSegmentSeconds: number;
+    /** Bytes of file indexes kept in memory (about 25 bytes a frame). */
+    readonly indexCacheBytes: number;
+    /** `Cache-Control: max-age` of VOD responses, seconds. */
+    readonly maxAgeSeconds: number;
+    /** ffmpeg for thumbnails; "" = `ffmpeg` on PATH. */
+    readonly ffmpegPath: string;
+  };
   /** Access rules per app; apps not listed follow {@link OriginConfig.defaultApp}. */
   readonly apps: readonly OriginAppConfig[];
   /** Access rules of every app not listed in `apps`. */
@@ -251,6 +267,15 @@ export const DEFAULTS: MeridianConfig = {
     },
     hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },
     virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
+    vod: {
+      libraries: [{ path: "./media", prefix: "/vod/" }],
+      // 4 s: short enough to start fast and seek finely, long enough that a 2-hour film is
+      // 1,800 segments (Apple's guidance for VOD is 6 s; live keeps 2 s for latency).
+      hlsSegmentSeconds: 4,
+      indexCacheBytes: 256 * 1024 * 1024,
+      maxAgeSeconds: 300,
+      ffmpegPath: "",
+    },
     apps: [],
     defaultApp: { access: "open", publishKeys: [] },
     hooks: {
@@ -293,6 +318,18 @@ const cidr: Constraint = (v) => {
   } catch {
     return "an IPv4 or IPv6 network like 192.0.2.0/24";
   }
+};
+
+const libraryPrefix: Constraint = (v) =>
+  typeof v === "string" && /^\/([A-Za-z0-9_.-]+\/)+$/.test(v) &&
+    !v.includes("/../") &&
+    !/^\/(api|assets|admin|play)\//.test(v)
+    ? undefined
+    : "a URL prefix like /vod/ (names of [A-Za-z0-9_.-], not /api/, /assets/, /admin/ or /play/)";
+const uniquePrefixes: Constraint = (v) => {
+  const p = (v as readonly { prefix: string }[]).map((x) => x.prefix);
+  const dup = p.find((x, i) => p.indexOf(x) !== i);
+  return dup === undefined ? undefined : `unique prefixes (${dup} repeats)`;
 };
 
 const hookUrl: Constraint = (v) => {
@@ -391,6 +428,12 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.live.maxViewerQueueBytes": intIn(64 * 1024, 1 << 30),
   "origin.hls.targetDurationSeconds": numIn(0.5, 60),
   "origin.hls.windowSegments": intIn(2, 1000),
+  "origin.vod.libraries[].prefix": libraryPrefix,
+  "origin.vod.libraries[].path": nonEmptyText,
+  "origin.vod.libraries": uniquePrefixes,
+  "origin.vod.hlsSegmentSeconds": numIn(1, 60),
+  "origin.vod.indexCacheBytes": intIn(1024 * 1024, 2 ** 40),
+  "origin.vod.maxAgeSeconds": intIn(0, 31_536_000),
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,
   "origin.apps": uniqueNames,

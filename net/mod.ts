@@ -15,3 +15,11 @@ export {
   parseTrustedNetworks,
   registerConnGuard,
 } from "./conn_guard.ts";
+export {
+  type ByteRange,
+  etagMatches,
+  ifRangeAllows,
+  isNotModified,
+  NOT_MODIFIED_FIELDS,
+  parseRange,
+} from "./http/conditional.ts";

@@ -30,6 +30,7 @@ import { HlsStream } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
 import { StreamRegistry } from "./stream/registry.ts";
+import { registerVodMetrics, VodService } from "./vod/mod.ts";
 import {
   startVirtualLive,
   type VirtualLiveHandle,
@@ -216,6 +217,11 @@ export async function startOrigin(
       registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
   );
 
+  const vod = config.vod.libraries.length > 0
+    ? new VodService(config.vod, { log: log.child("vod") })
+    : undefined;
+  if (vod) registerVodMetrics(deps.metrics, vod);
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -231,6 +237,7 @@ export async function startOrigin(
       assets: await loadWebAssets(),
       log: log.child("http"),
       access,
+      vod,
     },
   );
 

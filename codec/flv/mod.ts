@@ -27,3 +27,5 @@ export * from "./header.ts";
 export * from "./tag.ts";
 export * from "./reader.ts";
 export * from "./media_info.ts";
+export * from "./index_builder.ts";
+export * from "./vod_tags.ts";

@@ -20,6 +20,7 @@ import {
 } from "../auth/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
+import type { VodService } from "../vod/mod.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
 import type { WebAssets } from "./assets.ts";
 
@@ -48,6 +49,8 @@ export interface OriginHttpDeps {
    * plays for anyone.
    */
   readonly access?: AccessGate | undefined;
+  /** The media libraries (VOD), served under their prefixes before any live route. */
+  readonly vod?: VodService | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -152,6 +155,19 @@ export function createOriginHttpApp(
       200,
       CORS,
     ));
+
+  const vod = deps.vod;
+  if (vod) {
+    app.get("/api/vod", () => vod.listing());
+    app.get(
+      "/api/vod/*",
+      (c) =>
+        vod.describe(new URL(c.req.url).pathname.slice("/api/vod/".length)),
+    );
+    for (const prefix of vod.prefixes) {
+      app.get(`${prefix}*`, (c) => vod.handle(c.req.raw));
+    }
+  }
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/assets/:file", (c) => {

@@ -4,7 +4,7 @@ import {
   ifRangeAllows,
   isNotModified,
   parseRange,
-} from "../../../edge/cache/conditional.ts";
+} from "../../../net/http/conditional.ts";
 
 Deno.test("parseRange() table (RFC 9110 §14.1.2)", () => {
   const cases: [string | null, number, ReturnType<typeof parseRange>][] = [

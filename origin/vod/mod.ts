@@ -1,0 +1,16 @@
+/**
+ * Video on demand: media-library folders served as progressive MP4 and FLV (byte ranges, seek by
+ * time, frame-exact starts), HLS, thumbnails and a listing with metadata.
+ *
+ * @module
+ */
+
+export {
+  registerVodMetrics,
+  type VodConfig,
+  type VodDeps,
+  VodService,
+} from "./service.ts";
+export { VodError, VodErrorCode } from "./errors.ts";
+export { checkRelPath, Library, type LibraryConfig } from "./library.ts";
+export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";

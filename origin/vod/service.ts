@@ -1,0 +1,527 @@
+/**
+ * The VOD HTTP face: library files as progressive MP4/FLV (byte ranges, seek by time), HLS
+ * playlists and segments, thumbnails, and the library listing (`/api/vod`).
+ *
+ * URLs (../shared/INTERFACES.md): under a library prefix (default `/vod/`), `{path}.mp4`,
+ * `{path}.flv` and `{path}.m3u8` with `{path}` the file's path in the library, its extension
+ * given or not (`/vod/demo.flv.m3u8` and `/vod/demo.m3u8` are the same playlist, and
+ * `/vod/demo.mp4` is `demo.flv` as MP4 when there is no `demo.mp4`); segments at
+ * `{file path}/{n}.ts` (a path below a file cannot name another file); `{path}.jpg?t=S`.
+ *
+ * @module
+ */
+
+import {
+  type ByteRange,
+  ifRangeAllows,
+  isNotModified,
+  parseRange,
+} from "../../net/mod.ts";
+import type { Logger } from "../log.ts";
+import { type PieceSource, pieceStream, simpleSource } from "./body.ts";
+import { VodError, VodErrorCode } from "./errors.ts";
+import { planSegments, vodPlaylist, vodSegment } from "./hls.ts";
+import {
+  checkRelPath,
+  extensionOf,
+  Library,
+  type LibraryConfig,
+  type LibraryFile,
+  MEDIA_EXTENSIONS,
+} from "./library.ts";
+import { MediaCache, type MediaFile } from "./media_file.ts";
+import { describeMedia, type VodFileInfo } from "./metadata.ts";
+import { flvSource, mp4Source, type TimeRange } from "./outputs.ts";
+import { Thumbnailer } from "./thumbnail.ts";
+
+/** The `origin.vod` config section. */
+export interface VodConfig {
+  readonly libraries: readonly LibraryConfig[];
+  /** HLS VOD segments are cut at the keyframe nearest after this many seconds. */
+  readonly hlsSegmentSeconds: number;
+  /** Bytes of file indexes kept in memory (least recently used beyond it are dropped). */
+  readonly indexCacheBytes: number;
+  /** `Cache-Control: max-age` of VOD responses (a replaced file is re-read after it). */
+  readonly maxAgeSeconds: number;
+  /** The ffmpeg used for thumbnails; "" = `ffmpeg` on PATH. */
+  readonly ffmpegPath: string;
+}
+
+/** What the VOD service needs from the origin. */
+export interface VodDeps {
+  readonly log: Logger;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  mp4: "video/mp4",
+  mov: "video/quicktime",
+  m4v: "video/mp4",
+  m4a: "audio/mp4",
+  f4v: "video/mp4",
+  flv: "video/x-flv",
+  m3u8: "application/vnd.apple.mpegurl",
+  ts: "video/mp2t",
+  jpg: "image/jpeg",
+};
+
+/** Largest `start`/`end`/`t` accepted (seconds): a week. */
+const MAX_SECONDS = 7 * 24 * 3600;
+
+/** Counters the origin exposes in /metrics. */
+export interface VodStats {
+  requests: Record<string, number>;
+  errors: Record<string, number>;
+  bytesOut: number;
+}
+
+/** The VOD library service. */
+export class VodService {
+  readonly #libraries: Library[];
+  readonly #config: VodConfig;
+  readonly #log: Logger;
+  readonly #cache: MediaCache;
+  readonly #thumbs: Thumbnailer;
+  readonly stats: VodStats = { requests: {}, errors: {}, bytesOut: 0 };
+
+  constructor(config: VodConfig, deps: VodDeps) {
+    this.#config = config;
+    this.#log = deps.log;
+    this.#libraries = config.libraries.map((l) => new Library(l));
+    this.#cache = new MediaCache(config.indexCacheBytes);
+    this.#thumbs = new Thumbnailer(config.ffmpegPath || "ffmpeg");
+  }
+
+  /** Indexes in memory now, and their bytes. */
+  get cacheStats(): { files: number; bytes: number } {
+    return { files: this.#cache.size, bytes: this.#cache.bytes };
+  }
+
+  /** The library prefixes (for routing). */
+  get prefixes(): string[] {
+    return this.#libraries.map((l) => l.prefix);
+  }
+
+  /** True when `pathname` lies under a library prefix. */
+  owns(pathname: string): boolean {
+    return this.#libraries.some((l) => pathname.startsWith(l.prefix));
+  }
+
+  /** Answers a GET or HEAD under a library prefix. Never throws. */
+  async handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const kind = extensionOf(url.pathname) || "none";
+    this.stats.requests[kind] = (this.stats.requests[kind] ?? 0) + 1;
+    try {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        return json({ error: "Method not allowed" }, 405, {
+          Allow: "GET, HEAD",
+        });
+      }
+      return await this.#route(request, url);
+    } catch (e) {
+      return this.#error(e, url.pathname);
+    }
+  }
+
+  /** `GET /api/vod`: every file of every library with its metadata. */
+  async listing(): Promise<Response> {
+    const files: VodFileInfo[] = [];
+    for (const lib of this.#libraries) {
+      for (const f of await lib.list()) {
+        try {
+          files.push(describeMedia(await this.#cache.get(f)));
+        } catch (e) {
+          files.push({
+            path: f.relPath,
+            url: urlOf(f),
+            size: f.size,
+            mtime: new Date(f.mtimeMs).toISOString(),
+            error: e instanceof Error ? e.message : String(e),
+          });
+        }
+      }
+    }
+    return json({ files });
+  }
+
+  /** `GET /api/vod/{path}`: one file's metadata. */
+  async describe(encodedPath: string): Promise<Response> {
+    try {
+      const rel = checkRelPath(encodedPath);
+      for (const lib of this.#libraries) {
+        const f = await lib.stat(rel);
+        if (f) return json(describeMedia(await this.#cache.get(f)));
+      }
+      throw notFound(rel);
+    } catch (e) {
+      return this.#error(e, encodedPath);
+    }
+  }
+
+  async #route(request: Request, url: URL): Promise<Response> {
+    const lib = this.#libraries.find((l) => url.pathname.startsWith(l.prefix))!;
+    const rest = url.pathname.slice(lib.prefix.length);
+    const seg = /^(.+)\/(\d{1,7})\.ts$/.exec(rest);
+    if (seg) {
+      const file = await this.#file(lib, checkRelPath(seg[1]!));
+      if (!file) throw notFound(seg[1]!);
+      return await this.#segment(request, file, Number(seg[2]));
+    }
+    const ext = extensionOf(rest);
+    const target = ext === "m3u8" || ext === "jpg" || ext in MEDIA_EXTENSIONS
+      ? ext
+      : undefined;
+    if (!target) throw notFound(rest);
+    const rel = checkRelPath(rest);
+    const file = await this.#source(lib, rel, target);
+    if (!file) throw notFound(rel);
+    const q = url.searchParams;
+    if (target === "jpg") return await this.#thumbnail(file, q);
+    const media = await this.#cache.get(file);
+    if (target === "m3u8") return this.#playlist(request, file, media, rel, q);
+    const range = timeRange(q);
+    const sourceContainer = MEDIA_EXTENSIONS[extensionOf(file.relPath)]!;
+    const out = target === "flv" ? "flv" : "mp4";
+    let source: PieceSource;
+    let variant = "";
+    if (
+      !range && out === sourceContainer && extensionOf(file.relPath) === target
+    ) {
+      // The file as it is, unless an MP4 keeps its moov at the end: browsers would have to
+      // fetch the end first, so it goes out moov first (faststart on the fly).
+      if (out === "mp4" && media.moovAtStart === false && !media.fragmented) {
+        source = mp4Source(media, undefined);
+        variant = "faststart";
+      } else source = simpleSource([[0, file.size]]);
+    } else if (out === "mp4") {
+      source = mp4Source(media, range);
+      variant = `mp4-${rangeKey(range)}`;
+    } else {
+      source = flvSource(
+        media,
+        range ?? { startSeconds: 0, endSeconds: undefined, accurate: false },
+      );
+      variant = `flv-${rangeKey(range)}`;
+    }
+    return this.#send(request, file, source, CONTENT_TYPES[target]!, variant);
+  }
+
+  /** The file a request names: itself, its path without the output extension, or a sibling. */
+  async #source(
+    lib: Library,
+    rel: string,
+    target: string,
+  ): Promise<LibraryFile | undefined> {
+    const candidates: string[] = [];
+    if (target in MEDIA_EXTENSIONS) candidates.push(rel);
+    const base = rel.slice(0, rel.length - target.length - 1);
+    if (base && extensionOf(base) in MEDIA_EXTENSIONS) candidates.push(base);
+    if (base && !(extensionOf(base) in MEDIA_EXTENSIONS)) {
+      for (const e of ["mp4", "flv", "mov", "m4v", "f4v"]) {
+        candidates.push(`${base}.${e}`);
+      }
+    }
+    for (const c of candidates) {
+      const f = await this.#file(lib, c);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  async #file(lib: Library, rel: string): Promise<LibraryFile | undefined> {
+    if (!(extensionOf(rel) in MEDIA_EXTENSIONS)) return undefined;
+    return await lib.stat(rel);
+  }
+
+  #validators(
+    file: LibraryFile,
+    variant: string,
+  ): { etag: string; lastModified: string } {
+    const v = variant ? `-${variant}` : "";
+    return {
+      etag: `"${file.size.toString(16)}-${
+        Math.floor(file.mtimeMs).toString(16)
+      }${v}"`,
+      lastModified: new Date(Math.floor(file.mtimeMs / 1000) * 1000)
+        .toUTCString(),
+    };
+  }
+
+  #send(
+    request: Request,
+    file: LibraryFile,
+    source: PieceSource,
+    contentType: string,
+    variant: string,
+  ): Response {
+    const { etag, lastModified } = this.#validators(file, variant);
+    const headers: Record<string, string> = {
+      "Content-Type": contentType,
+      "Accept-Ranges": "bytes",
+      ETag: etag,
+      "Last-Modified": lastModified,
+      "Cache-Control": `public, max-age=${this.#config.maxAgeSeconds}`,
+      "Access-Control-Allow-Origin": "*",
+    };
+    if (isNotModified(request.headers, etag, lastModified)) {
+      return new Response(null, { status: 304, headers });
+    }
+    let range: ByteRange | "unsatisfiable" | undefined;
+    if (ifRangeAllows(request.headers, etag, lastModified)) {
+      range = parseRange(request.headers.get("range"), source.size);
+    }
+    if (range === "unsatisfiable") {
+      return new Response(null, {
+        status: 416,
+        headers: { ...headers, "Content-Range": `bytes */${source.size}` },
+      });
+    }
+    const start = range?.start ?? 0;
+    const end = range?.end ?? source.size - 1;
+    headers["Content-Length"] = String(Math.max(0, end - start + 1));
+    if (range) {
+      headers["Content-Range"] = `bytes ${start}-${end}/${source.size}`;
+    }
+    const status = range ? 206 : 200;
+    if (request.method === "HEAD" || source.size === 0) {
+      return new Response(null, { status, headers });
+    }
+    this.stats.bytesOut += end - start + 1;
+    const body = pieceStream(
+      file.realPath,
+      source,
+      start,
+      end,
+      (e) =>
+        this.#log.warn("vod read failed", {
+          path: file.relPath,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+    );
+    return new Response(body, { status, headers });
+  }
+
+  #playlist(
+    request: Request,
+    file: LibraryFile,
+    media: MediaFile,
+    rel: string,
+    q: URLSearchParams,
+  ): Response {
+    const segments = planSegments(media, this.#config.hlsSegmentSeconds * 1000);
+    const start = q.has("start") ? seconds(q, "start") : undefined;
+    // Segments live below the file's own path; relative to the playlist's folder.
+    const name = file.relPath.slice(file.relPath.lastIndexOf("/") + 1);
+    const dirOfPlaylist = rel.slice(0, rel.lastIndexOf("/") + 1);
+    const dirOfFile = file.relPath.slice(0, file.relPath.lastIndexOf("/") + 1);
+    const base = dirOfPlaylist === dirOfFile
+      ? `${encodeURIComponent(name)}/`
+      : `/${file.library.prefix.replace(/^\/|\/$/g, "")}/${
+        file.relPath.split("/").map(encodeURIComponent).join("/")
+      }/`;
+    const carried = new URLSearchParams();
+    for (const k of ["token", "cred"]) {
+      const v = q.get(k);
+      if (v !== null) carried.set(k, v);
+    }
+    const query = carried.size ? `?${carried}` : "";
+    const text = vodPlaylist(segments, base, query, start);
+    const { etag, lastModified } = this.#validators(
+      file,
+      `m3u8-${start ?? ""}`,
+    );
+    const headers = {
+      "Content-Type": CONTENT_TYPES.m3u8!,
+      ETag: etag,
+      "Last-Modified": lastModified,
+      "Cache-Control": `public, max-age=${this.#config.maxAgeSeconds}`,
+      "Access-Control-Allow-Origin": "*",
+    };
+    if (isNotModified(request.headers, etag, lastModified)) {
+      return new Response(null, { status: 304, headers });
+    }
+    return new Response(request.method === "HEAD" ? null : text, { headers });
+  }
+
+  async #segment(
+    request: Request,
+    file: LibraryFile,
+    n: number,
+  ): Promise<Response> {
+    const media = await this.#cache.get(file);
+    const segments = planSegments(media, this.#config.hlsSegmentSeconds * 1000);
+    const f = await Deno.open(file.realPath, { read: true });
+    let bytes: Uint8Array;
+    try {
+      bytes = await vodSegment(media, segments, n, async (offset, length) => {
+        const out = new Uint8Array(length);
+        await f.seek(offset, Deno.SeekMode.Start);
+        let got = 0;
+        while (got < length) {
+          const r = await f.read(out.subarray(got));
+          if (r === null) {
+            throw new VodError(
+              VodErrorCode.Io,
+              "Cannot read segment: file cut short",
+            );
+          }
+          got += r;
+        }
+        return out;
+      });
+    } finally {
+      f.close();
+    }
+    const { etag, lastModified } = this.#validators(file, `ts${n}`);
+    const headers = {
+      "Content-Type": CONTENT_TYPES.ts!,
+      ETag: etag,
+      "Last-Modified": lastModified,
+      "Cache-Control": `public, max-age=${this.#config.maxAgeSeconds}`,
+      "Access-Control-Allow-Origin": "*",
+    };
+    if (isNotModified(request.headers, etag, lastModified)) {
+      return new Response(null, { status: 304, headers });
+    }
+    this.stats.bytesOut += bytes.byteLength;
+    return new Response(
+      request.method === "HEAD" ? null : bytes as Uint8Array<ArrayBuffer>,
+      {
+        headers: { ...headers, "Content-Length": String(bytes.byteLength) },
+      },
+    );
+  }
+
+  async #thumbnail(file: LibraryFile, q: URLSearchParams): Promise<Response> {
+    const t = q.has("t") ? seconds(q, "t") : 0;
+    const jpeg = await this.#thumbs.frameAt(file.realPath, t);
+    return new Response(jpeg as Uint8Array<ArrayBuffer>, {
+      headers: {
+        "Content-Type": "image/jpeg",
+        "Cache-Control": `public, max-age=${this.#config.maxAgeSeconds}`,
+        "Access-Control-Allow-Origin": "*",
+      },
+    });
+  }
+
+  #error(e: unknown, path: string): Response {
+    const err = e instanceof VodError
+      ? e
+      : new VodError(VodErrorCode.Io, "Cannot serve the file", { cause: e });
+    this.stats.errors[err.code] = (this.stats.errors[err.code] ?? 0) + 1;
+    const context = {
+      path: path.slice(0, 256),
+      status: err.status,
+      code: err.code,
+      error: err.message,
+      cause: err.cause instanceof Error ? err.cause.message : undefined,
+    };
+    if (err.status >= 500) this.#log.error("vod request failed", context);
+    else this.#log.info("vod request refused", context);
+    return json({ error: err.message, code: err.code }, err.status);
+  }
+}
+
+function notFound(path: string): VodError {
+  return new VodError(
+    VodErrorCode.NotFound,
+    `Cannot find '${path.slice(0, 256)}' in the library`,
+  );
+}
+
+function urlOf(f: LibraryFile): string {
+  return f.library.prefix +
+    f.relPath.split("/").map(encodeURIComponent).join("/");
+}
+
+/** A seconds query value: a finite number 0..a week. */
+function seconds(q: URLSearchParams, key: string): number {
+  const raw = q.get(key) ?? "";
+  const v = Number(raw);
+  if (raw === "" || !Number.isFinite(v) || v < 0 || v > MAX_SECONDS) {
+    throw new VodError(
+      VodErrorCode.BadRequest,
+      `Cannot read '${key}': got '${
+        raw.slice(0, 32)
+      }', expected seconds 0..${MAX_SECONDS}`,
+    );
+  }
+  return v;
+}
+
+/** `start`/`end`/`accurate` of a query, or undefined when none is given. */
+function timeRange(q: URLSearchParams): TimeRange | undefined {
+  if (!q.has("start") && !q.has("end")) return undefined;
+  const startSeconds = q.has("start") ? seconds(q, "start") : 0;
+  const endSeconds = q.has("end") ? seconds(q, "end") : undefined;
+  if (endSeconds !== undefined && endSeconds <= startSeconds) {
+    throw new VodError(
+      VodErrorCode.BadRequest,
+      `Cannot serve a range that ends (${endSeconds} s) at or before its start (${startSeconds} s)`,
+    );
+  }
+  const acc = q.get("accurate");
+  return { startSeconds, endSeconds, accurate: acc === "1" || acc === "true" };
+}
+
+function rangeKey(r: TimeRange | undefined): string {
+  return r
+    ? `${r.startSeconds}-${r.endSeconds ?? ""}-${r.accurate ? 1 : 0}`
+    : "all";
+}
+
+function json(
+  body: unknown,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "Content-Type": "application/json; charset=utf-8",
+      "Access-Control-Allow-Origin": "*",
+      ...headers,
+    },
+  });
+}
+
+export type { LibraryFile };
+
+/** The VOD service's counters in /metrics. */
+export function registerVodMetrics(
+  metrics: {
+    collect(
+      name: string,
+      help: string,
+      type: "counter" | "gauge",
+      fn: () => Iterable<[Record<string, string> | undefined, number]>,
+    ): void;
+  },
+  vod: VodService,
+): void {
+  metrics.collect(
+    "meridian_vod_requests_total",
+    "VOD requests by output (mp4, flv, m3u8, ts, jpg)",
+    "counter",
+    () =>
+      Object.entries(vod.stats.requests).map(([k, v]) => [{ output: k }, v]),
+  );
+  metrics.collect(
+    "meridian_vod_errors_total",
+    "VOD requests refused or failed, by code",
+    "counter",
+    () => Object.entries(vod.stats.errors).map(([k, v]) => [{ code: k }, v]),
+  );
+  metrics.collect(
+    "meridian_vod_sent_bytes_total",
+    "VOD body bytes sent (as planned when the response started)",
+    "counter",
+    () => [[undefined, vod.stats.bytesOut]],
+  );
+  metrics.collect(
+    "meridian_vod_index_cache_bytes",
+    "Bytes of file indexes held in memory",
+    "gauge",
+    () => [[undefined, vod.cacheStats.bytes]],
+  );
+}
