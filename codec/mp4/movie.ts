@@ -463,6 +463,22 @@ function tableError(trackId: number, what: string): Mp4FormatError {
   );
 }
 
+/**
+ * A sample count is checked before anything is allocated for it: at most
+ * {@link MAX_TRACK_SAMPLES}, and at most one per byte of the file (a table claiming more
+ * samples than the file has bytes is made up).
+ */
+function checkCount(trackId: number, count: number, fileSize: number): void {
+  if (count > MAX_TRACK_SAMPLES || count > fileSize) {
+    throw new Mp4FormatError(
+      Mp4ErrorCode.TooLarge,
+      `Cannot read track ${trackId}: ${count} samples, over ${
+        Math.min(MAX_TRACK_SAMPLES, fileSize)
+      } (the limit, or the file's size in bytes)`,
+    );
+  }
+}
+
 function parseSampleTable(
   bytes: Uint8Array,
   stbl: BoxHeader,
@@ -481,12 +497,7 @@ function parseSampleTable(
     const { c } = fullBox(bytes, stsz);
     const constant = c.u32();
     count = c.u32();
-    if (count > MAX_TRACK_SAMPLES) {
-      throw new Mp4FormatError(
-        Mp4ErrorCode.TooLarge,
-        `Cannot read track ${trackId}: ${count} samples, over ${MAX_TRACK_SAMPLES}`,
-      );
-    }
+    checkCount(trackId, count, fileSize);
     sizes = new Uint32Array(count);
     if (constant !== 0) sizes.fill(constant);
     else {
@@ -501,9 +512,7 @@ function parseSampleTable(
     if (![4, 8, 16].includes(field)) {
       throw tableError(trackId, `stz2 field ${field}`);
     }
-    if (count > MAX_TRACK_SAMPLES) {
-      throw tableError(trackId, "too many samples");
-    }
+    checkCount(trackId, count, fileSize);
     sizes = new Uint32Array(count);
     c.need(Math.ceil((count * field) / 8), "stz2 entries");
     for (let i = 0; i < count; i++) {
