@@ -26,7 +26,7 @@ const ARGS = [
 
 Deno.test({
   name:
-    "vod player: Chromium's <video> plays .mp4?start= from the seek point; hls.js plays .m3u8 and seeks",
+    "vod player: Chromium's <video> plays .mp4?start= from the seek point; hls.js plays .m3u8 and seeks; the player page lists and plays the library",
   ignore: !haveChromium || !haveFfmpeg,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -127,6 +127,25 @@ Deno.test({
         { timeout: 30_000 },
       );
       assert.deepEqual(await page.evaluate("window.hlsErrors"), []);
+      // The player page lists the library beside the live streams and plays a file from it.
+      await page.goto(`${base}/`);
+      await page.click('#library li[data-key="vod:film.mp4"]', {
+        timeout: 15_000,
+      });
+      await page.waitForFunction(
+        "document.body.dataset.status === 'playing hls'",
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      );
+      await page.waitForFunction(
+        "Number(document.body.dataset.time ?? 0) > 1",
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      );
     } finally {
       await browser.close();
       await origin.close();
