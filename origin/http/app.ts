@@ -165,7 +165,48 @@ export function createOriginHttpApp(
         vod.describe(new URL(c.req.url).pathname.slice("/api/vod/".length)),
     );
     for (const prefix of vod.prefixes) {
-      app.get(`${prefix}*`, (c) => vod.handle(c.req.raw));
+      app.get(`${prefix}*`, async (c) => {
+        const appName = prefix.split("/")[1]!;
+        if (!access?.sessionRequired(appName)) return vod.handle(c.req.raw);
+        // A protected library: as HLS sessions of live streams, the first request with a
+        // token spends one use and is sent to the same URL with a session credential that
+        // covers every URL of the file (playlist, segments, byte ranges), so a player's many
+        // range requests and segment loads spend nothing more and touch no store.
+        const url = new URL(c.req.url);
+        const scope = await vod.scope(url.pathname);
+        if (!scope) return vod.handle(c.req.raw); // 4xx from the handler: names no file
+        const mark = access.accessMark(appName, "hls");
+        const cred = url.searchParams.get("cred");
+        if (cred !== null) {
+          const ok = await access.checkCredential(cred, scope.sessionPath);
+          if (!ok.ok) return refusalResponse(c, ok, mark);
+          const res = await vod.handle(c.req.raw);
+          const headers = new Headers(res.headers);
+          if (mark) headers.set(ACCESS_MARKER_HEADER, mark);
+          // Answers to one viewer's credential: not for a shared cache as they are.
+          headers.set("Cache-Control", "private, max-age=60");
+          return new Response(res.body, { status: res.status, headers });
+        }
+        const params = c.req.query();
+        const opened = await access.openHlsSession({
+          app: scope.app,
+          stream: scope.stream,
+          params,
+          ip: remoteOf(c)?.hostname ?? "",
+        });
+        if (!opened.ok) return refusalResponse(c, opened, mark);
+        const query = new URLSearchParams();
+        for (const [k, v] of Object.entries(params)) {
+          if (k !== "token" && k !== "cred") query.set(k, v);
+        }
+        query.set("cred", opened.credential);
+        return c.body(null, 302, {
+          ...CORS,
+          ...markHeaders(mark),
+          "Location": `${url.pathname}?${query}`,
+          "Cache-Control": "no-store",
+        });
+      });
     }
   }
 

@@ -101,6 +101,44 @@ export class VodService {
     return this.#libraries.map((l) => l.prefix);
   }
 
+  /**
+   * The file a request names and the access scope of it: the app (the prefix's first segment,
+   * `vod` for `/vod/`), the session path every URL of the file lies under
+   * (`/vod/{file path}/`: the playlist, its segments and the progressive outputs alike, checked
+   * as "path + /"), and the canonical playlist path a new session is sent to. Undefined when
+   * the request names no file (the handler then answers it).
+   */
+  async scope(
+    pathname: string,
+  ): Promise<{ app: string; stream: string; sessionPath: string } | undefined> {
+    const lib = this.#libraries.find((l) => pathname.startsWith(l.prefix));
+    if (!lib) return undefined;
+    const rest = pathname.slice(lib.prefix.length);
+    let file: LibraryFile | undefined;
+    try {
+      const seg = /^(.+)\/(\d{1,7})\.ts$/.exec(rest);
+      if (seg) file = await this.#file(lib, checkRelPath(seg[1]!));
+      else {
+        const ext = extensionOf(rest);
+        const target =
+          ext === "m3u8" || ext === "jpg" || ext in MEDIA_EXTENSIONS
+            ? ext
+            : undefined;
+        if (target) file = await this.#source(lib, checkRelPath(rest), target);
+      }
+    } catch {
+      return undefined;
+    }
+    if (!file) return undefined;
+    const [app, ...inner] = lib.prefix.slice(1, -1).split("/");
+    const stream = [
+      ...inner,
+      ...file.relPath.split("/").map(encodeURIComponent),
+    ]
+      .join("/");
+    return { app: app!, stream, sessionPath: `/${app}/${stream}/` };
+  }
+
   /** True when `pathname` lies under a library prefix. */
   owns(pathname: string): boolean {
     return this.#libraries.some((l) => pathname.startsWith(l.prefix));
@@ -320,7 +358,7 @@ export class VodService {
         file.relPath.split("/").map(encodeURIComponent).join("/")
       }/`;
     const carried = new URLSearchParams();
-    for (const k of ["token", "cred"]) {
+    for (const k of ["cred"]) {
       const v = q.get(k);
       if (v !== null) carried.set(k, v);
     }
