@@ -3,9 +3,12 @@
  * stream directory (`store.streams`, each origin's live streams) and a change feed every node
  * sees.
  *
- * Everything goes through the typed {@link SharedStore} repository, never raw KV calls, so a
- * Redis backend can be added later behind the same interface. Today's backend is Deno KV
- * ({@link KvStore}): a local file for the processes of one machine, a KV Connect URL for many.
+ * Everything goes through the typed {@link SharedStore} repository (`types.ts`), never raw
+ * backend calls; each backend lives in its own folder and passes the same contract suite
+ * (`tests/store/contract.ts`). Today's backend is Deno KV (`kv/`, {@link KvStore}): a local
+ * file for the processes of one machine, a KV Connect URL for many. The rules readers apply to
+ * stored records are in `freshness.ts`; role logic built on the store lives in its role
+ * (the origin's stream announcer, the scheduler's health-view vote).
  *
  * @example
  * ```ts
@@ -20,46 +23,39 @@
  */
 
 import type { MeridianConfig } from "../config/mod.ts";
-import { KvStore, type KvStoreOptions } from "./kv_store.ts";
+import { KvStore, type KvStoreOptions } from "./kv/mod.ts";
 import type { SharedStore } from "./types.ts";
 
 export { StoreError, StoreErrorCode } from "./errors.ts";
 export {
-  combineHealthViews,
-  type EdgeLoad,
-  type EdgeRecord,
-  type EdgeRegistry,
   EXPIRY_HEARTBEATS,
-  type HealthView,
   isEdgeFresh,
-  isViewFresh,
-  type RegistrySnapshot,
-} from "./edges.ts";
-export {
-  boundStreams,
-  DEFAULT_ANNOUNCE_INTERVAL_MS,
-  type DirectoryStream,
   isListingFresh,
-  LISTING_TTL_INTERVALS,
-  MAX_LISTING_STREAM_BYTES,
-  type OriginListing,
-  StreamAnnouncer,
-  type StreamAnnouncerOptions,
-  type StreamDirectory,
-} from "./streams.ts";
+  isViewFresh,
+} from "./freshness.ts";
 export {
   DEFAULT_POLL_INTERVAL_MS,
   KvStore,
   type KvStoreOptions,
-} from "./kv_store.ts";
-export type {
-  FeedEntry,
-  FeedEvent,
-  SharedStore,
-  SpendRefusal,
-  SpendResult,
-  TokenRecord,
-  TokenState,
+} from "./kv/mod.ts";
+export {
+  type DirectoryStream,
+  type EdgeLoad,
+  type EdgeRecord,
+  type EdgeRegistry,
+  type FeedEntry,
+  type FeedEvent,
+  type HealthView,
+  MAX_HEALTH_ERROR_CHARS,
+  MAX_LISTING_STREAM_BYTES,
+  type OriginListing,
+  type RegistrySnapshot,
+  type SharedStore,
+  type SpendRefusal,
+  type SpendResult,
+  type StreamDirectory,
+  type TokenRecord,
+  type TokenState,
 } from "./types.ts";
 
 /** The `store` config section. */

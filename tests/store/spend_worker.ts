@@ -1,5 +1,5 @@
 /**
- * A second OS process for `kv_store_test.ts`: opens the same KV file, waits for a shared start
+ * A second OS process for `kv/store_test.ts`: opens the same KV file, waits for a shared start
  * instant, races for the last use of one token, then spends another until refused.
  *
  * Usage: `deno run --unstable-kv --allow-read --allow-write spend_worker.ts KV START_MS LAST MANY`

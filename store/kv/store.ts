@@ -16,22 +16,22 @@
  * @module
  */
 
-import type { Logger } from "../log/mod.ts";
-import { describeError } from "../log/mod.ts";
-import { StoreError, StoreErrorCode } from "./errors.ts";
-import { KEYS, type Tombstone } from "./_keys.ts";
-import type { EdgeRegistry } from "./edges.ts";
-import { KvEdgeRegistry } from "./kv_edges.ts";
-import { KvStreamDirectory } from "./kv_streams.ts";
-import type { StreamDirectory } from "./streams.ts";
+import type { Logger } from "../../log/mod.ts";
+import { describeError } from "../../log/mod.ts";
+import { StoreError, StoreErrorCode } from "../errors.ts";
 import type {
+  EdgeRegistry,
   FeedEntry,
   FeedEvent,
   SharedStore,
   SpendResult,
+  StreamDirectory,
   TokenRecord,
   TokenState,
-} from "./types.ts";
+} from "../types.ts";
+import { KEYS, type Tombstone } from "./_keys.ts";
+import { KvEdgeRegistry } from "./edges.ts";
+import { KvStreamDirectory } from "./streams.ts";
 
 /** Default interval between feed polls (ms): the bound on cross-process revocation lag. */
 export const DEFAULT_POLL_INTERVAL_MS = 200;
@@ -83,7 +83,7 @@ function usesOf(entry: Deno.KvEntryMaybe<Deno.KvU64>): number {
  *
  * @example
  * ```ts
- * import { KvStore } from "./kv_store.ts";
+ * import { KvStore } from "./store.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await KvStore.open(`${dir}/m.kv`);
  * const now = Date.now();

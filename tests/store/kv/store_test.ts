@@ -4,8 +4,8 @@ import {
   KvStore,
   StoreError,
   type TokenRecord,
-} from "../../store/mod.ts";
-import { waitUntil, withStore, withTempDir } from "./_temp_store.ts";
+} from "../../../store/mod.ts";
+import { waitUntil, withStore, withTempDir } from "../_temp_store.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -282,8 +282,8 @@ Deno.test("KvStore.spendTokenUse() is atomic across two OS processes: exactly on
     } finally {
       await setup.close();
     }
-    const worker = new URL("./spend_worker.ts", import.meta.url).pathname;
-    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const worker = new URL("../spend_worker.ts", import.meta.url).pathname;
+    const config = new URL("../../../deno.json", import.meta.url).pathname;
     // Both start at the same instant, after each has had time to boot and open the file.
     const startAt = String(Date.now() + 2500);
     const spawn = () =>
