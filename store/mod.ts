@@ -23,6 +23,7 @@
  */
 
 import type { MeridianConfig } from "../config/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
 import { KvStore, type KvStoreOptions } from "./kv/mod.ts";
 import type { SharedStore } from "./types.ts";
 
@@ -53,10 +54,48 @@ export {
   type SharedStore,
   type SpendRefusal,
   type SpendResult,
+  type StoreHealth,
   type StreamDirectory,
   type TokenRecord,
   type TokenState,
 } from "./types.ts";
+
+/**
+ * Exposes a store's reachability in `/metrics`: `meridian_store_up` (1 reachable, 0 not) and
+ * `meridian_store_outages_total`, labelled by backend, computed at scrape time.
+ *
+ * @example
+ * ```ts
+ * import { MetricsRegistry } from "../metrics/mod.ts";
+ * import { registerStoreMetrics } from "./mod.ts";
+ * const m = new MetricsRegistry();
+ * registerStoreMetrics(m, { health: () => ({ backend: "kv", location: "", up: false, sinceMs: 0, outages: 2, lastError: "" }) });
+ * if (!m.render().includes('meridian_store_up{backend="kv"} 0')) throw new Error(m.render());
+ * ```
+ */
+export function registerStoreMetrics(
+  metrics: MetricsRegistry,
+  store: Pick<SharedStore, "health">,
+): void {
+  metrics.collect(
+    "meridian_store_up",
+    "1 while the shared store's backend is reachable, 0 while nodes serve from memory",
+    "gauge",
+    () => {
+      const h = store.health();
+      return [[{ backend: h.backend }, h.up ? 1 : 0]];
+    },
+  );
+  metrics.collect(
+    "meridian_store_outages_total",
+    "Times the shared store's backend became unreachable",
+    "counter",
+    () => {
+      const h = store.health();
+      return [[{ backend: h.backend }, h.outages]];
+    },
+  );
+}
 
 /** The `store` config section. */
 export type StoreConfig = MeridianConfig["store"];

@@ -241,6 +241,22 @@ export interface FeedEntry {
   readonly event: FeedEvent;
 }
 
+/** Whether a store reaches its backend, for `/healthz` and the `meridian_store_up` metric. */
+export interface StoreHealth {
+  /** `kv` or `redis`. */
+  readonly backend: "kv" | "redis";
+  /** Where the backend is, any password replaced (safe to log and show). */
+  readonly location: string;
+  /** False while the backend is unreachable: the node serves from what it knows. */
+  readonly up: boolean;
+  /** Unix ms of the last change of `up` (or of opening). */
+  readonly sinceMs: number;
+  /** Times the backend became unreachable since the store opened. */
+  readonly outages: number;
+  /** Why it is down; "" while up. */
+  readonly lastError: string;
+}
+
 /**
  * State shared between nodes. Implementations make `spendTokenUse` atomic across processes and
  * machines sharing the backend, and deliver every published event to every open store, in order.
@@ -299,6 +315,12 @@ export interface SharedStore {
    * The fastest standing request wins.
    */
   requestPollInterval(intervalMs: number): () => void;
+  /**
+   * Whether the backend is reachable now, from memory. While it is not, calls that need the
+   * backend fail with `STORE_UNAVAILABLE` at once (nothing is changed), in-memory answers
+   * (`isRevoked`) go on, the loss is logged once, and the feed catches up when it returns.
+   */
+  health(): StoreHealth;
   /** Stops the feed and closes the backend; pending calls finish first. */
   close(): Promise<void>;
 }

@@ -97,6 +97,15 @@ function listing(
   };
 }
 
+/**
+ * A token valid for an hour from now by the wall clock: stores drop remembered revocations of
+ * tokens long expired by their own clock, so revocation checks use real time.
+ */
+function liveToken(t: string): TokenRecord {
+  const now = Date.now();
+  return token(t, { createdAtMs: now, expiresAtMs: now + 3600_000 });
+}
+
 const purge = (url: string): FeedEvent => ({
   kind: "purge",
   urls: [url],
@@ -279,9 +288,10 @@ export function runSharedStoreContract(
     const [a, b] = [await open(), await open()];
     const seen: FeedEntry[] = [];
     b.subscribe((e) => seen.push(e));
-    await a.createToken(token("FEED000000000001"));
+    const rec = liveToken("FEED000000000001");
+    await a.createToken(rec);
     assert.equal(b.isRevoked("FEED000000000001"), false);
-    await a.revokeToken("FEED000000000001", T0);
+    assert.equal(await a.revokeToken("FEED000000000001", Date.now()), true);
     await waitUntil(
       "revocation in the second store",
       () => b.isRevoked("FEED000000000001"),
@@ -295,7 +305,7 @@ export function runSharedStoreContract(
     assert.deepEqual(seen[0]?.event, {
       kind: "token.revoked",
       token: "FEED000000000001",
-      expiresAtMs: T0 + 3600_000,
+      expiresAtMs: rec.expiresAtMs,
     });
   });
 
@@ -353,7 +363,11 @@ export function runSharedStoreContract(
       { kind: "edge.registered", edgeId: "fra1" },
       { kind: "edge.deregistered", edgeId: "fra1" },
       { kind: "edge.drain", edgeId: "fra1", draining: true },
-      { kind: "token.revoked", token: "NOTMINTED0000001", expiresAtMs: T0 },
+      {
+        kind: "token.revoked",
+        token: "NOTMINTED0000001",
+        expiresAtMs: Date.now() + 60_000,
+      },
     ];
     for (const e of events) await a.publish(e);
     await waitUntil(
@@ -429,8 +443,8 @@ export function runSharedStoreContract(
 
   test("a store opened later knows revocations made before it opened", async (open) => {
     const a = await open();
-    await a.createToken(token("EARLY00000000001"));
-    await a.revokeToken("EARLY00000000001", T0);
+    await a.createToken(liveToken("EARLY00000000001"));
+    await a.revokeToken("EARLY00000000001", Date.now());
     await a.close();
     const b = await open();
     assert.equal(b.isRevoked("EARLY00000000001"), true);
@@ -447,6 +461,17 @@ export function runSharedStoreContract(
     assert.ok(x === "from-a" || x === "from-b");
     assert.equal(await b.ensureSecret("session", () => "later"), x);
     assert.equal(await a.ensureSecret("other", () => "second"), "second");
+  });
+
+  test("health() reports the backend reachable while it answers", async (open) => {
+    const store = await open();
+    await store.getToken("AAAAAAAAAAAAAAA1");
+    const h = store.health();
+    assert.equal(h.up, true);
+    assert.equal(h.outages, 0);
+    assert.equal(h.lastError, "");
+    assert.ok(h.backend === "kv" || h.backend === "redis");
+    assert.ok(h.sinceMs > 0 && h.sinceMs <= Date.now());
   });
 
   test("calls after close() fail with STORE_CLOSED; close() is idempotent", async (open) => {
