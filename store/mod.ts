@@ -5,8 +5,9 @@
  *
  * Everything goes through the typed {@link SharedStore} repository (`types.ts`), never raw
  * backend calls; each backend lives in its own folder and passes the same contract suite
- * (`tests/store/contract.ts`). Today's backend is Deno KV (`kv/`, {@link KvStore}): a local
- * file for the processes of one machine, a KV Connect URL for many. The rules readers apply to
+ * (`tests/store/contract.ts`): Deno KV (`kv/`, {@link KvStore}, the default: a local file for
+ * the processes of one machine, a KV Connect URL for many) and Redis (`redis/`, loaded only
+ * when `store.url` names it). `url.ts` says which from `store.url`. The rules readers apply to
  * stored records are in `freshness.ts`; role logic built on the store lives in its role
  * (the origin's stream announcer, the scheduler's health-view vote).
  *
@@ -14,7 +15,7 @@
  * ```ts
  * import { openStore } from "./mod.ts";
  * const dir = await Deno.makeTempDir();
- * const store = await openStore({ path: "" }, dir);
+ * const store = await openStore({ url: "", path: "" }, dir);
  * await store.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -24,10 +25,19 @@
 
 import type { MeridianConfig } from "../config/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { KvStore, type KvStoreOptions } from "./kv/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { KvStore } from "./kv/mod.ts";
 import type { SharedStore } from "./types.ts";
+import { resolveStoreLocation } from "./url.ts";
 
 export { StoreError, StoreErrorCode } from "./errors.ts";
+export {
+  DEFAULT_KV_FILE,
+  parseStoreUrl,
+  redactStoreUrl,
+  resolveStoreLocation,
+  type StoreLocation,
+} from "./url.ts";
 export {
   EXPIRY_HEARTBEATS,
   isEdgeFresh,
@@ -100,41 +110,51 @@ export function registerStoreMetrics(
 /** The `store` config section. */
 export type StoreConfig = MeridianConfig["store"];
 
-/** File name of the KV database inside the data directory. */
-export const DEFAULT_KV_FILE = "meridian.kv";
-
-/**
- * Where the store lives: the configured path or URL, else `${dataDir}/meridian.kv`.
- *
- * @example
- * ```ts
- * import { resolveStorePath } from "./mod.ts";
- * if (resolveStorePath({ path: "" }, "./data") !== "./data/meridian.kv") throw new Error();
- * ```
- */
-export function resolveStorePath(config: StoreConfig, dataDir: string): string {
-  return config.path === "" ? `${dataDir}/${DEFAULT_KV_FILE}` : config.path;
-}
-
-/** True for a KV Connect URL (remote database) rather than a file path. */
-export function isRemoteStorePath(path: string): boolean {
-  return /^https?:\/\//i.test(path);
+/** Options of {@link openStore}: what every backend takes. */
+export interface OpenStoreOptions {
+  /** Where outages and feed failures are reported. @default silent */
+  readonly log?: Logger;
+  /** When given, `meridian_store_up` and `meridian_store_outages_total` are registered. */
+  readonly metrics?: MetricsRegistry;
+  /** KV only: feed poll interval (ms). @default 200 */
+  readonly pollIntervalMs?: number;
 }
 
 /**
- * Opens the shared store from its config section, creating the file's directory when needed.
+ * Opens the shared store its config section names (`store.url`, else `store.path`, else the
+ * KV file `${dataDir}/meridian.kv`), creating a KV file's directory when needed. The Redis
+ * backend (and its client library) is loaded only when the URL names Redis.
  *
- * @throws {StoreError} `STORE_OPEN_FAILED` naming the path.
+ * @throws {StoreError} `STORE_BAD_URL` for a malformed URL, `STORE_OPEN_FAILED` when the
+ *   backend cannot be reached; messages never hold a password.
  */
 export async function openStore(
-  config: StoreConfig,
+  config: Pick<StoreConfig, "path"> & Partial<Pick<StoreConfig, "url">>,
   dataDir: string,
-  options: KvStoreOptions = {},
+  options: OpenStoreOptions = {},
 ): Promise<SharedStore> {
-  const path = resolveStorePath(config, dataDir);
-  if (!isRemoteStorePath(path)) {
-    const slash = path.lastIndexOf("/");
-    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  const location = resolveStoreLocation(config, dataDir);
+  let store: SharedStore;
+  if (location.backend === "redis") {
+    const { openRedisStore } = await import("./redis/mod.ts");
+    store = await openRedisStore(config.url ?? "", {
+      ...(options.log ? { log: options.log } : {}),
+    });
+  } else {
+    const path = location.path;
+    if (!/^https?:\/\//i.test(path)) {
+      const slash = path.lastIndexOf("/");
+      if (slash > 0) {
+        await Deno.mkdir(path.slice(0, slash), { recursive: true });
+      }
+    }
+    store = await KvStore.open(path, {
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.pollIntervalMs
+        ? { pollIntervalMs: options.pollIntervalMs }
+        : {}),
+    });
   }
-  return await KvStore.open(path, options);
+  if (options.metrics) registerStoreMetrics(options.metrics, store);
+  return store;
 }

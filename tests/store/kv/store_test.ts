@@ -5,6 +5,7 @@ import {
   StoreError,
   type TokenRecord,
 } from "../../../store/mod.ts";
+import { raceTwoProcesses } from "../_spend_race.ts";
 import { waitUntil, withTempDir } from "../_temp_store.ts";
 
 const T0 = 1_700_000_000_000;
@@ -62,67 +63,6 @@ Deno.test("KvStore.open() wraps an unusable path in STORE_OPEN_FAILED", async ()
 
 Deno.test("KvStore.spendTokenUse() is atomic across two OS processes: exactly one wins the last use", async () => {
   await withTempDir(async (_dir, kvPath) => {
-    const now = Date.now();
-    const setup = await KvStore.open(kvPath, { watch: false });
-    const many = 40;
-    try {
-      await setup.createToken({
-        token: "LASTUSE000000001",
-        app: null,
-        createdAtMs: now,
-        expiresAtMs: now + 600_000,
-        maxUses: 3,
-      });
-      await setup.spendTokenUse("LASTUSE000000001", now);
-      await setup.spendTokenUse("LASTUSE000000001", now);
-      await setup.createToken({
-        token: "MANYUSES00000040",
-        app: null,
-        createdAtMs: now,
-        expiresAtMs: now + 600_000,
-        maxUses: many,
-      });
-    } finally {
-      await setup.close();
-    }
-    const worker = new URL("../spend_worker.ts", import.meta.url).pathname;
-    const config = new URL("../../../deno.json", import.meta.url).pathname;
-    // Both start at the same instant, after each has had time to boot and open the file.
-    const startAt = String(Date.now() + 2500);
-    const spawn = () =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--config",
-          config,
-          "--unstable-kv",
-          `--allow-read`,
-          `--allow-write`,
-          worker,
-          kvPath,
-          startAt,
-          "LASTUSE000000001",
-          "MANYUSES00000040",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        stdin: "null",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-    const outs = await Promise.all([spawn(), spawn()]);
-    const results = outs.map((o) => {
-      const stderr = new TextDecoder().decode(o.stderr);
-      assert.equal(o.code, 0, `worker failed: ${stderr}`);
-      return JSON.parse(new TextDecoder().decode(o.stdout)) as {
-        last: boolean;
-        wins: number;
-      };
-    });
-    assert.equal(
-      results.filter((r) => r.last).length,
-      1,
-      JSON.stringify(results),
-    );
-    assert.equal(results[0]!.wins + results[1]!.wins, many);
+    await raceTwoProcesses(`kv:${kvPath}`);
   });
 });

@@ -14,7 +14,7 @@ runSharedStoreContract("RedisStore", {
   async setup() {
     const server = await RedisServer.start();
     return {
-      open: () => openRedisStore(server.url, server.url),
+      open: () => openRedisStore(server.url),
       cleanup: () => server.stop(),
     };
   },

@@ -76,7 +76,7 @@ Deno.test({
   ignore,
   async fn() {
     const server = await RedisServer.start();
-    const store = await openRedisStore(server.url, server.url);
+    const store = await openRedisStore(server.url);
     try {
       const now = Date.now();
       // 0.1 s heartbeats: the key's TTL is 3 beats (0.3 s).
@@ -112,13 +112,13 @@ Deno.test({
     const relay = new TcpRelay(server.port);
     const { log, lines } = recordingLog();
     const metrics = new MetricsRegistry();
-    const node = await openRedisStore(
-      `redis://127.0.0.1:${relay.port}`,
-      `redis://127.0.0.1:${relay.port}`,
-      { log, maxReconnectDelayMs: 100, commandTimeoutMs: 2000 },
-    );
+    const node = await openRedisStore(`redis://127.0.0.1:${relay.port}`, {
+      log,
+      maxReconnectDelayMs: 100,
+      commandTimeoutMs: 2000,
+    });
     registerStoreMetrics(metrics, node);
-    const writer = await openRedisStore(server.url, server.url, {
+    const writer = await openRedisStore(server.url, {
       maxReconnectDelayMs: 100,
     });
     try {
@@ -228,10 +228,10 @@ Deno.test({
   ignore,
   async fn() {
     const server = await RedisServer.start(); // no persistence: a restart empties it
-    const node = await openRedisStore(server.url, server.url, {
+    const node = await openRedisStore(server.url, {
       maxReconnectDelayMs: 100,
     });
-    const writer = await openRedisStore(server.url, server.url, {
+    const writer = await openRedisStore(server.url, {
       maxReconnectDelayMs: 100,
     });
     try {
@@ -283,16 +283,13 @@ Deno.test({
     try {
       // Wrong password: the server refuses.
       await assert.rejects(
-        openRedisStore(
-          `redis://:wrong-pass@127.0.0.1:${port}`,
-          `redis://:***@127.0.0.1:${port}`,
-        ),
+        openRedisStore(`redis://:wrong-pass@127.0.0.1:${port}`),
         (e: unknown) =>
           e instanceof StoreError && e.code === "STORE_OPEN_FAILED" &&
           !e.message.includes("wrong-pass") &&
           e.message.includes(`127.0.0.1:${port}`),
       );
-      const ok = await openRedisStore(server.url, "shown");
+      const ok = await openRedisStore(server.url);
       await ok.createToken(liveToken("PASSWORDED000001"));
       await ok.close();
     } finally {
