@@ -169,6 +169,7 @@ async function main(args: string[]): Promise<number> {
   try {
     store = await openStore(config.store, config.dataDir, {
       log: log.child("store"),
+      metrics,
     });
     // Only roles with an admin API need the node's secrets; an origin-only node never makes them.
     secrets = roles.some((r) => r !== "origin")

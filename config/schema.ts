@@ -9,6 +9,7 @@
  */
 
 import { parseCidr } from "../geo/ip.ts";
+import { storeUrlProblem } from "../store/url.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 import {
   EDGE_CONSTRAINTS,
@@ -136,8 +137,15 @@ export interface OriginConfig {
 /** Where state shared between nodes lives (tokens, revocations, the change feed). */
 export interface StoreConfig {
   /**
-   * A Deno KV file path, or a KV Connect URL (`http://…`, `https://…`; the access token comes from
-   * `DENO_KV_ACCESS_TOKEN`). Empty: `${dataDir}/meridian.kv`.
+   * The backend: `kv:PATH` (Deno KV file), `kv:https://…` (KV Connect; access token from
+   * `DENO_KV_ACCESS_TOKEN`), `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS)
+   * or `redis+sentinel://[:password@]host[:port][,host[:port]…]/MASTER[/db]`. Empty: `path`,
+   * or `kv:${dataDir}/meridian.kv`. Wins over `path` when both are set.
+   */
+  readonly url: string;
+  /**
+   * The older key, kept as an alias: a Deno KV file path or a KV Connect URL. Used only when
+   * `url` is empty. Empty: `${dataDir}/meridian.kv`.
    */
   readonly path: string;
 }
@@ -287,7 +295,7 @@ export const DEFAULTS: MeridianConfig = {
       onFailure: "deny",
     },
   },
-  store: { path: "" },
+  store: { url: "", path: "" },
   control: {
     hostname: "127.0.0.1",
     port: 8088,
@@ -451,6 +459,8 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hooks.onUnpublish": hookUrl,
   "origin.hooks.timeoutMs": intIn(10, 60_000),
   "origin.hooks.onFailure": oneOf("deny", "allow"),
+  // Parsed fully here (scheme, host, port, db), so a bad URL stops start-up naming the key.
+  "store.url": storeUrlProblem,
   "control.port": intIn(0, 65535),
   // Ten years, the same bound `/gettoken?duration=` has.
   "control.defaultTokenDurationSeconds": intIn(1, 315_360_000),

@@ -115,12 +115,20 @@ export function createControlApp(
     async (c) => c.html(await loadConsolePage(), 200, CONSOLE_HEADERS),
   );
   app.get("/api", (c) => c.text(ENDPOINTS_TEXT));
-  app.get("/healthz", (c) =>
-    c.json({
+  app.get("/healthz", (c) => {
+    // The shared store's reachability; "ok" stays: the node still serves what it knows.
+    const h = store.health();
+    return c.json({
       status: "ok",
       role: "control",
       uptimeSeconds: Math.round((clock() - startedAt) / 1000),
-    }));
+      store: {
+        backend: h.backend,
+        up: h.up,
+        since: new Date(h.sinceMs).toISOString(),
+      },
+    });
+  });
   app.get("/metrics", (c) =>
     c.body(metrics.render(), 200, {
       "Content-Type": "text/plain; version=0.0.4",

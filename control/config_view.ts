@@ -1,7 +1,8 @@
 /**
  * The running config as `GET /admin/config` shows it: every value under a key that names a
  * secret (`/password|token|secret|key/i`, e.g. `adminToken`, `servicePassword`,
- * `sessionSecret`, `publishKeys`) is replaced, at any depth.
+ * `sessionSecret`, `publishKeys`) is replaced, at any depth, and so is the password of any URL
+ * value (`store.url: redis://:PASSWORD@host`).
  *
  * @module
  */
@@ -10,6 +11,8 @@
 export const SECRET_KEY_RE = /password|token|secret|key/i;
 /** What a redacted value reads. */
 export const REDACTED = "[redacted]";
+/** The password in a URL's user info: `scheme://user:PASSWORD@host`. */
+const URL_PASSWORD = /^([^/]*\/\/[^:@/]*):.*@/s;
 
 /**
  * A deep copy of `value` with every secret-named key's value replaced by {@link REDACTED}.
@@ -27,6 +30,10 @@ export const REDACTED = "[redacted]";
  */
 export function redactConfig(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactConfig);
+  // A password in a URL's user info (`store.url: redis://:pw@host`) is a secret too.
+  if (typeof value === "string") {
+    return value.replace(URL_PASSWORD, `$1:${REDACTED}@`);
+  }
   if (typeof value !== "object" || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {

@@ -18,17 +18,17 @@ import {
   type SessionKey,
 } from "../control/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import {
-  DEFAULT_ANNOUNCE_INTERVAL_MS,
-  type SharedStore,
-  StreamAnnouncer,
-} from "../store/mod.ts";
+import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp, type HlsSource } from "./http/app.ts";
 import { HlsStream } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
+import {
+  DEFAULT_ANNOUNCE_INTERVAL_MS,
+  StreamAnnouncer,
+} from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
 import { registerVodMetrics, VodService } from "./vod/mod.ts";
 import {

@@ -6,8 +6,12 @@
 
 /** Stable codes of {@link StoreError}. */
 export const StoreErrorCode = {
-  /** The KV database could not be opened (bad path, no permission, KV Connect unreachable). */
+  /** The backend could not be opened (bad path, no permission, server unreachable at start). */
   OpenFailed: "STORE_OPEN_FAILED",
+  /** The backend is unreachable now (a running node lost its Redis); nothing was changed. */
+  Unavailable: "STORE_UNAVAILABLE",
+  /** `store.url` (or `store.path`) names no backend this build has. */
+  BadUrl: "STORE_BAD_URL",
   /** An atomic operation kept losing to concurrent writers and gave up. */
   Contention: "STORE_CONTENTION",
   /** A token with this value already exists. */

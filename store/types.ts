@@ -1,11 +1,10 @@
 /**
- * The shared-store contract: what every backend (Deno KV today, Redis later) offers.
+ * The shared-store contract: what every backend (`kv/`, `redis/`) offers, and the records it
+ * keeps. Types only, plus the limits every backend enforces alike; the rules readers apply to
+ * the records (freshness) are in `freshness.ts`.
  *
  * @module
  */
-
-import type { EdgeRegistry } from "./edges.ts";
-import type { StreamDirectory } from "./streams.ts";
 
 /** A minted access token, as stored. Immutable after creation (uses are counted apart). */
 export interface TokenRecord {
@@ -67,7 +66,7 @@ export type FeedEvent =
     readonly sourceId?: string;
   }
   | {
-    /** An edge joined the registry (`store/edges.ts`): readers refresh at once. */
+    /** An edge joined the registry (`store.edges`): readers refresh at once. */
     readonly kind: "edge.registered";
     readonly edgeId: string;
   }
@@ -83,12 +82,179 @@ export type FeedEvent =
     readonly draining: boolean;
   };
 
+/** What an edge reports about its load with every heartbeat (its `/healthz` `load`). */
+export interface EdgeLoad {
+  /** Live viewers (HTTP-FLV sessions). */
+  readonly viewers: number;
+  /** Bits per second written to viewers, averaged over the last seconds. */
+  readonly egressBitsPerSecond: number;
+  /** Cache hit ratio 0..1. */
+  readonly hitRatio: number;
+}
+
+/** One edge as registered. */
+export interface EdgeRecord {
+  /** Unique id, `[A-Za-z0-9_.-]{1,64}`, e.g. `fra1` or `host-8080`. */
+  readonly id: string;
+  /** Region name that scheduler network overrides refer to; "" when unused. */
+  readonly region: string;
+  readonly latitude: number;
+  readonly longitude: number;
+  /** IPv4 answered in A records; "" when none. */
+  readonly address: string;
+  /** IPv6 answered in AAAA records; "" when none. */
+  readonly address6: string;
+  /** Where the edge's HTTP port is reached (health checks), e.g. `http://10.0.0.5:8080`. */
+  readonly baseUrl: string;
+  /** Egress capacity in bits/s; 0 means unknown. */
+  readonly capacityBps: number;
+  /** Viewer capacity; 0 means unlimited. */
+  readonly capacityViewers: number;
+  /** Seconds between heartbeats; sets the expiry. */
+  readonly heartbeatSeconds: number;
+  /** Unix ms of this registration (a restart registers anew). */
+  readonly registeredAtMs: number;
+  /** Unix ms of the last heartbeat. */
+  readonly updatedAtMs: number;
+  readonly load: EdgeLoad;
+}
+
+/** One scheduler's opinion of one edge's health. */
+export interface HealthView {
+  readonly edgeId: string;
+  readonly schedulerId: string;
+  readonly up: boolean;
+  readonly lastError: string;
+  /** Unix ms when the scheduler wrote it. */
+  readonly reportedAtMs: number;
+  /** The view counts for this long after `reportedAtMs` (ms). */
+  readonly ttlMs: number;
+}
+
+/** Longest `lastError` a health view keeps (characters); longer ones are cut. */
+export const MAX_HEALTH_ERROR_CHARS = 200;
+
+/** Everything a scheduler reads from the registry in one refresh. */
+export interface RegistrySnapshot {
+  /** Fresh edges only, sorted by id. */
+  readonly edges: readonly EdgeRecord[];
+  /** Drained edge ids → Unix ms when the drain was set. */
+  readonly drains: ReadonlyMap<string, number>;
+  /** Fresh health views only. */
+  readonly health: readonly HealthView[];
+}
+
+/**
+ * The edge registry: which edges exist, where they are, how loaded they are, whether an
+ * operator drained them, and what each scheduler's health monitor thinks of them;
+ * `store.edges` of every {@link SharedStore}.
+ *
+ * Liveness is a heartbeat: an edge rewrites its record every `heartbeatSeconds`; the backend
+ * expires it after `EXPIRY_HEARTBEATS` missed beats (`freshness.ts`), and readers also drop it
+ * when `updatedAtMs` is that old, because backends delete expired keys lazily.
+ */
+export interface EdgeRegistry {
+  /** Writes the record and announces it on the feed (`edge.registered`). */
+  register(record: EdgeRecord): Promise<void>;
+  /** Rewrites the record (new load, new `updatedAtMs`), pushing its expiry back. */
+  heartbeat(record: EdgeRecord): Promise<void>;
+  /** Deletes the record and announces it (`edge.deregistered`); the drain flag stays. */
+  deregister(id: string): Promise<void>;
+  /**
+   * Sets or clears an operator drain flag and announces it (`edge.drain`). The flag is kept
+   * apart from the record, so it survives the edge's restarts and expiry.
+   */
+  setDraining(id: string, draining: boolean, nowMs: number): Promise<void>;
+  /** Writes one scheduler's view of several edges (`lastError` cut to {@link MAX_HEALTH_ERROR_CHARS}). */
+  reportHealth(
+    schedulerId: string,
+    views: readonly {
+      readonly edgeId: string;
+      readonly up: boolean;
+      readonly lastError: string;
+    }[],
+    nowMs: number,
+    ttlMs: number,
+  ): Promise<void>;
+  /** Fresh edges, drains and fresh health views. */
+  snapshot(nowMs: number): Promise<RegistrySnapshot>;
+}
+
+/** One live stream in an origin's listing. */
+export interface DirectoryStream {
+  readonly app: string;
+  readonly name: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  /** Viewers on the origin itself (edges fan out further). */
+  readonly viewers: number;
+  /** Media bytes received since the publish started. */
+  readonly bytesIn: number;
+  readonly codecs: { readonly video?: string; readonly audio?: string };
+  /** How it is published: `rtmp`, `virtual`, `relay`… */
+  readonly protocol: string;
+}
+
+/**
+ * Most bytes (JSON characters) of the streams of one listing: Deno KV values are at most 64 KiB,
+ * so a writer lists streams up to this and counts the rest in `omitted`.
+ */
+export const MAX_LISTING_STREAM_BYTES = 48 * 1024;
+
+/** One origin's streams, as announced. */
+export interface OriginListing {
+  /** Unique per origin process, e.g. `host-a:8090`. */
+  readonly originId: string;
+  /** Where the origin's HTTP port is reached, e.g. `http://10.0.0.5:8090` (no trailing slash). */
+  readonly httpUrl: string;
+  /** Where its RTMP port is reached, e.g. `rtmp://10.0.0.5:1935`. */
+  readonly rtmpUrl: string;
+  readonly streams: readonly DirectoryStream[];
+  /** Streams left out to keep the listing under {@link MAX_LISTING_STREAM_BYTES}. */
+  readonly omitted: number;
+  /** Unix ms of this announcement. */
+  readonly updatedAtMs: number;
+  /** The listing counts for this long after `updatedAtMs` (ms). */
+  readonly ttlMs: number;
+}
+
+/**
+ * The stream directory: which live streams each origin sharing the store has, so the control
+ * role can list the streams of every origin without asking them; `store.streams` of every
+ * {@link SharedStore}. Each origin rewrites its own listing; it expires after `ttlMs`, so an
+ * origin that dies vanishes without anyone cleaning up.
+ */
+export interface StreamDirectory {
+  /** Writes (replaces) the origin's listing, expiring after its `ttlMs`. */
+  announce(listing: OriginListing): Promise<void>;
+  /** Deletes the origin's listing (clean shutdown). */
+  withdraw(originId: string): Promise<void>;
+  /** Fresh listings only, sorted by origin id. */
+  list(nowMs: number): Promise<OriginListing[]>;
+}
+
 /** A feed event with its position in the feed. */
 export interface FeedEntry {
   /** Strictly increasing across every writer sharing the store. */
   readonly seq: number;
   /** What happened. */
   readonly event: FeedEvent;
+}
+
+/** Whether a store reaches its backend, for `/healthz` and the `meridian_store_up` metric. */
+export interface StoreHealth {
+  /** `kv` or `redis`. */
+  readonly backend: "kv" | "redis";
+  /** Where the backend is, any password replaced (safe to log and show). */
+  readonly location: string;
+  /** False while the backend is unreachable: the node serves from what it knows. */
+  readonly up: boolean;
+  /** Unix ms of the last change of `up` (or of opening). */
+  readonly sinceMs: number;
+  /** Times the backend became unreachable since the store opened. */
+  readonly outages: number;
+  /** Why it is down; "" while up. */
+  readonly lastError: string;
 }
 
 /**
@@ -149,6 +315,12 @@ export interface SharedStore {
    * The fastest standing request wins.
    */
   requestPollInterval(intervalMs: number): () => void;
+  /**
+   * Whether the backend is reachable now, from memory. While it is not, calls that need the
+   * backend fail with `STORE_UNAVAILABLE` at once (nothing is changed), in-memory answers
+   * (`isRevoked`) go on, the loss is logged once, and the feed catches up when it returns.
+   */
+  health(): StoreHealth;
   /** Stops the feed and closes the backend; pending calls finish first. */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * The edge's side of the shared edge registry: register at start, heartbeat the load summary
  * every `edge.registry.heartbeatSeconds`, deregister on a clean shutdown. An edge that dies
- * without deregistering drops out once its heartbeats are missed (`store/edges.ts`).
+ * without deregistering drops out once its heartbeats are missed (`store/freshness.ts`).
  *
  * @module
  */

@@ -284,3 +284,49 @@ Deno.test("parseConfig() defaults the optional keys of edge origins, scheduler e
     /'edge\.origins\[0\]\.wieght'/,
   );
 });
+
+Deno.test("parseConfig() validates store.url, names the key and never shows its password", () => {
+  assert.equal(parseConfig({}).store.url, "");
+  for (
+    const url of [
+      "kv:./data/meridian.kv",
+      "kv:https://api.example/kv/1",
+      "redis://10.0.0.1:6379/2",
+      "rediss://user:pw@cache.example",
+      "redis+sentinel://:pw@s1:26379,s2/main",
+    ]
+  ) {
+    assert.equal(parseConfig({ store: { url } }).store.url, url);
+  }
+  // The older key still parses next to the new one.
+  assert.equal(
+    parseConfig({ store: { path: "/srv/m.kv" } }).store.path,
+    "/srv/m.kv",
+  );
+  for (
+    const [url, reason] of [
+      [
+        "./data/meridian.kv",
+        /expected "" or kv:PATH, kv:https:\/\/…, redis:\/\/…/,
+      ],
+      ["redis://:hunter2@h:99999", /port 1\.\.65535 expected, got 99999/],
+      ["mysql://root:hunter2@db/x", /expected "" or kv:PATH/],
+      ["redis://:hunter2@h/99", /database index 0\.\.15/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseConfig({ store: { url } }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.key === "store.url" &&
+        reason.test(e.message) && !e.message.includes("hunter2") &&
+        e.message.startsWith("Invalid config 'store.url': got "),
+      url,
+    );
+  }
+  // MERIDIAN_STORE_URL reaches the same key.
+  assert.equal(
+    parseConfig(applyEnv({}, { MERIDIAN_STORE_URL: "redis://h" }).raw).store
+      .url,
+    "redis://h",
+  );
+});

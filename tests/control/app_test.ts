@@ -6,16 +6,19 @@ import { KvStore } from "../../store/mod.ts";
 import { withTempDir } from "../store/_temp_store.ts";
 import { mint, SERVICE_PASSWORD, withControlApp } from "./_control_app.ts";
 
-Deno.test("GET /healthz reports the control role", async () => {
+Deno.test("GET /healthz reports the control role and whether the shared store is reachable", async () => {
   await withControlApp(async (f) => {
     f.clock.now += 5000;
     const res = await f.request("/healthz");
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), {
+    const body = await res.json();
+    assert.deepEqual({ ...body, store: { ...body.store, since: "" } }, {
       status: "ok",
       role: "control",
       uptimeSeconds: 5,
+      store: { backend: "kv", up: true, since: "" },
     });
+    assert.ok(!Number.isNaN(Date.parse(body.store.since)));
   });
 });
 

@@ -38,3 +38,17 @@ Deno.test("redactConfig() keeps the default config's shape", () => {
   assert.deepEqual(Object.keys(shown), Object.keys(DEFAULTS));
   assert.equal(shown.origin.httpPort, DEFAULTS.origin.httpPort);
 });
+
+Deno.test("redactConfig() hides the password of any URL value (store.url), keeping the rest", () => {
+  assert.deepEqual(
+    redactConfig({
+      store: { url: "redis://app:hunter2@10.0.0.1:6379/0", path: "" },
+      edge: { origins: [{ url: "http://127.0.0.1:8090" }] },
+    }),
+    {
+      store: { url: `redis://app:${REDACTED}@10.0.0.1:6379/0`, path: "" },
+      edge: { origins: [{ url: "http://127.0.0.1:8090" }] },
+    },
+  );
+  assert.equal(redactConfig("rediss://:p@h"), `rediss://:${REDACTED}@h`);
+});

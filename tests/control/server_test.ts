@@ -17,7 +17,7 @@ Deno.test("config: control, store and auth sections have their documented defaul
     defaultTokenUses: 0,
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
   });
-  assert.deepEqual(c.store, { path: "" });
+  assert.deepEqual(c.store, { url: "", path: "" });
   assert.deepEqual(c.auth, {
     enabled: false,
     sessionSecret: "",

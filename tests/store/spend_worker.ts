@@ -1,21 +1,25 @@
 /**
- * A second OS process for `kv_store_test.ts`: opens the same KV file, waits for a shared start
- * instant, races for the last use of one token, then spends another until refused.
+ * A second OS process for the cross-process spend tests (`kv/store_test.ts`,
+ * `redis/spend_test.ts`): opens the store a `store.url` names, waits for a shared start instant,
+ * races for the last use of one token, then spends another until refused.
  *
- * Usage: `deno run --unstable-kv --allow-read --allow-write spend_worker.ts KV START_MS LAST MANY`
+ * Usage: `deno run -A spend_worker.ts STORE_URL START_MS LAST_TOKEN MANY_TOKEN`
+ * (STORE_URL: `kv:/path/m.kv` or `redis://127.0.0.1:PORT`).
  * Prints `{"last":boolean,"wins":number}`.
  *
  * @module
  */
 
-import { KvStore } from "../../store/mod.ts";
+import { openStore } from "../../store/mod.ts";
 
-const [kvPath, startAt, lastToken, manyToken] = Deno.args;
-if (!kvPath || !startAt || !lastToken || !manyToken) {
-  console.error("usage: spend_worker.ts KV START_MS LAST_TOKEN MANY_TOKEN");
+const [url, startAt, lastToken, manyToken] = Deno.args;
+if (!url || !startAt || !lastToken || !manyToken) {
+  console.error(
+    "usage: spend_worker.ts STORE_URL START_MS LAST_TOKEN MANY_TOKEN",
+  );
   Deno.exit(2);
 }
-const store = await KvStore.open(kvPath, { watch: false });
+const store = await openStore({ url, path: "" }, ".");
 try {
   await new Promise((r) =>
     setTimeout(r, Math.max(0, Number(startAt) - Date.now()))

@@ -16,22 +16,24 @@
  * @module
  */
 
-import type { Logger } from "../log/mod.ts";
-import { describeError } from "../log/mod.ts";
-import { StoreError, StoreErrorCode } from "./errors.ts";
-import { KEYS, type Tombstone } from "./_keys.ts";
-import type { EdgeRegistry } from "./edges.ts";
-import { KvEdgeRegistry } from "./kv_edges.ts";
-import { KvStreamDirectory } from "./kv_streams.ts";
-import type { StreamDirectory } from "./streams.ts";
+import type { Logger } from "../../log/mod.ts";
+import { describeError } from "../../log/mod.ts";
+import { HealthTracker } from "../_health.ts";
+import { StoreError, StoreErrorCode } from "../errors.ts";
 import type {
+  EdgeRegistry,
   FeedEntry,
   FeedEvent,
   SharedStore,
   SpendResult,
+  StoreHealth,
+  StreamDirectory,
   TokenRecord,
   TokenState,
-} from "./types.ts";
+} from "../types.ts";
+import { KEYS, type Tombstone } from "./_keys.ts";
+import { KvEdgeRegistry } from "./edges.ts";
+import { KvStreamDirectory } from "./streams.ts";
 
 /** Default interval between feed polls (ms): the bound on cross-process revocation lag. */
 export const DEFAULT_POLL_INTERVAL_MS = 200;
@@ -83,7 +85,7 @@ function usesOf(entry: Deno.KvEntryMaybe<Deno.KvU64>): number {
  *
  * @example
  * ```ts
- * import { KvStore } from "./kv_store.ts";
+ * import { KvStore } from "./store.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await KvStore.open(`${dir}/m.kv`);
  * const now = Date.now();
@@ -102,6 +104,7 @@ export class KvStore implements SharedStore {
   readonly #pollIntervalMs: number;
   readonly #log: Logger | undefined;
   readonly #clock: () => number;
+  readonly #health: HealthTracker;
   /** Revoked token → its expiry (Unix ms): the hot-path cache. */
   readonly #revoked = new Map<string, number>();
   readonly #listeners = new Set<(entry: FeedEntry) => void>();
@@ -118,11 +121,12 @@ export class KvStore implements SharedStore {
   /** Standing requests for a faster feed poll (see `requestPollInterval`). */
   readonly #pollRequests = new Map<symbol, number>();
 
-  private constructor(kv: Deno.Kv, options: KvStoreOptions) {
+  private constructor(kv: Deno.Kv, path: string, options: KvStoreOptions) {
     this.#kv = kv;
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
+    this.#health = new HealthTracker("kv", path, options.log, this.#clock);
     this.edges = new KvEdgeRegistry(kv, {
       track: (what, op) => this.#track(what, op),
       publish: (event) => this.publish(event),
@@ -151,7 +155,7 @@ export class KvStore implements SharedStore {
         { cause },
       );
     }
-    const store = new KvStore(kv, options);
+    const store = new KvStore(kv, path, options);
     try {
       await store.#start(options.watch ?? true);
     } catch (cause) {
@@ -230,11 +234,11 @@ export class KvStore implements SharedStore {
     while (!this.#closed) {
       try {
         await this.#pollOnce();
+        this.#health.markUp();
       } catch (err) {
         if (this.#closed) return;
-        this.#log?.warn("feed poll failed; retrying", {
-          error: describeError(err),
-        });
+        // Logged once per outage; the poll goes on and catches up from the last seq.
+        this.#health.markDown(err);
       }
       if (this.#closed) return;
       await this.#sleep(this.#currentPollIntervalMs());
@@ -533,6 +537,11 @@ export class KvStore implements SharedStore {
       }
       return winner.value;
     });
+  }
+
+  /** Up while the feed poll succeeds: the poll is the probe, every 200 ms by default. */
+  health(): StoreHealth {
+    return this.#health.snapshot();
   }
 
   async close(): Promise<void> {

@@ -7,12 +7,9 @@
  * @module
  */
 
+import { isListingFresh } from "../freshness.ts";
+import type { OriginListing, StreamDirectory } from "../types.ts";
 import { KEYS } from "./_keys.ts";
-import {
-  isListingFresh,
-  type OriginListing,
-  type StreamDirectory,
-} from "./streams.ts";
 
 /** What the directory borrows from its store. */
 export interface KvStreamDirectoryDeps {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type FeedEntry, KvStore } from "../../store/mod.ts";
-import { waitUntil, withStore } from "./_temp_store.ts";
+import { type FeedEntry, KvStore } from "../../../store/mod.ts";
+import { waitUntil, withStore } from "../_temp_store.ts";
 
 Deno.test("KvStore.requestPollInterval() speeds up cross-store delivery until released", async () => {
   await withStore(async (a, kvPath) => {

@@ -1,95 +1,36 @@
 /**
- * The stream directory: which live streams each origin sharing the store has, so the control
- * role (console, `GET /admin/streams`) can list the streams of every origin without asking them.
+ * The origin's side of the shared store's stream directory (`store.streams`): keeps this
+ * origin's listing of live streams current, so the control role (console,
+ * `GET /admin/streams`) lists the streams of every origin without asking them.
  *
- * Each origin rewrites one listing of its own (`announce`) every couple of seconds and when a
- * stream starts or ends; the listing expires after `ttlMs`, so an origin that dies vanishes from
- * the directory without anyone cleaning up. Readers also drop listings older than their `ttlMs`,
- * because KV deletes expired keys lazily. {@link StreamAnnouncer} is the origin's side: it reads
- * the origin's registry on a timer, off the media path, and never throws into it.
+ * {@link StreamAnnouncer} rewrites the listing every couple of seconds and when a stream starts
+ * or ends; the listing expires after `ttlMs` ({@link LISTING_TTL_INTERVALS} intervals), so an
+ * origin that dies vanishes from the directory. It reads the origin's registry on a timer, off
+ * the media path, and never throws into it.
  *
  * @module
  */
 
-import { describeError, type Logger } from "../log/mod.ts";
+import { describeError, type Logger } from "../../log/mod.ts";
+import {
+  type DirectoryStream,
+  MAX_LISTING_STREAM_BYTES,
+  type StreamDirectory,
+} from "../../store/mod.ts";
 
 /** Seconds-scale default between two announcements of one origin (ms). */
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 2_000;
 /** A listing counts for this many announce intervals after it was written. */
 export const LISTING_TTL_INTERVALS = 3;
-/**
- * Most bytes (JSON characters) of the streams of one listing: Deno KV values are at most 64 KiB,
- * so streams past this are counted in `omitted` rather than listed.
- */
-export const MAX_LISTING_STREAM_BYTES = 48 * 1024;
 /** Changes within this window are announced together (ms). */
 const CHANGE_COALESCE_MS = 50;
-
-/** One live stream in an origin's listing. */
-export interface DirectoryStream {
-  readonly app: string;
-  readonly name: string;
-  /** ISO 8601. */
-  readonly startedAt: string;
-  /** Viewers on the origin itself (edges fan out further). */
-  readonly viewers: number;
-  /** Media bytes received since the publish started. */
-  readonly bytesIn: number;
-  readonly codecs: { readonly video?: string; readonly audio?: string };
-  /** How it is published: `rtmp`, `virtual`, `relay`… */
-  readonly protocol: string;
-}
-
-/** One origin's streams, as announced. */
-export interface OriginListing {
-  /** Unique per origin process, e.g. `host-a:8090`. */
-  readonly originId: string;
-  /** Where the origin's HTTP port is reached, e.g. `http://10.0.0.5:8090` (no trailing slash). */
-  readonly httpUrl: string;
-  /** Where its RTMP port is reached, e.g. `rtmp://10.0.0.5:1935`. */
-  readonly rtmpUrl: string;
-  readonly streams: readonly DirectoryStream[];
-  /** Streams left out to keep the listing under {@link MAX_LISTING_STREAM_BYTES}. */
-  readonly omitted: number;
-  /** Unix ms of this announcement. */
-  readonly updatedAtMs: number;
-  /** The listing counts for this long after `updatedAtMs` (ms). */
-  readonly ttlMs: number;
-}
-
-/** The directory's operations; `store.streams` of every `SharedStore`. */
-export interface StreamDirectory {
-  /** Writes (replaces) the origin's listing, expiring after its `ttlMs`. */
-  announce(listing: OriginListing): Promise<void>;
-  /** Deletes the origin's listing (clean shutdown). */
-  withdraw(originId: string): Promise<void>;
-  /** Fresh listings only, sorted by origin id. */
-  list(nowMs: number): Promise<OriginListing[]>;
-}
-
-/**
- * True while a listing is younger than its `ttlMs`.
- *
- * @example
- * ```ts
- * import { isListingFresh } from "./streams.ts";
- * const l = { updatedAtMs: 0, ttlMs: 6_000 };
- * if (!isListingFresh(l, 6_000) || isListingFresh(l, 6_001)) throw new Error("ttl");
- * ```
- */
-export function isListingFresh(
-  listing: Pick<OriginListing, "updatedAtMs" | "ttlMs">,
-  nowMs: number,
-): boolean {
-  return nowMs - listing.updatedAtMs <= listing.ttlMs;
-}
 
 /**
  * Keeps the first streams (sorted by `app/name`) whose JSON fits in `maxBytes`.
  *
  * @example
  * ```ts
- * import { boundStreams } from "./streams.ts";
+ * import { boundStreams } from "./announcer.ts";
  * const s = { app: "live", name: "a", startedAt: "", viewers: 0, bytesIn: 0, codecs: {}, protocol: "rtmp" };
  * const r = boundStreams([s, { ...s, name: "b" }], 100);
  * if (r.streams.length !== 1 || r.omitted !== 1) throw new Error(JSON.stringify(r));
@@ -136,8 +77,8 @@ export interface StreamAnnouncerOptions {
  *
  * @example
  * ```ts
- * import { KvStore } from "./mod.ts";
- * import { StreamAnnouncer } from "./streams.ts";
+ * import { KvStore } from "../../store/mod.ts";
+ * import { StreamAnnouncer } from "./announcer.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await KvStore.open(`${dir}/m.kv`);
  * const announcer = new StreamAnnouncer(store.streams, () => [], {

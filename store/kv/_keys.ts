@@ -34,7 +34,7 @@ export const KEYS = {
     schedulerId,
   ],
   allHealth: ["edge_health"] as Deno.KvKey,
-  /** `OriginListing` by origin id (`store/streams.ts`), expiring after its `ttlMs`. */
+  /** `OriginListing` by origin id (`store.streams`), expiring after its `ttlMs`. */
   streamListing: (
     originId: string,
   ): Deno.KvKey => ["stream_directory", originId],

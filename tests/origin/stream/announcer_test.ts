@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { silentLogger } from "../../log/mod.ts";
+import { silentLogger } from "../../../log/mod.ts";
 import {
   boundStreams,
-  type DirectoryStream,
-  isListingFresh,
-  KvStore,
-  type OriginListing,
   StreamAnnouncer,
-  type StreamDirectory,
-} from "../../store/mod.ts";
-import { waitUntil, withStore } from "./_temp_store.ts";
+} from "../../../origin/stream/announcer.ts";
+import type { DirectoryStream, StreamDirectory } from "../../../store/mod.ts";
+import { waitUntil, withStore } from "../../store/_temp_store.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -24,27 +20,6 @@ function stream(name: string, app = "live"): DirectoryStream {
     protocol: "rtmp",
   };
 }
-
-function listing(originId: string, patch: Partial<OriginListing> = {}) {
-  return {
-    originId,
-    httpUrl: `http://${originId}`,
-    rtmpUrl: "rtmp://h:1935",
-    streams: [stream("a")],
-    omitted: 0,
-    updatedAtMs: Date.now(),
-    ttlMs: 6000,
-    ...patch,
-  };
-}
-
-Deno.test("isListingFresh() keeps a listing for its ttl", () => {
-  assert.equal(isListingFresh({ updatedAtMs: T0, ttlMs: 100 }, T0 + 100), true);
-  assert.equal(
-    isListingFresh({ updatedAtMs: T0, ttlMs: 100 }, T0 + 101),
-    false,
-  );
-});
 
 Deno.test("boundStreams() sorts by app/name and counts what does not fit as omitted", () => {
   const all = [stream("c"), stream("a", "z"), stream("b")];
@@ -67,34 +42,6 @@ Deno.test("boundStreams() sorts by app/name and counts what does not fit as omit
   const b = boundStreams(many);
   assert.ok(b.streams.length > 0 && b.omitted > 0);
   assert.equal(b.streams.length + b.omitted, 1000);
-});
-
-Deno.test("store.streams: a listing is read by a second handle, dropped when withdrawn or stale", async () => {
-  await withStore(async (a, kvPath) => {
-    const b = await KvStore.open(kvPath);
-    try {
-      const now = Date.now();
-      await a.streams.announce(listing("o2:8090", { updatedAtMs: now }));
-      await a.streams.announce(listing("o1:8090", { updatedAtMs: now }));
-      await a.streams.announce(
-        listing("o3:8090", { updatedAtMs: now - 10_000 }),
-      );
-      assert.deepEqual(
-        (await b.streams.list(now)).map((l) => l.originId),
-        ["o1:8090", "o2:8090"],
-      );
-      assert.deepEqual((await b.streams.list(now))[0]!.streams, [stream("a")]);
-      await b.streams.withdraw("o1:8090");
-      assert.deepEqual(
-        (await a.streams.list(now)).map((l) => l.originId),
-        ["o2:8090"],
-      );
-      // Past its ttl a listing is gone, whether or not KV has expired the key yet.
-      assert.deepEqual(await a.streams.list(now + 6001), []);
-    } finally {
-      await b.close();
-    }
-  });
 });
 
 Deno.test("StreamAnnouncer announces at once, after changed(), on its interval, and withdraws on close()", async () => {

@@ -8,17 +8,16 @@
  * @module
  */
 
-import { KEYS } from "./_keys.ts";
+import { edgeRecordTtlMs, isEdgeFresh, isViewFresh } from "../freshness.ts";
 import {
   type EdgeRecord,
   type EdgeRegistry,
-  EXPIRY_HEARTBEATS,
+  type FeedEvent,
   type HealthView,
-  isEdgeFresh,
-  isViewFresh,
+  MAX_HEALTH_ERROR_CHARS,
   type RegistrySnapshot,
-} from "./edges.ts";
-import type { FeedEvent } from "./types.ts";
+} from "../types.ts";
+import { KEYS } from "./_keys.ts";
 
 /** Most mutations put in one atomic commit (Deno KV allows 1000). */
 const MAX_MUTATIONS_PER_COMMIT = 500;
@@ -49,8 +48,7 @@ export class KvEdgeRegistry implements EdgeRegistry {
   #put(record: EdgeRecord): Promise<void> {
     return this.#d.track("write edge record", async () => {
       await this.#kv.set(KEYS.edge(record.id), record, {
-        expireIn: Math.max(1, record.heartbeatSeconds * 1000) *
-          EXPIRY_HEARTBEATS,
+        expireIn: edgeRecordTtlMs(record),
       });
     });
   }
@@ -102,7 +100,7 @@ export class KvEdgeRegistry implements EdgeRegistry {
             edgeId: v.edgeId,
             schedulerId,
             up: v.up,
-            lastError: v.lastError.slice(0, 200),
+            lastError: v.lastError.slice(0, MAX_HEALTH_ERROR_CHARS),
             reportedAtMs: nowMs,
             ttlMs,
           };

@@ -1,0 +1,62 @@
+/**
+ * When a stored record still counts: the rules every backend and every reader applies the same
+ * way, so several nodes reading one store agree. Backends expire keys lazily (Deno KV) or by
+ * their own clock (Redis), so readers also check the record's own timestamps with these.
+ *
+ * @module
+ */
+
+import type { EdgeRecord, HealthView, OriginListing } from "./types.ts";
+
+/** Missed heartbeats after which an edge counts as gone. */
+export const EXPIRY_HEARTBEATS = 3;
+
+/**
+ * True while an edge's last heartbeat is younger than {@link EXPIRY_HEARTBEATS} beats.
+ *
+ * @example
+ * ```ts
+ * import { isEdgeFresh } from "./freshness.ts";
+ * const r = { heartbeatSeconds: 5, updatedAtMs: 0 };
+ * if (!isEdgeFresh(r, 15_000) || isEdgeFresh(r, 15_001)) throw new Error("3 beats of 5 s");
+ * ```
+ */
+export function isEdgeFresh(
+  record: Pick<EdgeRecord, "heartbeatSeconds" | "updatedAtMs">,
+  nowMs: number,
+): boolean {
+  return nowMs - record.updatedAtMs <=
+    record.heartbeatSeconds * 1000 * EXPIRY_HEARTBEATS;
+}
+
+/** How long (ms) a backend keeps an edge record after a heartbeat. */
+export function edgeRecordTtlMs(
+  record: Pick<EdgeRecord, "heartbeatSeconds">,
+): number {
+  return Math.max(1, record.heartbeatSeconds * 1000) * EXPIRY_HEARTBEATS;
+}
+
+/** True while a health view still counts. */
+export function isViewFresh(
+  view: Pick<HealthView, "reportedAtMs" | "ttlMs">,
+  nowMs: number,
+): boolean {
+  return nowMs - view.reportedAtMs <= view.ttlMs;
+}
+
+/**
+ * True while a listing is younger than its `ttlMs`.
+ *
+ * @example
+ * ```ts
+ * import { isListingFresh } from "./freshness.ts";
+ * const l = { updatedAtMs: 0, ttlMs: 6_000 };
+ * if (!isListingFresh(l, 6_000) || isListingFresh(l, 6_001)) throw new Error("ttl");
+ * ```
+ */
+export function isListingFresh(
+  listing: Pick<OriginListing, "updatedAtMs" | "ttlMs">,
+  nowMs: number,
+): boolean {
+  return nowMs - listing.updatedAtMs <= listing.ttlMs;
+}
