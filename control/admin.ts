@@ -17,13 +17,17 @@ import { type Context, Hono } from "hono";
 /** Largest number of paths in one prefetch. */
 export const MAX_PREFETCH_URLS = 1_000;
 import type { Logger } from "../log/mod.ts";
-import type {
-  EdgeLoad,
-  OriginListing,
-  RegistrySnapshot,
-  SharedStore,
-  TokenState,
+import {
+  combineHealthViews,
+  type EdgeLoad,
+  type OriginListing,
+  type RegistrySnapshot,
+  type SharedStore,
+  type TokenState,
 } from "../store/mod.ts";
+
+const verdict = (up: boolean | undefined): "up" | "down" | "unknown" =>
+  up === undefined ? "unknown" : up ? "up" : "down";
 import { clientAddress, NO_STORE, readJsonBody, textError } from "./_http.ts";
 import { redactConfig } from "./config_view.ts";
 import {
@@ -93,7 +97,7 @@ export interface AdminEdgeView {
   readonly draining: boolean;
   /** ISO 8601, or `null` when not draining. */
   readonly drainingSince: string | null;
-  /** The schedulers' views combined ({@link healthVerdict}); `unknown` without any. */
+  /** The schedulers' views combined (`combineHealthViews` of the store); `unknown` without any. */
   readonly health: "up" | "down" | "unknown";
   readonly healthViews: readonly {
     readonly schedulerId: string;
@@ -130,28 +134,6 @@ const MINT_FIELDS = ["app", "duration", "limit"];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/**
- * The verdict schedulers reach from these views, for display: up when at least as many say up
- * as down, `unknown` without any. The rule is the scheduler's (`scheduler/health/combine.ts`,
- * which answering uses); a role does not import another role, so it is restated here and
- * `tests/control/admin_health_verdict_test.ts` checks both agree on every small case.
- *
- * @example
- * ```ts
- * import { healthVerdict } from "./admin.ts";
- * if (healthVerdict([{ up: true }, { up: false }]) !== "up") throw new Error("tie is up");
- * if (healthVerdict([]) !== "unknown") throw new Error("no view");
- * ```
- */
-export function healthVerdict(
-  views: readonly { readonly up: boolean }[],
-): "up" | "down" | "unknown" {
-  if (views.length === 0) return "unknown";
-  let up = 0;
-  for (const v of views) if (v.up) up++;
-  return up >= views.length - up ? "up" : "down";
-}
-
 /** Shapes the registry for the admin API. */
 export function toAdminEdges(
   snap: RegistrySnapshot,
@@ -175,7 +157,7 @@ export function toAdminEdges(
       load: e.load,
       draining: since !== undefined,
       drainingSince: since === undefined ? null : iso(since),
-      health: healthVerdict(views),
+      health: verdict(combineHealthViews(views)),
       healthViews: views.map((v) => ({
         schedulerId: v.schedulerId,
         up: v.up,

@@ -14,9 +14,13 @@
 
 import type { SchedulerConfig } from "../config/scheduler_schema.ts";
 import { describeError, type Logger } from "../log/mod.ts";
-import type { EdgeRecord, HealthView, SharedStore } from "../store/mod.ts";
+import {
+  combineHealthViews,
+  type EdgeRecord,
+  type HealthView,
+  type SharedStore,
+} from "../store/mod.ts";
 import type { EdgeSource, EdgeStatus } from "./edges.ts";
-import { combineHealthViews } from "./health/combine.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import type { HealthTransition } from "./health/history.ts";
 import type { HealthState } from "./health/state.ts";

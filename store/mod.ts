@@ -39,6 +39,7 @@ export {
   type StoreLocation,
 } from "./url.ts";
 export {
+  combineHealthViews,
   EXPIRY_HEARTBEATS,
   isEdgeFresh,
   isListingFresh,

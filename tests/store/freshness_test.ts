@@ -1,3 +1,4 @@
+import { combineHealthViews } from "../../store/freshness.ts";
 import assert from "node:assert/strict";
 import { isEdgeFresh, isListingFresh, isViewFresh } from "../../store/mod.ts";
 
@@ -18,4 +19,20 @@ Deno.test("isListingFresh() keeps a listing for its ttl", () => {
     isListingFresh({ updatedAtMs: T0, ttlMs: 100 }, T0 + 101),
     false,
   );
+});
+
+Deno.test("combineHealthViews() is a majority vote, ties up, undefined without views", () => {
+  const v = (...ups: boolean[]) => ups.map((up) => ({ up }));
+  for (
+    const [views, want] of [
+      [v(), undefined],
+      [v(true), true],
+      [v(false), false],
+      [v(true, false), true],
+      [v(false, false, true), false],
+      [v(true, true, false), true],
+    ] as const
+  ) {
+    assert.equal(combineHealthViews(views), want, JSON.stringify(views));
+  }
 });
