@@ -1,6 +1,10 @@
-import { combineHealthViews } from "../../store/freshness.ts";
 import assert from "node:assert/strict";
-import { isEdgeFresh, isListingFresh, isViewFresh } from "../../store/mod.ts";
+import {
+  combineHealthViews,
+  isEdgeFresh,
+  isListingFresh,
+  isViewFresh,
+} from "../../store/mod.ts";
 
 const T0 = 1_700_000_000_000;
 
