@@ -63,3 +63,4 @@ export {
   RtmpServerHandshake,
 } from "./handshake.ts";
 export * from "./messages.ts";
+export { decodeAggregate } from "./aggregate.ts";
