@@ -99,8 +99,13 @@ export interface OriginConfig {
   };
   readonly hls: {
     readonly enabled: boolean;
-    /** Segments are cut at the first keyframe after this many seconds. */
+    /** Segments are cut at the first keyframe after this many seconds (less the tolerance). */
     readonly targetDurationSeconds: number;
+    /**
+     * Fraction of the target by which a keyframe may come early and still end a segment
+     * (encoders' GOPs on a millisecond clock run a few ms short: 1982 ms for "2 s").
+     */
+    readonly keyframeTolerance: number;
     /** Segments listed in the live playlist. */
     readonly windowSegments: number;
   };
@@ -206,7 +211,12 @@ export const DEFAULTS: MeridianConfig = {
       flushIntervalMs: 50,
       maxViewerQueueBytes: 4 * 1024 * 1024,
     },
-    hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },
+    hls: {
+      enabled: true,
+      targetDurationSeconds: 2,
+      keyframeTolerance: 0.1,
+      windowSegments: 6,
+    },
     virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
     apps: [],
     defaultApp: { access: "open", publishKeys: [] },
@@ -331,6 +341,7 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.live.flushIntervalMs": intIn(0, 1000),
   "origin.live.maxViewerQueueBytes": intIn(64 * 1024, 1 << 30),
   "origin.hls.targetDurationSeconds": numIn(0.5, 60),
+  "origin.hls.keyframeTolerance": numIn(0, 0.5),
   "origin.hls.windowSegments": intIn(2, 1000),
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,

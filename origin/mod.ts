@@ -140,6 +140,7 @@ function createHlsPackagers(
       s = new HlsStream({
         streamName: hub.name,
         targetDurationMs: Math.round(config.targetDurationSeconds * 1000),
+        keyframeTolerance: config.keyframeTolerance,
         windowSegments: config.windowSegments,
         segmentNamePrefix: prefix,
         now: Date.now,

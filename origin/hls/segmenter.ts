@@ -42,6 +42,22 @@ import { type HlsSegment, SegmentWindow } from "./window.ts";
 export const DEFAULT_TARGET_DURATION_MS = 2000;
 /** Default number of segments listed in the playlist. */
 export const DEFAULT_WINDOW_SEGMENTS = 6;
+/**
+ * Default {@link HlsStreamOptions.keyframeTolerance}: a keyframe up to 10% of the target early
+ * (200 ms at 2 s) still ends the segment.
+ *
+ * Why a tolerance: encoders place keyframes by frame count on a millisecond clock, so a "2 s"
+ * GOP is often a few ms short (GStreamer at 30 fps: 1982 ms). Cutting only at or after exactly
+ * the target then waits for the next keyframe, doubling every segment (3964 ms) and the
+ * EXT-X-TARGETDURATION with it, which players answer with twice the latency. 10% covers several
+ * frames of jitter at any common rate (6 frames at 30 fps) while keeping every segment within
+ * 10% of the target; a GOP shorter than 90% of the target still makes segments of several GOPs.
+ * Others allow the same: nginx-rtmp's `aligned` slicing cuts at a keyframe on the target's grid
+ * of timestamps, and the ngx_rtmp_hls fork's `hls_fragment_wave` takes a keyframe a configured
+ * percentage early; SRS waits for `hls_fragment` exactly but offers `hls_ts_floor` (up to 30% of
+ * deviation) for encoders that drift.
+ */
+export const DEFAULT_KEYFRAME_TOLERANCE = 0.1;
 /** Finished segments kept downloadable beyond the window for slow clients (RFC 8216 §6.2.2). */
 export const RETAINED_EXTRA_SEGMENTS = 3;
 /**
@@ -60,6 +76,7 @@ export const MAX_TIMESTAMP_GAP_MS = 10_000;
 /** Bounds of the options, checked at construction. */
 const TARGET_DURATION_RANGE_MS = [100, 600_000] as const;
 const WINDOW_SEGMENTS_RANGE = [1, 10_000] as const;
+const KEYFRAME_TOLERANCE_RANGE = [0, 0.5] as const;
 /** MP3 frames carry 1152 samples (MPEG-1 Layer III). Used only to estimate durations. */
 const MP3_FRAME_MS = 26;
 /** AAC re-anchors its sample clock when FLV time and sample time differ by more than this many frames. */
@@ -73,10 +90,18 @@ export interface HlsStreamOptions {
   /** The stream's name; playlist URIs are `${streamName}/${segmentName}`. */
   readonly streamName: string;
   /**
-   * Segments are cut at the first keyframe at or after this duration, in ms.
+   * Segments are cut at the first keyframe at or after this duration (less the
+   * {@link HlsStreamOptions.keyframeTolerance}), in ms.
    * @default {2000}
    */
   readonly targetDurationMs?: number;
+  /**
+   * Fraction of the target by which a keyframe may come early and still end the segment:
+   * segments are cut at the first keyframe at least `targetDurationMs * (1 - keyframeTolerance)`
+   * after the segment start (see {@link DEFAULT_KEYFRAME_TOLERANCE}).
+   * @default {0.1}
+   */
+  readonly keyframeTolerance?: number;
   /**
    * Segments listed in the playlist.
    * @default {6}
@@ -126,7 +151,8 @@ interface AudioClock {
  * What it does with each input:
  * - H.264 (legacy AVC or Enhanced RTMP `avc1`): AVCC to Annex B, an AUD per access unit and
  *   SPS/PPS before every IDR, PTS = DTS + composition time. Segments start at keyframes and
- *   are cut at the first keyframe once the target duration is reached (whole GOPs).
+ *   are cut at the first keyframe once the target duration is reached, less a tolerance for
+ *   keyframes that come a few ms early (whole GOPs; see {@link DEFAULT_KEYFRAME_TOLERANCE}).
  * - AAC: ADTS framing; PTS counted from the number of samples (1024 per frame at the
  *   configured rate), re-anchored to the FLV timestamp only when the two drift apart by more
  *   than a frame. This removes the jitter of millisecond FLV timestamps.
@@ -165,6 +191,8 @@ interface AudioClock {
 export class HlsStream {
   readonly #streamName: string;
   readonly #targetDurationMs: number;
+  /** A keyframe this long (ms) after the segment start ends the segment. */
+  readonly #cutAfterMs: number;
   readonly #prefix: string;
   readonly #now: () => number;
   readonly #window: SegmentWindow;
@@ -194,6 +222,7 @@ export class HlsStream {
   constructor(options: HlsStreamOptions) {
     const target = options.targetDurationMs ?? DEFAULT_TARGET_DURATION_MS;
     const windowSegments = options.windowSegments ?? DEFAULT_WINDOW_SEGMENTS;
+    const tolerance = options.keyframeTolerance ?? DEFAULT_KEYFRAME_TOLERANCE;
     const prefix = options.segmentNamePrefix ?? options.now().toString(36);
     const bad = (key: string, value: unknown, expected: string): HlsError =>
       new HlsError(
@@ -223,6 +252,16 @@ export class HlsStream {
         `an integer ${WINDOW_SEGMENTS_RANGE.join("..")}`,
       );
     }
+    if (
+      !Number.isFinite(tolerance) || tolerance < KEYFRAME_TOLERANCE_RANGE[0] ||
+      tolerance > KEYFRAME_TOLERANCE_RANGE[1]
+    ) {
+      throw bad(
+        "keyframeTolerance",
+        tolerance,
+        `a number ${KEYFRAME_TOLERANCE_RANGE.join("..")}`,
+      );
+    }
     if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
       throw bad("segmentNamePrefix", prefix, "letters, digits, '_' or '-'");
     }
@@ -235,6 +274,7 @@ export class HlsStream {
     }
     this.#streamName = options.streamName;
     this.#targetDurationMs = target;
+    this.#cutAfterMs = target * (1 - tolerance);
     this.#prefix = prefix;
     this.#now = options.now;
     this.#window = new SegmentWindow(windowSegments, RETAINED_EXTRA_SEGMENTS);
@@ -372,7 +412,7 @@ export class HlsStream {
         // Timestamps jumped: close at what we have, restart with a discontinuity.
         this.#closeSegment(current.endMs);
         this.#discontinuityNext = true;
-      } else if (dtsMs - current.startMs >= this.#targetDurationMs) {
+      } else if (dtsMs - current.startMs >= this.#cutAfterMs) {
         this.#closeSegment(dtsMs);
       }
     }

@@ -132,6 +132,62 @@ Deno.test("HlsStream cuts whole GOPs at the target and stamps PROGRAM-DATE-TIME 
   assert.equal(hls.droppedTags, 0);
 });
 
+/** Video at `fps` with a keyframe every `gopMs` (ms clock), plus 48 kHz AAC, by time. */
+function gopStream(durationMs: number, gopMs: number, fps: number): FlvTag[] {
+  const media: FlvTag[] = [];
+  for (let g = 0; g * gopMs < durationMs; g++) {
+    for (let j = 0; j * (1000 / fps) < gopMs; j++) {
+      const ts = g * gopMs + Math.round((j * 1000) / fps);
+      if (ts < durationMs) media.push(videoTag(ts, j === 0));
+    }
+  }
+  for (let i = 0; (i * 64) / 3 < durationMs; i++) {
+    media.push(aacTag(Math.round((i * 64) / 3)));
+  }
+  media.sort((a, b) => a.timestampMs - b.timestampMs);
+  return [avcConfigTag(), AAC_CONFIG, ...media];
+}
+
+Deno.test("HlsStream cuts at a keyframe a few ms before the target (GStreamer's 1982 ms GOP at 30 fps)", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "g",
+    segmentNamePrefix: "x",
+    now: () => clock.now,
+  });
+  feed(hls, gopStream(1982 * 5, 1982, 30), clock, T0);
+  hls.onEnd();
+  const p = parseMediaPlaylist(hls.playlist()!);
+  // One GOP per segment, not two (3.964 s), and the target stays 2 s. (The last segment,
+  // closed by the end of the stream, also holds the last frame's duration.)
+  assert.deepEqual(
+    p.segments.slice(0, -1).map((s) => s.durationSeconds),
+    [1.982, 1.982, 1.982, 1.982],
+  );
+  assert.equal(p.targetDurationSeconds, 2);
+});
+
+Deno.test("HlsStream's keyframe tolerance is 10% of the target by default, and configurable", () => {
+  const durations = (gopMs: number, keyframeTolerance?: number) => {
+    const clock = { now: T0 };
+    const hls = new HlsStream({
+      streamName: "g",
+      segmentNamePrefix: "x",
+      now: () => clock.now,
+      ...(keyframeTolerance === undefined ? {} : { keyframeTolerance }),
+    });
+    // One keyframe more than counted, so every counted segment is closed by a keyframe.
+    feed(hls, gopStream(gopMs * 4 + 1, gopMs, 25), clock, T0);
+    return parseMediaPlaylist(hls.playlist()!).segments.map((s) =>
+      s.durationSeconds
+    );
+  };
+  assert.deepEqual(durations(1800), [1.8, 1.8, 1.8, 1.8]); // exactly 10% early: cut
+  assert.deepEqual(durations(1799), [3.598, 3.598]); // beyond the tolerance: next keyframe
+  assert.deepEqual(durations(1982, 0), [3.964, 3.964]); // 0: at or after the target only
+  assert.deepEqual(durations(1500, 0.25), [1.5, 1.5, 1.5, 1.5]);
+});
+
 Deno.test("HlsStream writes AUD + SPS/PPS on IDR, PTS = DTS + CTS, sample-counted AAC timestamps", () => {
   const clock = { now: T0 };
   const hls = new HlsStream({
@@ -306,6 +362,9 @@ Deno.test("HlsStream validates its options", () => {
       { targetDurationMs: 0 },
       { windowSegments: 0 },
       { windowSegments: 1.5 },
+      { keyframeTolerance: -0.1 },
+      { keyframeTolerance: 0.6 },
+      { keyframeTolerance: NaN },
       { segmentNamePrefix: "a/b" },
       { streamName: "../x" },
     ]
