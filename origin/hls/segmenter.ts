@@ -11,6 +11,11 @@ import {
   decodeAudioSpecificConfig,
 } from "../../codec/aac/mod.ts";
 import {
+  amf0Properties,
+  type Amf0Value,
+  decodeAll,
+} from "../../codec/amf0/mod.ts";
+import {
   AudioCodec,
   AudioPacketType,
   decodeAudioTagHeader,
@@ -82,6 +87,8 @@ const MP3_FRAME_MS = 26;
 /** AAC re-anchors its sample clock when FLV time and sample time differ by more than this many frames. */
 const AUDIO_RESYNC_FRAMES = 1;
 const AAC_SAMPLES_PER_FRAME = 1024;
+/** Lowest MPEG-1 Layer III sample rate; lower rates are MPEG-2 (stream type 0x04). */
+const MPEG1_MIN_SAMPLE_RATE_HZ = 32_000;
 /** Video frame duration assumed until two frames have been seen (25 fps). */
 const DEFAULT_VIDEO_FRAME_MS = 40;
 
@@ -119,11 +126,18 @@ export interface HlsStreamOptions {
 
 interface OpenSegment {
   readonly sequence: number;
-  readonly tracks: TsTracks;
+  /**
+   * The program the segment's PMT lists. Written at close (the segment is not served before),
+   * so an audio track learned after the segment opened still joins it (see `#onAudio`).
+   */
+  tracks: TsTracks;
+  /** An audio frame has been written (from then on the audio type is fixed). */
+  audioWritten: boolean;
   /** Media time (ms) of the first frame: the keyframe DTS, or the first audio PTS. */
   readonly startMs: number;
   readonly programDateTimeMs: number;
   readonly discontinuity: boolean;
+  /** The media packets; the PAT/PMT go in front at close. */
   readonly chunks: Uint8Array[];
   bytes: number;
   /** End of the latest frame written, media ms (frame time + estimated duration). */
@@ -157,12 +171,17 @@ interface AudioClock {
  *   configured rate), re-anchored to the FLV timestamp only when the two drift apart by more
  *   than a frame. This removes the jitter of millisecond FLV timestamps.
  * - MP3: carried as MPEG audio (stream type 0x03, or 0x04 for the MPEG-2 half rates) with
- *   FLV timestamps.
+ *   FLV timestamps. MP3 has no sequence header, so the track is declared from onMetaData's
+ *   `audiocodecid` when the publisher sends it, else from the first MP3 tag.
+ * - An audio track learned while a segment is open (the first MP3 tag after the first
+ *   keyframe, a late AAC sequence header) joins that segment: its PAT/PMT are written when it
+ *   closes, so no audio is dropped and the next segment needs no EXT-X-DISCONTINUITY.
  * - HEVC, AV1, VP9 and other video codecs are not packaged (HEVC in TS is optional in HLS
  *   and these streams are for RTMP/HTTP-FLV players): such a stream's HLS is audio-only.
  *   Other audio codecs are dropped the same way.
  * - Audio-only streams (no AVC sequence header) are cut on audio time.
- * - Script data (onMetaData) is ignored.
+ * - Script data: only onMetaData's `audiocodecid`/`audiosamplerate` are read (the MP3 hint
+ *   above); a malformed one is ignored, as metadata is optional.
  *
  * A republish ({@link HlsStream.onEnd}, then more tags) starts a new segment marked
  * EXT-X-DISCONTINUITY; so does a change of tracks or a timestamp jump at a keyframe.
@@ -200,7 +219,11 @@ export class HlsStream {
 
   #avc: { lengthSize: number; parameterSets: ParameterSets } | undefined;
   #aac: AudioSpecificConfig | undefined;
-  #mp3StreamType: number | undefined;
+  /**
+   * Stream type of the audio track: from the AAC sequence header, the latest MP3 tag, or
+   * (until either arrives) onMetaData.
+   */
+  #audioStreamType: number | undefined;
   #audioClock: AudioClock | undefined;
   #videoFrameMs = DEFAULT_VIDEO_FRAME_MS;
 
@@ -315,6 +338,7 @@ export class HlsStream {
       if (tag.data.byteLength === 0) return;
       if (tag.type === FlvTagType.Video) this.#onVideo(tag);
       else if (tag.type === FlvTagType.Audio) this.#onAudio(tag);
+      else if (tag.type === FlvTagType.Script) this.#onScript(tag);
     } catch (cause) {
       this.#droppedTags++;
       this.#lastError = new HlsError(
@@ -342,7 +366,7 @@ export class HlsStream {
     // A new publisher sends its own sequence headers, possibly for other codecs.
     this.#avc = undefined;
     this.#aac = undefined;
-    this.#mp3StreamType = undefined;
+    this.#audioStreamType = undefined;
     this.#audioClock = undefined;
     this.#videoFrameMs = DEFAULT_VIDEO_FRAME_MS;
   }
@@ -450,11 +474,13 @@ export class HlsStream {
     if (h.codec === AudioCodec.Aac && h.soundFormat !== SoundFormat.ExHeader) {
       if (h.packetType === AudioPacketType.SequenceStart) {
         this.#aac = decodeAudioSpecificConfig(payload);
+        this.#audioStreamType = StreamType.AacAdts;
         this.#audioClock = undefined;
         return;
       }
       if (!this.#aac || h.packetType !== AudioPacketType.CodedFrames) return;
       frame = buildAdtsFrame(this.#aac, payload);
+      this.#audioStreamType = StreamType.AacAdts;
       frameMs = (AAC_SAMPLES_PER_FRAME * 1000) / this.#aac.sampleRateHz;
       ptsMs = this.#aacPtsMs(tag.timestampMs, frameMs);
     } else if (
@@ -462,7 +488,7 @@ export class HlsStream {
     ) {
       if (payload.byteLength < 4) return;
       // MPEG audio header: version bits 20-19; '11' is MPEG-1, anything else MPEG-2/2.5.
-      this.#mp3StreamType ??= ((payload[1]! >> 3) & 0x03) === 0x03
+      this.#audioStreamType = ((payload[1]! >> 3) & 0x03) === 0x03
         ? StreamType.Mpeg1Audio
         : StreamType.Mpeg2Audio;
       frame = payload;
@@ -482,7 +508,17 @@ export class HlsStream {
       this.#openSegment(ptsMs, false);
     }
     const seg = this.#current!;
-    if (seg.tracks.audioStreamType === undefined) return; // codec arrived mid-segment
+    const type = this.#audioStreamType!;
+    if (seg.tracks.audioStreamType !== type) {
+      // The segment's PMT is written at close: until the segment has audio it can still list
+      // this track. A codec change after audio was written waits for the next segment (which
+      // the track change marks EXT-X-DISCONTINUITY).
+      if (seg.audioWritten) return;
+      seg.tracks = { ...seg.tracks, audioStreamType: type };
+      this.#muxer.setTracks(seg.tracks);
+      this.#lastTracks = seg.tracks;
+    }
+    seg.audioWritten = true;
     const pending = this.#pendingAudio ??= {
       ptsTicks: msToTicks(ptsMs),
       frames: [],
@@ -492,6 +528,31 @@ export class HlsStream {
     pending.bytes += frame.byteLength;
     seg.endMs = Math.max(seg.endMs, ptsMs + frameMs);
     if (pending.frames.length >= AUDIO_FRAMES_PER_PES) this.#flushAudio();
+  }
+
+  /**
+   * onMetaData: declares an MP3 track before its first tag (MP3 has no sequence header), so a
+   * segment opened by a keyframe that comes first already lists it.
+   */
+  #onScript(tag: FlvTag): void {
+    if (this.#audioStreamType !== undefined) return; // headers know better
+    let values: Amf0Value[];
+    try {
+      values = decodeAll(tag.data);
+    } catch {
+      return; // metadata is optional: a malformed one only loses the hint
+    }
+    if (values[0] !== "onMetaData" || values[1] === undefined) return;
+    const props = amf0Properties(values[1]);
+    if (!props) return;
+    const codecId = props["audiocodecid"];
+    if (codecId !== SoundFormat.Mp3 && codecId !== SoundFormat.Mp3At8k) return;
+    const rate = props["audiosamplerate"];
+    // MPEG-1 Layer III has 32, 44.1 and 48 kHz; the lower rates are MPEG-2/2.5 (ISO/IEC 13818-3).
+    this.#audioStreamType = codecId === SoundFormat.Mp3 &&
+        (typeof rate !== "number" || rate >= MPEG1_MIN_SAMPLE_RATE_HZ)
+      ? StreamType.Mpeg1Audio
+      : StreamType.Mpeg2Audio;
   }
 
   /** PTS from the AAC sample count, re-anchored when FLV time drifts more than a frame. */
@@ -531,7 +592,7 @@ export class HlsStream {
   #tracks(withVideo: boolean): TsTracks {
     return {
       videoStreamType: withVideo && this.#avc ? StreamType.H264 : undefined,
-      audioStreamType: this.#aac ? StreamType.AacAdts : this.#mp3StreamType,
+      audioStreamType: this.#audioStreamType,
     };
   }
 
@@ -542,15 +603,15 @@ export class HlsStream {
       (last.videoStreamType !== tracks.videoStreamType ||
         last.audioStreamType !== tracks.audioStreamType);
     this.#muxer.setTracks(tracks);
-    const psi = this.#muxer.writePsi();
     this.#current = {
       sequence: this.#nextSequence++,
       tracks,
+      audioWritten: false,
       startMs,
       programDateTimeMs: this.#now(),
       discontinuity: this.#discontinuityNext || changed,
-      chunks: [psi],
-      bytes: psi.byteLength,
+      chunks: [],
+      bytes: 0,
       endMs: startMs,
       lastVideoDtsMs: undefined,
     };
@@ -574,8 +635,13 @@ export class HlsStream {
     const seg = this.#current;
     if (!seg) return;
     this.#current = undefined;
-    const bytes = new Uint8Array(seg.bytes);
-    let o = 0;
+    // PAT and PMT first (each segment decodes on its own, RFC 8216 §3.2), with the tracks the
+    // segment ended up with. Written now, once per segment, so their continuity counters run on.
+    this.#muxer.setTracks(seg.tracks);
+    const psi = this.#muxer.writePsi();
+    const bytes = new Uint8Array(psi.byteLength + seg.bytes);
+    bytes.set(psi, 0);
+    let o = psi.byteLength;
     for (const c of seg.chunks) {
       bytes.set(c, o);
       o += c.byteLength;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeAudioSpecificConfig } from "../../../codec/aac/mod.ts";
+import { Amf0EcmaArray, encodeAmf0 } from "../../../codec/amf0/mod.ts";
 import { type FlvTag, readFlvFile } from "../../../codec/flv/mod.ts";
 import { encodeAvcDecoderConfig } from "../../../codec/h264/mod.ts";
 import { parseMediaPlaylist } from "../../../codec/hls/mod.ts";
@@ -292,6 +293,125 @@ Deno.test("HlsStream marks a republish with EXT-X-DISCONTINUITY and counts DISCO
     hls.segment("ab-2.ts"),
     "retained beyond the window for slow clients",
   );
+});
+
+// MP3 in FLV: SoundFormat 2, 44.1 kHz, 16-bit, stereo; then one MPEG-1 Layer III frame header.
+const mp3Tag = (ts: number, mpeg1 = true): FlvTag => ({
+  type: 8,
+  timestampMs: ts,
+  data: new Uint8Array([0x2f, 0xff, mpeg1 ? 0xfb : 0xf3, 0x90, 0x64, 0, 0, 0]),
+});
+const metadataTag = (props: Record<string, number>): FlvTag => ({
+  type: 18,
+  timestampMs: 0,
+  data: encodeAmf0("onMetaData", new Amf0EcmaArray(props)),
+});
+
+/** 25 fps H.264, keyframe every 1 s, and MP3 frames (26 ms) from `audioFromMs` on. */
+function mp3Stream(durationMs: number, audioFromMs: number): FlvTag[] {
+  const media: FlvTag[] = [];
+  for (let i = 0; i * 40 < durationMs; i++) {
+    media.push(videoTag(i * 40, i % 25 === 0));
+  }
+  for (let t = audioFromMs; t < durationMs; t += 26) media.push(mp3Tag(t));
+  // Stable sort: at equal times video goes first, as when the keyframe opens the segment.
+  media.sort((a, b) => a.timestampMs - b.timestampMs);
+  return [avcConfigTag(), ...media];
+}
+
+function pmtAndAudio(hls: HlsStream, name: string) {
+  const r = new TsDemuxer().demux(hls.segment(name)!);
+  return {
+    streams: r.pmt?.streams.map((s) => s.streamType),
+    audioPes: r.pes.filter((p) => p.pid === TsPid.Audio).length,
+    continuityErrors: r.continuityErrors,
+  };
+}
+
+Deno.test("HlsStream: an MP3 track first seen after the keyframe joins the open segment (no audio dropped, no DISCONTINUITY)", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "m",
+    segmentNamePrefix: "x",
+    now: () => clock.now,
+  });
+  // No onMetaData: the first MP3 tag, 300 ms after the first keyframe, is all there is.
+  feed(hls, mp3Stream(4100, 300), clock, T0);
+  hls.onEnd();
+  const first = pmtAndAudio(hls, "x-0");
+  assert.deepEqual(first.streams, [StreamType.H264, StreamType.Mpeg1Audio]);
+  // 300..2000 ms of audio in 26 ms frames, 4 frames per PES: every frame is in the segment.
+  assert.equal(first.audioPes, Math.ceil(Math.ceil((2000 - 300) / 26) / 4));
+  assert.deepEqual(pmtAndAudio(hls, "x-1").streams, first.streams);
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.deepEqual(p.segments.map((s) => s.discontinuity), [
+    false,
+    false,
+    false,
+  ]);
+  for (const name of ["x-0", "x-1", "x-2"]) {
+    assert.deepEqual(pmtAndAudio(hls, name).continuityErrors, [], name);
+  }
+});
+
+Deno.test("HlsStream declares MP3 from onMetaData before the first MP3 tag (audio starting a segment late needs no DISCONTINUITY)", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "m",
+    segmentNamePrefix: "x",
+    now: () => clock.now,
+  });
+  // The encoder's audio starts 2.5 s in: after the first segment was cut.
+  feed(
+    hls,
+    [
+      metadataTag({ audiocodecid: 2, audiosamplerate: 44100, videocodecid: 7 }),
+      ...mp3Stream(4100, 2500),
+    ],
+    clock,
+    T0,
+  );
+  hls.onEnd();
+  assert.deepEqual(pmtAndAudio(hls, "x-0").streams, [
+    StreamType.H264,
+    StreamType.Mpeg1Audio,
+  ]);
+  assert.ok(pmtAndAudio(hls, "x-1").audioPes > 0);
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.deepEqual(p.segments.map((s) => s.discontinuity), [
+    false,
+    false,
+    false,
+  ]);
+});
+
+Deno.test("HlsStream's MP3 hint: 22.05 kHz is MPEG-2 audio; the MP3 frame header overrides a wrong hint; AAC ignores it", () => {
+  const run = (meta: Record<string, number>, tags: FlvTag[]) => {
+    const clock = { now: T0 };
+    const hls = new HlsStream({
+      streamName: "m",
+      segmentNamePrefix: "x",
+      now: () => clock.now,
+    });
+    feed(hls, [metadataTag(meta), ...tags], clock, T0);
+    hls.onEnd();
+    return pmtAndAudio(hls, "x-0").streams;
+  };
+  const video = mp3Stream(2100, 99_999); // video only
+  assert.deepEqual(run({ audiocodecid: 2, audiosamplerate: 22050 }, video), [
+    StreamType.H264,
+    StreamType.Mpeg2Audio,
+  ]);
+  // The hint said MPEG-1, the frames are MPEG-2: no audio was written yet, so the frames win.
+  const mpeg2: FlvTag[] = [...video];
+  for (let t = 100; t < 2000; t += 26) mpeg2.push(mp3Tag(t, false));
+  mpeg2.sort((a, b) => a.timestampMs - b.timestampMs);
+  assert.deepEqual(run({ audiocodecid: 2, audiosamplerate: 44100 }, mpeg2), [
+    StreamType.H264,
+    StreamType.Mpeg2Audio,
+  ]);
+  // audiocodecid 10 (AAC) is no hint: AAC waits for its sequence header.
+  assert.deepEqual(run({ audiocodecid: 10 }, video), [StreamType.H264]);
 });
 
 Deno.test("HlsStream packages HEVC streams as audio-only and cuts them on audio time", () => {
