@@ -92,6 +92,10 @@ const MPEG1_MIN_SAMPLE_RATE_HZ = 32_000;
 /** Video frame duration assumed until two frames have been seen (25 fps). */
 const DEFAULT_VIDEO_FRAME_MS = 40;
 
+function isCount(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
+}
+
 /** Options of {@link HlsStream}. */
 export interface HlsStreamOptions {
   /** The stream's name; playlist URIs are `${streamName}/${segmentName}`. */
@@ -122,6 +126,30 @@ export interface HlsStreamOptions {
   readonly segmentNamePrefix?: string;
   /** Wall clock, epoch ms; injected so tests control EXT-X-PROGRAM-DATE-TIME. */
   readonly now: () => number;
+  /**
+   * Where an earlier packager of this stream (an earlier process) stopped: numbering goes on
+   * from there and the first segment is marked EXT-X-DISCONTINUITY, so EXT-X-MEDIA-SEQUENCE
+   * never goes back (RFC 8216 §6.2.1) and EXT-X-DISCONTINUITY-SEQUENCE stays consistent.
+   */
+  readonly resume?: HlsSequenceState | undefined;
+  /**
+   * Told the new state each time a segment opens, before the segment can be listed: persist it
+   * to resume after a restart. It may be called often (every segment); keep it cheap.
+   */
+  readonly onSegmentOpened?: ((state: HlsSequenceState) => void) | undefined;
+  /** Told each time a segment is finished (the playlist changed). */
+  readonly onSegmentClosed?: (() => void) | undefined;
+}
+
+/** What numbering a stream's packager has reached (persisted across restarts). */
+export interface HlsSequenceState {
+  /** Media sequence number of the next segment to open. */
+  readonly nextSequence: number;
+  /**
+   * Discontinuity-flagged segments opened so far, counting those an earlier packager counted:
+   * the EXT-X-DISCONTINUITY-SEQUENCE of a playlist from which all of them have left.
+   */
+  readonly discontinuities: number;
 }
 
 interface OpenSegment {
@@ -216,6 +244,8 @@ export class HlsStream {
   readonly #now: () => number;
   readonly #window: SegmentWindow;
   readonly #muxer = new TsMuxer({});
+  readonly #onSegmentOpened: ((state: HlsSequenceState) => void) | undefined;
+  readonly #onSegmentClosed: (() => void) | undefined;
 
   #avc: { lengthSize: number; parameterSets: ParameterSets } | undefined;
   #aac: AudioSpecificConfig | undefined;
@@ -232,6 +262,9 @@ export class HlsStream {
   #lastTracks: TsTracks | undefined;
   #discontinuityNext = false;
   #nextSequence = 0;
+  #discontinuities = 0;
+  #completed = 0;
+  #ended = false;
   #longestSegmentMs = 0;
   #playlist: string | undefined;
   #droppedTags = 0;
@@ -288,6 +321,13 @@ export class HlsStream {
     if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
       throw bad("segmentNamePrefix", prefix, "letters, digits, '_' or '-'");
     }
+    const resume = options.resume;
+    if (
+      resume !== undefined &&
+      !(isCount(resume.nextSequence) && isCount(resume.discontinuities))
+    ) {
+      throw bad("resume", resume, "non-negative safe integers");
+    }
     if (!/^[A-Za-z0-9_.-]+$/.test(options.streamName)) {
       throw bad(
         "streamName",
@@ -300,12 +340,37 @@ export class HlsStream {
     this.#cutAfterMs = target * (1 - tolerance);
     this.#prefix = prefix;
     this.#now = options.now;
-    this.#window = new SegmentWindow(windowSegments, RETAINED_EXTRA_SEGMENTS);
+    this.#window = new SegmentWindow(
+      windowSegments,
+      RETAINED_EXTRA_SEGMENTS,
+      resume?.discontinuities ?? 0,
+    );
+    this.#onSegmentOpened = options.onSegmentOpened;
+    this.#onSegmentClosed = options.onSegmentClosed;
+    if (resume && resume.nextSequence > 0) {
+      this.#nextSequence = resume.nextSequence;
+      this.#discontinuities = resume.discontinuities;
+      // The earlier process's segments are gone: this is a join (RFC 8216 §4.3.2.3).
+      this.#discontinuityNext = true;
+    }
   }
 
   /** Segments completed since this instance was created. */
   get segmentCount(): number {
-    return this.#nextSequence - (this.#current ? 1 : 0);
+    return this.#completed;
+  }
+
+  /** The numbering reached so far (what {@link HlsStreamOptions.onSegmentOpened} is told). */
+  get sequenceState(): HlsSequenceState {
+    return {
+      nextSequence: this.#nextSequence,
+      discontinuities: this.#discontinuities,
+    };
+  }
+
+  /** The playlist carries EXT-X-ENDLIST (see {@link HlsStream.markEnded}). */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** Tags dropped because they could not be packaged. */
@@ -334,6 +399,7 @@ export class HlsStream {
    * @param tag An audio, video or script tag, in arrival order.
    */
   onTag(tag: FlvTag): void {
+    if (this.#ended) this.#startOver();
     try {
       if (tag.data.byteLength === 0) return;
       if (tag.type === FlvTagType.Video) this.#onVideo(tag);
@@ -356,7 +422,7 @@ export class HlsStream {
   /**
    * The publisher left: closes the current segment. The next tag starts a new segment
    * marked EXT-X-DISCONTINUITY. The playlist stays live (no EXT-X-ENDLIST), since the same
-   * stream may be republished.
+   * stream may be republished; {@link HlsStream.markEnded} ends it.
    */
   onEnd(): void {
     if (this.#current) {
@@ -372,18 +438,39 @@ export class HlsStream {
   }
 
   /**
+   * Ends the playlist: EXT-X-ENDLIST follows the last segment (RFC 8216 §4.3.3.4), so players
+   * play out what is listed and stop instead of reloading for ever. Call after
+   * {@link HlsStream.onEnd}, once a republish is no longer expected.
+   *
+   * A tag after this starts a new presentation: the ended segments leave the playlist (they
+   * stay downloadable a while) and numbering goes on, marked EXT-X-DISCONTINUITY.
+   */
+  markEnded(): void {
+    if (this.#ended) return;
+    if (this.#current) this.onEnd();
+    this.#ended = true;
+    this.#playlist = undefined;
+  }
+
+  #startOver(): void {
+    this.#ended = false;
+    this.#window.retireAll();
+    this.#playlist = undefined;
+  }
+
+  /**
    * The live media playlist.
    *
    * @returns The m3u8 text, or `undefined` until the first segment is complete.
    */
   playlist(): string | undefined {
-    if (this.#window.size === 0) return undefined;
+    if (this.#window.listedCount === 0) return undefined;
     if (this.#playlist !== undefined) return this.#playlist;
     this.#playlist = renderMediaPlaylist({
       targetDurationSeconds: targetDurationFor(this.#longestSegmentMs / 1000),
       mediaSequence: this.#window.mediaSequence,
       discontinuitySequence: this.#window.discontinuitySequence,
-      ended: false,
+      ended: this.#ended,
       segments: this.#window.listed.map((s) => ({
         uri: `${this.#streamName}/${s.name}`,
         durationSeconds: s.durationMs / 1000,
@@ -603,13 +690,15 @@ export class HlsStream {
       (last.videoStreamType !== tracks.videoStreamType ||
         last.audioStreamType !== tracks.audioStreamType);
     this.#muxer.setTracks(tracks);
+    const discontinuity = this.#discontinuityNext || changed;
+    if (discontinuity) this.#discontinuities++;
     this.#current = {
       sequence: this.#nextSequence++,
       tracks,
       audioWritten: false,
       startMs,
       programDateTimeMs: this.#now(),
-      discontinuity: this.#discontinuityNext || changed,
+      discontinuity,
       chunks: [],
       bytes: 0,
       endMs: startMs,
@@ -617,6 +706,7 @@ export class HlsStream {
     };
     this.#lastTracks = tracks;
     this.#discontinuityNext = false;
+    this.#onSegmentOpened?.(this.sequenceState);
   }
 
   #append(packets: Uint8Array, endMs: number | undefined): void {
@@ -656,6 +746,8 @@ export class HlsStream {
       discontinuity: seg.discontinuity,
       bytes,
     });
+    this.#completed++;
     this.#playlist = undefined;
+    this.#onSegmentClosed?.();
   }
 }

@@ -414,6 +414,84 @@ Deno.test("HlsStream's MP3 hint: 22.05 kHz is MPEG-2 audio; the MP3 frame header
   assert.deepEqual(run({ audiocodecid: 10 }, video), [StreamType.H264]);
 });
 
+Deno.test("HlsStream.markEnded() appends EXT-X-ENDLIST; a later publish starts a new presentation with numbering going on", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "t",
+    windowSegments: 3,
+    segmentNamePrefix: "ab",
+    now: () => clock.now,
+  });
+  feed(hls, synthStream(6100), clock, T0);
+  hls.onEnd();
+  assert.equal(parseMediaPlaylist(hls.playlist()!).ended, false);
+  hls.markEnded();
+  assert.equal(hls.ended, true);
+  const ended = hls.playlist()!;
+  assert.match(ended, /#EXTINF:[\d.]+,\nt\/ab-3\.ts\n#EXT-X-ENDLIST\n$/);
+  assert.deepEqual(parseMediaPlaylist(ended).segments.map((s) => s.uri), [
+    "t/ab-1.ts",
+    "t/ab-2.ts",
+    "t/ab-3.ts",
+  ]);
+  // A new publisher after the end: until its first segment there is no playlist...
+  hls.onTag(avcConfigTag());
+  assert.equal(hls.ended, false);
+  assert.equal(hls.playlist(), undefined);
+  assert.ok(hls.segment("ab-3.ts"), "ended segments stay downloadable");
+  feed(hls, synthStream(4100).slice(1), clock, T0 + 30_000);
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.equal(p.ended, false);
+  // ...then a live one that goes on numbering, behind a discontinuity.
+  assert.deepEqual(p.segments.map((s) => [s.uri, s.discontinuity]), [
+    ["t/ab-4.ts", true],
+    ["t/ab-5.ts", false],
+  ]);
+  assert.equal(p.mediaSequence, 4);
+  assert.equal(p.discontinuitySequence, 0);
+});
+
+Deno.test("HlsStream resumes an earlier process's numbering: sequence and discontinuity sequence go on, the join is a DISCONTINUITY", () => {
+  const clock = { now: T0 };
+  const opened: { nextSequence: number; discontinuities: number }[] = [];
+  const closed: number[] = [];
+  const hls = new HlsStream({
+    streamName: "t",
+    segmentNamePrefix: "cd",
+    now: () => clock.now,
+    resume: { nextSequence: 7, discontinuities: 2 },
+    onSegmentOpened: (s) => opened.push({ ...s }),
+    onSegmentClosed: () => closed.push(hls.segmentCount),
+  });
+  feed(hls, synthStream(4100), clock, T0);
+  hls.onEnd();
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.equal(p.mediaSequence, 7);
+  assert.equal(p.discontinuitySequence, 2);
+  assert.deepEqual(p.segments.map((s) => [s.uri, s.discontinuity]), [
+    ["t/cd-7.ts", true],
+    ["t/cd-8.ts", false],
+    ["t/cd-9.ts", false],
+  ]);
+  // Told at each open, before the segment can be listed: what to persist.
+  assert.deepEqual(opened, [
+    { nextSequence: 8, discontinuities: 3 },
+    { nextSequence: 9, discontinuities: 3 },
+    { nextSequence: 10, discontinuities: 3 },
+  ]);
+  assert.deepEqual(closed, [1, 2, 3]);
+  assert.deepEqual(hls.sequenceState, { nextSequence: 10, discontinuities: 3 });
+  // A resumed state of 0 is a fresh start: no discontinuity.
+  const fresh = new HlsStream({
+    streamName: "t",
+    segmentNamePrefix: "ef",
+    now: () => clock.now,
+    resume: { nextSequence: 0, discontinuities: 0 },
+  });
+  feed(fresh, synthStream(2100), clock, T0);
+  assert.equal(fresh.segments[0]?.discontinuity, false);
+});
+
 Deno.test("HlsStream packages HEVC streams as audio-only and cuts them on audio time", () => {
   const clock = { now: T0 };
   const hls = new HlsStream({
@@ -485,6 +563,8 @@ Deno.test("HlsStream validates its options", () => {
       { keyframeTolerance: -0.1 },
       { keyframeTolerance: 0.6 },
       { keyframeTolerance: NaN },
+      { resume: { nextSequence: -1, discontinuities: 0 } },
+      { resume: { nextSequence: 1.5, discontinuities: 0 } },
       { segmentNamePrefix: "a/b" },
       { streamName: "../x" },
     ]
