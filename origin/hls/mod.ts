@@ -1,6 +1,7 @@
 /**
  * Live HLS packaging for the origin: one {@link HlsStream} per app/stream turns the FLV tags
- * the stream hub fans out into MPEG-TS segments and a live media playlist (RFC 8216).
+ * the stream hub fans out into MPEG-TS segments and a live media playlist (RFC 8216);
+ * {@link HlsSequenceStore} keeps their numbering across restarts.
  *
  * @example
  * ```ts
@@ -16,3 +17,4 @@
 export * from "./errors.ts";
 export * from "./window.ts";
 export * from "./segmenter.ts";
+export * from "./sequence_store.ts";
