@@ -108,6 +108,18 @@ export interface OriginConfig {
     readonly keyframeTolerance: number;
     /** Segments listed in the live playlist. */
     readonly windowSegments: number;
+    /**
+     * After the publisher leaves, the playlist stays live this long (a republish within it
+     * continues the playlist behind EXT-X-DISCONTINUITY); then EXT-X-ENDLIST is appended.
+     */
+    readonly endGraceSeconds: number;
+    /** An ended playlist (EXT-X-ENDLIST) and its segments stay this long, then answer 404. */
+    readonly endedRetentionSeconds: number;
+    /**
+     * Playlist requests for live streams without a first segment yet are held (up to 1.5
+     * target durations) instead of 404; at most this many at once, more get 503. 0: never hold.
+     */
+    readonly maxHeldPlaylistRequests: number;
   };
   /** Looping files published as live streams (the demo channel is one). */
   readonly virtualLive: readonly VirtualLiveChannel[];
@@ -216,6 +228,9 @@ export const DEFAULTS: MeridianConfig = {
       targetDurationSeconds: 2,
       keyframeTolerance: 0.1,
       windowSegments: 6,
+      endGraceSeconds: 10,
+      endedRetentionSeconds: 60,
+      maxHeldPlaylistRequests: 1000,
     },
     virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
     apps: [],
@@ -343,6 +358,9 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hls.targetDurationSeconds": numIn(0.5, 60),
   "origin.hls.keyframeTolerance": numIn(0, 0.5),
   "origin.hls.windowSegments": intIn(2, 1000),
+  "origin.hls.endGraceSeconds": numIn(0, 3600),
+  "origin.hls.endedRetentionSeconds": numIn(0.1, 86_400),
+  "origin.hls.maxHeldPlaylistRequests": intIn(0, 100_000),
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,
   "origin.apps": uniqueNames,

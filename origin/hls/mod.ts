@@ -1,6 +1,7 @@
 /**
  * Live HLS packaging for the origin: one {@link HlsStream} per app/stream turns the FLV tags
  * the stream hub fans out into MPEG-TS segments and a live media playlist (RFC 8216);
+ * {@link HlsPackagers} keeps them per stream key (end of stream, held first requests) and
  * {@link HlsSequenceStore} keeps their numbering across restarts.
  *
  * @example
@@ -18,3 +19,4 @@ export * from "./errors.ts";
 export * from "./window.ts";
 export * from "./segmenter.ts";
 export * from "./sequence_store.ts";
+export * from "./packagers.ts";
