@@ -49,6 +49,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       store,
       auth: config.auth,
+      dataDir: config.dataDir,
     });
     console.log(
       `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +

@@ -124,7 +124,12 @@ function segmentApp(access: AccessGate | undefined) {
       encoders: { flv: enc, rtmp: enc },
       log: silentLogger,
     }),
-    hls: { playlist: () => undefined, segment: () => segmentBytes },
+    hls: {
+      playlist: () => undefined,
+      pending: () => false,
+      waitForPlaylist: () => Promise.resolve({ kind: "gone" }),
+      segment: () => segmentBytes,
+    },
     metrics: new MetricsRegistry(),
     assets: { page: () => "", script: () => undefined },
     log: silentLogger,

@@ -101,10 +101,27 @@ export interface OriginConfig {
   };
   readonly hls: {
     readonly enabled: boolean;
-    /** Segments are cut at the first keyframe after this many seconds. */
+    /** Segments are cut at the first keyframe after this many seconds (less the tolerance). */
     readonly targetDurationSeconds: number;
+    /**
+     * Fraction of the target by which a keyframe may come early and still end a segment
+     * (encoders' GOPs on a millisecond clock run a few ms short: 1982 ms for "2 s").
+     */
+    readonly keyframeTolerance: number;
     /** Segments listed in the live playlist. */
     readonly windowSegments: number;
+    /**
+     * After the publisher leaves, the playlist stays live this long (a republish within it
+     * continues the playlist behind EXT-X-DISCONTINUITY); then EXT-X-ENDLIST is appended.
+     */
+    readonly endGraceSeconds: number;
+    /** An ended playlist (EXT-X-ENDLIST) and its segments stay this long, then answer 404. */
+    readonly endedRetentionSeconds: number;
+    /**
+     * Playlist requests for live streams without a first segment yet are held (up to 1.5
+     * target durations) instead of 404; at most this many at once, more get 503. 0: never hold.
+     */
+    readonly maxHeldPlaylistRequests: number;
   };
   /** Looping files published as live streams (the demo channel is one). */
   readonly virtualLive: readonly VirtualLiveChannel[];
@@ -273,7 +290,15 @@ export const DEFAULTS: MeridianConfig = {
       flushIntervalMs: 50,
       maxViewerQueueBytes: 4 * 1024 * 1024,
     },
-    hls: { enabled: true, targetDurationSeconds: 2, windowSegments: 6 },
+    hls: {
+      enabled: true,
+      targetDurationSeconds: 2,
+      keyframeTolerance: 0.1,
+      windowSegments: 6,
+      endGraceSeconds: 10,
+      endedRetentionSeconds: 60,
+      maxHeldPlaylistRequests: 1000,
+    },
     virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
     vod: {
       libraries: [{ path: "./media", prefix: "/vod/" }],
@@ -435,6 +460,7 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.live.flushIntervalMs": intIn(0, 1000),
   "origin.live.maxViewerQueueBytes": intIn(64 * 1024, 1 << 30),
   "origin.hls.targetDurationSeconds": numIn(0.5, 60),
+  "origin.hls.keyframeTolerance": numIn(0, 0.5),
   "origin.hls.windowSegments": intIn(2, 1000),
   "origin.vod.libraries[].prefix": libraryPrefix,
   "origin.vod.libraries[].path": nonEmptyText,
@@ -442,6 +468,9 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.vod.hlsSegmentSeconds": numIn(1, 60),
   "origin.vod.indexCacheBytes": intIn(1024 * 1024, 2 ** 40),
   "origin.vod.maxAgeSeconds": intIn(0, 31_536_000),
+  "origin.hls.endGraceSeconds": numIn(0, 3600),
+  "origin.hls.endedRetentionSeconds": numIn(0.1, 86_400),
+  "origin.hls.maxHeldPlaylistRequests": intIn(0, 100_000),
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,
   "origin.apps": uniqueNames,

@@ -21,8 +21,8 @@ import type { MetricsRegistry } from "../metrics/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
-import { createOriginHttpApp, type HlsSource } from "./http/app.ts";
-import { HlsStream } from "./hls/mod.ts";
+import { createOriginHttpApp } from "./http/app.ts";
+import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
 import {
@@ -37,6 +37,9 @@ import {
 } from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
+
+/** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
+export const HLS_STATE_DIR = "hls";
 
 /** A running origin. */
 export interface OriginHandle {
@@ -59,6 +62,11 @@ export interface OriginDeps {
   readonly auth?: AuthConfig | undefined;
   /** Hook requests go through this. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * The node's data directory: HLS numbering is kept in `${dataDir}/hls` so that a restarted
+   * origin goes on from it. Without it numbering restarts at 0 with the process.
+   */
+  readonly dataDir?: string | undefined;
 }
 
 /** The session key: the configured secret, or the one shared through the store. */
@@ -126,36 +134,6 @@ function announceStreams(
   return announcer;
 }
 
-/** Keeps one HLS packager per stream key, across republishes (for EXT-X-DISCONTINUITY). */
-function createHlsPackagers(
-  registry: StreamRegistry,
-  config: OriginConfig["hls"],
-): HlsSource {
-  const streams = new Map<string, HlsStream>();
-  // A per-start prefix keeps segment names unique across restarts (caches never mix them up).
-  const prefix = Date.now().toString(36);
-  registry.onPublish((hub) => {
-    const key = `${hub.app}/${hub.name}`;
-    let s = streams.get(key);
-    if (!s) {
-      s = new HlsStream({
-        streamName: hub.name,
-        targetDurationMs: Math.round(config.targetDurationSeconds * 1000),
-        windowSegments: config.windowSegments,
-        segmentNamePrefix: prefix,
-        now: Date.now,
-      });
-      streams.set(key, s);
-    }
-    hub.addListener(s);
-  });
-  return {
-    playlist: (app, stream) => streams.get(`${app}/${stream}`)?.playlist(),
-    segment: (app, stream, name) =>
-      streams.get(`${app}/${stream}`)?.segment(name),
-  };
-}
-
 /**
  * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels,
  * with access control (origin.apps, origin.defaultApp, origin.hooks, the auth section).
@@ -182,6 +160,10 @@ export async function startOrigin(
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   const chunkSize = config.rtmp.outChunkSize;
+  const hlsStateWriteErrors = deps.metrics.counter(
+    "meridian_origin_hls_state_write_errors_total",
+    "Failed writes of the persisted HLS numbering (dataDir/hls): a restart may then reuse sequence numbers",
+  );
   const registry = new StreamRegistry({
     gopCache: config.live.gopCache,
     maxGopCacheBytes: config.live.maxGopCacheBytes,
@@ -193,7 +175,24 @@ export async function startOrigin(
     log: log.child("stream"),
   });
   const hls = config.hls.enabled
-    ? createHlsPackagers(registry, config.hls)
+    ? new HlsPackagers({
+      targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
+      keyframeTolerance: config.hls.keyframeTolerance,
+      windowSegments: config.hls.windowSegments,
+      endGraceMs: Math.round(config.hls.endGraceSeconds * 1000),
+      endedRetentionMs: Math.round(config.hls.endedRetentionSeconds * 1000),
+      maxHeldRequests: config.hls.maxHeldPlaylistRequests,
+    }, {
+      registry,
+      metrics: deps.metrics,
+      log: log.child("hls"),
+      sequences: deps.dataDir === undefined
+        ? undefined
+        : await HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
+          log: log.child("hls"),
+          onWriteError: () => hlsStateWriteErrors.inc(),
+        }),
+    })
     : undefined;
 
   deps.metrics.collect(
@@ -299,6 +298,7 @@ export async function startOrigin(
       await announcer?.close();
       for (const ch of channels) ch.stop();
       registry.endAll();
+      await hls?.close();
       await rtmp.close();
       await http.shutdown();
       await access.close();

@@ -203,6 +203,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const INITIAL_READ_BYTES = 2048;
 /** Byte bodies up to this size go out in one write with their head (one copy). */
 const JOIN_BODY_MAX_BYTES = 64 * 1024;
+/** Buffer of the read that watches for a hang-up while a handler runs (see `serveConn`). */
+const WATCH_READ_BYTES = 1024;
 
 const PENDING: unique symbol = Symbol("pending");
 const SETTLED_PENDING: Promise<typeof PENDING> = Promise.resolve(PENDING);
@@ -549,8 +551,35 @@ export function serveHttp1(
     let buf = new Uint8Array(INITIAL_READ_BYTES);
     let start = 0;
     let end = 0;
+    /**
+     * The read started while a handler ran, to see the peer hang up; the next `fill` takes its
+     * bytes (a pipelined request) rather than reading again (one read at a time per socket).
+     */
+    let watch: { read: Promise<number | null>; into: Uint8Array } | undefined;
+    /** The watch's buffer, made on the first watch (one watch at a time: reused). */
+    let watchBuf: Uint8Array | undefined;
     /** Reads more bytes into `buf` (compacting or growing it); false at EOF. */
     const fill = async (limit: number): Promise<boolean> => {
+      if (watch) {
+        const w = watch;
+        watch = undefined;
+        const n = await w.read.catch(() => null);
+        if (n === null) return false;
+        if (buf.length - end < n) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+          if (buf.length - end < n) {
+            const grown = new Uint8Array(end + n);
+            grown.set(buf.subarray(0, end));
+            buf = grown;
+          }
+        }
+        buf.set(w.into.subarray(0, n), end);
+        end += n;
+        s.buffered = end - start;
+        return true;
+      }
       if (end === buf.length) {
         if (start > 0) {
           buf.copyWithin(0, start, end);
@@ -698,8 +727,9 @@ export function serveHttp1(
         }
 
         let req: Request;
+        const hangUp = new AbortController();
         try {
-          req = toRequest(head, hostPart, body);
+          req = toRequest(head, hostPart, body, hangUp.signal);
         } catch (e) {
           await refuse(
             s,
@@ -709,8 +739,21 @@ export function serveHttp1(
           break;
         }
         let res: Response;
+        let answered = false;
         try {
-          res = await handler(req, info);
+          const handled = handler(req, info);
+          if (handled instanceof Promise && !watch) {
+            // The handler waits (a held playlist request): read meanwhile, so that a peer that
+            // hangs up aborts `request.signal` as on Deno.serve, whose server also takes EOF
+            // as the peer going away (no half-close).
+            const into = watchBuf ??= new Uint8Array(WATCH_READ_BYTES);
+            const read = conn.read(into);
+            watch = { read, into };
+            read.then((n) => n === null, () => true).then((gone) => {
+              if (gone && !answered) hangUp.abort();
+            });
+          }
+          res = await handled;
         } catch (e) {
           onError("handler failed", {
             method: head.method,
@@ -719,6 +762,7 @@ export function serveHttp1(
           });
           res = new Response("Internal server error", { status: 500 });
         }
+        answered = true;
         if (!await writeResponse(s, head, res)) break;
         // Drop a grown buffer once it is empty: a long-lived keep-alive peer holds little.
         if (end === start && buf.length > INITIAL_READ_BYTES) {
@@ -810,6 +854,7 @@ function toRequest(
   head: RequestHead,
   hostPart: string,
   body: Uint8Array | undefined,
+  signal: AbortSignal,
 ): Request {
   const headers = new Headers();
   const f = head.fields;
@@ -830,6 +875,7 @@ function toRequest(
   else url = t;
   return new Request(url, {
     method: head.method,
+    signal,
     headers,
     body: body && head.method !== "GET" && head.method !== "HEAD"
       ? body as Uint8Array<ArrayBuffer>

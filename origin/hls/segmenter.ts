@@ -11,6 +11,11 @@ import {
   decodeAudioSpecificConfig,
 } from "../../codec/aac/mod.ts";
 import {
+  amf0Properties,
+  type Amf0Value,
+  decodeAll,
+} from "../../codec/amf0/mod.ts";
+import {
   AudioCodec,
   AudioPacketType,
   decodeAudioTagHeader,
@@ -42,6 +47,22 @@ import { type HlsSegment, SegmentWindow } from "./window.ts";
 export const DEFAULT_TARGET_DURATION_MS = 2000;
 /** Default number of segments listed in the playlist. */
 export const DEFAULT_WINDOW_SEGMENTS = 6;
+/**
+ * Default {@link HlsStreamOptions.keyframeTolerance}: a keyframe up to 10% of the target early
+ * (200 ms at 2 s) still ends the segment.
+ *
+ * Why a tolerance: encoders place keyframes by frame count on a millisecond clock, so a "2 s"
+ * GOP is often a few ms short (GStreamer at 30 fps: 1982 ms). Cutting only at or after exactly
+ * the target then waits for the next keyframe, doubling every segment (3964 ms) and the
+ * EXT-X-TARGETDURATION with it, which players answer with twice the latency. 10% covers several
+ * frames of jitter at any common rate (6 frames at 30 fps) while keeping every segment within
+ * 10% of the target; a GOP shorter than 90% of the target still makes segments of several GOPs.
+ * Others allow the same: nginx-rtmp's `aligned` slicing cuts at a keyframe on the target's grid
+ * of timestamps, and the ngx_rtmp_hls fork's `hls_fragment_wave` takes a keyframe a configured
+ * percentage early; SRS waits for `hls_fragment` exactly but offers `hls_ts_floor` (up to 30% of
+ * deviation) for encoders that drift.
+ */
+export const DEFAULT_KEYFRAME_TOLERANCE = 0.1;
 /** Finished segments kept downloadable beyond the window for slow clients (RFC 8216 §6.2.2). */
 export const RETAINED_EXTRA_SEGMENTS = 3;
 /**
@@ -60,23 +81,38 @@ export const MAX_TIMESTAMP_GAP_MS = 10_000;
 /** Bounds of the options, checked at construction. */
 const TARGET_DURATION_RANGE_MS = [100, 600_000] as const;
 const WINDOW_SEGMENTS_RANGE = [1, 10_000] as const;
+const KEYFRAME_TOLERANCE_RANGE = [0, 0.5] as const;
 /** MP3 frames carry 1152 samples (MPEG-1 Layer III). Used only to estimate durations. */
 const MP3_FRAME_MS = 26;
 /** AAC re-anchors its sample clock when FLV time and sample time differ by more than this many frames. */
 const AUDIO_RESYNC_FRAMES = 1;
 const AAC_SAMPLES_PER_FRAME = 1024;
+/** Lowest MPEG-1 Layer III sample rate; lower rates are MPEG-2 (stream type 0x04). */
+const MPEG1_MIN_SAMPLE_RATE_HZ = 32_000;
 /** Video frame duration assumed until two frames have been seen (25 fps). */
 const DEFAULT_VIDEO_FRAME_MS = 40;
+
+function isCount(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
+}
 
 /** Options of {@link HlsStream}. */
 export interface HlsStreamOptions {
   /** The stream's name; playlist URIs are `${streamName}/${segmentName}`. */
   readonly streamName: string;
   /**
-   * Segments are cut at the first keyframe at or after this duration, in ms.
+   * Segments are cut at the first keyframe at or after this duration (less the
+   * {@link HlsStreamOptions.keyframeTolerance}), in ms.
    * @default {2000}
    */
   readonly targetDurationMs?: number;
+  /**
+   * Fraction of the target by which a keyframe may come early and still end the segment:
+   * segments are cut at the first keyframe at least `targetDurationMs * (1 - keyframeTolerance)`
+   * after the segment start (see {@link DEFAULT_KEYFRAME_TOLERANCE}).
+   * @default {0.1}
+   */
+  readonly keyframeTolerance?: number;
   /**
    * Segments listed in the playlist.
    * @default {6}
@@ -90,15 +126,46 @@ export interface HlsStreamOptions {
   readonly segmentNamePrefix?: string;
   /** Wall clock, epoch ms; injected so tests control EXT-X-PROGRAM-DATE-TIME. */
   readonly now: () => number;
+  /**
+   * Where an earlier packager of this stream (an earlier process) stopped: numbering goes on
+   * from there and the first segment is marked EXT-X-DISCONTINUITY, so EXT-X-MEDIA-SEQUENCE
+   * never goes back (RFC 8216 §6.2.1) and EXT-X-DISCONTINUITY-SEQUENCE stays consistent.
+   */
+  readonly resume?: HlsSequenceState | undefined;
+  /**
+   * Told the new state each time a segment opens, before the segment can be listed: persist it
+   * to resume after a restart. It may be called often (every segment); keep it cheap.
+   */
+  readonly onSegmentOpened?: ((state: HlsSequenceState) => void) | undefined;
+  /** Told each time a segment is finished (the playlist changed). */
+  readonly onSegmentClosed?: (() => void) | undefined;
+}
+
+/** What numbering a stream's packager has reached (persisted across restarts). */
+export interface HlsSequenceState {
+  /** Media sequence number of the next segment to open. */
+  readonly nextSequence: number;
+  /**
+   * Discontinuity-flagged segments opened so far, counting those an earlier packager counted:
+   * the EXT-X-DISCONTINUITY-SEQUENCE of a playlist from which all of them have left.
+   */
+  readonly discontinuities: number;
 }
 
 interface OpenSegment {
   readonly sequence: number;
-  readonly tracks: TsTracks;
+  /**
+   * The program the segment's PMT lists. Written at close (the segment is not served before),
+   * so an audio track learned after the segment opened still joins it (see `#onAudio`).
+   */
+  tracks: TsTracks;
+  /** An audio frame has been written (from then on the audio type is fixed). */
+  audioWritten: boolean;
   /** Media time (ms) of the first frame: the keyframe DTS, or the first audio PTS. */
   readonly startMs: number;
   readonly programDateTimeMs: number;
   readonly discontinuity: boolean;
+  /** The media packets; the PAT/PMT go in front at close. */
   readonly chunks: Uint8Array[];
   bytes: number;
   /** End of the latest frame written, media ms (frame time + estimated duration). */
@@ -126,17 +193,23 @@ interface AudioClock {
  * What it does with each input:
  * - H.264 (legacy AVC or Enhanced RTMP `avc1`): AVCC to Annex B, an AUD per access unit and
  *   SPS/PPS before every IDR, PTS = DTS + composition time. Segments start at keyframes and
- *   are cut at the first keyframe once the target duration is reached (whole GOPs).
+ *   are cut at the first keyframe once the target duration is reached, less a tolerance for
+ *   keyframes that come a few ms early (whole GOPs; see {@link DEFAULT_KEYFRAME_TOLERANCE}).
  * - AAC: ADTS framing; PTS counted from the number of samples (1024 per frame at the
  *   configured rate), re-anchored to the FLV timestamp only when the two drift apart by more
  *   than a frame. This removes the jitter of millisecond FLV timestamps.
  * - MP3: carried as MPEG audio (stream type 0x03, or 0x04 for the MPEG-2 half rates) with
- *   FLV timestamps.
+ *   FLV timestamps. MP3 has no sequence header, so the track is declared from onMetaData's
+ *   `audiocodecid` when the publisher sends it, else from the first MP3 tag.
+ * - An audio track learned while a segment is open (the first MP3 tag after the first
+ *   keyframe, a late AAC sequence header) joins that segment: its PAT/PMT are written when it
+ *   closes, so no audio is dropped and the next segment needs no EXT-X-DISCONTINUITY.
  * - HEVC, AV1, VP9 and other video codecs are not packaged (HEVC in TS is optional in HLS
  *   and these streams are for RTMP/HTTP-FLV players): such a stream's HLS is audio-only.
  *   Other audio codecs are dropped the same way.
  * - Audio-only streams (no AVC sequence header) are cut on audio time.
- * - Script data (onMetaData) is ignored.
+ * - Script data: only onMetaData's `audiocodecid`/`audiosamplerate` are read (the MP3 hint
+ *   above); a malformed one is ignored, as metadata is optional.
  *
  * A republish ({@link HlsStream.onEnd}, then more tags) starts a new segment marked
  * EXT-X-DISCONTINUITY; so does a change of tracks or a timestamp jump at a keyframe.
@@ -165,14 +238,22 @@ interface AudioClock {
 export class HlsStream {
   readonly #streamName: string;
   readonly #targetDurationMs: number;
+  /** A keyframe this long (ms) after the segment start ends the segment. */
+  readonly #cutAfterMs: number;
   readonly #prefix: string;
   readonly #now: () => number;
   readonly #window: SegmentWindow;
   readonly #muxer = new TsMuxer({});
+  readonly #onSegmentOpened: ((state: HlsSequenceState) => void) | undefined;
+  readonly #onSegmentClosed: (() => void) | undefined;
 
   #avc: { lengthSize: number; parameterSets: ParameterSets } | undefined;
   #aac: AudioSpecificConfig | undefined;
-  #mp3StreamType: number | undefined;
+  /**
+   * Stream type of the audio track: from the AAC sequence header, the latest MP3 tag, or
+   * (until either arrives) onMetaData.
+   */
+  #audioStreamType: number | undefined;
   #audioClock: AudioClock | undefined;
   #videoFrameMs = DEFAULT_VIDEO_FRAME_MS;
 
@@ -181,6 +262,9 @@ export class HlsStream {
   #lastTracks: TsTracks | undefined;
   #discontinuityNext = false;
   #nextSequence = 0;
+  #discontinuities = 0;
+  #completed = 0;
+  #ended = false;
   #longestSegmentMs = 0;
   #playlist: string | undefined;
   #droppedTags = 0;
@@ -194,6 +278,7 @@ export class HlsStream {
   constructor(options: HlsStreamOptions) {
     const target = options.targetDurationMs ?? DEFAULT_TARGET_DURATION_MS;
     const windowSegments = options.windowSegments ?? DEFAULT_WINDOW_SEGMENTS;
+    const tolerance = options.keyframeTolerance ?? DEFAULT_KEYFRAME_TOLERANCE;
     const prefix = options.segmentNamePrefix ?? options.now().toString(36);
     const bad = (key: string, value: unknown, expected: string): HlsError =>
       new HlsError(
@@ -223,8 +308,25 @@ export class HlsStream {
         `an integer ${WINDOW_SEGMENTS_RANGE.join("..")}`,
       );
     }
+    if (
+      !Number.isFinite(tolerance) || tolerance < KEYFRAME_TOLERANCE_RANGE[0] ||
+      tolerance > KEYFRAME_TOLERANCE_RANGE[1]
+    ) {
+      throw bad(
+        "keyframeTolerance",
+        tolerance,
+        `a number ${KEYFRAME_TOLERANCE_RANGE.join("..")}`,
+      );
+    }
     if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
       throw bad("segmentNamePrefix", prefix, "letters, digits, '_' or '-'");
+    }
+    const resume = options.resume;
+    if (
+      resume !== undefined &&
+      !(isCount(resume.nextSequence) && isCount(resume.discontinuities))
+    ) {
+      throw bad("resume", resume, "non-negative safe integers");
     }
     if (!/^[A-Za-z0-9_.-]+$/.test(options.streamName)) {
       throw bad(
@@ -235,14 +337,40 @@ export class HlsStream {
     }
     this.#streamName = options.streamName;
     this.#targetDurationMs = target;
+    this.#cutAfterMs = target * (1 - tolerance);
     this.#prefix = prefix;
     this.#now = options.now;
-    this.#window = new SegmentWindow(windowSegments, RETAINED_EXTRA_SEGMENTS);
+    this.#window = new SegmentWindow(
+      windowSegments,
+      RETAINED_EXTRA_SEGMENTS,
+      resume?.discontinuities ?? 0,
+    );
+    this.#onSegmentOpened = options.onSegmentOpened;
+    this.#onSegmentClosed = options.onSegmentClosed;
+    if (resume && resume.nextSequence > 0) {
+      this.#nextSequence = resume.nextSequence;
+      this.#discontinuities = resume.discontinuities;
+      // The earlier process's segments are gone: this is a join (RFC 8216 §4.3.2.3).
+      this.#discontinuityNext = true;
+    }
   }
 
   /** Segments completed since this instance was created. */
   get segmentCount(): number {
-    return this.#nextSequence - (this.#current ? 1 : 0);
+    return this.#completed;
+  }
+
+  /** The numbering reached so far (what {@link HlsStreamOptions.onSegmentOpened} is told). */
+  get sequenceState(): HlsSequenceState {
+    return {
+      nextSequence: this.#nextSequence,
+      discontinuities: this.#discontinuities,
+    };
+  }
+
+  /** The playlist carries EXT-X-ENDLIST (see {@link HlsStream.markEnded}). */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** Tags dropped because they could not be packaged. */
@@ -271,10 +399,12 @@ export class HlsStream {
    * @param tag An audio, video or script tag, in arrival order.
    */
   onTag(tag: FlvTag): void {
+    if (this.#ended) this.#startOver();
     try {
       if (tag.data.byteLength === 0) return;
       if (tag.type === FlvTagType.Video) this.#onVideo(tag);
       else if (tag.type === FlvTagType.Audio) this.#onAudio(tag);
+      else if (tag.type === FlvTagType.Script) this.#onScript(tag);
     } catch (cause) {
       this.#droppedTags++;
       this.#lastError = new HlsError(
@@ -292,7 +422,7 @@ export class HlsStream {
   /**
    * The publisher left: closes the current segment. The next tag starts a new segment
    * marked EXT-X-DISCONTINUITY. The playlist stays live (no EXT-X-ENDLIST), since the same
-   * stream may be republished.
+   * stream may be republished; {@link HlsStream.markEnded} ends it.
    */
   onEnd(): void {
     if (this.#current) {
@@ -302,9 +432,30 @@ export class HlsStream {
     // A new publisher sends its own sequence headers, possibly for other codecs.
     this.#avc = undefined;
     this.#aac = undefined;
-    this.#mp3StreamType = undefined;
+    this.#audioStreamType = undefined;
     this.#audioClock = undefined;
     this.#videoFrameMs = DEFAULT_VIDEO_FRAME_MS;
+  }
+
+  /**
+   * Ends the playlist: EXT-X-ENDLIST follows the last segment (RFC 8216 §4.3.3.4), so players
+   * play out what is listed and stop instead of reloading for ever. Call after
+   * {@link HlsStream.onEnd}, once a republish is no longer expected.
+   *
+   * A tag after this starts a new presentation: the ended segments leave the playlist (they
+   * stay downloadable a while) and numbering goes on, marked EXT-X-DISCONTINUITY.
+   */
+  markEnded(): void {
+    if (this.#ended) return;
+    if (this.#current) this.onEnd();
+    this.#ended = true;
+    this.#playlist = undefined;
+  }
+
+  #startOver(): void {
+    this.#ended = false;
+    this.#window.retireAll();
+    this.#playlist = undefined;
   }
 
   /**
@@ -313,13 +464,13 @@ export class HlsStream {
    * @returns The m3u8 text, or `undefined` until the first segment is complete.
    */
   playlist(): string | undefined {
-    if (this.#window.size === 0) return undefined;
+    if (this.#window.listedCount === 0) return undefined;
     if (this.#playlist !== undefined) return this.#playlist;
     this.#playlist = renderMediaPlaylist({
       targetDurationSeconds: targetDurationFor(this.#longestSegmentMs / 1000),
       mediaSequence: this.#window.mediaSequence,
       discontinuitySequence: this.#window.discontinuitySequence,
-      ended: false,
+      ended: this.#ended,
       segments: this.#window.listed.map((s) => ({
         uri: `${this.#streamName}/${s.name}`,
         durationSeconds: s.durationMs / 1000,
@@ -372,7 +523,7 @@ export class HlsStream {
         // Timestamps jumped: close at what we have, restart with a discontinuity.
         this.#closeSegment(current.endMs);
         this.#discontinuityNext = true;
-      } else if (dtsMs - current.startMs >= this.#targetDurationMs) {
+      } else if (dtsMs - current.startMs >= this.#cutAfterMs) {
         this.#closeSegment(dtsMs);
       }
     }
@@ -410,11 +561,13 @@ export class HlsStream {
     if (h.codec === AudioCodec.Aac && h.soundFormat !== SoundFormat.ExHeader) {
       if (h.packetType === AudioPacketType.SequenceStart) {
         this.#aac = decodeAudioSpecificConfig(payload);
+        this.#audioStreamType = StreamType.AacAdts;
         this.#audioClock = undefined;
         return;
       }
       if (!this.#aac || h.packetType !== AudioPacketType.CodedFrames) return;
       frame = buildAdtsFrame(this.#aac, payload);
+      this.#audioStreamType = StreamType.AacAdts;
       frameMs = (AAC_SAMPLES_PER_FRAME * 1000) / this.#aac.sampleRateHz;
       ptsMs = this.#aacPtsMs(tag.timestampMs, frameMs);
     } else if (
@@ -422,7 +575,7 @@ export class HlsStream {
     ) {
       if (payload.byteLength < 4) return;
       // MPEG audio header: version bits 20-19; '11' is MPEG-1, anything else MPEG-2/2.5.
-      this.#mp3StreamType ??= ((payload[1]! >> 3) & 0x03) === 0x03
+      this.#audioStreamType = ((payload[1]! >> 3) & 0x03) === 0x03
         ? StreamType.Mpeg1Audio
         : StreamType.Mpeg2Audio;
       frame = payload;
@@ -442,7 +595,17 @@ export class HlsStream {
       this.#openSegment(ptsMs, false);
     }
     const seg = this.#current!;
-    if (seg.tracks.audioStreamType === undefined) return; // codec arrived mid-segment
+    const type = this.#audioStreamType!;
+    if (seg.tracks.audioStreamType !== type) {
+      // The segment's PMT is written at close: until the segment has audio it can still list
+      // this track. A codec change after audio was written waits for the next segment (which
+      // the track change marks EXT-X-DISCONTINUITY).
+      if (seg.audioWritten) return;
+      seg.tracks = { ...seg.tracks, audioStreamType: type };
+      this.#muxer.setTracks(seg.tracks);
+      this.#lastTracks = seg.tracks;
+    }
+    seg.audioWritten = true;
     const pending = this.#pendingAudio ??= {
       ptsTicks: msToTicks(ptsMs),
       frames: [],
@@ -452,6 +615,31 @@ export class HlsStream {
     pending.bytes += frame.byteLength;
     seg.endMs = Math.max(seg.endMs, ptsMs + frameMs);
     if (pending.frames.length >= AUDIO_FRAMES_PER_PES) this.#flushAudio();
+  }
+
+  /**
+   * onMetaData: declares an MP3 track before its first tag (MP3 has no sequence header), so a
+   * segment opened by a keyframe that comes first already lists it.
+   */
+  #onScript(tag: FlvTag): void {
+    if (this.#audioStreamType !== undefined) return; // headers know better
+    let values: Amf0Value[];
+    try {
+      values = decodeAll(tag.data);
+    } catch {
+      return; // metadata is optional: a malformed one only loses the hint
+    }
+    if (values[0] !== "onMetaData" || values[1] === undefined) return;
+    const props = amf0Properties(values[1]);
+    if (!props) return;
+    const codecId = props["audiocodecid"];
+    if (codecId !== SoundFormat.Mp3 && codecId !== SoundFormat.Mp3At8k) return;
+    const rate = props["audiosamplerate"];
+    // MPEG-1 Layer III has 32, 44.1 and 48 kHz; the lower rates are MPEG-2/2.5 (ISO/IEC 13818-3).
+    this.#audioStreamType = codecId === SoundFormat.Mp3 &&
+        (typeof rate !== "number" || rate >= MPEG1_MIN_SAMPLE_RATE_HZ)
+      ? StreamType.Mpeg1Audio
+      : StreamType.Mpeg2Audio;
   }
 
   /** PTS from the AAC sample count, re-anchored when FLV time drifts more than a frame. */
@@ -491,7 +679,7 @@ export class HlsStream {
   #tracks(withVideo: boolean): TsTracks {
     return {
       videoStreamType: withVideo && this.#avc ? StreamType.H264 : undefined,
-      audioStreamType: this.#aac ? StreamType.AacAdts : this.#mp3StreamType,
+      audioStreamType: this.#audioStreamType,
     };
   }
 
@@ -502,20 +690,23 @@ export class HlsStream {
       (last.videoStreamType !== tracks.videoStreamType ||
         last.audioStreamType !== tracks.audioStreamType);
     this.#muxer.setTracks(tracks);
-    const psi = this.#muxer.writePsi();
+    const discontinuity = this.#discontinuityNext || changed;
+    if (discontinuity) this.#discontinuities++;
     this.#current = {
       sequence: this.#nextSequence++,
       tracks,
+      audioWritten: false,
       startMs,
       programDateTimeMs: this.#now(),
-      discontinuity: this.#discontinuityNext || changed,
-      chunks: [psi],
-      bytes: psi.byteLength,
+      discontinuity,
+      chunks: [],
+      bytes: 0,
       endMs: startMs,
       lastVideoDtsMs: undefined,
     };
     this.#lastTracks = tracks;
     this.#discontinuityNext = false;
+    this.#onSegmentOpened?.(this.sequenceState);
   }
 
   #append(packets: Uint8Array, endMs: number | undefined): void {
@@ -534,8 +725,13 @@ export class HlsStream {
     const seg = this.#current;
     if (!seg) return;
     this.#current = undefined;
-    const bytes = new Uint8Array(seg.bytes);
-    let o = 0;
+    // PAT and PMT first (each segment decodes on its own, RFC 8216 §3.2), with the tracks the
+    // segment ended up with. Written now, once per segment, so their continuity counters run on.
+    this.#muxer.setTracks(seg.tracks);
+    const psi = this.#muxer.writePsi();
+    const bytes = new Uint8Array(psi.byteLength + seg.bytes);
+    bytes.set(psi, 0);
+    let o = psi.byteLength;
     for (const c of seg.chunks) {
       bytes.set(c, o);
       o += c.byteLength;
@@ -550,6 +746,8 @@ export class HlsStream {
       discontinuity: seg.discontinuity,
       bytes,
     });
+    this.#completed++;
     this.#playlist = undefined;
+    this.#onSegmentClosed?.();
   }
 }

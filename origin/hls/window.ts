@@ -26,7 +26,11 @@ export interface HlsSegment {
  * may have fetched the playlist that still named it.
  *
  * EXT-X-DISCONTINUITY-SEQUENCE counts the discontinuity-flagged segments that have left the
- * listed window (§6.2.2: incremented whenever such a segment is removed from the playlist).
+ * listed window (§6.2.1: incremented whenever such a segment is removed from the playlist), on
+ * top of a starting value: the count an earlier process left behind (a restart).
+ *
+ * {@link SegmentWindow.retireAll} takes every segment off the playlist at once (a new
+ * presentation after an ended one) and keeps them downloadable as retained extras.
  *
  * @example
  * ```ts
@@ -47,16 +51,24 @@ export class SegmentWindow {
   readonly #windowSegments: number;
   readonly #retainedExtra: number;
   readonly #segments: HlsSegment[] = []; // oldest first: retained-only, then listed
-  #discontinuitySequence = 0;
+  /** How many of the newest segments are listed (at most the window). */
+  #listedCount = 0;
+  #discontinuitySequence: number;
   #retainedBytes = 0;
 
   /**
    * @param windowSegments Segments listed in the playlist (at least 1).
    * @param retainedExtra Older segments kept downloadable beyond the window.
+   * @param discontinuitySequence The starting EXT-X-DISCONTINUITY-SEQUENCE.
    */
-  constructor(windowSegments: number, retainedExtra: number) {
+  constructor(
+    windowSegments: number,
+    retainedExtra: number,
+    discontinuitySequence = 0,
+  ) {
     this.#windowSegments = windowSegments;
     this.#retainedExtra = retainedExtra;
+    this.#discontinuitySequence = discontinuitySequence;
   }
 
   /**
@@ -67,10 +79,30 @@ export class SegmentWindow {
   push(segment: HlsSegment): void {
     this.#segments.push(segment);
     this.#retainedBytes += segment.bytes.byteLength;
-    // The segment that just left the listed window, if any.
-    const leaving =
-      this.#segments[this.#segments.length - 1 - this.#windowSegments];
-    if (leaving?.discontinuity) this.#discontinuitySequence++;
+    if (this.#listedCount < this.#windowSegments) this.#listedCount++;
+    else {
+      // The segment that just left the listed window.
+      const leaving =
+        this.#segments[this.#segments.length - 1 - this.#windowSegments];
+      if (leaving?.discontinuity) this.#discontinuitySequence++;
+    }
+    this.#trim();
+  }
+
+  /**
+   * Takes every listed segment off the playlist (they stay downloadable, as retained extras,
+   * until newer segments push them out), counting the discontinuities that leave (§6.2.1).
+   */
+  retireAll(): void {
+    for (const s of this.listed) {
+      if (s.discontinuity) this.#discontinuitySequence++;
+    }
+    this.#listedCount = 0;
+  }
+
+  #trim(): void {
+    // At most the window plus the extras in all: in steady state that leaves `retainedExtra`
+    // unlisted; after retireAll() the retired ones go, oldest first, as new segments come.
     while (this.#segments.length > this.#windowSegments + this.#retainedExtra) {
       this.#retainedBytes -= this.#segments.shift()!.bytes.byteLength;
     }
@@ -78,7 +110,9 @@ export class SegmentWindow {
 
   /** Segments the playlist lists, oldest first. */
   get listed(): readonly HlsSegment[] {
-    return this.#segments.slice(-this.#windowSegments);
+    return this.#listedCount === 0
+      ? []
+      : this.#segments.slice(-this.#listedCount);
   }
 
   /** EXT-X-MEDIA-SEQUENCE: the first listed segment's sequence (0 when empty). */
@@ -94,6 +128,11 @@ export class SegmentWindow {
   /** Bytes held by all retained segments. */
   get retainedBytes(): number {
     return this.#retainedBytes;
+  }
+
+  /** Number of listed segments. */
+  get listedCount(): number {
+    return this.#listedCount;
   }
 
   /** Number of retained segments (listed and extra). */

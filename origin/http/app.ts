@@ -18,15 +18,25 @@ import {
   type Refusal,
   sessionPath,
 } from "../auth/mod.ts";
+import type { PlaylistWait } from "../hls/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import type { VodService } from "../vod/mod.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
 import type { WebAssets } from "./assets.ts";
 
-/** Where the HTTP app finds a stream's HLS output. */
+/** Where the HTTP app finds a stream's HLS output (origin/hls/packagers.ts). */
 export interface HlsSource {
+  /** The playlist text now, if there is one. */
   playlist(app: string, stream: string): string | undefined;
+  /** A live stream without a first segment yet: its playlist request may wait for it. */
+  pending(app: string, stream: string): boolean;
+  /** Waits (bounded in time and number) for a pending playlist; `signal` releases the hold. */
+  waitForPlaylist(
+    app: string,
+    stream: string,
+    signal?: AbortSignal,
+  ): Promise<PlaylistWait>;
   segment(app: string, stream: string, name: string): Uint8Array | undefined;
 }
 
@@ -277,19 +287,39 @@ export function createOriginHttpApp(
       }, { signal, onClose: end });
     }
     if (ext === "m3u8" && hls) {
-      const text = hls.playlist(appName, stream);
-      if (text === undefined) {
+      let text = hls.playlist(appName, stream);
+      // A stream that is not live (or not known) is 404 at once; a live one without a first
+      // segment yet is held until it has one (below, once access is settled).
+      if (text === undefined && !hls.pending(appName, stream)) {
         requests.inc({ kind: "m3u8", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
+      /** The playlist now, or after the hold; a Response when there is none. */
+      const awaitText = async (): Promise<string | Response> => {
+        if (text !== undefined) return text;
+        const w = await hls.waitForPlaylist(appName, stream, c.req.raw.signal);
+        if (w.kind === "ready") return text = w.text;
+        if (w.kind === "busy") {
+          requests.inc({ kind: "m3u8", status: 503 });
+          return c.text("Too many playlist requests waiting", 503, {
+            ...CORS,
+            "Cache-Control": "no-store",
+            "Retry-After": "1",
+          });
+        }
+        requests.inc({ kind: "m3u8", status: 404 });
+        return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
+      };
       const headers = {
         ...CORS,
         "Content-Type": "application/vnd.apple.mpegurl",
         "Cache-Control": `public, max-age=${options.playlistMaxAgeSeconds}`,
       };
       if (!access?.sessionRequired(appName)) {
+        const body = await awaitText();
+        if (body instanceof Response) return body;
         requests.inc({ kind: "m3u8", status: 200 });
-        return c.body(text, 200, headers);
+        return c.body(body, 200, headers);
       }
       const mark = access.accessMark(appName, "hls");
       const cred = c.req.query("cred");
@@ -303,11 +333,13 @@ export function createOriginHttpApp(
           requests.inc({ kind: "m3u8", status: ok.status });
           return refusalResponse(c, ok, mark);
         }
+        const body = await awaitText();
+        if (body instanceof Response) return body;
         requests.inc({ kind: "m3u8", status: 200 });
         // The body carries this session's credential: no shared cache may keep it as is (the
         // edge, told by the mark, stores it without the credential and re-applies each
         // viewer's own).
-        return c.body(withSessionCredential(text, cred), 200, {
+        return c.body(withSessionCredential(body, cred), 200, {
           ...headers,
           ...markHeaders(mark),
           "Cache-Control": `private, max-age=${options.playlistMaxAgeSeconds}`,

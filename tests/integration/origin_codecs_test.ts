@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { FlvReader } from "../../codec/flv/mod.ts";
+import { parseMediaPlaylist } from "../../codec/hls/mod.ts";
+import { StreamType, TsDemuxer, TsPid } from "../../codec/mpegts/mod.ts";
 import type { FlvTag } from "../../codec/flv/types.ts";
 import { decodeCommand, type RtmpMessage } from "../../codec/rtmp/mod.ts";
 import { parseConfig } from "../../config/mod.ts";
@@ -13,6 +15,7 @@ import { startOrigin } from "../../origin/mod.ts";
 import {
   hasBinary,
   probeStreams,
+  runPeer,
   startPeer,
   waitFor,
 } from "../_helpers/peers.ts";
@@ -197,6 +200,97 @@ Deno.test({
       ]);
     } finally {
       await pub.stop();
+      await origin.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "origin: ffmpeg H.264 + MP3 whose audio starts 300 ms after the first keyframe: the first HLS segment carries the MP3 track, no DISCONTINUITY",
+  ignore: !haveFfmpeg,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const config = parseConfig({
+      origin: { rtmpPort: 0, httpPort: 0, virtualLive: [] },
+    });
+    const origin = await startOrigin(config.origin, {
+      log: silentLogger,
+      metrics: new MetricsRegistry(),
+    });
+    const http = `http://127.0.0.1:${origin.httpPort}`;
+    try {
+      // Not real time: 5 s of media as fast as ffmpeg encodes; segments follow media time.
+      const pub = await runPeer("ffmpeg", [
+        "-v",
+        "error",
+        "-nostdin",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-itsoffset",
+        "0.3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=500:sample_rate=44100",
+        "-t",
+        "5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "64k",
+        "-f",
+        "flv",
+        `rtmp://127.0.0.1:${origin.rtmpPort}/live/late`,
+      ], 30_000);
+      assert.equal(pub.code, 0, pub.stderr);
+      const text = await waitFor("playlist", async () => {
+        const r = await fetch(`${http}/live/late.m3u8`);
+        const t = await r.text();
+        return r.ok && (t.match(/#EXTINF/g) ?? []).length >= 2 ? t : undefined;
+      }, 10_000);
+      const playlist = parseMediaPlaylist(text);
+      assert.equal(playlist.mediaSequence, 0);
+      assert.ok(
+        playlist.segments.every((s) => !s.discontinuity),
+        `no discontinuity expected:\n${text}`,
+      );
+      const first = new Uint8Array(
+        await (await fetch(`${http}/live/${playlist.segments[0]!.uri}`))
+          .arrayBuffer(),
+      );
+      const ts = new TsDemuxer().demux(first);
+      assert.deepEqual(ts.pmt?.streams.map((s) => s.streamType), [
+        StreamType.H264,
+        StreamType.Mpeg1Audio,
+      ]);
+      assert.ok(ts.pes.some((p) => p.pid === TsPid.Audio), "audio in seg 0");
+      // ffprobe reads the first segment on its own as h264 + mp3.
+      const probe = await runPeer("ffprobe", [
+        "-v",
+        "error",
+        "-show_streams",
+        "-of",
+        "json",
+        `${http}/live/${playlist.segments[0]!.uri}`,
+      ], 20_000);
+      assert.equal(probe.code, 0, probe.stderr);
+      assert.deepEqual(
+        (JSON.parse(probe.stdout).streams as { codec_name: string }[]).map((
+          s,
+        ) => s.codec_name).sort(),
+        ["h264", "mp3"],
+      );
+    } finally {
       await origin.close();
     }
   },

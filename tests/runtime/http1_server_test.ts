@@ -536,3 +536,59 @@ Deno.test("serveHttp1() shutdown closes idle keep-alive connections and waits fo
   await down;
   assert.equal(server.connections, 0);
 });
+
+Deno.test("serveHttp1() aborts request.signal when the client hangs up while the handler waits", async () => {
+  let aborted: () => void = () => {};
+  const abortedP = new Promise<void>((r) => aborted = r);
+  await withServer(
+    (req) =>
+      new Promise<Response>((resolve) => {
+        req.signal.addEventListener("abort", () => {
+          aborted();
+          resolve(new Response("late"));
+        });
+      }),
+    async (port) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(enc("GET /held HTTP/1.1\r\nHost: x\r\n\r\n"));
+      await new Promise((r) => setTimeout(r, 50)); // the handler is waiting
+      conn.close();
+      const timer = setTimeout(() => aborted(), 2000);
+      const t0 = Date.now();
+      await abortedP;
+      clearTimeout(timer);
+      assert.ok(Date.now() - t0 < 1000, "aborted on the hang-up, not later");
+    },
+  );
+});
+
+Deno.test("serveHttp1() keeps a request pipelined while the previous handler waits, and never aborts a request whose client stays", async () => {
+  const signals: AbortSignal[] = [];
+  await withServer(async (req) => {
+    signals.push(req.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    return new Response(new URL(req.url).pathname);
+  }, async (port) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(enc("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+      await new Promise((r) => setTimeout(r, 30)); // read by the watch, not the head loop
+      await conn.write(
+        enc("GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      );
+      const buf = new Uint8Array(4096);
+      let text = "";
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        text += dec(buf.subarray(0, n));
+      }
+      assert.equal(text.match(/HTTP\/1\.1 200/g)?.length, 2, text);
+      assert.ok(text.indexOf("\r\n\r\n/a") < text.indexOf("\r\n\r\n/b"), text);
+    } finally {
+      conn.close();
+    }
+  });
+  assert.equal(signals.length, 2);
+  assert.ok(signals.every((s) => !s.aborted));
+});

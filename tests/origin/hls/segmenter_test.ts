@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeAudioSpecificConfig } from "../../../codec/aac/mod.ts";
+import { Amf0EcmaArray, encodeAmf0 } from "../../../codec/amf0/mod.ts";
 import { type FlvTag, readFlvFile } from "../../../codec/flv/mod.ts";
 import { encodeAvcDecoderConfig } from "../../../codec/h264/mod.ts";
 import { parseMediaPlaylist } from "../../../codec/hls/mod.ts";
@@ -132,6 +133,62 @@ Deno.test("HlsStream cuts whole GOPs at the target and stamps PROGRAM-DATE-TIME 
   assert.equal(hls.droppedTags, 0);
 });
 
+/** Video at `fps` with a keyframe every `gopMs` (ms clock), plus 48 kHz AAC, by time. */
+function gopStream(durationMs: number, gopMs: number, fps: number): FlvTag[] {
+  const media: FlvTag[] = [];
+  for (let g = 0; g * gopMs < durationMs; g++) {
+    for (let j = 0; j * (1000 / fps) < gopMs; j++) {
+      const ts = g * gopMs + Math.round((j * 1000) / fps);
+      if (ts < durationMs) media.push(videoTag(ts, j === 0));
+    }
+  }
+  for (let i = 0; (i * 64) / 3 < durationMs; i++) {
+    media.push(aacTag(Math.round((i * 64) / 3)));
+  }
+  media.sort((a, b) => a.timestampMs - b.timestampMs);
+  return [avcConfigTag(), AAC_CONFIG, ...media];
+}
+
+Deno.test("HlsStream cuts at a keyframe a few ms before the target (GStreamer's 1982 ms GOP at 30 fps)", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "g",
+    segmentNamePrefix: "x",
+    now: () => clock.now,
+  });
+  feed(hls, gopStream(1982 * 5, 1982, 30), clock, T0);
+  hls.onEnd();
+  const p = parseMediaPlaylist(hls.playlist()!);
+  // One GOP per segment, not two (3.964 s), and the target stays 2 s. (The last segment,
+  // closed by the end of the stream, also holds the last frame's duration.)
+  assert.deepEqual(
+    p.segments.slice(0, -1).map((s) => s.durationSeconds),
+    [1.982, 1.982, 1.982, 1.982],
+  );
+  assert.equal(p.targetDurationSeconds, 2);
+});
+
+Deno.test("HlsStream's keyframe tolerance is 10% of the target by default, and configurable", () => {
+  const durations = (gopMs: number, keyframeTolerance?: number) => {
+    const clock = { now: T0 };
+    const hls = new HlsStream({
+      streamName: "g",
+      segmentNamePrefix: "x",
+      now: () => clock.now,
+      ...(keyframeTolerance === undefined ? {} : { keyframeTolerance }),
+    });
+    // One keyframe more than counted, so every counted segment is closed by a keyframe.
+    feed(hls, gopStream(gopMs * 4 + 1, gopMs, 25), clock, T0);
+    return parseMediaPlaylist(hls.playlist()!).segments.map((s) =>
+      s.durationSeconds
+    );
+  };
+  assert.deepEqual(durations(1800), [1.8, 1.8, 1.8, 1.8]); // exactly 10% early: cut
+  assert.deepEqual(durations(1799), [3.598, 3.598]); // beyond the tolerance: next keyframe
+  assert.deepEqual(durations(1982, 0), [3.964, 3.964]); // 0: at or after the target only
+  assert.deepEqual(durations(1500, 0.25), [1.5, 1.5, 1.5, 1.5]);
+});
+
 Deno.test("HlsStream writes AUD + SPS/PPS on IDR, PTS = DTS + CTS, sample-counted AAC timestamps", () => {
   const clock = { now: T0 };
   const hls = new HlsStream({
@@ -238,6 +295,203 @@ Deno.test("HlsStream marks a republish with EXT-X-DISCONTINUITY and counts DISCO
   );
 });
 
+// MP3 in FLV: SoundFormat 2, 44.1 kHz, 16-bit, stereo; then one MPEG-1 Layer III frame header.
+const mp3Tag = (ts: number, mpeg1 = true): FlvTag => ({
+  type: 8,
+  timestampMs: ts,
+  data: new Uint8Array([0x2f, 0xff, mpeg1 ? 0xfb : 0xf3, 0x90, 0x64, 0, 0, 0]),
+});
+const metadataTag = (props: Record<string, number>): FlvTag => ({
+  type: 18,
+  timestampMs: 0,
+  data: encodeAmf0("onMetaData", new Amf0EcmaArray(props)),
+});
+
+/** 25 fps H.264, keyframe every 1 s, and MP3 frames (26 ms) from `audioFromMs` on. */
+function mp3Stream(durationMs: number, audioFromMs: number): FlvTag[] {
+  const media: FlvTag[] = [];
+  for (let i = 0; i * 40 < durationMs; i++) {
+    media.push(videoTag(i * 40, i % 25 === 0));
+  }
+  for (let t = audioFromMs; t < durationMs; t += 26) media.push(mp3Tag(t));
+  // Stable sort: at equal times video goes first, as when the keyframe opens the segment.
+  media.sort((a, b) => a.timestampMs - b.timestampMs);
+  return [avcConfigTag(), ...media];
+}
+
+function pmtAndAudio(hls: HlsStream, name: string) {
+  const r = new TsDemuxer().demux(hls.segment(name)!);
+  return {
+    streams: r.pmt?.streams.map((s) => s.streamType),
+    audioPes: r.pes.filter((p) => p.pid === TsPid.Audio).length,
+    continuityErrors: r.continuityErrors,
+  };
+}
+
+Deno.test("HlsStream: an MP3 track first seen after the keyframe joins the open segment (no audio dropped, no DISCONTINUITY)", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "m",
+    segmentNamePrefix: "x",
+    now: () => clock.now,
+  });
+  // No onMetaData: the first MP3 tag, 300 ms after the first keyframe, is all there is.
+  feed(hls, mp3Stream(4100, 300), clock, T0);
+  hls.onEnd();
+  const first = pmtAndAudio(hls, "x-0");
+  assert.deepEqual(first.streams, [StreamType.H264, StreamType.Mpeg1Audio]);
+  // 300..2000 ms of audio in 26 ms frames, 4 frames per PES: every frame is in the segment.
+  assert.equal(first.audioPes, Math.ceil(Math.ceil((2000 - 300) / 26) / 4));
+  assert.deepEqual(pmtAndAudio(hls, "x-1").streams, first.streams);
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.deepEqual(p.segments.map((s) => s.discontinuity), [
+    false,
+    false,
+    false,
+  ]);
+  for (const name of ["x-0", "x-1", "x-2"]) {
+    assert.deepEqual(pmtAndAudio(hls, name).continuityErrors, [], name);
+  }
+});
+
+Deno.test("HlsStream declares MP3 from onMetaData before the first MP3 tag (audio starting a segment late needs no DISCONTINUITY)", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "m",
+    segmentNamePrefix: "x",
+    now: () => clock.now,
+  });
+  // The encoder's audio starts 2.5 s in: after the first segment was cut.
+  feed(
+    hls,
+    [
+      metadataTag({ audiocodecid: 2, audiosamplerate: 44100, videocodecid: 7 }),
+      ...mp3Stream(4100, 2500),
+    ],
+    clock,
+    T0,
+  );
+  hls.onEnd();
+  assert.deepEqual(pmtAndAudio(hls, "x-0").streams, [
+    StreamType.H264,
+    StreamType.Mpeg1Audio,
+  ]);
+  assert.ok(pmtAndAudio(hls, "x-1").audioPes > 0);
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.deepEqual(p.segments.map((s) => s.discontinuity), [
+    false,
+    false,
+    false,
+  ]);
+});
+
+Deno.test("HlsStream's MP3 hint: 22.05 kHz is MPEG-2 audio; the MP3 frame header overrides a wrong hint; AAC ignores it", () => {
+  const run = (meta: Record<string, number>, tags: FlvTag[]) => {
+    const clock = { now: T0 };
+    const hls = new HlsStream({
+      streamName: "m",
+      segmentNamePrefix: "x",
+      now: () => clock.now,
+    });
+    feed(hls, [metadataTag(meta), ...tags], clock, T0);
+    hls.onEnd();
+    return pmtAndAudio(hls, "x-0").streams;
+  };
+  const video = mp3Stream(2100, 99_999); // video only
+  assert.deepEqual(run({ audiocodecid: 2, audiosamplerate: 22050 }, video), [
+    StreamType.H264,
+    StreamType.Mpeg2Audio,
+  ]);
+  // The hint said MPEG-1, the frames are MPEG-2: no audio was written yet, so the frames win.
+  const mpeg2: FlvTag[] = [...video];
+  for (let t = 100; t < 2000; t += 26) mpeg2.push(mp3Tag(t, false));
+  mpeg2.sort((a, b) => a.timestampMs - b.timestampMs);
+  assert.deepEqual(run({ audiocodecid: 2, audiosamplerate: 44100 }, mpeg2), [
+    StreamType.H264,
+    StreamType.Mpeg2Audio,
+  ]);
+  // audiocodecid 10 (AAC) is no hint: AAC waits for its sequence header.
+  assert.deepEqual(run({ audiocodecid: 10 }, video), [StreamType.H264]);
+});
+
+Deno.test("HlsStream.markEnded() appends EXT-X-ENDLIST; a later publish starts a new presentation with numbering going on", () => {
+  const clock = { now: T0 };
+  const hls = new HlsStream({
+    streamName: "t",
+    windowSegments: 3,
+    segmentNamePrefix: "ab",
+    now: () => clock.now,
+  });
+  feed(hls, synthStream(6100), clock, T0);
+  hls.onEnd();
+  assert.equal(parseMediaPlaylist(hls.playlist()!).ended, false);
+  hls.markEnded();
+  assert.equal(hls.ended, true);
+  const ended = hls.playlist()!;
+  assert.match(ended, /#EXTINF:[\d.]+,\nt\/ab-3\.ts\n#EXT-X-ENDLIST\n$/);
+  assert.deepEqual(parseMediaPlaylist(ended).segments.map((s) => s.uri), [
+    "t/ab-1.ts",
+    "t/ab-2.ts",
+    "t/ab-3.ts",
+  ]);
+  // A new publisher after the end: until its first segment there is no playlist...
+  hls.onTag(avcConfigTag());
+  assert.equal(hls.ended, false);
+  assert.equal(hls.playlist(), undefined);
+  assert.ok(hls.segment("ab-3.ts"), "ended segments stay downloadable");
+  feed(hls, synthStream(4100).slice(1), clock, T0 + 30_000);
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.equal(p.ended, false);
+  // ...then a live one that goes on numbering, behind a discontinuity.
+  assert.deepEqual(p.segments.map((s) => [s.uri, s.discontinuity]), [
+    ["t/ab-4.ts", true],
+    ["t/ab-5.ts", false],
+  ]);
+  assert.equal(p.mediaSequence, 4);
+  assert.equal(p.discontinuitySequence, 0);
+});
+
+Deno.test("HlsStream resumes an earlier process's numbering: sequence and discontinuity sequence go on, the join is a DISCONTINUITY", () => {
+  const clock = { now: T0 };
+  const opened: { nextSequence: number; discontinuities: number }[] = [];
+  const closed: number[] = [];
+  const hls = new HlsStream({
+    streamName: "t",
+    segmentNamePrefix: "cd",
+    now: () => clock.now,
+    resume: { nextSequence: 7, discontinuities: 2 },
+    onSegmentOpened: (s) => opened.push({ ...s }),
+    onSegmentClosed: () => closed.push(hls.segmentCount),
+  });
+  feed(hls, synthStream(4100), clock, T0);
+  hls.onEnd();
+  const p = parseMediaPlaylist(hls.playlist()!);
+  assert.equal(p.mediaSequence, 7);
+  assert.equal(p.discontinuitySequence, 2);
+  assert.deepEqual(p.segments.map((s) => [s.uri, s.discontinuity]), [
+    ["t/cd-7.ts", true],
+    ["t/cd-8.ts", false],
+    ["t/cd-9.ts", false],
+  ]);
+  // Told at each open, before the segment can be listed: what to persist.
+  assert.deepEqual(opened, [
+    { nextSequence: 8, discontinuities: 3 },
+    { nextSequence: 9, discontinuities: 3 },
+    { nextSequence: 10, discontinuities: 3 },
+  ]);
+  assert.deepEqual(closed, [1, 2, 3]);
+  assert.deepEqual(hls.sequenceState, { nextSequence: 10, discontinuities: 3 });
+  // A resumed state of 0 is a fresh start: no discontinuity.
+  const fresh = new HlsStream({
+    streamName: "t",
+    segmentNamePrefix: "ef",
+    now: () => clock.now,
+    resume: { nextSequence: 0, discontinuities: 0 },
+  });
+  feed(fresh, synthStream(2100), clock, T0);
+  assert.equal(fresh.segments[0]?.discontinuity, false);
+});
+
 Deno.test("HlsStream packages HEVC streams as audio-only and cuts them on audio time", () => {
   const clock = { now: T0 };
   const hls = new HlsStream({
@@ -306,6 +560,11 @@ Deno.test("HlsStream validates its options", () => {
       { targetDurationMs: 0 },
       { windowSegments: 0 },
       { windowSegments: 1.5 },
+      { keyframeTolerance: -0.1 },
+      { keyframeTolerance: 0.6 },
+      { keyframeTolerance: NaN },
+      { resume: { nextSequence: -1, discontinuities: 0 } },
+      { resume: { nextSequence: 1.5, discontinuities: 0 } },
       { segmentNamePrefix: "a/b" },
       { streamName: "../x" },
     ]

@@ -29,3 +29,28 @@ Deno.test("SegmentWindow lists the last N, retains extra, and counts discontinui
   assert.equal(w.find("p-4.ts"), undefined);
   assert.equal(w.retainedBytes, 50);
 });
+
+Deno.test("SegmentWindow starts from a given discontinuity sequence and retires every listed segment at once", () => {
+  const w = new SegmentWindow(3, 2, 5);
+  assert.equal(w.discontinuitySequence, 5);
+  for (let i = 0; i < 4; i++) w.push(seg(i, i === 2 || i === 3));
+  assert.deepEqual(w.listed.map((s) => s.sequence), [1, 2, 3]);
+  w.retireAll();
+  assert.equal(w.listed.length, 0);
+  assert.equal(w.listedCount, 0);
+  assert.equal(w.discontinuitySequence, 7, "the two flagged ones left");
+  assert.ok(w.find("p-1"), "retired segments stay downloadable");
+  w.push(seg(4, true));
+  assert.deepEqual(w.listed.map((s) => s.sequence), [4]);
+  assert.equal(w.mediaSequence, 4);
+  // At most window + extras in all: the oldest retired ones go as new ones come.
+  w.push(seg(5));
+  assert.equal(w.size, 5);
+  assert.equal(w.find("p-0"), undefined);
+  assert.ok(w.find("p-1"));
+  w.push(seg(6));
+  assert.equal(w.find("p-1"), undefined);
+  for (let i = 7; i < 9; i++) w.push(seg(i));
+  assert.deepEqual(w.listed.map((s) => s.sequence), [6, 7, 8]);
+  assert.equal(w.discontinuitySequence, 8, "p-4 left the window");
+});

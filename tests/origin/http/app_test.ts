@@ -78,6 +78,8 @@ Deno.test("origin HTTP: /{app}/{stream}.flv streams header, config tags and GOP,
 Deno.test("origin HTTP: unknown streams are 404, bad names 400, traversal never reaches a file", async () => {
   const { app } = setup({
     playlist: () => undefined,
+    pending: () => false,
+    waitForPlaylist: () => Promise.resolve({ kind: "gone" }),
     segment: () => undefined,
   });
   assert.equal(
@@ -109,6 +111,8 @@ Deno.test("origin HTTP: unknown streams are 404, bad names 400, traversal never 
 Deno.test("origin HTTP: HLS playlist and segments carry their Cache-Control", async () => {
   const { app } = setup({
     playlist: (a, s) => (a === "live" && s === "t" ? "#EXTM3U\n" : undefined),
+    pending: () => false,
+    waitForPlaylist: () => Promise.resolve({ kind: "gone" }),
     segment: (_a, _s, n) => (n === "abc-1" ? new Uint8Array(188) : undefined),
   });
   const pl = await app.request("http://localhost/live/t.m3u8");
