@@ -37,7 +37,7 @@ import {
   type MintSpec,
   mintToken,
 } from "./gettoken.ts";
-import { parsePurgeBody } from "./purge.ts";
+import { parsePurgeRequest, type PurgeRequest } from "../cluster/mod.ts";
 import { isTokenFormat } from "./tokens/mod.ts";
 
 /** A token as the admin API shows it. The admin sees token values: they are theirs to manage. */
@@ -343,8 +343,12 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.post("/purge", async (c) => {
     const body = await readJsonBody(c);
     if (!body.ok) return body.response;
-    const purge = parsePurgeBody(body.value);
-    if (typeof purge === "string") return textError(c, 400, purge);
+    let purge: PurgeRequest;
+    try {
+      purge = parsePurgeRequest(body.value);
+    } catch (e) {
+      return textError(c, 400, e instanceof Error ? e.message : String(e));
+    }
     // No sourceId: edges read it as coming from the control role and all apply it.
     await store.publish({ kind: "purge", ...purge });
     log.info("purge published", {

@@ -28,12 +28,6 @@ export {
 } from "./admin.ts";
 export { redactConfig, REDACTED, SECRET_KEY_RE } from "./config_view.ts";
 export { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
-export {
-  MAX_PURGE_ENTRIES,
-  MAX_PURGE_ENTRY_LENGTH,
-  parsePurgeBody,
-  type PurgeBody,
-} from "./purge.ts";
 export { ControlError, ControlErrorCode } from "./errors.ts";
 export {
   checkAppName,

@@ -10,12 +10,8 @@ import { Hono } from "hono";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { parsePrefetchRequest, prefetchAll } from "./admin/prefetch.ts";
-import {
-  applyPurge,
-  parsePurgeRequest,
-  type Purgeable,
-  type PurgeBus,
-} from "./admin/purge.ts";
+import { parsePurgeRequest, PurgeRequestError } from "../cluster/mod.ts";
+import { applyPurge, type Purgeable, type PurgeBus } from "./admin/purge.ts";
 import type { CacheStoreStats } from "./cache/store.ts";
 import { EdgeError } from "./errors.ts";
 import type { EdgeCache } from "./middleware/cache.ts";
@@ -280,7 +276,9 @@ export function createEdgeApp(
 }
 
 function adminError(e: unknown): string {
-  if (e instanceof EdgeError) return e.message;
+  if (e instanceof EdgeError || e instanceof PurgeRequestError) {
+    return e.message;
+  }
   if (e instanceof SyntaxError) return "Invalid request body: expected JSON";
   return e instanceof Error ? e.message : String(e);
 }

@@ -9,18 +9,9 @@
  * @module
  */
 
-import { EdgeError, EdgeErrorCode } from "../errors.ts";
+import type { PurgeRequest } from "../../cluster/mod.ts";
 
-/** One purge, as posted to `/admin/purge` (INTERFACES.md). */
-export interface PurgeRequest {
-  /** Full URLs or paths; the query is normalised like a cache key. */
-  readonly urls: readonly string[];
-  /** Path prefixes, e.g. `/vod/movies/`. */
-  readonly prefixes: readonly string[];
-  /** `app/stream` names: their playlists and segments. */
-  readonly streams: readonly string[];
-  readonly all: boolean;
-}
+export type { PurgeRequest };
 
 /** A purge message on the bus: the request plus who sent it. */
 export interface PurgeMessage {
@@ -65,84 +56,6 @@ export class InProcessPurgeBus implements PurgeBus {
     this.#handlers.add(handler);
     return () => this.#handlers.delete(handler);
   }
-}
-
-/** Largest number of entries in one purge request. */
-export const MAX_PURGE_ENTRIES = 10_000;
-
-const STREAM_RE =
-  /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
-
-function stringList(v: unknown, field: string): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-    throw new EdgeError(
-      EdgeErrorCode.BadAdminRequest,
-      `Invalid purge request '${field}': expected a list of strings`,
-    );
-  }
-  return v as string[];
-}
-
-/**
- * Validates a purge request body.
- *
- * @throws {EdgeError} `EDGE_BAD_ADMIN_REQUEST` naming the bad field.
- *
- * @example
- * ```ts
- * import { parsePurgeRequest } from "./purge.ts";
- * const r = parsePurgeRequest({ streams: ["live/demo"] });
- * if (r.all || r.streams[0] !== "live/demo") throw new Error("bad parse");
- * ```
- */
-export function parsePurgeRequest(body: unknown): PurgeRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new EdgeError(
-      EdgeErrorCode.BadAdminRequest,
-      "Invalid purge request: expected a JSON object",
-    );
-  }
-  const b = body as Record<string, unknown>;
-  const urls = stringList(b.urls, "urls");
-  const prefixes = stringList(b.prefixes, "prefixes");
-  const streams = stringList(b.streams, "streams");
-  if (b.all !== undefined && typeof b.all !== "boolean") {
-    throw new EdgeError(
-      EdgeErrorCode.BadAdminRequest,
-      `Invalid purge request 'all': got ${
-        JSON.stringify(b.all)
-      }, expected a boolean`,
-    );
-  }
-  const n = urls.length + prefixes.length + streams.length;
-  if (n > MAX_PURGE_ENTRIES) {
-    throw new EdgeError(
-      EdgeErrorCode.BadAdminRequest,
-      `Invalid purge request: at most ${MAX_PURGE_ENTRIES} entries, got ${n}`,
-    );
-  }
-  for (const p of prefixes) {
-    if (!p.startsWith("/")) {
-      throw new EdgeError(
-        EdgeErrorCode.BadAdminRequest,
-        `Invalid purge request 'prefixes': expected paths starting with '/', got ${
-          JSON.stringify(p)
-        }`,
-      );
-    }
-  }
-  for (const s of streams) {
-    if (!STREAM_RE.test(s) || s.includes("..")) {
-      throw new EdgeError(
-        EdgeErrorCode.BadAdminRequest,
-        `Invalid purge request 'streams': expected app/stream, got ${
-          JSON.stringify(s)
-        }`,
-      );
-    }
-  }
-  return { urls, prefixes, streams, all: b.all === true };
 }
 
 /** What a purge acts on (the edge cache and the live fan-out). */

@@ -25,7 +25,7 @@ import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
 import { describeError, type Logger } from "../log.ts";
 import { HookAction, HookClient, type HookEvent } from "./hooks.ts";
-import { AccessMark } from "./marker.ts";
+import { AccessMark } from "../../cluster/mod.ts";
 import {
   type AccessPolicy,
   checkPublishKey,

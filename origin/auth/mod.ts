@@ -27,7 +27,7 @@ export {
   type HookVerdict,
   publicParams,
 } from "./hooks.ts";
-export { ACCESS_MARKER_HEADER, AccessMark } from "./marker.ts";
+export { ACCESS_MARKER_HEADER, AccessMark } from "../../cluster/mod.ts";
 export {
   type AccessPolicy,
   type AccessPolicyOptions,

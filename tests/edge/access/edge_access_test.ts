@@ -1,43 +1,22 @@
 /**
- * EdgeAccess decisions (credentials verified locally, token uses spent in a real KV store), the
- * marker the edge reads, and the credential-free playlists it caches.
+ * EdgeAccess decisions (credentials verified locally, token uses spent in a real KV store) and
+ * the credential-free playlists it caches.
  */
 import assert from "node:assert/strict";
 import { signSession, withSessionCredential } from "../../../control/mod.ts";
 import {
-  ACCESS_MARKER_HEADER,
   AccessMark,
   credentialPathOf,
   EdgeAccess,
-  parseAccessMark,
   withoutSessionCredential,
 } from "../../../edge/access/mod.ts";
 import { silentLogger } from "../../../log/mod.ts";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
-import {
-  ACCESS_MARKER_HEADER as ORIGIN_MARKER_HEADER,
-  AccessMark as OriginAccessMark,
-} from "../../../origin/auth/mod.ts";
 import { ManualClock } from "../_helpers/fixtures.ts";
 import { mint, withKeyStore } from "./_store.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-Deno.test("access marker: edge and origin agree on the header and its values", () => {
-  assert.equal(ACCESS_MARKER_HEADER, ORIGIN_MARKER_HEADER.toLowerCase());
-  assert.deepEqual(AccessMark, OriginAccessMark);
-});
-
-Deno.test("parseAccessMark() reads token and session, fails closed on unknown values", () => {
-  const h = (v?: string) =>
-    new Headers(v === undefined ? {} : { [ACCESS_MARKER_HEADER]: v });
-  assert.equal(parseAccessMark(h()), undefined);
-  assert.equal(parseAccessMark(h("")), undefined);
-  assert.equal(parseAccessMark(h("token")), "token");
-  assert.equal(parseAccessMark(h(" Session ")), "session");
-  assert.equal(parseAccessMark(h("paid")), "token");
-});
 
 Deno.test("withoutSessionCredential() strips what withSessionCredential() adds", () => {
   const bare =

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { MAX_PURGE_ENTRIES, parsePurgeBody } from "../../control/mod.ts";
+import {
+  MAX_PURGE_ENTRIES,
+  parsePurgeRequest,
+  PurgeRequestError,
+} from "../../cluster/mod.ts";
 
-Deno.test("parsePurgeBody() keeps paths, reduces http(s) URLs to path and query, defaults the rest", () => {
+Deno.test("parsePurgeRequest() keeps paths, reduces http(s) URLs to path and query, defaults the rest", () => {
   assert.deepEqual(
-    parsePurgeBody({
+    parsePurgeRequest({
       urls: ["/live/a.m3u8", "HTTPS://cdn.example:8443/vod/b.mp4?t=1#frag"],
       streams: ["live/cam_1.hd"],
     }),
@@ -14,7 +18,7 @@ Deno.test("parsePurgeBody() keeps paths, reduces http(s) URLs to path and query,
       all: false,
     },
   );
-  assert.deepEqual(parsePurgeBody({ all: true }), {
+  assert.deepEqual(parsePurgeRequest({ all: true }), {
     urls: [],
     prefixes: [],
     streams: [],
@@ -22,7 +26,7 @@ Deno.test("parsePurgeBody() keeps paths, reduces http(s) URLs to path and query,
   });
 });
 
-Deno.test("parsePurgeBody() names the bad field and value", () => {
+Deno.test("parsePurgeRequest() names the bad field and value", () => {
   for (
     const [body, want] of [
       [null, /expected a JSON object/],
@@ -49,8 +53,10 @@ Deno.test("parsePurgeBody() names the bad field and value", () => {
       ],
     ] as const
   ) {
-    const r = parsePurgeBody(body);
-    assert.equal(typeof r, "string", JSON.stringify(body).slice(0, 60));
-    assert.match(r as string, want);
+    assert.throws(
+      () => parsePurgeRequest(body),
+      (e) => e instanceof PurgeRequestError && want.test(e.message),
+      JSON.stringify(body).slice(0, 60),
+    );
   }
 });
