@@ -1,7 +1,8 @@
 /**
  * The DNS answering core: `handleQuery(bytes, client) → bytes`, no sockets. Parses the query by
  * hand, decides (zone lookup, geo lookup, filter chain), and finishes a precomputed template.
- * Templates are built with dns-packet the first time a (name, type, decision) is seen.
+ * Templates are built (`dns/template.ts`: wire-form names, compressed) the first time a (name,
+ * type, decision) is seen.
  *
  * @module
  */
@@ -19,20 +20,21 @@ import {
 } from "../geo/mod.ts";
 import {
   Flags2,
+  HEADER_BYTES,
   Rcode,
   RR_TYPE_NAMES,
   RRClass,
   RRType,
 } from "./dns/constants.ts";
 import { DnsQueryError } from "./dns/errors.ts";
-import {
-  encodeEcsQuery,
-  encodePacket,
-  PACKET_FLAGS,
-  type PacketRecord,
-} from "./dns/packet.ts";
+import { encodeEcsQuery } from "./dns/packet.ts";
 import { type DnsQuery, parseQuery } from "./dns/query.ts";
 import { bareResponse, finishResponse } from "./dns/response.ts";
+import {
+  encodeTemplate,
+  QUESTION_NAME,
+  type TemplateRecord,
+} from "./dns/template.ts";
 import type { EdgeSource } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import { type PolicyAnswer, runChain } from "./policy/chain.ts";
@@ -193,7 +195,7 @@ export class DnsHandler {
         q,
         client,
         limit,
-        this.#negative(q, found.zone, rcode),
+        this.#negative(query, q, found.zone, rcode),
         0,
         rcode,
       );
@@ -206,10 +208,10 @@ export class DnsHandler {
         q,
         client,
         limit,
-        this.#template(`H|${q.name}`, q.name, Rcode.NoError, [
+        this.#template(`H|${q.name}`, query, q, Rcode.NoError, [
           {
-            type: "HINFO",
-            name: q.name,
+            type: RRType.HINFO,
+            owner: QUESTION_NAME,
             ttl: 3600,
             data: { cpu: "RFC8482", os: "" },
           },
@@ -225,7 +227,7 @@ export class DnsHandler {
         q,
         client,
         limit,
-        this.#static(q, zone, node, RRType.CNAME),
+        this.#static(query, q, zone, node, RRType.CNAME),
         0,
         Rcode.NoError,
       );
@@ -239,7 +241,7 @@ export class DnsHandler {
         q,
         client,
         limit,
-        this.#static(q, zone, node, q.qtype),
+        this.#static(query, q, zone, node, q.qtype),
         0,
         Rcode.NoError,
       );
@@ -249,7 +251,7 @@ export class DnsHandler {
       q,
       client,
       limit,
-      this.#negative(q, zone, Rcode.NoError),
+      this.#negative(query, q, zone, Rcode.NoError),
       0,
       Rcode.NoError,
     );
@@ -297,23 +299,28 @@ export class DnsHandler {
     });
   }
 
+  /**
+   * The cached template under `key`, else one built for this query's question (its wire name,
+   * lower-cased: `finishResponse` copies the client's bytes over it, so every query whose name
+   * differs only in case shares it; records owned by the question name point at it).
+   */
   #template(
     key: string,
-    name: string,
+    query: Uint8Array,
+    q: DnsQuery,
     rcode: number,
-    answers: readonly PacketRecord[],
-    authorities: readonly PacketRecord[] = [],
-    additionals: readonly PacketRecord[] = [],
+    answers: readonly TemplateRecord[],
+    authorities: readonly TemplateRecord[] = [],
+    additionals: readonly TemplateRecord[] = [],
   ): Uint8Array {
     let t = this.#cache.get(key);
     if (t) return t;
-    // The question's type and class are overwritten with the query's bytes; only the name's
-    // length matters here, and the name is the (lower-case) question name.
-    t = encodePacket({
-      type: "response",
-      id: 0,
-      flags: PACKET_FLAGS.AUTHORITATIVE_ANSWER | rcode,
-      questions: [{ name, type: "A", class: "IN" }],
+    t = encodeTemplate({
+      questionName: query.subarray(HEADER_BYTES, HEADER_BYTES + q.nameBytes),
+      qtype: q.qtype,
+      qclass: q.qclass,
+      authoritative: true,
+      rcode,
       answers,
       authorities,
       additionals,
@@ -325,37 +332,53 @@ export class DnsHandler {
     return t;
   }
 
-  #negative(q: DnsQuery, zone: Zone, rcode: number): Uint8Array {
+  #negative(
+    query: Uint8Array,
+    q: DnsQuery,
+    zone: Zone,
+    rcode: number,
+  ): Uint8Array {
     // RFC 2308 §3: SOA in the authority section, TTL = min(SOA TTL, MINIMUM).
-    return this.#template(`N|${q.name}|${rcode}`, q.name, rcode, [], [{
+    return this.#template(`N|${q.name}|${rcode}`, query, q, rcode, [], [{
       ...zone.soa,
       ttl: zone.negativeTtl,
     }]);
   }
 
-  #static(q: DnsQuery, zone: Zone, node: ZoneNode, type: number): Uint8Array {
+  #static(
+    query: Uint8Array,
+    q: DnsQuery,
+    zone: Zone,
+    node: ZoneNode,
+    type: number,
+  ): Uint8Array {
     return this.#template(
       `R|${q.name}|${type}`,
-      q.name,
+      query,
+      q,
       Rcode.NoError,
-      this.#records(q.name, node, type),
+      this.#records(QUESTION_NAME, node, type),
       [],
       type === RRType.NS ? this.#glue(zone, node) : [],
     );
   }
 
-  #records(owner: string, node: ZoneNode, type: number): PacketRecord[] {
+  #records(
+    owner: string | typeof QUESTION_NAME,
+    node: ZoneNode,
+    type: number,
+  ): TemplateRecord[] {
     return (node.records.get(type) ?? []).map((r) => ({
-      type: r.typeName,
-      name: owner,
+      type: r.type,
+      owner,
       ttl: r.ttl,
       data: r.data,
     }));
   }
 
   /** A/AAAA of in-zone name servers (RFC 1034 §4.3.2 step 3b: glue in additional). */
-  #glue(zone: Zone, node: ZoneNode): PacketRecord[] {
-    const out: PacketRecord[] = [];
+  #glue(zone: Zone, node: ZoneNode): TemplateRecord[] {
+    const out: TemplateRecord[] = [];
     for (const ns of node.records.get(RRType.NS) ?? []) {
       const target = zone.nodes.get(ns.data as string);
       if (!target) continue;
@@ -393,23 +416,13 @@ export class DnsHandler {
       );
     }
     const key = `C|${q.name}`;
-    let t = this.#cache.get(key);
-    if (!t) {
-      t = encodePacket({
-        type: "response",
-        id: 0,
-        flags: PACKET_FLAGS.AUTHORITATIVE_ANSWER,
-        questions: [{ name: q.name, type: "TXT", class: "CH" }],
-        answers: [{
-          type: "TXT",
-          class: "CH",
-          name: q.name,
-          ttl: 0,
-          data: [text],
-        }],
-      });
-      this.#cache.set(key, t);
-    }
+    const t = this.#template(key, query, q, Rcode.NoError, [{
+      type: RRType.TXT,
+      class: RRClass.CH,
+      owner: QUESTION_NAME,
+      ttl: 0,
+      data: [text],
+    }]);
     return this.#finish(query, q, client, limit, t, 0, Rcode.NoError);
   }
 
@@ -557,12 +570,13 @@ export class DnsHandler {
     if (answer.cname) {
       const t = this.#template(
         `SC|${q.name}|${answer.cname}|${answer.ttlSeconds}`,
-        q.name,
+        query,
+        q,
         Rcode.NoError,
         [
           {
-            type: "CNAME",
-            name: q.name,
+            type: RRType.CNAME,
+            owner: QUESTION_NAME,
             ttl: answer.ttlSeconds,
             data: answer.cname,
           },
@@ -576,7 +590,7 @@ export class DnsHandler {
         q,
         peer,
         limit,
-        this.#negative(q, zone, Rcode.NoError),
+        this.#negative(query, q, zone, Rcode.NoError),
         scope,
         Rcode.NoError,
       );
@@ -588,11 +602,12 @@ export class DnsHandler {
         `S|${q.name}|${qtype}|${
           answer.addresses.join(",")
         }|${answer.ttlSeconds}`,
-        q.name,
+        query,
+        q,
         Rcode.NoError,
         answer.addresses.map((a) => ({
-          type: qtype,
-          name: q.name,
+          type: q.qtype,
+          owner: QUESTION_NAME,
           ttl: answer.ttlSeconds,
           data: a,
         })),

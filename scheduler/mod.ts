@@ -4,7 +4,7 @@
  *
  * The DNS wire handling is ours (`dns/query.ts`, `dns/response.ts`) instead of a library's:
  * the hot path parses only header, question and OPT in place and answers from precomputed
- * bytes; npm dns-packet builds those bytes once per (name, type, decision) on the slow path.
+ * bytes; `dns/template.ts` builds those bytes once per (name, type, decision) on the slow path.
  *
  * @example
  * ```ts ignore

@@ -13,7 +13,7 @@ import type {
 } from "../config/scheduler_schema.ts";
 import { parseIp } from "../geo/mod.ts";
 import { RRType, type RRTypeName } from "./dns/constants.ts";
-import type { PacketRecord } from "./dns/packet.ts";
+import type { TemplateRecord } from "./dns/template.ts";
 import type { SteeringTtl } from "./policy/chain.ts";
 import { parseFilterChain } from "./policy/registry.ts";
 import type { Filter } from "./policy/types.ts";
@@ -44,7 +44,7 @@ export interface ZoneNode {
 /** One zone. Names are lower case without the final dot. */
 export interface Zone {
   readonly apex: string;
-  readonly soa: PacketRecord;
+  readonly soa: TemplateRecord;
   /** RFC 2308 §5: negative answers' TTL = min(SOA TTL, SOA MINIMUM). */
   readonly negativeTtl: number;
   readonly nodes: ReadonlyMap<string, ZoneNode>;
@@ -215,9 +215,9 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       throw new ConfigError(`${key}.soa.${f}`, v, "an integer 0..4294967295");
     }
   }
-  const soa: PacketRecord = {
-    type: "SOA",
-    name: apex,
+  const soa: TemplateRecord = {
+    type: RRType.SOA,
+    owner: apex,
     ttl: soaCfg.ttl,
     data: {
       mname: absoluteName(soaCfg.mname, apex, `${key}.soa.mname`),
@@ -365,13 +365,18 @@ export class Authority {
     return new Authority(zones);
   }
 
-  /** The zone holding `name` (lower case, no final dot), if any. */
+  /**
+   * The zone holding `name`, if any. Names are presentation text as `parseQuery` gives them:
+   * lower case, no final dot, a `.` or `\` inside a label escaped with `\` (and other bytes
+   * as `\DDD`), so only an unescaped `.` separates labels.
+   */
   zoneOf(name: string): Zone | undefined {
     for (const z of this.zones) {
+      const dot = name.length - z.apex.length - 1;
       if (
         name === z.apex ||
-        (name.length > z.apex.length && name.endsWith(z.apex) &&
-          name[name.length - z.apex.length - 1] === ".")
+        (dot > 0 && name.endsWith(z.apex) && name.charCodeAt(dot) === DOT &&
+          !isEscaped(name, dot))
       ) {
         return z;
       }
@@ -387,7 +392,7 @@ export class Authority {
     if (exact) return { kind: "node", zone, node: exact, wildcard: false };
     if (zone.emptyNonTerminals.has(name)) return { kind: "nodata", zone };
     // RFC 4592 §3.3.1: find the closest encloser; its wildcard child answers, if any.
-    let p = name.indexOf(".");
+    let p = labelEnd(name, 0);
     while (p >= 0) {
       const encloser = name.slice(p + 1);
       const wild = zone.nodes.get(`*.${encloser}`);
@@ -396,8 +401,32 @@ export class Authority {
         zone.nodes.has(encloser) || zone.emptyNonTerminals.has(encloser) ||
         encloser === zone.apex
       ) break;
-      p = name.indexOf(".", p + 1);
+      p = labelEnd(name, p + 1);
     }
     return { kind: "nxdomain", zone };
   }
+}
+
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+
+/** True when the character at `i` follows an odd run of backslashes (it is escaped). */
+function isEscaped(name: string, i: number): boolean {
+  let n = 0;
+  while (i - n - 1 >= 0 && name.charCodeAt(i - n - 1) === BACKSLASH) n++;
+  return n % 2 === 1;
+}
+
+/**
+ * The offset of the `.` ending the label that starts at `from`, or -1 for the last label. An
+ * escape (`\.`, `\\`, `\DDD`) never ends a label: its first character is skipped, and digits
+ * are not dots.
+ */
+function labelEnd(name: string, from: number): number {
+  for (let i = from; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === BACKSLASH) i++;
+    else if (c === DOT) return i;
+  }
+  return -1;
 }

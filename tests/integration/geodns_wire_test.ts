@@ -41,3 +41,38 @@ Deno.test("scheduler DNS answers FORMERR to a 256-octet name over UDP and TCP, N
     }
   });
 });
+
+Deno.test("scheduler DNS answers names with '.', '\\', \\000 and \\195 in a label with replies that parse and echo the question", async () => {
+  await withGeoDns({}, async (s) => {
+    const cases: [(string | number[])[], number, string][] = [
+      [[[0], "meridian", "test"], 1, "NXDOMAIN"],
+      [[[195], "meridian", "test"], 1, "NXDOMAIN"],
+      [["a.b", "meridian", "test"], 1, "NXDOMAIN"],
+      [["x\\", "meridian", "test"], 16, "NXDOMAIN"],
+      [["x.cdn", "meridian", "test"], 1, "NXDOMAIN"],
+      [[[0, 0x2e, 0xff], "cdn", "meridian", "test"], 1, "NOERROR"],
+    ];
+    for (const [labels, qtype, rcode] of cases) {
+      const name = wireName(labels);
+      const q = rawQuery(name, qtype, { edns: true });
+      for (
+        const reply of [await udpAsk(s.dnsPort, q), await tcpAsk(s.dnsPort, q)]
+      ) {
+        assert.ok(reply);
+        const p = decodePacket(reply);
+        assert.equal(p.rcode, rcode, JSON.stringify(labels));
+        const end = 12 + name.length + 4;
+        assert.deepEqual([...reply.subarray(12, end)], [
+          ...q.subarray(12, end),
+        ]);
+        if (rcode === "NOERROR") {
+          assert.equal(p.answers!.length, 1, "the wildcard answers");
+          assert.deepEqual([...reply.subarray(end, end + 2)], [0xc0, 12]);
+        } else {
+          assert.equal(p.authorities![0]!.type, "SOA");
+          assert.equal(p.authorities![0]!.name, "meridian.test");
+        }
+      }
+    }
+  });
+});

@@ -10,6 +10,8 @@ import { Authority } from "../../scheduler/zone.ts";
 import { DnsStats } from "../../scheduler/stats.ts";
 import { createStaticGeoLookup, parseIp } from "../../geo/mod.ts";
 import { GEO, ManualHealth, testConfig } from "./_fixtures.ts";
+import { createPrng } from "../_helpers/prng.ts";
+import { rawQuery, wireName } from "../_helpers/dns_wire.ts";
 
 function setup() {
   const config = testConfig();
@@ -461,4 +463,101 @@ Deno.test("decision caches stay within dns.answerCacheEntries whatever subnets a
   const { byClient, byPlace } = handler.cachedDecisions;
   assert.ok(byClient > 0 && byClient <= 640, `by client ${byClient}`);
   assert.ok(byPlace > 0 && byPlace <= 640, `by place ${byPlace}`);
+});
+
+/** Label bytes that presentation text has to escape, and a few that are merely unusual. */
+const AWKWARD = [
+  0x00,
+  0x2e,
+  0x5c,
+  0x20,
+  0x22,
+  0x28,
+  0x3b,
+  0x40,
+  0x7f,
+  0xc3,
+  0xff,
+];
+
+Deno.test("handleQuery() fuzz: names with random label bytes in our zone get replies that parse and echo the question", () => {
+  const { handler } = setup();
+  const next = createPrng(0x7e3a11);
+  const suffixes = [
+    ["meridian", "test"],
+    ["cdn", "meridian", "test"],
+    ["deep", "meridian", "test"],
+    ["b", "deep", "meridian", "test"],
+  ];
+  const known = ["live", "www", "mail", "big", "x", "ns1"];
+  const types = [1, 28, 16, 15, 2, 6, 5, 257, 255, 99];
+  const rcodes = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const labels: (string | number[])[] = [];
+    const count = next() % 3;
+    for (let k = 0; k < count; k++) {
+      const len = 1 + (next() % 12);
+      labels.push(
+        Array.from(
+          { length: len },
+          () =>
+            next() % 3 === 0
+              ? AWKWARD[next() % AWKWARD.length]!
+              : next() & 0xff,
+        ),
+      );
+    }
+    if (count === 0 || next() % 4 === 0) {
+      const word = known[next() % known.length]!;
+      labels.push(next() % 2 ? word.toUpperCase() : word);
+    }
+    const name = wireName([...labels, ...suffixes[next() % suffixes.length]!]);
+    if (name.length > 255) continue;
+    const query = rawQuery(name, types[next() % types.length]!, {
+      id: i,
+      edns: next() % 2 === 0,
+    });
+    const transport = next() % 5 === 0 ? "tcp" : "udp";
+    const reply = handler.handleQuery(query, { ...RESOLVER, transport });
+    assert.ok(reply, `no reply to ${[...name]}`);
+    let p: Packet;
+    try {
+      p = decodePacket(reply);
+    } catch (e) {
+      throw new Error(`reply to name ${[...name]} does not parse: ${e}`);
+    }
+    const questionEnd = 12 + name.length + 4;
+    assert.deepEqual(
+      [...reply.subarray(12, questionEnd)],
+      [...query.subarray(12, questionEnd)],
+      `question echoed exactly for ${[...name]}`,
+    );
+    assert.equal(p.id, i);
+    rcodes.add(p.rcode!);
+    if ((p.answers?.length ?? 0) > 0 && !p.flag_tc) {
+      // The first answer belongs to the question's own name: a pointer to offset 12.
+      assert.deepEqual([...reply.subarray(questionEnd, questionEnd + 2)], [
+        0xc0,
+        12,
+      ]);
+    }
+  }
+  assert.deepEqual([...rcodes].sort(), ["NOERROR", "NXDOMAIN"]);
+});
+
+Deno.test("handleQuery() keeps labels holding '.' or '\\' whole: no wildcard or zone matches across them", () => {
+  const { handler } = setup();
+  const ask = (labels: (string | number[])[]) => {
+    const name = wireName(labels);
+    const reply = handler.handleQuery(rawQuery(name, 1), RESOLVER)!;
+    return decodePacket(reply);
+  };
+  // "x.cdn" is one label under the apex: *.cdn does not match it.
+  assert.equal(ask(["x.cdn", "meridian", "test"]).rcode, "NXDOMAIN");
+  assert.deepEqual(addresses(ask(["x", "cdn", "meridian", "test"])).length, 1);
+  // "x.meridian" is one label under "test": not our zone at all.
+  assert.equal(ask(["x.meridian", "test"]).rcode, "REFUSED");
+  // A label ending in '\\' before the apex still leaves the apex's dot a separator.
+  assert.equal(ask(["x\\", "meridian", "test"]).rcode, "NXDOMAIN");
+  assert.equal(ask([[0], "cdn", "meridian", "test"]).answers?.length, 1);
 });
