@@ -33,7 +33,10 @@ export interface SchedulerEdgeConfig {
 /** A static record. `name` is relative to the zone (`@` the apex) or absolute (ending in `.`). */
 export interface SchedulerRecordConfig {
   readonly name: string;
-  /** A, AAAA, CNAME, TXT, CAA, MX or NS. */
+  /**
+   * A, AAAA, CNAME, TXT, CAA, MX or NS. NS below the apex delegates that name: it and every
+   * name below get a referral, and only glue (A, AAAA) may sit below it.
+   */
   readonly type: string;
   readonly ttl: number;
   /** Presentation format: `192.0.2.1`, `target.`, `"text"`, `0 issue "ca.example"`, `10 mx.example.`. */

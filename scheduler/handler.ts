@@ -188,6 +188,14 @@ export class DnsHandler {
 
     const found = this.#d.authority.lookup(q.name);
     if (found.kind === "refused") return bare(Rcode.Refused, false); // never recursion
+    if (found.kind === "referral") {
+      // DS is the parent side's data (RFC 4035 §3.1.4.1): at the cut we answer for it, and
+      // hold none (NODATA), rather than refer the resolver to the child for it.
+      const t = q.qtype === RRType.DS && q.name === found.cut
+        ? this.#negative(query, q, found.zone, Rcode.NoError)
+        : this.#referral(query, q, found.zone, found.cut, found.node);
+      return this.#finish(query, q, client, limit, t, 0, Rcode.NoError);
+    }
     if (found.kind !== "node") {
       const rcode = found.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
       return this.#finish(
@@ -312,6 +320,7 @@ export class DnsHandler {
     answers: readonly TemplateRecord[],
     authorities: readonly TemplateRecord[] = [],
     additionals: readonly TemplateRecord[] = [],
+    authoritative = true,
   ): Uint8Array {
     let t = this.#cache.get(key);
     if (t) return t;
@@ -319,7 +328,7 @@ export class DnsHandler {
       questionName: query.subarray(HEADER_BYTES, HEADER_BYTES + q.nameBytes),
       qtype: q.qtype,
       qclass: q.qclass,
-      authoritative: true,
+      authoritative,
       rcode,
       answers,
       authorities,
@@ -343,6 +352,30 @@ export class DnsHandler {
       ...zone.soa,
       ttl: zone.negativeTtl,
     }]);
+  }
+
+  /**
+   * A referral (RFC 1034 §4.3.2 step 3b): not authoritative, no answer, the cut's NS records in
+   * the authority section and the addresses we hold for them (glue) in the additional one, as
+   * gdnsd and PowerDNS answer for a delegated name.
+   */
+  #referral(
+    query: Uint8Array,
+    q: DnsQuery,
+    zone: Zone,
+    cut: string,
+    node: ZoneNode,
+  ): Uint8Array {
+    return this.#template(
+      `D|${q.name}`,
+      query,
+      q,
+      Rcode.NoError,
+      [],
+      this.#records(cut, node, RRType.NS),
+      this.#glue(zone, node),
+      false,
+    );
   }
 
   #static(

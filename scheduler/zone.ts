@@ -1,7 +1,9 @@
 /**
  * Authority: the zones we serve, parsed once from config. Says which names are ours (REFUSED
  * otherwise: never an open resolver), which exist (NXDOMAIN vs NODATA), their static records,
- * and which are steered by a filter chain. Wildcards follow RFC 4592 (closest encloser).
+ * which are steered by a filter chain, and which are delegated away (NS records below the apex
+ * make a zone cut: names at and below it get a referral, RFC 1034 §4.3.2 step 3b). Wildcards
+ * follow RFC 4592 (closest encloser).
  *
  * @module
  */
@@ -39,6 +41,11 @@ export interface SteeredName {
 export interface ZoneNode {
   readonly records: ReadonlyMap<number, readonly ZoneRecord[]>;
   readonly steered?: SteeredName;
+  /**
+   * The delegation point at or above this name, for the NS records of a zone cut and the glue
+   * below it: such a node is not authoritative data and answers with a referral.
+   */
+  readonly cut?: string;
 }
 
 /** One zone. Names are lower case without the final dot. */
@@ -50,6 +57,8 @@ export interface Zone {
   readonly nodes: ReadonlyMap<string, ZoneNode>;
   /** Names that exist only because something lives below them (empty non-terminals). */
   readonly emptyNonTerminals: ReadonlySet<string>;
+  /** Zone cuts: owners of NS records below the apex, and their nodes. */
+  readonly delegations: ReadonlyMap<string, ZoneNode>;
 }
 
 /** Where a question name leads. */
@@ -62,6 +71,13 @@ export type ZoneLookup =
     readonly zone: Zone;
     readonly node: ZoneNode;
     readonly wildcard: boolean;
+  }
+  | {
+    /** At or below a zone cut: the answer is a referral to `cut`'s name servers. */
+    readonly kind: "referral";
+    readonly zone: Zone;
+    readonly cut: string;
+    readonly node: ZoneNode;
   };
 
 const LABEL_RE = /^(\*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$/;
@@ -185,8 +201,10 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
   }
   const nodes = new Map<
     string,
-    { records: Map<number, ZoneRecord[]>; steered?: SteeredName }
+    { records: Map<number, ZoneRecord[]>; steered?: SteeredName; cut?: string }
   >();
+  /** Where each configured name came from, for errors found once every name is known. */
+  const placed: { owner: string; type: number; key: string }[] = [];
   const node = (name: string) => {
     let n = nodes.get(name);
     if (!n) nodes.set(name, n = { records: new Map() });
@@ -258,7 +276,9 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
     if (owner !== apex && !owner.endsWith(`.${apex}`)) {
       throw new ConfigError(`${k}.name`, r.name, `a name in ${apex}.`);
     }
-    add(owner, parseRecord(r, apex, k));
+    const rec = parseRecord(r, apex, k);
+    add(owner, rec);
+    placed.push({ owner, type: rec.type, key: `${k}.name` });
   });
   if (!Array.isArray(z.steered)) {
     throw new ConfigError(
@@ -288,6 +308,7 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
         throw new ConfigError(`${k}.${f}`, v, "an integer 0..86400");
       }
     }
+    placed.push({ owner, type: -1, key: `${k}.name` });
     const n = node(owner);
     if (n.steered) {
       throw new ConfigError(`${k}.name`, s.name, "a name steered only once");
@@ -318,6 +339,7 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       );
     }
   }
+  const delegations = markDelegations(apex, nodes, placed);
   const emptyNonTerminals = new Set<string>();
   for (const name of nodes.keys()) {
     for (
@@ -335,7 +357,60 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
     negativeTtl: Math.min(soaCfg.ttl, soaCfg.minimum),
     nodes,
     emptyNonTerminals,
+    delegations,
   };
+}
+
+/**
+ * Finds the zone cuts (NS records below the apex) and marks the nodes at and below each. Below
+ * a cut the child zone is authoritative, so the only data we may hold there is what a referral
+ * carries: the cut's NS records and address records for glue (RFC 1034 §4.2.1). Anything else
+ * would never be answered, so config holding it is refused, naming the key.
+ *
+ * @throws {ConfigError}
+ */
+function markDelegations(
+  apex: string,
+  nodes: Map<
+    string,
+    { records: Map<number, ZoneRecord[]>; steered?: SteeredName; cut?: string }
+  >,
+  placed: readonly { owner: string; type: number; key: string }[],
+): Map<string, ZoneNode> {
+  const cuts = new Map<string, ZoneNode>();
+  for (const [name, n] of nodes) {
+    if (name !== apex && n.records.has(RRType.NS)) cuts.set(name, n);
+  }
+  if (!cuts.size) return cuts;
+  /** The topmost cut at or above `name` (a name of this zone: config names have no escapes). */
+  const cutOf = (name: string): string | undefined => {
+    let top: string | undefined;
+    for (let s = name; s !== apex; s = s.slice(s.indexOf(".") + 1)) {
+      if (cuts.has(s)) top = s;
+    }
+    return top;
+  };
+  for (const { owner, type, key } of placed) {
+    const cut = cutOf(owner);
+    if (cut === undefined) continue;
+    const glue = type === RRType.A || type === RRType.AAAA;
+    const delegation = owner === cut && type === RRType.NS;
+    const nested = type === RRType.NS && owner !== cut;
+    if ((!glue && !delegation) || owner.startsWith("*.")) {
+      throw new ConfigError(
+        key,
+        owner,
+        nested
+          ? `no delegation below the delegation of ${cut}. (RFC 1034 §4.2.1)`
+          : `a name not at or below the delegation of ${cut}. (NS records there make a zone cut: only its NS and glue A/AAAA records may sit at or below it, RFC 1034 §4.2.1)`,
+      );
+    }
+  }
+  for (const [name, n] of nodes) {
+    const cut = cutOf(name);
+    if (cut !== undefined) n.cut = cut;
+  }
+  return cuts;
 }
 
 /** All our zones, longest apex first. */
@@ -389,7 +464,25 @@ export class Authority {
     const zone = this.zoneOf(name);
     if (!zone) return { kind: "refused" };
     const exact = zone.nodes.get(name);
-    if (exact) return { kind: "node", zone, node: exact, wildcard: false };
+    if (exact) {
+      return exact.cut === undefined
+        ? { kind: "node", zone, node: exact, wildcard: false }
+        : {
+          kind: "referral",
+          zone,
+          cut: exact.cut,
+          node: zone.delegations.get(exact.cut)!,
+        };
+    }
+    if (zone.delegations.size) {
+      // RFC 1034 §4.3.2 step 3b: a cut on the way down from the apex makes this a referral.
+      for (let p = labelEnd(name, 0); p >= 0; p = labelEnd(name, p + 1)) {
+        const encloser = name.slice(p + 1);
+        if (encloser === zone.apex) break;
+        const cut = zone.delegations.get(encloser);
+        if (cut) return { kind: "referral", zone, cut: encloser, node: cut };
+      }
+    }
     if (zone.emptyNonTerminals.has(name)) return { kind: "nodata", zone };
     // RFC 4592 §3.3.1: find the closest encloser; its wildcard child answers, if any.
     let p = labelEnd(name, 0);

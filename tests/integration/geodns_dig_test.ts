@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { dig, hasDnsPeer } from "../_helpers/dns_wire.ts";
-import { withGeoDns } from "./_geodns.ts";
+import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 import { runPeer } from "../_helpers/peers.ts";
+import { testConfig } from "../scheduler/_fixtures.ts";
+import { withGeoDns } from "./_geodns.ts";
 
 const HAVE_DIG = await hasDnsPeer("dig");
 const HAVE_KDIG = await hasDnsPeer("kdig");
@@ -86,6 +88,53 @@ Deno.test({
       );
       assert.match(live, /ANSWER: 2,/);
       assert.equal(size(live), 90, "steered answers too");
+    });
+  },
+});
+
+/** The fixture zone with `sub` delegated to ns.sub (glue here) and ns.example.net. */
+function delegatedZone(): Partial<SchedulerConfig> {
+  const zone = testConfig().zones[0]!;
+  return {
+    zones: [{
+      ...zone,
+      records: [
+        ...zone.records,
+        { name: "sub", type: "NS", ttl: 300, value: "ns.sub" },
+        { name: "sub", type: "NS", ttl: 300, value: "ns.example.net." },
+        { name: "ns.sub", type: "A", ttl: 300, value: "192.0.2.53" },
+      ],
+    }],
+  };
+}
+
+Deno.test({
+  name:
+    "scheduler refers dig to the child's name servers for names below an NS record (AA clear, glue), as gdnsd and PowerDNS do",
+  ignore: !HAVE_DIG,
+  async fn() {
+    await withGeoDns(delegatedZone(), async (s) => {
+      for (
+        const [name, type] of [["www.sub.meridian.test", "A"], [
+          "sub.meridian.test",
+          "NS",
+        ]]
+      ) {
+        const out = await dig(s.dnsPort, name!, type!, "+norec");
+        assert.match(out, /status: NOERROR/, out);
+        assert.match(out, /flags: qr;/, "no aa on a referral");
+        assert.match(out, /ANSWER: 0, AUTHORITY: 2, ADDITIONAL: 2/);
+        assert.match(
+          out,
+          /AUTHORITY SECTION:\nsub\.meridian\.test\.\s+300\s+IN\s+NS\s+ns\.sub\.meridian\.test\.\nsub\.meridian\.test\.\s+300\s+IN\s+NS\s+ns\.example\.net\./,
+        );
+        assert.match(
+          out,
+          /ADDITIONAL SECTION:\nns\.sub\.meridian\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.53/,
+        );
+      }
+      const apex = await dig(s.dnsPort, "live.meridian.test", "A", "+norec");
+      assert.match(apex, /flags: qr aa;/, "the rest of the zone stays ours");
     });
   },
 });

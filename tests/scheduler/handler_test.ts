@@ -561,3 +561,56 @@ Deno.test("handleQuery() keeps labels holding '.' or '\\' whole: no wildcard or 
   assert.equal(ask(["x\\", "meridian", "test"]).rcode, "NXDOMAIN");
   assert.equal(ask([[0], "cdn", "meridian", "test"]).answers?.length, 1);
 });
+
+Deno.test("handleQuery() answers names at and below an NS below the apex with a referral (AA clear, NS and glue)", () => {
+  const base = testConfig();
+  const config = testConfig({
+    zones: [{
+      ...base.zones[0]!,
+      records: [
+        ...base.zones[0]!.records,
+        { name: "sub", type: "NS", ttl: 300, value: "ns.sub" },
+        { name: "sub", type: "NS", ttl: 300, value: "ns1" },
+        { name: "ns.sub", type: "A", ttl: 300, value: "192.0.2.53" },
+      ],
+    }],
+  });
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: GEO,
+    edges: new ConfigEdgeSource(config),
+    health: new ManualHealth(),
+    config,
+  });
+  for (
+    const [name, type] of [["www.sub.meridian.test", "A"], [
+      "sub.meridian.test",
+      "NS",
+    ], ["ns.sub.meridian.test", "A"]]
+  ) {
+    const r = ask(handler, name!, { type: type! });
+    assert.equal(r.rcode, "NOERROR", name);
+    assert.equal(r.flag_aa, false, `${name}: not authoritative`);
+    assert.equal(r.answers?.length ?? 0, 0);
+    assert.deepEqual(
+      r.authorities!.map((a) => [a.name, a.type, a.data]),
+      [["sub.meridian.test", "NS", "ns.sub.meridian.test"], [
+        "sub.meridian.test",
+        "NS",
+        "ns1.meridian.test",
+      ]],
+    );
+    assert.deepEqual(
+      r.additionals!.filter((a) => a.type !== "OPT").map((
+        a,
+      ) => [a.name, a.data]),
+      [["ns.sub.meridian.test", "192.0.2.53"], [
+        "ns1.meridian.test",
+        "127.0.0.1",
+      ]],
+    );
+  }
+  const ds = ask(handler, "sub.meridian.test", { type: "DS" });
+  assert.equal(ds.flag_aa, true, "DS is the parent's: answered, NODATA");
+  assert.equal(ds.authorities![0]!.type, "SOA");
+});

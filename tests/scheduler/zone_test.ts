@@ -57,3 +57,87 @@ Deno.test("parseZone() names the key of a bad record", () => {
     ConfigError,
   );
 });
+
+const DELEGATED = [
+  ...ZONE.records,
+  { name: "sub", type: "NS", ttl: 300, value: "ns.sub" },
+  { name: "sub", type: "NS", ttl: 300, value: "ns.example.net." },
+  { name: "ns.sub", type: "A", ttl: 300, value: "192.0.2.53" },
+];
+
+Deno.test("Authority.lookup() refers names at and below a zone cut, whatever lives there", () => {
+  const a = Authority.fromConfig({ zones: [{ ...ZONE, records: DELEGATED }] });
+  for (
+    const name of [
+      "sub.meridian.test",
+      "ns.sub.meridian.test",
+      "a.b.sub.meridian.test",
+    ]
+  ) {
+    const r = a.lookup(name);
+    assert.equal(r.kind, "referral", name);
+    assert.ok(r.kind === "referral" && r.cut === "sub.meridian.test");
+  }
+  assert.equal(a.lookup("live.meridian.test").kind, "node");
+  assert.equal(a.lookup("nosub.meridian.test").kind, "nxdomain");
+  assert.equal(
+    a.lookup("x\\.sub.meridian.test").kind,
+    "nxdomain",
+    "one label 'x.sub'",
+  );
+});
+
+Deno.test("parseZone() refuses data below a zone cut other than its NS and glue, naming the key", () => {
+  const refused = (extra: unknown[], key: string, why: RegExp) =>
+    assert.throws(
+      () =>
+        parseZone(
+          { ...ZONE, records: [...DELEGATED, ...extra] } as typeof ZONE,
+          "z",
+        ),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.key, key);
+        assert.match(e.message, why);
+        return true;
+      },
+    );
+  const n = DELEGATED.length;
+  refused(
+    [{ name: "www.sub", type: "CNAME", ttl: 1, value: "live" }],
+    `z.records[${n}].name`,
+    /at or below the delegation of sub\.meridian\.test\./,
+  );
+  refused(
+    [{ name: "sub", type: "TXT", ttl: 1, value: "x" }],
+    `z.records[${n}].name`,
+    /zone cut/,
+  );
+  refused(
+    [{ name: "deeper.sub", type: "NS", ttl: 1, value: "ns.example.net." }],
+    `z.records[${n}].name`,
+    /no delegation below the delegation of sub\.meridian\.test\./,
+  );
+  refused(
+    [{ name: "*.sub", type: "A", ttl: 1, value: "192.0.2.9" }],
+    `z.records[${n}].name`,
+    /zone cut/,
+  );
+  assert.throws(
+    () =>
+      parseZone(
+        {
+          ...ZONE,
+          records: DELEGATED,
+          steered: [{
+            name: "tv.sub",
+            ttlSeconds: 1,
+            failoverTtlSeconds: 1,
+            filters: [],
+          }],
+        } as typeof ZONE,
+        "z",
+      ),
+    (e: unknown) => e instanceof ConfigError && e.key === "z.steered[0].name",
+  );
+});
