@@ -41,7 +41,13 @@ import { type PolicyAnswer, runChain } from "./policy/chain.ts";
 import type { ClientAddress, EdgeView } from "./policy/types.ts";
 import { type RouteCounter, RoutingStats } from "./routing_stats.ts";
 import type { DnsStats } from "./stats.ts";
-import type { Authority, SteeredName, Zone, ZoneNode } from "./zone.ts";
+import type {
+  Authority,
+  CnameChain,
+  SteeredName,
+  Zone,
+  ZoneNode,
+} from "./zone.ts";
 
 /** Who sent a query: the transport's peer address (4 or 16 bytes) and transport. */
 export interface QueryClient {
@@ -68,7 +74,12 @@ interface CachedDecision {
   /** The answer's response template, and the question name it was built for. */
   template?: Uint8Array;
   templateName?: string;
+  /** Templates of names whose CNAMEs lead to this steered name, by question name. */
+  chained?: Map<string, Uint8Array>;
 }
+
+/** Templates kept per decision for names reaching it through CNAMEs (a wildcard CNAME has many). */
+const MAX_CHAINED_TEMPLATES = 16;
 
 /** What `/api/explain` shows for one client. */
 export interface Explanation {
@@ -228,17 +239,8 @@ export class DnsHandler {
         Rcode.NoError,
       );
     }
-    const cname = node.records.get(RRType.CNAME);
-    if (cname && q.qtype !== RRType.CNAME) {
-      return this.#finish(
-        query,
-        q,
-        client,
-        limit,
-        this.#static(query, q, zone, node, RRType.CNAME),
-        0,
-        Rcode.NoError,
-      );
+    if (node.records.has(RRType.CNAME) && q.qtype !== RRType.CNAME) {
+      return this.#chained(query, q, client, limit, zone, node);
     }
     if (node.steered && (q.qtype === RRType.A || q.qtype === RRType.AAAA)) {
       return this.#steered(query, q, client, limit, zone, node.steered);
@@ -348,10 +350,76 @@ export class DnsHandler {
     rcode: number,
   ): Uint8Array {
     // RFC 2308 §3: SOA in the authority section, TTL = min(SOA TTL, MINIMUM).
-    return this.#template(`N|${q.name}|${rcode}`, query, q, rcode, [], [{
-      ...zone.soa,
-      ttl: zone.negativeTtl,
-    }]);
+    const key = `N|${q.name}|${rcode}`;
+    return this.#cache.get(key) ??
+      this.#template(key, query, q, rcode, [], [this.#soa(zone)]);
+  }
+
+  /** The SOA for negative answers (RFC 2308 §3: TTL = min(SOA TTL, MINIMUM)). */
+  #soa(zone: Zone): TemplateRecord {
+    return { ...zone.soa, ttl: zone.negativeTtl };
+  }
+
+  /** The CNAME records of a chain (none without one); the first is owned by the question name. */
+  #links(chain: CnameChain | undefined): TemplateRecord[] {
+    if (!chain) return [];
+    return chain.links.map((l, i) => ({
+      type: RRType.CNAME,
+      owner: i === 0 ? QUESTION_NAME : chain.links[i - 1]!.target,
+      ttl: l.ttl,
+      data: l.target,
+    }));
+  }
+
+  /**
+   * A name holding a CNAME, asked for another type (RFC 1034 §4.3.2 step 3a): the CNAMEs of
+   * its chain inside the zone (resolved and checked for loops at load), then what the last
+   * target holds for the type, as PowerDNS answers. The RCODE and the SOA are the last name's
+   * (RFC 6604 §3, RFC 2308 §2.1–2.2): NXDOMAIN when it does not exist, NODATA when it holds
+   * nothing of the type. A chain leaving the zone (or delegated) ends with its last CNAME.
+   */
+  #chained(
+    query: Uint8Array,
+    q: DnsQuery,
+    client: QueryClient,
+    limit: number,
+    zone: Zone,
+    node: ZoneNode,
+  ): Uint8Array {
+    const chain = this.#d.authority.chainOf(node)!;
+    const end = chain.end;
+    if (
+      end?.kind === "node" && end.node.steered &&
+      (q.qtype === RRType.A || q.qtype === RRType.AAAA)
+    ) {
+      return this.#steered(
+        query,
+        q,
+        client,
+        limit,
+        zone,
+        end.node.steered,
+        chain,
+      );
+    }
+    const rcode = end?.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
+    const key = `K|${q.name}|${q.qtype}`;
+    let t = this.#cache.get(key);
+    if (!t) {
+      const data = end?.kind === "node"
+        ? this.#records(end.name, end.node, q.qtype)
+        : [];
+      const negative = end !== undefined && data.length === 0;
+      t = this.#template(
+        key,
+        query,
+        q,
+        rcode,
+        [...this.#links(chain), ...data],
+        negative ? [this.#soa(zone)] : [],
+      );
+    }
+    return this.#finish(query, q, client, limit, t, 0, rcode);
   }
 
   /**
@@ -366,8 +434,9 @@ export class DnsHandler {
     cut: string,
     node: ZoneNode,
   ): Uint8Array {
-    return this.#template(
-      `D|${q.name}`,
+    const key = `D|${q.name}`;
+    return this.#cache.get(key) ?? this.#template(
+      key,
       query,
       q,
       Rcode.NoError,
@@ -385,8 +454,9 @@ export class DnsHandler {
     node: ZoneNode,
     type: number,
   ): Uint8Array {
-    return this.#template(
-      `R|${q.name}|${type}`,
+    const key = `R|${q.name}|${type}`;
+    return this.#cache.get(key) ?? this.#template(
+      key,
       query,
       q,
       Rcode.NoError,
@@ -594,22 +664,30 @@ export class DnsHandler {
     limit: number,
     zone: Zone,
     steered: SteeredName,
+    chain?: CnameChain,
   ): Uint8Array {
     const { client, fromEcs } = this.#clientFor(q, peer.address);
     const qtype = q.qtype === RRType.A ? "A" : "AAAA";
     const decision = this.#cachedDecision(steered, qtype, client);
     const answer = decision.answer;
     const scope = this.#scope(answer, client, fromEcs);
+    // Reached through in-zone CNAMEs: those first, and the steered records owned by the last
+    // target (the steered name, or a name its wildcard covers).
+    const owner: string | typeof QUESTION_NAME = chain
+      ? chain.end!.name
+      : QUESTION_NAME;
     if (answer.cname) {
-      const t = this.#template(
-        `SC|${q.name}|${answer.cname}|${answer.ttlSeconds}`,
+      const key = `SC|${q.name}|${answer.cname}|${answer.ttlSeconds}`;
+      const t = this.#cache.get(key) ?? this.#template(
+        key,
         query,
         q,
         Rcode.NoError,
         [
+          ...this.#links(chain),
           {
             type: RRType.CNAME,
-            owner: QUESTION_NAME,
+            owner,
             ttl: answer.ttlSeconds,
             data: answer.cname,
           },
@@ -618,18 +696,26 @@ export class DnsHandler {
       return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
     }
     if (!answer.addresses.length) {
-      return this.#finish(
-        query,
-        q,
-        peer,
-        limit,
-        this.#negative(query, q, zone, Rcode.NoError),
-        scope,
-        Rcode.NoError,
-      );
+      const key = chain ? `KN|${q.name}|${q.qtype}` : "";
+      const t = !chain
+        ? this.#negative(query, q, zone, Rcode.NoError)
+        : this.#cache.get(key) ?? this.#template(
+          key,
+          query,
+          q,
+          Rcode.NoError,
+          this.#links(chain),
+          [this.#soa(zone)],
+        );
+      return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
     }
-    // Built once per decision and name (the key string alone is garbage per query).
-    let t = decision.templateName === q.name ? decision.template : undefined;
+    // Built once per decision and name (the key string alone is garbage per query); names
+    // reaching the decision through CNAMEs keep theirs beside it, a few at most.
+    let t = chain
+      ? decision.chained?.get(q.name)
+      : decision.templateName === q.name
+      ? decision.template
+      : undefined;
     if (!t) {
       t = this.#template(
         `S|${q.name}|${qtype}|${
@@ -638,15 +724,24 @@ export class DnsHandler {
         query,
         q,
         Rcode.NoError,
-        answer.addresses.map((a) => ({
-          type: q.qtype,
-          owner: QUESTION_NAME,
-          ttl: answer.ttlSeconds,
-          data: a,
-        })),
+        [
+          ...this.#links(chain),
+          ...answer.addresses.map((a): TemplateRecord => ({
+            type: q.qtype,
+            owner,
+            ttl: answer.ttlSeconds,
+            data: a,
+          })),
+        ],
       );
-      decision.template = t;
-      decision.templateName = q.name;
+      if (chain) {
+        const chained = decision.chained ??= new Map();
+        if (chained.size >= MAX_CHAINED_TEMPLATES) chained.clear();
+        chained.set(q.name, t);
+      } else {
+        decision.template = t;
+        decision.templateName = q.name;
+      }
     }
     return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
   }

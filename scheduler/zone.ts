@@ -413,12 +413,106 @@ function markDelegations(
   return cuts;
 }
 
+/** CNAME records one answer may carry: a chain longer than this is refused at config load. */
+export const MAX_CNAME_CHAIN = 8;
+
+/** One CNAME of a chain: its target and TTL (its owner is the previous link's target). */
+export interface CnameLink {
+  readonly target: string;
+  readonly ttl: number;
+}
+
+/**
+ * Where a CNAME leads inside its zone (RFC 1034 §4.3.2 step 3a: the server restarts the
+ * lookup at the target and answers for it too while the target is its own data).
+ */
+export interface CnameChain {
+  /** The CNAMEs in answer order; the first is owned by the question name. */
+  readonly links: readonly CnameLink[];
+  /**
+   * What the last target is in the same zone: a node (with no CNAME), NXDOMAIN or NODATA.
+   * `undefined` when it is outside the zone or delegated: the resolver follows from there.
+   */
+  readonly end:
+    | {
+      readonly kind: "node";
+      readonly name: string;
+      readonly node: ZoneNode;
+    }
+    | { readonly kind: "nxdomain" | "nodata"; readonly name: string }
+    | undefined;
+}
+
 /** All our zones, longest apex first. */
 export class Authority {
   readonly zones: readonly Zone[];
+  readonly #chains = new Map<ZoneNode, CnameChain>();
 
-  constructor(zones: readonly Zone[]) {
+  /**
+   * @param keys Config key of each zone, for errors (`scheduler.zones[i]`).
+   * @throws {ConfigError} For a CNAME chain that loops or is longer than {@link MAX_CNAME_CHAIN}.
+   */
+  constructor(zones: readonly Zone[], keys?: ReadonlyMap<Zone, string>) {
     this.zones = [...zones].sort((a, b) => b.apex.length - a.apex.length);
+    for (const zone of this.zones) {
+      for (const [name, node] of zone.nodes) {
+        if (node.records.has(RRType.CNAME)) {
+          this.#chains.set(
+            node,
+            this.#follow(
+              zone,
+              name,
+              node,
+              keys?.get(zone) ?? "scheduler.zones",
+            ),
+          );
+        }
+      }
+    }
+  }
+
+  /** The in-zone chain starting at a node that holds a CNAME (computed at load). */
+  chainOf(node: ZoneNode): CnameChain | undefined {
+    return this.#chains.get(node);
+  }
+
+  #follow(zone: Zone, owner: string, start: ZoneNode, key: string): CnameChain {
+    const links: CnameLink[] = [];
+    const seen = new Set<ZoneNode>([start]);
+    let node = start;
+    for (;;) {
+      const cname = node.records.get(RRType.CNAME)![0]!;
+      const target = cname.data as string;
+      links.push({ target, ttl: cname.ttl });
+      const path = () => [owner, ...links.map((l) => l.target)].join(" → ");
+      if (links.length > MAX_CNAME_CHAIN) {
+        throw new ConfigError(
+          `${key}.records`,
+          owner,
+          `a CNAME chain of at most ${MAX_CNAME_CHAIN} records, got ${path()}`,
+        );
+      }
+      const found = this.lookup(target);
+      if (found.kind === "refused" || found.zone !== zone) {
+        return { links, end: undefined };
+      }
+      if (found.kind === "referral") return { links, end: undefined };
+      if (found.kind !== "node") {
+        return { links, end: { kind: found.kind, name: target } };
+      }
+      if (!found.node.records.has(RRType.CNAME)) {
+        return { links, end: { kind: "node", name: target, node: found.node } };
+      }
+      if (seen.has(found.node)) {
+        throw new ConfigError(
+          `${key}.records`,
+          owner,
+          `a CNAME chain without a loop, got ${path()}`,
+        );
+      }
+      seen.add(found.node);
+      node = found.node;
+    }
   }
 
   /** Parses `config.zones`. @throws {ConfigError} */
@@ -437,7 +531,10 @@ export class Authority {
       }
       seen.add(z.apex);
     });
-    return new Authority(zones);
+    return new Authority(
+      zones,
+      new Map(zones.map((z, i) => [z, `scheduler.zones[${i}]`])),
+    );
   }
 
   /**

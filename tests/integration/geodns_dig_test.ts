@@ -138,3 +138,50 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "scheduler follows in-zone CNAME chains for dig and kdig: www → live answers with the steered edges, a → b → mail with its A",
+  ignore: !HAVE_DIG || !HAVE_KDIG,
+  async fn() {
+    const zone = testConfig().zones[0]!;
+    const chained: Partial<SchedulerConfig> = {
+      zones: [{
+        ...zone,
+        records: [
+          ...zone.records,
+          { name: "a", type: "CNAME", ttl: 60, value: "b" },
+          { name: "b", type: "CNAME", ttl: 60, value: "mail" },
+        ],
+      }],
+    };
+    await withGeoDns(chained, async (s) => {
+      const www = await dig(
+        s.dnsPort,
+        "www.meridian.test",
+        "A",
+        "+subnet=81.2.69.0/24",
+        "+noall",
+        "+answer",
+      );
+      assert.match(
+        www,
+        /^www\.meridian\.test\.\s+300\s+IN\s+CNAME\s+live\.meridian\.test\.\nlive\.meridian\.test\.\s+30\s+IN\s+A\s+192\.0\.2\.1\nlive\.meridian\.test\.\s+30\s+IN\s+A\s+192\.0\.2\.2$/m,
+      );
+      const k = await runPeer("kdig", [
+        "@127.0.0.1",
+        "-p",
+        String(s.dnsPort),
+        "+tcp",
+        "a.meridian.test",
+        "A",
+      ], 15_000);
+      assert.equal(k.code, 0, k.stderr);
+      assert.match(k.stdout, /status: NOERROR/);
+      assert.match(
+        k.stdout,
+        /a\.meridian\.test\.\s+60\s+IN\s+CNAME\s+b\.meridian\.test\.\nb\.meridian\.test\.\s+60\s+IN\s+CNAME\s+mail\.meridian\.test\.\nmail\.meridian\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.25/,
+      );
+    });
+  },
+});

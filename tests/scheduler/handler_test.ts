@@ -614,3 +614,79 @@ Deno.test("handleQuery() answers names at and below an NS below the apex with a 
   assert.equal(ds.flag_aa, true, "DS is the parent's: answered, NODATA");
   assert.equal(ds.authorities![0]!.type, "SOA");
 });
+
+Deno.test("handleQuery() follows CNAME chains inside the zone (RFC 1034 §4.3.2 step 3a): steered, static, NXDOMAIN, NODATA, outside", () => {
+  const base = testConfig();
+  const config = testConfig({
+    zones: [{
+      ...base.zones[0]!,
+      records: [
+        ...base.zones[0]!.records,
+        ...[["a", "b"], ["b", "mail"], ["gone", "nothere"], [
+          "out",
+          "example.com.",
+        ], ["w", "x.cdn"]]
+          .map(([name, value]) => ({
+            name: name!,
+            type: "CNAME",
+            ttl: 60,
+            value: value!,
+          })),
+      ],
+    }],
+  });
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: GEO,
+    edges: new ConfigEdgeSource(config),
+    health: new ManualHealth(),
+    config,
+  });
+  const chainOf = (p: Packet) =>
+    (p.answers ?? []).map((a) => `${a.name} ${a.type} ${a.data}`);
+  // www CNAME live (steered): the CNAME, then live's answer for this client, with its scope.
+  const www = ask(handler, "WWW.meridian.test", { subnet: "81.2.69.0/24" });
+  assert.deepEqual(chainOf(www), [
+    "WWW.meridian.test CNAME live.meridian.test",
+    "live.meridian.test A 192.0.2.1",
+    "live.meridian.test A 192.0.2.2",
+  ]);
+  assert.equal(www.ecsScope, 24);
+  assert.deepEqual(
+    addresses(ask(handler, "www.meridian.test", { subnet: "1.1.1.0/24" })),
+    ["192.0.2.3", "192.0.2.2"],
+    "the decision is per client",
+  );
+  assert.deepEqual(chainOf(ask(handler, "a.meridian.test")), [
+    "a.meridian.test CNAME b.meridian.test",
+    "b.meridian.test CNAME mail.meridian.test",
+    "mail.meridian.test A 192.0.2.25",
+  ]);
+  const nodata = ask(handler, "a.meridian.test", { type: "AAAA" });
+  assert.equal(nodata.rcode, "NOERROR");
+  assert.equal(nodata.answers!.length, 2);
+  assert.equal(nodata.authorities![0]!.type, "SOA");
+  const gone = ask(handler, "gone.meridian.test");
+  assert.equal(gone.rcode, "NXDOMAIN", "RFC 6604: the last name's rcode");
+  assert.equal(gone.flag_aa, true);
+  assert.deepEqual(chainOf(gone), [
+    "gone.meridian.test CNAME nothere.meridian.test",
+  ]);
+  assert.equal(gone.authorities![0]!.type, "SOA");
+  const out = ask(handler, "out.meridian.test");
+  assert.equal(out.rcode, "NOERROR");
+  assert.deepEqual(chainOf(out), ["out.meridian.test CNAME example.com"]);
+  assert.equal(out.authorities?.length ?? 0, 0);
+  assert.deepEqual(
+    chainOf(ask(handler, "w.meridian.test", { subnet: "1.1.1.0/24" })),
+    [
+      "w.meridian.test CNAME x.cdn.meridian.test",
+      "x.cdn.meridian.test A 192.0.2.3",
+    ],
+  );
+  assert.deepEqual(
+    chainOf(ask(handler, "a.meridian.test", { type: "CNAME" })),
+    ["a.meridian.test CNAME b.meridian.test"],
+    "asked for the CNAME itself: only it",
+  );
+});
