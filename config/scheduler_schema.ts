@@ -110,9 +110,13 @@ export interface SchedulerConfig {
     readonly udpSocket: "auto" | "libc" | "deno";
     /** CHAOS TXT answers; empty: REFUSED. */
     readonly chaos: { readonly version: string; readonly id: string };
-    /** Response rate limiting per client network (like BIND RRL), UDP only. */
+    /**
+     * Response rate limiting per client network and response class (like BIND RRL: an answer
+     * per name and type, wildcard-covered names as the wildcard, NXDOMAIN per zone, errors per
+     * network; `server/rate_limit.ts`), UDP only.
+     */
     readonly rateLimit: {
-      /** Responses per second per network; 0 turns RRL off. */
+      /** Responses per second per network and class; 0 turns RRL off. */
       readonly responsesPerSecond: number;
       /** Burst allowance in seconds of rate. */
       readonly windowSeconds: number;
@@ -122,6 +126,7 @@ export interface SchedulerConfig {
       readonly ipv6PrefixLength: number;
       /** Networks never limited (loopback cannot be a spoofed victim). */
       readonly exempt: readonly string[];
+      /** Buckets kept (network and class pairs); the oldest goes first. */
       readonly maxEntries: number;
     };
   };

@@ -40,6 +40,7 @@ import type { HealthSnapshot } from "./health/monitor.ts";
 import { type PolicyAnswer, runChain } from "./policy/chain.ts";
 import type { ClientAddress, EdgeView } from "./policy/types.ts";
 import { type RouteCounter, RoutingStats } from "./routing_stats.ts";
+import { type ResponseClass, ResponseKind } from "./server/rate_limit.ts";
 import type { DnsStats } from "./stats.ts";
 import type {
   Authority,
@@ -150,11 +151,18 @@ export class DnsHandler {
    * Answers one query.
    *
    * @param query A UDP payload or one TCP message (without the length prefix).
+   * @param cls Set to the response's rate-limiting class (see `server/rate_limit.ts`), when
+   *   given: the listener's one object, reused for every query.
    * @returns The response, or `undefined` when nothing must be sent (not a query, or too short
    *   to address a reply).
    */
-  handleQuery(query: Uint8Array, client: QueryClient): Uint8Array | undefined {
+  handleQuery(
+    query: Uint8Array,
+    client: QueryClient,
+    cls?: ResponseClass,
+  ): Uint8Array | undefined {
     let q: DnsQuery | undefined;
+    if (cls) classify(cls, ResponseKind.Error, "", 0);
     try {
       q = parseQuery(query);
     } catch (e) {
@@ -189,7 +197,7 @@ export class DnsHandler {
     };
 
     if (q.qclass === RRClass.CH) {
-      return this.#chaosAnswer(query, q, client, limit);
+      return this.#chaosAnswer(query, q, client, limit, cls);
     }
     if (q.qclass !== RRClass.IN) return bare(Rcode.Refused, false);
     // No zone transfers from a GeoDNS server (answers differ by client anyway).
@@ -202,13 +210,28 @@ export class DnsHandler {
     if (found.kind === "referral") {
       // DS is the parent side's data (RFC 4035 §3.1.4.1): at the cut we answer for it, and
       // hold none (NODATA), rather than refer the resolver to the child for it.
-      const t = q.qtype === RRType.DS && q.name === found.cut
+      const ds = q.qtype === RRType.DS && q.name === found.cut;
+      const t = ds
         ? this.#negative(query, q, found.zone, Rcode.NoError)
         : this.#referral(query, q, found.zone, found.cut, found.node);
+      if (cls) {
+        classify(
+          cls,
+          ds ? ResponseKind.Nodata : ResponseKind.Referral,
+          found.cut,
+          ds ? q.qtype : 0,
+        );
+      }
       return this.#finish(query, q, client, limit, t, 0, Rcode.NoError);
     }
     if (found.kind !== "node") {
       const rcode = found.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
+      if (cls) {
+        // Every name that does not exist is one flood: NXDOMAIN counts against the zone.
+        if (rcode === Rcode.NXDomain) {
+          classify(cls, ResponseKind.Nxdomain, found.zone.apex, 0);
+        } else classify(cls, ResponseKind.Nodata, q.name, q.qtype);
+      }
       return this.#finish(
         query,
         q,
@@ -220,6 +243,8 @@ export class DnsHandler {
       );
     }
     const { zone, node } = found;
+    // Answers count against the node's name: a wildcard's for every name it covers.
+    if (cls) classify(cls, ResponseKind.Answer, node.name, q.qtype);
     if (q.qtype === RRType.ANY) {
       // RFC 8482 §4.2: one synthesized HINFO instead of everything.
       return this.#finish(
@@ -240,10 +265,10 @@ export class DnsHandler {
       );
     }
     if (node.records.has(RRType.CNAME) && q.qtype !== RRType.CNAME) {
-      return this.#chained(query, q, client, limit, zone, node);
+      return this.#chained(query, q, client, limit, zone, node, cls);
     }
     if (node.steered && (q.qtype === RRType.A || q.qtype === RRType.AAAA)) {
-      return this.#steered(query, q, client, limit, zone, node.steered);
+      return this.#steered(query, q, client, limit, zone, node.steered, cls);
     }
     if (node.records.has(q.qtype)) {
       return this.#finish(
@@ -256,6 +281,7 @@ export class DnsHandler {
         Rcode.NoError,
       );
     }
+    if (cls) cls.kind = ResponseKind.Nodata;
     return this.#finish(
       query,
       q,
@@ -385,6 +411,7 @@ export class DnsHandler {
     limit: number,
     zone: Zone,
     node: ZoneNode,
+    cls: ResponseClass | undefined,
   ): Uint8Array {
     const chain = this.#d.authority.chainOf(node)!;
     const end = chain.end;
@@ -399,10 +426,17 @@ export class DnsHandler {
         limit,
         zone,
         end.node.steered,
+        cls,
         chain,
       );
     }
     const rcode = end?.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
+    if (cls && rcode === Rcode.NXDomain) {
+      classify(cls, ResponseKind.Nxdomain, zone.apex, 0);
+    } else if (
+      cls && end !== undefined &&
+      (end.kind !== "node" || !end.node.records.has(q.qtype))
+    ) cls.kind = ResponseKind.Nodata;
     const key = `K|${q.name}|${q.qtype}`;
     let t = this.#cache.get(key);
     if (!t) {
@@ -498,6 +532,7 @@ export class DnsHandler {
     q: DnsQuery,
     client: QueryClient,
     limit: number,
+    cls: ResponseClass | undefined,
   ): Uint8Array {
     const text = this.#chaos.get(q.name);
     const ecs = q.edns?.clientSubnet;
@@ -518,6 +553,7 @@ export class DnsHandler {
         ecs ? 0 : undefined,
       );
     }
+    if (cls) classify(cls, ResponseKind.Answer, q.name, q.qtype);
     const key = `C|${q.name}`;
     const t = this.#template(key, query, q, Rcode.NoError, [{
       type: RRType.TXT,
@@ -664,6 +700,7 @@ export class DnsHandler {
     limit: number,
     zone: Zone,
     steered: SteeredName,
+    cls: ResponseClass | undefined,
     chain?: CnameChain,
   ): Uint8Array {
     const { client, fromEcs } = this.#clientFor(q, peer.address);
@@ -696,6 +733,7 @@ export class DnsHandler {
       return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
     }
     if (!answer.addresses.length) {
+      if (cls) cls.kind = ResponseKind.Nodata;
       const key = chain ? `KN|${q.name}|${q.qtype}` : "";
       const t = !chain
         ? this.#negative(query, q, zone, Rcode.NoError)
@@ -872,6 +910,17 @@ export class DnsHandler {
       ecsScope,
     };
   }
+}
+
+function classify(
+  cls: ResponseClass,
+  kind: ResponseKind,
+  name: string,
+  qtype: number,
+): void {
+  cls.kind = kind;
+  cls.name = name;
+  cls.qtype = qtype;
 }
 
 /** True when a response is truncated (for tests and servers). */

@@ -32,7 +32,11 @@ import type { HealthProbe } from "./health/probe.ts";
 import { createSchedulerApp } from "./http/app.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
 import { startTcpServer, type TcpServer } from "./server/tcp.ts";
-import { startUdpServer, type UdpServer } from "./server/udp.ts";
+import {
+  type QueryHandler,
+  startUdpServer,
+  type UdpServer,
+} from "./server/udp.ts";
 import {
   libcUdpAvailable,
   startReusePortUdpServer,
@@ -92,10 +96,7 @@ export interface SchedulerHandle {
  */
 function bindDns(
   config: SchedulerConfig,
-  handle: (
-    q: Uint8Array,
-    c: { address: Uint8Array; transport: "udp" | "tcp" },
-  ) => Uint8Array | undefined,
+  handle: QueryHandler,
   deps: { rateLimiter: ResponseRateLimiter; stats: DnsStats; log: Logger },
 ): { udp: UdpServer; tcp: TcpServer } {
   let lastError: unknown;
@@ -245,7 +246,7 @@ export async function startScheduler(
   }
   let dns: { udp: UdpServer; tcp: TcpServer };
   try {
-    dns = bindDns(config, (q, c) => handler.handleQuery(q, c), {
+    dns = bindDns(config, (q, c, cls) => handler.handleQuery(q, c, cls), {
       rateLimiter,
       stats,
       log: log.child("dns"),

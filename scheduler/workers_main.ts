@@ -13,7 +13,7 @@ import type { Logger } from "../log/mod.ts";
 import { DnsHandler } from "./handler.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
 import { startTcpServer, type TcpServer } from "./server/tcp.ts";
-import type { UdpServer } from "./server/udp.ts";
+import type { QueryHandler, UdpServer } from "./server/udp.ts";
 import { startReusePortUdpServer } from "./server/udp_reuseport.ts";
 import { DnsStats } from "./stats.ts";
 import {
@@ -83,8 +83,7 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     stats,
   });
   handler.warm(config.dns.warmupQueries);
-  const handle = (q: Uint8Array, c: Parameters<DnsHandler["handleQuery"]>[1]) =>
-    handler.handleQuery(q, c);
+  const handle: QueryHandler = (q, c, cls) => handler.handleQuery(q, c, cls);
   udp = startReusePortUdpServer(config.hostname, port, handle, {
     rateLimiter: new ResponseRateLimiter(config.dns.rateLimit),
     stats,

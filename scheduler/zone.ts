@@ -39,6 +39,8 @@ export interface SteeredName {
 
 /** One owner name's data. */
 export interface ZoneNode {
+  /** The owner as configured (lower case, no final dot; `*.` first for a wildcard). */
+  readonly name: string;
   readonly records: ReadonlyMap<number, readonly ZoneRecord[]>;
   readonly steered?: SteeredName;
   /**
@@ -201,13 +203,18 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
   }
   const nodes = new Map<
     string,
-    { records: Map<number, ZoneRecord[]>; steered?: SteeredName; cut?: string }
+    {
+      name: string;
+      records: Map<number, ZoneRecord[]>;
+      steered?: SteeredName;
+      cut?: string;
+    }
   >();
   /** Where each configured name came from, for errors found once every name is known. */
   const placed: { owner: string; type: number; key: string }[] = [];
   const node = (name: string) => {
     let n = nodes.get(name);
-    if (!n) nodes.set(name, n = { records: new Map() });
+    if (!n) nodes.set(name, n = { name, records: new Map() });
     return n;
   };
   const add = (name: string, rec: ZoneRecord) => {
@@ -373,7 +380,12 @@ function markDelegations(
   apex: string,
   nodes: Map<
     string,
-    { records: Map<number, ZoneRecord[]>; steered?: SteeredName; cut?: string }
+    {
+      name: string;
+      records: Map<number, ZoneRecord[]>;
+      steered?: SteeredName;
+      cut?: string;
+    }
   >,
   placed: readonly { owner: string; type: number; key: string }[],
 ): Map<string, ZoneNode> {

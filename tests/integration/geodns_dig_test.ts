@@ -185,3 +185,75 @@ Deno.test({
     });
   },
 });
+
+/** RRL on for loopback: 5 responses per second and class, burst 5, every 2nd limited one slipped. */
+function strictRrl(): Partial<SchedulerConfig> {
+  const dns = testConfig().dns;
+  return {
+    dns: {
+      ...dns,
+      rateLimit: {
+        ...dns.rateLimit,
+        responsesPerSecond: 5,
+        windowSeconds: 1,
+        slip: 2,
+        exempt: [],
+      },
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "scheduler RRL lets one busy resolver (dig -f) ask 12 names twice each without a drop or TC, and still limits one name's flood",
+  ignore: !HAVE_DIG,
+  async fn() {
+    const questions = [
+      "live.meridian.test A",
+      "live.meridian.test AAAA",
+      "mail.meridian.test A",
+      "ns1.meridian.test A",
+      "www.meridian.test A",
+      "meridian.test SOA",
+      "meridian.test NS",
+      "meridian.test TXT",
+      "meridian.test MX",
+      "meridian.test CAA",
+      "a.b.deep.meridian.test A",
+      "x.cdn.meridian.test A",
+    ];
+    const batch = await Deno.makeTempFile({ suffix: ".dig" });
+    try {
+      await Deno.writeTextFile(
+        batch,
+        [...questions, ...questions].join("\n") + "\n",
+      );
+      await withGeoDns(strictRrl(), async (s) => {
+        const out = await dig(s.dnsPort, "+ignore", "-f", batch);
+        assert.equal(out.match(/status: NOERROR/g)?.length, 24, out);
+        assert.doesNotMatch(out, /flags: [a-z ]*\btc\b/, "no answer slipped");
+        assert.doesNotMatch(out, /timed out|no servers could be reached/);
+        // One name asked 20 times in a row: the bucket of 5 empties and answers are dropped
+        // (each drop costs dig a second, in which the bucket refills).
+        const flood = await runPeer("dig", [
+          "@127.0.0.1",
+          "-p",
+          String(s.dnsPort),
+          "+time=1",
+          "+tries=1",
+          "+ignore",
+          ...Array.from({ length: 20 }, () => ["mail.meridian.test", "A"])
+            .flat(),
+        ], 60_000);
+        const answered = flood.stdout.match(/status: NOERROR/g)?.length ?? 0;
+        assert.ok(
+          answered < 20,
+          `the flood is limited (${answered} of 20 answered)`,
+        );
+        assert.match(flood.stdout, /timed out/, "some dropped");
+      });
+    } finally {
+      await Deno.remove(batch);
+    }
+  },
+});

@@ -12,6 +12,10 @@ import { createStaticGeoLookup, parseIp } from "../../geo/mod.ts";
 import { GEO, ManualHealth, testConfig } from "./_fixtures.ts";
 import { createPrng } from "../_helpers/prng.ts";
 import { rawQuery, wireName } from "../_helpers/dns_wire.ts";
+import {
+  createResponseClass,
+  ResponseKind,
+} from "../../scheduler/server/rate_limit.ts";
 
 function setup() {
   const config = testConfig();
@@ -689,4 +693,53 @@ Deno.test("handleQuery() follows CNAME chains inside the zone (RFC 1034 §4.3.2 
     ["a.meridian.test CNAME b.meridian.test"],
     "asked for the CNAME itself: only it",
   );
+});
+
+Deno.test("handleQuery() classes each response for RRL: answers by node (wildcards as one), NXDOMAIN by zone, errors by network", () => {
+  const { handler } = setup();
+  const cls = createResponseClass();
+  const classOf = (labels: string[], qtype = 1) => {
+    handler.handleQuery(rawQuery(wireName(labels), qtype), RESOLVER, cls);
+    return `${cls.kind}|${cls.name}|${cls.qtype}`;
+  };
+  const { Answer, Nodata, Nxdomain, Error } = ResponseKind;
+  assert.equal(
+    classOf(["live", "meridian", "test"]),
+    `${Answer}|live.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["LIVE", "meridian", "test"], 28),
+    `${Answer}|live.meridian.test|28`,
+  );
+  assert.equal(
+    classOf(["r1", "cdn", "meridian", "test"]),
+    `${Answer}|*.cdn.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["r2", "cdn", "meridian", "test"]),
+    `${Answer}|*.cdn.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["www", "meridian", "test"]),
+    `${Answer}|www.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["mail", "meridian", "test"], 28),
+    `${Nodata}|mail.meridian.test|28`,
+  );
+  assert.equal(
+    classOf(["r3", "meridian", "test"]),
+    `${Nxdomain}|meridian.test|0`,
+  );
+  assert.equal(
+    classOf(["r4", "meridian", "test"]),
+    `${Nxdomain}|meridian.test|0`,
+  );
+  assert.equal(classOf(["example", "com"]), `${Error}||0`);
+  handler.handleQuery(
+    new Uint8Array([0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0]),
+    RESOLVER,
+    cls,
+  );
+  assert.equal(cls.kind, Error, "FORMERR");
 });
