@@ -20,7 +20,7 @@ import type { SteeringTtl } from "./policy/chain.ts";
 import { parseFilterChain } from "./policy/registry.ts";
 import type { Filter } from "./policy/types.ts";
 
-/** A static record ready for dns-packet (owner filled in when answered). */
+/** A static record (its owner is filled in when answered; `data` as `dns/template.ts` takes it). */
 export interface ZoneRecord {
   readonly type: number;
   readonly typeName: RRTypeName;
