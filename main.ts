@@ -98,6 +98,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       log: log.child("scheduler"),
       metrics,
       store,
+      trustedNetworks: config.limits.trustedNetworks,
     });
     console.log(
       `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +

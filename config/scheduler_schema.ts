@@ -33,7 +33,10 @@ export interface SchedulerEdgeConfig {
 /** A static record. `name` is relative to the zone (`@` the apex) or absolute (ending in `.`). */
 export interface SchedulerRecordConfig {
   readonly name: string;
-  /** A, AAAA, CNAME, TXT, CAA, MX or NS. */
+  /**
+   * A, AAAA, CNAME, TXT, CAA, MX or NS. NS below the apex delegates that name: it and every
+   * name below get a referral, and only glue (A, AAAA) may sit below it.
+   */
   readonly type: string;
   readonly ttl: number;
   /** Presentation format: `192.0.2.1`, `target.`, `"text"`, `0 issue "ca.example"`, `10 mx.example.`. */
@@ -82,9 +85,21 @@ export interface SchedulerConfig {
   readonly dns: {
     /** Largest UDP response we send, whatever the client offers (RFC 6891 §6.2.5; DNS flag day 2020). */
     readonly maxUdpPayloadBytes: number;
-    /** An idle TCP connection is closed after this long (RFC 7766 §6.2.3). */
+    /** A TCP connection with no message in progress is closed after this long (RFC 7766 §6.2.3). */
     readonly tcpIdleTimeoutMs: number;
+    /**
+     * A TCP message must arrive whole within this many ms of its first byte (the first one of
+     * the connection's opening), and each reply be written within it; bytes trickling in do
+     * not extend it.
+     */
+    readonly tcpMessageTimeoutMs: number;
+    /** TCP connections open at once; when full, the oldest pending, else idle one is evicted. */
     readonly maxTcpConnections: number;
+    /**
+     * TCP connections one client network (/24, /56) may hold; 0 = no cap. The process-wide
+     * `limits.trustedNetworks` are exempt.
+     */
+    readonly maxTcpConnectionsPerNetwork: number;
     /** Longest ECS scope we claim (privacy and cache size; RFC 7871 §11.1). */
     readonly ecsMaxScopeV4: number;
     readonly ecsMaxScopeV6: number;
@@ -107,9 +122,13 @@ export interface SchedulerConfig {
     readonly udpSocket: "auto" | "libc" | "deno";
     /** CHAOS TXT answers; empty: REFUSED. */
     readonly chaos: { readonly version: string; readonly id: string };
-    /** Response rate limiting per client network (like BIND RRL), UDP only. */
+    /**
+     * Response rate limiting per client network and response class (like BIND RRL: an answer
+     * per name and type, wildcard-covered names as the wildcard, NXDOMAIN per zone, errors per
+     * network; `server/rate_limit.ts`), UDP only.
+     */
     readonly rateLimit: {
-      /** Responses per second per network; 0 turns RRL off. */
+      /** Responses per second per network and class; 0 turns RRL off. */
       readonly responsesPerSecond: number;
       /** Burst allowance in seconds of rate. */
       readonly windowSeconds: number;
@@ -119,6 +138,7 @@ export interface SchedulerConfig {
       readonly ipv6PrefixLength: number;
       /** Networks never limited (loopback cannot be a spoofed victim). */
       readonly exempt: readonly string[];
+      /** Buckets kept (network and class pairs); the oldest goes first. */
       readonly maxEntries: number;
     };
   };
@@ -173,7 +193,15 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   dns: {
     maxUdpPayloadBytes: 1232,
     tcpIdleTimeoutMs: 10_000,
+    // 4x Knot DNS's tcp-io-timeout (500 ms): a query is one segment, and 2 s still covers its
+    // loss and retransmission (RFC 6298 initial RTO 1 s), while a host trickling bytes holds a
+    // slot 2 s per message instead of forever.
+    tcpMessageTimeoutMs: 2_000,
     maxTcpConnections: 256,
+    // Resolvers come over TCP for truncated answers and slips and close after the answer: 32
+    // at once from one /24 is hundreds of retries a second, and one /24 holds at most an eighth
+    // of the listener (filling it takes eight, and then the oldest waiting one is evicted).
+    maxTcpConnectionsPerNetwork: 32,
     ecsMaxScopeV4: 24,
     ecsMaxScopeV6: 56,
     answerCacheEntries: 100_000,
@@ -246,7 +274,9 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the usual upper bound.
   "scheduler.dns.maxUdpPayloadBytes": intIn(512, 4096),
   "scheduler.dns.tcpIdleTimeoutMs": intIn(100, 600_000),
+  "scheduler.dns.tcpMessageTimeoutMs": intIn(100, 600_000),
   "scheduler.dns.maxTcpConnections": intIn(1, 100_000),
+  "scheduler.dns.maxTcpConnectionsPerNetwork": intIn(0, 100_000),
   "scheduler.dns.ecsMaxScopeV4": intIn(0, 32),
   "scheduler.dns.ecsMaxScopeV6": intIn(0, 128),
   "scheduler.dns.answerCacheEntries": intIn(16, 10_000_000),

@@ -1,7 +1,8 @@
 /**
  * The DNS answering core: `handleQuery(bytes, client) → bytes`, no sockets. Parses the query by
  * hand, decides (zone lookup, geo lookup, filter chain), and finishes a precomputed template.
- * Templates are built with dns-packet the first time a (name, type, decision) is seen.
+ * Templates are built (`dns/template.ts`: wire-form names, compressed) the first time a (name,
+ * type, decision) is seen.
  *
  * @module
  */
@@ -19,27 +20,35 @@ import {
 } from "../geo/mod.ts";
 import {
   Flags2,
+  HEADER_BYTES,
   Rcode,
   RR_TYPE_NAMES,
   RRClass,
   RRType,
 } from "./dns/constants.ts";
 import { DnsQueryError } from "./dns/errors.ts";
-import {
-  encodeEcsQuery,
-  encodePacket,
-  PACKET_FLAGS,
-  type PacketRecord,
-} from "./dns/packet.ts";
+import { encodeEcsQuery } from "./dns/packet.ts";
 import { type DnsQuery, parseQuery } from "./dns/query.ts";
 import { bareResponse, finishResponse } from "./dns/response.ts";
+import {
+  encodeTemplate,
+  QUESTION_NAME,
+  type TemplateRecord,
+} from "./dns/template.ts";
 import type { EdgeSource } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import { type PolicyAnswer, runChain } from "./policy/chain.ts";
 import type { ClientAddress, EdgeView } from "./policy/types.ts";
 import { type RouteCounter, RoutingStats } from "./routing_stats.ts";
+import { type ResponseClass, ResponseKind } from "./server/rate_limit.ts";
 import type { DnsStats } from "./stats.ts";
-import type { Authority, SteeredName, Zone, ZoneNode } from "./zone.ts";
+import type {
+  Authority,
+  CnameChain,
+  SteeredName,
+  Zone,
+  ZoneNode,
+} from "./zone.ts";
 
 /** Who sent a query: the transport's peer address (4 or 16 bytes) and transport. */
 export interface QueryClient {
@@ -66,7 +75,12 @@ interface CachedDecision {
   /** The answer's response template, and the question name it was built for. */
   template?: Uint8Array;
   templateName?: string;
+  /** Templates of names whose CNAMEs lead to this steered name, by question name. */
+  chained?: Map<string, Uint8Array>;
 }
+
+/** Templates kept per decision for names reaching it through CNAMEs (a wildcard CNAME has many). */
+const MAX_CHAINED_TEMPLATES = 16;
 
 /** What `/api/explain` shows for one client. */
 export interface Explanation {
@@ -137,11 +151,18 @@ export class DnsHandler {
    * Answers one query.
    *
    * @param query A UDP payload or one TCP message (without the length prefix).
+   * @param cls Set to the response's rate-limiting class (see `server/rate_limit.ts`), when
+   *   given: the listener's one object, reused for every query.
    * @returns The response, or `undefined` when nothing must be sent (not a query, or too short
    *   to address a reply).
    */
-  handleQuery(query: Uint8Array, client: QueryClient): Uint8Array | undefined {
+  handleQuery(
+    query: Uint8Array,
+    client: QueryClient,
+    cls?: ResponseClass,
+  ): Uint8Array | undefined {
     let q: DnsQuery | undefined;
+    if (cls) classify(cls, ResponseKind.Error, "", 0);
     try {
       q = parseQuery(query);
     } catch (e) {
@@ -176,7 +197,7 @@ export class DnsHandler {
     };
 
     if (q.qclass === RRClass.CH) {
-      return this.#chaosAnswer(query, q, client, limit);
+      return this.#chaosAnswer(query, q, client, limit, cls);
     }
     if (q.qclass !== RRClass.IN) return bare(Rcode.Refused, false);
     // No zone transfers from a GeoDNS server (answers differ by client anyway).
@@ -186,19 +207,44 @@ export class DnsHandler {
 
     const found = this.#d.authority.lookup(q.name);
     if (found.kind === "refused") return bare(Rcode.Refused, false); // never recursion
+    if (found.kind === "referral") {
+      // DS is the parent side's data (RFC 4035 §3.1.4.1): at the cut we answer for it, and
+      // hold none (NODATA), rather than refer the resolver to the child for it.
+      const ds = q.qtype === RRType.DS && q.name === found.cut;
+      const t = ds
+        ? this.#negative(query, q, found.zone, Rcode.NoError)
+        : this.#referral(query, q, found.zone, found.cut, found.node);
+      if (cls) {
+        classify(
+          cls,
+          ds ? ResponseKind.Nodata : ResponseKind.Referral,
+          found.cut,
+          ds ? q.qtype : 0,
+        );
+      }
+      return this.#finish(query, q, client, limit, t, 0, Rcode.NoError);
+    }
     if (found.kind !== "node") {
       const rcode = found.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
+      if (cls) {
+        // Every name that does not exist is one flood: NXDOMAIN counts against the zone.
+        if (rcode === Rcode.NXDomain) {
+          classify(cls, ResponseKind.Nxdomain, found.zone.apex, 0);
+        } else classify(cls, ResponseKind.Nodata, q.name, q.qtype);
+      }
       return this.#finish(
         query,
         q,
         client,
         limit,
-        this.#negative(q, found.zone, rcode),
+        this.#negative(query, q, found.zone, rcode),
         0,
         rcode,
       );
     }
     const { zone, node } = found;
+    // Answers count against the node's name: a wildcard's for every name it covers.
+    if (cls) classify(cls, ResponseKind.Answer, node.name, q.qtype);
     if (q.qtype === RRType.ANY) {
       // RFC 8482 §4.2: one synthesized HINFO instead of everything.
       return this.#finish(
@@ -206,10 +252,10 @@ export class DnsHandler {
         q,
         client,
         limit,
-        this.#template(`H|${q.name}`, q.name, Rcode.NoError, [
+        this.#template(`H|${q.name}`, query, q, Rcode.NoError, [
           {
-            type: "HINFO",
-            name: q.name,
+            type: RRType.HINFO,
+            owner: QUESTION_NAME,
             ttl: 3600,
             data: { cpu: "RFC8482", os: "" },
           },
@@ -218,20 +264,11 @@ export class DnsHandler {
         Rcode.NoError,
       );
     }
-    const cname = node.records.get(RRType.CNAME);
-    if (cname && q.qtype !== RRType.CNAME) {
-      return this.#finish(
-        query,
-        q,
-        client,
-        limit,
-        this.#static(q, zone, node, RRType.CNAME),
-        0,
-        Rcode.NoError,
-      );
+    if (node.records.has(RRType.CNAME) && q.qtype !== RRType.CNAME) {
+      return this.#chained(query, q, client, limit, zone, node, cls);
     }
     if (node.steered && (q.qtype === RRType.A || q.qtype === RRType.AAAA)) {
-      return this.#steered(query, q, client, limit, zone, node.steered);
+      return this.#steered(query, q, client, limit, zone, node.steered, cls);
     }
     if (node.records.has(q.qtype)) {
       return this.#finish(
@@ -239,17 +276,18 @@ export class DnsHandler {
         q,
         client,
         limit,
-        this.#static(q, zone, node, q.qtype),
+        this.#static(query, q, zone, node, q.qtype),
         0,
         Rcode.NoError,
       );
     }
+    if (cls) cls.kind = ResponseKind.Nodata;
     return this.#finish(
       query,
       q,
       client,
       limit,
-      this.#negative(q, zone, Rcode.NoError),
+      this.#negative(query, q, zone, Rcode.NoError),
       0,
       Rcode.NoError,
     );
@@ -297,23 +335,29 @@ export class DnsHandler {
     });
   }
 
+  /**
+   * The cached template under `key`, else one built for this query's question (its wire name,
+   * lower-cased: `finishResponse` copies the client's bytes over it, so every query whose name
+   * differs only in case shares it; records owned by the question name point at it).
+   */
   #template(
     key: string,
-    name: string,
+    query: Uint8Array,
+    q: DnsQuery,
     rcode: number,
-    answers: readonly PacketRecord[],
-    authorities: readonly PacketRecord[] = [],
-    additionals: readonly PacketRecord[] = [],
+    answers: readonly TemplateRecord[],
+    authorities: readonly TemplateRecord[] = [],
+    additionals: readonly TemplateRecord[] = [],
+    authoritative = true,
   ): Uint8Array {
     let t = this.#cache.get(key);
     if (t) return t;
-    // The question's type and class are overwritten with the query's bytes; only the name's
-    // length matters here, and the name is the (lower-case) question name.
-    t = encodePacket({
-      type: "response",
-      id: 0,
-      flags: PACKET_FLAGS.AUTHORITATIVE_ANSWER | rcode,
-      questions: [{ name, type: "A", class: "IN" }],
+    t = encodeTemplate({
+      questionName: query.subarray(HEADER_BYTES, HEADER_BYTES + q.nameBytes),
+      qtype: q.qtype,
+      qclass: q.qclass,
+      authoritative,
+      rcode,
       answers,
       authorities,
       additionals,
@@ -325,37 +369,153 @@ export class DnsHandler {
     return t;
   }
 
-  #negative(q: DnsQuery, zone: Zone, rcode: number): Uint8Array {
+  #negative(
+    query: Uint8Array,
+    q: DnsQuery,
+    zone: Zone,
+    rcode: number,
+  ): Uint8Array {
     // RFC 2308 §3: SOA in the authority section, TTL = min(SOA TTL, MINIMUM).
-    return this.#template(`N|${q.name}|${rcode}`, q.name, rcode, [], [{
-      ...zone.soa,
-      ttl: zone.negativeTtl,
-    }]);
+    const key = `N|${q.name}|${rcode}`;
+    return this.#cache.get(key) ??
+      this.#template(key, query, q, rcode, [], [this.#soa(zone)]);
   }
 
-  #static(q: DnsQuery, zone: Zone, node: ZoneNode, type: number): Uint8Array {
-    return this.#template(
-      `R|${q.name}|${type}`,
-      q.name,
+  /** The SOA for negative answers (RFC 2308 §3: TTL = min(SOA TTL, MINIMUM)). */
+  #soa(zone: Zone): TemplateRecord {
+    return { ...zone.soa, ttl: zone.negativeTtl };
+  }
+
+  /** The CNAME records of a chain (none without one); the first is owned by the question name. */
+  #links(chain: CnameChain | undefined): TemplateRecord[] {
+    if (!chain) return [];
+    return chain.links.map((l, i) => ({
+      type: RRType.CNAME,
+      owner: i === 0 ? QUESTION_NAME : chain.links[i - 1]!.target,
+      ttl: l.ttl,
+      data: l.target,
+    }));
+  }
+
+  /**
+   * A name holding a CNAME, asked for another type (RFC 1034 §4.3.2 step 3a): the CNAMEs of
+   * its chain inside the zone (resolved and checked for loops at load), then what the last
+   * target holds for the type, as PowerDNS answers. The RCODE and the SOA are the last name's
+   * (RFC 6604 §3, RFC 2308 §2.1–2.2): NXDOMAIN when it does not exist, NODATA when it holds
+   * nothing of the type. A chain leaving the zone (or delegated) ends with its last CNAME.
+   */
+  #chained(
+    query: Uint8Array,
+    q: DnsQuery,
+    client: QueryClient,
+    limit: number,
+    zone: Zone,
+    node: ZoneNode,
+    cls: ResponseClass | undefined,
+  ): Uint8Array {
+    const chain = this.#d.authority.chainOf(node)!;
+    const end = chain.end;
+    if (
+      end?.kind === "node" && end.node.steered &&
+      (q.qtype === RRType.A || q.qtype === RRType.AAAA)
+    ) {
+      return this.#steered(
+        query,
+        q,
+        client,
+        limit,
+        zone,
+        end.node.steered,
+        cls,
+        chain,
+      );
+    }
+    const rcode = end?.kind === "nxdomain" ? Rcode.NXDomain : Rcode.NoError;
+    if (cls && rcode === Rcode.NXDomain) {
+      classify(cls, ResponseKind.Nxdomain, zone.apex, 0);
+    } else if (
+      cls && end !== undefined &&
+      (end.kind !== "node" || !end.node.records.has(q.qtype))
+    ) cls.kind = ResponseKind.Nodata;
+    const key = `K|${q.name}|${q.qtype}`;
+    let t = this.#cache.get(key);
+    if (!t) {
+      const data = end?.kind === "node"
+        ? this.#records(end.name, end.node, q.qtype)
+        : [];
+      const negative = end !== undefined && data.length === 0;
+      t = this.#template(
+        key,
+        query,
+        q,
+        rcode,
+        [...this.#links(chain), ...data],
+        negative ? [this.#soa(zone)] : [],
+      );
+    }
+    return this.#finish(query, q, client, limit, t, 0, rcode);
+  }
+
+  /**
+   * A referral (RFC 1034 §4.3.2 step 3b): not authoritative, no answer, the cut's NS records in
+   * the authority section and the addresses we hold for them (glue) in the additional one, as
+   * gdnsd and PowerDNS answer for a delegated name.
+   */
+  #referral(
+    query: Uint8Array,
+    q: DnsQuery,
+    zone: Zone,
+    cut: string,
+    node: ZoneNode,
+  ): Uint8Array {
+    const key = `D|${q.name}`;
+    return this.#cache.get(key) ?? this.#template(
+      key,
+      query,
+      q,
       Rcode.NoError,
-      this.#records(q.name, node, type),
+      [],
+      this.#records(cut, node, RRType.NS),
+      this.#glue(zone, node),
+      false,
+    );
+  }
+
+  #static(
+    query: Uint8Array,
+    q: DnsQuery,
+    zone: Zone,
+    node: ZoneNode,
+    type: number,
+  ): Uint8Array {
+    const key = `R|${q.name}|${type}`;
+    return this.#cache.get(key) ?? this.#template(
+      key,
+      query,
+      q,
+      Rcode.NoError,
+      this.#records(QUESTION_NAME, node, type),
       [],
       type === RRType.NS ? this.#glue(zone, node) : [],
     );
   }
 
-  #records(owner: string, node: ZoneNode, type: number): PacketRecord[] {
+  #records(
+    owner: string | typeof QUESTION_NAME,
+    node: ZoneNode,
+    type: number,
+  ): TemplateRecord[] {
     return (node.records.get(type) ?? []).map((r) => ({
-      type: r.typeName,
-      name: owner,
+      type: r.type,
+      owner,
       ttl: r.ttl,
       data: r.data,
     }));
   }
 
   /** A/AAAA of in-zone name servers (RFC 1034 §4.3.2 step 3b: glue in additional). */
-  #glue(zone: Zone, node: ZoneNode): PacketRecord[] {
-    const out: PacketRecord[] = [];
+  #glue(zone: Zone, node: ZoneNode): TemplateRecord[] {
+    const out: TemplateRecord[] = [];
     for (const ns of node.records.get(RRType.NS) ?? []) {
       const target = zone.nodes.get(ns.data as string);
       if (!target) continue;
@@ -372,6 +532,7 @@ export class DnsHandler {
     q: DnsQuery,
     client: QueryClient,
     limit: number,
+    cls: ResponseClass | undefined,
   ): Uint8Array {
     const text = this.#chaos.get(q.name);
     const ecs = q.edns?.clientSubnet;
@@ -392,24 +553,15 @@ export class DnsHandler {
         ecs ? 0 : undefined,
       );
     }
+    if (cls) classify(cls, ResponseKind.Answer, q.name, q.qtype);
     const key = `C|${q.name}`;
-    let t = this.#cache.get(key);
-    if (!t) {
-      t = encodePacket({
-        type: "response",
-        id: 0,
-        flags: PACKET_FLAGS.AUTHORITATIVE_ANSWER,
-        questions: [{ name: q.name, type: "TXT", class: "CH" }],
-        answers: [{
-          type: "TXT",
-          class: "CH",
-          name: q.name,
-          ttl: 0,
-          data: [text],
-        }],
-      });
-      this.#cache.set(key, t);
-    }
+    const t = this.#template(key, query, q, Rcode.NoError, [{
+      type: RRType.TXT,
+      class: RRClass.CH,
+      owner: QUESTION_NAME,
+      ttl: 0,
+      data: [text],
+    }]);
     return this.#finish(query, q, client, limit, t, 0, Rcode.NoError);
   }
 
@@ -548,21 +700,31 @@ export class DnsHandler {
     limit: number,
     zone: Zone,
     steered: SteeredName,
+    cls: ResponseClass | undefined,
+    chain?: CnameChain,
   ): Uint8Array {
     const { client, fromEcs } = this.#clientFor(q, peer.address);
     const qtype = q.qtype === RRType.A ? "A" : "AAAA";
     const decision = this.#cachedDecision(steered, qtype, client);
     const answer = decision.answer;
     const scope = this.#scope(answer, client, fromEcs);
+    // Reached through in-zone CNAMEs: those first, and the steered records owned by the last
+    // target (the steered name, or a name its wildcard covers).
+    const owner: string | typeof QUESTION_NAME = chain
+      ? chain.end!.name
+      : QUESTION_NAME;
     if (answer.cname) {
-      const t = this.#template(
-        `SC|${q.name}|${answer.cname}|${answer.ttlSeconds}`,
-        q.name,
+      const key = `SC|${q.name}|${answer.cname}|${answer.ttlSeconds}`;
+      const t = this.#cache.get(key) ?? this.#template(
+        key,
+        query,
+        q,
         Rcode.NoError,
         [
+          ...this.#links(chain),
           {
-            type: "CNAME",
-            name: q.name,
+            type: RRType.CNAME,
+            owner,
             ttl: answer.ttlSeconds,
             data: answer.cname,
           },
@@ -571,34 +733,53 @@ export class DnsHandler {
       return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
     }
     if (!answer.addresses.length) {
-      return this.#finish(
-        query,
-        q,
-        peer,
-        limit,
-        this.#negative(q, zone, Rcode.NoError),
-        scope,
-        Rcode.NoError,
-      );
+      if (cls) cls.kind = ResponseKind.Nodata;
+      const key = chain ? `KN|${q.name}|${q.qtype}` : "";
+      const t = !chain
+        ? this.#negative(query, q, zone, Rcode.NoError)
+        : this.#cache.get(key) ?? this.#template(
+          key,
+          query,
+          q,
+          Rcode.NoError,
+          this.#links(chain),
+          [this.#soa(zone)],
+        );
+      return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
     }
-    // Built once per decision and name (the key string alone is garbage per query).
-    let t = decision.templateName === q.name ? decision.template : undefined;
+    // Built once per decision and name (the key string alone is garbage per query); names
+    // reaching the decision through CNAMEs keep theirs beside it, a few at most.
+    let t = chain
+      ? decision.chained?.get(q.name)
+      : decision.templateName === q.name
+      ? decision.template
+      : undefined;
     if (!t) {
       t = this.#template(
         `S|${q.name}|${qtype}|${
           answer.addresses.join(",")
         }|${answer.ttlSeconds}`,
-        q.name,
+        query,
+        q,
         Rcode.NoError,
-        answer.addresses.map((a) => ({
-          type: qtype,
-          name: q.name,
-          ttl: answer.ttlSeconds,
-          data: a,
-        })),
+        [
+          ...this.#links(chain),
+          ...answer.addresses.map((a): TemplateRecord => ({
+            type: q.qtype,
+            owner,
+            ttl: answer.ttlSeconds,
+            data: a,
+          })),
+        ],
       );
-      decision.template = t;
-      decision.templateName = q.name;
+      if (chain) {
+        const chained = decision.chained ??= new Map();
+        if (chained.size >= MAX_CHAINED_TEMPLATES) chained.clear();
+        chained.set(q.name, t);
+      } else {
+        decision.template = t;
+        decision.templateName = q.name;
+      }
     }
     return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
   }
@@ -729,6 +910,17 @@ export class DnsHandler {
       ecsScope,
     };
   }
+}
+
+function classify(
+  cls: ResponseClass,
+  kind: ResponseKind,
+  name: string,
+  qtype: number,
+): void {
+  cls.kind = kind;
+  cls.name = name;
+  cls.qtype = qtype;
 }
 
 /** True when a response is truncated (for tests and servers). */

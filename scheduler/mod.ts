@@ -4,7 +4,7 @@
  *
  * The DNS wire handling is ours (`dns/query.ts`, `dns/response.ts`) instead of a library's:
  * the hot path parses only header, question and OPT in place and answers from precomputed
- * bytes; npm dns-packet builds those bytes once per (name, type, decision) on the slow path.
+ * bytes; `dns/template.ts` builds those bytes once per (name, type, decision) on the slow path.
  *
  * @example
  * ```ts ignore
@@ -22,7 +22,8 @@ import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { RCODE_NAMES } from "./dns/constants.ts";
-import { ConfigError } from "../config/mod.ts";
+import { ConfigError, DEFAULTS } from "../config/mod.ts";
+import { type ConnGuard, registerConnGuard } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
@@ -31,8 +32,16 @@ import { HealthMonitor } from "./health/monitor.ts";
 import type { HealthProbe } from "./health/probe.ts";
 import { createSchedulerApp } from "./http/app.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
-import { startTcpServer, type TcpServer } from "./server/tcp.ts";
-import { startUdpServer, type UdpServer } from "./server/udp.ts";
+import {
+  createDnsTcpGuard,
+  startTcpServer,
+  type TcpServer,
+} from "./server/tcp.ts";
+import {
+  type QueryHandler,
+  startUdpServer,
+  type UdpServer,
+} from "./server/udp.ts";
 import {
   libcUdpAvailable,
   startReusePortUdpServer,
@@ -73,6 +82,12 @@ export interface SchedulerDeps {
   readonly store?: SharedStore;
   /** Health probe; default: http or tcp per `config.health.kind`. */
   readonly probe?: HealthProbe;
+  /**
+   * Networks exempt from the per-network TCP cap: the process-wide `limits.trustedNetworks`,
+   * which `main.ts` hands over (one list for every listener of the node). Default: that key's
+   * default (loopback).
+   */
+  readonly trustedNetworks?: readonly string[];
 }
 
 /** A running scheduler. */
@@ -92,11 +107,13 @@ export interface SchedulerHandle {
  */
 function bindDns(
   config: SchedulerConfig,
-  handle: (
-    q: Uint8Array,
-    c: { address: Uint8Array; transport: "udp" | "tcp" },
-  ) => Uint8Array | undefined,
-  deps: { rateLimiter: ResponseRateLimiter; stats: DnsStats; log: Logger },
+  handle: QueryHandler,
+  deps: {
+    rateLimiter: ResponseRateLimiter;
+    stats: DnsStats;
+    log: Logger;
+    guard: ConnGuard;
+  },
 ): { udp: UdpServer; tcp: TcpServer } {
   let lastError: unknown;
   for (let attempt = 0; attempt < (config.dnsPort === 0 ? 10 : 1); attempt++) {
@@ -115,7 +132,8 @@ function bindDns(
     try {
       const tcp = startTcpServer(config.hostname, udp.port, handle, {
         idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-        maxConnections: config.dns.maxTcpConnections,
+        messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
+        guard: deps.guard,
         log: deps.log,
         ...(shared ? { reusePort: true } : {}),
       });
@@ -243,12 +261,16 @@ export async function startScheduler(
       ms: Math.round(performance.now() - warmT0),
     });
   }
+  const trustedNetworks = deps.trustedNetworks ??
+    DEFAULTS.limits.trustedNetworks;
+  const guard = createDnsTcpGuard(config, trustedNetworks);
   let dns: { udp: UdpServer; tcp: TcpServer };
   try {
-    dns = bindDns(config, (q, c) => handler.handleQuery(q, c), {
+    dns = bindDns(config, (q, c, cls) => handler.handleQuery(q, c, cls), {
       rateLimiter,
       stats,
       log: log.child("dns"),
+      guard,
     });
   } catch (e) {
     await monitor.close();
@@ -264,6 +286,7 @@ export async function startScheduler(
         health,
         stats,
         log: log.child("dns-workers"),
+        trustedNetworks,
       });
     } catch (e) {
       await dns.udp.close();
@@ -275,6 +298,7 @@ export async function startScheduler(
     }
   }
 
+  registerConnGuard(metrics, "scheduler_dns_tcp", guard);
   metrics.collect(
     "meridian_dns_responses_total",
     "DNS responses by rcode",

@@ -15,7 +15,9 @@
  * every second; the main thread adds them to its {@link DnsStats} (totals, rcodes, transports,
  * ECS scopes, RRL; the dashboard's queries-per-second shows the main thread's share only).
  * Response rate limiting is per worker: a network whose queries hash to k workers gets up to
- * k times `responsesPerSecond`.
+ * k times `responsesPerSecond`. So is TCP admission: each thread's listener has its own
+ * connection guard with the configured caps (the kernel spreads connections over them), and
+ * `/metrics` shows the main thread's guard only.
  *
  * `id.server` / `hostname.bind` answer `{chaos.id}-w{N}` per thread (0 = main thread) when
  * workers > 1, so an operator can tell which thread answered.
@@ -62,6 +64,8 @@ export type ToWorker =
     readonly index: number;
     readonly port: number;
     readonly config: SchedulerConfig;
+    /** The process's `limits.trustedNetworks` (exempt from the per-network TCP cap). */
+    readonly trustedNetworks: readonly string[];
     readonly snapshot: EdgeSnapshot;
   }
   | { readonly kind: "snapshot"; readonly snapshot: EdgeSnapshot }
@@ -215,6 +219,7 @@ export async function startDnsWorkers(
     readonly health: HealthSnapshot;
     readonly stats: DnsStats;
     readonly log: Logger;
+    readonly trustedNetworks: readonly string[];
   },
 ): Promise<DnsWorkers> {
   let version = 1;
@@ -266,6 +271,7 @@ export async function startDnsWorkers(
       index: i,
       port,
       config,
+      trustedNetworks: deps.trustedNetworks,
       snapshot,
     };
     w.postMessage(init);

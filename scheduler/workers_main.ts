@@ -12,8 +12,12 @@ import { openGeoDatabase } from "../geo/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { DnsHandler } from "./handler.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
-import { startTcpServer, type TcpServer } from "./server/tcp.ts";
-import type { UdpServer } from "./server/udp.ts";
+import {
+  createDnsTcpGuard,
+  startTcpServer,
+  type TcpServer,
+} from "./server/tcp.ts";
+import type { QueryHandler, UdpServer } from "./server/udp.ts";
 import { startReusePortUdpServer } from "./server/udp_reuseport.ts";
 import { DnsStats } from "./stats.ts";
 import {
@@ -55,6 +59,7 @@ let starting: Promise<void> | undefined;
 
 async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
   const { config, index, port } = m;
+  const guard = createDnsTcpGuard(config, m.trustedNetworks);
   const log = forwardingLogger("");
   const geo = await openGeoDatabase({
     ipv4Path: config.geo.ipv4Path,
@@ -83,8 +88,7 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     stats,
   });
   handler.warm(config.dns.warmupQueries);
-  const handle = (q: Uint8Array, c: Parameters<DnsHandler["handleQuery"]>[1]) =>
-    handler.handleQuery(q, c);
+  const handle: QueryHandler = (q, c, cls) => handler.handleQuery(q, c, cls);
   udp = startReusePortUdpServer(config.hostname, port, handle, {
     rateLimiter: new ResponseRateLimiter(config.dns.rateLimit),
     stats,
@@ -92,7 +96,8 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
   });
   tcp = startTcpServer(config.hostname, port, handle, {
     idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-    maxConnections: config.dns.maxTcpConnections,
+    messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
+    guard,
     log: log.child("dns"),
     reusePort: true,
   });

@@ -1,7 +1,9 @@
 /**
  * Authority: the zones we serve, parsed once from config. Says which names are ours (REFUSED
  * otherwise: never an open resolver), which exist (NXDOMAIN vs NODATA), their static records,
- * and which are steered by a filter chain. Wildcards follow RFC 4592 (closest encloser).
+ * which are steered by a filter chain, and which are delegated away (NS records below the apex
+ * make a zone cut: names at and below it get a referral, RFC 1034 §4.3.2 step 3b). Wildcards
+ * follow RFC 4592 (closest encloser).
  *
  * @module
  */
@@ -13,12 +15,12 @@ import type {
 } from "../config/scheduler_schema.ts";
 import { parseIp } from "../geo/mod.ts";
 import { RRType, type RRTypeName } from "./dns/constants.ts";
-import type { PacketRecord } from "./dns/packet.ts";
+import type { TemplateRecord } from "./dns/template.ts";
 import type { SteeringTtl } from "./policy/chain.ts";
 import { parseFilterChain } from "./policy/registry.ts";
 import type { Filter } from "./policy/types.ts";
 
-/** A static record ready for dns-packet (owner filled in when answered). */
+/** A static record (its owner is filled in when answered; `data` as `dns/template.ts` takes it). */
 export interface ZoneRecord {
   readonly type: number;
   readonly typeName: RRTypeName;
@@ -37,19 +39,28 @@ export interface SteeredName {
 
 /** One owner name's data. */
 export interface ZoneNode {
+  /** The owner as configured (lower case, no final dot; `*.` first for a wildcard). */
+  readonly name: string;
   readonly records: ReadonlyMap<number, readonly ZoneRecord[]>;
   readonly steered?: SteeredName;
+  /**
+   * The delegation point at or above this name, for the NS records of a zone cut and the glue
+   * below it: such a node is not authoritative data and answers with a referral.
+   */
+  readonly cut?: string;
 }
 
 /** One zone. Names are lower case without the final dot. */
 export interface Zone {
   readonly apex: string;
-  readonly soa: PacketRecord;
+  readonly soa: TemplateRecord;
   /** RFC 2308 §5: negative answers' TTL = min(SOA TTL, SOA MINIMUM). */
   readonly negativeTtl: number;
   readonly nodes: ReadonlyMap<string, ZoneNode>;
   /** Names that exist only because something lives below them (empty non-terminals). */
   readonly emptyNonTerminals: ReadonlySet<string>;
+  /** Zone cuts: owners of NS records below the apex, and their nodes. */
+  readonly delegations: ReadonlyMap<string, ZoneNode>;
 }
 
 /** Where a question name leads. */
@@ -62,6 +73,13 @@ export type ZoneLookup =
     readonly zone: Zone;
     readonly node: ZoneNode;
     readonly wildcard: boolean;
+  }
+  | {
+    /** At or below a zone cut: the answer is a referral to `cut`'s name servers. */
+    readonly kind: "referral";
+    readonly zone: Zone;
+    readonly cut: string;
+    readonly node: ZoneNode;
   };
 
 const LABEL_RE = /^(\*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$/;
@@ -185,11 +203,18 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
   }
   const nodes = new Map<
     string,
-    { records: Map<number, ZoneRecord[]>; steered?: SteeredName }
+    {
+      name: string;
+      records: Map<number, ZoneRecord[]>;
+      steered?: SteeredName;
+      cut?: string;
+    }
   >();
+  /** Where each configured name came from, for errors found once every name is known. */
+  const placed: { owner: string; type: number; key: string }[] = [];
   const node = (name: string) => {
     let n = nodes.get(name);
-    if (!n) nodes.set(name, n = { records: new Map() });
+    if (!n) nodes.set(name, n = { name, records: new Map() });
     return n;
   };
   const add = (name: string, rec: ZoneRecord) => {
@@ -215,9 +240,9 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       throw new ConfigError(`${key}.soa.${f}`, v, "an integer 0..4294967295");
     }
   }
-  const soa: PacketRecord = {
-    type: "SOA",
-    name: apex,
+  const soa: TemplateRecord = {
+    type: RRType.SOA,
+    owner: apex,
     ttl: soaCfg.ttl,
     data: {
       mname: absoluteName(soaCfg.mname, apex, `${key}.soa.mname`),
@@ -258,7 +283,9 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
     if (owner !== apex && !owner.endsWith(`.${apex}`)) {
       throw new ConfigError(`${k}.name`, r.name, `a name in ${apex}.`);
     }
-    add(owner, parseRecord(r, apex, k));
+    const rec = parseRecord(r, apex, k);
+    add(owner, rec);
+    placed.push({ owner, type: rec.type, key: `${k}.name` });
   });
   if (!Array.isArray(z.steered)) {
     throw new ConfigError(
@@ -288,6 +315,7 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
         throw new ConfigError(`${k}.${f}`, v, "an integer 0..86400");
       }
     }
+    placed.push({ owner, type: -1, key: `${k}.name` });
     const n = node(owner);
     if (n.steered) {
       throw new ConfigError(`${k}.name`, s.name, "a name steered only once");
@@ -318,6 +346,7 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       );
     }
   }
+  const delegations = markDelegations(apex, nodes, placed);
   const emptyNonTerminals = new Set<string>();
   for (const name of nodes.keys()) {
     for (
@@ -335,15 +364,167 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
     negativeTtl: Math.min(soaCfg.ttl, soaCfg.minimum),
     nodes,
     emptyNonTerminals,
+    delegations,
   };
+}
+
+/**
+ * Finds the zone cuts (NS records below the apex) and marks the nodes at and below each. Below
+ * a cut the child zone is authoritative, so the only data we may hold there is what a referral
+ * carries: the cut's NS records and address records for glue (RFC 1034 §4.2.1). Anything else
+ * would never be answered, so config holding it is refused, naming the key.
+ *
+ * @throws {ConfigError}
+ */
+function markDelegations(
+  apex: string,
+  nodes: Map<
+    string,
+    {
+      name: string;
+      records: Map<number, ZoneRecord[]>;
+      steered?: SteeredName;
+      cut?: string;
+    }
+  >,
+  placed: readonly { owner: string; type: number; key: string }[],
+): Map<string, ZoneNode> {
+  const cuts = new Map<string, ZoneNode>();
+  for (const [name, n] of nodes) {
+    if (name !== apex && n.records.has(RRType.NS)) cuts.set(name, n);
+  }
+  if (!cuts.size) return cuts;
+  /** The topmost cut at or above `name` (a name of this zone: config names have no escapes). */
+  const cutOf = (name: string): string | undefined => {
+    let top: string | undefined;
+    for (let s = name; s !== apex; s = s.slice(s.indexOf(".") + 1)) {
+      if (cuts.has(s)) top = s;
+    }
+    return top;
+  };
+  for (const { owner, type, key } of placed) {
+    const cut = cutOf(owner);
+    if (cut === undefined) continue;
+    const glue = type === RRType.A || type === RRType.AAAA;
+    const delegation = owner === cut && type === RRType.NS;
+    const nested = type === RRType.NS && owner !== cut;
+    if ((!glue && !delegation) || owner.startsWith("*.")) {
+      throw new ConfigError(
+        key,
+        owner,
+        nested
+          ? `no delegation below the delegation of ${cut}. (RFC 1034 §4.2.1)`
+          : `a name not at or below the delegation of ${cut}. (NS records there make a zone cut: only its NS and glue A/AAAA records may sit at or below it, RFC 1034 §4.2.1)`,
+      );
+    }
+  }
+  for (const [name, n] of nodes) {
+    const cut = cutOf(name);
+    if (cut !== undefined) n.cut = cut;
+  }
+  return cuts;
+}
+
+/** CNAME records one answer may carry: a chain longer than this is refused at config load. */
+export const MAX_CNAME_CHAIN = 8;
+
+/** One CNAME of a chain: its target and TTL (its owner is the previous link's target). */
+export interface CnameLink {
+  readonly target: string;
+  readonly ttl: number;
+}
+
+/**
+ * Where a CNAME leads inside its zone (RFC 1034 §4.3.2 step 3a: the server restarts the
+ * lookup at the target and answers for it too while the target is its own data).
+ */
+export interface CnameChain {
+  /** The CNAMEs in answer order; the first is owned by the question name. */
+  readonly links: readonly CnameLink[];
+  /**
+   * What the last target is in the same zone: a node (with no CNAME), NXDOMAIN or NODATA.
+   * `undefined` when it is outside the zone or delegated: the resolver follows from there.
+   */
+  readonly end:
+    | {
+      readonly kind: "node";
+      readonly name: string;
+      readonly node: ZoneNode;
+    }
+    | { readonly kind: "nxdomain" | "nodata"; readonly name: string }
+    | undefined;
 }
 
 /** All our zones, longest apex first. */
 export class Authority {
   readonly zones: readonly Zone[];
+  readonly #chains = new Map<ZoneNode, CnameChain>();
 
-  constructor(zones: readonly Zone[]) {
+  /**
+   * @param keys Config key of each zone, for errors (`scheduler.zones[i]`).
+   * @throws {ConfigError} For a CNAME chain that loops or is longer than {@link MAX_CNAME_CHAIN}.
+   */
+  constructor(zones: readonly Zone[], keys?: ReadonlyMap<Zone, string>) {
     this.zones = [...zones].sort((a, b) => b.apex.length - a.apex.length);
+    for (const zone of this.zones) {
+      for (const [name, node] of zone.nodes) {
+        if (node.records.has(RRType.CNAME)) {
+          this.#chains.set(
+            node,
+            this.#follow(
+              zone,
+              name,
+              node,
+              keys?.get(zone) ?? "scheduler.zones",
+            ),
+          );
+        }
+      }
+    }
+  }
+
+  /** The in-zone chain starting at a node that holds a CNAME (computed at load). */
+  chainOf(node: ZoneNode): CnameChain | undefined {
+    return this.#chains.get(node);
+  }
+
+  #follow(zone: Zone, owner: string, start: ZoneNode, key: string): CnameChain {
+    const links: CnameLink[] = [];
+    const seen = new Set<ZoneNode>([start]);
+    let node = start;
+    for (;;) {
+      const cname = node.records.get(RRType.CNAME)![0]!;
+      const target = cname.data as string;
+      links.push({ target, ttl: cname.ttl });
+      const path = () => [owner, ...links.map((l) => l.target)].join(" → ");
+      if (links.length > MAX_CNAME_CHAIN) {
+        throw new ConfigError(
+          `${key}.records`,
+          owner,
+          `a CNAME chain of at most ${MAX_CNAME_CHAIN} records, got ${path()}`,
+        );
+      }
+      const found = this.lookup(target);
+      if (found.kind === "refused" || found.zone !== zone) {
+        return { links, end: undefined };
+      }
+      if (found.kind === "referral") return { links, end: undefined };
+      if (found.kind !== "node") {
+        return { links, end: { kind: found.kind, name: target } };
+      }
+      if (!found.node.records.has(RRType.CNAME)) {
+        return { links, end: { kind: "node", name: target, node: found.node } };
+      }
+      if (seen.has(found.node)) {
+        throw new ConfigError(
+          `${key}.records`,
+          owner,
+          `a CNAME chain without a loop, got ${path()}`,
+        );
+      }
+      seen.add(found.node);
+      node = found.node;
+    }
   }
 
   /** Parses `config.zones`. @throws {ConfigError} */
@@ -362,16 +543,24 @@ export class Authority {
       }
       seen.add(z.apex);
     });
-    return new Authority(zones);
+    return new Authority(
+      zones,
+      new Map(zones.map((z, i) => [z, `scheduler.zones[${i}]`])),
+    );
   }
 
-  /** The zone holding `name` (lower case, no final dot), if any. */
+  /**
+   * The zone holding `name`, if any. Names are presentation text as `parseQuery` gives them:
+   * lower case, no final dot, a `.` or `\` inside a label escaped with `\` (and other bytes
+   * as `\DDD`), so only an unescaped `.` separates labels.
+   */
   zoneOf(name: string): Zone | undefined {
     for (const z of this.zones) {
+      const dot = name.length - z.apex.length - 1;
       if (
         name === z.apex ||
-        (name.length > z.apex.length && name.endsWith(z.apex) &&
-          name[name.length - z.apex.length - 1] === ".")
+        (dot > 0 && name.endsWith(z.apex) && name.charCodeAt(dot) === DOT &&
+          !isEscaped(name, dot))
       ) {
         return z;
       }
@@ -384,10 +573,28 @@ export class Authority {
     const zone = this.zoneOf(name);
     if (!zone) return { kind: "refused" };
     const exact = zone.nodes.get(name);
-    if (exact) return { kind: "node", zone, node: exact, wildcard: false };
+    if (exact) {
+      return exact.cut === undefined
+        ? { kind: "node", zone, node: exact, wildcard: false }
+        : {
+          kind: "referral",
+          zone,
+          cut: exact.cut,
+          node: zone.delegations.get(exact.cut)!,
+        };
+    }
+    if (zone.delegations.size) {
+      // RFC 1034 §4.3.2 step 3b: a cut on the way down from the apex makes this a referral.
+      for (let p = labelEnd(name, 0); p >= 0; p = labelEnd(name, p + 1)) {
+        const encloser = name.slice(p + 1);
+        if (encloser === zone.apex) break;
+        const cut = zone.delegations.get(encloser);
+        if (cut) return { kind: "referral", zone, cut: encloser, node: cut };
+      }
+    }
     if (zone.emptyNonTerminals.has(name)) return { kind: "nodata", zone };
     // RFC 4592 §3.3.1: find the closest encloser; its wildcard child answers, if any.
-    let p = name.indexOf(".");
+    let p = labelEnd(name, 0);
     while (p >= 0) {
       const encloser = name.slice(p + 1);
       const wild = zone.nodes.get(`*.${encloser}`);
@@ -396,8 +603,32 @@ export class Authority {
         zone.nodes.has(encloser) || zone.emptyNonTerminals.has(encloser) ||
         encloser === zone.apex
       ) break;
-      p = name.indexOf(".", p + 1);
+      p = labelEnd(name, p + 1);
     }
     return { kind: "nxdomain", zone };
   }
+}
+
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+
+/** True when the character at `i` follows an odd run of backslashes (it is escaped). */
+function isEscaped(name: string, i: number): boolean {
+  let n = 0;
+  while (i - n - 1 >= 0 && name.charCodeAt(i - n - 1) === BACKSLASH) n++;
+  return n % 2 === 1;
+}
+
+/**
+ * The offset of the `.` ending the label that starts at `from`, or -1 for the last label. An
+ * escape (`\.`, `\\`, `\DDD`) never ends a label: its first character is skipped, and digits
+ * are not dots.
+ */
+function labelEnd(name: string, from: number): number {
+  for (let i = from; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === BACKSLASH) i++;
+    else if (c === DOT) return i;
+  }
+  return -1;
 }

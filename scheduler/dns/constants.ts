@@ -15,6 +15,7 @@ export const RRType = {
   TXT: 16,
   AAAA: 28,
   OPT: 41,
+  DS: 43,
   IXFR: 251,
   AXFR: 252,
   ANY: 255,

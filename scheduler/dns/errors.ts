@@ -31,3 +31,12 @@ export class DnsQueryError extends Error {
     super(`DNS query rejected (rcode ${rcode}): ${reason}`);
   }
 }
+
+/** A template record that cannot be written (bad config data reached the encoder). */
+export class DnsEncodeError extends Error {
+  override name = "DnsEncodeError";
+  readonly code = "DNS_ENCODE";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

@@ -1,6 +1,7 @@
 /**
- * The slow path: npm dns-packet, typed to the subset we use. Builds the precomputed response
- * templates (once per name, type and decision) and decodes messages in tests and tools.
+ * npm dns-packet, typed to the subset we use: builds the warm-up queries and decodes messages
+ * in tests and tools. Response templates are ours (`template.ts`: dns-packet takes names as
+ * text and does not compress).
  *
  * @module
  */

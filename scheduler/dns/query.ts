@@ -189,7 +189,8 @@ export function parseQuery(b: Uint8Array): DnsQuery | undefined {
       hash = Math.imul(hash ^ b[i]!, 0x01000193);
     }
     p += len + 1;
-    if (p - HEADER_BYTES > MAX_NAME_BYTES) {
+    // RFC 1035 §2.3.4: 255 octets with the root label, which is still to come.
+    if (p - HEADER_BYTES + 1 > MAX_NAME_BYTES) {
       bad(Rcode.FormErr, "question name over 255 bytes");
     }
   }

@@ -1,22 +1,55 @@
 /**
- * Response rate limiting per client network, like BIND's RRL: a token bucket per /24 (/56);
- * over the limit, responses are dropped, except every `slip`-th which goes out truncated (TC,
- * no records) so a real client can retry over TCP while a spoofed victim gets nothing larger
- * than its query. Pure; time is injected.
+ * Response rate limiting like BIND's RRL: a token bucket per client network (/24, /56) and
+ * kind of response, so that a spoofed flood of one answer is limited while a busy resolver
+ * asking for many names is not. Over the limit, responses are dropped, except every `slip`-th
+ * which goes out truncated (TC, no records) so a real client can retry over TCP while a
+ * spoofed victim gets nothing larger than its query. Pure; time is injected.
+ *
+ * The bucket of a response is chosen as BIND chooses it (its `responses-per-second`,
+ * `nodata-per-second`, `nxdomains-per-second`, `referrals-per-second` and `errors-per-second`
+ * classes, here with one rate): an answer counts against its name and type, with every name a
+ * wildcard covers counting as the wildcard (random names under `*.cdn` are one flood, not a
+ * million); NODATA against the name holding no data; NXDOMAIN against the zone (random
+ * non-existent names are one flood); a referral against the delegation; errors (REFUSED,
+ * FORMERR, NOTIMP, BADVERS) against the network alone. The key is a hash of (network,
+ * class, type, name), as BIND keys its buckets by a hash of the name: a collision only makes
+ * two classes share a bucket.
  *
  * @module
  */
 
-import {
-  type Cidr,
-  cidrContains,
-  maskBytes,
-  parseCidr,
-} from "../../geo/mod.ts";
+import { type Cidr, cidrContains, parseCidr } from "../../geo/mod.ts";
 import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 
 /** What to do with one response. */
 export type RateDecision = "send" | "drop" | "slip";
+
+/** BIND's response classes, each a bucket of its own per network and name. */
+export const ResponseKind = {
+  Answer: 0,
+  Nodata: 1,
+  Nxdomain: 2,
+  Referral: 3,
+  Error: 4,
+} as const;
+export type ResponseKind = typeof ResponseKind[keyof typeof ResponseKind];
+
+/**
+ * Which bucket a response counts against, filled in by the handler for each response (one
+ * object per listener, reused: nothing is allocated per query).
+ */
+export interface ResponseClass {
+  kind: ResponseKind;
+  /** The name the class is keyed by (see the module comment); "" for errors. */
+  name: string;
+  /** The query type for answers and NODATA; 0 otherwise. */
+  qtype: number;
+}
+
+/** A class for the handler to fill in (starts as an error: the network-wide bucket). */
+export function createResponseClass(): ResponseClass {
+  return { kind: ResponseKind.Error, name: "", qtype: 0 };
+}
 
 interface Bucket {
   tokens: number;
@@ -24,9 +57,9 @@ interface Bucket {
   limited: number;
 }
 
-/** Per-network token buckets. */
+/** Token buckets per (network, response class). */
 export class ResponseRateLimiter {
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets = new Map<number, Bucket>();
   readonly #exempt: readonly Cidr[];
   readonly #rate: number;
   readonly #burst: number;
@@ -40,16 +73,22 @@ export class ResponseRateLimiter {
     this.#burst = config.responsesPerSecond * config.windowSeconds;
   }
 
-  /** Decides for one response to `address` (4 or 16 bytes). */
-  check(address: Uint8Array): RateDecision {
+  /**
+   * Decides for one response to `address` (4 or 16 bytes).
+   *
+   * @param cls The response's class; without one, the network's error bucket (every
+   *   response of the network in one bucket).
+   */
+  check(address: Uint8Array, cls?: ResponseClass): RateDecision {
     if (this.#rate === 0) return "send";
     for (const c of this.#exempt) if (cidrContains(c, address)) return "send";
-    const four = address.length === 4;
-    const net = maskBytes(
+    const key = bucketKey(
       address,
-      four ? this.config.ipv4PrefixLength : this.config.ipv6PrefixLength,
+      address.length === 4
+        ? this.config.ipv4PrefixLength
+        : this.config.ipv6PrefixLength,
+      cls,
     );
-    const key = String.fromCharCode(...net);
     const now = this.now();
     let b = this.#buckets.get(key);
     if (!b) {
@@ -77,10 +116,53 @@ export class ResponseRateLimiter {
       : "drop";
   }
 
-  /** Networks tracked. */
+  /** Buckets tracked. */
   get size(): number {
     return this.#buckets.size;
   }
+}
+
+/** The hash lanes of {@link bucketKey} (module state: no closure per response). */
+let laneA = 0;
+let laneB = 0;
+
+function mix(v: number): void {
+  laneA = Math.imul(laneA ^ v, 0x01000193);
+  laneB = Math.imul(laneB ^ v, 0x5bd1e995);
+  laneB ^= laneB >>> 15;
+}
+
+/**
+ * A 52-bit hash of (network, class, type, name): two 32-bit lanes with different multipliers,
+ * one kept whole and one cut to 20 bits. No string or array is built per response.
+ */
+function bucketKey(
+  address: Uint8Array,
+  prefix: number,
+  cls: ResponseClass | undefined,
+): number {
+  laneA = 0x811c9dc5;
+  laneB = 0x01000193 ^ address.length;
+  for (let i = 0; i < address.length; i++) {
+    const bits = prefix - i * 8;
+    mix(
+      bits >= 8
+        ? address[i]!
+        : bits <= 0
+        ? 0
+        : address[i]! & (0xff << (8 - bits)) & 0xff,
+    );
+  }
+  mix(prefix);
+  const kind = cls?.kind ?? ResponseKind.Error;
+  mix(kind);
+  if (cls && kind !== ResponseKind.Error) {
+    mix(cls.qtype & 0xff);
+    mix(cls.qtype >>> 8);
+    const name = cls.name;
+    for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i));
+  }
+  return (laneA >>> 0) * 0x100000 + ((laneB >>> 0) & 0xfffff);
 }
 
 /**
@@ -117,8 +199,9 @@ export function rateLimited(
     readonly rateLimiter?: ResponseRateLimiter;
     readonly stats?: { rrlDropped: number; rrlSlipped: number };
   },
+  cls?: ResponseClass,
 ): Uint8Array | undefined {
-  const verdict = deps.rateLimiter?.check(address) ?? "send";
+  const verdict = deps.rateLimiter?.check(address, cls) ?? "send";
   if (verdict === "send") return answer;
   if (verdict === "drop") {
     if (deps.stats) deps.stats.rrlDropped++;

@@ -7,10 +7,16 @@
 
 /** Reassembles length-prefixed messages from a byte stream. */
 export class TcpFramer {
-  #buf = new Uint8Array(0);
+  /** The message being filled (sized by its prefix), and how much of it has arrived. */
+  #message: Uint8Array | undefined;
+  #have = 0;
+  /** The first byte of a length prefix split across reads, or -1. */
+  #prefixHigh = -1;
 
   /**
-   * Adds received bytes and returns every complete message.
+   * Adds received bytes and returns every complete message. Each byte is copied once, into a
+   * buffer of the size the prefix announced (at most 65535): a message trickled a byte per
+   * read costs no more than one sent whole.
    *
    * @example
    * ```ts
@@ -21,27 +27,45 @@ export class TcpFramer {
    * ```
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    let buf: Uint8Array;
-    if (this.#buf.length) {
-      buf = new Uint8Array(this.#buf.length + chunk.length);
-      buf.set(this.#buf);
-      buf.set(chunk, this.#buf.length);
-    } else buf = chunk;
     const out: Uint8Array[] = [];
     let p = 0;
-    while (buf.length - p >= 2) {
-      const len = (buf[p]! << 8) | buf[p + 1]!;
-      if (buf.length - p - 2 < len) break;
-      out.push(buf.slice(p + 2, p + 2 + len));
-      p += 2 + len;
+    while (p < chunk.length) {
+      if (!this.#message) {
+        let len: number;
+        if (this.#prefixHigh >= 0) {
+          len = (this.#prefixHigh << 8) | chunk[p]!;
+          this.#prefixHigh = -1;
+          p += 1;
+        } else if (chunk.length - p >= 2) {
+          len = (chunk[p]! << 8) | chunk[p + 1]!;
+          p += 2;
+        } else {
+          this.#prefixHigh = chunk[p]!;
+          p += 1;
+          break;
+        }
+        this.#message = new Uint8Array(len);
+        this.#have = 0;
+      }
+      const take = Math.min(
+        this.#message.length - this.#have,
+        chunk.length - p,
+      );
+      this.#message.set(chunk.subarray(p, p + take), this.#have);
+      this.#have += take;
+      p += take;
+      if (this.#have === this.#message.length) {
+        out.push(this.#message);
+        this.#message = undefined;
+      }
     }
-    this.#buf = buf.slice(p);
     return out;
   }
 
-  /** Bytes held of an incomplete message. */
+  /** Bytes held of an incomplete message (its length prefix included). */
   get pending(): number {
-    return this.#buf.length;
+    if (this.#message) return 2 + this.#have;
+    return this.#prefixHigh >= 0 ? 1 : 0;
   }
 }
 

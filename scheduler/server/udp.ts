@@ -8,7 +8,12 @@ import { parseIp } from "../../geo/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { QueryClient } from "../handler.ts";
 import type { DnsStats } from "../stats.ts";
-import { rateLimited, type ResponseRateLimiter } from "./rate_limit.ts";
+import {
+  createResponseClass,
+  rateLimited,
+  type ResponseClass,
+  type ResponseRateLimiter,
+} from "./rate_limit.ts";
 
 /** A running UDP listener. */
 export interface UdpServer {
@@ -16,10 +21,14 @@ export interface UdpServer {
   close(): Promise<void>;
 }
 
-/** Answers queries; `undefined` sends nothing. */
+/**
+ * Answers queries; `undefined` sends nothing. `cls`, when given, is set to the response's
+ * rate-limiting class (UDP listeners pass one object and reuse it).
+ */
 export type QueryHandler = (
   query: Uint8Array,
   client: QueryClient,
+  cls?: ResponseClass,
 ) => Uint8Array | undefined;
 
 /** Binds `hostname:port` (0: ephemeral) and serves until closed. */
@@ -35,6 +44,7 @@ export function startUdpServer(
 ): UdpServer {
   const sock = Deno.listenDatagram({ transport: "udp", hostname, port });
   const addrCache = new Map<string, Uint8Array>();
+  const cls = createResponseClass();
   const loop = (async () => {
     for (;;) {
       let msg: Uint8Array;
@@ -53,9 +63,9 @@ export function startUdpServer(
           if (addrCache.size > 10_000) addrCache.clear();
           addrCache.set(peer.hostname, address);
         }
-        const out = handle(msg, { address, transport: "udp" });
+        const out = handle(msg, { address, transport: "udp" }, cls);
         if (!out) continue;
-        const reply = rateLimited(out, address, deps);
+        const reply = rateLimited(out, address, deps, cls);
         if (!reply) continue;
         await sock.send(reply, peer);
       } catch (e) {

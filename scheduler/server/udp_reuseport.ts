@@ -27,7 +27,11 @@
 import { parseIp } from "../../geo/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { DnsStats } from "../stats.ts";
-import { rateLimited, type ResponseRateLimiter } from "./rate_limit.ts";
+import {
+  createResponseClass,
+  rateLimited,
+  type ResponseRateLimiter,
+} from "./rate_limit.ts";
 import type { QueryHandler, UdpServer } from "./udp.ts";
 
 /** Datagrams moved per `recvmmsg`/`sendmmsg`. */
@@ -277,6 +281,7 @@ export function startReusePortUdpServer(
 
   let closed = false;
   let failures = 0;
+  const cls = createResponseClass();
   const serveBatch = (n: number) => {
     let out = 0;
     for (let i = 0; i < n; i++) {
@@ -290,9 +295,9 @@ export function startReusePortUdpServer(
       );
       try {
         const address = peerAddress(i);
-        const answer = handle(query, { address, transport: "udp" });
+        const answer = handle(query, { address, transport: "udp" }, cls);
         if (!answer) continue;
-        const reply = rateLimited(answer, address, deps);
+        const reply = rateLimited(answer, address, deps, cls);
         if (!reply || reply.length > TX_SLOT) continue;
         bytes.set(reply, txData + out * TX_SLOT);
         // 64-bit little-endian fields written as two halves (the high half of a length is 0).

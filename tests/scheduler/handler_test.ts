@@ -10,6 +10,12 @@ import { Authority } from "../../scheduler/zone.ts";
 import { DnsStats } from "../../scheduler/stats.ts";
 import { createStaticGeoLookup, parseIp } from "../../geo/mod.ts";
 import { GEO, ManualHealth, testConfig } from "./_fixtures.ts";
+import { createPrng } from "../_helpers/prng.ts";
+import { rawQuery, wireName } from "../_helpers/dns_wire.ts";
+import {
+  createResponseClass,
+  ResponseKind,
+} from "../../scheduler/server/rate_limit.ts";
 
 function setup() {
   const config = testConfig();
@@ -461,4 +467,279 @@ Deno.test("decision caches stay within dns.answerCacheEntries whatever subnets a
   const { byClient, byPlace } = handler.cachedDecisions;
   assert.ok(byClient > 0 && byClient <= 640, `by client ${byClient}`);
   assert.ok(byPlace > 0 && byPlace <= 640, `by place ${byPlace}`);
+});
+
+/** Label bytes that presentation text has to escape, and a few that are merely unusual. */
+const AWKWARD = [
+  0x00,
+  0x2e,
+  0x5c,
+  0x20,
+  0x22,
+  0x28,
+  0x3b,
+  0x40,
+  0x7f,
+  0xc3,
+  0xff,
+];
+
+Deno.test("handleQuery() fuzz: names with random label bytes in our zone get replies that parse and echo the question", () => {
+  const { handler } = setup();
+  const next = createPrng(0x7e3a11);
+  const suffixes = [
+    ["meridian", "test"],
+    ["cdn", "meridian", "test"],
+    ["deep", "meridian", "test"],
+    ["b", "deep", "meridian", "test"],
+  ];
+  const known = ["live", "www", "mail", "big", "x", "ns1"];
+  const types = [1, 28, 16, 15, 2, 6, 5, 257, 255, 99];
+  const rcodes = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const labels: (string | number[])[] = [];
+    const count = next() % 3;
+    for (let k = 0; k < count; k++) {
+      const len = 1 + (next() % 12);
+      labels.push(
+        Array.from(
+          { length: len },
+          () =>
+            next() % 3 === 0
+              ? AWKWARD[next() % AWKWARD.length]!
+              : next() & 0xff,
+        ),
+      );
+    }
+    if (count === 0 || next() % 4 === 0) {
+      const word = known[next() % known.length]!;
+      labels.push(next() % 2 ? word.toUpperCase() : word);
+    }
+    const name = wireName([...labels, ...suffixes[next() % suffixes.length]!]);
+    if (name.length > 255) continue;
+    const query = rawQuery(name, types[next() % types.length]!, {
+      id: i,
+      edns: next() % 2 === 0,
+    });
+    const transport = next() % 5 === 0 ? "tcp" : "udp";
+    const reply = handler.handleQuery(query, { ...RESOLVER, transport });
+    assert.ok(reply, `no reply to ${[...name]}`);
+    let p: Packet;
+    try {
+      p = decodePacket(reply);
+    } catch (e) {
+      throw new Error(`reply to name ${[...name]} does not parse: ${e}`);
+    }
+    const questionEnd = 12 + name.length + 4;
+    assert.deepEqual(
+      [...reply.subarray(12, questionEnd)],
+      [...query.subarray(12, questionEnd)],
+      `question echoed exactly for ${[...name]}`,
+    );
+    assert.equal(p.id, i);
+    rcodes.add(p.rcode!);
+    if ((p.answers?.length ?? 0) > 0 && !p.flag_tc) {
+      // The first answer belongs to the question's own name: a pointer to offset 12.
+      assert.deepEqual([...reply.subarray(questionEnd, questionEnd + 2)], [
+        0xc0,
+        12,
+      ]);
+    }
+  }
+  assert.deepEqual([...rcodes].sort(), ["NOERROR", "NXDOMAIN"]);
+});
+
+Deno.test("handleQuery() keeps labels holding '.' or '\\' whole: no wildcard or zone matches across them", () => {
+  const { handler } = setup();
+  const ask = (labels: (string | number[])[]) => {
+    const name = wireName(labels);
+    const reply = handler.handleQuery(rawQuery(name, 1), RESOLVER)!;
+    return decodePacket(reply);
+  };
+  // "x.cdn" is one label under the apex: *.cdn does not match it.
+  assert.equal(ask(["x.cdn", "meridian", "test"]).rcode, "NXDOMAIN");
+  assert.deepEqual(addresses(ask(["x", "cdn", "meridian", "test"])).length, 1);
+  // "x.meridian" is one label under "test": not our zone at all.
+  assert.equal(ask(["x.meridian", "test"]).rcode, "REFUSED");
+  // A label ending in '\\' before the apex still leaves the apex's dot a separator.
+  assert.equal(ask(["x\\", "meridian", "test"]).rcode, "NXDOMAIN");
+  assert.equal(ask([[0], "cdn", "meridian", "test"]).answers?.length, 1);
+});
+
+Deno.test("handleQuery() answers names at and below an NS below the apex with a referral (AA clear, NS and glue)", () => {
+  const base = testConfig();
+  const config = testConfig({
+    zones: [{
+      ...base.zones[0]!,
+      records: [
+        ...base.zones[0]!.records,
+        { name: "sub", type: "NS", ttl: 300, value: "ns.sub" },
+        { name: "sub", type: "NS", ttl: 300, value: "ns1" },
+        { name: "ns.sub", type: "A", ttl: 300, value: "192.0.2.53" },
+      ],
+    }],
+  });
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: GEO,
+    edges: new ConfigEdgeSource(config),
+    health: new ManualHealth(),
+    config,
+  });
+  for (
+    const [name, type] of [["www.sub.meridian.test", "A"], [
+      "sub.meridian.test",
+      "NS",
+    ], ["ns.sub.meridian.test", "A"]]
+  ) {
+    const r = ask(handler, name!, { type: type! });
+    assert.equal(r.rcode, "NOERROR", name);
+    assert.equal(r.flag_aa, false, `${name}: not authoritative`);
+    assert.equal(r.answers?.length ?? 0, 0);
+    assert.deepEqual(
+      r.authorities!.map((a) => [a.name, a.type, a.data]),
+      [["sub.meridian.test", "NS", "ns.sub.meridian.test"], [
+        "sub.meridian.test",
+        "NS",
+        "ns1.meridian.test",
+      ]],
+    );
+    assert.deepEqual(
+      r.additionals!.filter((a) => a.type !== "OPT").map((
+        a,
+      ) => [a.name, a.data]),
+      [["ns.sub.meridian.test", "192.0.2.53"], [
+        "ns1.meridian.test",
+        "127.0.0.1",
+      ]],
+    );
+  }
+  const ds = ask(handler, "sub.meridian.test", { type: "DS" });
+  assert.equal(ds.flag_aa, true, "DS is the parent's: answered, NODATA");
+  assert.equal(ds.authorities![0]!.type, "SOA");
+});
+
+Deno.test("handleQuery() follows CNAME chains inside the zone (RFC 1034 §4.3.2 step 3a): steered, static, NXDOMAIN, NODATA, outside", () => {
+  const base = testConfig();
+  const config = testConfig({
+    zones: [{
+      ...base.zones[0]!,
+      records: [
+        ...base.zones[0]!.records,
+        ...[["a", "b"], ["b", "mail"], ["gone", "nothere"], [
+          "out",
+          "example.com.",
+        ], ["w", "x.cdn"]]
+          .map(([name, value]) => ({
+            name: name!,
+            type: "CNAME",
+            ttl: 60,
+            value: value!,
+          })),
+      ],
+    }],
+  });
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: GEO,
+    edges: new ConfigEdgeSource(config),
+    health: new ManualHealth(),
+    config,
+  });
+  const chainOf = (p: Packet) =>
+    (p.answers ?? []).map((a) => `${a.name} ${a.type} ${a.data}`);
+  // www CNAME live (steered): the CNAME, then live's answer for this client, with its scope.
+  const www = ask(handler, "WWW.meridian.test", { subnet: "81.2.69.0/24" });
+  assert.deepEqual(chainOf(www), [
+    "WWW.meridian.test CNAME live.meridian.test",
+    "live.meridian.test A 192.0.2.1",
+    "live.meridian.test A 192.0.2.2",
+  ]);
+  assert.equal(www.ecsScope, 24);
+  assert.deepEqual(
+    addresses(ask(handler, "www.meridian.test", { subnet: "1.1.1.0/24" })),
+    ["192.0.2.3", "192.0.2.2"],
+    "the decision is per client",
+  );
+  assert.deepEqual(chainOf(ask(handler, "a.meridian.test")), [
+    "a.meridian.test CNAME b.meridian.test",
+    "b.meridian.test CNAME mail.meridian.test",
+    "mail.meridian.test A 192.0.2.25",
+  ]);
+  const nodata = ask(handler, "a.meridian.test", { type: "AAAA" });
+  assert.equal(nodata.rcode, "NOERROR");
+  assert.equal(nodata.answers!.length, 2);
+  assert.equal(nodata.authorities![0]!.type, "SOA");
+  const gone = ask(handler, "gone.meridian.test");
+  assert.equal(gone.rcode, "NXDOMAIN", "RFC 6604: the last name's rcode");
+  assert.equal(gone.flag_aa, true);
+  assert.deepEqual(chainOf(gone), [
+    "gone.meridian.test CNAME nothere.meridian.test",
+  ]);
+  assert.equal(gone.authorities![0]!.type, "SOA");
+  const out = ask(handler, "out.meridian.test");
+  assert.equal(out.rcode, "NOERROR");
+  assert.deepEqual(chainOf(out), ["out.meridian.test CNAME example.com"]);
+  assert.equal(out.authorities?.length ?? 0, 0);
+  assert.deepEqual(
+    chainOf(ask(handler, "w.meridian.test", { subnet: "1.1.1.0/24" })),
+    [
+      "w.meridian.test CNAME x.cdn.meridian.test",
+      "x.cdn.meridian.test A 192.0.2.3",
+    ],
+  );
+  assert.deepEqual(
+    chainOf(ask(handler, "a.meridian.test", { type: "CNAME" })),
+    ["a.meridian.test CNAME b.meridian.test"],
+    "asked for the CNAME itself: only it",
+  );
+});
+
+Deno.test("handleQuery() classes each response for RRL: answers by node (wildcards as one), NXDOMAIN by zone, errors by network", () => {
+  const { handler } = setup();
+  const cls = createResponseClass();
+  const classOf = (labels: string[], qtype = 1) => {
+    handler.handleQuery(rawQuery(wireName(labels), qtype), RESOLVER, cls);
+    return `${cls.kind}|${cls.name}|${cls.qtype}`;
+  };
+  const { Answer, Nodata, Nxdomain, Error } = ResponseKind;
+  assert.equal(
+    classOf(["live", "meridian", "test"]),
+    `${Answer}|live.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["LIVE", "meridian", "test"], 28),
+    `${Answer}|live.meridian.test|28`,
+  );
+  assert.equal(
+    classOf(["r1", "cdn", "meridian", "test"]),
+    `${Answer}|*.cdn.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["r2", "cdn", "meridian", "test"]),
+    `${Answer}|*.cdn.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["www", "meridian", "test"]),
+    `${Answer}|www.meridian.test|1`,
+  );
+  assert.equal(
+    classOf(["mail", "meridian", "test"], 28),
+    `${Nodata}|mail.meridian.test|28`,
+  );
+  assert.equal(
+    classOf(["r3", "meridian", "test"]),
+    `${Nxdomain}|meridian.test|0`,
+  );
+  assert.equal(
+    classOf(["r4", "meridian", "test"]),
+    `${Nxdomain}|meridian.test|0`,
+  );
+  assert.equal(classOf(["example", "com"]), `${Error}||0`);
+  handler.handleQuery(
+    new Uint8Array([0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0]),
+    RESOLVER,
+    cls,
+  );
+  assert.equal(cls.kind, Error, "FORMERR");
 });

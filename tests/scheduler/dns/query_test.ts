@@ -239,3 +239,41 @@ Deno.test("parseQuery() names stay right through the name cache (case, collision
     }
   }
 });
+
+/** A question name of exactly `wireBytes` octets on the wire (root label included). */
+function nameOfWireLength(wireBytes: number): number[] {
+  const out: number[] = [];
+  let left = wireBytes - 1; // the root label's octet
+  while (left > 0) {
+    const len = Math.min(63, left - 1);
+    out.push(len, ...new Array(len).fill(0x61));
+    left -= len + 1;
+  }
+  return [...out, 0];
+}
+
+Deno.test("parseQuery() takes a 255-octet name and answers FORMERR for 256 octets (RFC 1035 §2.3.4)", () => {
+  const ask = (wireBytes: number) =>
+    parseQuery(
+      new Uint8Array([
+        ...HEADER,
+        0,
+        0,
+        ...nameOfWireLength(wireBytes),
+        0,
+        1,
+        0,
+        1,
+      ]),
+    );
+  assert.equal(nameOfWireLength(255).length, 255);
+  assert.equal(ask(255)!.nameBytes, 255);
+  for (const n of [256, 257]) {
+    assert.throws(() => ask(n), (e: unknown) => {
+      assert.ok(e instanceof DnsQueryError, `${n} octets`);
+      assert.equal(e.rcode, Rcode.FormErr);
+      assert.match(e.reason, /over 255/);
+      return true;
+    });
+  }
+});
