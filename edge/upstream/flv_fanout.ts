@@ -2,8 +2,8 @@
  * Live HTTP-FLV fan-out: one upstream connection per live stream per edge, shared by all its
  * viewers.
  *
- * The upstream body is parsed with the incremental `FlvReader`; tags feed a per-stream hub
- * (`_flv_hub.ts`) that gives late joiners header, metadata, sequence headers and the GOP cache
+ * The upstream body is parsed with the incremental `FlvReader`; tags feed the shared live
+ * fan-out (`live/`, the origin's too) that gives late joiners header, metadata, sequence headers and the GOP cache
  * at once and coalesces writes into one shared buffer per interval (CEILINGS.md: the number of
  * writes per viewer, not the bytes, sets the cost). When the upstream breaks, the session
  * reconnects to another origin and viewers stay connected; timestamps are rebased so they keep
@@ -14,6 +14,8 @@
 
 import { createLiveBody } from "../../runtime/live_body.ts";
 import {
+  encodeFlvHeader,
+  encodeFlvTag,
   FlvReader,
   type FlvTag,
   FlvTagType,
@@ -34,7 +36,17 @@ import {
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "./client.ts";
 import type { HealthMonitor } from "./health.ts";
-import { FlvHub, type FlvViewer } from "./_flv_hub.ts";
+import {
+  type LiveEncoder,
+  LiveFanout,
+  type LiveViewer,
+} from "../../live/mod.ts";
+
+/** The edge serves one format: FLV, each tag encoded once for every viewer. */
+const FLV_ENCODER: LiveEncoder = {
+  header: encodeFlvHeader,
+  tag: encodeFlvTag,
+};
 
 /** Options of {@link FlvFanout}: the `edge.live` slice plus the upstream timeout. */
 export interface FlvFanoutOptions {
@@ -81,7 +93,7 @@ type Ready = { ok: true } | { ok: false; status: number; message: string };
 
 class LiveFlvSession {
   readonly path: string;
-  readonly hub: FlvHub;
+  readonly hub: LiveFanout;
   readonly ready: Promise<Ready>;
   origin: string | undefined;
   bytesIn = 0;
@@ -114,9 +126,11 @@ class LiveFlvSession {
     this.#o = options;
     this.#deps = deps;
     this.#onEnd = onEnd;
-    this.hub = new FlvHub({
+    this.hub = new LiveFanout({
+      gopCache: options.maxGopCacheBytes > 0,
       flushIntervalMs: options.flushIntervalMs,
       maxGopCacheBytes: options.maxGopCacheBytes,
+      encoders: { flv: FLV_ENCODER },
       onDrop: (v, reason) =>
         deps.log.info("viewer dropped", { stream: path, viewer: v.id, reason }),
     });
@@ -472,7 +486,8 @@ export class FlvFanout {
       gone: leave,
     });
     let open = true;
-    const viewer: FlvViewer = {
+    const viewer: LiveViewer = {
+      format: "flv",
       id,
       write(bytes) {
         if (!open) return false;

@@ -1,6 +1,28 @@
 import assert from "node:assert/strict";
-import { FlvReader, FlvTagType } from "../../../codec/flv/mod.ts";
-import { FlvHub, type FlvViewer } from "../../../edge/upstream/_flv_hub.ts";
+import {
+  encodeFlvHeader,
+  encodeFlvTag,
+  FlvReader,
+  FlvTagType,
+} from "../../codec/flv/mod.ts";
+import {
+  LiveFanout,
+  type LiveFanoutOptions,
+  type LiveViewer,
+  type Schedule,
+} from "../../live/mod.ts";
+
+const FLV = { flv: { header: encodeFlvHeader, tag: encodeFlvTag } };
+
+function fanout(o: Partial<LiveFanoutOptions> = {}): LiveFanout {
+  return new LiveFanout({
+    gopCache: true,
+    maxGopCacheBytes: 1 << 20,
+    flushIntervalMs: 0,
+    encoders: FLV,
+    ...o,
+  });
+}
 
 const AVC_SEQ = new Uint8Array([0x17, 0, 0, 0, 1, 0x64, 0, 0x1f]);
 const KEY = (n: number) => new Uint8Array([0x17, 1, 0, 0, 0, n]);
@@ -9,7 +31,7 @@ const AAC_SEQ = new Uint8Array([0xaf, 0, 0x12, 0x10]);
 
 function recorder(
   cap = Infinity,
-): FlvViewer & {
+): LiveViewer & {
   bytes: Uint8Array[];
   writes: number;
   closed?: string;
@@ -17,6 +39,7 @@ function recorder(
 } {
   let queued = 0;
   const v = {
+    format: "flv",
     id: "t",
     bytes: [] as Uint8Array[],
     writes: 0,
@@ -43,8 +66,8 @@ function parse(chunks: Uint8Array[]) {
   return r.pullAll();
 }
 
-Deno.test("FlvHub.addViewer() sends header, config tags and the cached GOP in one write", () => {
-  const hub = new FlvHub({ flushIntervalMs: 0, maxGopCacheBytes: 1 << 20 });
+Deno.test("LiveFanout.addViewer() sends header, config tags and the cached GOP in one write", () => {
+  const hub = fanout();
   hub.setMedia(true, true);
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: AVC_SEQ });
   hub.pushTag({ type: FlvTagType.Audio, timestampMs: 0, data: AAC_SEQ });
@@ -63,8 +86,8 @@ Deno.test("FlvHub.addViewer() sends header, config tags and the cached GOP in on
   );
 });
 
-Deno.test("FlvHub coalesces tags into one shared write per flush for every viewer", () => {
-  const hub = new FlvHub({ flushIntervalMs: 1000, maxGopCacheBytes: 1 << 20 });
+Deno.test("LiveFanout coalesces tags into one shared write per flush for every viewer", () => {
+  const hub = fanout({ flushIntervalMs: 1000 });
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: KEY(1) });
   const a = recorder();
   const b = recorder();
@@ -91,8 +114,8 @@ Deno.test("FlvHub coalesces tags into one shared write per flush for every viewe
   assert.equal(a.dropped, false);
 });
 
-Deno.test("FlvHub drops a slow viewer at its queue cap and keeps serving the others", () => {
-  const hub = new FlvHub({ flushIntervalMs: 0, maxGopCacheBytes: 1 << 20 });
+Deno.test("LiveFanout drops a slow viewer at its queue cap and keeps serving the others", () => {
+  const hub = fanout();
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: KEY(1) });
   const slow = recorder(200);
   const fast = recorder();
@@ -111,8 +134,8 @@ Deno.test("FlvHub drops a slow viewer at its queue cap and keeps serving the oth
   assert.equal(fast.writes, 51);
 });
 
-Deno.test("FlvHub.breakGop(): a viewer joining during a reconnect waits for the next keyframe", () => {
-  const hub = new FlvHub({ flushIntervalMs: 0, maxGopCacheBytes: 1 << 20 });
+Deno.test("LiveFanout.breakGop(): a viewer joining during a reconnect waits for the next keyframe", () => {
+  const hub = fanout();
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: AVC_SEQ });
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: KEY(1) });
   hub.breakGop();
@@ -127,4 +150,71 @@ Deno.test("FlvHub.breakGop(): a viewer joining during a reconnect waits for the 
     "sequence header, then the new keyframe only",
   );
   assert.equal(tags[1]!.data[5], 3);
+});
+
+Deno.test("LiveFanout.addViewer(): onMetaData at 0 and sequence headers at the first media timestamp, the same on origin and edge", () => {
+  const hub = fanout();
+  hub.pushTag({
+    type: FlvTagType.Script,
+    timestampMs: 5000,
+    data: new Uint8Array([
+      2,
+      0,
+      10,
+      ...new TextEncoder().encode("onMetaData"),
+      5,
+    ]),
+  });
+  hub.pushTag({ type: FlvTagType.Video, timestampMs: 5000, data: AVC_SEQ });
+  hub.pushTag({ type: FlvTagType.Video, timestampMs: 7000, data: KEY(1) });
+  const v = recorder();
+  hub.addViewer(v);
+  const tags = parse(v.bytes);
+  assert.deepEqual(tags.map((t) => [t.type, t.timestampMs]), [
+    [FlvTagType.Script, 0],
+    [FlvTagType.Video, 7000],
+    [FlvTagType.Video, 7000],
+  ]);
+});
+
+Deno.test("LiveFanout flushes on the injected schedule: one write per interval, none before it", () => {
+  const timers: (() => void)[] = [];
+  const schedule: Schedule = (
+    fn,
+  ) => (timers.push(fn), () => timers.splice(timers.indexOf(fn), 1));
+  const hub = fanout({ flushIntervalMs: 50, schedule });
+  hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: KEY(1) });
+  const v = recorder();
+  hub.addViewer(v);
+  for (let i = 0; i < 3; i++) {
+    hub.pushTag({
+      type: FlvTagType.Video,
+      timestampMs: 40 * (i + 1),
+      data: INTER(i),
+    });
+  }
+  assert.equal(v.writes, 1, "only the start-up burst before the timer fires");
+  assert.equal(timers.length, 1, "one timer for the interval");
+  timers.shift()!();
+  assert.equal(v.writes, 2);
+  assert.equal(parse(v.bytes).length, 4);
+});
+
+Deno.test("LiveFanout encodes each tag once per format however many viewers read it", () => {
+  let encoded = 0;
+  const hub = fanout({
+    encoders: {
+      a: { tag: (t) => (encoded++, t.data) },
+      b: { tag: (t) => (encoded++, t.data) },
+    },
+  });
+  hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: KEY(1) });
+  const viewers = Array.from(
+    { length: 10 },
+    (_, i) => ({ ...recorder(), format: i % 2 ? "a" : "b" }),
+  );
+  for (const v of viewers) hub.addViewer(v);
+  encoded = 0;
+  hub.pushTag({ type: FlvTagType.Video, timestampMs: 40, data: INTER(2) });
+  assert.equal(encoded, 2);
 });
