@@ -26,6 +26,7 @@ import {
   decodeWindowAckSize,
   encodeAcknowledgement,
   encodeCommand,
+  encodeDataMessage,
   encodeOnBwDone,
   encodeOnStatus,
   encodeResult,
@@ -85,6 +86,22 @@ export type RtmpSessionEvent =
     readonly app: string;
     readonly name: string;
     readonly params: RtmpParams;
+    /**
+     * `play`'s start argument, ms as FMS and FFmpeg send it: -2 (the default) live or recorded,
+     * -1 live only, 0 or more a position in a recorded stream (VOD).
+     */
+    readonly startMs: number;
+    /** `play`'s duration argument, ms: -1 (the default) to the end. */
+    readonly durationMs: number;
+  }
+  /** `seek(ms)` on a playing stream (Flash `NetStream.seek`). */
+  | { readonly type: "seek"; readonly streamId: number; readonly ms: number }
+  /** `pause`/`pauseRaw`: paused or resumed at `ms`. */
+  | {
+    readonly type: "pause";
+    readonly streamId: number;
+    readonly paused: boolean;
+    readonly ms: number;
   }
   /** The publisher stopped (FCUnpublish, closeStream or deleteStream). */
   | {
@@ -319,6 +336,43 @@ export class RtmpServerSession {
     this.#send(encodeUserControl(UserControlEvent.StreamEof, streamId));
   }
 
+  /**
+   * An onStatus to a player of a recorded stream (VOD): `NetStream.Seek.Notify`,
+   * `NetStream.Pause.Notify`, `NetStream.Play.Stop`, `NetStream.Play.Failed`, ... A seek is
+   * followed by `NetStream.Play.Start` and StreamBegin, as FMS does, so the player restarts its
+   * buffer at the new position.
+   */
+  playerStatus(streamId: number, code: string, description: string): void {
+    const state = this.#streams.get(streamId);
+    if (state?.kind !== "playing") return;
+    const level = code.endsWith(".Failed") ? "error" : "status";
+    this.#send(encodeOnStatus(streamId, { level, code, description }));
+    if (code === "NetStream.Seek.Notify") {
+      this.#send(encodeUserControl(UserControlEvent.StreamBegin, streamId));
+      this.#send(encodeOnStatus(streamId, {
+        level: "status",
+        code: "NetStream.Play.Start",
+        description: `Started playing ${state.name}`,
+      }));
+    }
+  }
+
+  /**
+   * The end of a recorded stream: `onPlayStatus` with `NetStream.Play.Complete` (a data message,
+   * as Flash players read it) and StreamEOF.
+   */
+  playComplete(streamId: number, durationMs: number): void {
+    const state = this.#streams.get(streamId);
+    if (state?.kind !== "playing") return;
+    this.#send(encodeDataMessage(streamId, 0, "onPlayStatus", {
+      level: "status",
+      code: "NetStream.Play.Complete",
+      duration: durationMs / 1000,
+      bytes: 0,
+    }));
+    this.#send(encodeUserControl(UserControlEvent.StreamEof, streamId));
+  }
+
   #reject(streamId: number, code: string, description: string): void {
     this.#streams.set(streamId, { kind: "idle" });
     this.#send(encodeOnStatus(streamId, { level: "error", code, description }));
@@ -524,6 +578,34 @@ export class RtmpServerSession {
         return this.#publish(message.streamId, cmd.args);
       case "play":
         return this.#play(message.streamId, cmd.args);
+      case "seek":
+      case "pause":
+      case "pauseRaw": {
+        const state = this.#streams.get(message.streamId);
+        if (state?.kind !== "playing") {
+          this.#onEvent({
+            type: "ignored",
+            what: `${cmd.name} on a stream not playing`,
+          });
+          return;
+        }
+        if (cmd.name === "seek") {
+          const ms = numberArg(cmd.args[0], 0);
+          this.#onEvent({
+            type: "seek",
+            streamId: message.streamId,
+            ms: Math.max(0, ms),
+          });
+        } else {
+          this.#onEvent({
+            type: "pause",
+            streamId: message.streamId,
+            paused: cmd.args[0] === true,
+            ms: Math.max(0, numberArg(cmd.args[1], 0)),
+          });
+        }
+        return;
+      }
       case "deleteStream": {
         const id = typeof cmd.args[0] === "number"
           ? cmd.args[0]
@@ -658,6 +740,8 @@ export class RtmpServerSession {
       app: this.#app,
       name,
       params: { ...this.#connectParams, ...params },
+      startMs: numberArg(args[1], -2),
+      durationMs: numberArg(args[2], -1),
     });
   }
 
@@ -675,4 +759,8 @@ export class RtmpServerSession {
 
 function stringArg(v: Amf0Value | undefined): string {
   return typeof v === "string" ? v : "";
+}
+
+function numberArg(v: Amf0Value | undefined, fallback: number): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : fallback;
 }

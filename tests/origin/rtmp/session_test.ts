@@ -245,6 +245,8 @@ Deno.test("RtmpServerSession runs the play sequence", () => {
     app: "live",
     name: "cam",
     params: { token: "t1", sig: "s" },
+    startMs: -2,
+    durationMs: -1,
   });
   const replies = h.replies();
   assert.deepEqual(replies.map((m) => m.typeId), [4, 20, 20, 18]);
@@ -539,4 +541,48 @@ Deno.test("RtmpServerSession answers a half-sent command at once during set-up (
   }, 128);
   h.session.receive(video.subarray(0, 40));
   assert.deepEqual(h.replies(), []);
+});
+
+Deno.test("RtmpServerSession reports seek, pause and pauseRaw of a playing stream, and tells a VOD player its end", () => {
+  const h = new Harness((e, s) => {
+    if (e.type === "play") s.acceptPlay(e.streamId);
+  });
+  h.connect("vod");
+  h.command("createStream", null);
+  h.replies();
+  h.command("seek", null, [1000], 1); // not playing yet: ignored
+  assert.equal(h.events.at(-1)?.type, "ignored");
+  h.command("play", null, ["mp4:film.mp4", 30000, 60000], 1);
+  assert.deepEqual(
+    [h.events.at(-1)?.type, (h.events.at(-1) as { startMs: number }).startMs],
+    ["play", 30000],
+  );
+  h.command("seek", null, [125000], 1);
+  assert.deepEqual(h.events.at(-1), { type: "seek", streamId: 1, ms: 125000 });
+  h.command("pause", null, [true, 126000], 1);
+  assert.deepEqual(h.events.at(-1), {
+    type: "pause",
+    streamId: 1,
+    paused: true,
+    ms: 126000,
+  });
+  h.command("pauseRaw", null, [false, 126000], 1);
+  assert.deepEqual(h.events.at(-1), {
+    type: "pause",
+    streamId: 1,
+    paused: false,
+    ms: 126000,
+  });
+  h.replies();
+  h.session.playerStatus(1, "NetStream.Seek.Notify", "Seeking 125000");
+  h.session.playComplete(1, 60000);
+  const out = h.replies();
+  // Seek.Notify, StreamBegin, Play.Start; onPlayStatus (data), StreamEOF.
+  assert.deepEqual(out.map((m) => m.typeId), [20, 4, 20, 18, 4]);
+  const complete = decodeDataMessage(out[3]!.payload, out[3]!.typeId);
+  assert.equal(complete[0], "onPlayStatus");
+  assert.equal(
+    (complete[1] as { code: string }).code,
+    "NetStream.Play.Complete",
+  );
 });
