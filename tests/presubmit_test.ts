@@ -81,3 +81,53 @@ Deno.test("presubmit: every deploy/examples/*.yaml loads", async () => {
   }
   assert.ok(n >= 1);
 });
+
+/** Relative imports of every source file (tests and benches excluded), as tree paths. */
+async function importGraph(): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  for (const p of await tsFiles()) {
+    if (p.startsWith("tests/") || p.startsWith("bench/")) continue;
+    const src = await Deno.readTextFile(new URL(p, ROOT));
+    const targets: string[] = [];
+    // Static imports and re-exports only; `import("...")` is how main.ts loads roles lazily.
+    for (
+      const m of src.matchAll(/^(?:import|export)[^;]*?\sfrom\s+"(\.[^"]+)"/gms)
+    ) {
+      targets.push(
+        new URL(m[1]!, new URL(p, ROOT)).pathname.slice(ROOT.pathname.length),
+      );
+    }
+    graph.set(p, targets);
+  }
+  return graph;
+}
+
+Deno.test("presubmit: codec/ imports nothing outside codec/", async () => {
+  const bad: string[] = [];
+  for (const [p, targets] of await importGraph()) {
+    if (!p.startsWith("codec/")) continue;
+    for (const t of targets) {
+      if (!t.startsWith("codec/")) bad.push(`${p} → ${t}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("presubmit: no circular imports between modules", async () => {
+  const graph = await importGraph();
+  const state = new Map<string, "open" | "done">();
+  const cycles: string[] = [];
+  const visit = (p: string, stack: string[]) => {
+    const s = state.get(p);
+    if (s === "done") return;
+    if (s === "open") {
+      cycles.push([...stack.slice(stack.indexOf(p)), p].join(" → "));
+      return;
+    }
+    state.set(p, "open");
+    for (const t of graph.get(p) ?? []) visit(t, [...stack, p]);
+    state.set(p, "done");
+  };
+  for (const p of graph.keys()) visit(p, []);
+  assert.deepEqual(cycles, []);
+});
