@@ -166,19 +166,22 @@ export async function probeStreams(
   return JSON.parse(out.stdout).streams ?? [];
 }
 
-/** Polls `fn` until it returns a value or the deadline passes. */
+/**
+ * Polls `fn` until it returns a value (anything but `undefined` and `false`) or the deadline
+ * passes: the one wait of the suite (a condition to reach, never a sleep to hope by).
+ */
 export async function waitFor<T>(
   what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 15_000,
-  stepMs = 100,
+  stepMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const v = await fn();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v as T;
     } catch (e) {
       last = e;
     }

@@ -3,6 +3,7 @@
  * by POST, purge published on the shared feed, prefetch published on the shared feed, the edge registry and drain
  * flags, the merged stream directory, the redacted config.
  */
+import { waitFor } from "../_helpers/peers.ts";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../config/mod.ts";
 import { REDACTED } from "../../control/mod.ts";
@@ -12,7 +13,7 @@ import {
   KvStore,
   type OriginListing,
 } from "../../store/mod.ts";
-import { waitUntil } from "../store/_temp_store.ts";
+
 import {
   ADMIN_TOKEN,
   type ControlFixture,
@@ -91,6 +92,24 @@ const ROUTES: readonly [string, string, unknown?][] = [
   ["GET", "/admin/config"],
 ];
 
+/** A fence on the feed: once our own marker arrives, every event published before it has. */
+async function fence(
+  store: { publish(e: FeedEntry["event"]): Promise<void> },
+  seen: readonly FeedEntry[],
+): Promise<void> {
+  await store.publish({ kind: "edge.deregistered", edgeId: "fence" });
+  await waitFor(
+    "the fence event",
+    () => seen.some(isFence) || undefined,
+    5000,
+    10,
+  );
+}
+
+function isFence(e: FeedEntry): boolean {
+  return e.event.kind === "edge.deregistered" && e.event.edgeId === "fence";
+}
+
 Deno.test("every new admin route answers 401 without or with a wrong bearer token, and changes nothing", async () => {
   await withControlApp(async (f) => {
     const seen: FeedEntry[] = [];
@@ -117,9 +136,11 @@ Deno.test("every new admin route answers 401 without or with a wrong bearer toke
     }
     assert.deepEqual(await f.store.listTokens(), []);
     assert.equal((await f.store.edges.snapshot(T0)).drains.size, 0);
-    await new Promise((r) => setTimeout(r, 300));
+    await fence(f.store, seen);
     assert.deepEqual(
-      seen.map((e) => e.event.kind).filter((k) => k !== "edge.registered"),
+      seen.filter((e) => !isFence(e)).map((e) => e.event.kind).filter((k) =>
+        k !== "edge.registered"
+      ),
       [],
     );
   }, { config: parseConfig({}) });
@@ -208,7 +229,7 @@ Deno.test("POST /admin/purge publishes on the feed: a second store handle's subs
         streams: 1,
         all: false,
       });
-      await waitUntil("purge on the second handle", () => got.length > 0, 5000);
+      await waitFor("purge on the second handle", () => got.length > 0, 5000);
       assert.deepEqual(got[0]!.event, {
         kind: "purge",
         urls: ["/live/demo.m3u8", "/vod/a.mp4?x=1"],
@@ -219,7 +240,7 @@ Deno.test("POST /admin/purge publishes on the feed: a second store handle's subs
       const all = await post(f, "/admin/purge", { all: true });
       assert.equal(all.status, 200);
       await all.body?.cancel();
-      await waitUntil("purge all", () => got.length > 1, 5000);
+      await waitFor("purge all", () => got.length > 1, 5000);
       assert.equal(
         (got[1]!.event as { all: boolean }).all,
         true,
@@ -268,7 +289,7 @@ Deno.test("POST /admin/purge answers 400 for bad bodies and 413 past the size bo
     });
     assert.equal(big.status, 413);
     assert.match(await big.text(), /at most 1048576 bytes/);
-    await new Promise((r) => setTimeout(r, 300));
+    await fence(f.store, seen);
     assert.deepEqual(seen.filter((e) => e.event.kind === "purge"), []);
   });
 });

@@ -10,7 +10,8 @@ import {
 import type { HealthSnapshot } from "../../scheduler/health/monitor.ts";
 import { initialHealth } from "../../scheduler/health/state.ts";
 import { type EdgeRecord, KvStore } from "../../store/mod.ts";
-import { waitUntil, withStore } from "../store/_temp_store.ts";
+import { withStore } from "../store/_temp_store.ts";
+import { waitFor } from "../_helpers/peers.ts";
 
 const HEALTH = { kind: "http", path: "/healthz", intervalMs: 100 } as const;
 
@@ -118,7 +119,7 @@ Deno.test("StoreEdgeSource lists registered edges from memory; version moves onl
       assert.equal(source.version, v);
       // A join bumps the version (and arrives without waiting for the 60 s timer: feed).
       await store.edges.register(record("ams1", now, { address: "192.0.2.2" }));
-      await waitUntil("join seen", () => source.list().length === 2, 2000);
+      await waitFor("join seen", () => source.list().length === 2, 2000);
       assert.ok(source.version > v);
       // Heartbeats stop: the edge is left out once 3 are missed.
       now += 3100;
@@ -144,13 +145,13 @@ Deno.test("StoreEdgeSource.setDraining() is seen by a scheduler on another store
       assert.equal(await s1.setDraining("nope", true), false);
       assert.equal(await s1.setDraining("fra1", true), true);
       assert.equal(s1.list()[0]!.draining, true, "at once where it was set");
-      await waitUntil(
+      await waitFor(
         "drain on s2",
         () => s2.list()[0]?.draining === true,
         2000,
       );
       assert.equal(await s2.setDraining("fra1", false), true);
-      await waitUntil(
+      await waitFor(
         "undrain on s1",
         () => s1.list()[0]?.draining === false,
         2000,

@@ -32,19 +32,3 @@ export function withStore<T>(
     }
   });
 }
-
-/** Polls `fn` every 20 ms until true; returns the ms it took, or throws after `timeoutMs`. */
-export async function waitUntil(
-  what: string,
-  fn: () => boolean,
-  timeoutMs: number,
-): Promise<number> {
-  const start = performance.now();
-  while (!fn()) {
-    if (performance.now() - start > timeoutMs) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - start;
-}

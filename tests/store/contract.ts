@@ -20,7 +20,7 @@ import {
   StoreError,
   type TokenRecord,
 } from "../../store/mod.ts";
-import { waitUntil } from "./_temp_store.ts";
+import { waitFor } from "../_helpers/peers.ts";
 
 /** One empty backend, on which stores are opened. */
 export interface ContractBackend {
@@ -292,12 +292,12 @@ export function runSharedStoreContract(
     await a.createToken(rec);
     assert.equal(b.isRevoked("FEED000000000001"), false);
     assert.equal(await a.revokeToken("FEED000000000001", Date.now()), true);
-    await waitUntil(
+    await waitFor(
       "revocation in the second store",
       () => b.isRevoked("FEED000000000001"),
       FEED_DEADLINE_MS,
     );
-    await waitUntil(
+    await waitFor(
       "revocation event",
       () => seen.length === 1,
       FEED_DEADLINE_MS,
@@ -324,12 +324,12 @@ export function runSharedStoreContract(
       ["/x1", "/x2", "/x3"].map((u, i) => (i % 2 ? a : b).publish(purge(u))),
     );
     const total = urls.length + 3;
-    await waitUntil(
+    await waitFor(
       "every event at b",
       () => seenB.length === total,
       FEED_DEADLINE_MS,
     );
-    await waitUntil(
+    await waitFor(
       "every event at a",
       () => seenA.length === total,
       FEED_DEADLINE_MS,
@@ -370,7 +370,7 @@ export function runSharedStoreContract(
       },
     ];
     for (const e of events) await a.publish(e);
-    await waitUntil(
+    await waitFor(
       "all events",
       () => seen.length === events.length,
       FEED_DEADLINE_MS,
@@ -391,7 +391,7 @@ export function runSharedStoreContract(
     const later: string[] = [];
     b.subscribe((e) => later.push(e.event.kind));
     await a.publish(purge("/after"));
-    await waitUntil(
+    await waitFor(
       "event after open",
       () => seen.length >= 1,
       FEED_DEADLINE_MS,
@@ -399,7 +399,7 @@ export function runSharedStoreContract(
     assert.deepEqual(seen, ["/after"]);
     off();
     await a.publish(purge("/unsubscribed"));
-    await waitUntil(
+    await waitFor(
       "the other listener",
       () => later.length === 2,
       FEED_DEADLINE_MS,
@@ -416,7 +416,7 @@ export function runSharedStoreContract(
     b.subscribe((e) => seen.push(e.event.kind));
     await a.publish(purge("/1"));
     await a.publish({ kind: "edge.registered", edgeId: "x" });
-    await waitUntil("both events", () => seen.length === 2, FEED_DEADLINE_MS);
+    await waitFor("both events", () => seen.length === 2, FEED_DEADLINE_MS);
     assert.deepEqual(seen, ["purge", "edge.registered"]);
   });
 
@@ -426,7 +426,7 @@ export function runSharedStoreContract(
     b.subscribe((e) => seen.push(e));
     const release = b.requestPollInterval(20);
     await a.publish(purge("/fast"));
-    await waitUntil(
+    await waitFor(
       "event while requested",
       () => seen.length === 1,
       FEED_DEADLINE_MS,
@@ -434,7 +434,7 @@ export function runSharedStoreContract(
     release();
     release(); // idempotent
     await a.publish(purge("/released"));
-    await waitUntil(
+    await waitFor(
       "event after release",
       () => seen.length === 2,
       FEED_DEADLINE_MS,
@@ -503,7 +503,7 @@ export function runSharedStoreContract(
     const snap = await b.edges.snapshot(T0 + 1000);
     assert.deepEqual(snap.edges.map((e) => e.id), ["ams1", "fra1"]);
     assert.deepEqual(snap.edges[1], edge("fra1"));
-    await waitUntil(
+    await waitFor(
       "registrations on the feed",
       () => seen.length === 2,
       FEED_DEADLINE_MS,
@@ -526,7 +526,7 @@ export function runSharedStoreContract(
       (await b.edges.snapshot(T0 + 5000)).edges.map((e) => e.id),
       ["fra1"],
     );
-    await waitUntil(
+    await waitFor(
       "deregistration on the feed",
       () => seen.length === 3,
       FEED_DEADLINE_MS,
@@ -565,7 +565,7 @@ export function runSharedStoreContract(
     await b.edges.setDraining("fra1", false, T0 + 20);
     assert.equal((await a.edges.snapshot(T0)).drains.size, 0);
     const drains = () => seen.filter((e) => e.event.kind === "edge.drain");
-    await waitUntil(
+    await waitFor(
       "drain events",
       () => drains().length === 2,
       FEED_DEADLINE_MS,

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { signSession, withSessionCredential } from "../../../control/mod.ts";
 import {
-  AccessMark,
+  type AccessMark,
   credentialPathOf,
   EdgeAccess,
   withoutSessionCredential,

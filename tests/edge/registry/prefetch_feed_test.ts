@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../../../store/mod.ts";
-import { waitUntil, withTempDir } from "../../store/_temp_store.ts";
+import { withTempDir } from "../../store/_temp_store.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 import {
   edgeConfig,
   startTestEdge,
@@ -23,7 +24,7 @@ Deno.test("startEdge() warms its cache from a prefetch published on the shared f
         kind: "prefetch",
         urls: ["/vod/a.ts", "/vod/b.ts"],
       });
-      await waitUntil(
+      await waitFor(
         "both objects fetched",
         () =>
           origin.count("/vod/a.ts") === 1 && origin.count("/vod/b.ts") === 1,

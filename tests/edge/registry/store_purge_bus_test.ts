@@ -5,7 +5,8 @@ import {
   StorePurgeBus,
 } from "../../../edge/registry/store_purge_bus.ts";
 import { KvStore } from "../../../store/mod.ts";
-import { waitUntil, withStore } from "../../store/_temp_store.ts";
+import { withStore } from "../../store/_temp_store.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 
 const REQUEST = {
   urls: ["/a.ts"],
@@ -29,7 +30,7 @@ Deno.test("StorePurgeBus carries purges between stores on one file, control purg
         got.push(m);
       });
       await busA.publish({ request: REQUEST, sourceId: "edge@a" });
-      await waitUntil("purge on B", () => got.length === 1, 1000);
+      await waitFor("purge on B", () => got.length === 1, 1000);
       assert.deepEqual(got[0], { request: REQUEST, sourceId: "edge@a" });
 
       // The control role publishes the bare feed event, without a source.
@@ -40,14 +41,14 @@ Deno.test("StorePurgeBus carries purges between stores on one file, control purg
         streams: ["live/demo"],
         all: false,
       });
-      await waitUntil("control purge on B", () => got.length === 2, 1000);
+      await waitFor("control purge on B", () => got.length === 2, 1000);
       assert.equal(got[1]!.sourceId, CONTROL_SOURCE_ID);
       assert.deepEqual(got[1]!.request.streams, ["live/demo"]);
 
       // Other feed events are not purges.
       await a.publish({ kind: "edge.registered", edgeId: "x" });
       await busA.publish({ request: REQUEST, sourceId: "edge@a" });
-      await waitUntil("third purge", () => got.length === 3, 1000);
+      await waitFor("third purge", () => got.length === 3, 1000);
 
       // After close, nothing more arrives.
       busB.close();
@@ -83,7 +84,7 @@ Deno.test("StorePurgeBus reports a failing handler and keeps delivering", async 
     try {
       await bus.publish({ request: REQUEST, sourceId: "e" });
       await bus.publish({ request: REQUEST, sourceId: "e" });
-      await waitUntil(
+      await waitFor(
         "both delivered",
         () => calls === 2 && errors.length === 2,
         1000,

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { FlvReader, FlvTagType } from "../../../codec/flv/mod.ts";
-import { hasBinary } from "../../_helpers/peers.ts";
+import { hasBinary, waitFor } from "../../_helpers/peers.ts";
 import { edgeConfig, startTestEdge } from "../_helpers/fixtures.ts";
 
 const FLV_FILE = new URL("../../../media/demo.flv", import.meta.url).pathname;
@@ -63,18 +63,6 @@ async function startFlvOrigin(): Promise<FlvOrigin> {
       await drained;
     },
   };
-}
-
-async function waitFor(
-  what: string,
-  cond: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Reads the first `n` tags of an HTTP-FLV response, then cancels it. */
@@ -142,7 +130,9 @@ for (const httpServer of ["http1", "deno"] as const) {
       for (const v of viewers) await v.body!.cancel();
       await waitFor(
         "upstream closed after the last viewer left",
-        async () => (await origin.stats()).active === 0,
+        async () => (await origin.stats()).active === 0 || undefined,
+        10_000,
+        50,
       );
       assert.deepEqual(edge.fanout.sessions(), []);
     } finally {
@@ -201,7 +191,9 @@ Deno.test({
     try {
       await waitFor(
         "edge session",
-        () => edge.fanout.sessions()[0]?.connected === true,
+        () => edge.fanout.sessions()[0]?.connected || undefined,
+        10_000,
+        50,
       );
       await new Promise((r) => setTimeout(r, 2_500));
       const first = edge.fanout.sessions()[0]!.origin;
@@ -209,7 +201,9 @@ Deno.test({
       await dying.kill();
       await waitFor(
         "switch to the other origin",
-        () => edge.fanout.sessions()[0]?.origin === surviving.url,
+        () => edge.fanout.sessions()[0]?.origin === surviving.url || undefined,
+        10_000,
+        50,
       );
       const out = await ffmpeg.output();
       const progress = new TextDecoder().decode(out.stdout);

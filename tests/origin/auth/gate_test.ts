@@ -9,7 +9,8 @@ import { MetricsRegistry } from "../../../metrics/mod.ts";
 import { AccessGate, sessionPath } from "../../../origin/auth/mod.ts";
 import { silentLogger } from "../../../origin/log.ts";
 import type { KvStore } from "../../../store/mod.ts";
-import { waitUntil, withStore } from "../../store/_temp_store.ts";
+import { withStore } from "../../store/_temp_store.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 import { captureLogger } from "./_fixture.ts";
 
 const T0 = 1_700_000_000_000;
@@ -234,7 +235,7 @@ Deno.test("AccessGate: a revocation ends credentials and watched sessions", asyn
         (await gate.checkCredential(opened.credential, "/live/cam/a.ts")).ok,
       );
       await store.revokeToken(token, clock.now);
-      await waitUntil("revocation", () => revoked === 1, 2000);
+      await waitFor("revocation", () => revoked === 1, 2000);
       const r = await gate.checkCredential(opened.credential, "/live/cam/a.ts");
       assert.equal(!r.ok && r.reason, "revoked");
     } finally {

@@ -10,6 +10,7 @@ import {
   encodeRtmpMessage,
   type RtmpMessage,
 } from "../../../codec/rtmp/mod.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 import { RawClient } from "../../_helpers/rtmp_client.ts";
 import { createLogger } from "../../../origin/log.ts";
 import { type RtmpServer, startRtmpServer } from "../../../origin/rtmp/mod.ts";
@@ -63,16 +64,6 @@ function spawn(cmd: string, args: string[], timeoutMs: number): Child {
     return { code: out.code, stderr: text };
   });
   return { status, kill };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(`Condition not met in ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Reads until the server closes the socket; true if it did within `timeoutMs`. */
@@ -169,7 +160,12 @@ Deno.test({
         url,
       ], 30_000);
       children.push(publisher);
-      await waitFor(() => registry.get("live", "t")?.live === true, 10_000);
+      await waitFor(
+        "publisher live",
+        () => registry.get("live", "t")?.live || undefined,
+        10_000,
+        50,
+      );
 
       // Garbage: an HTTP request on the RTMP port.
       const garbage = await Deno.connect({
@@ -289,7 +285,12 @@ Deno.test({
 
       const published = await publisher.status;
       assert.equal(published.code, 0, published.stderr);
-      await waitFor(() => registry.get("live", "t") === undefined, 5000);
+      await waitFor(
+        "stream gone",
+        () => registry.get("live", "t") === undefined || undefined,
+        5000,
+        50,
+      );
 
       const closes = lines.map((l) => JSON.parse(l)).filter((l) =>
         l.msg === "connection closed"
@@ -361,8 +362,10 @@ Deno.test("startRtmpServer() drops a player over its queue cap and keeps the pub
       128,
     ));
     await waitFor(
-      () => (registry.get("live", "s")?.bytesIn ?? 0) >= 5000,
+      "media in",
+      () => (registry.get("live", "s")?.bytesIn ?? 0) >= 5000 || undefined,
       3000,
+      50,
     );
 
     const player = await RawClient.connect(server.port);

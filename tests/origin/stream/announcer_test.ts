@@ -5,7 +5,8 @@ import {
   StreamAnnouncer,
 } from "../../../origin/stream/announcer.ts";
 import type { DirectoryStream, StreamDirectory } from "../../../store/mod.ts";
-import { waitUntil, withStore } from "../../store/_temp_store.ts";
+import { withStore } from "../../store/_temp_store.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -61,7 +62,7 @@ Deno.test("StreamAnnouncer announces at once, after changed(), on its interval, 
       const names = async () =>
         (await store.streams.list(Date.now()))[0]?.streams.map((s) => s.name);
       let got: string[] | undefined;
-      await waitUntil("first announcement", () => reads > 0, 2000);
+      await waitFor("first announcement", () => reads > 0, 2000);
       await announcer.flush();
       got = await names();
       assert.deepEqual(got, ["a"]);
@@ -73,7 +74,7 @@ Deno.test("StreamAnnouncer announces at once, after changed(), on its interval, 
       const before = reads;
       announcer.changed();
       announcer.changed();
-      await waitUntil("change announced", () => reads > before, 2000);
+      await waitFor("change announced", () => reads > before, 2000);
       await announcer.flush();
       got = await names();
       assert.deepEqual(got, ["a", "b"]);
@@ -106,7 +107,7 @@ Deno.test("StreamAnnouncer logs a failing directory once and never throws", asyn
     intervalMs: 10,
     log,
   });
-  await waitUntil("three attempts", () => calls >= 3, 2000);
+  await waitFor("three attempts", () => calls >= 3, 2000);
   await announcer.close();
   assert.deepEqual(warnings, [
     "cannot announce stream listing",

@@ -17,7 +17,7 @@ import {
   type TokenRecord,
 } from "../../../store/mod.ts";
 import { openRedisStore, RedisStore } from "../../../store/redis/mod.ts";
-import { waitUntil } from "../_temp_store.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 import { REDIS_SKIP, RedisServer } from "./_redis_server.ts";
 import { TcpRelay } from "./_tcp_relay.ts";
 
@@ -127,7 +127,7 @@ Deno.test({
       await writer.createToken(liveToken("BEFOREOUTAGE0001"));
       await writer.revokeToken("BEFOREOUTAGE0001", Date.now());
       await writer.createToken(liveToken("DURINGOUTAGE0001"));
-      await waitUntil(
+      await waitFor(
         "revocation before the outage",
         () => node.isRevoked("BEFOREOUTAGE0001"),
         3000,
@@ -136,7 +136,7 @@ Deno.test({
       assert.match(metrics.render(), /meridian_store_up\{backend="redis"\} 1/);
 
       await server.kill();
-      await waitUntil(
+      await waitFor(
         "node sees the outage",
         () => !node.health().up,
         RECONNECT_DEADLINE_MS,
@@ -164,7 +164,7 @@ Deno.test({
       // Redis is back, but this node is still cut off from it: the writer publishes meanwhile.
       relay.cut();
       await server.restart();
-      await waitUntil(
+      await waitFor(
         "writer reconnected",
         () => writer.health().up,
         RECONNECT_DEADLINE_MS,
@@ -184,12 +184,12 @@ Deno.test({
       assert.equal(node.isRevoked("DURINGOUTAGE0001"), false);
 
       relay.restore();
-      await waitUntil(
+      await waitFor(
         "node reconnected",
         () => node.health().up,
         RECONNECT_DEADLINE_MS,
       );
-      await waitUntil(
+      await waitFor(
         "feed caught up",
         () => seen.some((e) => e.event.kind === "edge.registered"),
         RECONNECT_DEADLINE_MS,
@@ -240,21 +240,21 @@ Deno.test({
       await writer.createToken(liveToken("LOSTDATA00000001"));
       await writer.revokeToken("LOSTDATA00000001", Date.now());
       await writer.publish({ kind: "edge.registered", edgeId: "a" });
-      await waitUntil("two events", () => seen.length === 2, 3000);
+      await waitFor("two events", () => seen.length === 2, 3000);
       await server.kill();
-      await waitUntil(
+      await waitFor(
         "outage seen",
         () => !node.health().up,
         RECONNECT_DEADLINE_MS,
       );
       await server.restart();
-      await waitUntil(
+      await waitFor(
         "both back",
         () => node.health().up && writer.health().up,
         RECONNECT_DEADLINE_MS,
       );
       await writer.publish({ kind: "edge.registered", edgeId: "after-reset" });
-      await waitUntil(
+      await waitFor(
         "event after the reset",
         () => seen.length === 3,
         RECONNECT_DEADLINE_MS,
