@@ -40,7 +40,15 @@
  */
 
 import { concatBytes } from "../codec/bytes/concat.ts";
-import { type ConnGuard, ConnState, type ConnTicket } from "../net/mod.ts";
+import type { LimitsConfig } from "../config/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import {
+  type ConnGuard,
+  ConnState,
+  type ConnTicket,
+  guardFromLimits,
+  registerConnGuard,
+} from "../net/mod.ts";
 import {
   decodeChunkedBody,
   decodeRequestHead,
@@ -109,6 +117,40 @@ export interface Http1ServerOptions {
     message: string,
     context: Record<string, unknown>,
   ) => void;
+}
+
+/**
+ * The options of {@link serveHttp1} that the config's `limits` section sets for one listener:
+ * a guard from `limits.http` and `limits.trustedNetworks`, shown in `/metrics` as `listener`,
+ * and the request and idle deadlines.
+ *
+ * @example
+ * ```ts
+ * import { http1Limits, serveHttp1 } from "./http1_server.ts";
+ * import { DEFAULTS } from "../config/mod.ts";
+ * import { MetricsRegistry } from "../metrics/mod.ts";
+ * const server = serveHttp1({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   ...http1Limits(DEFAULTS.limits, new MetricsRegistry(), "example_http"),
+ * }, () => new Response("hi"));
+ * await server.shutdown();
+ * ```
+ */
+export function http1Limits(
+  limits: LimitsConfig,
+  metrics: MetricsRegistry,
+  listener: string,
+): Required<
+  Pick<Http1ServerOptions, "guard" | "headTimeoutMs" | "idleTimeoutMs">
+> {
+  const guard = guardFromLimits(limits.http, limits.trustedNetworks);
+  registerConnGuard(metrics, listener, guard);
+  return {
+    guard,
+    headTimeoutMs: limits.http.headTimeoutMs,
+    idleTimeoutMs: limits.http.idleTimeoutMs,
+  };
 }
 
 /** A running server. */
