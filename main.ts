@@ -49,6 +49,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       store,
       auth: config.auth,
+      limits: config.limits,
     });
     console.log(
       `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
@@ -65,6 +66,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       secrets,
       fullConfig: config,
+      limits: config.limits,
     });
     console.log(
       `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
@@ -83,6 +85,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       store,
       auth: config.auth,
+      limits: config.limits,
     });
     console.log(`Meridian edge:      viewers http://${e.hostname}:${e.port}/`);
     return e;
@@ -97,6 +100,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       log: log.child("scheduler"),
       metrics,
       store,
+      limits: config.limits,
     });
     console.log(
       `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +

@@ -83,10 +83,18 @@ export interface OriginConfig {
    * from the hub, each shared buffer framed as a chunk once), or `deno` for Deno.serve.
    */
   readonly httpServer: "http1" | "deno";
+  /**
+   * Live streams at once (every publish, virtual-live channels included); a publish past it is
+   * refused with `NetStream.Publish.Rejected`.
+   */
+  readonly maxStreams: number;
   readonly rtmp: {
     /** Our outgoing RTMP chunk size (bytes). */
     readonly outChunkSize: number;
-    /** A client must finish the handshake and connect within this many ms. */
+    /**
+     * A client must finish the handshake within this many ms of connecting and start publishing
+     * or playing within three times it (deadlines from accept, not restarted by a byte).
+     */
     readonly handshakeTimeoutMs: number;
   };
   readonly live: {
@@ -242,6 +250,10 @@ export const DEFAULTS: MeridianConfig = {
     rtmpPort: 1935,
     httpPort: 8090,
     httpServer: "http1",
+    // A publisher holds about 2.5 MiB before any viewer (measured), plus its GOP cache and HLS
+    // window (about 6 MiB at 3 Mbit/s with the defaults): 256 streams stay near 2 GiB and
+    // 770 Mbit/s of ingest at that rate, what one box's NIC and core take.
+    maxStreams: 256,
     rtmp: { outChunkSize: 4096, handshakeTimeoutMs: 10_000 },
     live: {
       gopCache: true,
@@ -384,6 +396,7 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
   "origin.httpServer": oneOf("http1", "deno"),
+  "origin.maxStreams": intIn(1, 100_000),
   "origin.rtmp.outChunkSize": intIn(128, 65536),
   "origin.rtmp.handshakeTimeoutMs": intIn(100, 600_000),
   "origin.live.maxGopCacheBytes": intIn(0, 1 << 30),
