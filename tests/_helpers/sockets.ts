@@ -100,8 +100,11 @@ export async function trickle(
 /** A connection from a chosen source address (see the module comment). */
 export interface SourcedConn {
   write(bytes: string | Uint8Array): Promise<void>;
-  /** Reads until the server closes, `untilText` arrives or `ms` passed. */
-  read(ms: number, untilText?: string): Promise<ReadResult>;
+  /**
+   * Reads until the server closes, `until` arrives (a text, or a count of bytes) or `ms`
+   * passed; returns everything read on the connection so far.
+   */
+  read(ms: number, until?: string | number): Promise<ReadResult>;
   close(): void;
 }
 
@@ -143,15 +146,19 @@ export function connectFrom(
             sock.write(typeof b === "string" ? enc(b) : b, (e?: Error | null) =>
               e ? fail(e) : ok())
           ),
-        async read(ms, untilText) {
+        async read(ms, until) {
           const t0 = Date.now();
-          while (!closed && Date.now() - t0 < ms) {
-            if (untilText && dec(join(parts)).includes(untilText)) {
-              break;
-            }
+          const arrived = () =>
+            typeof until === "number"
+              ? join(parts).length >= until
+              : until !== undefined && dec(join(parts)).includes(until);
+          while (!closed && Date.now() - t0 < ms && !arrived()) {
             await new Promise<void>((r) => {
-              wake = r;
-              setTimeout(r, Math.max(1, ms - (Date.now() - t0)));
+              const timer = setTimeout(r, Math.max(1, ms - (Date.now() - t0)));
+              wake = () => {
+                clearTimeout(timer);
+                r();
+              };
             });
           }
           const all = join(parts);
