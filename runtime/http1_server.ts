@@ -25,8 +25,9 @@
  * Slow and idle clients (what keeps a slot without using it):
  * - A request must arrive whole, head and body, within `headTimeoutMs` of its start (accept, or
  *   the first byte after the previous response): one deadline, never restarted by a read, so a
- *   head trickled a byte at a time is cut like a silent one (nginx `client_header_timeout` and
- *   `client_body_timeout` restart per read; this does not). A request begun gets 408.
+ *   head trickled a byte at a time is cut like a silent one (as nginx's `client_header_timeout`
+ *   does for the head; its `client_body_timeout` only bounds the gap between two reads, this
+ *   bounds the body too). A request begun gets 408.
  * - A keep-alive connection with nothing of its next request read is closed after
  *   `idleTimeoutMs`.
  * - A response write that makes no progress for `writeTimeoutMs` closes the connection.
