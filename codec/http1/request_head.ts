@@ -142,11 +142,53 @@ function isIpv6(s: string): boolean {
  * matches IPv4address is one; RFC 3696 §2: no all-numeric top-level label). The WHATWG URL
  * parser reads such a name as an IPv4 address and refuses `527.0.0.1` or `a.1`.
  */
-function isNameOrIpv4(name: string): boolean {
-  const labels = name.split(".");
-  let last = labels.at(-1)!;
-  if (last === "" && labels.length > 1) last = labels.at(-2)!;
-  return !/^(?:\d+|0x[0-9a-f]*)$/i.test(last) || IPV4.test(name);
+function isNameOrIpv4(v: string, end: number): boolean {
+  let e = end;
+  if (e > 1 && v.charCodeAt(e - 1) === 46 /* . */) e--;
+  const label = v.lastIndexOf(".", e - 1) + 1;
+  // Most names end in a label that starts with a letter: decided at once.
+  const c = v.charCodeAt(label);
+  if (!(c >= 48 && c <= 57)) return true;
+  return !isNumber(v, label, e) || isDottedQuad(v, end);
+}
+
+/** Whether `v[start, end)` is what the WHATWG IPv4 parser reads as a number (decimal or 0x hex). */
+function isNumber(v: string, start: number, end: number): boolean {
+  let i = start;
+  const hex = end - start >= 2 && v.charCodeAt(i) === 48 &&
+    (v.charCodeAt(i + 1) | 0x20) === 120 /* x */;
+  if (hex) i += 2;
+  for (; i < end; i++) {
+    const c = v.charCodeAt(i);
+    const digit = c >= 48 && c <= 57;
+    const h = c | 0x20;
+    if (!digit && !(hex && h >= 97 && h <= 102)) return false;
+  }
+  return true;
+}
+
+/** RFC 3986 §3.2.2 IPv4address: four decimal octets 0–255, no leading zeros, in `v[0, end)`. */
+function isDottedQuad(v: string, end: number): boolean {
+  let parts = 0;
+  let i = 0;
+  while (i < end) {
+    const p0 = i;
+    let n = 0;
+    while (i < end && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) {
+      n = n * 10 + v.charCodeAt(i) - 48;
+      i++;
+    }
+    const len = i - p0;
+    if (
+      len === 0 || len > 3 || n > 255 || (len > 1 && v.charCodeAt(p0) === 48)
+    ) {
+      return false;
+    }
+    parts++;
+    if (i === end) break;
+    if (v.charCodeAt(i) !== 46 || ++i === end) return false;
+  }
+  return parts === 4;
 }
 
 /**
@@ -156,20 +198,26 @@ function isNameOrIpv4(name: string): boolean {
  * IPvFuture literals are refused for the reason of {@link REG_NAME}.
  */
 function isAuthority(v: string): boolean {
-  if (v === "") return true;
+  const n = v.length;
+  if (n === 0) return true;
   let i = 0;
   if (v.charCodeAt(0) === 91 /* [ */) {
     const close = v.indexOf("]");
     if (close < 0 || !isIpv6(v.slice(1, close))) return false;
     i = close + 1;
   } else {
-    while (i < v.length && REG_NAME[v.charCodeAt(i)]) i++;
-    if (i === 0 || !isNameOrIpv4(v.slice(0, i))) return false;
+    while (i < n && REG_NAME[v.charCodeAt(i)]) i++;
+    if (i === 0 || !isNameOrIpv4(v, i)) return false;
   }
-  if (i === v.length) return true;
-  if (v.charCodeAt(i) !== COLON) return false;
-  const port = v.slice(i + 1);
-  return /^\d{0,5}$/.test(port) && Number(port) <= 65535;
+  if (i === n) return true;
+  if (v.charCodeAt(i) !== COLON || n - i - 1 > 5) return false;
+  let port = 0;
+  for (let k = i + 1; k < n; k++) {
+    const c = v.charCodeAt(k);
+    if (c < 48 || c > 57) return false;
+    port = port * 10 + c - 48;
+  }
+  return port <= 65535;
 }
 
 /**

@@ -249,6 +249,9 @@ Deno.test("decodeRequestHead() requires one Host that is an authority (RFC 9112 
       "[::ffff:192.0.2.1]:80",
       "[1:2:3:4:5:6:7:8]",
       "xn--bcher-kva.example",
+      "0x7f.example",
+      "255.255.255.255:65535",
+      "a.1b",
       "a-b_c~d!$&'()*+,;=",
     ]
   ) {
@@ -259,7 +262,19 @@ Deno.test("decodeRequestHead() requires one Host that is an authority (RFC 9112 
     // What a server builds from it keeps the target as the path.
     assert.equal(new URL(`http://${good || "x"}/p?q`).pathname, "/p");
   }
-  for (const bad of ["527.0.0.1", "a.1", "a.0x7f", "1.2.3"]) {
+  for (
+    const bad of [
+      "527.0.0.1",
+      "a.1",
+      "a.0x7f",
+      "a.0X",
+      "1.2.3",
+      "1.2.3.256",
+      "01.2.3.4",
+      "1.2.3.4.",
+      "1.2.3.4.5",
+    ]
+  ) {
     refused(`GET / HTTP/1.1\r\nHost: ${bad}\r\n\r\n`, B.BadHost, 400);
   }
   // HTTP/1.0 may leave it out.
