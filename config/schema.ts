@@ -196,9 +196,12 @@ export interface LimitsConfig {
   readonly trustedNetworks: readonly string[];
   /** HTTP listeners (edge, origin, control, scheduler HTTP). */
   readonly http: ListenerLimitsConfig & {
-    /** A request head (and body) must arrive whole within this many ms of its first byte. */
+    /**
+     * A request's head and body must arrive whole within this many ms of its start (the
+     * accept, or its first byte on a keep-alive connection); not restarted by reads.
+     */
     readonly headTimeoutMs: number;
-    /** A keep-alive connection with no request in progress is closed after this many ms. */
+    /** A keep-alive connection with nothing of a next request is closed after this many ms. */
     readonly idleTimeoutMs: number;
   };
   /** The origin's RTMP listener. */
