@@ -50,6 +50,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       store,
       auth: config.auth,
       dataDir: config.dataDir,
+      limits: config.limits,
     });
     console.log(
       `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
@@ -66,6 +67,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       secrets,
       fullConfig: config,
+      limits: config.limits,
     });
     console.log(
       `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
@@ -84,6 +86,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       store,
       auth: config.auth,
+      limits: config.limits,
     });
     console.log(`Meridian edge:      viewers http://${e.hostname}:${e.port}/`);
     return e;
@@ -98,7 +101,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       log: log.child("scheduler"),
       metrics,
       store,
-      trustedNetworks: config.limits.trustedNetworks,
+      limits: config.limits,
     });
     console.log(
       `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +

@@ -84,10 +84,18 @@ export interface OriginConfig {
    * from the hub, each shared buffer framed as a chunk once), or `deno` for Deno.serve.
    */
   readonly httpServer: "http1" | "deno";
+  /**
+   * Live streams at once (every publish, virtual-live channels included); a publish past it is
+   * refused with `NetStream.Publish.Rejected`.
+   */
+  readonly maxStreams: number;
   readonly rtmp: {
     /** Our outgoing RTMP chunk size (bytes). */
     readonly outChunkSize: number;
-    /** A client must finish the handshake and connect within this many ms. */
+    /**
+     * A client must finish the handshake within this many ms of connecting and start publishing
+     * or playing within three times it (deadlines from accept, not restarted by a byte).
+     */
     readonly handshakeTimeoutMs: number;
   };
   readonly live: {
@@ -229,9 +237,12 @@ export interface LimitsConfig {
   readonly trustedNetworks: readonly string[];
   /** HTTP listeners (edge, origin, control, scheduler HTTP). */
   readonly http: ListenerLimitsConfig & {
-    /** A request head (and body) must arrive whole within this many ms of its first byte. */
+    /**
+     * A request's head and body must arrive whole within this many ms of its start (the
+     * accept, or its first byte on a keep-alive connection); not restarted by reads.
+     */
     readonly headTimeoutMs: number;
-    /** A keep-alive connection with no request in progress is closed after this many ms. */
+    /** A keep-alive connection with nothing of a next request is closed after this many ms. */
     readonly idleTimeoutMs: number;
   };
   /** The origin's RTMP listener. */
@@ -283,6 +294,10 @@ export const DEFAULTS: MeridianConfig = {
     rtmpPort: 1935,
     httpPort: 8090,
     httpServer: "http1",
+    // A publisher holds about 2.5 MiB before any viewer (measured), plus its GOP cache and HLS
+    // window (about 6 MiB at 3 Mbit/s with the defaults): 256 streams stay near 2 GiB and
+    // 770 Mbit/s of ingest at that rate, what one box's NIC and core take.
+    maxStreams: 256,
     rtmp: { outChunkSize: 4096, handshakeTimeoutMs: 10_000 },
     live: {
       gopCache: true,
@@ -454,6 +469,7 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
   "origin.httpServer": oneOf("http1", "deno"),
+  "origin.maxStreams": intIn(1, 100_000),
   "origin.rtmp.outChunkSize": intIn(128, 65536),
   "origin.rtmp.handshakeTimeoutMs": intIn(100, 600_000),
   "origin.live.maxGopCacheBytes": intIn(0, 1 << 30),

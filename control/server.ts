@@ -1,12 +1,15 @@
 /**
- * Starts the control role's HTTP listener.
+ * Starts the control role's HTTP listener, on Meridian's HTTP/1.1 server
+ * (`runtime/http1_server.ts`) so that the connection limits and request deadlines of every
+ * HTTP port (`limits.http`) hold here too.
  *
  * @module
  */
 
-import type { MeridianConfig } from "../config/mod.ts";
+import { DEFAULTS, type MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
@@ -33,6 +36,11 @@ export interface ControlDeps {
    * redacted; without it that route answers 501.
    */
   readonly fullConfig?: MeridianConfig;
+  /**
+   * The top-level `limits` section (connection caps, trusted networks, request and idle
+   * deadlines of the port). @default DEFAULTS.limits
+   */
+  readonly limits?: MeridianConfig["limits"];
 }
 
 /** A running control role. */
@@ -78,10 +86,16 @@ export async function startControl(
       ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
     },
   );
-  const server = Deno.serve(
-    { hostname: config.hostname, port: config.port, onListen: () => {} },
-    (req, info) => app.fetch(req, info),
-  );
+  const server = serveHttp1({
+    hostname: config.hostname,
+    port: config.port,
+    ...http1Limits(
+      deps.limits ?? DEFAULTS.limits,
+      deps.metrics,
+      "control_http",
+    ),
+    onError: (message, context) => log.debug(message, context),
+  }, (req, info) => app.fetch(req, info));
   const port = (server.addr as Deno.NetAddr).port;
   const host = config.hostname.includes(":")
     ? `[${config.hostname}]`

@@ -35,7 +35,8 @@ import type { EdgeConfig } from "../config/edge_schema.ts";
 import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { httpDate, serveHttp1 } from "../runtime/http1_server.ts";
+import { DEFAULTS } from "../config/mod.ts";
+import { http1Limits, httpDate, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -121,6 +122,12 @@ export interface EdgeDeps {
    * @default { sessionSecret: "" }
    */
   readonly auth?: Pick<MeridianConfig["auth"], "sessionSecret">;
+  /**
+   * The top-level `limits` section: connection caps of the viewer port (`limits.http`, the
+   * trusted networks exempt from its per-address cap) and its request and idle deadlines.
+   * @default DEFAULTS.limits
+   */
+  readonly limits?: MeridianConfig["limits"];
 }
 
 /**
@@ -247,6 +254,13 @@ export async function startEdge(
   });
 
   if (deps.healthChecks !== false) health.start();
+  const limits = deps.limits ?? DEFAULTS.limits;
+  if (config.httpServer === "deno") {
+    // Deno.serve has no accept hook and no head deadline of its own to set.
+    log.warn("limits.http does not apply with edge.httpServer: deno", {
+      maxConnections: limits.http.maxConnections,
+    });
+  }
   let server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> };
   try {
     server = config.httpServer === "deno"
@@ -258,6 +272,7 @@ export async function startEdge(
       : serveHttp1({
         hostname: config.hostname,
         port: config.port,
+        ...http1Limits(limits, deps.metrics, "edge_http"),
         fastPath: (head) => {
           const date = httpDate();
           return cache.hitBytes(head, date) ?? cache.joinFill(head, date);

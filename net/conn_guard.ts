@@ -242,6 +242,38 @@ export function parseTrustedNetworks(list: readonly string[]): Cidr[] {
   return list.map((c) => parseCidr(c));
 }
 
+/** One kind of listener's caps as the config's `limits` section gives them. */
+export interface ListenerLimits {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+}
+
+/**
+ * The guard of one listener from its `limits` slice (`limits.http`, `limits.rtmp`) and
+ * `limits.trustedNetworks`, client addresses grouped one per address.
+ *
+ * @example
+ * ```ts
+ * import { guardFromLimits } from "./conn_guard.ts";
+ * import assert from "node:assert/strict";
+ * const g = guardFromLimits({ maxConnections: 10, maxConnectionsPerAddress: 1 }, ["127.0.0.0/8"]);
+ * assert.ok(typeof g.admit("127.0.0.1", () => {}) !== "string");
+ * assert.ok(typeof g.admit("127.0.0.1", () => {}) !== "string"); // trusted: no per-address cap
+ * assert.ok(typeof g.admit("192.0.2.1", () => {}) !== "string");
+ * assert.equal(g.admit("192.0.2.1", () => {}), "per_address");
+ * ```
+ */
+export function guardFromLimits(
+  limits: ListenerLimits,
+  trustedNetworks: readonly string[],
+): ConnGuard {
+  return new ConnGuard({
+    maxConnections: limits.maxConnections,
+    maxPerAddress: limits.maxConnectionsPerAddress,
+    trusted: parseTrustedNetworks(trustedNetworks),
+  });
+}
+
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) as the IPv4 it is. */
 function unmapV4(bytes: Uint8Array): Uint8Array {
   if (bytes.length !== 16 || bytes[10] !== 0xff || bytes[11] !== 0xff) {

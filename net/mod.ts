@@ -12,6 +12,8 @@ export {
   type ConnRefusal,
   ConnState,
   ConnTicket,
+  guardFromLimits,
+  type ListenerLimits,
   parseTrustedNetworks,
   registerConnGuard,
 } from "./conn_guard.ts";

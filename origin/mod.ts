@@ -7,17 +7,23 @@
  * @module
  */
 
-import { serveHttp1 } from "../runtime/http1_server.ts";
+import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
-import { type AuthConfig, DEFAULTS, type OriginConfig } from "../config/mod.ts";
+import {
+  type AuthConfig,
+  DEFAULTS,
+  type LimitsConfig,
+  type OriginConfig,
+} from "../config/mod.ts";
 import {
   importSessionKey,
   loadSessionKey,
   type SessionKey,
 } from "../control/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { guardFromLimits, registerConnGuard } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
@@ -67,6 +73,12 @@ export interface OriginDeps {
    * origin goes on from it. Without it numbering restarts at 0 with the process.
    */
   readonly dataDir?: string | undefined;
+  /**
+   * The top-level `limits` section: connection caps of the RTMP port (`limits.rtmp`) and the
+   * HTTP port (`limits.http`, with its deadlines), trusted networks exempt from the
+   * per-address caps. @default DEFAULTS.limits
+   */
+  readonly limits?: LimitsConfig | undefined;
 }
 
 /** The session key: the configured secret, or the one shared through the store. */
@@ -240,6 +252,9 @@ export async function startOrigin(
     },
   );
 
+  const limits = deps.limits ?? DEFAULTS.limits;
+  const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
+  registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
   const rtmp = await startRtmpServer(
     {
       hostname: config.hostname,
@@ -247,15 +262,33 @@ export async function startOrigin(
       outChunkSize: chunkSize,
       handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+      maxStreams: config.maxStreams,
     },
     {
       registry,
       log: log.child("rtmp"),
       access: createRtmpAccessControl(access),
+      guard: rtmpGuard,
+    },
+  );
+  deps.metrics.collect(
+    "meridian_origin_rtmp_refused_total",
+    "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
+    "counter",
+    function* () {
+      for (const [action, reason, n] of rtmp.refusals()) {
+        yield [{ action, reason }, n];
+      }
     },
   );
 
   const httpLog = log.child("http");
+  if (config.httpServer === "deno") {
+    // Deno.serve has no accept hook and no head deadline of its own to set.
+    log.warn("limits.http does not apply with origin.httpServer: deno", {
+      maxConnections: limits.http.maxConnections,
+    });
+  }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     config.httpServer === "deno"
       ? Deno.serve({
@@ -266,6 +299,7 @@ export async function startOrigin(
       : serveHttp1({
         hostname: config.hostname,
         port: config.httpPort,
+        ...http1Limits(limits, deps.metrics, "origin_http"),
         onError: (message, context) => httpLog.debug(message, context),
       }, (req, info) => app.fetch(req, info));
   const httpPort = http.addr.port;

@@ -16,16 +16,40 @@
  * chunked request bodies (bounded, read whole before the handler runs), `100 Continue`,
  * `HEAD`, a `Date` on every response, responses framed by Content-Length when the length is
  * known (byte bodies included), chunked otherwise, or by closing the connection for streams
- * marked with {@link closeDelimited}. A malformed head gets 400/413/417/431/501/505 and the
- * connection closes; a connection idle between requests (or slow to send its head) past
- * `idleTimeoutMs` is closed, and so is one whose client stops reading for `writeTimeoutMs`.
+ * marked with {@link closeDelimited}. A malformed head gets 400/413/414/417/431/501/505 and
+ * the connection closes; so does a method outside {@link HTTP_METHODS} (501: methods are
+ * case-sensitive, RFC 9110 §9.1, and `fetch`'s `Request` would turn `get` into `GET`).
  * A client that hangs up cancels its response body, so a live stream sees the viewer leave.
  * No TLS, no HTTP/2, no upgrades (Meridian's viewer ports need none), no response compression.
+ *
+ * Slow and idle clients (what keeps a slot without using it):
+ * - A request must arrive whole, head and body, within `headTimeoutMs` of its start (accept, or
+ *   the first byte after the previous response): one deadline, never restarted by a read, so a
+ *   head trickled a byte at a time is cut like a silent one (as nginx's `client_header_timeout`
+ *   does for the head; its `client_body_timeout` only bounds the gap between two reads, this
+ *   bounds the body too). A request begun gets 408.
+ * - A keep-alive connection with nothing of its next request read is closed after
+ *   `idleTimeoutMs`.
+ * - A response write that makes no progress for `writeTimeoutMs` closes the connection.
+ * - With a {@link ConnGuard}, connections are admitted by its policy: a cap per listener and
+ *   per client address; when full, the oldest connection still reading its first request is
+ *   closed for the newcomer, then the longest idle one; a connection being answered (a live
+ *   viewer, a long download) never is. A refused one gets 429 (its address holds its share) or
+ *   503 (full of active connections) and is closed.
  *
  * @module
  */
 
 import { concatBytes } from "../codec/bytes/concat.ts";
+import type { LimitsConfig } from "../config/mod.ts";
+import type { MetricsRegistry } from "../metrics/mod.ts";
+import {
+  type ConnGuard,
+  ConnState,
+  type ConnTicket,
+  guardFromLimits,
+  registerConnGuard,
+} from "../net/mod.ts";
 import {
   decodeChunkedBody,
   decodeRequestHead,
@@ -73,15 +97,61 @@ export interface Http1ServerOptions {
   readonly maxHeadBytes?: number;
   /** Largest request body read (bytes); larger ones get 413. @default 1048576 */
   readonly maxBodyBytes?: number;
-  /** A connection waiting this long for (the rest of) a request head is closed. @default 30000 */
+  /**
+   * A request (head and body) must arrive whole within this many ms of its start: accept, or
+   * the first byte after the previous response. Not restarted by reads. @default 10000
+   */
+  readonly headTimeoutMs?: number;
+  /** A keep-alive connection with no request begun is closed after this many ms. @default 30000 */
   readonly idleTimeoutMs?: number;
   /** A response write that makes no progress for this long closes the connection. @default 30000 */
   readonly writeTimeoutMs?: number;
+  /**
+   * Admission of connections (per-listener and per-address caps, eviction of pending and idle
+   * ones). Without it every connection is accepted.
+   */
+  readonly guard?: ConnGuard;
+  /** Methods served; others get 501 before the fast path or handler sees them. @default HTTP_METHODS */
+  readonly methods?: ReadonlySet<string>;
   /** Told about refused requests and handler failures (one line each). */
   readonly onError?: (
     message: string,
     context: Record<string, unknown>,
   ) => void;
+}
+
+/**
+ * The options of {@link serveHttp1} that the config's `limits` section sets for one listener:
+ * a guard from `limits.http` and `limits.trustedNetworks`, shown in `/metrics` as `listener`,
+ * and the request and idle deadlines.
+ *
+ * @example
+ * ```ts
+ * import { http1Limits, serveHttp1 } from "./http1_server.ts";
+ * import { DEFAULTS } from "../config/mod.ts";
+ * import { MetricsRegistry } from "../metrics/mod.ts";
+ * const server = serveHttp1({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   ...http1Limits(DEFAULTS.limits, new MetricsRegistry(), "example_http"),
+ * }, () => new Response("hi"));
+ * await server.shutdown();
+ * ```
+ */
+export function http1Limits(
+  limits: LimitsConfig,
+  metrics: MetricsRegistry,
+  listener: string,
+): Required<
+  Pick<Http1ServerOptions, "guard" | "headTimeoutMs" | "idleTimeoutMs">
+> {
+  const guard = guardFromLimits(limits.http, limits.trustedNetworks);
+  registerConnGuard(metrics, listener, guard);
+  return {
+    guard,
+    headTimeoutMs: limits.http.headTimeoutMs,
+    idleTimeoutMs: limits.http.idleTimeoutMs,
+  };
 }
 
 /** A running server. */
@@ -194,8 +264,60 @@ const SERVER_FIELDS = new Set([
   "content-length",
 ]);
 
+/**
+ * The methods served by default: RFC 9110 §9.3's and PATCH (RFC 5789), case-sensitive. CONNECT
+ * and TRACE are left out (no tunnel; a `Request` cannot carry them).
+ */
+export const HTTP_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "OPTIONS",
+  "PATCH",
+]);
+
+/** Default `headTimeoutMs` (see {@link Http1ServerOptions.headTimeoutMs}). */
+export const HEAD_TIMEOUT_MS = 10_000;
+/** Default `idleTimeoutMs`. */
+export const IDLE_TIMEOUT_MS = 30_000;
+/** Default `writeTimeoutMs`. */
+export const WRITE_TIMEOUT_MS = 30_000;
+/**
+ * How long a refused connection is kept after its 429/503 to read (and drop) what the client
+ * had sent: closing a socket with unread bytes sends RST, which may destroy the answer before
+ * the client reads it.
+ */
+export const REFUSAL_LINGER_MS = 1_000;
+/** Refused connections lingering at once; past it, further refusals close at once. */
+export const MAX_LINGERING_REFUSALS = 256;
+/** First wait after a failed accept (e.g. EMFILE); doubles per failure up to 1 s. */
+const ACCEPT_RETRY_MS = 5;
+
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const CRLF = new Uint8Array([13, 10]);
+
+/** A whole `text/plain` response that closes the connection. */
+function plainResponse(
+  status: number,
+  text: string,
+  extra: readonly [string, string][] = [],
+): Uint8Array {
+  const body = new TextEncoder().encode(`${text}\n`);
+  return concatBytes([
+    encodeResponseHead(status, [
+      ["content-type", "text/plain; charset=utf-8"],
+      ["content-length", String(body.length)],
+      ["date", httpDate()],
+      ...extra,
+      ["connection", "close"],
+    ]),
+    body,
+  ]);
+}
+
+const RETRY_SOON: readonly [string, string][] = [["retry-after", "1"]];
 const LAST_CHUNK = new TextEncoder().encode("0\r\n\r\n");
 /** Largest request body read by default (bytes); larger ones get 413. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -210,14 +332,22 @@ const PENDING: unique symbol = Symbol("pending");
 const SETTLED_PENDING: Promise<typeof PENDING> = Promise.resolve(PENDING);
 
 /** Per-connection state the timeout sweep looks at. */
-interface ConnState {
+interface Conn {
   readonly conn: Deno.Conn;
-  /** "head": waiting for a request; "busy": handler running; "write": a write in progress. */
-  phase: "head" | "busy" | "write";
+  /**
+   * "idle": between requests, nothing of the next read; "request": reading a request (head or
+   * body) against its deadline; "busy": handler running; "write": a write in progress.
+   */
+  phase: "idle" | "request" | "busy" | "write";
+  /** When the phase began ("idle"), or the last write progressed ("write"). */
   since: number;
+  /** When the request being read began: its deadline is `started + headTimeoutMs`. */
+  started: number;
   /** Bytes already read of the next request (an idle keep-alive connection has none). */
   buffered: number;
   closed: boolean;
+  /** Its slot in the listener's guard, if there is one. */
+  ticket: ConnTicket | undefined;
 }
 
 /**
@@ -246,8 +376,11 @@ export function serveHttp1(
   const addr = listener.addr as Deno.NetAddr;
   const maxHeadBytes = options.maxHeadBytes ?? MAX_HEAD_BYTES;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  const headTimeoutMs = options.headTimeoutMs ?? HEAD_TIMEOUT_MS;
+  const idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const writeTimeoutMs = options.writeTimeoutMs ?? WRITE_TIMEOUT_MS;
+  const guard = options.guard;
+  const methods = options.methods ?? HTTP_METHODS;
   const fastPath = options.fastPath;
   const onError = options.onError ?? (() => {});
   const limits = { maxHeadBytes };
@@ -255,29 +388,65 @@ export function serveHttp1(
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
 
-  const states = new Set<ConnState>();
+  const states = new Set<Conn>();
   const done = new Set<Promise<void>>();
   let closing = false;
+  let lingering = 0;
   // A coarse clock for the timeout sweep: no Date.now() per read or write.
   let now = Date.now();
+  // Deadlines are met within a quarter of the shortest one (at most 1 s late).
+  const sweepMs = Math.min(
+    1000,
+    Math.max(25, Math.floor(Math.min(headTimeoutMs, idleTimeoutMs) / 4)),
+  );
   const sweep = setInterval(() => {
     now = Date.now();
     for (const s of states) {
-      const limit = s.phase === "head"
-        ? idleTimeoutMs
-        : s.phase === "write"
-        ? writeTimeoutMs
-        : Infinity;
-      if (now - s.since > limit || (closing && idleConn(s))) close(s);
+      if (s.phase === "request") {
+        if (now - s.started > headTimeoutMs) timedOut(s);
+        else if (closing && s.buffered === 0) close(s);
+      } else if (s.phase === "idle") {
+        if (closing || now - s.since > idleTimeoutMs) close(s);
+      } else if (s.phase === "write" && now - s.since > writeTimeoutMs) {
+        close(s);
+      }
     }
-  }, Math.min(1000, Math.max(50, Math.floor(idleTimeoutMs / 4))));
+  }, sweepMs);
   Deno.unrefTimer(sweep);
 
-  function idleConn(s: ConnState): boolean {
-    return s.phase === "head" && s.buffered === 0;
+  function idleConn(s: Conn): boolean {
+    return (s.phase === "idle" || s.phase === "request") && s.buffered === 0;
   }
 
-  function close(s: ConnState): void {
+  /** The request deadline passed: a request begun hears 408 (RFC 9110 §15.5.9), then close. */
+  function timedOut(s: Conn): void {
+    if (s.closed) return;
+    if (s.buffered === 0) return close(s);
+    s.phase = "busy"; // the sweep does not come back to it
+    const t = setTimeout(() => close(s), REFUSAL_LINGER_MS);
+    s.conn.write(plainResponse(408, "Request not received in time")).catch(
+      () => {},
+    ).finally(() => {
+      clearTimeout(t);
+      close(s);
+    });
+  }
+
+  /** After a response: idle if nothing of the next request is read yet, else reading it. */
+  function between(s: Conn, buffered: number): void {
+    s.buffered = buffered;
+    if (buffered === 0) {
+      s.phase = "idle";
+      s.since = now;
+      s.ticket?.mark(ConnState.Idle);
+    } else {
+      s.phase = "request";
+      s.started = now;
+      s.ticket?.mark(ConnState.Pending);
+    }
+  }
+
+  function close(s: Conn): void {
     if (s.closed) return;
     s.closed = true;
     try {
@@ -287,7 +456,7 @@ export function serveHttp1(
     }
   }
 
-  async function writeAll(s: ConnState, b: Uint8Array): Promise<void> {
+  async function writeAll(s: Conn, b: Uint8Array): Promise<void> {
     s.phase = "write";
     s.since = now;
     let off = 0;
@@ -297,16 +466,9 @@ export function serveHttp1(
     }
   }
 
-  async function refuse(s: ConnState, status: number, text: string) {
-    const body = new TextEncoder().encode(`${text}\n`);
-    const head = encodeResponseHead(status, [
-      ["content-type", "text/plain; charset=utf-8"],
-      ["content-length", String(body.length)],
-      ["date", httpDate()],
-      ["connection", "close"],
-    ]);
+  async function refuse(s: Conn, status: number, text: string) {
     try {
-      await writeAll(s, concatBytes([head, body]));
+      await writeAll(s, plainResponse(status, text));
     } catch {
       // the peer is gone
     }
@@ -314,7 +476,7 @@ export function serveHttp1(
 
   /** Writes `res`; returns whether the connection may carry another request. */
   async function writeResponse(
-    s: ConnState,
+    s: Conn,
     head: RequestHead,
     res: Response,
   ): Promise<boolean> {
@@ -464,7 +626,7 @@ export function serveHttp1(
    * @returns whether it ended cleanly (every queued byte written, not aborted).
    */
   function serveLive(
-    s: ConnState,
+    s: Conn,
     source: LiveSource,
     chunked: boolean,
   ): Promise<boolean> {
@@ -537,14 +699,8 @@ export function serveHttp1(
     });
   }
 
-  async function serveConn(conn: Deno.Conn): Promise<void> {
-    const s: ConnState = {
-      conn,
-      phase: "head",
-      since: now,
-      buffered: 0,
-      closed: false,
-    };
+  async function serveConn(s: Conn): Promise<void> {
+    const conn = s.conn;
     states.add(s);
     const remoteAddr = conn.remoteAddr as Deno.NetAddr;
     const info: Http1ConnInfo = { remoteAddr };
@@ -596,6 +752,12 @@ export function serveHttp1(
       if (n === null) return false;
       end += n;
       s.buffered = end - start;
+      if (s.phase === "idle") {
+        // The next request's first byte: its deadline starts now, and it may be evicted.
+        s.phase = "request";
+        s.started = now;
+        s.ticket?.mark(ConnState.Pending);
+      }
       return true;
     };
     try {
@@ -621,8 +783,6 @@ export function serveHttp1(
         }
         if (!head) {
           if (closing && end === start) break;
-          s.phase = "head";
-          s.since = now;
           if (end === start) start = end = 0;
           if (end - start >= maxHeadBytes + 4) {
             await refuse(s, 431, "Cannot read request head: too large");
@@ -632,7 +792,17 @@ export function serveHttp1(
           continue;
         }
         start += head.headBytes;
-        s.phase = "busy";
+        if (!methods.has(head.method)) {
+          // RFC 9110 §9.1: methods are case-sensitive; §15.6.2: 501 for one not implemented.
+          await refuse(
+            s,
+            501,
+            `Cannot serve method '${
+              head.method.slice(0, 32)
+            }': not implemented`,
+          );
+          break;
+        }
 
         let body: Uint8Array | undefined;
         if (head.body !== 0) {
@@ -641,8 +811,8 @@ export function serveHttp1(
             break;
           }
           if (head.expectContinue) await writeAll(s, CONTINUE);
-          s.phase = "head"; // a slow body counts as a slow request
-          s.since = now;
+          // The body is read against the same deadline as its head.
+          s.phase = "request";
           let ok = true;
           if (head.body === "chunked") {
             for (;;) {
@@ -688,8 +858,9 @@ export function serveHttp1(
             }
           }
           if (!ok) break;
-          s.phase = "busy";
         }
+        s.phase = "busy";
+        s.ticket?.mark(ConnState.Active);
         s.buffered = end - start;
 
         if (body === undefined && fastPath) {
@@ -722,6 +893,7 @@ export function serveHttp1(
               }
             }
             if (!head.keepAlive || closing) break;
+            between(s, end - start);
             continue;
           }
         }
@@ -769,33 +941,109 @@ export function serveHttp1(
           buf = new Uint8Array(INITIAL_READ_BYTES);
           start = end = 0;
         }
+        between(s, end - start);
       }
     } catch {
-      // Reset by the peer, or closed by the sweep or shutdown.
+      // Reset by the peer, or closed by the sweep, the guard or shutdown.
     } finally {
       states.delete(s);
       close(s);
+      s.ticket?.release();
     }
   }
 
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        if (closing) {
+  /** Answers a connection the guard refused, reads what it sent for a moment, and closes. */
+  function refuseConn(conn: Deno.Conn, why: "total" | "per_address"): void {
+    if (lingering >= MAX_LINGERING_REFUSALS) {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+      return;
+    }
+    lingering++;
+    const bytes = why === "per_address"
+      ? plainResponse(429, "Too many connections from your address", RETRY_SOON)
+      : plainResponse(503, "Server at its connection limit", RETRY_SOON);
+    const timer = setTimeout(() => {
+      try {
+        conn.close(); // ends the drain below
+      } catch {
+        // already closed
+      }
+    }, REFUSAL_LINGER_MS);
+    void (async () => {
+      try {
+        await conn.write(bytes);
+        await conn.closeWrite();
+        const sink = new Uint8Array(4096);
+        while (await conn.read(sink) !== null) { /* dropped */ }
+      } catch {
+        // gone, or closed by the timer
+      } finally {
+        clearTimeout(timer);
+        lingering--;
+        try {
           conn.close();
+        } catch {
+          // closed by the timer
+        }
+      }
+    })();
+  }
+
+  const accepting = (async () => {
+    let retryMs = ACCEPT_RETRY_MS;
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (closing || e instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors (EMFILE) or a connection reset before accept: the listener
+        // is fine, so wait a little and go on (as Go's net/http does) rather than stop serving.
+        onError("accept failed", {
+          error: e instanceof Error ? e.message : String(e),
+        });
+        await new Promise((r) => setTimeout(r, retryMs));
+        retryMs = Math.min(retryMs * 2, 1000);
+        continue;
+      }
+      retryMs = ACCEPT_RETRY_MS;
+      if (closing) {
+        conn.close();
+        continue;
+      }
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // not a TCP socket
+      }
+      now = Date.now(); // the deadline of a new connection starts now
+      const s: Conn = {
+        conn,
+        phase: "request",
+        since: now,
+        started: now,
+        buffered: 0,
+        closed: false,
+        ticket: undefined,
+      };
+      if (guard) {
+        const t = guard.admit(
+          (conn.remoteAddr as Deno.NetAddr).hostname,
+          () => close(s),
+        );
+        if (typeof t === "string") {
+          refuseConn(conn, t);
           continue;
         }
-        try {
-          conn.setNoDelay(true);
-        } catch {
-          // not a TCP socket
-        }
-        const p = serveConn(conn);
-        done.add(p);
-        p.finally(() => done.delete(p));
+        s.ticket = t;
       }
-    } catch {
-      // listener closed
+      const p = serveConn(s);
+      done.add(p);
+      p.finally(() => done.delete(p));
     }
   })();
 
@@ -858,21 +1106,15 @@ function toRequest(
 ): Request {
   const headers = new Headers();
   const f = head.fields;
-  let host: string | undefined;
-  for (let i = 0; i < f.length; i += 2) {
-    headers.append(f[i]!, f[i + 1]!);
-    if (f[i] === "host" && host === undefined) host = f[i + 1];
-  }
+  for (let i = 0; i < f.length; i += 2) headers.append(f[i]!, f[i + 1]!);
+  // The codec has checked Host (one, an authority; absent only in HTTP/1.0), so it cannot
+  // move the target's path; an empty or absent one is the listener's address (RFC 9112 §3.3).
+  const host = head.host || hostPart;
   const t = head.target;
   let url: string;
-  if (t.charCodeAt(0) === 47) {
-    // RFC 9112 §3.2: HTTP/1.1 requires Host; without one use the listener's address.
-    if (host === undefined && head.minorVersion === 1) {
-      throw new Error("missing Host field");
-    }
-    url = `http://${host || hostPart}${t}`;
-  } else if (t === "*") url = `http://${host || hostPart}/`;
-  else url = t;
+  if (t.charCodeAt(0) === 47) url = `http://${host}${t}`;
+  else if (t === "*") url = `http://${host}/`;
+  else url = t; // absolute-form: its own authority wins over Host (RFC 9112 §3.2.2)
   return new Request(url, {
     method: head.method,
     signal,

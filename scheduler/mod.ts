@@ -22,8 +22,9 @@ import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { RCODE_NAMES } from "./dns/constants.ts";
-import { ConfigError, DEFAULTS } from "../config/mod.ts";
+import { ConfigError, DEFAULTS, type LimitsConfig } from "../config/mod.ts";
 import { type ConnGuard, registerConnGuard } from "../net/mod.ts";
+import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
@@ -83,11 +84,10 @@ export interface SchedulerDeps {
   /** Health probe; default: http or tcp per `config.health.kind`. */
   readonly probe?: HealthProbe;
   /**
-   * Networks exempt from the per-network TCP cap: the process-wide `limits.trustedNetworks`,
-   * which `main.ts` hands over (one list for every listener of the node). Default: that key's
-   * default (loopback).
+   * The top-level `limits` section: connection caps, trusted networks and request and idle
+   * deadlines of the HTTP port (`limits.http`). @default DEFAULTS.limits
    */
-  readonly trustedNetworks?: readonly string[];
+  readonly limits?: LimitsConfig;
 }
 
 /** A running scheduler. */
@@ -261,7 +261,7 @@ export async function startScheduler(
       ms: Math.round(performance.now() - warmT0),
     });
   }
-  const trustedNetworks = deps.trustedNetworks ??
+  const trustedNetworks = deps.limits?.trustedNetworks ??
     DEFAULTS.limits.trustedNetworks;
   const guard = createDnsTcpGuard(config, trustedNetworks);
   let dns: { udp: UdpServer; tcp: TcpServer };
@@ -345,10 +345,13 @@ export async function startScheduler(
     redirect: config.redirect,
     adminToken: config.adminToken,
   });
-  const http = Deno.serve({
+  // Meridian's HTTP/1.1 server rather than Deno.serve: the connection limits and request
+  // deadlines of every HTTP port (limits.http) hold here too.
+  const http = serveHttp1({
     hostname: config.hostname,
     port: config.httpPort,
-    onListen: () => {},
+    ...http1Limits(deps.limits ?? DEFAULTS.limits, metrics, "scheduler_http"),
+    onError: (message, context) => log.debug(message, context),
   }, (req, info) => app.fetch(req, info));
   const httpPort = (http.addr as Deno.NetAddr).port;
   log.info("scheduler listening", {

@@ -10,6 +10,10 @@ export const Http1ErrorCode = {
   BadSyntax: "HTTP1_BAD_SYNTAX",
   /** The head (request line and fields) is larger than the limit, or has too many fields. */
   HeadTooLarge: "HTTP1_HEAD_TOO_LARGE",
+  /** The request target is longer than the limit (RFC 9112 §3: 414). */
+  TargetTooLong: "HTTP1_TARGET_TOO_LONG",
+  /** No Host field in an HTTP/1.1 request, more than one, or one that is not an authority. */
+  BadHost: "HTTP1_BAD_HOST",
   /** The protocol version is not HTTP/1.0 or HTTP/1.1. */
   BadVersion: "HTTP1_BAD_VERSION",
   /** Content-Length and Transfer-Encoding disagree or are malformed (RFC 9112 §6.3). */
@@ -30,6 +34,8 @@ export type Http1ErrorCodeValue =
 const STATUS: Readonly<Record<Http1ErrorCodeValue, number>> = {
   HTTP1_BAD_SYNTAX: 400,
   HTTP1_HEAD_TOO_LARGE: 431,
+  HTTP1_TARGET_TOO_LONG: 414,
+  HTTP1_BAD_HOST: 400,
   HTTP1_BAD_VERSION: 505,
   HTTP1_BAD_FRAMING: 400,
   HTTP1_UNSUPPORTED_CODING: 501,
@@ -52,7 +58,7 @@ export class Http1FormatError extends Error {
   override name = "Http1FormatError";
   /** Which rule the request broke; see {@link Http1ErrorCode}. */
   readonly code: Http1ErrorCodeValue;
-  /** The HTTP status that answers it (400, 413, 417, 431, 501 or 505). */
+  /** The HTTP status that answers it (400, 413, 414, 417, 431, 501 or 505). */
   readonly status: number;
 
   constructor(

@@ -24,6 +24,7 @@ export {
   fieldOf,
   MAX_HEAD_BYTES,
   MAX_HEADER_FIELDS,
+  MAX_TARGET_BYTES,
 } from "./request_head.ts";
 export type { RequestHead, RequestHeadLimits } from "./request_head.ts";
 export { encodeResponseHead, statusLine } from "./response_head.ts";

@@ -4,7 +4,10 @@
  *
  * Strict where leniency breeds request smuggling (RFC 9112 §11.2): no whitespace before the
  * colon, no obs-fold, no bare CR or LF, Content-Length and Transfer-Encoding never together,
- * a Content-Length list only of equal values, chunked only as the final coding.
+ * a Content-Length list only of equal values, chunked only as the final coding. Strict about
+ * Host too (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one in HTTP/1.0, and its value an
+ * authority, so a server that builds a URL from it can never have its path displaced
+ * (`Host: h/obj/EVIL#`).
  *
  * @module
  */
@@ -15,6 +18,11 @@ import { Http1ErrorCode, Http1FormatError } from "./errors.ts";
 export const MAX_HEAD_BYTES = 16 * 1024;
 /** Most field lines in one head. */
 export const MAX_HEADER_FIELDS = 100;
+/**
+ * Longest request target, in bytes; longer ones get 414. RFC 9112 §3 recommends supporting
+ * request lines of at least 8000 octets; nginx's default `large_client_header_buffers` is 8k.
+ */
+export const MAX_TARGET_BYTES = 8 * 1024;
 
 /** Limits of {@link decodeRequestHead}. */
 export interface RequestHeadLimits {
@@ -22,6 +30,8 @@ export interface RequestHeadLimits {
   readonly maxHeadBytes?: number;
   /** @default {@link MAX_HEADER_FIELDS} */
   readonly maxFields?: number;
+  /** @default {@link MAX_TARGET_BYTES} */
+  readonly maxTargetBytes?: number;
 }
 
 /** One decoded request head. */
@@ -30,10 +40,15 @@ export interface RequestHead {
   readonly method: string;
   /** The request target as sent: origin-form (`/p?q`), absolute-form or `*`. */
   readonly target: string;
-  /** 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  /** 1 for HTTP/1.1 (and HTTP/1.2–1.9, read as 1.1: RFC 9112 §2.3), 0 for HTTP/1.0. */
   readonly minorVersion: 0 | 1;
   /** Field names (lower-cased) and values (trimmed), flat: `[name0, value0, name1, …]`. */
   readonly fields: readonly string[];
+  /**
+   * The one Host field's value, a valid authority (`host[:port]`, possibly empty: RFC 9110
+   * §7.2); `undefined` only in an HTTP/1.0 request without one.
+   */
+  readonly host: string | undefined;
   /** Bytes of the head, blank line included: where the body (or next request) starts. */
   readonly headBytes: number;
   /** Body length in bytes, or `"chunked"`; 0 when the request has no body. */
@@ -72,6 +87,139 @@ function syntax(what: string): Http1FormatError {
   );
 }
 
+function targetTooLong(limit: number): Http1FormatError {
+  return new Http1FormatError(
+    Http1ErrorCode.TargetTooLong,
+    `Cannot read request head: request target over ${limit} bytes`,
+  );
+}
+
+function badHost(what: string): Http1FormatError {
+  return new Http1FormatError(
+    Http1ErrorCode.BadHost,
+    `Cannot read request head: ${what}`,
+  );
+}
+
+/**
+ * RFC 3986 §3.2.2 reg-name characters: unreserved and sub-delims. Percent-encoding, which
+ * reg-name also allows, is left out: no HTTP client sends it (names go as IDNA A-labels), and the
+ * WHATWG URL parser that builds a handler's `Request` decodes it and then refuses what it
+ * yields (`a%2Fb`), so accepting it would answer one request two ways.
+ */
+const REG_NAME = new Uint8Array(256);
+for (const c of "-._~!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) REG_NAME[c] = 1;
+for (let c = 65; c <= 90; c++) REG_NAME[c] = 1;
+for (let c = 97; c <= 122; c++) REG_NAME[c] = 1;
+
+const IPV4 =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const H16 = /^[0-9A-Fa-f]{1,4}$/;
+
+/** RFC 3986 §3.2.2 IPv6address (the text between the brackets of an IP-literal). */
+function isIpv6(s: string): boolean {
+  const gap = s.indexOf("::");
+  if (gap !== s.lastIndexOf("::") || s.includes(":::")) return false;
+  const split = (t: string) => t === "" ? [] : t.split(":");
+  const groups = gap < 0
+    ? split(s)
+    : [...split(s.slice(0, gap)), ...split(s.slice(gap + 2))];
+  let n = groups.length;
+  const last = groups.at(-1);
+  // A dotted IPv4 may only end the address, and counts as two groups.
+  if (last !== undefined && last.includes(".")) {
+    if (!s.endsWith(last) || !IPV4.test(last)) return false;
+    groups.pop();
+    n++;
+  }
+  for (const g of groups) if (!H16.test(g)) return false;
+  return gap < 0 ? n === 8 : n <= 7;
+}
+
+/**
+ * A reg-name whose last label is a number must be a dotted-quad IPv4 (RFC 3986 §3.2.2: what
+ * matches IPv4address is one; RFC 3696 §2: no all-numeric top-level label). The WHATWG URL
+ * parser reads such a name as an IPv4 address and refuses `527.0.0.1` or `a.1`.
+ */
+function isNameOrIpv4(v: string, end: number): boolean {
+  let e = end;
+  if (e > 1 && v.charCodeAt(e - 1) === 46 /* . */) e--;
+  const label = v.lastIndexOf(".", e - 1) + 1;
+  // Most names end in a label that starts with a letter: decided at once.
+  const c = v.charCodeAt(label);
+  if (!(c >= 48 && c <= 57)) return true;
+  return !isNumber(v, label, e) || isDottedQuad(v, end);
+}
+
+/** Whether `v[start, end)` is what the WHATWG IPv4 parser reads as a number (decimal or 0x hex). */
+function isNumber(v: string, start: number, end: number): boolean {
+  let i = start;
+  const hex = end - start >= 2 && v.charCodeAt(i) === 48 &&
+    (v.charCodeAt(i + 1) | 0x20) === 120 /* x */;
+  if (hex) i += 2;
+  for (; i < end; i++) {
+    const c = v.charCodeAt(i);
+    const digit = c >= 48 && c <= 57;
+    const h = c | 0x20;
+    if (!digit && !(hex && h >= 97 && h <= 102)) return false;
+  }
+  return true;
+}
+
+/** RFC 3986 §3.2.2 IPv4address: four decimal octets 0–255, no leading zeros, in `v[0, end)`. */
+function isDottedQuad(v: string, end: number): boolean {
+  let parts = 0;
+  let i = 0;
+  while (i < end) {
+    const p0 = i;
+    let n = 0;
+    while (i < end && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) {
+      n = n * 10 + v.charCodeAt(i) - 48;
+      i++;
+    }
+    const len = i - p0;
+    if (
+      len === 0 || len > 3 || n > 255 || (len > 1 && v.charCodeAt(p0) === 48)
+    ) {
+      return false;
+    }
+    parts++;
+    if (i === end) break;
+    if (v.charCodeAt(i) !== 46 || ++i === end) return false;
+  }
+  return parts === 4;
+}
+
+/**
+ * Whether a Host value is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2–3.2.3): a
+ * bracketed IPv6 literal or a reg-name (IPv4 is one), then an optional port up to 65535. The
+ * empty value is allowed (a target URI without authority); an empty host with a port is not.
+ * IPvFuture literals are refused for the reason of {@link REG_NAME}.
+ */
+function isAuthority(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return true;
+  let i = 0;
+  if (v.charCodeAt(0) === 91 /* [ */) {
+    const close = v.indexOf("]");
+    if (close < 0 || !isIpv6(v.slice(1, close))) return false;
+    i = close + 1;
+  } else {
+    while (i < n && REG_NAME[v.charCodeAt(i)]) i++;
+    if (i === 0 || !isNameOrIpv4(v, i)) return false;
+  }
+  if (i === n) return true;
+  if (v.charCodeAt(i) !== COLON || n - i - 1 > 5) return false;
+  let port = 0;
+  for (let k = i + 1; k < n; k++) {
+    const c = v.charCodeAt(k);
+    if (c < 48 || c > 57) return false;
+    port = port * 10 + c - 48;
+  }
+  return port <= 65535;
+}
+
 /**
  * Finds the end of the head: the index just past the first CRLF CRLF at or after `from`.
  *
@@ -89,18 +237,23 @@ function headEnd(b: Uint8Array, from: number): number {
 }
 
 /**
- * Refuses an incomplete head whose first bytes already cannot start a request (a method of
- * tchar, one space, a target without controls), so garbage is answered at once rather than
- * after the idle timeout.
+ * Refuses a head whose first bytes already cannot start a request (a method of tchar, one
+ * space, a target without controls, not longer than `maxTarget`), so garbage and an endless
+ * target are answered at once rather than at the head deadline.
  */
-function checkPartialRequestLine(b: Uint8Array, p: number): void {
+function checkPartialRequestLine(
+  b: Uint8Array,
+  p: number,
+  maxTarget: number,
+): void {
   const n = b.length;
   let i = p;
   while (i < n && TCHAR[b[i]!]) i++;
   if (i === n) return;
   if (i === p || b[i] !== SP) throw syntax("bad method");
-  i++;
+  const t0 = ++i;
   while (i < n && b[i]! > SP && b[i] !== 127) i++;
+  if (i - t0 > maxTarget) throw targetTooLong(maxTarget);
   if (i === n) return;
   if (b[i] !== SP && b[i] !== CR) throw syntax("bad request target");
 }
@@ -115,8 +268,9 @@ function checkPartialRequestLine(b: Uint8Array, p: number): void {
  * @param limits Head size and field count limits.
  * @returns The head, or `undefined` while the blank line that ends it has not arrived (and the
  *   bytes so far are within the limit).
- * @throws {Http1FormatError} On a syntax error, an oversized head, an unsupported version,
- *   coding or expectation, or ambiguous body framing; `status` says what to answer.
+ * @throws {Http1FormatError} On a syntax error, an oversized head or target, a missing,
+ *   repeated or malformed Host, an unsupported version, coding or expectation, or ambiguous
+ *   body framing; `status` says what to answer.
  *
  * @example
  * ```ts
@@ -136,11 +290,16 @@ export function decodeRequestHead(
 ): RequestHead | undefined {
   const maxHead = limits.maxHeadBytes ?? MAX_HEAD_BYTES;
   const maxFields = limits.maxFields ?? MAX_HEADER_FIELDS;
+  // A target that cannot fit in a head is "too long" (414), not a head too large (431).
+  const maxTarget = Math.min(
+    limits.maxTargetBytes ?? MAX_TARGET_BYTES,
+    maxHead,
+  );
   let p = 0;
   while (p + 1 < bytes.length && bytes[p] === CR && bytes[p + 1] === LF) p += 2;
   const end = headEnd(bytes, p);
   if (end < 0) {
-    checkPartialRequestLine(bytes, p);
+    checkPartialRequestLine(bytes, p, maxTarget);
     if (bytes.length > maxHead) {
       throw new Http1FormatError(
         Http1ErrorCode.HeadTooLarge,
@@ -150,6 +309,7 @@ export function decodeRequestHead(
     return undefined;
   }
   if (end > maxHead) {
+    checkPartialRequestLine(bytes, p, maxTarget);
     throw new Http1FormatError(
       Http1ErrorCode.HeadTooLarge,
       `Cannot read request head: ${end} bytes, limit ${maxHead}`,
@@ -164,6 +324,7 @@ export function decodeRequestHead(
   const t0 = ++i;
   while (bytes[i]! > SP && bytes[i] !== 127) i++;
   if (i === t0 || bytes[i] !== SP) throw syntax("bad request target");
+  if (i - t0 > maxTarget) throw targetTooLong(maxTarget);
   const target = latin1(bytes, t0, i);
   const v0 = ++i;
   while (bytes[i] !== CR && i < end) i++;
@@ -172,6 +333,9 @@ export function decodeRequestHead(
   let minorVersion: 0 | 1;
   if (version === "HTTP/1.1") minorVersion = 1;
   else if (version === "HTTP/1.0") minorVersion = 0;
+  // RFC 9112 §2.3: a higher minor version of a major version we implement is processed as the
+  // highest minor version we conform to, and answered as HTTP/1.1.
+  else if (/^HTTP\/1\.[2-9]$/.test(version)) minorVersion = 1;
   else if (/^HTTP\/\d\.\d$/.test(version) || version === "HTTP/2") {
     throw new Http1FormatError(
       Http1ErrorCode.BadVersion,
@@ -190,6 +354,7 @@ export function decodeRequestHead(
   let transferEncoding: string | undefined;
   let connection: string | undefined;
   let expect: string | undefined;
+  let host: string | undefined;
   while (i < end - 2) {
     const n0 = i;
     while (TCHAR[bytes[i]!]) i++;
@@ -261,7 +426,19 @@ export function decodeRequestHead(
       case "expect":
         expect = value;
         break;
+      case "host":
+        // RFC 9112 §3.2: more than one Host field line is a 400, whatever the values.
+        if (host !== undefined) throw badHost("more than one Host field");
+        if (!isAuthority(value)) {
+          throw badHost(`bad Host '${value.slice(0, 64)}'`);
+        }
+        host = value;
+        break;
     }
+  }
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 predates the field).
+  if (host === undefined && minorVersion === 1) {
+    throw badHost("no Host field in an HTTP/1.1 request");
   }
 
   let body: number | "chunked" = contentLength >= 0 ? contentLength : 0;
@@ -332,6 +509,7 @@ export function decodeRequestHead(
     target,
     minorVersion,
     fields,
+    host,
     headBytes: end,
     body,
     keepAlive,
@@ -349,9 +527,9 @@ export function decodeRequestHead(
  * ```ts
  * import { decodeRequestHead, fieldOf } from "./request_head.ts";
  * import assert from "node:assert/strict";
- * const head = decodeRequestHead(new TextEncoder().encode("GET / HTTP/1.1\r\nRange: bytes=0-1\r\n\r\n"))!;
+ * const head = decodeRequestHead(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n"))!;
  * assert.equal(fieldOf(head, "range"), "bytes=0-1");
- * assert.equal(fieldOf(head, "host"), undefined);
+ * assert.equal(fieldOf(head, "accept"), undefined);
  * ```
  */
 export function fieldOf(head: RequestHead, name: string): string | undefined {

@@ -13,6 +13,7 @@ export {
   READ_BUFFER_BYTES,
   type RtmpAccessDecision,
   type RtmpAccessRequest,
+  type RtmpRefusalReason,
   type RtmpServer,
   type RtmpServerDeps,
   type RtmpServerOptions,

@@ -6,6 +6,15 @@
  * closes that connection only, with one log line saying why; the hub and its other viewers go
  * on (STYLE B6).
  *
+ * Slow and greedy clients: the handshake must be done within `handshakeTimeoutMs` of accept
+ * and a publish or play started within {@link IDLE_PERIODS} of those periods, deadlines counted
+ * from accept and never restarted by a byte, so a handshake or a chunk header trickled a byte
+ * at a time is cut like a silent socket. Connections are admitted by a {@link ConnGuard} (a cap
+ * per listener and per client address, trusted networks exempt): at the cap, the oldest
+ * connection that has not yet started publishing or playing is closed for the newcomer, then
+ * the oldest one that has stopped; publishers and players never are. Publishes past
+ * `maxStreams` live streams are refused with `NetStream.Publish.Rejected`.
+ *
  * @module
  */
 
@@ -18,6 +27,12 @@ import {
   RtmpChunkReader,
   RtmpProtocolError,
 } from "../../codec/rtmp/mod.ts";
+import {
+  ConnGuard,
+  type ConnRefusal,
+  ConnState,
+  type ConnTicket,
+} from "../../net/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
 import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
@@ -49,8 +64,11 @@ export const READ_BUFFER_BYTES = 64 * 1024;
  */
 export const INITIAL_READ_BUFFER_BYTES = 4 * 1024;
 
-/** Concurrent connections accepted; more are closed on accept. */
+/** Concurrent connections of a server started without a guard (see {@link RtmpServerDeps.guard}). */
 export const MAX_CONNECTIONS = 10_000;
+
+/** Refused connections are logged at most this often (with a count), so a flood is one line. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /** Stream and app names we accept: no path separators, no control characters. */
 const NAME_PATTERN = /^[A-Za-z0-9_.\-]{1,128}$/;
@@ -67,8 +85,13 @@ export interface RtmpServerOptions {
   readonly maxViewerQueueBytes: number;
   /** @default HANDSHAKE_TIMEOUT_MS */
   readonly handshakeTimeoutMs?: number;
-  /** @default MAX_CONNECTIONS */
+  /** Without a guard: connections open at once. @default MAX_CONNECTIONS */
   readonly maxConnections?: number;
+  /**
+   * Live streams (every publish in the registry, virtual-live channels included) past which a
+   * publish is refused with `NetStream.Publish.Rejected`. @default Infinity
+   */
+  readonly maxStreams?: number;
 }
 
 /** What {@link startRtmpServer} needs from the origin. */
@@ -81,12 +104,30 @@ export interface RtmpServerDeps {
    * well-named request is allowed.
    */
   readonly access?: RtmpAccessControl | undefined;
+  /**
+   * Admission of connections (see net/conn_guard.ts). Default: one capped at
+   * `maxConnections`, with no per-address cap.
+   */
+  readonly guard?: ConnGuard | undefined;
 }
+
+/** Why a publish or play was refused, as counted in {@link RtmpServer.refusals}. */
+export type RtmpRefusalReason =
+  | "bad_name"
+  | "denied"
+  | "busy"
+  | "max_streams"
+  | "not_found"
+  | "one_per_connection";
 
 /** A running RTMP server. */
 export interface RtmpServer {
   /** The bound port (useful with `port: 0`). */
   readonly port: number;
+  /** Refused publishes and plays so far, by action and reason (for `/metrics`). */
+  refusals(): Iterable<
+    [action: "publish" | "play", reason: RtmpRefusalReason, count: number]
+  >;
   /** Stops accepting, closes every connection and waits for them. */
   close(): Promise<void>;
 }
@@ -207,48 +248,80 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
   const port = (listener.addr as Deno.NetAddr).port;
   const connections = new Set<RtmpConnection>();
   const tasks = new Set<Promise<void>>();
-  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  const guard = deps.guard ?? new ConnGuard({
+    maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
+    maxPerAddress: 0,
+    trusted: [],
+  });
+  const refusals = new Map<string, number>();
+  const shared: SharedState = {
+    options,
+    registry: deps.registry,
+    log,
+    access: deps.access,
+    maxStreams: options.maxStreams ?? Infinity,
+    refused: (action, reason) => {
+      const k = `${action} ${reason}`;
+      refusals.set(k, (refusals.get(k) ?? 0) + 1);
+    },
+  };
+  const refusedLog = refusalLogger(log);
   let nextId = 1;
   let closing = false;
 
   const acceptLoop = (async () => {
-    try {
-      for await (const conn of listener) {
-        if (closing) {
-          conn.close();
-          break;
-        }
-        if (connections.size >= maxConnections) {
-          log.warn("connection refused: too many connections", {
-            peer: peerOf(conn),
-            limit: maxConnections,
-          });
-          conn.close();
-          continue;
-        }
-        const c = new RtmpConnection(
-          conn,
-          nextId++,
-          options,
-          deps.registry,
-          log,
-          deps.access,
-        );
-        connections.add(c);
-        const task = c.run().finally(() => {
-          connections.delete(c);
-          tasks.delete(task);
-        });
-        tasks.add(task);
+    let retryMs = 5;
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (closing || err instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors or a connection reset before accept: keep listening.
+        log.warn("accept failed", { error: err });
+        await new Promise((r) => setTimeout(r, retryMs));
+        retryMs = Math.min(retryMs * 2, 1000);
+        continue;
       }
-    } catch (err) {
-      if (!closing) log.error("accept loop failed", { error: err });
+      retryMs = 5;
+      if (closing) {
+        conn.close();
+        break;
+      }
+      // The guard may evict this connection later, once it exists.
+      const self: { c?: RtmpConnection } = {};
+      const ticket = guard.admit(
+        (conn.remoteAddr as Deno.NetAddr).hostname,
+        () =>
+          self.c?.close("evicted: listener full, not publishing or playing"),
+      );
+      if (typeof ticket === "string") {
+        refusedLog(peerOf(conn), ticket);
+        conn.close();
+        continue;
+      }
+      const c = self.c = new RtmpConnection(conn, nextId++, shared, ticket);
+      connections.add(c);
+      const task = c.run().finally(() => {
+        connections.delete(c);
+        tasks.delete(task);
+      });
+      tasks.add(task);
     }
   })();
 
   log.info("listening", { hostname: options.hostname, port });
   return {
     port,
+    *refusals() {
+      for (const [k, n] of refusals) {
+        const [action, reason] = k.split(" ") as [
+          "publish" | "play",
+          RtmpRefusalReason,
+        ];
+        yield [action, reason, n];
+      }
+    },
     async close() {
       if (closing) return;
       closing = true;
@@ -263,6 +336,44 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
 function peerOf(conn: Deno.Conn): string {
   const a = conn.remoteAddr as Deno.NetAddr;
   return `${a.hostname}:${a.port}`;
+}
+
+/**
+ * Logs refused connections: the first at once, then at most one line per
+ * {@link REFUSAL_LOG_INTERVAL_MS} with how many were refused since (a flood is one line).
+ */
+function refusalLogger(
+  log: Logger,
+): (peer: string, reason: ConnRefusal) => void {
+  let last = -Infinity;
+  let since = 0;
+  return (peer, reason) => {
+    since++;
+    const t = Date.now();
+    if (t - last < REFUSAL_LOG_INTERVAL_MS) return;
+    log.warn("connections refused", {
+      reason: reason === "per_address"
+        ? "the address holds its share (limits.rtmp.maxConnectionsPerAddress)"
+        : "listener full of publishers and players (limits.rtmp.maxConnections)",
+      lastPeer: peer,
+      count: since,
+    });
+    last = t;
+    since = 0;
+  };
+}
+
+/** What every connection of one server shares. */
+interface SharedState {
+  readonly options: RtmpServerOptions;
+  readonly registry: StreamRegistry;
+  readonly log: Logger;
+  readonly access: RtmpAccessControl | undefined;
+  readonly maxStreams: number;
+  readonly refused: (
+    action: "publish" | "play",
+    reason: RtmpRefusalReason,
+  ) => void;
 }
 
 /**
@@ -392,6 +503,8 @@ class RtmpConnection {
   #bytesRead = 0;
   #playing: Playing | undefined;
   readonly #access: RtmpAccessControl | undefined;
+  readonly #shared: SharedState;
+  readonly #ticket: ConnTicket;
   /** An access decision in flight; input is not read until it settles. */
   #pending: Promise<void> | undefined;
   #accessSession: RtmpAccessSession | undefined;
@@ -399,18 +512,18 @@ class RtmpConnection {
   constructor(
     conn: Deno.Conn,
     id: number,
-    options: RtmpServerOptions,
-    registry: StreamRegistry,
-    log: Logger,
-    access: RtmpAccessControl | undefined,
+    shared: SharedState,
+    ticket: ConnTicket,
   ) {
-    this.#access = access;
+    this.#shared = shared;
+    this.#ticket = ticket;
+    this.#access = shared.access;
     this.#conn = conn;
     this.#id = id;
     this.#peer = peerOf(conn);
-    this.#options = options;
-    this.#registry = registry;
-    this.#log = log;
+    this.#options = shared.options;
+    this.#registry = shared.registry;
+    this.#log = shared.log;
     this.#writer = new SocketWriter(
       conn,
       (err) =>
@@ -421,7 +534,7 @@ class RtmpConnection {
           : this.close("write failed", err),
     );
     this.#session = new RtmpServerSession({
-      outChunkSize: options.outChunkSize,
+      outChunkSize: this.#options.outChunkSize,
       onEvent: (e) => this.#onEvent(e),
     });
   }
@@ -461,8 +574,10 @@ class RtmpConnection {
     const handshakeTimeoutMs = this.#options.handshakeTimeoutMs ??
       HANDSHAKE_TIMEOUT_MS;
     // One watchdog per connection, run every handshakeTimeoutMs: a client must finish the
-    // handshake within one period, start publishing or playing within IDLE_PERIODS, and a
-    // publisher that sends nothing for IDLE_PERIODS is dropped (its viewers see the stream end).
+    // handshake within one period of accept, start publishing or playing within IDLE_PERIODS
+    // (bytes sent meanwhile change nothing: only an access decision in flight, bounded by the
+    // hook timeout, is not idle), and a publisher that sends nothing for IDLE_PERIODS is
+    // dropped (its viewers see the stream end); so is a connection idle after its role ended.
     let idlePeriods = 0;
     let bytesAtLastCheck = 0;
     const timer = setInterval(() => {
@@ -524,6 +639,7 @@ class RtmpConnection {
     } finally {
       clearInterval(timer);
       this.close(this.#closeReason || "closed");
+      this.#ticket.release();
       this.#cleanup();
       this.#logClose();
     }
@@ -560,7 +676,13 @@ class RtmpConnection {
   ): void {
     const named = authorizeRtmpAccess(request);
     if (!named.allowed) {
-      return this.#refuse(kind, streamId, named.code, named.description);
+      return this.#refuse(
+        kind,
+        streamId,
+        named.code,
+        named.description,
+        "bad_name",
+      );
     }
     if (!this.#access) return then(undefined);
     this.#pending = this.#access.authorize(request).then(
@@ -575,6 +697,7 @@ class RtmpConnection {
             streamId,
             decision.code,
             decision.description,
+            "denied",
           );
         }
         then(decision.session);
@@ -619,6 +742,7 @@ class RtmpConnection {
         if (this.#publishing?.streamId === event.streamId) {
           this.#publishing.hub.end();
           this.#publishing = undefined;
+          this.#ticket.mark(ConnState.Idle);
           this.#endAccessSession();
           this.#log.info("publish ended", {
             peer: this.#peer,
@@ -631,6 +755,7 @@ class RtmpConnection {
         if (this.#playing?.streamId === event.streamId) {
           this.#playing.hub.removeViewer(this.#playing.viewer);
           this.#playing = undefined;
+          this.#ticket.mark(ConnState.Idle);
           this.#endAccessSession();
         }
         return;
@@ -650,7 +775,9 @@ class RtmpConnection {
     streamId: number,
     code: string,
     description: string,
+    reason: RtmpRefusalReason,
   ): void {
+    this.#shared.refused(kind, reason);
     if (kind === "publish") {
       this.#session.rejectPublish(streamId, code, description);
     } else this.#session.rejectPlay(streamId, code, description);
@@ -667,8 +794,11 @@ class RtmpConnection {
         event.streamId,
         "NetStream.Publish.BadConnection",
         "One publish or play per connection",
+        "one_per_connection",
       );
     }
+    // Refused before access control too, so a full origin spends no hook call or token use.
+    if (this.#atStreamLimit(event.streamId)) return;
     this.#decide("publish", event.streamId, {
       action: "publish",
       app: event.app,
@@ -678,10 +808,29 @@ class RtmpConnection {
     }, (session) => this.#startPublish(event, session));
   }
 
+  /** Refuses the publish when the origin holds `maxStreams` live streams; true if it did. */
+  #atStreamLimit(streamId: number): boolean {
+    const max = this.#shared.maxStreams;
+    if (this.#registry.size < max) return false;
+    this.#refuse(
+      "publish",
+      streamId,
+      "NetStream.Publish.Rejected",
+      `Cannot publish: the origin has its maximum of ${max} live streams`,
+      "max_streams",
+    );
+    return true;
+  }
+
   #startPublish(
     event: Extract<RtmpSessionEvent, { type: "publish" }>,
     session: RtmpAccessSession | undefined,
   ): void {
+    // Again after the decision: other publishes may have started while it ran.
+    if (this.#atStreamLimit(event.streamId)) {
+      session?.end();
+      return;
+    }
     let hub: Hub;
     try {
       hub = this.#registry.startPublish(event.app, event.name, {
@@ -696,11 +845,13 @@ class RtmpConnection {
           event.streamId,
           "NetStream.Publish.BadName",
           "Stream already publishing",
+          "busy",
         );
       }
       throw err;
     }
     this.#publishing = { hub, streamId: event.streamId };
+    this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     this.#session.acceptPublish(event.streamId);
     this.#log.info("publish started", {
@@ -717,6 +868,7 @@ class RtmpConnection {
         event.streamId,
         "NetStream.Play.Failed",
         "One publish or play per connection",
+        "one_per_connection",
       );
     }
     // A stream that is not live is refused before access control, so no token use is spent.
@@ -728,6 +880,7 @@ class RtmpConnection {
         event.streamId,
         "NetStream.Play.StreamNotFound",
         `Stream not found: ${this.#stream}`,
+        "not_found",
       );
     }
     this.#decide(
@@ -762,6 +915,7 @@ class RtmpConnection {
         event.streamId,
         "NetStream.Play.StreamNotFound",
         `Stream not found: ${this.#stream}`,
+        "not_found",
       );
     }
     this.#session.acceptPlay(event.streamId);
@@ -796,6 +950,7 @@ class RtmpConnection {
       },
     };
     this.#playing = { hub, viewer, streamId };
+    this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     session?.watch(() => this.close("access token revoked"));
     this.#log.info("play started", { peer: this.#peer, stream: this.#stream });

@@ -25,6 +25,8 @@ export class RawClient {
 
   static async connect(port: number): Promise<RawClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // The handshake's last write and the first command go out at once, not a delayed ACK later.
+    conn.setNoDelay(true);
     const client = new RawClient(conn);
     const hs = new RtmpClientHandshake({ digest: true });
     await conn.write(hs.start());

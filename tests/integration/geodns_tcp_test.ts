@@ -3,9 +3,10 @@
  * trickling bytes into them. A client from another /24 (dig and kdig bound to 127.0.1.x and
  * 127.0.2.x with `-b`; the drippers connect from 127.0.0.1) must still get its answer, and a
  * trickled message is cut at the per-message deadline. Loopback is not trusted here
- * (`trustedNetworks: []`), so it is subject to the per-network cap like any resolver.
+ * (`limits.trustedNetworks: []`), so it is subject to the per-network cap like any resolver.
  */
 import assert from "node:assert/strict";
+import { DEFAULTS } from "../../config/mod.ts";
 import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 import type { SchedulerHandle } from "../../scheduler/mod.ts";
 import {
@@ -165,7 +166,7 @@ Deno.test({
       } finally {
         d.stop();
       }
-    }, { trustedNetworks: [] });
+    }, { limits: { ...DEFAULTS.limits, trustedNetworks: [] } });
   },
 });
 
@@ -212,7 +213,7 @@ Deno.test({
       } finally {
         d.stop();
       }
-    }, { trustedNetworks: [] });
+    }, { limits: { ...DEFAULTS.limits, trustedNetworks: [] } });
   },
 });
 
@@ -269,7 +270,7 @@ Deno.test("scheduler DNS/TCP: a query trickled a byte at a time is cut at tcpMes
         conn.close();
       }
     },
-    { trustedNetworks: [] },
+    { limits: { ...DEFAULTS.limits, trustedNetworks: [] } },
   );
 });
 

@@ -3,6 +3,7 @@ import {
   ConnGuard,
   ConnState,
   type ConnTicket,
+  guardFromLimits,
   parseTrustedNetworks,
   registerConnGuard,
 } from "../../net/mod.ts";
@@ -122,4 +123,23 @@ Deno.test("registerConnGuard() exposes every listener's counts in one family", (
     text,
     /meridian_connections_refused_total\{listener="edge_http",reason="total"\} 1/,
   );
+});
+
+Deno.test("guardFromLimits() takes a limits slice and the trusted networks", () => {
+  const g = guardFromLimits(
+    { maxConnections: 3, maxConnectionsPerAddress: 1 },
+    ["10.0.0.0/8"],
+  );
+  ticket(g.admit("10.1.2.3", () => {}));
+  ticket(g.admit("10.1.2.3", () => {})); // trusted: over its share
+  ticket(g.admit("192.0.2.1", () => {}));
+  assert.equal(g.admit("192.0.2.1", () => {}), "per_address");
+  // Full: the oldest pending goes.
+  ticket(g.admit("192.0.2.2", () => {}));
+  assert.deepEqual(g.stats, {
+    open: 3,
+    refusedTotal: 0,
+    refusedPerAddress: 1,
+    evicted: 1,
+  });
 });

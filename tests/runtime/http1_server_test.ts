@@ -493,20 +493,66 @@ Deno.test("serveHttp1() cancels a stream's body when the client hangs up", async
   });
 });
 
-Deno.test("serveHttp1() closes a connection that sends no request within idleTimeoutMs", async () => {
+Deno.test("serveHttp1() answers a head that never completes with 408 at headTimeoutMs", async () => {
   await withServer(() => new Response("x"), async (port) => {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    try {
-      await conn.write(enc("GET / HT")); // a head that never completes
-      const t0 = Date.now();
-      const n = await conn.read(new Uint8Array(64)).catch(() => null);
-      assert.equal(n, null);
-      const waited = Date.now() - t0;
-      assert.ok(waited >= 150 && waited < 2500, `closed after ${waited} ms`);
-    } finally {
-      conn.close();
+    const t0 = Date.now();
+    const r = await exchange(port, "GET / HT"); // a head that never completes
+    const waited = Date.now() - t0;
+    assert.match(r.text, /^HTTP\/1\.1 408 /);
+    assert.equal(r.closed, true);
+    assert.ok(waited >= 150 && waited < 2500, `closed after ${waited} ms`);
+  }, { headTimeoutMs: 200 });
+});
+
+Deno.test("serveHttp1() refuses what RFC 9112 and RFC 9110 refuse before the fast path or the handler sees it", async () => {
+  let fast = 0;
+  let handled = 0;
+  const hit = enc(
+    "HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nhit",
+  );
+  await withServer((req) => {
+    handled++;
+    return new Response(`${req.method} ${new URL(req.url).pathname}`);
+  }, async (port) => {
+    const cases: [string, number][] = [
+      // The audit's URL rewrite through Host, two Hosts, and no Host.
+      ["GET /obj/N HTTP/1.1\r\nHost: h/obj/EVIL#\r\n\r\n", 400],
+      ["GET /obj/N HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400],
+      ["GET /obj/N HTTP/1.1\r\n\r\n", 400],
+      // Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET.
+      ["get /obj/N HTTP/1.1\r\nHost: a\r\n\r\n", 501],
+      ["TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 501],
+      [`GET /${"a".repeat(9 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
+    ];
+    for (const [wire, status] of cases) {
+      const r = await exchange(port, wire);
+      assert.ok(
+        r.text.startsWith(`HTTP/1.1 ${status} `),
+        `${wire.slice(0, 40)}: ${r.text.slice(0, 80)}`,
+      );
+      assert.equal(r.closed, true);
     }
-  }, { idleTimeoutMs: 200 });
+    assert.equal(fast, 0);
+    assert.equal(handled, 0);
+    // HTTP/1.2 is read as 1.1 (RFC 9112 §2.3): answered, as HTTP/1.1, by the handler.
+    const r = await exchange(
+      port,
+      "POST /v HTTP/1.2\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+      { untilText: "POST /v" },
+    );
+    assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(r.text.endsWith("POST /v"), r.text);
+    // HTTP/1.0 may omit Host; the fast path sees it.
+    const h = await exchange(port, "GET /p HTTP/1.0\r\n\r\n");
+    assert.ok(h.text.endsWith("hit"), h.text);
+    assert.equal(fast, 2); // POST /v, then GET /p
+  }, {
+    onError: () => {},
+    fastPath: (head) => {
+      fast++;
+      return head.target === "/p" ? [hit] : undefined;
+    },
+  });
 });
 
 Deno.test("serveHttp1() shutdown closes idle keep-alive connections and waits for a running response", async () => {

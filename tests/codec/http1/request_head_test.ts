@@ -43,8 +43,14 @@ Deno.test("decodeRequestHead() returns undefined until the blank line arrives", 
 Deno.test("decodeRequestHead() applies RFC 9112 persistence rules", () => {
   const ka = (s: string) => decodeRequestHead(enc(s))!.keepAlive;
   assert.equal(ka("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), true);
-  assert.equal(ka("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n"), false);
-  assert.equal(ka("GET / HTTP/1.1\r\nConnection: te, close\r\n\r\n"), false);
+  assert.equal(
+    ka("GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n"),
+    false,
+  );
+  assert.equal(
+    ka("GET / HTTP/1.1\r\nHost: a\r\nConnection: te, close\r\n\r\n"),
+    false,
+  );
   assert.equal(ka("GET / HTTP/1.0\r\n\r\n"), false);
   assert.equal(ka("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), true);
 });
@@ -52,22 +58,23 @@ Deno.test("decodeRequestHead() applies RFC 9112 persistence rules", () => {
 Deno.test("decodeRequestHead() reads body framing: Content-Length, chunked, Expect", () => {
   const h1 = decodeRequestHead(
     enc(
-      "POST /admin/purge HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+      "POST /admin/purge HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
     ),
   )!;
   assert.equal(h1.body, 12);
   assert.equal(h1.expectContinue, true);
   const h2 = decodeRequestHead(
-    enc("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    enc("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
   )!;
   assert.equal(h2.body, "chunked");
   const h3 = decodeRequestHead(
-    enc("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n"),
+    enc("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"),
   )!;
   assert.equal(h3.body, 5);
   // Leading empty lines are ignored (RFC 9112 §2.2).
   assert.equal(
-    decodeRequestHead(enc("\r\n\r\nGET / HTTP/1.1\r\n\r\n"))!.target,
+    decodeRequestHead(enc("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"))!
+      .target,
     "/",
   );
 });
@@ -88,25 +95,37 @@ function refused(wire: string, code: string, status: number) {
 Deno.test("decodeRequestHead() refuses smuggling shapes and bad syntax with the right status", () => {
   const B = Http1ErrorCode;
   refused(
-    "GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
     B.BadFraming,
     400,
   );
   refused(
-    "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-    B.BadFraming,
-    400,
-  );
-  refused("GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n", B.BadFraming, 400);
-  refused("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", B.BadFraming, 400);
-  refused("GET / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", B.BadFraming, 400);
-  refused(
-    "GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
     B.BadFraming,
     400,
   );
   refused(
-    "GET / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n",
+    B.BadFraming,
+    400,
+  );
+  refused(
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+    B.BadFraming,
+    400,
+  );
+  refused(
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n",
+    B.BadFraming,
+    400,
+  );
+  refused(
+    "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+    B.BadFraming,
+    400,
+  );
+  refused(
+    "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
     B.UnsupportedCoding,
     501,
   );
@@ -117,10 +136,10 @@ Deno.test("decodeRequestHead() refuses smuggling shapes and bad syntax with the 
   );
   refused("GET / HTTP/1.1\r\nHost : a\r\n\r\n", B.BadSyntax, 400);
   refused("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", B.BadSyntax, 400);
-  refused("GET / HTTP/1.1\r\nX: a\nb\r\n\r\n", B.BadSyntax, 400);
-  refused("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", B.BadSyntax, 400);
-  refused("GET / HTTP/1.1\r\nX: a\u0000b\r\n\r\n", B.BadSyntax, 400);
-  refused("GET / HTTP/1.1\r\n: empty\r\n\r\n", B.BadSyntax, 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\nX: a\nb\r\n\r\n", B.BadSyntax, 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", B.BadSyntax, 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\nX: a\u0000b\r\n\r\n", B.BadSyntax, 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", B.BadSyntax, 400);
   refused("G(T / HTTP/1.1\r\n\r\n", B.BadSyntax, 400);
   refused("GET  / HTTP/1.1\r\n\r\n", B.BadSyntax, 400);
   refused("GET live HTTP/1.1\r\n\r\n", B.BadSyntax, 400);
@@ -128,18 +147,169 @@ Deno.test("decodeRequestHead() refuses smuggling shapes and bad syntax with the 
   refused("GET / HTTP/2.0\r\n\r\n", B.BadVersion, 505);
   refused("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", B.BadVersion, 505);
   refused(
-    "POST / HTTP/1.1\r\nContent-Length: 1\r\nExpect: magic\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: magic\r\n\r\n",
     B.BadExpectation,
     417,
   );
   refused(
-    "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
     B.HeadTooLarge,
     431,
   );
-  refused(`GET /${"a".repeat(2000)} HTTP/1.1\r\n\r\n`, B.HeadTooLarge, 431);
+  refused(
+    `GET / HTTP/1.1\r\nHost: a\r\nX: ${"a".repeat(2000)}\r\n\r\n`,
+    B.HeadTooLarge,
+    431,
+  );
   // Over the limit without the blank line: refused before it ever arrives.
-  refused(`GET /${"a".repeat(2000)}`, B.HeadTooLarge, 431);
+  refused(
+    `GET / HTTP/1.1\r\nHost: a\r\nX: ${"a".repeat(2000)}`,
+    B.HeadTooLarge,
+    431,
+  );
+  // A target that cannot fit in the head is too long (414), not a head too large.
+  refused(`GET /${"a".repeat(2000)} HTTP/1.1\r\n\r\n`, B.TargetTooLong, 414);
+  refused(`GET /${"a".repeat(2000)}`, B.TargetTooLong, 414);
+});
+
+Deno.test("decodeRequestHead() answers a target over maxTargetBytes (8 KiB) with 414, even before it ends", () => {
+  const target = `/${"a".repeat(9 * 1024)}`;
+  for (
+    const wire of [`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`, `GET ${target}`]
+  ) {
+    assert.throws(() => decodeRequestHead(enc(wire)), (e: unknown) => {
+      assert.ok(e instanceof Http1FormatError);
+      assert.equal(e.status, 414);
+      assert.equal(e.code, Http1ErrorCode.TargetTooLong);
+      return true;
+    });
+  }
+  // 8 KiB exactly is served.
+  const ok = `/${"a".repeat(8 * 1024 - 1)}`;
+  assert.equal(
+    decodeRequestHead(enc(`GET ${ok} HTTP/1.1\r\nHost: a\r\n\r\n`))!.target,
+    ok,
+  );
+});
+
+Deno.test("decodeRequestHead() reads HTTP/1.2-1.9 as HTTP/1.1 (RFC 9112 §2.3) and refuses other majors", () => {
+  for (const v of ["1.2", "1.9"]) {
+    const head = decodeRequestHead(
+      enc(`GET / HTTP/${v}\r\nHost: a\r\n\r\n`),
+    )!;
+    assert.equal(head.minorVersion, 1);
+    assert.equal(head.keepAlive, true);
+  }
+  refused("GET / HTTP/0.9\r\nHost: a\r\n\r\n", Http1ErrorCode.BadVersion, 505);
+  refused("GET / HTTP/3.0\r\nHost: a\r\n\r\n", Http1ErrorCode.BadVersion, 505);
+  refused("GET / HTTP/1.10\r\nHost: a\r\n\r\n", Http1ErrorCode.BadSyntax, 400);
+});
+
+Deno.test("decodeRequestHead() requires one Host that is an authority (RFC 9112 §3.2, RFC 3986 §3.2.2)", () => {
+  const B = Http1ErrorCode;
+  // The audit's case: a Host that would move the path of a URL built from it.
+  refused("GET /obj/N HTTP/1.1\r\nHost: h/obj/EVIL#\r\n\r\n", B.BadHost, 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", B.BadHost, 400);
+  refused("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", B.BadHost, 400);
+  refused("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", B.BadHost, 400);
+  for (
+    const bad of [
+      "a b",
+      "a?b",
+      "a#",
+      "u@h",
+      "a\\b",
+      "h:80:80",
+      "h:x",
+      "h:65536",
+      ":80",
+      "[::1",
+      "[1:2:3]",
+      "[1:2:3:4:5:6:7:8:9]",
+      "[::1::2]",
+      "[v1.x]",
+      "[fe80::1%25eth0]",
+      "a%2Fb",
+      "caf\u00e9",
+      "[::1]x",
+    ]
+  ) {
+    refused(`GET / HTTP/1.1\r\nHost: ${bad}\r\n\r\n`, B.BadHost, 400);
+  }
+  for (
+    const good of [
+      "",
+      "a",
+      "edge.example:8080",
+      "127.0.0.1",
+      "h:",
+      "[::1]",
+      "[::1]:8090",
+      "[2001:db8::7]",
+      "[::ffff:192.0.2.1]:80",
+      "[1:2:3:4:5:6:7:8]",
+      "xn--bcher-kva.example",
+      "0x7f.example",
+      "255.255.255.255:65535",
+      "a.1b",
+      "a-b_c~d!$&'()*+,;=",
+    ]
+  ) {
+    const head = decodeRequestHead(
+      enc(`GET / HTTP/1.1\r\nHost: ${good}\r\n\r\n`),
+    )!;
+    assert.equal(head.host, good);
+    // What a server builds from it keeps the target as the path.
+    assert.equal(new URL(`http://${good || "x"}/p?q`).pathname, "/p");
+  }
+  for (
+    const bad of [
+      "527.0.0.1",
+      "a.1",
+      "a.0x7f",
+      "a.0X",
+      "1.2.3",
+      "1.2.3.256",
+      "01.2.3.4",
+      "1.2.3.4.",
+      "1.2.3.4.5",
+    ]
+  ) {
+    refused(`GET / HTTP/1.1\r\nHost: ${bad}\r\n\r\n`, B.BadHost, 400);
+  }
+  // HTTP/1.0 may leave it out.
+  assert.equal(
+    decodeRequestHead(enc("GET / HTTP/1.0\r\n\r\n"))!.host,
+    undefined,
+  );
+});
+
+Deno.test("decodeRequestHead() fuzz: every Host it accepts builds a URL with the target as its path", () => {
+  // Hosts drawn from the characters that matter to an authority and to the WHATWG URL parser.
+  const next = createPrng(0x4057);
+  const alphabet = "0123456789abfxX.-_~:[]%/#?@!$&'()*+,;= \\";
+  let accepted = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let host = "";
+    const n = next() % 16;
+    for (let k = 0; k < n; k++) host += alphabet[next() % alphabet.length];
+    if (i % 4 === 0) host = `[${host}]`;
+    if (i % 5 === 0) host = `${host}:${next() % 70_000}`;
+    let head;
+    try {
+      head = decodeRequestHead(
+        enc(`GET /t HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+      );
+    } catch (e) {
+      assert.ok(e instanceof Http1FormatError, `${host}: ${e}`);
+      continue;
+    }
+    accepted++;
+    assert.equal(head!.host, host.trim());
+    if (head!.host === "") continue;
+    assert.equal(new URL(`http://${head!.host}/t`).pathname, "/t", host);
+  }
+  assert.ok(accepted > 1000, `only ${accepted} hosts accepted`);
 });
 
 Deno.test("decodeRequestHead() fuzz: random and mutated heads either decode consistently or throw Http1FormatError", () => {
@@ -149,10 +319,10 @@ Deno.test("decodeRequestHead() fuzz: random and mutated heads either decode cons
       "GET /live/stream.m3u8 HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-9\r\n\r\n",
     ),
     enc(
-      "POST /admin/purge HTTP/1.1\r\nContent-Length: 17\r\nConnection: close\r\n\r\n",
+      "POST /admin/purge HTTP/1.1\r\nHost: [::1]:8088\r\nContent-Length: 17\r\nConnection: close\r\n\r\n",
     ),
     enc(
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
     ),
   ];
   let decoded = 0;
@@ -174,6 +344,11 @@ Deno.test("decodeRequestHead() fuzz: random and mutated heads either decode cons
         );
       }
       assert.ok(head.body === "chunked" || Number.isInteger(head.body));
+      // Any Host accepted builds a URL whose path is the target's (what the server relies on).
+      if (head.host) {
+        const u = new URL(`http://${head.host}/t`);
+        assert.equal(u.pathname, "/t", head.host);
+      }
       // A head that decodes builds a valid Headers object (what the server hands on).
       new Headers(
         Array.from({ length: head.fields.length / 2 }, (_, k) => [
