@@ -269,6 +269,7 @@ export async function startOrigin(
       log: log.child("rtmp"),
       access: createRtmpAccessControl(access),
       guard: rtmpGuard,
+      vod,
     },
   );
   deps.metrics.collect(

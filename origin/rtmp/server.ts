@@ -20,6 +20,7 @@
 
 import { concatBytes } from "../../codec/bytes/concat.ts";
 import {
+  encodeRtmpMediaTag,
   encodeRtmpMessage,
   encodeSetChunkSize,
   RTMP_DEFAULT_CHUNK_SIZE,
@@ -35,6 +36,8 @@ import {
 } from "../../net/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
+import type { MediaFile } from "../vod/media_file.ts";
+import { VodRtmpPlayer } from "../vod/rtmp_play.ts";
 import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
 import {
   type RtmpParams,
@@ -109,7 +112,29 @@ export interface RtmpServerDeps {
    * `maxConnections`, with no per-address cap.
    */
   readonly guard?: ConnGuard | undefined;
+  /**
+   * The media libraries, for RTMP VOD play (`rtmp://host/vod`, `play("mp4:film.mp4")`): a play
+   * of an app that names a library plays a file instead of a live stream.
+   */
+  readonly vod?: RtmpVodSource | undefined;
 }
+
+/** What RTMP VOD play needs from the VOD service. */
+export interface RtmpVodSource {
+  /** True when `app` is a library's app (`vod` for the `/vod/` prefix). */
+  ownsApp(app: string): boolean;
+  /**
+   * The file a play names (`mp4:a/b.mp4`, `a/b.mp4`, or without the extension), indexed;
+   * `undefined` when there is none.
+   * @throws When the file is not valid media (the player gets NetStream.Play.Failed).
+   */
+  rtmpMedia(app: string, name: string): Promise<MediaFile | undefined>;
+}
+
+/** Bytes queued for a VOD player's socket before the player waits for it to drain. */
+const VOD_QUEUE_BYTES = 512 * 1024;
+/** Media a VOD player gets ahead of the clock at start and after a seek (ms). */
+const VOD_BURST_MS = 3000;
 
 /** Why a publish or play was refused, as counted in {@link RtmpServer.refusals}. */
 export type RtmpRefusalReason =
@@ -259,6 +284,7 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     registry: deps.registry,
     log,
     access: deps.access,
+    vod: deps.vod,
     maxStreams: options.maxStreams ?? Infinity,
     refused: (action, reason) => {
       const k = `${action} ${reason}`;
@@ -369,6 +395,7 @@ interface SharedState {
   readonly registry: StreamRegistry;
   readonly log: Logger;
   readonly access: RtmpAccessControl | undefined;
+  readonly vod: RtmpVodSource | undefined;
   readonly maxStreams: number;
   readonly refused: (
     action: "publish" | "play",
@@ -502,6 +529,9 @@ class RtmpConnection {
   #publishing: Publishing | undefined;
   #bytesRead = 0;
   #playing: Playing | undefined;
+  #vodPlayer:
+    | { readonly player: VodRtmpPlayer; readonly streamId: number }
+    | undefined;
   readonly #access: RtmpAccessControl | undefined;
   readonly #shared: SharedState;
   readonly #ticket: ConnTicket;
@@ -586,6 +616,7 @@ class RtmpConnection {
         return;
       }
       const active = this.#playing !== undefined ||
+        this.#vodPlayer !== undefined ||
         (this.#publishing !== undefined &&
           this.#bytesRead > bytesAtLastCheck) ||
         this.#pending !== undefined;
@@ -654,6 +685,8 @@ class RtmpConnection {
       this.#playing.hub.removeViewer(this.#playing.viewer);
       this.#playing = undefined;
     }
+    this.#vodPlayer?.player.stop();
+    this.#vodPlayer = undefined;
     this.#endAccessSession();
   }
 
@@ -751,7 +784,24 @@ class RtmpConnection {
           });
         }
         return;
+      case "seek":
+        if (this.#vodPlayer?.streamId === event.streamId) {
+          this.#vodPlayer.player.seek(event.ms);
+        }
+        return;
+      case "pause":
+        if (this.#vodPlayer?.streamId === event.streamId) {
+          this.#vodPlayer.player.pause(event.paused);
+        }
+        return;
       case "stop-play":
+        if (this.#vodPlayer?.streamId === event.streamId) {
+          this.#vodPlayer.player.stop();
+          this.#vodPlayer = undefined;
+          this.#ticket.mark(ConnState.Idle);
+          this.#endAccessSession();
+          return;
+        }
         if (this.#playing?.streamId === event.streamId) {
           this.#playing.hub.removeViewer(this.#playing.viewer);
           this.#playing = undefined;
@@ -788,7 +838,7 @@ class RtmpConnection {
 
   #onPublish(event: Extract<RtmpSessionEvent, { type: "publish" }>): void {
     this.#stream = `${event.app}/${event.name}`;
-    if (this.#publishing || this.#playing || this.#pending) {
+    if (this.#publishing || this.#playing || this.#vodPlayer || this.#pending) {
       return this.#refuse(
         "publish",
         event.streamId,
@@ -862,7 +912,7 @@ class RtmpConnection {
 
   #onPlay(event: Extract<RtmpSessionEvent, { type: "play" }>): void {
     this.#stream = `${event.app}/${event.name}`;
-    if (this.#publishing || this.#playing || this.#pending) {
+    if (this.#publishing || this.#playing || this.#vodPlayer || this.#pending) {
       return this.#refuse(
         "play",
         event.streamId,
@@ -871,6 +921,7 @@ class RtmpConnection {
         "one_per_connection",
       );
     }
+    if (this.#shared.vod?.ownsApp(event.app)) return this.#onVodPlay(event);
     // A stream that is not live is refused before access control, so no token use is spent.
     const hub = this.#registry.get(event.app, event.name);
     const named = authorizeRtmpAccess(this.#playRequest(event));
@@ -889,6 +940,112 @@ class RtmpConnection {
       this.#playRequest(event),
       (session) => this.#startPlay(event, session),
     );
+  }
+
+  /**
+   * A play of a library file: found and indexed first (a missing file is refused before access
+   * control, so no token use is spent), then access as for live, then the player.
+   */
+  #onVodPlay(event: Extract<RtmpSessionEvent, { type: "play" }>): void {
+    const vod = this.#shared.vod!;
+    const streamId = event.streamId;
+    this.#pending = (async () => {
+      let media: MediaFile | undefined;
+      try {
+        media = await vod.rtmpMedia(event.app, event.name);
+      } catch (e) {
+        return this.#refuse(
+          "play",
+          streamId,
+          "NetStream.Play.Failed",
+          e instanceof Error ? e.message : String(e),
+          "not_found",
+        );
+      }
+      if (this.#closed || this.#closing) return;
+      if (!media) {
+        return this.#refuse(
+          "play",
+          streamId,
+          "NetStream.Play.StreamNotFound",
+          `File not found: ${this.#stream}`,
+          "not_found",
+        );
+      }
+      let session: RtmpAccessSession | undefined;
+      if (this.#access) {
+        const decision = await this.#access.authorize({
+          action: "play",
+          app: event.app,
+          name: media.file.relPath,
+          params: event.params,
+          peer: this.#peer,
+        });
+        if (this.#closed || this.#closing) {
+          if (decision.allowed) decision.session?.end();
+          return;
+        }
+        if (!decision.allowed) {
+          return this.#refuse(
+            "play",
+            streamId,
+            decision.code,
+            decision.description,
+            "denied",
+          );
+        }
+        session = decision.session;
+      }
+      this.#startVodPlay(event, media, session);
+      this.#flushSession();
+    })().catch((err) => this.close("vod play failed", err)).finally(() => {
+      this.#pending = undefined;
+    });
+  }
+
+  #startVodPlay(
+    event: Extract<RtmpSessionEvent, { type: "play" }>,
+    media: MediaFile,
+    session: RtmpAccessSession | undefined,
+  ): void {
+    const streamId = event.streamId;
+    this.#session.acceptPlay(streamId);
+    this.#flushSession();
+    const chunk = this.#options.outChunkSize;
+    const rewrite = streamId === RTMP_MEDIA_STREAM_ID
+      ? undefined
+      : createStreamIdRewriter(streamId, chunk);
+    const player = new VodRtmpPlayer(media, {
+      tag: (tag) => {
+        if (this.#closed || this.#closing) return;
+        const bytes = encodeRtmpMediaTag(tag, chunk);
+        this.#writer.enqueue(rewrite ? rewrite(bytes) : bytes);
+      },
+      status: (code, description) => {
+        if (code === "NetStream.Play.Start") return; // acceptPlay sent it
+        this.#session.playerStatus(streamId, code, description);
+        this.#flushSession();
+      },
+      playStatus: (_code, durationMs) => {
+        this.#session.playComplete(streamId, durationMs);
+        this.#flushSession();
+      },
+      ready: () => this.#writer.queuedBytes < VOD_QUEUE_BYTES,
+    }, {
+      startMs: event.startMs > 0 ? event.startMs : 0,
+      durationMs: event.durationMs >= 0 ? event.durationMs : undefined,
+      burstMs: VOD_BURST_MS,
+    });
+    this.#vodPlayer = { player, streamId };
+    this.#ticket.mark(ConnState.Active);
+    this.#accessSession = session;
+    session?.watch(() => this.close("access token revoked"));
+    this.#log.info("vod play started", {
+      peer: this.#peer,
+      file: media.file.relPath,
+      startMs: event.startMs,
+    });
+    player.start();
   }
 
   #playRequest(

@@ -139,6 +139,49 @@ export class VodService {
     return { app: app!, stream, sessionPath: `/${app}/${stream}/` };
   }
 
+  /** True when `app` names a library (its prefix's first segment, `vod` for `/vod/`). */
+  ownsApp(app: string): boolean {
+    return this.#libraries.some((l) => l.prefix.split("/")[1] === app);
+  }
+
+  /**
+   * The library file an RTMP play names: `mp4:movies/a.mp4`, `movies/a.mp4` or `movies/a` (the
+   * extension found as for HTTP), under the library whose app is `app`, indexed.
+   *
+   * @returns `undefined` when no such file exists (or the name is not a safe path).
+   * @throws {VodError} When the file is not valid media.
+   */
+  async rtmpMedia(app: string, name: string): Promise<MediaFile | undefined> {
+    const lib = this.#libraries.find((l) => l.prefix.split("/")[1] === app);
+    if (!lib) return undefined;
+    // Flash players name the container: `mp4:` (and `flv:`) before the file (FMS syntax).
+    const bare = name.replace(/^(mp4|flv|f4v|mov):/i, "");
+    // The rest of the prefix (a library at /media/films/ plays as app `media`, `films/x.mp4`).
+    const inner = lib.prefix.split("/").slice(2, -1).join("/");
+    let rel: string;
+    try {
+      rel = checkRelPath(encodeURIComponent(bare).replace(/%2F/gi, "/"));
+    } catch {
+      return undefined;
+    }
+    if (inner) {
+      if (!rel.startsWith(`${inner}/`)) return undefined;
+      rel = rel.slice(inner.length + 1);
+    }
+    const ext = extensionOf(rel);
+    let file: LibraryFile | undefined;
+    if (ext in MEDIA_EXTENSIONS) file = await this.#file(lib, rel);
+    else {
+      for (const e of ["mp4", "flv", "mov", "m4v", "f4v"]) {
+        file = await this.#file(lib, `${rel}.${e}`);
+        if (file) break;
+      }
+    }
+    if (!file) return undefined;
+    this.stats.requests.rtmp = (this.stats.requests.rtmp ?? 0) + 1;
+    return await this.#cache.get(file);
+  }
+
   /** True when `pathname` lies under a library prefix. */
   owns(pathname: string): boolean {
     return this.#libraries.some((l) => pathname.startsWith(l.prefix));
