@@ -28,7 +28,7 @@ import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
-import { DnsHandler } from "./handler.ts";
+import { DnsHandler } from "./answer/handler.ts";
 import { HealthMonitor } from "./health/monitor.ts";
 import type { HealthProbe } from "./health/probe.ts";
 import { createSchedulerApp } from "./http/app.ts";
@@ -62,7 +62,7 @@ export {
   StoreEdgeSource,
   type StoreEdgeSourceOptions,
 } from "./edges_store.ts";
-export { DnsHandler, type QueryClient } from "./handler.ts";
+export { DnsHandler, type QueryClient } from "./answer/handler.ts";
 export { HealthMonitor, type HealthSnapshot } from "./health/monitor.ts";
 export { Authority } from "./zone.ts";
 export { DnsStats } from "./stats.ts";

@@ -10,7 +10,7 @@
 
 import { openGeoDatabase } from "../geo/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { DnsHandler } from "./handler.ts";
+import { DnsHandler } from "./answer/handler.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
 import {
   createDnsTcpGuard,

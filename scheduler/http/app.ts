@@ -11,7 +11,7 @@ import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 import { DBIP_ATTRIBUTION_HTML, parseIp } from "../../geo/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { EdgeSource } from "../edges.ts";
-import type { DnsHandler } from "../handler.ts";
+import type { DnsHandler } from "../answer/handler.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
 import type { DnsStats } from "../stats.ts";
 import { createAdminGate } from "../../control/mod.ts";

@@ -3,19 +3,19 @@ import {
   decodePacket,
   encodePacket,
   type Packet,
-} from "../../scheduler/dns/packet.ts";
-import { ConfigEdgeSource } from "../../scheduler/edges.ts";
-import { DnsHandler } from "../../scheduler/handler.ts";
-import { Authority } from "../../scheduler/zone.ts";
-import { DnsStats } from "../../scheduler/stats.ts";
-import { createStaticGeoLookup, parseIp } from "../../geo/mod.ts";
-import { GEO, ManualHealth, testConfig } from "./_fixtures.ts";
-import { createPrng } from "../_helpers/prng.ts";
-import { rawQuery, wireName } from "../_helpers/dns_wire.ts";
+} from "../../../scheduler/dns/packet.ts";
+import { ConfigEdgeSource } from "../../../scheduler/edges.ts";
+import { DnsHandler } from "../../../scheduler/answer/handler.ts";
+import { Authority } from "../../../scheduler/zone.ts";
+import { DnsStats } from "../../../scheduler/stats.ts";
+import { createStaticGeoLookup, parseIp } from "../../../geo/mod.ts";
+import { GEO, ManualHealth, testConfig } from "../_fixtures.ts";
+import { createPrng } from "../../_helpers/prng.ts";
+import { rawQuery, wireName } from "../../_helpers/dns_wire.ts";
 import {
   createResponseClass,
   ResponseKind,
-} from "../../scheduler/server/rate_limit.ts";
+} from "../../../scheduler/server/rate_limit.ts";
 
 function setup() {
   const config = testConfig();
