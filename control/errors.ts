@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 /** Stable codes of {@link ControlError}. */
 export const ControlErrorCode = {
   /** A configured secret is too short (the message gives its length, never its value). */
@@ -17,13 +19,6 @@ export type ControlErrorCode =
   typeof ControlErrorCode[keyof typeof ControlErrorCode];
 
 /** A start-up failure of the control role. Messages never contain secrets. */
-export class ControlError extends Error {
+export class ControlError extends CodedError<ControlErrorCode> {
   override name = "ControlError";
-  /** Stable, machine-readable code. */
-  readonly code: ControlErrorCode;
-  /** @param code One of the stable codes. @param message Says what failed and the bad value. */
-  constructor(code: ControlErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 import { Buffer } from "node:buffer";
 // TODO: bare specifier once deno.json maps it (inline pin until then).
 import { Reader } from "maxmind";
@@ -26,11 +28,10 @@ export const DBIP_ATTRIBUTION_HTML =
   `<a href="https://db-ip.com/">IP Geolocation by DB-IP</a> (CC BY 4.0)`;
 
 /** A database could not be found, read or parsed. */
-export class GeoDatabaseError extends Error {
+export class GeoDatabaseError extends CodedError<"GEO_DB"> {
   override name = "GeoDatabaseError";
-  readonly code = "GEO_DB";
   constructor(message: string, readonly path: string, options?: ErrorOptions) {
-    super(`${message}: ${path}`, options);
+    super("GEO_DB", `${message}: ${path}`, options);
   }
 }
 

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link TokenError}. */
 export const TokenErrorCode = {
   /** A configured secret is too short to be safe. */
@@ -19,13 +21,6 @@ export type TokenErrorCode = typeof TokenErrorCode[keyof typeof TokenErrorCode];
  * A token or session failure raised at set-up or signing time (never for untrusted input, which
  * gets a `{ ok: false, reason }` answer instead).
  */
-export class TokenError extends Error {
+export class TokenError extends CodedError<TokenErrorCode> {
   override name = "TokenError";
-  /** Stable, machine-readable code. */
-  readonly code: TokenErrorCode;
-  /** @param code One of the stable codes. @param message Says what failed and the bad value. */
-  constructor(code: TokenErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }
