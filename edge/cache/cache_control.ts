@@ -2,9 +2,12 @@
  * RFC 9111 response directives and freshness arithmetic for a shared cache.
  *
  * Pure: headers and times in, numbers out. The caller supplies `now` so tests never sleep.
+ * Dates are HTTP-dates by the grammar (`http_date.ts`), never whatever `Date.parse` accepts.
  *
  * @module
  */
+
+import { parseHttpDate } from "./http_date.ts";
 
 /** The response Cache-Control directives a shared cache acts on (RFC 9111 §5.2.2). */
 export interface CacheDirectives {
@@ -142,10 +145,9 @@ export const MAX_HEURISTIC_LIFETIME_MS = 24 * 3600 * 1000;
  * Undefined when the response has no usable Last-Modified.
  */
 function heuristicLifetimeMs(headers: Headers): number | undefined {
-  const modified = Date.parse(headers.get("last-modified") ?? "");
-  if (Number.isNaN(modified)) return undefined;
-  const date = Date.parse(headers.get("date") ?? "");
-  const now = Number.isNaN(date) ? Date.now() : date;
+  const modified = parseHttpDate(headers.get("last-modified"));
+  if (modified === undefined) return undefined;
+  const now = parseHttpDate(headers.get("date")) ?? Date.now();
   if (now <= modified) return undefined;
   return Math.min(MAX_HEURISTIC_LIFETIME_MS, Math.floor((now - modified) / 10));
 }
@@ -233,11 +235,11 @@ export function computeFreshness(
   } else {
     const expires = headers.get("expires");
     if (expires !== null) {
-      // §5.3: an invalid Expires (e.g. "0") means already expired.
-      const exp = Date.parse(expires);
-      const date = Date.parse(headers.get("date") ?? "");
-      const base = Number.isNaN(date) ? Date.now() : date;
-      lifetimeMs = Number.isNaN(exp) ? 0 : Math.max(0, exp - base);
+      // §5.3: an invalid Expires ("0", another time zone, a one-digit hour, two values) is a
+      // time in the past: stored, but stale at once. §4.2.1: lifetime = Expires - Date.
+      const exp = parseHttpDate(expires);
+      const base = parseHttpDate(headers.get("date")) ?? Date.now();
+      lifetimeMs = exp === undefined ? 0 : Math.max(0, exp - base);
     }
   }
   if (lifetimeMs === undefined) {
@@ -265,6 +267,30 @@ export function computeFreshness(
 }
 
 /**
+ * The `Age` field's value in seconds (RFC 9111 §5.1): of a list (`Age: 7200, 0`, or two `Age`
+ * lines, which `Headers` joins) the first member counts; an invalid value is ignored.
+ *
+ * @param value The field value, or null.
+ * @returns Seconds (capped at {@link MAX_DELTA_SECONDS}), or `undefined` when absent or invalid.
+ *
+ * @example
+ * ```ts
+ * import { parseAge } from "./cache_control.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseAge("7200, 0"), 7200);
+ * assert.equal(parseAge("-1"), undefined);
+ * ```
+ */
+export function parseAge(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const comma = value.indexOf(",");
+  const first = (comma < 0 ? value : value.slice(0, comma)).trim();
+  return /^\d+$/.test(first)
+    ? Math.min(Number(first), MAX_DELTA_SECONDS)
+    : undefined;
+}
+
+/**
  * The response's age when it was received (RFC 9111 §4.2.3 `corrected_initial_age`).
  *
  * @param headers The response headers (Age, Date).
@@ -283,11 +309,11 @@ export function initialAgeMs(
   requestTimeMs: number,
   responseTimeMs: number,
 ): number {
-  const dateMs = Date.parse(headers.get("date") ?? "");
-  const apparent = Number.isNaN(dateMs)
+  const dateMs = parseHttpDate(headers.get("date"));
+  const apparent = dateMs === undefined
     ? 0
     : Math.max(0, responseTimeMs - dateMs);
-  const ageValue = (deltaSeconds(headers.get("age") ?? undefined) ?? 0) * 1000;
+  const ageValue = (parseAge(headers.get("age")) ?? 0) * 1000;
   const correctedAge = ageValue + (responseTimeMs - requestTimeMs);
   return Math.max(apparent, correctedAge);
 }

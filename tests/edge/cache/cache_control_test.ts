@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   computeFreshness,
   initialAgeMs,
+  parseAge,
   parseCacheControl,
 } from "../../../edge/cache/cache_control.ts";
 
@@ -168,4 +169,37 @@ Deno.test("computeFreshness() gives a silent response with Last-Modified 10% of 
     ).storable,
     false,
   );
+});
+
+Deno.test("parseAge() takes the first member of a list and ignores invalid values (RFC 9111 §5.1)", () => {
+  const cases: [string | null, number | undefined][] = [
+    ["7200", 7200],
+    ["7200, 0", 7200],
+    ["0, 7200", 0],
+    [" 12 ", 12],
+    ["abc", undefined],
+    ["-7200", undefined],
+    ["7200.0", undefined],
+    ["", undefined],
+    [null, undefined],
+    ["99999999999", 2_147_483_648],
+  ];
+  for (const [v, want] of cases) assert.equal(parseAge(v), want, String(v));
+});
+
+Deno.test("computeFreshness(): an Expires that is not an HTTP-date is a time in the past (RFC 9111 §5.3)", () => {
+  const date = "Wed, 25 Nov 2026 10:00:00 GMT";
+  const ok = fresh(200, { date, expires: "Wed, 25 Nov 2026 10:01:00 GMT" });
+  assert.equal(ok.lifetimeMs, 60_000);
+  for (
+    const expires of [
+      "0",
+      "Wed, 25 Nov 2026 10:01:00 UTC",
+      "Wed, 25 Nov 2026 1:01:00 GMT",
+    ]
+  ) {
+    const f = fresh(200, { date, expires });
+    assert.equal(f.storable, true, expires);
+    assert.equal(f.lifetimeMs, 0, expires);
+  }
 });

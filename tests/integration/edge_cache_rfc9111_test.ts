@@ -1,0 +1,99 @@
+/**
+ * RFC 9111 behaviour of a real edge (both HTTP servers, port 0) in front of a real origin,
+ * through real clients (fetch, raw sockets): the cases the cache-tests suite found (see
+ * CONFORMANCE.md), each asserted by what the origin saw and what the client got.
+ */
+import assert from "node:assert/strict";
+import { startTestOrigin } from "../edge/_helpers/fixtures.ts";
+import { rawGet, withEachServer } from "../edge/_helpers/raw_http.ts";
+
+/** Two GETs of `path` through the edge; how many reached the origin. */
+async function twice(
+  port: number,
+  path: string,
+  origin: { count(p: string): number },
+): Promise<number> {
+  for (let i = 0; i < 2; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    await r.body?.cancel();
+    assert.equal(r.status, 200, path);
+  }
+  return origin.count(path);
+}
+
+const INVALID_EXPIRES = [
+  "0",
+  "Thu, 18 Aug 2050 02:01:18 UTC",
+  "Thu, 18 Aug 2050 02:01:18 AEST",
+  "Thu, 18 Aug 50 02:01:18 GMT",
+  "Thu 18 Aug 2050 02:01:18 GMT",
+  "Thu, 18  Aug  2050 02:01:18 GMT",
+  "Thu, 18-Aug-2050 02:01:18 GMT",
+  "Thu, 18 Aug 2050 02.01.18 GMT",
+  "Thu, 18 Aug 2050 2:01:18 GMT",
+];
+
+Deno.test("edge: an invalid Expires is already expired, a valid one is reused (RFC 9111 §5.3)", async () => {
+  const origin = startTestOrigin((_req, url) => {
+    const i = Number(url.pathname.split("/").pop());
+    return new Response("x", {
+      headers: {
+        expires: i < 0 ? "Thu, 18 Aug 2050 02:01:18 GMT" : INVALID_EXPIRES[i]!,
+      },
+    });
+  });
+  try {
+    await withEachServer(origin.url, async (edge, server) => {
+      assert.equal(
+        await twice(edge.port, `/${server}/exp/-1`, origin),
+        1,
+        "a valid future Expires is reused",
+      );
+      for (let i = 0; i < INVALID_EXPIRES.length; i++) {
+        assert.equal(
+          await twice(edge.port, `/${server}/exp/${i}`, origin),
+          2,
+          `Expires: ${INVALID_EXPIRES[i]} (${server})`,
+        );
+      }
+    });
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("edge: of a list-valued Age the first member counts (RFC 9111 §5.1)", async () => {
+  const ages: Record<string, [string, string][]> = {
+    suffix: [["age", "7200, 0"]],
+    "suffix-twoline": [["age", "7200"], ["age", "0"]],
+    prefix: [["age", "0, 7200"]],
+    "prefix-twoline": [["age", "0"], ["age", "7200"]],
+    nonnumeric: [["age", "abc"]],
+  };
+  const origin = startTestOrigin((_req, url) =>
+    new Response("x", {
+      headers: [
+        ["cache-control", "max-age=3600"],
+        ...ages[url.pathname.split("/").pop()!]!,
+      ],
+    })
+  );
+  try {
+    await withEachServer(origin.url, async (edge, server) => {
+      const p = (k: string) => `/${server}/age/${k}`;
+      assert.equal(await twice(edge.port, p("suffix"), origin), 2);
+      assert.equal(await twice(edge.port, p("suffix-twoline"), origin), 2);
+      assert.equal(await twice(edge.port, p("prefix"), origin), 1);
+      assert.equal(await twice(edge.port, p("prefix-twoline"), origin), 1);
+      assert.equal(
+        await twice(edge.port, p("nonnumeric"), origin),
+        1,
+        "an invalid Age is ignored",
+      );
+      const hit = await rawGet(edge.port, p("prefix"));
+      assert.deepEqual(hit.fields.get("age"), ["0"], "one Age, ours");
+    });
+  } finally {
+    await origin.close();
+  }
+});
