@@ -8,6 +8,7 @@
  */
 
 import { parseHttpDate } from "./http_date.ts";
+import { type Member, parseDictionary } from "./structured_field.ts";
 
 /** The response Cache-Control directives a shared cache acts on (RFC 9111 §5.2.2). */
 export interface CacheDirectives {
@@ -120,6 +121,110 @@ export function parseCacheControl(value: string | null): CacheDirectives {
   return d;
 }
 
+/**
+ * The targeted cache-control fields this edge obeys, first wins (RFC 9213 §2.2: a CDN's own
+ * target list). `CDN-Cache-Control` is the one every CDN implements (RFC 9213 §3.1).
+ */
+export const TARGETED_FIELDS: readonly string[] = ["cdn-cache-control"];
+
+const DELTA_DIRECTIVES = {
+  "max-age": "maxAgeSeconds",
+  "s-maxage": "sMaxAgeSeconds",
+  "stale-while-revalidate": "staleWhileRevalidateSeconds",
+  "stale-if-error": "staleIfErrorSeconds",
+} as const;
+
+const FLAG_DIRECTIVES = {
+  "no-store": "noStore",
+  "no-cache": "noCache",
+  private: "private",
+  public: "public",
+  "must-revalidate": "mustRevalidate",
+  "proxy-revalidate": "proxyRevalidate",
+  immutable: "immutable",
+} as const;
+
+/** True when a flag directive is set; undefined when its value has the wrong type. */
+function flagOf(name: string, m: Member): boolean | undefined {
+  if (m.kind === "list") {
+    // RFC 9213 §2.1: `no-cache` and `private` may list field names (Inner List of Strings);
+    // like the qualified Cache-Control forms we treat them as unqualified (RFC 9111 §5.2.2.4).
+    return (name === "no-cache" || name === "private") &&
+        m.items.every((i) => i.value.type === "string")
+      ? true
+      : undefined;
+  }
+  return m.value.type === "boolean" ? m.value.value : undefined;
+}
+
+/**
+ * Parses a targeted cache-control field such as `CDN-Cache-Control` (RFC 9213 §2.1): a
+ * Structured Field Dictionary of the Cache-Control response directives, Booleans for flags and
+ * Integers for delta-seconds. Unknown directives and parameters are ignored.
+ *
+ * @param value The field value, or null.
+ * @returns The directives, or `undefined` when the field is absent, empty or invalid (a parse
+ *   error, or a known directive of the wrong type): the cache then ignores it (RFC 9213 §2.1).
+ *
+ * @example
+ * ```ts
+ * import { parseTargetedCacheControl } from "./cache_control.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseTargetedCacheControl("max-age=600, foo")?.maxAgeSeconds, 600);
+ * assert.equal(parseTargetedCacheControl('max-age="600"'), undefined);
+ * assert.equal(parseTargetedCacheControl("max-age =600"), undefined);
+ * ```
+ */
+export function parseTargetedCacheControl(
+  value: string | null,
+): CacheDirectives | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  let dict;
+  try {
+    dict = parseDictionary(value);
+  } catch {
+    return undefined;
+  }
+  if (dict.size === 0) return undefined;
+  const d: { -readonly [K in keyof CacheDirectives]: CacheDirectives[K] } =
+    parseCacheControl(null);
+  for (const [name, m] of dict) {
+    if (name in DELTA_DIRECTIVES) {
+      if (
+        m.kind !== "item" || m.value.type !== "integer" || m.value.value < 0
+      ) return undefined;
+      d[DELTA_DIRECTIVES[name as keyof typeof DELTA_DIRECTIVES]] = Math.min(
+        m.value.value,
+        MAX_DELTA_SECONDS,
+      );
+    } else if (name in FLAG_DIRECTIVES) {
+      const on = flagOf(name, m);
+      if (on === undefined) return undefined;
+      d[FLAG_DIRECTIVES[name as keyof typeof FLAG_DIRECTIVES]] = on;
+    }
+  }
+  return d;
+}
+
+/**
+ * The directives a CDN acts on (RFC 9213 §2.2): those of the first valid, non-empty targeted
+ * field; else Cache-Control.
+ *
+ * @returns The directives, and whether a targeted field gave them (Expires is then ignored).
+ */
+export function effectiveDirectives(
+  headers: Headers,
+): { readonly directives: CacheDirectives; readonly targeted: boolean } {
+  for (const f of TARGETED_FIELDS) {
+    const t = parseTargetedCacheControl(headers.get(f));
+    if (t) return { directives: t, targeted: true };
+  }
+  return {
+    directives: parseCacheControl(headers.get("cache-control")),
+    targeted: false,
+  };
+}
+
 /** Statuses cacheable by default, i.e. heuristically (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([
   200,
@@ -212,7 +317,8 @@ export function computeFreshness(
     mustRevalidate: true,
   });
   if (!STORABLE_STATUSES.has(status)) return no("status");
-  const cc = parseCacheControl(headers.get("cache-control"));
+  // RFC 9213 §2.2: a valid CDN-Cache-Control replaces Cache-Control and Expires for us.
+  const { directives: cc, targeted } = effectiveDirectives(headers);
   if (cc.noStore) return no("no-store");
   if (cc.private) return no("private");
   // RFC 9110 §12.5.5: Vary: * never matches a later request.
@@ -233,7 +339,7 @@ export function computeFreshness(
   } else if (cc.maxAgeSeconds !== undefined) {
     lifetimeMs = cc.maxAgeSeconds * 1000;
   } else {
-    const expires = headers.get("expires");
+    const expires = targeted ? null : headers.get("expires");
     if (expires !== null) {
       // §5.3: an invalid Expires ("0", another time zone, a one-digit hour, two values) is a
       // time in the past: stored, but stale at once. §4.2.1: lifetime = Expires - Date.

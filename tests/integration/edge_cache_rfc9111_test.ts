@@ -97,3 +97,57 @@ Deno.test("edge: of a list-valued Age the first member counts (RFC 9111 §5.1)",
     await origin.close();
   }
 });
+
+Deno.test("edge: CDN-Cache-Control decides over Cache-Control and Expires (RFC 9213)", async () => {
+  const later = new Date(Date.now() + 10_000_000).toUTCString();
+  const cases: Record<string, [string, string][]> = {
+    "cdn-private": [
+      ["cdn-cache-control", "private"],
+      ["cache-control", "max-age=10000"],
+      ["expires", later],
+    ],
+    "cdn-no-cache": [
+      ["cdn-cache-control", "no-cache"],
+      ["cache-control", "max-age=10000"],
+      ["expires", later],
+    ],
+    "cdn-no-store-cc-fresh": [
+      ["cache-control", "max-age=10000"],
+      ["cdn-cache-control", "no-store"],
+      ["expires", later],
+    ],
+    "cdn-fresh-cc-nostore": [
+      ["cache-control", "no-store"],
+      ["cdn-cache-control", "max-age=10000"],
+    ],
+    "cdn-invalid": [
+      ["cdn-cache-control", "max-age=10000, &&&&&"],
+      ["cache-control", "no-store"],
+    ],
+  };
+  const origin = startTestOrigin((_req, url) =>
+    new Response("x", { headers: cases[url.pathname.split("/").pop()!]! })
+  );
+  try {
+    await withEachServer(origin.url, async (edge, server) => {
+      const n = (k: string) => twice(edge.port, `/${server}/cdn/${k}`, origin);
+      assert.equal(await n("cdn-private"), 2);
+      assert.equal(await n("cdn-no-cache"), 2);
+      assert.equal(await n("cdn-no-store-cc-fresh"), 2);
+      assert.equal(await n("cdn-fresh-cc-nostore"), 1);
+      assert.equal(await n("cdn-invalid"), 2, "an invalid field is ignored");
+      const hit = await rawGet(
+        edge.port,
+        `/${server}/cdn/cdn-fresh-cc-nostore`,
+      );
+      assert.deepEqual(
+        hit.fields.get("cdn-cache-control"),
+        ["max-age=10000"],
+        "passed on to the next CDN tier",
+      );
+      assert.deepEqual(hit.fields.get("cache-control"), ["no-store"]);
+    });
+  } finally {
+    await origin.close();
+  }
+});
