@@ -47,6 +47,7 @@ import type { CachedObject, CacheStore } from "../cache/store.ts";
 import { EdgeError, EdgeErrorCode, UpstreamError } from "../errors.ts";
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "../upstream/client.ts";
+import { deleteHopByHop } from "../upstream/hop_by_hop.ts";
 
 /**
  * Paths that are their own cache key: no query, no percent-escapes, no empty or dot segments
@@ -133,20 +134,27 @@ export interface EdgeCacheDeps {
   readonly access?: EdgeAccess | undefined;
 }
 
-/** Response fields never stored or relayed (RFC 9110 §7.6.1, §6.6.1) or set by us. */
+/**
+ * Response fields never stored or relayed because we set them (the hop-by-hop ones and those
+ * `Connection` names are gone already, see {@link receivedHeaders}).
+ */
 const DROP_RESPONSE_FIELDS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
   "content-length",
   "age",
   "cache-status",
   "x-cache",
 ]);
+
+/**
+ * An origin response's fields as the cache sees them: without the hop-by-hop fields and those
+ * its `Connection` names (RFC 9110 §7.6.1), which are neither stored nor forwarded nor read
+ * (RFC 9111 §3.1).
+ */
+function receivedHeaders(h: Headers): Headers {
+  const out = new Headers(h);
+  deleteHopByHop(out);
+  return out;
+}
 
 /** Request fields not forwarded: hop-by-hop, and what the edge answers itself. */
 const DROP_REQUEST_FIELDS = [
@@ -869,20 +877,21 @@ export class EdgeCache {
         throw e;
       }
       const res = up.response;
-      const varyNames = parseVary(res.headers.get("vary"));
+      const resHeaders = receivedHeaders(res.headers);
+      const varyNames = parseVary(resHeaders.get("vary"));
       const variantKey = variantKeyOf(primary, varyNames, req.headers);
       if (res.status === 304 && stale) {
         await res.body?.cancel();
         // RFC 9111 §4.3.4: update the stored headers with the 304's, keep the body.
         const merged = new Headers(stale.headers as [string, string][]);
-        for (const [k, v] of endToEndHeaders(res.headers)) merged.set(k, v);
+        for (const [k, v] of endToEndHeaders(resHeaders)) merged.set(k, v);
         const f = this.#freshnessFor(kind, 200, merged, reqHasAuth, stale.body);
         const refreshed: CachedObject = {
           ...stale,
           headers: [...merged],
           storedAtMs: up.responseTimeMs,
           initialAgeMs: initialAgeMs(
-            res.headers,
+            resHeaders,
             up.requestTimeMs,
             up.responseTimeMs,
           ),
@@ -916,28 +925,28 @@ export class EdgeCache {
       const freshness = this.#freshnessFor(
         kind,
         res.status,
-        res.headers,
+        resHeaders,
         reqHasAuth,
         undefined,
       );
       if (!freshness.storable) unregister(); // nobody else may join an unshareable answer
       const head: FillHead = {
         status: res.status,
-        headers: endToEndHeaders(res.headers),
-        contentLength: parseLength(res.headers),
+        headers: endToEndHeaders(resHeaders),
+        contentLength: parseLength(resHeaders),
         shareable: freshness.storable,
         reason: freshness.reason,
         varyNames,
         variantKey,
-        etag: res.headers.get("etag") ?? undefined,
-        lastModified: res.headers.get("last-modified") ?? undefined,
+        etag: resHeaders.get("etag") ?? undefined,
+        lastModified: resHeaders.get("last-modified") ?? undefined,
         initialAgeMs: initialAgeMs(
-          res.headers,
+          resHeaders,
           up.requestTimeMs,
           up.responseTimeMs,
         ),
         refreshed: undefined,
-        access: parseAccessMark(res.headers),
+        access: parseAccessMark(resHeaders),
       };
       this.#track(
         this.#pump(fill, up, head, primary, kind, reqHasAuth).finally(

@@ -7,19 +7,8 @@
 
 import { EdgeErrorCode, UpstreamError } from "../errors.ts";
 import type { HealthMonitor } from "./health.ts";
+import { deleteHopByHop } from "./hop_by_hop.ts";
 import type { Origin, OriginSelector } from "./select.ts";
-
-/** Hop-by-hop and edge-owned request fields never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-];
 
 /** One upstream request. */
 export interface UpstreamRequest {
@@ -134,7 +123,10 @@ export class UpstreamClient {
     request: UpstreamRequest,
   ): Promise<UpstreamResponse> {
     const headers = new Headers(request.headers);
-    for (const h of HOP_BY_HOP) headers.delete(h);
+    // Hop-by-hop fields and those the viewer's Connection names stay on its connection
+    // (RFC 9110 §7.6.1); Host is the origin's, set by fetch.
+    deleteHopByHop(headers);
+    headers.delete("host");
     const ac = new AbortController();
     const timeoutMs = this.#options.timeoutMs;
     let timedOut = false;
