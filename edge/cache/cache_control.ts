@@ -225,6 +225,18 @@ export function effectiveDirectives(
   };
 }
 
+/**
+ * Response fields meant for the one client that asked: its cookie (RFC 6265 §4.1, and the
+ * obsolete RFC 2965 `Set-Cookie2`) and its authentication state (RFC 9110 §11.6.3). A
+ * response with any of them is stored only under an explicit `public`, and never with them:
+ * a stored copy is served to everyone (what nginx and Varnish do by default).
+ */
+export const PER_CLIENT_FIELDS: readonly string[] = [
+  "set-cookie",
+  "set-cookie2",
+  "authentication-info",
+];
+
 /** Statuses cacheable by default, i.e. heuristically (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([
   200,
@@ -321,6 +333,11 @@ export function computeFreshness(
   const { directives: cc, targeted } = effectiveDirectives(headers);
   if (cc.noStore) return no("no-store");
   if (cc.private) return no("private");
+  // Stored only when the origin says `public`, and then without the fields (the cache strips
+  // them from the copy it keeps and from every answer but the requester's own).
+  if (!cc.public && PER_CLIENT_FIELDS.some((f) => headers.has(f))) {
+    return no("set-cookie");
+  }
   // RFC 9110 §12.5.5: Vary: * never matches a later request.
   const vary = headers.get("vary");
   if (vary && vary.split(",").some((v) => v.trim() === "*")) {

@@ -35,6 +35,7 @@ import {
   computeFreshness,
   type Freshness,
   initialAgeMs,
+  PER_CLIENT_FIELDS,
 } from "../cache/cache_control.ts";
 import {
   ifRangeAllows,
@@ -171,7 +172,10 @@ const DROP_REQUEST_FIELDS = [
 
 interface FillHead {
   readonly status: number;
+  /** The end-to-end fields anyone may get: without {@link PER_CLIENT_FIELDS}. */
   readonly headers: readonly (readonly [string, string])[];
+  /** The fields of the request that started the fill: with its per-client fields. */
+  readonly ownHeaders: readonly (readonly [string, string])[];
   readonly contentLength: number | undefined;
   /** Storable, so collapsed requests may share it. */
   readonly shareable: boolean;
@@ -262,6 +266,11 @@ export function variantKeyOf(
   let k = primary;
   for (const n of varyNames) k += `\u0000${n}=${headers.get(n) ?? ""}`;
   return k;
+}
+
+/** The fields without {@link PER_CLIENT_FIELDS}: what a stored or shared copy carries. */
+function sharedFields(fields: [string, string][]): [string, string][] {
+  return fields.filter(([k]) => !PER_CLIENT_FIELDS.includes(k));
 }
 
 function endToEndHeaders(h: Headers): [string, string][] {
@@ -666,6 +675,7 @@ export class EdgeCache {
     return await this.#serveFill(req, fill, head, false, false, {
       bypass: true,
       credential: undefined,
+      own: true,
     });
   }
 
@@ -747,6 +757,7 @@ export class EdgeCache {
         {
           bypass: false,
           credential: url.searchParams.get("cred") ?? undefined,
+          own: true,
         },
       );
     }
@@ -779,7 +790,7 @@ export class EdgeCache {
       head,
       collapsed,
       stale !== undefined,
-      { bypass: false, credential },
+      { bypass: false, credential, own: !collapsed },
     );
   }
 
@@ -884,7 +895,8 @@ export class EdgeCache {
         await res.body?.cancel();
         // RFC 9111 §4.3.4: update the stored headers with the 304's, keep the body.
         const merged = new Headers(stale.headers as [string, string][]);
-        for (const [k, v] of endToEndHeaders(resHeaders)) merged.set(k, v);
+        const fresh = endToEndHeaders(resHeaders);
+        for (const [k, v] of sharedFields(fresh)) merged.set(k, v);
         const f = this.#freshnessFor(kind, 200, merged, reqHasAuth, stale.body);
         const refreshed: CachedObject = {
           ...stale,
@@ -910,6 +922,10 @@ export class EdgeCache {
         return {
           status: stale.status,
           headers: refreshed.headers,
+          ownHeaders: [
+            ...refreshed.headers,
+            ...fresh.filter(([k]) => PER_CLIENT_FIELDS.includes(k)),
+          ],
           contentLength: stale.body.byteLength,
           shareable: f.storable,
           reason: f.reason,
@@ -930,9 +946,12 @@ export class EdgeCache {
         undefined,
       );
       if (!freshness.storable) unregister(); // nobody else may join an unshareable answer
+      const fields = endToEndHeaders(resHeaders);
       const head: FillHead = {
         status: res.status,
-        headers: endToEndHeaders(resHeaders),
+        // Per-client fields go to this request only, never to collapsed ones or the store.
+        headers: sharedFields(fields),
+        ownHeaders: fields,
         contentLength: parseLength(resHeaders),
         shareable: freshness.storable,
         reason: freshness.reason,
@@ -1109,12 +1128,19 @@ export class EdgeCache {
     head: FillHead,
     collapsed: boolean,
     revalidating: boolean,
-    how: { readonly bypass: boolean; readonly credential: string | undefined },
+    how: {
+      readonly bypass: boolean;
+      readonly credential: string | undefined;
+      /** The fill is this request's own fetch: it gets the per-client fields too. */
+      readonly own: boolean;
+    },
   ): Promise<Response> {
     if (head.refreshed) this.#stats.count("revalidated");
     else if (!head.shareable || how.bypass) this.#stats.count("pass");
     else this.#stats.count(collapsed ? "collapsed" : "miss");
-    const h = new Headers(head.headers as [string, string][]);
+    const h = new Headers(
+      (how.own ? head.ownHeaders : head.headers) as [string, string][],
+    );
     h.set("age", String(Math.floor(head.initialAgeMs / 1000)));
     let cs = `${CACHE_NAME}; fwd=${
       how.bypass ? "request" : revalidating ? "stale" : "miss"

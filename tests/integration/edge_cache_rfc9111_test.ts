@@ -241,3 +241,70 @@ Deno.test("edge: fields named in Connection are neither stored nor forwarded, ei
     await viewerSide.close();
   }
 });
+
+Deno.test("edge: one viewer's Set-Cookie never reaches another (not stored without public, stripped from stored and shared copies)", async () => {
+  let cookies = 0;
+  const origin = startTestOrigin(async (_req, url) => {
+    if (url.pathname.includes("slow")) {
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return new Response("body", {
+      headers: [
+        [
+          "cache-control",
+          url.pathname.includes("public") ? "public, max-age=60" : "max-age=60",
+        ],
+        ["set-cookie", `session=${++cookies}; Max-Age=3600`],
+        ["authentication-info", `nextnonce="${cookies}"`],
+      ],
+    });
+  });
+  const cookieOf = (r: Response) => r.headers.get("set-cookie");
+  try {
+    await withEachServer(origin.url, async (edge, server) => {
+      const url = (p: string) => `http://127.0.0.1:${edge.port}/${server}${p}`;
+      // Without `public`: each viewer's request reaches the origin and gets its own cookie.
+      const a = await fetch(url("/private-ish"));
+      const b = await fetch(url("/private-ish"));
+      await a.body?.cancel();
+      await b.body?.cancel();
+      assert.match(cookieOf(a)!, /^session=\d+/);
+      assert.match(cookieOf(b)!, /^session=\d+/);
+      assert.notEqual(cookieOf(a), cookieOf(b));
+      assert.equal(b.headers.get("x-cache"), "MISS");
+      assert.equal(origin.count(`/${server}/private-ish`), 2);
+      // With `public`: stored, but the copy everyone else gets has no cookie.
+      const c = await fetch(url("/public"));
+      await c.body?.cancel();
+      assert.match(cookieOf(c)!, /^session=\d+/, "the requester's own");
+      assert.ok(c.headers.get("authentication-info"));
+      for (let i = 0; i < 2; i++) {
+        const hit = await rawGet(edge.port, `/${server}/public`);
+        assert.deepEqual(hit.fields.get("x-cache"), ["HIT"]);
+        assert.equal(hit.fields.get("set-cookie"), undefined, server);
+        assert.equal(hit.fields.get("authentication-info"), undefined);
+      }
+      assert.equal(origin.count(`/${server}/public`), 1);
+      // Collapsed onto one origin fetch: only the request that started it gets the cookie.
+      const herd = await Promise.all(
+        Array.from({ length: 6 }, () => fetch(url("/public-slow"))),
+      );
+      for (const r of herd) await r.body?.cancel();
+      assert.equal(origin.count(`/${server}/public-slow`), 1);
+      assert.equal(
+        herd.filter((r) => cookieOf(r) !== null).length,
+        1,
+        `one cookie in the herd (${server})`,
+      );
+      // Not shareable: collapsed requests fetch on their own, each with its own cookie.
+      const own = await Promise.all(
+        Array.from({ length: 4 }, () => fetch(url("/slow"))),
+      );
+      for (const r of own) await r.body?.cancel();
+      const mine = own.map(cookieOf);
+      assert.equal(new Set(mine).size, 4, `${mine} (${server})`);
+    });
+  } finally {
+    await origin.close();
+  }
+});

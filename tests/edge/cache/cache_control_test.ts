@@ -287,3 +287,25 @@ Deno.test("computeFreshness(): a valid CDN-Cache-Control replaces Cache-Control 
     "an invalid CDN-Cache-Control is ignored: Cache-Control decides",
   );
 });
+
+Deno.test("computeFreshness(): a response with Set-Cookie or Authentication-Info is stored only when public", () => {
+  for (const f of ["set-cookie", "set-cookie2", "authentication-info"]) {
+    const no = fresh(200, { "cache-control": "max-age=60", [f]: "a=b" });
+    assert.deepEqual([no.storable, no.reason], [false, "set-cookie"], f);
+    assert.equal(
+      fresh(200, { "cache-control": "public, max-age=60", [f]: "a=b" })
+        .storable,
+      true,
+      f,
+    );
+  }
+  assert.equal(
+    fresh(200, {
+      "cdn-cache-control": "public, max-age=60",
+      "cache-control": "max-age=60",
+      "set-cookie": "a=b",
+    }).storable,
+    true,
+    "CDN-Cache-Control's public counts",
+  );
+});
