@@ -30,7 +30,7 @@ import {
 import { type AccessMark, parseAccessMark } from "../access/marker.ts";
 import { withoutSessionCredential } from "../access/playlist.ts";
 import { BodyTee } from "../cache/body_tee.ts";
-import { createCacheKeyer } from "../cache/cache_key.ts";
+import { createRequestKeyer, type KeyedRequest } from "../cache/cache_key.ts";
 import {
   computeFreshness,
   type Freshness,
@@ -238,6 +238,9 @@ function playlistFor(
   };
 }
 
+/** Cache-Status detail of an open answer to a request with credential parameters. */
+const CREDENTIALED = "credential-params";
+
 const NOT_STORABLE_UNCHECKED = {
   storable: false,
   reason: "access-unchecked",
@@ -314,7 +317,7 @@ export class EdgeCache {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #access: EdgeAccess | undefined;
-  readonly #keyOf: (url: URL) => string;
+  readonly #keyed: (url: URL) => KeyedRequest;
   readonly #inflight = new Map<string, Fill>();
   readonly #background = new Set<Promise<unknown>>();
   /** Primary key → Vary field names of its last stored response. */
@@ -344,12 +347,12 @@ export class EdgeCache {
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
     this.#access = deps.access;
-    this.#keyOf = createCacheKeyer(options.ignoredQueryParams);
+    this.#keyed = createRequestKeyer(options.ignoredQueryParams);
   }
 
   /** The cache key of a URL (path + normalised query). */
   keyOf(url: URL): string {
-    return this.#keyOf(url);
+    return this.#keyed(url).key;
   }
 
   /** Fills in flight (for tests and `/healthz`). */
@@ -584,7 +587,7 @@ export class EdgeCache {
       });
     }
     const url = new URL(req.url);
-    const primary = this.#keyOf(url);
+    const primary = this.keyOf(url);
     const varyNames = this.#vary.get(primary);
     const key = varyNames
       ? variantKeyOf(primary, varyNames, req.headers)
@@ -663,7 +666,7 @@ export class EdgeCache {
    * opens a playback session (`.m3u8?token=`): every one must reach the origin.
    */
   async #bypass(req: Request, url: URL): Promise<Response> {
-    const fill = this.#startFill(url, this.#keyOf(url), req, undefined, false);
+    const fill = this.#startFill(url, this.keyOf(url), req, undefined, false);
     fill.discard = true;
     let head: FillHead;
     try {
@@ -875,13 +878,13 @@ export class EdgeCache {
     }
     const reqHasAuth = req.headers.has("authorization");
     const kind = classifyPath(url.pathname);
+    // The origin gets exactly what is keyed (normalised query), plus the ignored parameters
+    // (credentials) for its access check; see `cache_key.ts`.
+    const { upstreamPath, credentialed } = this.#keyed(url);
     fill.head = (async (): Promise<FillHead> => {
       let up: UpstreamResponse;
       try {
-        up = await this.#upstream.fetch({
-          path: url.pathname + url.search,
-          headers,
-        });
+        up = await this.#upstream.fetch({ path: upstreamPath, headers });
       } catch (e) {
         unregister();
         fill.tee.fail(e instanceof Error ? e : new Error(String(e)));
@@ -913,7 +916,9 @@ export class EdgeCache {
           mustRevalidate: f.mustRevalidate,
           access: parseAccessMark(merged),
         };
-        if (f.storable && !fill.discard) {
+        const shareable = f.storable &&
+          (!credentialed || refreshed.access !== undefined);
+        if (shareable && !fill.discard) {
           await this.#store.put(variantKey, refreshed);
         }
         fill.tee.push(stale.body);
@@ -927,8 +932,8 @@ export class EdgeCache {
             ...fresh.filter(([k]) => PER_CLIENT_FIELDS.includes(k)),
           ],
           contentLength: stale.body.byteLength,
-          shareable: f.storable,
-          reason: f.reason,
+          shareable,
+          reason: shareable ? undefined : f.reason ?? CREDENTIALED,
           varyNames,
           variantKey,
           etag: refreshed.etag,
@@ -945,7 +950,13 @@ export class EdgeCache {
         reqHasAuth,
         undefined,
       );
-      if (!freshness.storable) unregister(); // nobody else may join an unshareable answer
+      const access = parseAccessMark(resHeaders);
+      // Credentials left out of the key must not decide the body others get: the answer to a
+      // request carrying them is shared only when the origin marks it protected (the same
+      // body for every viewer it admits, each one checked by the edge).
+      const shareable = freshness.storable &&
+        (!credentialed || access !== undefined);
+      if (!shareable) unregister(); // nobody else may join an unshareable answer
       const fields = endToEndHeaders(resHeaders);
       const head: FillHead = {
         status: res.status,
@@ -953,8 +964,8 @@ export class EdgeCache {
         headers: sharedFields(fields),
         ownHeaders: fields,
         contentLength: parseLength(resHeaders),
-        shareable: freshness.storable,
-        reason: freshness.reason,
+        shareable,
+        reason: shareable ? undefined : freshness.reason ?? CREDENTIALED,
         varyNames,
         variantKey,
         etag: resHeaders.get("etag") ?? undefined,
@@ -965,7 +976,7 @@ export class EdgeCache {
           up.responseTimeMs,
         ),
         refreshed: undefined,
-        access: parseAccessMark(resHeaders),
+        access,
       };
       this.#track(
         this.#pump(fill, up, head, primary, kind, reqHasAuth).finally(
@@ -1279,7 +1290,7 @@ export class EdgeCache {
 
   /** Removes one URL's object (every Vary variant). @returns objects removed. */
   async purgeUrl(url: URL): Promise<number> {
-    const primary = this.#keyOf(url);
+    const primary = this.keyOf(url);
     this.#forgetInflight((k) => k === primary);
     this.#vary.delete(primary);
     const a = await this.#store.delete(primary) ? 1 : 0;

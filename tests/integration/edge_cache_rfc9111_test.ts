@@ -308,3 +308,70 @@ Deno.test("edge: one viewer's Set-Cookie never reaches another (not stored witho
     await origin.close();
   }
 });
+
+Deno.test("edge: no spelling of a URL chooses the body another spelling gets (the origin is sent the key)", async () => {
+  const seen: string[] = [];
+  const origin = startTestOrigin((_req, url) => {
+    seen.push(url.search);
+    const kind = url.pathname.split("/")[2];
+    const body = kind === "token"
+      ? `token=${url.searchParams.get("token")}`
+      : kind === "dup"
+      ? `a=${url.searchParams.get("a")}` // many origins read the first value
+      : `raw=${url.search}`;
+    return new Response(body, { headers: { "cache-control": "max-age=60" } });
+  });
+  const body = async (port: number, path: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return await r.text();
+  };
+  // Pairs of spellings that share a key.
+  const pairs: [string, string][] = [
+    ["?q=%", "?q=%25"],
+    ["?q=x;y", "?q=x%3By"],
+    ["?q=a%20b", "?q=a+b"],
+    ["?q", "?q="],
+    ["?b=1&a=2", "?a=2&b=1"],
+  ];
+  try {
+    await withEachServer(origin.url, async (edge, server) => {
+      const p = edge.port;
+      // A viewer's token is not in the key: it must not choose the body others get.
+      assert.equal(
+        await body(p, `/${server}/token/x?token=EVIL`),
+        "token=EVIL",
+      );
+      assert.equal(await body(p, `/${server}/token/x`), "token=null");
+      assert.equal(
+        await body(p, `/${server}/token/x?token=OTHER`),
+        "token=null",
+      );
+      // A repeated parameter keeps its order, in the key and upstream.
+      assert.equal(await body(p, `/${server}/dup/x?a=evil&a=good`), "a=evil");
+      assert.equal(await body(p, `/${server}/dup/x?a=good&a=evil`), "a=good");
+      for (const [i, [s1, s2]] of pairs.entries()) {
+        // Whichever spelling comes first, each one gets the same body.
+        const first = [await body(p, `/${server}/raw/${i}a${s1}`)];
+        first.push(await body(p, `/${server}/raw/${i}a${s2}`));
+        const second = [await body(p, `/${server}/raw/${i}b${s2}`)];
+        second.push(await body(p, `/${server}/raw/${i}b${s1}`));
+        assert.deepEqual(
+          first,
+          second.toReversed(),
+          `${s1} / ${s2} (${server})`,
+        );
+        assert.equal(first[0], first[1]);
+      }
+    });
+    // What reached the origin is always a normalised query (plus credentials at the end).
+    for (const q of seen) {
+      const re = new URLSearchParams(q).toString();
+      assert.ok(
+        q === "" || q === `?${re}`,
+        `the origin saw ${q}, not its normal form ?${re}`,
+      );
+    }
+  } finally {
+    await origin.close();
+  }
+});
