@@ -63,14 +63,15 @@ function hitFields(
   cacheStatus: string,
 ): [string, string][] {
   // Each field costs the HTTP server measurably (about 2 µs apiece here), so a small hit sends
-  // only what it must: the stored end-to-end fields, Age, Cache-Status and X-Cache. No
-  // Accept-Ranges (a Range request is still answered 206 by `handle`) and no Content-Length
-  // (Deno.serve writes it for a byte body).
+  // only what it must: the stored end-to-end fields, Accept-Ranges (a Range request is answered
+  // 206 by `handle`, RFC 9110 §14.3; HEAD and miss answers say so too), Age, Cache-Status and
+  // X-Cache. No Content-Length (Deno.serve writes it for a byte body).
   const fields: [string, string][] = [];
   for (const f of obj.headers) {
     if (f[0] !== "accept-ranges") fields.push(f as [string, string]);
   }
   fields.push(
+    ["accept-ranges", "bytes"],
     ["age", String(ageSeconds)],
     ["cache-status", cacheStatus],
     ["x-cache", "HIT"],

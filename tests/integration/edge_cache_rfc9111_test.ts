@@ -5,7 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { startTestOrigin } from "../edge/_helpers/fixtures.ts";
-import { rawGet, withEachServer } from "../edge/_helpers/raw_http.ts";
+import {
+  rawGet,
+  rawRequest,
+  withEachServer,
+} from "../edge/_helpers/raw_http.ts";
 
 /** Two GETs of `path` through the edge; how many reached the origin. */
 async function twice(
@@ -371,6 +375,49 @@ Deno.test("edge: no spelling of a URL chooses the body another spelling gets (th
         `the origin saw ${q}, not its normal form ?${re}`,
       );
     }
+  } finally {
+    await origin.close();
+  }
+});
+
+Deno.test("edge: every 200 hit says Accept-Ranges: bytes, GET as HEAD, small and large, prebuilt bytes or not", async () => {
+  const big = "b".repeat(100_000);
+  const origin = startTestOrigin((_req, url) =>
+    new Response(url.pathname.endsWith("big") ? big : "small", {
+      headers: { "cache-control": "max-age=60" },
+    })
+  );
+  try {
+    await withEachServer(origin.url, async (edge, server) => {
+      for (
+        const p of [`/${server}/small`, `/${server}/big`, `/${server}/q?x=1`]
+      ) {
+        const miss = await rawGet(edge.port, p);
+        assert.deepEqual(
+          miss.fields.get("accept-ranges"),
+          ["bytes"],
+          `miss ${p}`,
+        );
+        for (const method of ["GET", "HEAD"]) {
+          const hit = await rawRequest(
+            edge.port,
+            `${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1`,
+          );
+          assert.deepEqual(
+            hit.fields.get("x-cache"),
+            ["HIT"],
+            `${method} ${p}`,
+          );
+          assert.deepEqual(
+            hit.fields.get("accept-ranges"),
+            ["bytes"],
+            `${method} hit ${p} (${server})`,
+          );
+        }
+        const range = await rawGet(edge.port, p, "Range: bytes=0-1\r\n");
+        assert.equal(range.code, 206, "and it does serve ranges");
+      }
+    });
   } finally {
     await origin.close();
   }
