@@ -178,6 +178,21 @@ export class UpstreamClient {
       });
       const responseTimeMs = this.#now();
       const latency = responseTimeMs - requestTimeMs;
+      if (response.status < 200 || response.status > 599) {
+        // RFC 9110 §15: a status is 100-599 (1xx never gets here); anything else cannot be
+        // relayed (a Response refuses it) and is a broken answer to this URL: a 502, like a
+        // broken connection.
+        ac.abort();
+        this.#deps.observe?.(origin, "error", latency);
+        health.reportSuspect(origin.id, `status ${response.status}`);
+        throw new UpstreamError(
+          EdgeErrorCode.UpstreamStatus,
+          `Cannot fetch ${
+            pathOf(request.path)
+          } from origin ${origin.url}: status ${response.status} is not an HTTP status`,
+          { origin: origin.url, status: response.status },
+        );
+      }
       if (response.status >= 500) {
         // A 5xx is an answer to one URL, which the viewer chose: never a failure by itself.
         // A gateway-class status may mean the origin's own backend is gone: check it now.
@@ -197,6 +212,7 @@ export class UpstreamClient {
         abort: () => ac.abort(),
       };
     } catch (cause) {
+      if (cause instanceof UpstreamError) throw cause; // judged above
       const latency = this.#now() - requestTimeMs;
       this.#deps.observe?.(origin, "error", latency);
       if (timedOut) {

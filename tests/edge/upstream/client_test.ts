@@ -170,3 +170,50 @@ Deno.test("UpstreamClient: a gateway-class answer checks the origin at once, and
     await proxy.shutdown();
   }
 });
+
+Deno.test("UpstreamClient: an origin status outside 200..599 is a 502 to the viewer, on both servers, not a crash", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    for await (const conn of listener) {
+      void (async () => {
+        try {
+          const buf = new Uint8Array(16384);
+          const n = await conn.read(buf);
+          if (n === null) return;
+          const health = new TextDecoder().decode(buf.subarray(0, n))
+            .startsWith("GET /healthz");
+          await conn.write(
+            new TextEncoder().encode(
+              `HTTP/1.1 ${
+                health ? "200 OK" : "999 Weird"
+              }\r\nCache-Control: max-age=60\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok`,
+            ),
+          );
+        } catch {
+          // the edge went away
+        } finally {
+          conn.close();
+        }
+      })();
+    }
+  })();
+  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  try {
+    for (const httpServer of ["http1", "deno"] as const) {
+      const edge = await startTestEdge({ ...edgeConfig([url]), httpServer });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const r = await fetch(`http://127.0.0.1:${edge.port}/weird`);
+          assert.equal(r.status, 502, httpServer);
+          assert.match(r.headers.get("cache-status")!, /upstream-error/);
+          await r.body?.cancel();
+        }
+      } finally {
+        await edge.close();
+      }
+    }
+  } finally {
+    listener.close();
+    await served.catch(() => {});
+  }
+});
