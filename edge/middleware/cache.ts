@@ -15,6 +15,12 @@
  * playlist reloads are cache hits too. Without an access checker marked answers are never
  * stored or shared.
  *
+ * What one viewer's request can change stays that viewer's: the origin is sent the cache key's
+ * normalised query (`cache_key.ts`), and an open (unmarked) answer to a request that carried
+ * ignored parameters (tokens, credentials) is neither stored nor shared with collapsed
+ * requests; per-client response fields (`Set-Cookie`, `PER_CLIENT_FIELDS`) reach only the
+ * request whose fetch brought them.
+ *
  * @module
  */
 
