@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../log/mod.ts";
 import { clientAddress, textError } from "./_http.ts";
 import { FailureLockout, type LockoutOptions } from "./lockout.ts";
@@ -25,41 +25,45 @@ export interface BearerAuthOptions {
 
 /**
  * Creates the bearer middleware. Without credentials: 401 with a bare challenge; with wrong
- * ones: 401 with `error="invalid_token"` (RFC 6750 §3) and a failure counted; locked out: 429.
+ * ones: 401 with `error="invalid_token"` (RFC 6750 §3) and a failure counted; locked out: 429
+ * for anything but the right token, which always passes.
  */
 export function createBearerAuth(
   options: BearerAuthOptions,
 ): MiddlewareHandler {
   const { adminToken, lockout, log } = options;
+  const locked = (c: Context, retryAfter: number) =>
+    textError(
+      c,
+      429,
+      `Too many wrong admin tokens: retry in ${retryAfter} seconds`,
+      { "Retry-After": String(retryAfter) },
+    );
   return async (c, next) => {
     const client = clientAddress(c);
-    const retryAfter = lockout.retryAfterSeconds(client);
-    if (retryAfter > 0) {
-      return textError(
-        c,
-        429,
-        `Too many wrong admin tokens: retry in ${retryAfter} seconds`,
-        { "Retry-After": String(retryAfter) },
-      );
-    }
     const header = c.req.header("Authorization");
     if (header === undefined || header === "") {
+      const retryAfter = lockout.retryAfterSeconds(client);
+      if (retryAfter > 0) return locked(c, retryAfter);
       return textError(c, 401, "Unauthorized: bearer token required", {
         "WWW-Authenticate": `Bearer realm="${ADMIN_REALM}"`,
       });
     }
     const presented = BEARER_RE.exec(header)?.[1] ?? "";
-    if (!constantTimeEqual(presented, adminToken)) {
-      if (lockout.recordFailure(client)) {
-        log.warn("client locked out after wrong admin tokens", { client });
-      }
-      return textError(c, 401, "Unauthorized: wrong bearer token", {
-        "WWW-Authenticate":
-          `Bearer realm="${ADMIN_REALM}", error="invalid_token"`,
-      });
+    // The right token passes even from a locked-out address (see lockout.ts).
+    const verdict = lockout.judge(
+      client,
+      constantTimeEqual(presented, adminToken),
+    );
+    if (verdict.kind === "pass") return await next();
+    if (verdict.kind === "locked") return locked(c, verdict.retryAfterSeconds);
+    if (verdict.lockedNow) {
+      log.warn("client locked out after wrong admin tokens", { client });
     }
-    lockout.recordSuccess(client);
-    await next();
+    return textError(c, 401, "Unauthorized: wrong bearer token", {
+      "WWW-Authenticate":
+        `Bearer realm="${ADMIN_REALM}", error="invalid_token"`,
+    });
   };
 }
 

@@ -38,7 +38,11 @@ export {
   renderToken,
   TokenFormat,
 } from "./gettoken.ts";
-export { FailureLockout, type LockoutOptions } from "./lockout.ts";
+export {
+  FailureLockout,
+  type LockoutOptions,
+  type LockoutVerdict,
+} from "./lockout.ts";
 export {
   createAdminGate,
   createBearerAuth,

@@ -18,6 +18,8 @@ export const EdgeErrorCode = {
   CollapseTimeout: "EDGE_COLLAPSE_TIMEOUT",
   /** A malformed admin request body. */
   BadAdminRequest: "EDGE_BAD_ADMIN_REQUEST",
+  /** A Structured Field (RFC 8941) that does not parse, e.g. a bad `CDN-Cache-Control`. */
+  BadStructuredField: "EDGE_BAD_STRUCTURED_FIELD",
   /** A cache store could not read or write an object. */
   Store: "EDGE_STORE",
 } as const;

@@ -252,7 +252,8 @@ class LiveFlvSession {
       this.#current = undefined;
       if (this.#closed) return;
       if (broke) {
-        this.#deps.health.reportFailure(up.origin.id, "live body broke");
+        // One stream's body (its publisher may have stalled): check the origin, do not count it.
+        this.#deps.health.reportSuspect(up.origin.id, "live body broke");
       }
       // Either way try the others first: a clean end on one origin may be its restart.
       exclude.add(up.origin.id);
