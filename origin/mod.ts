@@ -31,6 +31,7 @@ import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
 import { StreamRegistry } from "./stream/registry.ts";
 import { registerVodMetrics, VodService } from "./vod/mod.ts";
+import { restartOnCodecChange } from "./codec_change.ts";
 import {
   startVirtualLive,
   type VirtualLiveHandle,
@@ -147,7 +148,8 @@ function createHlsPackagers(
       });
       streams.set(key, s);
     }
-    hub.addListener(s);
+    // A new resolution or sample rate mid-publish opens a segment with EXT-X-DISCONTINUITY.
+    hub.addListener(restartOnCodecChange(s));
   });
   return {
     playlist: (app, stream) => streams.get(`${app}/${stream}`)?.playlist(),
