@@ -33,8 +33,9 @@ import { StreamRegistry } from "./stream/registry.ts";
 import { registerVodMetrics, VodService } from "./vod/mod.ts";
 import { restartOnCodecChange } from "./codec_change.ts";
 import {
-  startVirtualLive,
-  type VirtualLiveHandle,
+  createVirtualLiveRoutes,
+  registerVirtualLiveMetrics,
+  VirtualLiveChannels,
 } from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
@@ -60,6 +61,11 @@ export interface OriginDeps {
   readonly auth?: AuthConfig | undefined;
   /** Hook requests go through this. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Clock of the virtual-live channels (epoch ms): paces their frames and places their daily
+   * slots. Tests run it fast. @default Date.now
+   */
+  readonly virtualLiveClock?: () => number;
 }
 
 /** The session key: the configured secret, or the one shared through the store. */
@@ -224,6 +230,13 @@ export async function startOrigin(
     : undefined;
   if (vod) registerVodMetrics(deps.metrics, vod);
 
+  const channels = new VirtualLiveChannels(config.virtualLive, {
+    registry,
+    log: log.child("virtual"),
+    now: deps.virtualLiveClock,
+  });
+  registerVirtualLiveMetrics(deps.metrics, channels);
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -240,6 +253,10 @@ export async function startOrigin(
       log: log.child("http"),
       access,
       vod,
+      virtualLive: createVirtualLiveRoutes(channels, {
+        adminToken: config.adminToken,
+        log: log.child("admin"),
+      }),
     },
   );
 
@@ -286,12 +303,7 @@ export async function startOrigin(
     )
     : undefined;
 
-  const channels: VirtualLiveHandle[] = [];
-  for (const ch of config.virtualLive) {
-    channels.push(
-      await startVirtualLive(ch, { registry, log: log.child("virtual") }),
-    );
-  }
+  channels.start();
 
   return {
     rtmpPort: rtmp.port,
@@ -299,7 +311,7 @@ export async function startOrigin(
     registry,
     async close() {
       await announcer?.close();
-      for (const ch of channels) ch.stop();
+      channels.stop();
       registry.endAll();
       await rtmp.close();
       await http.shutdown();
