@@ -1,7 +1,8 @@
 /**
  * The virtual-live routes of the origin's HTTP port:
  *
- * - `GET /{app}/{stream}/programs`: the programme guide (open, like the stream itself).
+ * - `GET /{app}/{stream}/programs`: the programme guide (open, like a player page; it names
+ *   files by their base name only, never the server's folders).
  * - `GET /admin/channels/{app}/{stream}`: a channel's playlist, schedule and state.
  * - `PUT /admin/channels/{app}/{stream}` `{"playlist": [...], "loop"?: bool}`: replaces the
  *   playlist from the next item boundary (control's console calls this).
@@ -134,7 +135,7 @@ export function channelView(ch: VirtualChannel, nowMs: number) {
     loop: p.loop,
     schedule: p.schedule,
     timeZone: p.timeZone,
-    now: programsOf(ch, nowMs).now,
+    now: programsOf(ch, nowMs, "full").now,
     stats: ch.stats,
   };
 }

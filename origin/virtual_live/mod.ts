@@ -41,7 +41,12 @@ export {
   type Slot,
   type SlotTime,
 } from "./programme.ts";
-export { programsOf, type ProgramsView } from "./programs.ts";
+export {
+  baseName,
+  type FileNames,
+  programsOf,
+  type ProgramsView,
+} from "./programs.ts";
 export {
   type ChannelDirectory,
   ChannelRequestError,

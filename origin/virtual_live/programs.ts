@@ -66,12 +66,31 @@ export interface GuideSource {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How files are named in a guide. */
+export type FileNames = "full" | "base";
+
+/**
+ * The last segment of a path (`/srv/films/a.mp4` → `a.mp4`): what a public guide shows, so
+ * that the server's folders are not published to every viewer.
+ */
+export function baseName(path: string): string {
+  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return path.slice(slash + 1);
+}
+
 /**
  * Builds the guide of `channel` at `nowMs`. The next item's start is an estimate: when the
  * current item's last frame is due (a slot that cuts it short ends it at the slot's time, give
  * or take the rest of a GOP).
+ *
+ * @param names `base` (the public guide: file names only) or `full` (the admin view: paths).
  */
-export function programsOf(channel: GuideSource, nowMs: number): ProgramsView {
+export function programsOf(
+  channel: GuideSource,
+  nowMs: number,
+  names: FileNames = "base",
+): ProgramsView {
+  const name = names === "full" ? (f: string) => f : baseName;
   const p = channel.programme;
   const cur = channel.current;
   let endMs = nowMs;
@@ -82,7 +101,7 @@ export function programsOf(channel: GuideSource, nowMs: number): ProgramsView {
       Math.min(cur.expectedEndMs, cur.interruptAtMs ?? Infinity),
     );
     now = {
-      file: cur.file,
+      file: name(cur.file),
       source: cur.source,
       index: cur.index,
       startedAt: iso(cur.startedAtMs),
@@ -95,14 +114,14 @@ export function programsOf(channel: GuideSource, nowMs: number): ProgramsView {
   const fromPlaylist = p.peekPlaylist();
   if (slot && (slot.startMs <= endMs || !fromPlaylist)) {
     next = {
-      file: slot.slot.file,
+      file: name(slot.slot.file),
       source: "schedule",
       index: slot.index,
       startsAt: iso(slot.startMs),
     };
   } else if (fromPlaylist) {
     next = {
-      file: fromPlaylist.file,
+      file: name(fromPlaylist.file),
       source: "playlist",
       index: fromPlaylist.index,
       startsAt: iso(endMs),
@@ -113,7 +132,7 @@ export function programsOf(channel: GuideSource, nowMs: number): ProgramsView {
       cur.index === s.index;
     return {
       at: formatClockTime(s.slot.minutes),
-      file: s.slot.file,
+      file: name(s.slot.file),
       startsAt: iso(s.startMs),
       state: playing ? "playing" : s.startMs <= nowMs ? "done" : "upcoming",
     };
@@ -129,6 +148,6 @@ export function programsOf(channel: GuideSource, nowMs: number): ProgramsView {
     now,
     next,
     schedule,
-    playlist: p.playlist,
+    playlist: p.playlist.map(name),
   };
 }

@@ -65,7 +65,7 @@ Deno.test("GET /{app}/{stream}/programs says what plays now, what comes next and
   await withClips([
     { id: 1, frames: 25, gop: 5, avc: 1, asc: AAC_44K },
     { id: 2, frames: 10, gop: 5, avc: 1, asc: AAC_44K },
-  ], async (paths) => {
+  ], async (paths, dir) => {
     const { clock, channels, app } = setup(paths);
     const ch = channels.get("live", "tv")!;
     try {
@@ -76,13 +76,15 @@ Deno.test("GET /{app}/{stream}/programs says what plays now, what comes next and
       const g = await res.json();
       assert.equal(g.timeZone, "Asia/Shanghai");
       assert.equal(g.time, "2024-06-01T11:59:00.000Z");
-      assert.equal(g.now.file, paths[0]);
+      // File names only: the server's folders are not for every viewer to read.
+      assert.equal(g.now.file, "clip1.flv");
+      assert.ok(!JSON.stringify(g).includes(dir), JSON.stringify(g));
       assert.equal(g.now.source, "playlist");
       assert.equal(g.now.startedAt, "2024-06-01T11:59:00.000Z");
       // Clip 1 is 25 frames of 40 ms plus the audio beside its last one: about 1 s.
       assert.ok(g.now.durationSeconds >= 1 && g.now.durationSeconds < 1.1);
       assert.deepEqual(g.next, {
-        file: paths[1],
+        file: "clip2.flv",
         source: "playlist",
         index: 1,
         startsAt: g.now.endsAt,
@@ -101,7 +103,14 @@ Deno.test("GET /{app}/{stream}/programs says what plays now, what comes next and
           state: "upcoming",
         },
       ]);
-      assert.deepEqual(g.playlist, paths);
+      assert.deepEqual(g.playlist, ["clip1.flv", "clip2.flv"]);
+      // The admin view names the paths.
+      const admin = await (await app.request(
+        "http://localhost/admin/channels/live/tv",
+        { headers: auth },
+      )).json();
+      assert.equal(admin.now.file, paths[0]);
+      assert.deepEqual(admin.playlist, paths);
 
       // Half a minute before the slot with a long item: next is the slot, at its time.
       ch.replacePlaylist([paths[0]!], true);
