@@ -8,12 +8,14 @@ import { createOriginHttpApp } from "../../../origin/http/app.ts";
 import { silentLogger } from "../../../origin/log.ts";
 import { StreamRegistry } from "../../../origin/stream/registry.ts";
 import {
+  ChannelRequestError,
   createVirtualLiveRoutes,
   MAX_CHANNEL_BODY_BYTES,
   parsePlaylistChange,
   registerVirtualLiveMetrics,
   VirtualLiveChannels,
 } from "../../../origin/virtual_live/mod.ts";
+import { createPrng } from "../../_helpers/prng.ts";
 import { AAC_44K, withClips } from "./_clips.ts";
 
 const TOKEN = "an-admin-token-of-24-chars";
@@ -279,4 +281,83 @@ Deno.test("/metrics shows each channel's item, loops and skipped files", async (
       }
     },
   );
+});
+
+Deno.test("parsePlaylistChange() either accepts or throws ChannelRequestError naming a field, for 2,000 random bodies", () => {
+  const next = createPrng(0x7a11);
+  const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length]!;
+  const scalars = [
+    null,
+    true,
+    0,
+    -1,
+    1e308,
+    "",
+    "a.mp4",
+    "b.flv",
+    "x",
+    "\0.mp4",
+    "y".repeat(5000) + ".mp4",
+    "片.MP4",
+  ];
+  const value = (depth: number): unknown => {
+    const r = next() % 6;
+    if (depth > 2 || r < 3) return pick(scalars);
+    if (r === 3) {
+      return Array.from({ length: next() % 4 }, () => value(depth + 1));
+    }
+    const o: Record<string, unknown> = {};
+    for (let i = next() % 4; i > 0; i--) {
+      // Own properties, as JSON.parse makes them (even "__proto__").
+      Object.defineProperty(
+        o,
+        pick(["playlist", "loop", "x", "__proto__", ""]),
+        {
+          value: value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        },
+      );
+    }
+    return o;
+  };
+  /** A valid body with one part replaced at random (or none). */
+  const mutated = (): unknown => {
+    const playlist: unknown[] = ["a.mp4", "dir/b.flv", "c.MOV"];
+    const body: Record<string, unknown> = { playlist, loop: true };
+    switch (next() % 5) {
+      case 0:
+        playlist[next() % playlist.length] = value(1);
+        break;
+      case 1:
+        body.loop = value(1);
+        break;
+      case 2:
+        body[pick(["x", "shuffle", "Playlist"])] = value(1);
+        break;
+      case 3:
+        delete body.loop;
+        break;
+    }
+    return body;
+  };
+  let accepted = 0;
+  for (let i = 0; i < 2000; i++) {
+    const body = next() % 2 === 0 ? mutated() : value(0);
+    try {
+      const c = parsePlaylistChange(body);
+      accepted++;
+      assert.ok(c.playlist.length > 0);
+      for (const p of c.playlist) {
+        assert.match(p, /\.(mp4|m4v|mov|m4a|f4v|flv)$/i);
+      }
+      assert.ok(c.loop === undefined || typeof c.loop === "boolean");
+    } catch (e) {
+      assert.ok(e instanceof ChannelRequestError, String(e));
+      assert.match(e.message, /^Invalid channel '[^']*': got /);
+      assert.ok(e.message.length < 400, "the value shown is bounded");
+    }
+  }
+  assert.ok(accepted > 0, "some bodies are valid");
 });
