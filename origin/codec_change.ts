@@ -42,7 +42,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * import assert from "node:assert/strict";
  * const seen: string[] = [];
  * const l = restartOnCodecChange({ onTag: (t) => seen.push(`tag${t.data[5] ?? ""}`), onEnd: () => seen.push("end") });
- * const avc = (v: number) => ({ type: 9, timestampMs: 0, data: new Uint8Array([0x17, 0, 0, 0, 0, v]) });
+ * const avc = (v: number) => ({ type: 9 as const, timestampMs: 0, data: new Uint8Array([0x17, 0, 0, 0, 0, v]) });
  * l.onTag(avc(1));
  * l.onTag(avc(1)); // the same again: nothing changes
  * l.onTag(avc(2)); // new parameters
