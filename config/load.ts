@@ -126,6 +126,9 @@ function checkItem(
     const problem = CONSTRAINTS[subConstraint]?.(out[k]);
     if (problem) throw new ConfigError(sub, out[k], problem);
   }
+  // A rule across an item's keys (a channel needs `file` or `playlist`), once each key is good.
+  const problem = CONSTRAINTS[constraintKey]?.(out);
+  if (problem) throw new ConfigError(key, out, problem);
   return out;
 }
 

@@ -21,10 +21,13 @@ export {
   type ListenerLimitsConfig,
   type ListItemSchema,
   type LogConfig,
+  MAX_MEDIA_PATH_LENGTH,
+  MAX_PLAYLIST_ITEMS,
   type MeridianConfig,
   type OriginAppConfig,
   type OriginConfig,
   type OriginHooksConfig,
   type OriginStreamAccessConfig,
   type VirtualLiveChannel,
+  type VirtualLiveScheduleItem,
 } from "./schema.ts";

@@ -22,12 +22,35 @@ import {
   type SchedulerConfig,
 } from "./scheduler_schema.ts";
 
-/** One looping file published as a live stream. */
+/** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
+export interface VirtualLiveScheduleItem {
+  /** Wall time of day, `HH:MM` (24-hour), in the channel's {@link VirtualLiveChannel.timeZone}. */
+  readonly at: string;
+  /** An MP4 or FLV file (a filesystem path, like `file`). */
+  readonly file: string;
+}
+
+/**
+ * Files published as one live stream: a playlist (MP4 and FLV, mixed) played in order, looping,
+ * with optional daily slots that interrupt it. The optional keys are optional for programmatic
+ * callers (tests build channels by hand); a loaded config always has every key.
+ */
 export interface VirtualLiveChannel {
   readonly app: string;
   readonly stream: string;
-  /** An FLV file; relative paths are resolved against the working directory. */
+  /**
+   * One file, kept from before playlists: the same as `playlist: [file]`. Paths are filesystem
+   * paths, relative ones resolved against the working directory. @default ""
+   */
   readonly file: string;
+  /** Files played in order (MP4 and FLV, mixed); replaces `file`. @default [] */
+  readonly playlist?: readonly string[];
+  /** Start over after the last item; `false`: the channel ends after it. @default true */
+  readonly loop?: boolean;
+  /** Daily slots; the playlist plays between them. @default [] */
+  readonly schedule?: readonly VirtualLiveScheduleItem[];
+  /** IANA time zone of `schedule[].at` (e.g. `Asia/Shanghai`). @default "UTC" */
+  readonly timeZone?: string;
 }
 
 export interface LogConfig {
@@ -77,6 +100,11 @@ export interface OriginHooksConfig {
 export interface OriginConfig {
   /** Address the origin's RTMP and HTTP listeners bind to. */
   readonly hostname: string;
+  /**
+   * Bearer token of the origin's `/admin/*` (virtual-live channels); "" = the node's
+   * `control.adminToken` (configured or generated), as for the edge and the scheduler.
+   */
+  readonly adminToken: string;
   readonly rtmpPort: number;
   readonly httpPort: number;
   /**
@@ -291,6 +319,7 @@ export const DEFAULTS: MeridianConfig = {
   },
   origin: {
     hostname: "127.0.0.1",
+    adminToken: "",
     rtmpPort: 1935,
     httpPort: 8090,
     httpServer: "http1",
@@ -314,7 +343,15 @@ export const DEFAULTS: MeridianConfig = {
       endedRetentionSeconds: 60,
       maxHeldPlaylistRequests: 1000,
     },
-    virtualLive: [{ app: "live", stream: "demo", file: "media/demo.flv" }],
+    virtualLive: [{
+      app: "live",
+      stream: "demo",
+      file: "media/demo.flv",
+      playlist: [],
+      loop: true,
+      schedule: [],
+      timeZone: "UTC",
+    }],
     vod: {
       libraries: [{ path: "./media", prefix: "/vod/" }],
       // 4 s: short enough to start fast and seek finely, long enough that a 2-hour film is
@@ -400,6 +437,60 @@ const uniqueNames: Constraint = (v) => {
   return dup === undefined ? undefined : `unique names (${dup} repeats)`;
 };
 
+/** The demo channel: its optional keys are the defaults of every channel's. */
+const DEFAULT_CHANNEL = DEFAULTS.origin.virtualLive[0]!;
+
+/** Longest file path a playlist or schedule item may name (bytes: PATH_MAX on Linux). */
+export const MAX_MEDIA_PATH_LENGTH = 4096;
+/** Most items in one channel's playlist or schedule (a year of hourly slots fits). */
+export const MAX_PLAYLIST_ITEMS = 10_000;
+
+const mediaPath: Constraint = (v) =>
+  typeof v === "string" && v.length > 0 && v.length <= MAX_MEDIA_PATH_LENGTH &&
+    !v.includes("\0")
+    ? undefined
+    : `a file path of 1..${MAX_MEDIA_PATH_LENGTH} characters`;
+const listOfAtMost = (max: number): Constraint => (v) =>
+  Array.isArray(v) && v.length <= max ? undefined : `at most ${max} items`;
+// 24-hour wall time; "24:00" is not a time of day (ISO 8601 allows it only as an end).
+const CLOCK_TIME_RE = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+const clockTime: Constraint = (v) =>
+  typeof v === "string" && CLOCK_TIME_RE.test(v)
+    ? undefined
+    : "a time of day HH:MM (00:00..23:59)";
+/** Intl knows every IANA zone the runtime's ICU has; an unknown one throws RangeError. */
+const timeZone: Constraint = (v) => {
+  if (typeof v !== "string" || v === "") return "an IANA time zone like UTC";
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: v });
+    return undefined;
+  } catch {
+    return "an IANA time zone like UTC or Asia/Shanghai";
+  }
+};
+const uniqueTimes: Constraint = (v) => {
+  const at = (v as readonly { at: string }[]).map((x) => x.at);
+  const dup = at.find((x, i) => at.indexOf(x) !== i);
+  return dup === undefined ? undefined : `unique times (${dup} repeats)`;
+};
+/** A channel plays something: `file` or a `playlist`, not both (which would come first?). */
+const channelMedia: Constraint = (v) => {
+  const c = v as { file: string; playlist: readonly string[] };
+  if (c.file !== "" && c.playlist.length > 0) {
+    return "either 'file' or 'playlist', not both";
+  }
+  return c.file === "" && c.playlist.length === 0
+    ? "a 'playlist' of files (or one 'file')"
+    : undefined;
+};
+const uniqueChannels: Constraint = (v) => {
+  const keys = (v as readonly { app: string; stream: string }[]).map((x) =>
+    `${x.app}/${x.stream}`
+  );
+  const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+  return dup === undefined ? undefined : `unique app/stream (${dup} repeats)`;
+};
+
 /** Schema of one item of a list whose default is empty (so has no item to copy). */
 export interface ListItemSchema {
   /** Item shape and defaults, as in {@link DEFAULTS}; a string for a list of strings. */
@@ -424,6 +515,16 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
   },
   "origin.apps[].streams[].publishKeys[]": { template: "" },
   "origin.defaultApp.publishKeys[]": { template: "" },
+  // A channel names its stream; `file` or `playlist` is checked on the whole item below.
+  "origin.virtualLive[]": {
+    template: { ...DEFAULT_CHANNEL, app: "", stream: "", file: "" },
+    required: ["app", "stream"],
+  },
+  "origin.virtualLive[].playlist[]": { template: "" },
+  "origin.virtualLive[].schedule[]": {
+    template: { at: "", file: "" },
+    required: ["at", "file"],
+  },
   // Optional keys take the default item's values; the templates are derived from the defaults.
   "edge.origins[]": {
     template: { ...EDGE_DEFAULTS.origins[0]!, url: "", region: "" },
@@ -487,8 +588,18 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hls.endGraceSeconds": numIn(0, 3600),
   "origin.hls.endedRetentionSeconds": numIn(0.1, 86_400),
   "origin.hls.maxHeldPlaylistRequests": intIn(0, 100_000),
+  "origin.virtualLive": uniqueChannels,
+  "origin.virtualLive[]": channelMedia,
   "origin.virtualLive[].app": safeName,
   "origin.virtualLive[].stream": safeName,
+  "origin.virtualLive[].file": (v) => v === "" ? undefined : mediaPath(v),
+  "origin.virtualLive[].playlist": listOfAtMost(MAX_PLAYLIST_ITEMS),
+  "origin.virtualLive[].playlist[]": mediaPath,
+  "origin.virtualLive[].schedule": (v) =>
+    listOfAtMost(MAX_PLAYLIST_ITEMS)(v) ?? uniqueTimes(v),
+  "origin.virtualLive[].schedule[].at": clockTime,
+  "origin.virtualLive[].schedule[].file": mediaPath,
+  "origin.virtualLive[].timeZone": timeZone,
   "origin.apps": uniqueNames,
   "origin.apps[].name": safeName,
   "origin.apps[].access": oneOf("open", "token"),

@@ -38,8 +38,9 @@ import {
 import { StreamRegistry } from "./stream/registry.ts";
 import { registerVodMetrics, VodService } from "./vod/mod.ts";
 import {
-  startVirtualLive,
-  type VirtualLiveHandle,
+  createVirtualLiveRoutes,
+  registerVirtualLiveMetrics,
+  VirtualLiveChannels,
 } from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
@@ -79,6 +80,11 @@ export interface OriginDeps {
    * per-address caps. @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig | undefined;
+  /**
+   * Clock of the virtual-live channels (epoch ms): paces their frames and places their daily
+   * slots. Tests run it fast. @default Date.now
+   */
+  readonly virtualLiveClock?: () => number;
 }
 
 /** The session key: the configured secret, or the one shared through the store. */
@@ -233,6 +239,13 @@ export async function startOrigin(
     : undefined;
   if (vod) registerVodMetrics(deps.metrics, vod);
 
+  const channels = new VirtualLiveChannels(config.virtualLive, {
+    registry,
+    log: log.child("virtual"),
+    now: deps.virtualLiveClock,
+  });
+  registerVirtualLiveMetrics(deps.metrics, channels);
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -249,6 +262,10 @@ export async function startOrigin(
       log: log.child("http"),
       access,
       vod,
+      virtualLive: createVirtualLiveRoutes(channels, {
+        adminToken: config.adminToken,
+        log: log.child("admin"),
+      }),
     },
   );
 
@@ -318,12 +335,7 @@ export async function startOrigin(
     )
     : undefined;
 
-  const channels: VirtualLiveHandle[] = [];
-  for (const ch of config.virtualLive) {
-    channels.push(
-      await startVirtualLive(ch, { registry, log: log.child("virtual") }),
-    );
-  }
+  channels.start();
 
   return {
     rtmpPort: rtmp.port,
@@ -331,7 +343,7 @@ export async function startOrigin(
     registry,
     async close() {
       await announcer?.close();
-      for (const ch of channels) ch.stop();
+      channels.stop();
       registry.endAll();
       await hls?.close();
       await rtmp.close();

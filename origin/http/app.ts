@@ -61,6 +61,11 @@ export interface OriginHttpDeps {
   readonly access?: AccessGate | undefined;
   /** The media libraries (VOD), served under their prefixes before any live route. */
   readonly vod?: VodService | undefined;
+  /**
+   * Virtual-live routes (`/{app}/{stream}/programs`, `/admin/channels/…`), mounted before the
+   * segment route that would otherwise take `/{app}/{stream}/programs`.
+   */
+  readonly virtualLive?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -219,6 +224,8 @@ export function createOriginHttpApp(
       });
     }
   }
+
+  if (deps.virtualLive) app.route("/", deps.virtualLive);
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/assets/:file", (c) => {

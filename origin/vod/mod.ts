@@ -12,5 +12,11 @@ export {
   VodService,
 } from "./service.ts";
 export { VodError, VodErrorCode } from "./errors.ts";
-export { checkRelPath, Library, type LibraryConfig } from "./library.ts";
+export {
+  checkRelPath,
+  extensionOf,
+  Library,
+  type LibraryConfig,
+  MEDIA_EXTENSIONS,
+} from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
