@@ -450,7 +450,7 @@ Deno.test("edge: a 1xx interim response is never stored nor its fields reused; t
   }
 });
 
-Deno.test("edge: unsafe and unknown methods are answered 405 by the edge and never reach the origin", async () => {
+Deno.test("edge: unsafe methods are answered 405 (unknown ones 501 on the HTTP/1.1 server) and never reach the origin", async () => {
   const origin = startTestOrigin(() =>
     new Response("x", { headers: { "cache-control": "max-age=60" } })
   );
@@ -472,6 +472,12 @@ Deno.test("edge: unsafe and unknown methods are answered 405 by the edge and nev
           edge.port,
           `${method} /${server}/doc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0`,
         );
+        // A method the server does not know at all is 501 on Meridian's own server (RFC 9110
+        // §15.6.2, before any handler runs); Deno.serve hands it to the edge, which says 405.
+        if (method === "M-SEARCH" && server === "http1") {
+          assert.equal(r.code, 501, `${method} (${server})`);
+          continue;
+        }
         assert.equal(r.code, 405, `${method} (${server})`);
         assert.deepEqual(r.fields.get("allow"), ["GET, HEAD"]);
       }
