@@ -28,7 +28,12 @@ import {
 
 const verdict = (up: boolean | undefined): "up" | "down" | "unknown" =>
   up === undefined ? "unknown" : up ? "up" : "down";
-import { clientAddress, NO_STORE, readJsonBody, textError } from "./_http.ts";
+import {
+  clientAddress,
+  NO_STORE,
+  readJsonBody,
+  textError,
+} from "../net/http/respond.ts";
 import { redactConfig } from "./config_view.ts";
 import {
   checkAppName,
@@ -38,7 +43,7 @@ import {
   mintToken,
 } from "./gettoken.ts";
 import { parsePurgeRequest, type PurgeRequest } from "../cluster/mod.ts";
-import { isTokenFormat } from "./tokens/mod.ts";
+import { isTokenFormat } from "../access/mod.ts";
 
 /** A token as the admin API shows it. The admin sees token values: they are theirs to manage. */
 export interface AdminTokenView {

@@ -14,9 +14,9 @@ import {
   StoreErrorCode,
   type TokenRecord,
 } from "../store/mod.ts";
-import { clientAddress, NO_STORE, textError } from "./_http.ts";
-import type { FailureLockout } from "./lockout.ts";
-import { constantTimeEqual, generateToken } from "./tokens/mod.ts";
+import { clientAddress, NO_STORE, textError } from "../net/http/respond.ts";
+import type { FailureLockout } from "../net/http/lockout.ts";
+import { constantTimeEqual, generateToken } from "../access/mod.ts";
 
 /** Longest `duration` accepted: ten years, in seconds. */
 export const MAX_TOKEN_DURATION_SECONDS = 315_360_000;

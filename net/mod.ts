@@ -25,3 +25,22 @@ export {
   NOT_MODIFIED_FIELDS,
   parseRange,
 } from "./http/conditional.ts";
+export {
+  createAdminGate,
+  createBearerAuth,
+  DEFAULT_ADMIN_LOCKOUT,
+} from "./http/admin_gate.ts";
+export {
+  FailureLockout,
+  type LockoutOptions,
+  type LockoutVerdict,
+} from "./http/lockout.ts";
+export {
+  clientAddress,
+  type ConnInfoEnv,
+  type JsonBody,
+  MAX_ADMIN_BODY_BYTES,
+  NO_STORE,
+  readJsonBody,
+  textError,
+} from "./http/respond.ts";

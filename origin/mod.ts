@@ -21,7 +21,7 @@ import {
   importSessionKey,
   loadSessionKey,
   type SessionKey,
-} from "../control/mod.ts";
+} from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { guardFromLimits, registerConnGuard } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";

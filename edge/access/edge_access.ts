@@ -18,10 +18,13 @@ import {
   CREDENTIAL_PARAM,
   CREDENTIAL_TEXT,
   loadSessionKey,
+  type Refusal,
+  refusal,
+  RevocationWatch,
   SessionCache,
   type SessionKey,
   TOKEN_TEXT,
-} from "../../control/mod.ts";
+} from "../../access/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
@@ -39,13 +42,7 @@ export type EdgeRefusalReason =
   | "unavailable";
 
 /** A refusal, with what to tell the client: never the token or credential presented. */
-export interface EdgeRefusal {
-  readonly ok: false;
-  readonly reason: EdgeRefusalReason;
-  /** 401 when a credential or token is missing, 403 when wrong, 503 when we could not check. */
-  readonly status: 401 | 403 | 503;
-  readonly description: string;
-}
+export type EdgeRefusal = Refusal<EdgeRefusalReason>;
 
 /** What to do with a request for a cached object of a protected stream. */
 export type ObjectAccess =
@@ -79,13 +76,11 @@ export interface EdgeAccessDeps {
   readonly now?: () => number;
 }
 
-function refuse(
+const refuse: (
   reason: EdgeRefusalReason,
   description: string,
-  status: 401 | 403 | 503 = 403,
-): EdgeRefusal {
-  return { ok: false, reason, status, description };
-}
+  status?: 401 | 403 | 503,
+) => EdgeRefusal = refusal;
 
 /** Refusal of a protected request when this edge has no store or session key to check it. */
 export const UNAVAILABLE: EdgeRefusal = refuse(
@@ -134,8 +129,7 @@ export class EdgeAccess {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #sessions: SessionCache;
-  readonly #watchers = new Map<string, Set<() => void>>();
-  readonly #unsubscribe: () => void;
+  readonly #revocations: RevocationWatch;
   readonly #refusals: ReturnType<MetricsRegistry["counter"]> | undefined;
 
   constructor(deps: EdgeAccessDeps) {
@@ -148,11 +142,13 @@ export class EdgeAccess {
       (s: string) => deps.store.isRevoked(s),
       this.#now,
     );
-    this.#unsubscribe = deps.store.subscribe((entry) => {
-      if (entry.event.kind === "token.revoked") {
-        this.#revoke(entry.event.token);
-      }
-    });
+    this.#revocations = new RevocationWatch(
+      deps.store,
+      (err) =>
+        this.#log.warn("closing a revoked viewer failed", {
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
     this.#refusals = deps.metrics?.counter(
       "meridian_edge_access_refusals_total",
       "Requests for protected streams the edge refused, by protocol and reason",
@@ -261,20 +257,7 @@ export class EdgeAccess {
    * @returns A function that stops watching; call it when the viewer leaves.
    */
   watch(subject: string | undefined, onRevoke: () => void): () => void {
-    if (subject === undefined) return () => {};
-    if (this.#store.isRevoked(subject)) {
-      queueMicrotask(onRevoke);
-      return () => {};
-    }
-    let set = this.#watchers.get(subject);
-    if (!set) this.#watchers.set(subject, set = new Set());
-    set.add(onRevoke);
-    return () => {
-      set.delete(onRevoke);
-      if (set.size === 0 && this.#watchers.get(subject) === set) {
-        this.#watchers.delete(subject);
-      }
-    };
+    return this.#revocations.watch(subject, onRevoke);
   }
 
   /** Counts a refusal decided elsewhere (a protected object with no checker). */
@@ -284,23 +267,7 @@ export class EdgeAccess {
 
   /** Stops watching the feed. */
   close(): void {
-    this.#unsubscribe();
-    this.#watchers.clear();
-  }
-
-  #revoke(token: string): void {
-    const set = this.#watchers.get(token);
-    if (!set) return;
-    this.#watchers.delete(token);
-    for (const fn of set) {
-      try {
-        fn();
-      } catch (err) {
-        this.#log.warn("closing a revoked viewer failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
+    this.#revocations.close();
   }
 
   #refusedObject(refusal: EdgeRefusal): ObjectAccess {

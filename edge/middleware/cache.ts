@@ -26,7 +26,7 @@
 
 import { concatBytes } from "../../codec/bytes/concat.ts";
 import { encodeResponseHead, type RequestHead } from "../../codec/http1/mod.ts";
-import { withSessionCredential } from "../../control/mod.ts";
+import { withSessionCredential } from "../../access/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import {
   type EdgeAccess,

@@ -14,13 +14,16 @@ import {
   type AccessRefusal,
   checkAccess,
   CREDENTIAL_TEXT,
+  type Refusal as AccessRefusalOf,
+  refusal,
+  RevocationWatch,
   SessionCache,
   type SessionClaims,
   sessionExpiresAt,
   type SessionKey,
   signSession,
   TOKEN_TEXT,
-} from "../../control/mod.ts";
+} from "../../access/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
 import { describeError, type Logger } from "../log.ts";
@@ -47,13 +50,7 @@ export type RefusalReason =
   | "store_failed";
 
 /** A refusal, with what to tell the client: never a token, key or hook URL. */
-export interface Refusal {
-  readonly ok: false;
-  readonly reason: RefusalReason;
-  /** 401 when a credential is missing, 403 when it is wrong, 503 when we could not check. */
-  readonly status: 401 | 403 | 503;
-  readonly description: string;
-}
+export type Refusal = AccessRefusalOf<RefusalReason>;
 
 /** Permission to publish or play. */
 export interface Grant {
@@ -100,13 +97,11 @@ export interface AccessGateDeps {
   readonly fetch?: typeof fetch;
 }
 
-function refuse(
+const refuse: (
   reason: RefusalReason,
   description: string,
-  status: 401 | 403 | 503 = 403,
-): Refusal {
-  return { ok: false, reason, status, description };
-}
+  status?: 401 | 403 | 503,
+) => Refusal = refusal;
 
 /**
  * Decides publish and play requests for the origin's RTMP and HTTP servers.
@@ -134,8 +129,7 @@ export class AccessGate {
   readonly #now: () => number;
   readonly #sessionSeconds: number;
   readonly #sessions: SessionCache | undefined;
-  readonly #watchers = new Map<string, Set<() => void>>();
-  readonly #unsubscribe: () => void;
+  readonly #revocations: RevocationWatch;
   readonly #refusals:
     | ReturnType<MetricsRegistry["counter"]>
     | undefined;
@@ -174,11 +168,13 @@ export class AccessGate {
         "Cannot use the on_play hook for HLS: the origin has no session key",
       );
     }
-    this.#unsubscribe = deps.store?.subscribe((entry) => {
-      if (entry.event.kind === "token.revoked") {
-        this.#revoke(entry.event.token);
-      }
-    }) ?? (() => {});
+    this.#revocations = new RevocationWatch(
+      deps.store,
+      (err) =>
+        this.#log.warn("closing a revoked session failed", {
+          error: describeError(err),
+        }),
+    );
     this.#refusals = deps.metrics?.counter(
       "meridian_origin_access_refusals_total",
       "Publish and play requests refused, by protocol and reason",
@@ -333,16 +329,7 @@ export class AccessGate {
    * @returns A function that stops watching; call it when the session ends.
    */
   watch(subject: string | undefined, onRevoke: () => void): () => void {
-    if (subject === undefined) return () => {};
-    let set = this.#watchers.get(subject);
-    if (!set) this.#watchers.set(subject, set = new Set());
-    set.add(onRevoke);
-    return () => {
-      set.delete(onRevoke);
-      if (set.size === 0 && this.#watchers.get(subject) === set) {
-        this.#watchers.delete(subject);
-      }
-    };
+    return this.#revocations.watch(subject, onRevoke);
   }
 
   /** Tells on_stop (a viewer left) or on_unpublish (a publisher left), fire and forget. */
@@ -357,23 +344,8 @@ export class AccessGate {
 
   /** Stops watching the feed and waits for hook notifications in flight. */
   async close(): Promise<void> {
-    this.#unsubscribe();
+    this.#revocations.close();
     await this.#hooks.drain();
-  }
-
-  #revoke(token: string): void {
-    const set = this.#watchers.get(token);
-    if (!set) return;
-    this.#watchers.delete(token);
-    for (const fn of set) {
-      try {
-        fn();
-      } catch (err) {
-        this.#log.warn("closing a revoked session failed", {
-          error: describeError(err),
-        });
-      }
-    }
   }
 
   #event(action: HookAction, r: AccessRequest): HookEvent {

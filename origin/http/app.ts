@@ -9,7 +9,7 @@
  */
 
 import { type Context, Hono } from "hono";
-import { withSessionCredential } from "../../control/mod.ts";
+import { withSessionCredential } from "../../access/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import {
   ACCESS_MARKER_HEADER,

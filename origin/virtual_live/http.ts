@@ -15,7 +15,7 @@
  */
 
 import { type Context, Hono } from "hono";
-import { createAdminGate } from "../../control/mod.ts";
+import { createAdminGate } from "../../net/mod.ts";
 import { MAX_MEDIA_PATH_LENGTH, MAX_PLAYLIST_ITEMS } from "../../config/mod.ts";
 import type { Logger } from "../log.ts";
 import { extensionOf, MEDIA_EXTENSIONS } from "../vod/mod.ts";

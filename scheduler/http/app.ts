@@ -14,7 +14,7 @@ import type { EdgeSource } from "../edges.ts";
 import type { DnsHandler } from "../answer/handler.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
 import type { DnsStats } from "../stats.ts";
-import { createAdminGate } from "../../control/mod.ts";
+import { createAdminGate } from "../../net/mod.ts";
 import { type Logger, silentLogger } from "../../log/mod.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { buildDashboard } from "./dashboard_data.ts";

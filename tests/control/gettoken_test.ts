@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { renderToken } from "../../control/mod.ts";
-import { checkAccess } from "../../control/tokens/mod.ts";
+import { checkAccess } from "../../access/mod.ts";
 import { mint, SERVICE_PASSWORD, T0, withControlApp } from "./_control_app.ts";
 
 const TOKEN_RE = /^[A-Za-z0-9]{16}$/;

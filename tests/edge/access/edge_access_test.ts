@@ -3,7 +3,7 @@
  * the credential-free playlists it caches.
  */
 import assert from "node:assert/strict";
-import { signSession, withSessionCredential } from "../../../control/mod.ts";
+import { signSession, withSessionCredential } from "../../../access/mod.ts";
 import {
   type AccessMark,
   credentialPathOf,

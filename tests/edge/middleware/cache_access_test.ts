@@ -4,7 +4,7 @@
  * the edge itself checks; protected playlists are kept without credentials.
  */
 import assert from "node:assert/strict";
-import { type SessionKey, signSession } from "../../../control/mod.ts";
+import { type SessionKey, signSession } from "../../../access/mod.ts";
 import { EdgeAccess } from "../../../edge/access/mod.ts";
 import { silentLogger } from "../../../log/mod.ts";
 import type { KvStore } from "../../../store/mod.ts";

@@ -4,7 +4,7 @@ import {
   generateToken,
   importSessionKey,
   signSession,
-} from "../../../control/mod.ts";
+} from "../../../access/mod.ts";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
 import { AccessGate, sessionPath } from "../../../origin/auth/mod.ts";
 import { silentLogger } from "../../../origin/log.ts";

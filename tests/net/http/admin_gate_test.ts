@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { createAdminGate, FailureLockout } from "../../control/mod.ts";
-import { silentLogger } from "../../log/mod.ts";
+import { createAdminGate, FailureLockout } from "../../../net/mod.ts";
+import { silentLogger } from "../../../log/mod.ts";
 
 Deno.test("createAdminGate(): 403 when no token is configured, 401 without or with a wrong bearer token, next() with it", async () => {
   const app = new Hono();

@@ -4,7 +4,7 @@ import {
   generateToken,
   isTokenFormat,
   TOKEN_ALPHABET,
-} from "../../../control/tokens/mod.ts";
+} from "../../access/mod.ts";
 
 Deno.test("generateToken() makes 16 characters of [A-Za-z0-9] by default", () => {
   for (let i = 0; i < 200; i++) {

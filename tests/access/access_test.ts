@@ -7,9 +7,9 @@ import {
   sessionExpiresAt,
   signSession,
   TokenError,
-} from "../../../control/tokens/mod.ts";
-import { KvStore } from "../../../store/mod.ts";
-import { withStore, withTempDir } from "../../store/_temp_store.ts";
+} from "../../access/mod.ts";
+import { KvStore } from "../../store/mod.ts";
+import { withStore, withTempDir } from "../store/_temp_store.ts";
 
 const T0 = 1_700_000_000_000;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FailureLockout } from "../../control/mod.ts";
+import { FailureLockout } from "../../../net/mod.ts";
 
 const OPTS = { maxFailures: 3, windowSeconds: 60, lockSeconds: 300 };
 

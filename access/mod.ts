@@ -1,7 +1,7 @@
 /**
- * Access tokens and playback sessions, for the control role that mints them and for origin and
- * edge, which enforce them. Other roles import these through `control/mod.ts`, which re-exports
- * them; pure parts here touch no store, `checkAccess` only the `SharedStore` interface.
+ * Access tokens and playback sessions, below the roles: control mints tokens with them, origin
+ * and edge enforce them (no role imports another). Pure parts here touch no store;
+ * `checkAccess` and {@link RevocationWatch} only the `SharedStore` interface.
  *
  * - {@link generateToken}, {@link constantTimeEqual}: pure helpers.
  * - {@link checkAccess}: spend one use of a `?token=` for a media request (shared store).
@@ -50,3 +50,4 @@ export {
   signSession,
   verifySession,
 } from "./session.ts";
+export { type Refusal, refusal, RevocationWatch } from "./revocation.ts";

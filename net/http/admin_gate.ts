@@ -6,10 +6,10 @@
  */
 
 import type { Context, MiddlewareHandler } from "hono";
-import type { Logger } from "../log/mod.ts";
-import { clientAddress, textError } from "./_http.ts";
+import type { Logger } from "../../log/mod.ts";
+import { clientAddress, textError } from "./respond.ts";
 import { FailureLockout, type LockoutOptions } from "./lockout.ts";
-import { constantTimeEqual } from "./tokens/mod.ts";
+import { constantTimeEqual } from "../../access/mod.ts";
 
 /** The `realm` of our challenges (RFC 7235 §2.2). */
 export const ADMIN_REALM = "meridian";
@@ -82,8 +82,8 @@ export const DEFAULT_ADMIN_LOCKOUT: LockoutOptions = {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { createAdminGate } from "./admin_auth.ts";
- * import { silentLogger } from "../log/mod.ts";
+ * import { createAdminGate } from "./admin_gate.ts";
+ * import { silentLogger } from "../../log/mod.ts";
  * const app = new Hono();
  * app.use("/admin/*", createAdminGate("a-long-admin-token-1", { log: silentLogger }));
  * app.get("/admin/x", (c) => c.text("ok"));

@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { MeridianConfig } from "../../config/mod.ts";
-import type { SharedStore, SpendRefusal } from "../../store/mod.ts";
+import type { MeridianConfig } from "../config/mod.ts";
+import type { SharedStore, SpendRefusal } from "../store/mod.ts";
 import { generateToken, isTokenFormat } from "./secret.ts";
 import {
   importSessionKey,
@@ -66,7 +66,7 @@ export type AccessResult =
  * @example
  * ```ts
  * import { checkAccess } from "./access.ts";
- * import { KvStore } from "../../store/mod.ts";
+ * import { KvStore } from "../store/mod.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await KvStore.open(`${dir}/m.kv`);
  * await store.createToken({ token: "AbCdEfGh12345678", app: "live", createdAtMs: 0, expiresAtMs: 10_000, maxUses: 0 });

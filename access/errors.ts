@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CodedError } from "../../errors/mod.ts";
+import { CodedError } from "../errors/mod.ts";
 
 /** Stable codes of {@link TokenError}. */
 export const TokenErrorCode = {

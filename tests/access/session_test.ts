@@ -5,7 +5,7 @@ import {
   signSession,
   TokenError,
   verifySession,
-} from "../../../control/tokens/mod.ts";
+} from "../../access/mod.ts";
 
 const SECRET = "0123456789abcdef0123456789abcdef-session";
 const key = await importSessionKey(SECRET);

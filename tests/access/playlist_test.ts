@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { withSessionCredential } from "../../../control/mod.ts";
+import { withSessionCredential } from "../../access/mod.ts";
 
 Deno.test("withSessionCredential() appends or replaces cred on URI lines only", () => {
   const table: [string, string][] = [
