@@ -40,6 +40,7 @@ export {
   TOKEN_LENGTH,
 } from "./secret.ts";
 export {
+  credentialPathOf,
   importSessionKey,
   MAX_SESSION_CREDENTIAL_LENGTH,
   MIN_SESSION_SECRET_LENGTH,

@@ -192,3 +192,27 @@ export async function verifySession(
   }
   return { ok: true, claims };
 }
+
+const PLAYLIST_EXT = ".m3u8";
+
+/**
+ * The path a request's session credential must cover (its signed prefix, `/{app}/{stream}/`,
+ * always ends with `/`): a playlist is checked as its stream's (or file's) session path, any
+ * other URL as itself followed by `/`, so that a file's own URL (`/vod/a.mp4`, a byte range of
+ * it) lies under its session path `/vod/a.mp4/` as its segments do, and `/vod/a.mp4x` does not.
+ * Origin and edge check alike.
+ *
+ * @example
+ * ```ts
+ * import { credentialPathOf } from "./session.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(credentialPathOf("/live/demo.m3u8"), "/live/demo/");
+ * assert.equal(credentialPathOf("/live/demo/a-1.ts"), "/live/demo/a-1.ts/");
+ * assert.equal(credentialPathOf("/vod/a.mp4"), "/vod/a.mp4/");
+ * ```
+ */
+export function credentialPathOf(pathname: string): string {
+  return pathname.endsWith(PLAYLIST_EXT)
+    ? `${pathname.slice(0, -PLAYLIST_EXT.length)}/`
+    : `${pathname}/`;
+}

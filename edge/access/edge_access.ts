@@ -17,6 +17,7 @@ import {
   checkAccess,
   CREDENTIAL_PARAM,
   CREDENTIAL_TEXT,
+  credentialPathOf,
   loadSessionKey,
   type Refusal,
   refusal,
@@ -91,24 +92,6 @@ export const UNAVAILABLE: EdgeRefusal = refuse(
 
 const PLAYLIST_EXT = ".m3u8";
 
-/**
- * The path a request's credential must cover: a playlist is checked as its stream's session
- * path `/{app}/{stream}/` (as the origin does), anything else as itself.
- *
- * @example
- * ```ts
- * import { credentialPathOf } from "./edge_access.ts";
- * import assert from "node:assert/strict";
- * assert.equal(credentialPathOf("/live/demo.m3u8"), "/live/demo/");
- * assert.equal(credentialPathOf("/live/demo/a-1.ts"), "/live/demo/a-1.ts");
- * ```
- */
-export function credentialPathOf(pathname: string): string {
-  return pathname.endsWith(PLAYLIST_EXT)
-    ? `${pathname.slice(0, -PLAYLIST_EXT.length)}/`
-    : pathname;
-}
-
 /** The app of a media path (`live` in `/live/demo.flv`). */
 export function appOf(pathname: string): string {
   return pathname.split("/", 2)[1] ?? "";
@@ -182,10 +165,11 @@ export class EdgeAccess {
   async authorizeObject(url: URL, mark: AccessMark): Promise<ObjectAccess> {
     const cred = url.searchParams.get(CREDENTIAL_PARAM);
     if (cred === null || cred === "") {
+      // A token opens a session at the origin (a live playlist, or any URL of a protected
+      // library file): it answers 302 to the credential URL, which this edge then checks.
+      if (url.searchParams.has("token")) return { kind: "forward" };
       if (url.pathname.endsWith(PLAYLIST_EXT)) {
-        if (mark === AccessMark.Session || url.searchParams.has("token")) {
-          return { kind: "forward" };
-        }
+        if (mark === AccessMark.Session) return { kind: "forward" };
         return this.#refusedObject(refuse("missing", TOKEN_TEXT.missing, 401));
       }
       return this.#refusedObject(refuse(

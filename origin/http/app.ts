@@ -198,8 +198,13 @@ export function createOriginHttpApp(
           const res = await vod.handle(c.req.raw);
           const headers = new Headers(res.headers);
           if (mark) headers.set(ACCESS_MARKER_HEADER, mark);
-          // Answers to one viewer's credential: not for a shared cache as they are.
-          headers.set("Cache-Control", "private, max-age=60");
+          // A playlist carries this viewer's credential in its segment URIs: not for a shared
+          // cache as it is (an edge told by the mark stores it without the credential and
+          // re-applies each viewer's own). Media bytes carry none: cacheable with the mark, so
+          // edges check each viewer's credential on a hit.
+          if (url.pathname.endsWith(".m3u8")) {
+            headers.set("Cache-Control", "private, max-age=60");
+          }
           return new Response(res.body, { status: res.status, headers });
         }
         const params = c.req.query();
