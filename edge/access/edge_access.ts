@@ -166,10 +166,12 @@ export class EdgeAccess {
     const cred = url.searchParams.get(CREDENTIAL_PARAM);
     if (cred === null || cred === "") {
       // A token opens a session at the origin (a live playlist, or any URL of a protected
-      // library file): it answers 302 to the credential URL, which this edge then checks.
-      if (url.searchParams.has("token")) return { kind: "forward" };
+      // library file): it answers 302 to the credential URL, which this edge then checks. A
+      // live segment is never a session's first request: refused here, the origin spared.
+      const token = url.searchParams.has("token");
+      if (mark === AccessMark.File && token) return { kind: "forward" };
       if (url.pathname.endsWith(PLAYLIST_EXT)) {
-        if (mark === AccessMark.Session) return { kind: "forward" };
+        if (mark === AccessMark.Session || token) return { kind: "forward" };
         return this.#refusedObject(refuse("missing", TOKEN_TEXT.missing, 401));
       }
       return this.#refusedObject(refuse(

@@ -14,7 +14,7 @@ import type { MetricsRegistry } from "../../metrics/mod.ts";
 import {
   ACCESS_MARKER_HEADER,
   type AccessGate,
-  type AccessMark,
+  AccessMark,
   type Refusal,
   sessionPath,
 } from "../auth/mod.ts";
@@ -190,7 +190,11 @@ export function createOriginHttpApp(
         const url = new URL(c.req.url);
         const scope = await vod.scope(url.pathname);
         if (!scope) return vod.handle(c.req.raw); // 4xx from the handler: names no file
-        const mark = access.accessMark(appName, "hls");
+        // Marked as a library file's: an edge sends a new `?token=` viewer here (this 302),
+        // and checks credentials itself on what it cached.
+        const mark = access.accessMark(appName, "hls") === undefined
+          ? undefined
+          : AccessMark.File;
         const cred = url.searchParams.get("cred");
         if (cred !== null) {
           const ok = await access.checkCredential(cred, scope.sessionPath);

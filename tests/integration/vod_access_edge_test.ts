@@ -110,7 +110,7 @@ Deno.test({
         headers: { Range: "bytes=0-999" },
       });
       assert.equal(a1.status, 206);
-      assert.equal(a1.headers.get("x-meridian-access"), "token");
+      assert.equal(a1.headers.get("x-meridian-access"), "file");
       const bytes1 = new Uint8Array(await a1.arrayBuffer());
       // The fill completes in the background: the next requests are hits, checked per viewer.
       const a2 = await waitFor(
@@ -134,6 +134,16 @@ Deno.test({
       );
       assert.equal(await status("/vod/a.mp4?cred=junk"), 403);
       assert.equal(await status(`/vod/b.mp4?${q}`), 403);
+      // A new viewer's token on the cached file is sent to the origin to open its session.
+      const second = generateToken();
+      await control.createToken({
+        token: second,
+        app: "vod",
+        createdAtMs: Date.now(),
+        expiresAtMs: Date.now() + 3_600_000,
+        maxUses: 1,
+      });
+      assert.equal(await status(`/vod/a.mp4?token=${second}`), 302);
       // ffprobe plays the file through the edge with the credential.
       const p = await runPeer("ffprobe", [
         "-v",
