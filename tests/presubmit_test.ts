@@ -144,3 +144,17 @@ Deno.test("presubmit: no circular imports between modules", async () => {
   for (const p of graph.keys()) visit(p, []);
   assert.deepEqual(cycles, []);
 });
+
+Deno.test("presubmit: the README's Layout names every top-level folder", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const layout = readme.slice(
+    readme.indexOf("## Layout"),
+    readme.indexOf("## Where"),
+  );
+  const missing: string[] = [];
+  for await (const e of Deno.readDir(ROOT)) {
+    if (!e.isDirectory || SKIP.has(e.name) || e.name.startsWith(".")) continue;
+    if (!layout.includes(`\`${e.name}/\``)) missing.push(e.name);
+  }
+  assert.deepEqual(missing, []);
+});
