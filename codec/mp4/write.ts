@@ -628,7 +628,8 @@ function tables(
   let previous = -1;
   const starts = tt.chunkStart;
   const total = starts.length;
-  for (let c = c0, k = 0; c < c1; c++, k++) {
+  for (let c = c0; c < c1; c++) {
+    const k = c - c0;
     // Only the first and last chunks can be cut by the range.
     const a = c === c0 ? first : starts[c]!;
     const z = c + 1 < total && c + 1 < c1
