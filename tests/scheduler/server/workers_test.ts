@@ -8,6 +8,7 @@ import { startScheduler } from "../../../scheduler/mod.ts";
 import { decodePacket, encodePacket } from "../../../scheduler/dns/packet.ts";
 import { frameMessage } from "../../../scheduler/server/tcp_framing.ts";
 import { startReusePortUdpServer } from "../../../scheduler/server/udp_reuseport.ts";
+import { SchedulerError } from "../../../scheduler/errors.ts";
 import { EDGES, GEO, testConfig } from "../_fixtures.ts";
 
 const LINUX = Deno.build.os === "linux";
@@ -80,12 +81,32 @@ Deno.test({
         )
       );
       // Our own socket joins a group only with sockets that also set SO_REUSEPORT.
-      assert.throws(() =>
-        startReusePortUdpServer("127.0.0.1", port, () => undefined, {})
+      assert.throws(
+        () => startReusePortUdpServer("127.0.0.1", port, () => undefined, {}),
+        (e) =>
+          e instanceof SchedulerError && e.code === "SCHEDULER_SOCKET" &&
+          e.message.startsWith(
+            `Cannot bind DNS UDP port on 127.0.0.1:${port}: `,
+          ) && /\(errno 98\)$/.test(e.message),
       );
     } finally {
       a.close();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "startReusePortUdpServer() refuses a host name (it binds an address) with SCHEDULER_PLATFORM",
+  ignore: !LINUX,
+  fn() {
+    assert.throws(
+      () =>
+        startReusePortUdpServer("dns.meridian.test", 0, () => undefined, {}),
+      (e) =>
+        e instanceof SchedulerError && e.code === "SCHEDULER_PLATFORM" &&
+        /got 'dns\.meridian\.test'$/.test(e.message),
+    );
   },
 });
 
