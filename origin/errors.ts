@@ -1,6 +1,7 @@
 /**
  * Errors of the origin role as a whole (start-up and access wiring); the VOD library, the HLS
- * packager and virtual live keep their own tables beside their code.
+ * packager and virtual live keep their own tables beside their code, and a port that cannot be
+ * bound is net/'s `NetError`.
  *
  * @module
  */
@@ -16,8 +17,6 @@ export const OriginErrorCode = {
   AccessSetup: "ORIGIN_ACCESS_SETUP",
   /** The player page or a player script is missing from the project tree. */
   Assets: "ORIGIN_ASSETS",
-  /** A listener (RTMP or HTTP) cannot be opened: the message names the address. */
-  Listen: "ORIGIN_LISTEN",
 } as const;
 
 /** One of the {@link OriginErrorCode} values. */
@@ -31,8 +30,8 @@ export type OriginErrorCodeValue =
  * ```ts
  * import { OriginError, OriginErrorCode } from "./errors.ts";
  * import assert from "node:assert/strict";
- * const e = new OriginError(OriginErrorCode.Listen, "Cannot listen for RTMP on 127.0.0.1:1935");
- * assert.equal(e.code, "ORIGIN_LISTEN");
+ * const e = new OriginError(OriginErrorCode.Assets, "Cannot load player page: /srv/web/player.html");
+ * assert.equal(e.code, "ORIGIN_ASSETS");
  * ```
  */
 export class OriginError extends CodedError<OriginErrorCodeValue> {
