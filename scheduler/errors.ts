@@ -1,6 +1,6 @@
 /**
- * Errors of the scheduler role outside DNS decoding (which has `dns/errors.ts`): listeners that
- * cannot be opened and DNS workers that cannot start.
+ * Errors of the scheduler role outside DNS decoding (which has `dns/errors.ts`): the libc UDP
+ * socket and DNS workers that cannot start. A port that cannot be bound is net/'s `NetError`.
  *
  * @module
  */
@@ -9,8 +9,6 @@ import { CodedError } from "../errors/mod.ts";
 
 /** Stable codes of {@link SchedulerError}. */
 export const SchedulerErrorCode = {
-  /** A DNS (UDP or TCP) or HTTP port cannot be bound: the message names the address. */
-  Listen: "SCHEDULER_LISTEN",
   /**
    * The libc UDP socket cannot be used here: not Linux, or `scheduler.hostname` is not an IP
    * address (`scheduler.dns.workers` > 1 or `scheduler.dns.udpSocket: libc` need both).
@@ -33,8 +31,8 @@ export type SchedulerErrorCodeValue =
  * ```ts
  * import { SchedulerError, SchedulerErrorCode } from "./errors.ts";
  * import assert from "node:assert/strict";
- * const e = new SchedulerError(SchedulerErrorCode.Listen, "Cannot bind DNS TCP port on 127.0.0.1:53");
- * assert.equal(e.code, "SCHEDULER_LISTEN");
+ * const e = new SchedulerError(SchedulerErrorCode.Worker, "Cannot start DNS worker 2: it crashed");
+ * assert.equal(e.code, "SCHEDULER_WORKER");
  * ```
  */
 export class SchedulerError extends CodedError<SchedulerErrorCodeValue> {
