@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type SessionKey, signSession } from "../../../access/mod.ts";
 import { EdgeAccess } from "../../../edge/access/mod.ts";
-import { silentLogger } from "../../../log/mod.ts";
+import { createLogger, type Logger, silentLogger } from "../../../log/mod.ts";
 import type { KvStore } from "../../../store/mod.ts";
 import {
   createTestCache,
@@ -76,7 +76,7 @@ async function withProtectedCache(
     store: KvStore;
     credFor: (stream?: string, subject?: string) => Promise<string>;
   }) => Promise<void>,
-  opts: { slowMs?: number; withAccess?: boolean } = {},
+  opts: { slowMs?: number; withAccess?: boolean; log?: Logger } = {},
 ): Promise<void> {
   await withKeyStore(async (store, key: SessionKey) => {
     const origin = protectedOrigin(opts.slowMs ?? 0);
@@ -87,7 +87,10 @@ async function withProtectedCache(
       log: silentLogger,
       now: clock.now,
     });
-    const t = createTestCache([origin.url], clock, {}, { access });
+    const t = createTestCache([origin.url], clock, {}, {
+      access,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     try {
       await fn({
         origin,
@@ -186,6 +189,33 @@ Deno.test("EdgeCache: .m3u8?token= of a protected stream always reaches the orig
     await t.cache.drain();
     assert.equal(origin.count("/live/cam.m3u8?token=AbCdEfGh12345678"), 2);
   }));
+
+Deno.test("EdgeCache: a .m3u8?token= the origin cannot answer is a 502 whose cause is logged, without the query", async () => {
+  const lines: string[] = [];
+  const log = createLogger("edge", {
+    format: "json",
+    write: (l) => lines.push(l),
+  });
+  await withProtectedCache(async ({ origin, t, credFor }) => {
+    await get(t.cache, `/live/cam.m3u8?cred=${await credFor()}`);
+    await t.cache.drain();
+    await origin.close();
+    const r = await get(t.cache, "/live/cam.m3u8?token=AbCdEfGh12345678");
+    assert.equal(r.status, 502);
+    assert.match(r.headers.get("cache-status")!, /fwd=request/);
+    const failed = lines.map((l) => JSON.parse(l)).filter((l) =>
+      l.msg === "origin fetch failed"
+    );
+    assert.equal(failed.length, 1, lines.join("\n"));
+    assert.equal(failed[0].path, "/live/cam.m3u8");
+    assert.equal(failed[0].origin, origin.url);
+    assert.match(
+      failed[0].error,
+      /^Cannot fetch \/live\/cam\.m3u8 from origin http:\/\/127\.0\.0\.1:\d+: connect error$/,
+    );
+    assert.ok(lines.every((l) => !l.includes("AbCdEfGh12345678")));
+  }, { log });
+});
 
 Deno.test("EdgeCache: a request collapsed onto another's protected fetch is checked itself", () =>
   withProtectedCache(async ({ origin, t, credFor }) => {

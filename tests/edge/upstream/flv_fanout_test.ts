@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { FlvReader, FlvTagType } from "../../../codec/flv/mod.ts";
+import { createLogger } from "../../../log/mod.ts";
 import { hasBinary, waitFor } from "../../_helpers/peers.ts";
+import { freeTcpPort } from "../../_helpers/ports.ts";
 import { edgeConfig, startTestEdge } from "../_helpers/fixtures.ts";
 
 const FLV_FILE = new URL("../../../media/demo.flv", import.meta.url).pathname;
@@ -152,6 +154,39 @@ Deno.test("FlvFanout: a stream the origin does not have answers 404", async () =
   } finally {
     await edge.close();
     await origin.kill();
+  }
+});
+
+Deno.test("FlvFanout: an origin that cannot be reached is a 502 whose cause is logged once, without the query", async () => {
+  const lines: string[] = [];
+  const log = createLogger("edge", {
+    format: "json",
+    write: (l) => lines.push(l),
+  });
+  const down = `http://127.0.0.1:${freeTcpPort()}`;
+  const edge = await startTestEdge(edgeConfig([down]), { log });
+  try {
+    const res = await fetch(
+      `http://127.0.0.1:${edge.port}/live/demo.flv?token=AbCdEfGh12345678`,
+    );
+    await res.body?.cancel();
+    assert.equal(res.status, 502);
+    const failed = lines.map((l) => JSON.parse(l)).filter((l) =>
+      l.msg === "live upstream failed"
+    );
+    assert.equal(failed.length, 1, lines.join("\n"));
+    assert.equal(failed[0].stream, "/live/demo.flv");
+    assert.equal(failed[0].origin, down);
+    assert.equal(
+      failed[0].error,
+      `Cannot fetch /live/demo.flv from origin ${down}: connect error`,
+    );
+    assert.ok(
+      lines.every((l) => !l.includes("AbCdEfGh12345678")),
+      "no token in the log",
+    );
+  } finally {
+    await edge.close();
   }
 });
 
