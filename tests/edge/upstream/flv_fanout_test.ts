@@ -85,6 +85,31 @@ async function firstTags(res: Response, n: number) {
   return { header: flv.header, tags: tags.slice(0, n) };
 }
 
+/**
+ * Reads `res` until a video keyframe has arrived (media flows through the edge and its GOP
+ * cache holds one), then lets go of the body without cancelling it.
+ */
+async function untilKeyframe(res: Response): Promise<void> {
+  const reader = res.body!.getReader();
+  const flv = new FlvReader();
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) throw new Error("the stream ended before a keyframe");
+      flv.push(r.value.slice());
+      for (const t of flv.pullAll()) {
+        // FLV video tag: frame type 1 (key) in the high nibble, AVC packet type 1 (NALUs).
+        if (
+          t.type === FlvTagType.Video && t.data[0]! >> 4 === 1 &&
+          t.data[1] === 1
+        ) return;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 for (const httpServer of ["http1", "deno"] as const) {
   Deno.test(`FlvFanout (${httpServer} server): one upstream per stream; late joiners get header, metadata, sequence headers and GOP at once; idle upstream closes`, async () => {
     const origin = await startFlvOrigin();
@@ -105,7 +130,8 @@ for (const httpServer of ["http1", "deno"] as const) {
         "HIT",
         "MISS",
       ]);
-      await new Promise((r) => setTimeout(r, 1_000));
+      // A late joiner: once media flows (a viewer has had a keyframe, so the GOP cache has one).
+      await untilKeyframe(viewers[0]!);
       const late = await fetch(url);
       assert.equal(
         (await origin.stats()).total,
@@ -223,6 +249,21 @@ Deno.test({
       stdin: "null",
     }).spawn();
     const killTimer = setTimeout(() => ffmpeg.kill("SIGKILL"), 40_000);
+    // ffmpeg's -progress lines, as they come: how far it has played.
+    let progress = "";
+    const reading = (async () => {
+      for await (
+        const text of ffmpeg.stdout.pipeThrough(new TextDecoderStream())
+      ) progress += text;
+    })();
+    const stderrText = new Response(ffmpeg.stderr).text();
+    const playedSeconds = () =>
+      Math.max(
+        0,
+        ...[...progress.matchAll(/out_time_us=(\d+)/g)].map((m) =>
+          Number(m[1]) / 1e6
+        ),
+      );
     try {
       await waitFor(
         "edge session",
@@ -230,7 +271,8 @@ Deno.test({
         10_000,
         50,
       );
-      await new Promise((r) => setTimeout(r, 2_500));
+      // Mid-session: ffmpeg has played 2 s from the first origin.
+      await waitFor("ffmpeg to play 2 s", () => playedSeconds() >= 2, 15_000);
       const first = edge.fanout.sessions()[0]!.origin;
       const [dying, surviving] = first === a.url ? [a, b] : [b, a];
       await dying.kill();
@@ -240,14 +282,11 @@ Deno.test({
         10_000,
         50,
       );
-      const out = await ffmpeg.output();
-      const progress = new TextDecoder().decode(out.stdout);
-      const stderr = new TextDecoder().decode(out.stderr);
+      const out = await ffmpeg.status;
+      await reading;
+      const stderr = await stderrText;
       assert.equal(out.code, 0, stderr);
-      const times = [...progress.matchAll(/out_time_us=(\d+)/g)].map((m) =>
-        Number(m[1])
-      );
-      const reached = (times.at(-1) ?? 0) / 1e6;
+      const reached = playedSeconds();
       assert.ok(
         reached >= seconds - 0.5,
         `ffmpeg stopped at ${reached}s of ${seconds}s: ${stderr}`,
@@ -262,6 +301,8 @@ Deno.test({
         // exited
       }
       await ffmpeg.status;
+      await reading;
+      await stderrText;
       await edge.close();
       await a.kill();
       await b.kill();
