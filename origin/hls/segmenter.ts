@@ -44,7 +44,7 @@ import { DEFAULTS } from "../../config/mod.ts";
 import { HlsError, HlsErrorCode } from "./errors.ts";
 import { type HlsSegment, SegmentWindow } from "./window.ts";
 
-// The defaults are config's (`origin.hls.*` in config/schema.ts), not a second copy: a stream
+// The defaults are config's (`origin.hls.*` in config/origin_schema.ts), not a second copy: a stream
 // made without options (tests, tools) segments as a default-configured origin does.
 
 /** Default segment target, ms: Apple's HLS authoring guidance for low-latency-ish live. */
