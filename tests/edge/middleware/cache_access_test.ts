@@ -19,9 +19,13 @@ import { withKeyStore } from "../access/_store.ts";
 
 const MARK = { "x-meridian-access": "token" };
 
-/** An origin stand-in: marked segments and credentialed playlists, as the real origin sends. */
-function protectedOrigin(slowMs = 0): TestOrigin {
+/**
+ * An origin stand-in: marked segments and credentialed playlists, as the real origin sends.
+ * `onRequest` is told when a request reaches it (before a `slowMs` answer).
+ */
+function protectedOrigin(slowMs = 0, onRequest = () => {}): TestOrigin {
   return startTestOrigin(async (_req, url) => {
+    onRequest();
     if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
     const cred = url.searchParams.get("cred");
     if (url.pathname.endsWith(".m3u8")) {
@@ -76,10 +80,15 @@ async function withProtectedCache(
     store: KvStore;
     credFor: (stream?: string, subject?: string) => Promise<string>;
   }) => Promise<void>,
-  opts: { slowMs?: number; withAccess?: boolean; log?: Logger } = {},
+  opts: {
+    slowMs?: number;
+    onRequest?: () => void;
+    withAccess?: boolean;
+    log?: Logger;
+  } = {},
 ): Promise<void> {
   await withKeyStore(async (store, key: SessionKey) => {
-    const origin = protectedOrigin(opts.slowMs ?? 0);
+    const origin = protectedOrigin(opts.slowMs ?? 0, opts.onRequest);
     const clock = new ManualClock();
     const access = opts.withAccess === false ? undefined : new EdgeAccess({
       store,
@@ -217,24 +226,25 @@ Deno.test("EdgeCache: a .m3u8?token= the origin cannot answer is a 502 whose cau
   }, { log });
 });
 
-Deno.test("EdgeCache: a request collapsed onto another's protected fetch is checked itself", () =>
-  withProtectedCache(async ({ origin, t, credFor }) => {
+Deno.test("EdgeCache: a request collapsed onto another's protected fetch is checked itself", () => {
+  const began = Promise.withResolvers<void>();
+  return withProtectedCache(async ({ origin, t, credFor }) => {
     const cred = await credFor();
+    const leader = get(t.cache, `/live/cam/s-9.ts?cred=${cred}`);
+    // The leader's fetch is at the origin (its fill in flight, answered 200 ms later): the
+    // others collapse onto it.
+    await began.promise;
     const [withCred, without, forged] = await Promise.all([
-      get(t.cache, `/live/cam/s-9.ts?cred=${cred}`),
-      // Give the first request the lead so the others collapse onto its fill.
-      new Promise((r) => setTimeout(r, 20)).then(() =>
-        get(t.cache, "/live/cam/s-9.ts")
-      ),
-      new Promise((r) => setTimeout(r, 20)).then(() =>
-        get(t.cache, "/live/cam/s-9.ts?cred=x.y")
-      ),
+      leader,
+      get(t.cache, "/live/cam/s-9.ts"),
+      get(t.cache, "/live/cam/s-9.ts?cred=x.y"),
     ]);
     assert.equal(withCred.status, 200);
     assert.equal(without.status, 401);
     assert.equal(forged.status, 403);
     assert.equal(origin.total, 1, "collapsed, then refused by the edge");
-  }, { slowMs: 200 }));
+  }, { slowMs: 200, onRequest: () => began.resolve() });
+});
 
 Deno.test("EdgeCache: without an access checker protected objects are never stored", () =>
   withProtectedCache(async ({ origin, t, credFor }) => {
