@@ -12,6 +12,8 @@ export const ControlErrorCode = {
   WeakSecret: "CONTROL_WEAK_SECRET",
   /** The secrets file in the data directory cannot be read, parsed or written. */
   SecretsFile: "CONTROL_SECRETS_FILE",
+  /** The console page (`web/console.html`) cannot be read. */
+  ConsolePage: "CONTROL_CONSOLE_PAGE",
 } as const;
 
 /** One of {@link ControlErrorCode}. */

@@ -1,6 +1,7 @@
 /**
- * Networking below the roles: what every listener of every role shares (connection admission
- * today; the HTTP/1.1 server and TLS as they move here).
+ * Networking below the roles: what every listener of every role shares (connection admission,
+ * opening listeners at start-up and closing them when a start-up fails; the HTTP/1.1 server and
+ * TLS as they move here).
  *
  * @module
  */
@@ -17,6 +18,13 @@ export {
   parseTrustedNetworks,
   registerConnGuard,
 } from "./conn_guard.ts";
+export {
+  NetError,
+  NetErrorCode,
+  type NetErrorCodeValue,
+  openListener,
+  StartupCleanup,
+} from "./listen.ts";
 export {
   type ByteRange,
   etagMatches,

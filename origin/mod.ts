@@ -23,7 +23,11 @@ import {
   type SessionKey,
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { guardFromLimits, registerConnGuard } from "../net/mod.ts";
+import {
+  guardFromLimits,
+  registerConnGuard,
+  StartupCleanup,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
@@ -44,6 +48,7 @@ import {
 } from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
+export { OriginError, OriginErrorCode } from "./errors.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
@@ -156,7 +161,13 @@ function announceStreams(
  * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels,
  * with access control (origin.apps, origin.defaultApp, origin.hooks, the auth section).
  *
- * @throws {Error} When a port cannot be bound, or an app requires tokens without a store.
+ * A start-up that fails closes what it had opened (the RTMP listener when the HTTP port is
+ * taken, the access gate's feed subscription, the HLS packagers) before the error goes up.
+ *
+ * @throws {NetError} `NET_LISTEN` when the RTMP or HTTP port cannot be bound (it names the
+ *   address).
+ * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when an app requires tokens without a store;
+ *   `ORIGIN_ASSETS` when the player files are missing.
  */
 export async function startOrigin(
   config: OriginConfig,
@@ -177,6 +188,9 @@ export async function startOrigin(
     metrics: deps.metrics,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
+  // What is open so far, closed newest first if a later step fails (no half-started origin).
+  const opened = new StartupCleanup();
+  opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
@@ -206,12 +220,18 @@ export async function startOrigin(
       log: log.child("hls"),
       sequences: deps.dataDir === undefined
         ? undefined
-        : await HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
-          log: log.child("hls"),
-          onWriteError: () => hlsStateWriteErrors.inc(),
-        }),
+        : await opened.run(() =>
+          HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
+            log: log.child("hls"),
+            onWriteError: () => hlsStateWriteErrors.inc(),
+          })
+        ),
     })
     : undefined;
+  opened.add(async () => {
+    registry.endAll();
+    await hls?.close();
+  });
 
   deps.metrics.collect(
     "meridian_origin_streams",
@@ -258,7 +278,7 @@ export async function startOrigin(
       registry,
       hls,
       metrics: deps.metrics,
-      assets: await loadWebAssets(),
+      assets: await opened.run(loadWebAssets),
       log: log.child("http"),
       access,
       vod,
@@ -272,23 +292,30 @@ export async function startOrigin(
   const limits = deps.limits ?? DEFAULTS.limits;
   const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
   registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
-  const rtmp = await startRtmpServer(
-    {
-      hostname: config.hostname,
-      port: config.rtmpPort,
-      outChunkSize: chunkSize,
-      handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
-      maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-      maxStreams: config.maxStreams,
-    },
-    {
-      registry,
-      log: log.child("rtmp"),
-      access: createRtmpAccessControl(access),
-      guard: rtmpGuard,
-      vod,
-    },
+  const rtmp = await opened.listen(
+    "RTMP",
+    config.hostname,
+    config.rtmpPort,
+    () =>
+      startRtmpServer(
+        {
+          hostname: config.hostname,
+          port: config.rtmpPort,
+          outChunkSize: chunkSize,
+          handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+          maxStreams: config.maxStreams,
+        },
+        {
+          registry,
+          log: log.child("rtmp"),
+          access: createRtmpAccessControl(access),
+          guard: rtmpGuard,
+          vod,
+        },
+      ),
   );
+  opened.add(() => rtmp.close());
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
@@ -308,18 +335,24 @@ export async function startOrigin(
     });
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
-    config.httpServer === "deno"
-      ? Deno.serve({
-        hostname: config.hostname,
-        port: config.httpPort,
-        onListen: () => {},
-      }, (req, info) => app.fetch(req, info))
-      : serveHttp1({
-        hostname: config.hostname,
-        port: config.httpPort,
-        ...http1Limits(limits, deps.metrics, "origin_http"),
-        onError: (message, context) => httpLog.debug(message, context),
-      }, (req, info) => app.fetch(req, info));
+    await opened.listen(
+      "HTTP",
+      config.hostname,
+      config.httpPort,
+      () =>
+        config.httpServer === "deno"
+          ? Deno.serve({
+            hostname: config.hostname,
+            port: config.httpPort,
+            onListen: () => {},
+          }, (req, info) => app.fetch(req, info))
+          : serveHttp1({
+            hostname: config.hostname,
+            port: config.httpPort,
+            ...http1Limits(limits, deps.metrics, "origin_http"),
+            onError: (message, context) => httpLog.debug(message, context),
+          }, (req, info) => app.fetch(req, info)),
+    );
   const httpPort = http.addr.port;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,

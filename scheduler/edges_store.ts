@@ -32,8 +32,8 @@ const VIEW_TTL_INTERVALS = 3;
 
 /** Options of {@link StoreEdgeSource}. */
 export interface StoreEdgeSourceOptions {
-  /** Re-read interval (ms). @default 1000 */
-  readonly refreshMs?: number;
+  /** Re-read interval (ms): `scheduler.registry.refreshMs`. */
+  readonly refreshMs: number;
   /** How health targets are built from an edge's base URL (kind, path). */
   readonly health: Pick<
     SchedulerConfig["health"],
@@ -111,7 +111,10 @@ function toStatus(
  *
  * @example
  * ```ts ignore
- * const edges = new StoreEdgeSource(store, { health: config.scheduler.health });
+ * const edges = new StoreEdgeSource(store, {
+ *   health: config.scheduler.health,
+ *   refreshMs: config.scheduler.registry.refreshMs,
+ * });
  * await edges.start();
  * const s = await startScheduler(config.scheduler, { edges });
  * ```
@@ -142,7 +145,8 @@ export class StoreEdgeSource implements EdgeSource {
   ) {
     this.#store = store;
     this.#o = options;
-    this.#refreshMs = options.refreshMs ?? 1000;
+    this.#refreshMs = options.refreshMs;
+    // A test seam, like schedulerId: not config.
     this.#clock = options.clock ?? Date.now;
     this.schedulerId = options.schedulerId ??
       `${hostname()}-${crypto.randomUUID().slice(0, 8)}`;

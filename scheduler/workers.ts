@@ -31,6 +31,7 @@ import type { EdgeSource, EdgeStatus } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import type { HealthState } from "./health/state.ts";
 import type { DnsStats } from "./stats.ts";
+import { SchedulerError, SchedulerErrorCode } from "./errors.ts";
 
 /** How often the main thread looks for edge/health changes to send to workers. */
 export const SNAPSHOT_POLL_MS = 100;
@@ -208,7 +209,8 @@ export interface DnsWorkers {
  * Starts `count` workers answering on `port` (already bound by the main thread with
  * `SO_REUSEPORT`) and resolves once every one is bound.
  *
- * @throws {Error} When a worker fails to start (the others are stopped first).
+ * @throws {SchedulerError} `SCHEDULER_WORKER` when a worker fails to start (the others are
+ *   stopped first).
  */
 export async function startDnsWorkers(
   count: number,
@@ -246,7 +248,12 @@ export async function startDnsWorkers(
           ready.resolve();
           break;
         case "failed":
-          ready.reject(new Error(`DNS worker ${i}: ${m.error}`));
+          ready.reject(
+            new SchedulerError(
+              SchedulerErrorCode.Worker,
+              `Cannot start DNS worker ${i}: ${m.error}`,
+            ),
+          );
           break;
         case "stats":
           addStats(deps.stats, m.delta);
@@ -261,7 +268,10 @@ export async function startDnsWorkers(
     };
     w.onerror = (e) => {
       e.preventDefault();
-      const error = new Error(`DNS worker ${i} crashed: ${e.message}`);
+      const error = new SchedulerError(
+        SchedulerErrorCode.Worker,
+        `Cannot start DNS worker ${i}: it crashed: ${e.message}`,
+      );
       ready.reject(error);
       closed.resolve();
       log.error("dns worker crashed", { error: e.message });

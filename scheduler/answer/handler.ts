@@ -461,7 +461,7 @@ export class DnsHandler {
         [
           ...linksOf(chain),
           ...answer.addresses.map((a): TemplateRecord => ({
-            type: q.qtype,
+            type: qtype === "A" ? RRType.A : RRType.AAAA,
             owner,
             ttl: answer.ttlSeconds,
             data: a,
