@@ -344,7 +344,9 @@ class LiveFlvSession {
 
   summary(): FlvSessionSummary {
     return {
-      path: this.path,
+      // The stream, never the first viewer's query (its token): this reaches /metrics and
+      // the admin API.
+      path: this.path.split("?")[0]!,
       origin: this.origin,
       viewers: this.hub.viewerCount,
       bytesIn: this.bytesIn,

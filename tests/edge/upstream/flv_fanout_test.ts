@@ -183,6 +183,37 @@ Deno.test("FlvFanout: a stream the origin does not have answers 404", async () =
   }
 });
 
+Deno.test("FlvFanout: a viewer's ?token= never shows in the sessions list or /metrics", async () => {
+  const origin = await startFlvOrigin();
+  const edge = await startTestEdge(edgeConfig([origin.url]));
+  try {
+    const res = await fetch(
+      `http://127.0.0.1:${edge.port}/live/demo.flv?token=SeCrEtToKeN12345`,
+    );
+    assert.equal(res.status, 200);
+    await waitFor(
+      "a live session",
+      () => edge.fanout.sessions().length > 0 || undefined,
+      10_000,
+      20,
+    );
+    assert.deepEqual(edge.fanout.sessions().map((x) => x.path), [
+      "/live/demo.flv",
+    ]);
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.port}/metrics`))
+      .text();
+    assert.ok(
+      metrics.includes('stream="/live/demo.flv"'),
+      "the stream is labelled",
+    );
+    assert.ok(!metrics.includes("SeCrEtToKeN12345"), "the token is not");
+    await res.body?.cancel();
+  } finally {
+    await edge.close();
+    await origin.kill();
+  }
+});
+
 Deno.test("FlvFanout: an origin that cannot be reached is a 502 whose cause is logged once, without the query", async () => {
   const lines: string[] = [];
   const log = createLogger("edge", {
