@@ -30,6 +30,7 @@ import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
 import { DnsHandler } from "./answer/handler.ts";
 import { HealthMonitor } from "./health/monitor.ts";
+import { NetworkDirectory, openNetworks } from "./networks.ts";
 import type { HealthProbe } from "./health/probe.ts";
 import { createSchedulerApp } from "./http/app.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
@@ -65,6 +66,12 @@ export {
 export { DnsHandler, type QueryClient } from "./answer/handler.ts";
 export { HealthMonitor, type HealthSnapshot } from "./health/monitor.ts";
 export { Authority } from "./zone.ts";
+export {
+  type ClientNetwork,
+  type EdgeNetworks,
+  NetworkDirectory,
+  openNetworks,
+} from "./networks.ts";
 export { DnsStats } from "./stats.ts";
 
 /** Dependencies of {@link startScheduler}; all optional. */
@@ -155,6 +162,8 @@ function bindDns(
  *
  * @throws {ConfigError} For zones, records or filters that do not parse.
  * @throws {GeoDatabaseError} When the geo database is missing or unreadable.
+ * @throws {AsnDatabaseError} When a steered name uses `isp_match` (not `optional`) and the ASN
+ *   database is missing or malformed (naming the file and line).
  */
 export async function startScheduler(
   config: SchedulerConfig,
@@ -162,8 +171,11 @@ export async function startScheduler(
 ): Promise<SchedulerHandle> {
   const log = deps.log ?? silentLogger;
   const metrics = deps.metrics ?? new MetricsRegistry();
-  const authority = Authority.fromConfig(config);
-  let closeGeo = () => {};
+  const networks = NetworkDirectory.fromConfig(config);
+  const authority = Authority.fromConfig(config, { networks });
+  // Opened only when a steered name uses isp_match; a bad file stops start-up naming it.
+  const asnDb = await openNetworks(networks, config, log.child("asn"));
+  let closeGeo = () => asnDb?.close();
   let geo = deps.geo;
   if (!geo) {
     const db = await openGeoDatabase({
@@ -184,7 +196,10 @@ export async function startScheduler(
       ),
     });
     geo = db;
-    closeGeo = () => db.close();
+    closeGeo = () => {
+      db.close();
+      asnDb?.close();
+    };
   }
   const source = config.registry.source;
   let owned: StoreEdgeSource | undefined;
@@ -227,6 +242,7 @@ export async function startScheduler(
     geo,
     edges,
     health,
+    networks,
     config: workerCount > 0
       ? {
         dns: {
