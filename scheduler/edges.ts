@@ -79,6 +79,11 @@ export class StreamTable implements StreamIndex {
     return this.#byKey.get(key);
   }
 
+  /** Every stream and its holders (snapshots for DNS workers). */
+  entries(): IterableIterator<[string, ReadonlyMap<string, number>]> {
+    return this.#byKey.entries();
+  }
+
   /** Streams some edge serves (dashboard). */
   get size(): number {
     return this.#byKey.size;
