@@ -120,3 +120,23 @@ Deno.test("openNetworks() opens the database only for isp_match, fails naming th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deploy/examples/scheduler.yaml: carriers, edges' isp names and both chains parse", async () => {
+  const { loadConfig } = await import("../../config/mod.ts");
+  const { Authority } = await import("../../scheduler/zone.ts");
+  const path = new URL("../../deploy/examples/scheduler.yaml", import.meta.url)
+    .pathname;
+  const config = (await loadConfig(path, {})).config.scheduler;
+  const d = NetworkDirectory.fromConfig(config);
+  assert.equal(d.carrierOf(4837), "unicom");
+  assert.equal(d.carrierOf(3320), "dtag");
+  const bgp = config.edges.find((e) => e.id === "bj-bgp")!;
+  assert.deepEqual(bgp.isp, ["telecom", "mobile"]);
+  const a = Authority.fromConfig(config, { networks: d });
+  const wild = a.lookup("demo.live.live.cdn.example.net");
+  assert.equal(wild.kind, "node");
+  assert.ok(
+    wild.kind === "node" &&
+      wild.node.steered!.filters.some((f) => f.name === "stream_affinity"),
+  );
+});
