@@ -40,20 +40,41 @@ const KEY_RE = /^[0-9a-f]{16}$/;
  * ```
  */
 export function streamKey(app: string, stream: string): string {
-  const text = `${app}/${stream}`.toLowerCase();
   // 64-bit FNV-1a in two 32-bit halves: offset basis 0xcbf29ce484222325, prime 2^40 + 0x1b3.
+  // ASCII names (the usual case, and every DNS label) are hashed from their char codes, with
+  // no string or byte array made per call: DNS answers for per-stream names hash per query.
   let hi = 0xcbf29ce4;
   let lo = 0x84222325;
-  const bytes = new TextEncoder().encode(text);
-  for (const b of bytes) {
+  const step = (b: number) => {
     lo = (lo ^ b) >>> 0;
     const l = lo * 0x1b3;
     const carry = Math.floor(l / 4294967296);
-    const newHi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) % 4294967296;
+    hi = ((hi * 0x1b3 + carry + ((lo << 8) >>> 0)) % 4294967296) >>> 0;
     lo = l >>> 0;
-    hi = newHi >>> 0;
+  };
+  const feed = (text: string): boolean => {
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 0x80) return false;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20; // A-Z → a-z
+      step(c);
+    }
+    return true;
+  };
+  if (!feed(app) || (step(0x2f), !feed(stream))) {
+    hi = 0xcbf29ce4;
+    lo = 0x84222325;
+    for (
+      const b of new TextEncoder().encode(`${app}/${stream}`.toLowerCase())
+    ) {
+      step(b);
+    }
   }
-  return hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
+  return hex8(hi) + hex8(lo);
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, "0");
 }
 
 /**

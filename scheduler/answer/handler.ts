@@ -75,6 +75,9 @@ const MAX_CHAINED_TEMPLATES = 16;
 
 const TCP_LIMIT = 65535;
 
+/** Per-stream DNS names whose stream key is remembered (cleared when full). */
+const MAX_STREAM_NAMES = 4096;
+
 /** Answers DNS queries for an {@link Authority}. */
 export class DnsHandler {
   readonly #d: DnsHandlerDeps;
@@ -82,6 +85,7 @@ export class DnsHandler {
   readonly #decisions: Decisions;
   readonly #payload: number;
   readonly #chaos: ReadonlyMap<string, string>;
+  readonly #streamNames = new Map<string, string | undefined>();
   /** Steered answers by client region and (first) edge, for the dashboard. */
   readonly routing: RoutingStats;
 
@@ -407,7 +411,7 @@ export class DnsHandler {
     const { client, fromEcs } = this.#clientFor(q, peer.address);
     const qtype = q.qtype === RRType.A ? "A" : "AAAA";
     const stream = chainNeeds(steered).stream
-      ? streamOfName(q.name, steered.owner)
+      ? this.#streamOf(q.name, steered.owner)
       : undefined;
     const decision = this.#decisions.cached(steered, qtype, client, stream);
     const answer = decision.answer;
@@ -486,6 +490,17 @@ export class DnsHandler {
       }
     }
     return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
+  }
+
+  /** {@link streamOfName}, remembered for the last few thousand names (hashed per query otherwise). */
+  #streamOf(name: string, owner: string): string | undefined {
+    // A question name always leads to the same steered owner: the name alone is the key.
+    const known = this.#streamNames.get(name);
+    if (known !== undefined || this.#streamNames.has(name)) return known;
+    if (this.#streamNames.size >= MAX_STREAM_NAMES) this.#streamNames.clear();
+    const key = streamOfName(name, owner);
+    this.#streamNames.set(name, key);
+    return key;
   }
 
   /**
