@@ -7,7 +7,7 @@
  * answers by carrier and on-net.
  */
 import assert from "node:assert/strict";
-import { createStaticGeoLookup } from "../../geo/mod.ts";
+import { AsnDatabaseError, createStaticGeoLookup } from "../../geo/mod.ts";
 import { startScheduler } from "../../scheduler/mod.ts";
 import { runPeer, waitFor } from "../_helpers/peers.ts";
 import { ASN_V4_FILE, rangesOf } from "../geo/_asn_data.ts";
@@ -249,4 +249,59 @@ Deno.test({
         /comcastt/.test(String(e)),
     );
   },
+});
+
+Deno.test("startScheduler() with isp_match: a bad ASN file stops it naming the file and line; optional starts by place only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad = `${dir}/asn.csv`;
+    await Deno.writeTextFile(bad, "1.0.0.0,1.0.0.255,13335,ok\nbroken row\n");
+    const base = testConfig();
+    const withChain = (optional: boolean) =>
+      testConfig({
+        dns: { ...base.dns, udpSocket: "deno", warmupQueries: 0 },
+        asn: { ipv4Path: bad, ipv6Path: "", reloadCheckSeconds: 0 },
+        zones: [{
+          ...base.zones[0]!,
+          steered: [{
+            name: "live",
+            ttlSeconds: 30,
+            failoverTtlSeconds: 10,
+            filters: [{ name: "geo_sort" }, { name: "isp_match", optional }],
+          }],
+        }],
+      });
+    await assert.rejects(
+      startScheduler(withChain(false), { probe: () => Promise.resolve() }),
+      (e: unknown) =>
+        e instanceof AsnDatabaseError && e.message.includes(bad) &&
+        e.line === 2,
+    );
+    const warnings: string[] = [];
+    const log = {
+      debug() {},
+      info() {},
+      warn: (msg: string) => void warnings.push(msg),
+      error() {},
+      child() {
+        return log;
+      },
+    };
+    const s = await startScheduler(withChain(true), {
+      geo: createStaticGeoLookup([]),
+      probe: () => Promise.resolve(),
+      log,
+    });
+    try {
+      assert.ok(warnings.some((w) => /steering by place only/.test(w)));
+      const r = s.handler.explain("live.meridian.test", "81.2.69.0/24");
+      assert.ok(typeof r !== "string");
+      assert.equal(r.network, null);
+      assert.ok(r.steps.some((t) => /isp_match: no ASN database open/.test(t)));
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
