@@ -46,8 +46,11 @@ export interface AsnDatabaseOptions {
 
 /** One loaded file. */
 export interface AsnDatabaseInfo {
+  /** The file. */
   readonly path: string;
+  /** IPv4 ranges it holds. */
   readonly ipv4Ranges: number;
+  /** IPv6 ranges it holds. */
   readonly ipv6Ranges: number;
   /** 1 at open, +1 per reload. */
   readonly generation: number;
@@ -55,11 +58,13 @@ export interface AsnDatabaseInfo {
 
 /** An open ASN database; {@link close} stops the reload timer. */
 export interface AsnDatabase extends AsnLookup {
+  /** The loaded files. */
   readonly info: readonly AsnDatabaseInfo[];
   /** The organisation of an AS, "" when unknown. */
   orgOf(asn: number): string;
   /** Re-reads every file whose size or mtime changed; resolves to how many were reloaded. */
   checkForUpdates(): Promise<number>;
+  /** Stops the reload timer. */
   close(): void;
 }
 

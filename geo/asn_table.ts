@@ -26,8 +26,12 @@ export const MAX_ASN_ORG_CHARS = 128;
 
 /** An ASN database could not be read or parsed. */
 export class AsnDatabaseError extends CodedError<"ASN_DB"> {
+  /** Always `AsnDatabaseError`. */
   override name = "AsnDatabaseError";
   /**
+   * Makes the error; the message reads `{message}: {path} line {line}`.
+   *
+   * @param message What failed (the path and line are appended).
    * @param path The file, appended to the message.
    * @param line The 1-based line, when one line is at fault.
    */
@@ -61,7 +65,10 @@ export interface AsnResult {
 
 /** Anything that maps addresses to ASNs. */
 export interface AsnLookup {
-  /** @param bytes 4 or 16 bytes. */
+  /**
+   * The AS holding an address, and the prefix the answer holds for.
+   * @param bytes 4 or 16 bytes.
+   */
   lookup(bytes: Uint8Array): AsnResult;
 }
 
@@ -116,9 +123,13 @@ class Columns {
 export interface RangeColumns {
   /** Words per bound: 1 (IPv4) or 4 (IPv6). */
   readonly width: number;
+  /** Ranges held. */
   readonly length: number;
+  /** Range starts, `width` words each, ascending. */
   readonly starts: Uint32Array;
+  /** Range ends (inclusive), `width` words each. */
   readonly ends: Uint32Array;
+  /** The AS of each range. */
   readonly asns: Uint32Array;
 }
 
@@ -262,10 +273,13 @@ function lookupIn(
 
 /** A sealed table of both families; {@link AsnTableBuilder.finish} makes one. */
 export class AsnTable implements AsnLookup {
+  /** The IPv4 ranges. */
   readonly v4: RangeColumns;
+  /** The IPv6 ranges. */
   readonly v6: RangeColumns;
   readonly #orgs: ReadonlyMap<number, string>;
 
+  /** Wraps sealed columns and the organisation names by AS. */
   constructor(
     v4: RangeColumns,
     v6: RangeColumns,
@@ -286,6 +300,7 @@ export class AsnTable implements AsnLookup {
     return this.#orgs.get(asn) ?? "";
   }
 
+  /** One binary search; `asn` 0 when no range holds the address. */
   lookup(bytes: Uint8Array): AsnResult {
     if (bytes.length !== 4 && bytes.length !== 16) {
       return { asn: 0, org: "", prefixLength: 0 };
@@ -468,6 +483,7 @@ export class AsnTableBuilder {
   #line = 0;
   #done = false;
 
+  /** A builder for one file. */
   constructor(options: AsnTableBuilderOptions) {
     this.#o = { numericFamily: 4, ...options };
   }
