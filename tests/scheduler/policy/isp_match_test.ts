@@ -233,3 +233,13 @@ Deno.test("isp_match options and edge networks are checked, naming the key", () 
 });
 
 runPolicyContract("isp_match chain", chain(), 2);
+
+Deno.test("isp_match() counts a multi-homed edge on-net for each of its carriers", () => {
+  const bgp = edge("bj-bgp", BJ, ["telecom", "mobile"]);
+  const views = [VIEWS[1]!, bgp]; // bj-cu first in config order
+  assert.equal(run("36.0.0.0/24", views).edgeIds[0], "bj-bgp", "telecom");
+  assert.equal(run("36.1.0.0/24", views).edgeIds[0], "bj-cu", "unicom");
+  const n = NETWORKS.edgeNetworks(bgp.edge);
+  assert.deepEqual([...n.carriers].sort(), ["mobile", "telecom"]);
+  assert.ok(n.asns.has(4134) && n.asns.has(9808) && n.source === "declared");
+});
