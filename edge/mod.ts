@@ -314,6 +314,8 @@ export async function startEdge(
           egressBitsPerSecond: Math.round(stats.egress.perSecond() * 8),
           hitRatio: Number(stats.hitRatio().toFixed(4)),
         }),
+        // Which streams this edge already pulls: the scheduler's stream_affinity reads them.
+        streams: () => fanout.sessions(),
         log: log.child("registry"),
       },
     )

@@ -20,7 +20,7 @@ import {
   type HealthView,
   type SharedStore,
 } from "../store/mod.ts";
-import type { EdgeSource, EdgeStatus } from "./edges.ts";
+import { type EdgeSource, type EdgeStatus, StreamTable } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import type { HealthTransition } from "./health/history.ts";
 import type { HealthState } from "./health/state.ts";
@@ -126,6 +126,8 @@ export class StoreEdgeSource implements EdgeSource {
   readonly #refreshMs: number;
   readonly #clock: () => number;
   #version = 1;
+  /** Which registered edges serve which streams (their heartbeats' `load.streams`). */
+  readonly streams: StreamTable = new StreamTable();
   #statuses: readonly EdgeStatus[] = [];
   #records: readonly EdgeRecord[] = [];
   #fingerprint = "";
@@ -244,6 +246,13 @@ export class StoreEdgeSource implements EdgeSource {
     ]);
     if (this.#closed) return;
     this.#records = snap.edges;
+    // Drained edges serve out their viewers but take no new stream-affine ones.
+    this.streams.update(
+      snap.edges.filter((r) => !snap.drains.has(r.id)).map((r) => ({
+        id: r.id,
+        streams: r.load.streams,
+      })),
+    );
     this.#remote = remote;
     if (fingerprint !== this.#fingerprint) {
       const before = new Set(this.#statuses.map((s) => s.edge.id));

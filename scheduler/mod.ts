@@ -35,6 +35,7 @@ import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
 import { DnsHandler } from "./answer/handler.ts";
 import { HealthMonitor } from "./health/monitor.ts";
+import { NetworkDirectory, openNetworks } from "./networks.ts";
 import type { HealthProbe } from "./health/probe.ts";
 import { createSchedulerApp } from "./http/app.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
@@ -70,6 +71,12 @@ export {
 export { DnsHandler, type QueryClient } from "./answer/handler.ts";
 export { HealthMonitor, type HealthSnapshot } from "./health/monitor.ts";
 export { Authority } from "./zone.ts";
+export {
+  type ClientNetwork,
+  type EdgeNetworks,
+  NetworkDirectory,
+  openNetworks,
+} from "./networks.ts";
 export { DnsStats } from "./stats.ts";
 
 /** Dependencies of {@link startScheduler}; all optional. */
@@ -178,6 +185,8 @@ async function bindDns(
  * @throws {GeoDatabaseError} When the geo database is missing or unreadable.
  * @throws {NetError} `NET_LISTEN` when a DNS or the HTTP port cannot be bound (it names it).
  * @throws {SchedulerError} When the libc UDP socket or a DNS worker cannot start.
+ * @throws {AsnDatabaseError} When a steered name uses `isp_match` (not `optional`) and the ASN
+ *   database is missing or malformed (naming the file and line).
  */
 export async function startScheduler(
   config: SchedulerConfig,
@@ -185,10 +194,14 @@ export async function startScheduler(
 ): Promise<SchedulerHandle> {
   const log = deps.log ?? silentLogger;
   const metrics = deps.metrics ?? new MetricsRegistry();
-  const authority = Authority.fromConfig(config);
+  const networks = NetworkDirectory.fromConfig(config);
+  const authority = Authority.fromConfig(config, { networks });
   // What is open so far, closed newest first if a later step fails (no half-started scheduler).
   const opened = new StartupCleanup();
-  let closeGeo = () => {};
+  // Opened only when a steered name uses isp_match; a bad file stops start-up naming it.
+  const asnDb = await openNetworks(networks, config, log.child("asn"));
+  if (asnDb) opened.add(() => asnDb.close());
+  let closeGeo = () => asnDb?.close();
   let geo = deps.geo;
   if (!geo) {
     const db = await openGeoDatabase({
@@ -209,8 +222,11 @@ export async function startScheduler(
       ),
     });
     geo = db;
-    closeGeo = () => db.close();
-    opened.add(closeGeo);
+    opened.add(() => db.close());
+    closeGeo = () => {
+      db.close();
+      asnDb?.close();
+    };
   }
   const source = config.registry.source;
   let owned: StoreEdgeSource | undefined;
@@ -250,6 +266,7 @@ export async function startScheduler(
     geo,
     edges,
     health,
+    networks,
     config: workerCount > 0
       ? {
         dns: {

@@ -18,7 +18,7 @@ import { RRType, type RRTypeName } from "./dns/constants.ts";
 import type { RecordData, SoaData, TemplateRecord } from "./dns/template.ts";
 import type { SteeringTtl } from "./policy/chain.ts";
 import { parseFilterChain } from "./policy/registry.ts";
-import type { Filter } from "./policy/types.ts";
+import type { Filter, PolicyDeps } from "./policy/types.ts";
 
 /** A static record (its owner is filled in when answered; type and data as `dns/template.ts` takes them). */
 export type ZoneRecord = RecordData & {
@@ -215,7 +215,11 @@ function parseRecord(
 }
 
 /** Parses one zone. @throws {ConfigError} */
-export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
+export function parseZone(
+  z: SchedulerZoneConfig,
+  key: string,
+  deps?: PolicyDeps,
+): Zone {
   const apex = absoluteName(z.name, "", `${key}.name`);
   if (!apex) {
     throw new ConfigError(
@@ -349,6 +353,7 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       filters: parseFilterChain(
         Array.isArray(s.filters) ? s.filters : [],
         `${k}.filters`,
+        ...(deps ? [deps] : []),
       ),
       ttl: {
         ttlSeconds: s.ttlSeconds,
@@ -552,10 +557,17 @@ export class Authority {
     }
   }
 
-  /** Parses `config.zones`. @throws {ConfigError} */
-  static fromConfig(config: Pick<SchedulerConfig, "zones">): Authority {
+  /**
+   * Parses `config.zones`.
+   * @param deps What the filters share (carriers, ASN lookup); default: the default carriers.
+   * @throws {ConfigError}
+   */
+  static fromConfig(
+    config: Pick<SchedulerConfig, "zones">,
+    deps?: PolicyDeps,
+  ): Authority {
     const zones = config.zones.map((z, i) =>
-      parseZone(z, `scheduler.zones[${i}]`)
+      parseZone(z, `scheduler.zones[${i}]`, deps)
     );
     const seen = new Set<string>();
     zones.forEach((z, i) => {

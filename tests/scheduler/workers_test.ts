@@ -8,7 +8,10 @@ import { startScheduler } from "../../scheduler/mod.ts";
 import { decodePacket, encodePacket } from "../../scheduler/dns/packet.ts";
 import { frameMessage } from "../../scheduler/server/tcp_framing.ts";
 import { startReusePortUdpServer } from "../../scheduler/server/udp_reuseport.ts";
-import { EDGES, GEO, testConfig } from "./_fixtures.ts";
+import { EDGES, GEO, ManualHealth, testConfig } from "./_fixtures.ts";
+import { ConfigEdgeSource } from "../../scheduler/edges.ts";
+import { SnapshotView, takeSnapshot } from "../../scheduler/workers.ts";
+import { streamKey } from "../../store/mod.ts";
 
 const LINUX = Deno.build.os === "linux";
 
@@ -190,4 +193,19 @@ Deno.test("udpSocket deno keeps Deno.listenDatagram", async () => {
   } finally {
     await s.close();
   }
+});
+
+Deno.test("takeSnapshot() carries the edges' streams to a worker's SnapshotView", () => {
+  const edges = new ConfigEdgeSource(testConfig());
+  const key = streamKey("live", "demo");
+  edges.setStreams("fra1", [{ key, viewers: 4 }]);
+  edges.setStreams("sin1", [{ key, viewers: 1 }]);
+  const view = new SnapshotView(takeSnapshot(edges, new ManualHealth(), 1));
+  assert.deepEqual([...view.streams.holders(key)!].sort(), [
+    ["fra1", 4],
+    ["sin1", 1],
+  ]);
+  edges.setStreams("sin1", []);
+  view.apply(takeSnapshot(edges, new ManualHealth(), 2));
+  assert.deepEqual([...view.streams.holders(key)!], [["fra1", 4]]);
 });

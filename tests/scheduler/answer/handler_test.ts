@@ -10,6 +10,7 @@ import { DnsHandler } from "../../../scheduler/answer/handler.ts";
 import { Authority } from "../../../scheduler/zone.ts";
 import { DnsStats } from "../../../scheduler/stats.ts";
 import { createStaticGeoLookup, parseIp } from "../../../geo/mod.ts";
+import { streamKey } from "../../../store/mod.ts";
 import { GEO, ManualHealth, testConfig } from "../_fixtures.ts";
 import { createPrng } from "../../_helpers/prng.ts";
 import { rawQuery, wireName } from "../../_helpers/dns_wire.ts";
@@ -748,4 +749,85 @@ Deno.test("handleQuery() classes each response for RRL: answers by node (wildcar
     cls,
   );
   assert.equal(cls.kind, Error, "FORMERR");
+});
+
+Deno.test("handleQuery() steers a per-stream name {stream}.{app}.live to the edge pulling it, per stream, dropping decisions when streams change", () => {
+  const base = testConfig();
+  const eu = [
+    { ...base.edges[0]!, id: "fra1", address: "192.0.2.1" },
+    {
+      ...base.edges[0]!,
+      id: "ams1",
+      address: "192.0.2.4",
+      latitude: 52.37,
+      longitude: 4.9,
+    },
+    {
+      ...base.edges[0]!,
+      id: "par1",
+      address: "192.0.2.5",
+      latitude: 48.86,
+      longitude: 2.35,
+    },
+  ];
+  const config = testConfig({
+    edges: eu,
+    zones: [{
+      ...base.zones[0]!,
+      steered: [{
+        name: "*.live",
+        ttlSeconds: 30,
+        failoverTtlSeconds: 10,
+        filters: [
+          { name: "geo_sort" },
+          { name: "health" },
+          { name: "stream_affinity" },
+          { name: "sticky" },
+          { name: "first_n", count: 1 },
+        ],
+      }],
+    }],
+  });
+  const edges = new ConfigEdgeSource(config);
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: createStaticGeoLookup([{
+      cidr: "81.0.0.0/8",
+      record: { country: "GB", latitude: 51.5, longitude: -0.1 },
+    }]),
+    edges,
+    health: new ManualHealth(),
+    config,
+  });
+  const answersFor = (name: string) =>
+    new Set(
+      Array.from({ length: 40 }, (_, i) =>
+        addresses(ask(handler, name, { subnet: `81.${i}.1.0/24` }))[0]),
+    );
+  // A name without a stream (one label) spreads by client; each stream sticks to one edge.
+  assert.ok(answersFor("x.live.meridian.test").size >= 2);
+  const demo = answersFor("demo.live.live.meridian.test");
+  assert.equal(demo.size, 1);
+  // par1 starts pulling it: new decisions follow it (the cache was dropped).
+  edges.setStreams("par1", [{ key: streamKey("live", "demo"), viewers: 3 }]);
+  assert.deepEqual([...answersFor("demo.live.live.meridian.test")], [
+    "192.0.2.5",
+  ]);
+  assert.deepEqual([...answersFor("DEMO.Live.live.meridian.test")], [
+    "192.0.2.5",
+  ], "DNS names are case-insensitive; so are stream keys");
+  // Another stream is not affected by demo's holders.
+  assert.equal(answersFor("other.live.live.meridian.test").size, 1);
+  const explained = handler.explain(
+    "demo.live.live.meridian.test",
+    "81.3.1.0/24",
+  );
+  assert.ok(typeof explained !== "string");
+  assert.equal(explained.stream, streamKey("live", "demo"));
+  assert.ok(
+    explained.steps.some((s) =>
+      /\(par1:3\) → 1 edge\(s\): par1 \(pulls it\)/.test(s)
+    ),
+    explained.steps.join("\n"),
+  );
 });
