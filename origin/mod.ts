@@ -7,7 +7,6 @@
  * @module
  */
 
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
@@ -23,7 +22,12 @@ import {
   type SessionKey,
 } from "../control/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { guardFromLimits, registerConnGuard } from "../net/mod.ts";
+import {
+  guardFromLimits,
+  http1Limits,
+  registerConnGuard,
+  serveHttp1,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";

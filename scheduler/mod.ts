@@ -23,8 +23,12 @@ import { type Logger, silentLogger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { RCODE_NAMES } from "./dns/constants.ts";
 import { ConfigError, DEFAULTS, type LimitsConfig } from "../config/mod.ts";
-import { type ConnGuard, registerConnGuard } from "../net/mod.ts";
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
+import {
+  type ConnGuard,
+  http1Limits,
+  registerConnGuard,
+  serveHttp1,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
