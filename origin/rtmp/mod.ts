@@ -22,9 +22,8 @@ export {
 export {
   DEFAULT_WINDOW_ACK_BYTES,
   MAX_STREAMS_PER_CONNECTION,
-  type RtmpParams,
   RtmpServerSession,
   type RtmpSessionEvent,
   type RtmpSessionOptions,
-  splitQuery,
 } from "./session.ts";
+export type { RtmpParams } from "../../codec/rtmp/mod.ts";

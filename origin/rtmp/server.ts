@@ -26,6 +26,7 @@ import {
   RTMP_DEFAULT_CHUNK_SIZE,
   RTMP_MEDIA_STREAM_ID,
   RtmpChunkReader,
+  type RtmpParams,
   RtmpProtocolError,
 } from "../../codec/rtmp/mod.ts";
 import {
@@ -39,11 +40,7 @@ import type { Hub, Viewer } from "../stream/hub.ts";
 import type { MediaFile } from "../vod/media_file.ts";
 import { VodRtmpPlayer } from "../vod/rtmp_play.ts";
 import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
-import {
-  type RtmpParams,
-  RtmpServerSession,
-  type RtmpSessionEvent,
-} from "./session.ts";
+import { RtmpServerSession, type RtmpSessionEvent } from "./session.ts";
 
 /** How long a client has to finish the handshake before we close, milliseconds. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
