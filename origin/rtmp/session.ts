@@ -8,6 +8,12 @@
  * Events go to an `onEvent` sink called synchronously inside `receive`, so the server's
  * decision on a publish applies to the very next media message in the same read.
  *
+ * Why one file of some 750 lines: it is one state machine. Every command handler reads and
+ * changes the same state (connected or not, the message streams and what each is doing, the
+ * acknowledgement window), and the server's answers (`acceptPublish`, `rejectPlay` …) move
+ * the same streams on; what is pure and stands alone already lives apart (chunks, handshake,
+ * messages and name queries in `codec/rtmp/`, AMF0 in `codec/amf0/`).
+ *
  * @module
  */
 
