@@ -1,6 +1,6 @@
 /**
  * Starts the control role's HTTP listener, on Meridian's HTTP/1.1 server
- * (`runtime/http1_server.ts`) so that the connection limits and request deadlines of every
+ * (`net/http1/`) so that the connection limits and request deadlines of every
  * HTTP port (`limits.http`) hold here too.
  *
  * @module
@@ -9,8 +9,7 @@
 import { DEFAULTS, type MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { openListener } from "../net/mod.ts";
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
+import { http1Limits, openListener, serveHttp1 } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";

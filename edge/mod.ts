@@ -8,7 +8,7 @@
  * spend a token use; the policy itself stays in the origin's config.
  *
  * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
- * on Meridian's HTTP/1.1 server (`runtime/http1_server.ts`; `edge.httpServer: deno` for
+ * on Meridian's HTTP/1.1 server (`net/http1/`; `edge.httpServer: deno` for
  * Deno.serve), default 127.0.0.1:8080. Plain fresh hits are written from prebuilt bytes before
  * any `Request` or routing exists (`EdgeCache.hitBytes`), and so are plain requests that
  * collapse onto another request's origin fetch, straight from the shared body as it arrives
@@ -36,8 +36,12 @@ import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
-import { StartupCleanup } from "../net/mod.ts";
-import { http1Limits, httpDate, serveHttp1 } from "../runtime/http1_server.ts";
+import {
+  http1Limits,
+  httpDate,
+  serveHttp1,
+  StartupCleanup,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";

@@ -1,7 +1,8 @@
 /**
- * Networking below the roles: what every listener of every role shares (connection admission,
- * opening listeners at start-up and closing them when a start-up fails; the HTTP/1.1 server and
- * TLS as they move here).
+ * Networking below the roles: what every listener of every role shares: connection admission
+ * (`conn_guard.ts`), opening listeners at start-up and closing them when a start-up fails
+ * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), HTTP's conditional
+ * and range requests (`http/conditional.ts`), the admin gate, lockout and JSON replies.
  *
  * @module
  */
@@ -52,3 +53,23 @@ export {
   readJsonBody,
   textError,
 } from "./http/respond.ts";
+export {
+  closeDelimited,
+  createLiveBody,
+  type FastAnswer,
+  type FastPath,
+  type Http1ConnInfo,
+  type Http1Handler,
+  http1Limits,
+  type Http1Server,
+  type Http1ServerOptions,
+  HTTP_METHODS,
+  httpDate,
+  type LiveBodyInit,
+  type LiveOut,
+  liveResponse,
+  type LiveSink,
+  type LiveSource,
+  type RequestHead,
+  serveHttp1,
+} from "./http1/mod.ts";

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
@@ -25,7 +24,9 @@ import {
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import {
   guardFromLimits,
+  http1Limits,
   registerConnGuard,
+  serveHttp1,
   StartupCleanup,
 } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
@@ -34,7 +35,7 @@ import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp } from "./http/app.ts";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
-import { startRtmpServer } from "./rtmp/server.ts";
+import { startRtmpServer } from "./rtmp/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,

@@ -25,11 +25,12 @@ import { RCODE_NAMES } from "./dns/constants.ts";
 import { ConfigError, DEFAULTS, type LimitsConfig } from "../config/mod.ts";
 import {
   type ConnGuard,
+  http1Limits,
   openListener,
   registerConnGuard,
+  serveHttp1,
   StartupCleanup,
 } from "../net/mod.ts";
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";

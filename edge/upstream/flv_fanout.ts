@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createLiveBody } from "../../runtime/live_body.ts";
+import { createLiveBody } from "../../net/mod.ts";
 import {
   encodeFlvHeader,
   encodeFlvTag,

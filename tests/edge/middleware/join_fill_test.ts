@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeRequestHead } from "../../../codec/http1/mod.ts";
-import { httpDate } from "../../../runtime/http1_server.ts";
+import { httpDate } from "../../../net/mod.ts";
 import {
   createTestCache,
   ManualClock,
