@@ -70,6 +70,9 @@ export {
   liveResponse,
   type LiveSink,
   type LiveSource,
+  type PulledBody,
+  pulledBodyOf,
+  pulledResponse,
   type RequestHead,
   serveHttp1,
 } from "./http1/mod.ts";
