@@ -36,6 +36,7 @@ import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
+import { createResumeApi } from "../net/mod.ts";
 import { http1Limits, httpDate, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
@@ -235,6 +236,10 @@ export async function startEdge(
     purgeBus,
     metrics: deps.metrics,
     log: httpLog,
+    // The player pages it passes through write resume positions here, as on the origin.
+    resume: deps.store
+      ? createResumeApi({ store: deps.store, log: log.child("resume") })
+      : undefined,
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.

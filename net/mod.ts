@@ -44,3 +44,12 @@ export {
   readJsonBody,
   textError,
 } from "./http/respond.ts";
+export {
+  checkResumeQuery,
+  createResumeApi,
+  MAX_VIDEO_KEY_CHARS,
+  MAX_VIEWER_ID_CHARS,
+  parseResumeBody,
+  RESUME_KEY_SECRET,
+  type ResumeApiDeps,
+} from "./http/resume_api.ts";

@@ -23,7 +23,11 @@ import {
   type SessionKey,
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { guardFromLimits, registerConnGuard } from "../net/mod.ts";
+import {
+  createResumeApi,
+  guardFromLimits,
+  registerConnGuard,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
@@ -266,6 +270,9 @@ export async function startOrigin(
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      resume: deps.store
+        ? createResumeApi({ store: deps.store, log: log.child("resume") })
+        : undefined,
     },
   );
 

@@ -66,6 +66,8 @@ export interface OriginHttpDeps {
    * segment route that would otherwise take `/{app}/{stream}/programs`.
    */
   readonly virtualLive?: Hono | undefined;
+  /** `/api/resume` (net/http/resume_api.ts), when the origin has a shared store. */
+  readonly resume?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -170,6 +172,8 @@ export function createOriginHttpApp(
       200,
       CORS,
     ));
+
+  if (deps.resume) app.route("/", deps.resume);
 
   const vod = deps.vod;
   if (vod) {
