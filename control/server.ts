@@ -14,6 +14,18 @@ import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
 
+/** The running config as the console reads and changes it. */
+export interface ConfigSettings {
+  /** The config every role runs now. */
+  current(): MeridianConfig;
+  /**
+   * Applies a validated config: restarts the roles whose settings changed.
+   * @returns What was restarted (shown to the operator).
+   * @throws {Error} When a role does not start with it (the old config runs again).
+   */
+  apply(next: MeridianConfig): Promise<unknown>;
+}
+
 /** The `control` config section. */
 export type ControlConfig = MeridianConfig["control"];
 
@@ -36,6 +48,11 @@ export interface ControlDeps {
    * redacted; without it that route answers 501.
    */
   readonly fullConfig?: MeridianConfig;
+  /**
+   * The running config and the way to change it (the process's role supervisor): with it the
+   * console's config panel edits and applies sections; without it the config is read-only.
+   */
+  readonly settings?: ConfigSettings;
   /**
    * The top-level `limits` section (connection caps, trusted networks, request and idle
    * deadlines of the port). @default DEFAULTS.limits

@@ -40,7 +40,12 @@ import {
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
-import { registerVodMetrics, VodService } from "./vod/mod.ts";
+import {
+  createVodAdminRoutes,
+  LibraryWriter,
+  registerVodMetrics,
+  VodService,
+} from "./vod/mod.ts";
 import {
   createVirtualLiveRoutes,
   registerVirtualLiveMetrics,
@@ -272,6 +277,16 @@ export async function startOrigin(
       }),
       resume: deps.store
         ? createResumeApi({ store: deps.store, log: log.child("resume") })
+        : undefined,
+      admin: vod
+        ? createVodAdminRoutes({
+          libraries: vod.libraries,
+          writer: new LibraryWriter({
+            maxUploadBytes: config.vod.maxUploadBytes,
+          }),
+          adminToken: config.adminToken,
+          log: log.child("admin"),
+        })
         : undefined,
     },
   );

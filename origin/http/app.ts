@@ -68,6 +68,11 @@ export interface OriginHttpDeps {
   readonly virtualLive?: Hono | undefined;
   /** `/api/resume` (net/http/resume_api.ts), when the origin has a shared store. */
   readonly resume?: Hono | undefined;
+  /**
+   * The origin's admin routes of its own (`/admin/streams/…`, the libraries' uploads, moves
+   * and deletes), mounted after the virtual-live ones; each takes the admin token.
+   */
+  readonly admin?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -239,6 +244,7 @@ export function createOriginHttpApp(
   }
 
   if (deps.virtualLive) app.route("/", deps.virtualLive);
+  if (deps.admin) app.route("/", deps.admin);
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/assets/:file", (c) => {

@@ -96,6 +96,11 @@ export class VodService {
     return { files: this.#cache.size, bytes: this.#cache.bytes };
   }
 
+  /** The mounted libraries, in config order. */
+  get libraries(): readonly Library[] {
+    return this.#libraries;
+  }
+
   /** The library prefixes (for routing). */
   get prefixes(): string[] {
     return this.#libraries.map((l) => l.prefix);
