@@ -244,7 +244,10 @@ export async function startOrigin(
   );
 
   const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, { log: log.child("vod") })
+    ? new VodService(config.vod, {
+      log: log.child("vod"),
+      dataDir: deps.dataDir,
+    })
     : undefined;
   if (vod) registerVodMetrics(deps.metrics, vod);
 
@@ -370,6 +373,7 @@ export async function startOrigin(
       await hls?.close();
       await rtmp.close();
       await http.shutdown();
+      await vod?.close();
       await access.close();
     },
   };
