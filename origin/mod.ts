@@ -32,6 +32,8 @@ import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp } from "./http/app.ts";
+import { createStreamAdminRoutes } from "./http/stream_admin.ts";
+import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
@@ -141,9 +143,19 @@ function announceStreams(
         name: s.name,
         startedAt: s.startedAt,
         viewers: s.viewers,
+        viewersByProtocol: s.viewersByFormat,
         bytesIn: s.bytesIn,
         codecs: s.codecs,
         protocol: s.publisher.protocol,
+        publisher: {
+          address: s.publisher.peer,
+          software: s.media.encoder ?? "",
+        },
+        video: {
+          width: s.media.width ?? 0,
+          height: s.media.height ?? 0,
+          fps: s.media.fps ?? 0,
+        },
       })),
     {
       originId: http,
@@ -159,6 +171,34 @@ function announceStreams(
     hub.addListener({ onTag() {}, onEnd: () => announcer.changed() });
   });
   return announcer;
+}
+
+/** The origin's own admin routes: kicking publishers, and the libraries' writes. */
+function originAdminRoutes(
+  config: OriginConfig,
+  registry: StreamRegistry,
+  vod: VodService | undefined,
+  log: Logger,
+): Hono {
+  const admin = new Hono();
+  admin.route(
+    "/",
+    createStreamAdminRoutes({ registry, adminToken: config.adminToken, log }),
+  );
+  if (vod) {
+    admin.route(
+      "/",
+      createVodAdminRoutes({
+        libraries: vod.libraries,
+        writer: new LibraryWriter({
+          maxUploadBytes: config.vod.maxUploadBytes,
+        }),
+        adminToken: config.adminToken,
+        log,
+      }),
+    );
+  }
+  return admin;
 }
 
 /**
@@ -281,16 +321,7 @@ export async function startOrigin(
       resume: deps.store
         ? createResumeApi({ store: deps.store, log: log.child("resume") })
         : undefined,
-      admin: vod
-        ? createVodAdminRoutes({
-          libraries: vod.libraries,
-          writer: new LibraryWriter({
-            maxUploadBytes: config.vod.maxUploadBytes,
-          }),
-          adminToken: config.adminToken,
-          log: log.child("admin"),
-        })
-        : undefined,
+      admin: originAdminRoutes(config, registry, vod, log.child("admin")),
     },
   );
 

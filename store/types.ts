@@ -193,6 +193,16 @@ export interface DirectoryStream {
   readonly codecs: { readonly video?: string; readonly audio?: string };
   /** How it is published: `rtmp`, `virtual`, `relay`… */
   readonly protocol: string;
+  /** Viewers on the origin by protocol (`flv`, `rtmp`); HLS viewers hold no connection. */
+  readonly viewersByProtocol?: Readonly<Record<string, number>>;
+  /** Who publishes: peer address and the encoder its metadata names ("" when none). */
+  readonly publisher?: { readonly address: string; readonly software: string };
+  /** The picture as the metadata declares it (0 when unknown). */
+  readonly video?: {
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+  };
 }
 
 /**
