@@ -12,13 +12,15 @@ export const ControlErrorCode = {
   WeakSecret: "CONTROL_WEAK_SECRET",
   /** The secrets file in the data directory cannot be read, parsed or written. */
   SecretsFile: "CONTROL_SECRETS_FILE",
+  /** An origin the console acts on could not be reached in time. */
+  OriginUnreachable: "CONTROL_ORIGIN_UNREACHABLE",
 } as const;
 
 /** One of {@link ControlErrorCode}. */
 export type ControlErrorCode =
   typeof ControlErrorCode[keyof typeof ControlErrorCode];
 
-/** A start-up failure of the control role. Messages never contain secrets. */
+/** A failure of the control role (start-up, or a call it makes). Messages never contain secrets. */
 export class ControlError extends CodedError<ControlErrorCode> {
   override name = "ControlError";
 }

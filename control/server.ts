@@ -13,18 +13,7 @@ import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
-
-/** The running config as the console reads and changes it. */
-export interface ConfigSettings {
-  /** The config every role runs now. */
-  current(): MeridianConfig;
-  /**
-   * Applies a validated config: restarts the roles whose settings changed.
-   * @returns What was restarted (shown to the operator).
-   * @throws {Error} When a role does not start with it (the old config runs again).
-   */
-  apply(next: MeridianConfig): Promise<unknown>;
-}
+import type { ConfigSettings } from "./settings.ts";
 
 /** The `control` config section. */
 export type ControlConfig = MeridianConfig["control"];
@@ -94,6 +83,9 @@ export async function startControl(
       defaultTokenDurationSeconds: config.defaultTokenDurationSeconds,
       defaultTokenUses: config.defaultTokenUses,
       lockout: config.lockout,
+      operators: config.operators,
+      sessionSeconds: config.sessionSeconds,
+      secureCookies: config.secureCookies,
     },
     {
       store: deps.store,
@@ -101,6 +93,7 @@ export async function startControl(
       log,
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
+      ...(deps.settings ? { settings: deps.settings } : {}),
     },
   );
   const server = serveHttp1({

@@ -460,14 +460,22 @@ Deno.test("GET /admin/streams merges every origin's fresh listing from the strea
       originId: "a.example:8090",
       startedAt: new Date(T0).toISOString(),
       viewers: 2,
+      viewersByProtocol: {},
       bytesIn: 1000,
+      // One listing seen so far: a rate needs two.
+      bitrateBps: null,
+      sampledAt: new Date(T0).toISOString(),
       codecs: { video: "H264", audio: "AAC" },
       protocol: "rtmp",
+      publisher: { address: "", software: "" },
+      video: { width: 0, height: 0, fps: 0 },
+      access: "open",
       urls: {
         flv: "http://a.example:8090/live/demo.flv",
         hls: "http://a.example:8090/live/demo.m3u8",
         rtmp: "rtmp://a.example:1935/live/demo",
         player: "http://a.example:8090/?stream=live/demo",
+        play: "http://a.example:8090/play/live/demo",
       },
     });
     assert.deepEqual(
