@@ -14,6 +14,7 @@ import { MetricsRegistry } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
 import { startMemoryTrim } from "./runtime/memory_trim.ts";
 import { endpointUrl, NodeAnnouncer } from "./runtime/node_announcer.ts";
+import { writeConfigChanges } from "./runtime/config_file.ts";
 import { RoleSupervisor, type SupervisedRole } from "./runtime/supervisor.ts";
 import type { ControlSecrets } from "./control/mod.ts";
 import { openStore, type SharedStore } from "./store/mod.ts";
@@ -293,6 +294,7 @@ async function main(args: string[]): Promise<number> {
       `Generated admin token:            ${secrets.generated.adminToken}`,
     );
   }
+  const configPath = parsed.values.config;
   // deno-lint-ignore prefer-const
   let supervisor: RoleSupervisor<RunConfig>;
   const ctx: RoleContext = {
@@ -301,12 +303,30 @@ async function main(args: string[]): Promise<number> {
     store,
     settings: {
       current: () => supervisor.config.config,
-      // The role answering the request that asked for it (control) restarts after answering.
-      apply: async (next) =>
-        await supervisor.apply(
+      // The role answering the request that asked for it (control) restarts after answering;
+      // a change that runs is then written into the --config file (comments kept).
+      apply: async (next) => {
+        const before = supervisor.config.config;
+        const outcome = await supervisor.apply(
           { config: next, secrets: await resolveSecrets(next) },
           ["control"],
-        ),
+        );
+        if (!configPath) return { ...outcome, persisted: false };
+        try {
+          const keys = await writeConfigChanges(configPath, before, next);
+          log.info("config file updated", {
+            file: configPath,
+            keys: keys.length,
+          });
+          return { ...outcome, persisted: true };
+        } catch (e) {
+          log.warn("config applied but not written to its file", {
+            file: configPath,
+            error: describeError(e),
+          });
+          return { ...outcome, persisted: false };
+        }
+      },
     },
   };
   const supervised: Record<string, SupervisedRole<RunConfig>> = {};

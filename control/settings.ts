@@ -7,7 +7,8 @@
  *   value). It is validated whole first; when that fails, each changed key is also tried
  *   alone, so the answer names every bad key: 400 `{"errors":[{"key","message"}]}` and
  *   nothing changes. A valid section is applied: the roles whose settings changed restart
- *   (runtime/supervisor.ts), the others keep running.
+ *   (runtime/supervisor.ts), the others keep running; `persisted` says whether it was also
+ *   written into the config file the process was started with.
  * - `PUT /apps/{app}/publish-keys` `{"keys":[…]}` — an app's RTMP publish keys (write-only:
  *   they are never shown back)
  *
@@ -219,12 +220,14 @@ export function createSettingsRoutes(deps: SettingsDeps): Hono<ControlEnv> {
       const outcome = await settings!.apply(next) as {
         restarted?: readonly string[];
         deferred?: readonly string[];
+        persisted?: boolean;
       };
       log.info("config applied", { ...what, operator, client });
       return json({
         applied: true,
         restarted: outcome?.restarted ?? [],
         deferred: outcome?.deferred ?? [],
+        persisted: outcome?.persisted ?? false,
       }, 200);
     } catch (e) {
       return json({

@@ -186,6 +186,7 @@ Deno.test("PUT /admin/config/{section}: a valid section applies, hidden secrets 
       applied: true,
       restarted: ["origin", "edge"],
       deferred: [],
+      persisted: false,
     });
     assert.equal(state.applied.length, 1);
     assert.equal(state.current.origin.hls.windowSegments, 9);

@@ -169,9 +169,14 @@ async function newPage(
 }
 const promptAnswer = { value: "" };
 
-async function signIn(page: Page, url: string): Promise<void> {
+async function signIn(
+  page: Page,
+  url: string,
+  before?: () => Promise<void>,
+): Promise<void> {
   await page.goto(url);
   await page.waitForSelector("#login-token", { state: "visible" });
+  await before?.();
   await page.fill("#login-token", ADMIN_TOKEN);
   await page.click("#login-form button[type=submit]");
   await page.waitForSelector("#app", { state: "visible" });
@@ -649,7 +654,17 @@ Deno.test({
                 lang,
                 viewport: { width: vw!, height: vh! },
               });
-              await signIn(p.page, w.controlUrl);
+              // The sign-in page is a page too: checked and photographed before signing in.
+              await signIn(p.page, w.controlUrl, async () => {
+                await assertNoHorizontalScroll(
+                  p.page,
+                  `login ${vw}x${vh} ${lang}`,
+                );
+                if (lang === "zh") {
+                  await assertChinese(p.page, "console sign-in");
+                }
+                await screenshot(p.page, `console-login-${lang}-${vw}x${vh}`);
+              });
               assert.equal(
                 await p.page.evaluate("document.body.dataset.lang"),
                 lang,

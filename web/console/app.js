@@ -1607,10 +1607,10 @@
     ).join(", ");
     say(
       $("config-result"),
-      roles ? "config.applied" : "config.appliedNothing",
-      {
-        roles,
-      },
+      `${roles ? "config.applied" : "config.appliedNothing"}${
+        r.data.persisted ? "Kept" : ""
+      }`,
+      { roles, flag: "--config" },
     );
     body.dataset.configResult = "applied";
     await loadConfig();
