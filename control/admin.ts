@@ -124,6 +124,8 @@ export interface AdminStreamView {
   readonly viewers: number;
   /** Viewers on the origin by protocol (`flv`, `rtmp`). */
   readonly viewersByProtocol: Readonly<Record<string, number>>;
+  /** HTTP-FLV viewers on each edge (by edge id), from the edges' heartbeats. */
+  readonly edgeViewers: Readonly<Record<string, number>>;
   readonly bytesIn: number;
   /** Ingest bit rate between the origin's last two announcements; `null` until there are two. */
   readonly bitrateBps: number | null;
@@ -172,6 +174,8 @@ export interface StreamViewContext {
   readonly edgeUrl?: string;
   /** The scheduler's HTTP URL, e.g. `http://127.0.0.1:8070`. */
   readonly schedulerUrl?: string;
+  /** Edges' loads (their `streams` viewers per stream). */
+  readonly edges?: readonly { readonly id: string; readonly load: EdgeLoad }[];
 }
 
 /** Edge ids as the registry takes them. */
@@ -243,6 +247,12 @@ export function toAdminStreams(
         startedAt: s.startedAt,
         viewers: s.viewers,
         viewersByProtocol: s.viewersByProtocol ?? {},
+        edgeViewers: Object.fromEntries(
+          (ctx.edges ?? []).flatMap((e) => {
+            const n = e.load.streams?.[`${s.app}/${s.name}`];
+            return n ? [[e.id, n]] : [];
+          }),
+        ),
         bytesIn: s.bytesIn,
         bitrateBps: bps ?? null,
         sampledAt: iso(l.updatedAtMs),
@@ -546,6 +556,7 @@ export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
           ...(deps.accessOf ? { accessOf: deps.accessOf } : {}),
           ...(edgeUrl ? { edgeUrl } : {}),
           ...(schedulerUrl ? { schedulerUrl } : {}),
+          edges: edges.edges,
         }),
         origins: listings.map((l) => ({
           originId: l.originId,

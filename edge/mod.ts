@@ -38,7 +38,7 @@ import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
 import { createResumeApi } from "../net/mod.ts";
 import { http1Limits, httpDate, serveHttp1 } from "../runtime/http1_server.ts";
-import type { SharedStore } from "../store/mod.ts";
+import { MAX_LOAD_STREAMS, type SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
 import { createEdgeApp } from "./app.ts";
@@ -129,6 +129,31 @@ export interface EdgeDeps {
    * @default DEFAULTS.limits
    */
   readonly limits?: MeridianConfig["limits"];
+}
+
+/**
+ * Live viewers by `app/stream` from the fan-out's sessions (`/live/demo.flv` → `live/demo`),
+ * the busiest {@link MAX_LOAD_STREAMS}: what the console shows per stream and edge.
+ *
+ * @example
+ * ```ts
+ * import { viewersByStream } from "./mod.ts";
+ * const s = { origin: undefined, bytesIn: 0, reconnects: 0, connected: true };
+ * const v = viewersByStream([{ ...s, path: "/live/a.flv", viewers: 2 }, { ...s, path: "/live/b.flv", viewers: 0 }]);
+ * if (JSON.stringify(v) !== '{"live/a":2}') throw new Error(JSON.stringify(v));
+ * ```
+ */
+export function viewersByStream(
+  sessions: readonly { readonly path: string; readonly viewers: number }[],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  const busiest = sessions.filter((s) => s.viewers > 0)
+    .sort((a, b) => b.viewers - a.viewers).slice(0, MAX_LOAD_STREAMS);
+  for (const s of busiest) {
+    const key = s.path.replace(/^\//, "").replace(/\.flv$/, "");
+    out[key] = (out[key] ?? 0) + s.viewers;
+  }
+  return out;
 }
 
 /**
@@ -313,6 +338,7 @@ export async function startEdge(
           viewers: fanout.viewerCount,
           egressBitsPerSecond: Math.round(stats.egress.perSecond() * 8),
           hitRatio: Number(stats.hitRatio().toFixed(4)),
+          streams: viewersByStream(fanout.sessions()),
         }),
         log: log.child("registry"),
       },

@@ -90,7 +90,15 @@ export interface EdgeLoad {
   readonly egressBitsPerSecond: number;
   /** Cache hit ratio 0..1. */
   readonly hitRatio: number;
+  /**
+   * Live HTTP-FLV viewers by stream (`app/stream`), the busiest {@link MAX_LOAD_STREAMS}
+   * (older edges leave it out).
+   */
+  readonly streams?: Readonly<Record<string, number>>;
 }
+
+/** Most streams one edge's load lists. */
+export const MAX_LOAD_STREAMS = 100;
 
 /** One edge as registered. */
 export interface EdgeRecord {

@@ -433,6 +433,18 @@ Deno.test({
           await frame.waitForSelector('body[data-status^="playing"]', {
             timeout: 30_000,
           });
+          // The preview plays HTTP-FLV from the edge: its next heartbeat counts it per stream.
+          await pollPage<number>(
+            page,
+            "the edge's viewer of live/cam",
+            `Number(document.querySelector('${row} td[data-edge-viewers]')?.dataset.edgeViewers ?? 0)`,
+            (n) => n >= 1,
+            20_000,
+          );
+          assert.match(
+            await page.textContent(row) ?? "",
+            /edge vm-\d+: 1|edge [^:]+: 1/,
+          );
           await screenshot(page, "console-live-en-1366");
         },
       );

@@ -505,12 +505,24 @@
             text: s.bitrateBps === null ? "—" : i18n.bitrate(s.bitrateBps),
           }),
           cell(i18n.duration((Date.now() - Date.parse(s.startedAt)) / 1000)),
-          cell(
+          h(
+            "td",
+            {
+              class: "wrap",
+              data: {
+                edgeViewers: String(
+                  Object.values(s.edgeViewers || {}).reduce((a, b) => a + b, 0),
+                ),
+              },
+            },
             i18n.fragment("live.viewersBy", {
               total: s.viewers,
               flv: vb.flv || 0,
               rtmp: vb.rtmp || 0,
             }),
+            ...Object.entries(s.edgeViewers || {}).map(([edge, n]) =>
+              h("div", {}, i18n.fragment("live.edgeViewers", { edge, n }))
+            ),
           ),
           cell(t(`access.${s.access}`)),
           h(
