@@ -74,6 +74,28 @@ async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
     `${lib}/films/影片 one.mp4`,
   ], 60_000);
   assert.equal(made.code, 0, made.stderr);
+  // A second, smaller rendition for the quality menu.
+  const small = await runPeer("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=160x90:rate=25",
+    "-t",
+    "40",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "25",
+    "-pix_fmt",
+    "yuv420p",
+    `${lib}/films/small.mp4`,
+  ], 60_000);
+  assert.equal(small.code, 0, small.stderr);
   const store = await KvStore.open(`${dir}/m.kv`, { pollIntervalMs: 50 });
   const config = parseConfig({
     dataDir: `${dir}/data`,
@@ -369,6 +391,63 @@ Deno.test({
           (t) => t >= offered - 1 && t < offered + 8,
           20_000,
         );
+        await p.close();
+      }
+
+      // --- the quality menu of an HLS master playlist --------------------------------------
+      {
+        const p = await open(
+          w,
+          `${w.originUrl}/play/vod/films/abr.mp4?protocol=hls`,
+          {
+            lang: "zh",
+          },
+        );
+        // No transcoder here yet: the browser is handed a master playlist naming the two files
+        // as renditions (page.route answers that one request; everything else is real).
+        await p.page.route(
+          "**/vod/films/abr.mp4.m3u8",
+          (route) =>
+            route.fulfill({
+              contentType: "application/vnd.apple.mpegurl",
+              body: [
+                "#EXTM3U",
+                "#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x180",
+                "/vod/films/%E5%BD%B1%E7%89%87%20one.mp4.m3u8",
+                "#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x90",
+                "/vod/films/small.mp4.m3u8",
+                "",
+              ].join("\n"),
+            }),
+        );
+        await p.page.reload();
+        await p.page.waitForSelector("#quality-box:not([hidden])", {
+          timeout: 30_000,
+        });
+        const options = await p.page.$$eval(
+          "#quality option",
+          (os) => os.map((o) => o.textContent),
+        );
+        assert.equal(options.length, 3);
+        assert.equal(options[0], "自动");
+        assert.ok(options.some((o) => o?.startsWith("180p")), options.join());
+        assert.ok(options.some((o) => o?.startsWith("90p")), options.join());
+        const small = await p.page.$$eval(
+          "#quality option",
+          (os) =>
+            os.find((o) => o.textContent?.startsWith("90p"))?.getAttribute(
+              "value",
+            ),
+        );
+        await p.page.selectOption("#quality", small!);
+        await pollPage<string>(
+          p.page,
+          "the 90p rendition playing",
+          "document.body.dataset.level ?? ''",
+          (l) => l === small,
+          20_000,
+        );
+        await assertChinese(p.page, "player with a quality menu");
         await p.close();
       }
 
