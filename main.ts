@@ -15,7 +15,11 @@ import { startOrigin } from "./origin/mod.ts";
 import { startMemoryTrim } from "./runtime/memory_trim.ts";
 import { endpointUrl, NodeAnnouncer } from "./runtime/node_announcer.ts";
 import { writeConfigChanges } from "./runtime/config_file.ts";
-import { RoleSupervisor, type SupervisedRole } from "./runtime/supervisor.ts";
+import {
+  RoleStartError,
+  RoleSupervisor,
+  type SupervisedRole,
+} from "./runtime/supervisor.ts";
 import type { ControlSecrets } from "./control/mod.ts";
 import { openStore, type SharedStore } from "./store/mod.ts";
 
@@ -337,8 +341,17 @@ async function main(args: string[]): Promise<number> {
   try {
     await supervisor.start();
   } catch (err) {
-    log.error("start-up failed", { error: describeError(err) });
+    // The failed role closed what it had opened; the supervisor closed the roles started
+    // before it, newest first, so the process leaves nothing bound while it exits.
+    const failed = err instanceof RoleStartError ? err : undefined;
+    log.error("start-up failed", {
+      ...(failed ? { role: failed.role } : {}),
+      error: describeError(failed?.cause ?? err),
+    });
     await store.close().catch(() => {});
+    log.info("closed the roles started before the failure", {
+      roles: failed?.closed ?? [],
+    });
     trim?.stop();
     return 1;
   }

@@ -13,7 +13,6 @@ export {
   parseYamlConfig,
 } from "./load.ts";
 export {
-  type AppAccess,
   type AuthConfig,
   DEFAULTS,
   type LimitsConfig,
@@ -21,13 +20,18 @@ export {
   type ListenerLimitsConfig,
   type ListItemSchema,
   type LogConfig,
+  type MeridianConfig,
+} from "./schema.ts";
+export {
+  type AppAccess,
   MAX_MEDIA_PATH_LENGTH,
   MAX_PLAYLIST_ITEMS,
-  type MeridianConfig,
+  ORIGIN_CONSTRAINTS,
+  ORIGIN_DEFAULTS,
   type OriginAppConfig,
   type OriginConfig,
   type OriginHooksConfig,
   type OriginStreamAccessConfig,
   type VirtualLiveChannel,
   type VirtualLiveScheduleItem,
-} from "./schema.ts";
+} from "./origin_schema.ts";

@@ -24,6 +24,7 @@ import {
   type OriginListing,
   type RegistrySnapshot,
   type SharedStore,
+  streamKey,
   type TokenState,
 } from "../store/mod.ts";
 
@@ -73,10 +74,10 @@ export interface AdminDeps {
   readonly log: Logger;
   /** Unix ms. */
   readonly clock: () => number;
-  /** Lifetime of a token minted by `POST /admin/tokens` without `duration`. @default 3600 */
-  readonly defaultTokenDurationSeconds?: number;
-  /** Uses of a token minted without `limit` (0: unlimited). @default 0 */
-  readonly defaultTokenUses?: number;
+  /** Lifetime of a token minted by `POST /admin/tokens` without `duration` (`control.defaultTokenDurationSeconds`). */
+  readonly defaultTokenDurationSeconds: number;
+  /** Uses of a token minted without `limit`, 0 unlimited (`control.defaultTokenUses`). */
+  readonly defaultTokenUses: number;
   /** Bit rates of live streams from successive listings. */
   readonly sampler?: BitrateSampler;
   /** The access rule of an app (shown with each stream). */
@@ -124,7 +125,7 @@ export interface AdminStreamView {
   readonly viewers: number;
   /** Viewers on the origin by protocol (`flv`, `rtmp`). */
   readonly viewersByProtocol: Readonly<Record<string, number>>;
-  /** HTTP-FLV viewers on each edge (by edge id), from the edges' heartbeats. */
+  /** Live viewers on each edge (by edge id), from the streams the edges' heartbeats carry. */
   readonly edgeViewers: Readonly<Record<string, number>>;
   readonly bytesIn: number;
   /** Ingest bit rate between the origin's last two announcements; `null` until there are two. */
@@ -249,7 +250,8 @@ export function toAdminStreams(
         viewersByProtocol: s.viewersByProtocol ?? {},
         edgeViewers: Object.fromEntries(
           (ctx.edges ?? []).flatMap((e) => {
-            const n = e.load.streams?.[`${s.app}/${s.name}`];
+            const key = streamKey(s.app, s.name);
+            const n = e.load.streams?.find((x) => x.key === key)?.viewers;
             return n ? [[e.id, n]] : [];
           }),
         ),
@@ -420,8 +422,8 @@ export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
     const body = await readJsonBody(c);
     if (!body.ok) return body.response;
     const spec = parseMintBody(body.value, {
-      durationSeconds: deps.defaultTokenDurationSeconds ?? 3600,
-      maxUses: deps.defaultTokenUses ?? 0,
+      durationSeconds: deps.defaultTokenDurationSeconds,
+      maxUses: deps.defaultTokenUses,
     });
     if (typeof spec === "string") return textError(c, 400, spec);
     const now = clock();

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { ControlError, ControlErrorCode } from "./errors.ts";
+
 /** Every endpoint of the control port, as plain text. */
 export const ENDPOINTS_TEXT = `Meridian control
 
@@ -81,7 +83,8 @@ function escapeHtml(s: string): string {
 /**
  * The console's page and files, read once per process (a failed read is retried next time).
  *
- * @throws {Error} When a file cannot be read (uPlot: run `deno install`).
+ * @throws {ControlError} `CONTROL_CONSOLE_PAGE` when a file cannot be read (uPlot: run
+ *   `deno install`).
  */
 export function loadConsoleFiles(): Promise<ConsoleFiles> {
   loaded ??= (async () => {
@@ -101,9 +104,11 @@ export function loadConsoleFiles(): Promise<ConsoleFiles> {
     };
   })().catch((cause) => {
     loaded = undefined;
-    throw new Error("Cannot read the console's files (run 'deno install')", {
-      cause,
-    });
+    throw new ControlError(
+      ControlErrorCode.ConsolePage,
+      "Cannot read the console's files: web/console/ and node_modules/uplot (run 'deno install')",
+      { cause },
+    );
   });
   return loaded;
 }

@@ -14,6 +14,8 @@ export const ControlErrorCode = {
   SecretsFile: "CONTROL_SECRETS_FILE",
   /** An origin the console acts on could not be reached in time. */
   OriginUnreachable: "CONTROL_ORIGIN_UNREACHABLE",
+  /** The console's files (web/console/) cannot be read. */
+  ConsolePage: "CONTROL_CONSOLE_PAGE",
 } as const;
 
 /** One of {@link ControlErrorCode}. */

@@ -8,7 +8,7 @@
  * spend a token use; the policy itself stays in the origin's config.
  *
  * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
- * on Meridian's HTTP/1.1 server (`runtime/http1_server.ts`; `edge.httpServer: deno` for
+ * on Meridian's HTTP/1.1 server (`net/http1/`; `edge.httpServer: deno` for
  * Deno.serve), default 127.0.0.1:8080. Plain fresh hits are written from prebuilt bytes before
  * any `Request` or routing exists (`EdgeCache.hitBytes`), and so are plain requests that
  * collapse onto another request's origin fetch, straight from the shared body as it arrives
@@ -36,9 +36,14 @@ import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
+import {
+  http1Limits,
+  httpDate,
+  serveHttp1,
+  StartupCleanup,
+} from "../net/mod.ts";
 import { createResumeApi } from "../net/mod.ts";
-import { http1Limits, httpDate, serveHttp1 } from "../runtime/http1_server.ts";
-import { MAX_LOAD_STREAMS, type SharedStore } from "../store/mod.ts";
+import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
 import { createEdgeApp } from "./app.ts";
@@ -132,31 +137,6 @@ export interface EdgeDeps {
 }
 
 /**
- * Live viewers by `app/stream` from the fan-out's sessions (`/live/demo.flv` → `live/demo`),
- * the busiest {@link MAX_LOAD_STREAMS}: what the console shows per stream and edge.
- *
- * @example
- * ```ts
- * import { viewersByStream } from "./mod.ts";
- * const s = { origin: undefined, bytesIn: 0, reconnects: 0, connected: true };
- * const v = viewersByStream([{ ...s, path: "/live/a.flv", viewers: 2 }, { ...s, path: "/live/b.flv", viewers: 0 }]);
- * if (JSON.stringify(v) !== '{"live/a":2}') throw new Error(JSON.stringify(v));
- * ```
- */
-export function viewersByStream(
-  sessions: readonly { readonly path: string; readonly viewers: number }[],
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  const busiest = sessions.filter((s) => s.viewers > 0)
-    .sort((a, b) => b.viewers - a.viewers).slice(0, MAX_LOAD_STREAMS);
-  for (const s of busiest) {
-    const key = s.path.replace(/^\//, "").replace(/\.flv$/, "");
-    out[key] = (out[key] ?? 0) + s.viewers;
-  }
-  return out;
-}
-
-/**
  * Starts the edge from its config section.
  *
  * @param config The `edge` section.
@@ -164,7 +144,10 @@ export function viewersByStream(
  * @returns The running edge; `port` is the bound port (useful with `port: 0`).
  * @throws {EdgeError} `EDGE_STORE` when the disk tier cannot be opened.
  * @throws {TokenError} When `auth.sessionSecret` is set but too short.
- * @throws {Error} When the port cannot be bound.
+ * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
+ *
+ * A start-up that fails closes what it had opened (health checks, the HTTP client, the stores,
+ * the listener when the registry refuses) before the error goes up.
  */
 export async function startEdge(
   config: EdgeConfig,
@@ -182,11 +165,16 @@ export async function startEdge(
       metrics: deps.metrics,
     })
     : undefined;
+  // What is open so far, closed newest first if a later step fails (no half-started edge).
+  const opened = new StartupCleanup();
+  opened.add(() => access?.close());
   const client = Deno.createHttpClient({});
+  opened.add(() => client.close());
   const health = new HealthMonitor(origins, {
     ...config.upstream.healthCheck,
     slowStartMs: config.upstream.slowStartMs,
   }, { log: log.child("health"), client });
+  opened.add(() => health.close());
   const selector = createHealthWeightedRr(origins, health);
   const upstream = new UpstreamClient(
     { timeoutMs: config.upstream.timeoutMs },
@@ -205,22 +193,18 @@ export async function startEdge(
       config.cache.memoryMaxBytes,
     ),
   });
-  let disk: DiskStore | undefined;
-  try {
-    disk = config.cache.diskDir
-      ? await DiskStore.open({
-        dir: config.cache.diskDir,
+  const diskDir = config.cache.diskDir;
+  const disk = diskDir
+    ? await opened.run(() =>
+      DiskStore.open({
+        dir: diskDir,
         maxBytes: config.cache.diskMaxBytes,
         maxObjectBytes: config.cache.maxObjectBytes,
       })
-      : undefined;
-  } catch (e) {
-    access?.close();
-    await health.close();
-    client.close();
-    throw e;
-  }
+    )
+    : undefined;
   const store = new TieredStore(memory, disk);
+  opened.add(() => store.close());
 
   const cache = new EdgeCache({
     ignoredQueryParams: config.cache.ignoredQueryParams,
@@ -239,6 +223,7 @@ export async function startEdge(
     reconnectWindowMs: config.live.reconnectWindowMs,
     readTimeoutMs: config.upstream.timeoutMs,
   }, { upstream, health, stats, log: log.child("flv"), access });
+  opened.add(() => fanout.close());
 
   const storeBus = !deps.purgeBus && deps.store
     ? new StorePurgeBus(deps.store, {
@@ -246,6 +231,7 @@ export async function startEdge(
       log: log.child("purge"),
     })
     : undefined;
+  opened.add(() => storeBus?.close());
   const purgeBus = deps.purgeBus ?? storeBus ?? new InProcessPurgeBus();
   // The id is fixed before the port is known: use host and configured port, plus a nonce.
   const id = `edge@${config.hostname}:${config.port}#${
@@ -283,6 +269,8 @@ export async function startEdge(
     });
   });
 
+  opened.add(() => unsubscribePrefetch?.());
+
   if (deps.healthChecks !== false) health.start();
   const limits = deps.limits ?? DEFAULTS.limits;
   if (config.httpServer === "deno") {
@@ -291,42 +279,38 @@ export async function startEdge(
       maxConnections: limits.http.maxConnections,
     });
   }
-  let server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> };
-  try {
-    server = config.httpServer === "deno"
-      ? Deno.serve({
-        hostname: config.hostname,
-        port: config.port,
-        onListen: () => {},
-      }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info))
-      : serveHttp1({
-        hostname: config.hostname,
-        port: config.port,
-        ...http1Limits(limits, deps.metrics, "edge_http"),
-        fastPath: (head) => {
-          const date = httpDate();
-          return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
-        },
-        onError: (message, context) => httpLog.debug(message, context),
-      }, (req, info) => app.fetch(req, info));
-  } catch (e) {
-    access?.close();
-    await health.close();
-    client.close();
-    await store.close();
-    storeBus?.close();
-    unsubscribePrefetch?.();
-    throw e;
-  }
+  const server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
+    await opened.listen(
+      "HTTP",
+      config.hostname,
+      config.port,
+      () =>
+        config.httpServer === "deno"
+          ? Deno.serve({
+            hostname: config.hostname,
+            port: config.port,
+            onListen: () => {},
+          }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info))
+          : serveHttp1({
+            hostname: config.hostname,
+            port: config.port,
+            ...http1Limits(limits, deps.metrics, "edge_http"),
+            fastPath: (head) => {
+              const date = httpDate();
+              return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
+            },
+            onError: (message, context) => httpLog.debug(message, context),
+          }, (req, info) => app.fetch(req, info)),
+    );
+  opened.add(() => server.shutdown());
   const port = server.addr.port;
   log.info("edge listening", {
     http: `http://${config.hostname}:${port}`,
     origins: origins.map((o) => o.url),
   });
 
-  let registrar: EdgeRegistrar | undefined;
-  if (deps.store) {
-    registrar = new EdgeRegistrar(
+  const registrar = deps.store
+    ? new EdgeRegistrar(
       deriveEdgeIdentity(
         config.registry,
         { hostname: config.hostname, port },
@@ -338,25 +322,14 @@ export async function startEdge(
           viewers: fanout.viewerCount,
           egressBitsPerSecond: Math.round(stats.egress.perSecond() * 8),
           hitRatio: Number(stats.hitRatio().toFixed(4)),
-          streams: viewersByStream(fanout.sessions()),
         }),
+        // Which streams this edge already pulls: the scheduler's stream_affinity reads them.
+        streams: () => fanout.sessions(),
         log: log.child("registry"),
       },
-    );
-    try {
-      await registrar.start();
-    } catch (e) {
-      access?.close();
-      await fanout.close();
-      await health.close();
-      await server.shutdown();
-      await store.close();
-      storeBus?.close();
-      unsubscribePrefetch?.();
-      client.close();
-      throw e;
-    }
-  }
+    )
+    : undefined;
+  if (registrar) await opened.run(() => registrar.start());
 
   return {
     hostname: config.hostname,

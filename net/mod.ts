@@ -1,6 +1,8 @@
 /**
- * Networking below the roles: what every listener of every role shares (connection admission
- * today; the HTTP/1.1 server and TLS as they move here).
+ * Networking below the roles: what every listener of every role shares: connection admission
+ * (`conn_guard.ts`), opening listeners at start-up and closing them when a start-up fails
+ * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), HTTP's conditional
+ * and range requests (`http/conditional.ts`), the admin gate, lockout and JSON replies.
  *
  * @module
  */
@@ -17,6 +19,13 @@ export {
   parseTrustedNetworks,
   registerConnGuard,
 } from "./conn_guard.ts";
+export {
+  NetError,
+  NetErrorCode,
+  type NetErrorCodeValue,
+  openListener,
+  StartupCleanup,
+} from "./listen.ts";
 export {
   type ByteRange,
   etagMatches,
@@ -44,6 +53,29 @@ export {
   readJsonBody,
   textError,
 } from "./http/respond.ts";
+export {
+  closeDelimited,
+  createLiveBody,
+  type FastAnswer,
+  type FastPath,
+  type Http1ConnInfo,
+  type Http1Handler,
+  http1Limits,
+  type Http1Server,
+  type Http1ServerOptions,
+  HTTP_METHODS,
+  httpDate,
+  type LiveBodyInit,
+  type LiveOut,
+  liveResponse,
+  type LiveSink,
+  type LiveSource,
+  type PulledBody,
+  pulledBodyOf,
+  pulledResponse,
+  type RequestHead,
+  serveHttp1,
+} from "./http1/mod.ts";
 export {
   checkResumeQuery,
   createResumeApi,

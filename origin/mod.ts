@@ -7,7 +7,6 @@
  * @module
  */
 
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
@@ -26,7 +25,10 @@ import type { MetricsRegistry } from "../metrics/mod.ts";
 import {
   createResumeApi,
   guardFromLimits,
+  http1Limits,
   registerConnGuard,
+  serveHttp1,
+  StartupCleanup,
 } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
@@ -36,7 +38,7 @@ import { createStreamAdminRoutes } from "./http/stream_admin.ts";
 import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
-import { startRtmpServer } from "./rtmp/server.ts";
+import { startRtmpServer } from "./rtmp/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
@@ -55,6 +57,7 @@ import {
 } from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
+export { OriginError, OriginErrorCode } from "./errors.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
@@ -205,7 +208,13 @@ function originAdminRoutes(
  * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels,
  * with access control (origin.apps, origin.defaultApp, origin.hooks, the auth section).
  *
- * @throws {Error} When a port cannot be bound, or an app requires tokens without a store.
+ * A start-up that fails closes what it had opened (the RTMP listener when the HTTP port is
+ * taken, the access gate's feed subscription, the HLS packagers) before the error goes up.
+ *
+ * @throws {NetError} `NET_LISTEN` when the RTMP or HTTP port cannot be bound (it names the
+ *   address).
+ * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when an app requires tokens without a store;
+ *   `ORIGIN_ASSETS` when the player files are missing.
  */
 export async function startOrigin(
   config: OriginConfig,
@@ -226,6 +235,9 @@ export async function startOrigin(
     metrics: deps.metrics,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
+  // What is open so far, closed newest first if a later step fails (no half-started origin).
+  const opened = new StartupCleanup();
+  opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
@@ -255,12 +267,18 @@ export async function startOrigin(
       log: log.child("hls"),
       sequences: deps.dataDir === undefined
         ? undefined
-        : await HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
-          log: log.child("hls"),
-          onWriteError: () => hlsStateWriteErrors.inc(),
-        }),
+        : await opened.run(() =>
+          HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
+            log: log.child("hls"),
+            onWriteError: () => hlsStateWriteErrors.inc(),
+          })
+        ),
     })
     : undefined;
+  opened.add(async () => {
+    registry.endAll();
+    await hls?.close();
+  });
 
   deps.metrics.collect(
     "meridian_origin_streams",
@@ -289,7 +307,10 @@ export async function startOrigin(
       dataDir: deps.dataDir,
     })
     : undefined;
-  if (vod) registerVodMetrics(deps.metrics, vod);
+  if (vod) {
+    registerVodMetrics(deps.metrics, vod);
+    opened.add(() => vod.close());
+  }
 
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
@@ -310,7 +331,7 @@ export async function startOrigin(
       registry,
       hls,
       metrics: deps.metrics,
-      assets: await loadWebAssets(),
+      assets: await opened.run(loadWebAssets),
       log: log.child("http"),
       access,
       vod,
@@ -328,23 +349,30 @@ export async function startOrigin(
   const limits = deps.limits ?? DEFAULTS.limits;
   const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
   registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
-  const rtmp = await startRtmpServer(
-    {
-      hostname: config.hostname,
-      port: config.rtmpPort,
-      outChunkSize: chunkSize,
-      handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
-      maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-      maxStreams: config.maxStreams,
-    },
-    {
-      registry,
-      log: log.child("rtmp"),
-      access: createRtmpAccessControl(access),
-      guard: rtmpGuard,
-      vod,
-    },
+  const rtmp = await opened.listen(
+    "RTMP",
+    config.hostname,
+    config.rtmpPort,
+    () =>
+      startRtmpServer(
+        {
+          hostname: config.hostname,
+          port: config.rtmpPort,
+          outChunkSize: chunkSize,
+          handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+          maxStreams: config.maxStreams,
+        },
+        {
+          registry,
+          log: log.child("rtmp"),
+          access: createRtmpAccessControl(access),
+          guard: rtmpGuard,
+          vod,
+        },
+      ),
   );
+  opened.add(() => rtmp.close());
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
@@ -364,18 +392,24 @@ export async function startOrigin(
     });
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
-    config.httpServer === "deno"
-      ? Deno.serve({
-        hostname: config.hostname,
-        port: config.httpPort,
-        onListen: () => {},
-      }, (req, info) => app.fetch(req, info))
-      : serveHttp1({
-        hostname: config.hostname,
-        port: config.httpPort,
-        ...http1Limits(limits, deps.metrics, "origin_http"),
-        onError: (message, context) => httpLog.debug(message, context),
-      }, (req, info) => app.fetch(req, info));
+    await opened.listen(
+      "HTTP",
+      config.hostname,
+      config.httpPort,
+      () =>
+        config.httpServer === "deno"
+          ? Deno.serve({
+            hostname: config.hostname,
+            port: config.httpPort,
+            onListen: () => {},
+          }, (req, info) => app.fetch(req, info))
+          : serveHttp1({
+            hostname: config.hostname,
+            port: config.httpPort,
+            ...http1Limits(limits, deps.metrics, "origin_http"),
+            onError: (message, context) => httpLog.debug(message, context),
+          }, (req, info) => app.fetch(req, info)),
+    );
   const httpPort = http.addr.port;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,

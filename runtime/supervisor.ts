@@ -39,6 +39,19 @@ export interface ApplyOutcome {
   readonly deferred: readonly string[];
 }
 
+/** A role did not start; the roles started before it were closed, newest first. */
+export class RoleStartError extends Error {
+  override name = "RoleStartError";
+  constructor(
+    readonly role: string,
+    /** The roles closed because of it, in the order they were closed. */
+    readonly closed: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot start role ${role}`, options);
+  }
+}
+
 /** A role could not start with the new config; every role runs the old one again. */
 export class RoleRestartError extends Error {
   override name = "RoleRestartError";
@@ -123,16 +136,18 @@ export class RoleSupervisor<C> {
   /**
    * Starts every role in order.
    *
-   * @throws {Error} The first role's failure; roles started before it are closed first.
+   * @throws {RoleStartError} Naming the role that failed (its error as the cause); the roles
+   *   started before it are closed first, newest first.
    */
   async start(): Promise<void> {
-    try {
-      for (const r of this.#order) {
+    for (const r of this.#order) {
+      try {
         this.#handles.set(r, await this.#roles[r]!.start(this.#config));
+      } catch (cause) {
+        const closed = [...this.#handles.keys()].reverse();
+        await this.close();
+        throw new RoleStartError(r, closed, { cause });
       }
-    } catch (e) {
-      await this.close();
-      throw e;
     }
   }
 

@@ -47,6 +47,14 @@ export {
   isViewFresh,
 } from "./freshness.ts";
 export {
+  boundEdgeStreams,
+  type EdgeStreamLoad,
+  MAX_EDGE_STREAMS,
+  MAX_STREAM_VIEWERS,
+  streamKey,
+  streamKeyOfPath,
+} from "./stream_key.ts";
+export {
   DEFAULT_POLL_INTERVAL_MS,
   KvStore,
   type KvStoreOptions,
@@ -61,7 +69,6 @@ export {
   type HealthView,
   MAX_HEALTH_ERROR_CHARS,
   MAX_LISTING_STREAM_BYTES,
-  MAX_LOAD_STREAMS,
   MAX_NODE_RECORD_BYTES,
   MAX_RESUME_VIDEO_CHARS,
   MAX_RESUME_VIEWER_CHARS,

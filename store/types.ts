@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { EdgeStreamLoad } from "./stream_key.ts";
+
 /** A minted access token, as stored. Immutable after creation (uses are counted apart). */
 export interface TokenRecord {
   /** The token itself (16 characters of [A-Za-z0-9]). */
@@ -91,14 +93,12 @@ export interface EdgeLoad {
   /** Cache hit ratio 0..1. */
   readonly hitRatio: number;
   /**
-   * Live HTTP-FLV viewers by stream (`app/stream`), the busiest {@link MAX_LOAD_STREAMS}
-   * (older edges leave it out).
+   * The live streams it serves now and their viewers (`stream_key.ts`): at most
+   * `MAX_EDGE_STREAMS`, the busiest first; every backend bounds it on write. Absent in
+   * records of edges that report none.
    */
-  readonly streams?: Readonly<Record<string, number>>;
+  readonly streams?: readonly EdgeStreamLoad[];
 }
-
-/** Most streams one edge's load lists. */
-export const MAX_LOAD_STREAMS = 100;
 
 /** One edge as registered. */
 export interface EdgeRecord {

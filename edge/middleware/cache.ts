@@ -490,10 +490,7 @@ export class EdgeCache {
     } catch (e) {
       // What `#forward` answers a collapsed request whose fetch failed (nothing stale here).
       this.#stats.count("error");
-      this.#log.warn("origin fetch failed", {
-        path,
-        error: e instanceof Error ? e.message : String(e),
-      });
+      this.#upstreamFailed(path, e);
       const isTimeout = e instanceof EdgeError &&
         (e.code === EdgeErrorCode.CollapseTimeout ||
           e.code === EdgeErrorCode.UpstreamTimeout);
@@ -678,14 +675,28 @@ export class EdgeCache {
     let head: FillHead;
     try {
       head = await fill.head;
-    } catch {
+    } catch (e) {
       this.#stats.count("error");
+      this.#upstreamFailed(url.pathname, e);
       return gatewayError(502, "fwd=request; detail=upstream-error");
     }
     return await this.#serveFill(req, fill, head, false, false, {
       bypass: true,
       credential: undefined,
       own: true,
+    });
+  }
+
+  /**
+   * The one line an origin failure that a viewer gets as a 502 or 504 leaves: the error's
+   * message (which names the origin and why), the origin, and the path without its query (a
+   * token or credential never reaches the log).
+   */
+  #upstreamFailed(path: string, e: unknown): void {
+    this.#log.warn("origin fetch failed", {
+      path,
+      origin: e instanceof UpstreamError ? e.origin : undefined,
+      error: e instanceof Error ? e.message : String(e),
     });
   }
 
@@ -733,10 +744,7 @@ export class EdgeCache {
       const isTimeout = e instanceof EdgeError &&
         (e.code === EdgeErrorCode.CollapseTimeout ||
           e.code === EdgeErrorCode.UpstreamTimeout);
-      this.#log.warn("origin fetch failed", {
-        path: url.pathname,
-        error: e instanceof Error ? e.message : String(e),
-      });
+      this.#upstreamFailed(url.pathname, e);
       return gatewayError(
         isTimeout ? 504 : 502,
         `fwd=${stale ? "stale" : "miss"}; detail=${
@@ -754,8 +762,9 @@ export class EdgeCache {
       fill = this.#startFill(url, primary, req, stale, false);
       try {
         head = await fill.head;
-      } catch {
+      } catch (e) {
         this.#stats.count("error");
+        this.#upstreamFailed(url.pathname, e);
         return gatewayError(502, "fwd=miss; detail=upstream-error");
       }
       return await this.#serveFill(

@@ -26,6 +26,7 @@ import {
 } from "../../access/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
+import { OriginError, OriginErrorCode } from "../errors.ts";
 import { describeError, type Logger } from "../log.ts";
 import { HookAction, HookClient, type HookEvent } from "./hooks.ts";
 import { AccessMark } from "../../cluster/mod.ts";
@@ -97,6 +98,20 @@ export interface AccessGateDeps {
   readonly fetch?: typeof fetch;
 }
 
+function noStore(): OriginError {
+  return new OriginError(
+    OriginErrorCode.AccessSetup,
+    "Cannot check an access token: the origin has no shared store",
+  );
+}
+
+function noSessionKey(): OriginError {
+  return new OriginError(
+    OriginErrorCode.AccessSetup,
+    "Cannot use playback sessions: the origin has no session key",
+  );
+}
+
 const refuse: (
   reason: RefusalReason,
   description: string,
@@ -124,19 +139,22 @@ export class AccessGate {
   readonly #policy: AccessPolicy;
   readonly #hooks: HookClient;
   readonly #store: SharedStore | undefined;
-  readonly #key: SessionKey | undefined;
+  /** The session key and the cache of credentials it verified; both or neither. */
+  readonly #sessions:
+    | { readonly key: SessionKey; readonly cache: SessionCache }
+    | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #sessionSeconds: number;
-  readonly #sessions: SessionCache | undefined;
   readonly #revocations: RevocationWatch;
   readonly #refusals:
     | ReturnType<MetricsRegistry["counter"]>
     | undefined;
 
   /**
-   * @throws {Error} When an app requires tokens and no store or session key is given, or an
-   *   on_play hook is set without a session key (config-time, never per request).
+   * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when an app requires tokens and no store or
+   *   session key is given, or an on_play hook is set without a session key (config-time, never
+   *   per request).
    */
   constructor(options: AccessGateOptions, deps: AccessGateDeps) {
     this.#policy = compileAccessPolicy(options, {
@@ -147,24 +165,30 @@ export class AccessGate {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
     });
     this.#store = deps.store;
-    this.#key = deps.sessionKey;
     this.#log = deps.log;
+    // A test seam: the gate's clock. @default Date.now
     this.#now = deps.now ?? Date.now;
-    this.#sessions = deps.sessionKey
-      ? new SessionCache(
-        deps.sessionKey,
-        (s: string) => deps.store?.isRevoked(s) ?? false,
-        this.#now,
-      )
+    const key = deps.sessionKey;
+    this.#sessions = key
+      ? {
+        key,
+        cache: new SessionCache(
+          key,
+          (s: string) => deps.store?.isRevoked(s) ?? false,
+          this.#now,
+        ),
+      }
       : undefined;
     this.#sessionSeconds = options.sessionSeconds;
     if (this.#policy.needsTokens && (!deps.store || !deps.sessionKey)) {
-      throw new Error(
+      throw new OriginError(
+        OriginErrorCode.AccessSetup,
         "Cannot enforce access tokens: an app requires them but the origin has no shared store",
       );
     }
     if (this.#hooks.has(HookAction.Play) && !deps.sessionKey) {
-      throw new Error(
+      throw new OriginError(
+        OriginErrorCode.AccessSetup,
         "Cannot use the on_play hook for HLS: the origin has no session key",
       );
     }
@@ -243,7 +267,9 @@ export class AccessGate {
       const token = request.params.token;
       let r;
       try {
-        r = await checkAccess(this.#store!, {
+        // The constructor refused tokens without a store; this names the case for the type.
+        if (!this.#store) throw noStore();
+        r = await checkAccess(this.#store, {
           token,
           app: request.app,
           now: this.#now(),
@@ -283,12 +309,17 @@ export class AccessGate {
   /**
    * Opens an HLS playback session: {@link authorizePlay}, then a credential for the paths
    * below `/{app}/{stream}/`, valid for `sessionSeconds` (never past the token's expiry).
+   *
+   * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when the gate has no session key (call it only
+   *   where {@link sessionRequired} is true).
    */
   async openHlsSession(
     request: Omit<AccessRequest, "protocol">,
   ): Promise<{ readonly ok: true; readonly credential: string } | Refusal> {
     const grant = await this.authorizePlay({ ...request, protocol: "hls" });
     if (!grant.ok) return grant;
+    // Sessions are opened only where sessionRequired(), which the constructor gave a key.
+    if (!this.#sessions) throw noSessionKey();
     const now = this.#now();
     const claims: SessionClaims = {
       pathPrefix: sessionPath(request.app, request.stream),
@@ -299,13 +330,19 @@ export class AccessGate {
       ),
       ...(grant.subject === undefined ? {} : { subject: grant.subject }),
     };
-    return { ok: true, credential: await signSession(claims, this.#key!) };
+    return {
+      ok: true,
+      credential: await signSession(claims, this.#sessions.key),
+    };
   }
 
   /**
    * Checks a session credential for a path (use {@link sessionPath} for a playlist). No store
    * round trip: a credential verified once is remembered, then only expiry, path and the
    * revocation cache are checked.
+   *
+   * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when the gate has no session key (call it only
+   *   where {@link sessionRequired} is true).
    */
   async checkCredential(
     credential: string | undefined,
@@ -318,7 +355,8 @@ export class AccessGate {
         401,
       );
     }
-    const v = await this.#sessions!.check(credential, path);
+    if (!this.#sessions) throw noSessionKey();
+    const v = await this.#sessions.cache.check(credential, path);
     return v.ok ? { ok: true } : refuse(v.reason, CREDENTIAL_TEXT[v.reason]);
   }
 

@@ -35,4 +35,13 @@ export {
   compileAccessPolicy,
   type PublishKeyCheck,
 } from "./policy.ts";
-export { createRtmpAccessControl, peerIp, rtmpStatusCode } from "./rtmp.ts";
+export {
+  authorizeRtmpAccess,
+  createRtmpAccessControl,
+  peerIp,
+  type RtmpAccessControl,
+  type RtmpAccessDecision,
+  type RtmpAccessRequest,
+  type RtmpAccessSession,
+  rtmpStatusCode,
+} from "./rtmp.ts";

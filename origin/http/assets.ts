@@ -7,6 +7,8 @@
  * @module
  */
 
+import { OriginError, OriginErrorCode } from "../errors.ts";
+
 /** A file served at `/assets/{name}`. */
 export interface WebAsset {
   readonly body: Uint8Array<ArrayBuffer>;
@@ -37,14 +39,28 @@ const FILES: Readonly<Record<string, readonly [string, string]>> = {
   "i18n/zh.json": ["web/i18n/zh.json", "application/json"],
 };
 
+async function readText(path: string, what: string): Promise<string> {
+  const url = new URL(path, ROOT);
+  try {
+    return await Deno.readTextFile(url);
+  } catch (cause) {
+    throw new OriginError(
+      OriginErrorCode.Assets,
+      `Cannot load ${what}: ${url.pathname}`,
+      { cause },
+    );
+  }
+}
+
 /**
  * Loads the pages and files from the project tree.
  *
- * @throws {Error} When a script is missing (run `deno install`).
+ * @throws {OriginError} `ORIGIN_ASSETS` when a page, a script or a file is missing (run
+ *   `deno install`).
  */
 export async function loadWebAssets(): Promise<WebAssets> {
-  const page = await Deno.readTextFile(new URL("web/player.html", ROOT));
-  const play = await Deno.readTextFile(new URL("web/play.html", ROOT));
+  const page = await readText("web/player.html", "player page");
+  const play = await readText("web/play.html", "player page template");
   const files = new Map<string, WebAsset>();
   for (const [name, path] of Object.entries(SCRIPTS)) {
     try {
@@ -53,17 +69,26 @@ export async function loadWebAssets(): Promise<WebAssets> {
         contentType: "text/javascript; charset=utf-8",
       });
     } catch (cause) {
-      throw new Error(
+      throw new OriginError(
+        OriginErrorCode.Assets,
         `Cannot load player script ${path}: run 'deno install' first`,
         { cause },
       );
     }
   }
   for (const [name, [path, contentType]] of Object.entries(FILES)) {
-    files.set(name, {
-      body: await Deno.readFile(new URL(path, ROOT)),
-      contentType,
-    });
+    try {
+      files.set(name, {
+        body: await Deno.readFile(new URL(path, ROOT)),
+        contentType,
+      });
+    } catch (cause) {
+      throw new OriginError(
+        OriginErrorCode.Assets,
+        `Cannot load player file ${path}`,
+        { cause },
+      );
+    }
   }
   return {
     page: () => page,

@@ -31,6 +31,7 @@ import { describeError, type Logger } from "../log.ts";
 import type { Hub } from "../stream/hub.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { Library, type MediaCache, type MediaFile } from "../vod/mod.ts";
+import { VirtualLiveError, VirtualLiveErrorCode } from "./errors.ts";
 import { ItemCursor } from "./item_cursor.ts";
 import { type PlannedItem, Programme } from "./programme.ts";
 import { SampleReader } from "./sample_reader.ts";
@@ -475,7 +476,10 @@ export class VirtualChannel {
   async #index(path: string): Promise<MediaFile> {
     const info = await Deno.stat(path);
     if (!info.isFile) {
-      throw new Error(`Cannot play ${path}: not a regular file`);
+      throw new VirtualLiveError(
+        VirtualLiveErrorCode.NotAFile,
+        `Cannot play ${path}: not a regular file`,
+      );
     }
     return await this.#media.get({
       library: FILESYSTEM,

@@ -20,6 +20,7 @@ import { MAX_MEDIA_PATH_LENGTH, MAX_PLAYLIST_ITEMS } from "../../config/mod.ts";
 import type { Logger } from "../log.ts";
 import { extensionOf, MEDIA_EXTENSIONS } from "../vod/mod.ts";
 import type { VirtualChannel } from "./channel.ts";
+import { VirtualLiveError, VirtualLiveErrorCode } from "./errors.ts";
 import { programsOf } from "./programs.ts";
 
 /** Largest admin request body read (bytes): a playlist of thousands of paths fits. */
@@ -40,15 +41,14 @@ export interface VirtualLiveRoutesOptions {
 }
 
 /** A rejected admin body: which field, and why. */
-export class ChannelRequestError extends Error {
+export class ChannelRequestError extends VirtualLiveError {
   override name = "ChannelRequestError";
-  readonly code = "CHANNEL_BAD_REQUEST";
   constructor(
     readonly field: string,
     message: string,
     readonly status: 400 | 413 = 400,
   ) {
-    super(message);
+    super(VirtualLiveErrorCode.BadRequest, message);
   }
 }
 

@@ -33,6 +33,11 @@ export {
   sequenceHeaderOf,
   VirtualChannel,
 } from "./channel.ts";
+export {
+  VirtualLiveError,
+  VirtualLiveErrorCode,
+  type VirtualLiveErrorCodeValue,
+} from "./errors.ts";
 export { type DueFrame, ItemCursor } from "./item_cursor.ts";
 export {
   type PlannedItem,

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { VirtualLiveError, VirtualLiveErrorCode } from "./errors.ts";
+
 /** Bytes read at a time (a second of 8 Mbit/s video). */
 export const SAMPLE_BLOCK_BYTES = 1024 * 1024;
 /** Blocks kept: one per region of the file read at once (see the module notes). */
@@ -56,7 +58,8 @@ export class SampleReader {
    *
    * @param into Where to put them (its first `size` bytes); a new array when not given.
    * @throws {RangeError} When `size` is over {@link MAX_SAMPLE_BYTES}.
-   * @throws {Error} When the file ends first (it was cut short since it was indexed).
+   * @throws {VirtualLiveError} `VIRTUAL_LIVE_TRUNCATED` when the file ends first (it was cut
+   *   short since it was indexed).
    */
   async read(
     offset: number,
@@ -84,13 +87,7 @@ export class SampleReader {
         ? this.#blocks.shift()!.buffer
         : new Uint8Array(SAMPLE_BLOCK_BYTES);
       const got = await this.#readSome(offset, reuse);
-      if (got < size) {
-        throw new Error(
-          `Cannot read frame of ${this.#path}: the file ends at ${
-            offset + got
-          }, before ${offset + size}`,
-        );
-      }
+      if (got < size) throw this.#truncated(offset + got, offset + size);
       block = { at: offset, buffer: reuse, length: got };
       this.#blocks.push(block);
     }
@@ -110,12 +107,15 @@ export class SampleReader {
   async #readExact(offset: number, out: Uint8Array): Promise<void> {
     const got = await this.#readSome(offset, out);
     if (got < out.byteLength) {
-      throw new Error(
-        `Cannot read frame of ${this.#path}: the file ends at ${
-          offset + got
-        }, before ${offset + out.byteLength}`,
-      );
+      throw this.#truncated(offset + got, offset + out.byteLength);
     }
+  }
+
+  #truncated(endsAt: number, wanted: number): VirtualLiveError {
+    return new VirtualLiveError(
+      VirtualLiveErrorCode.Truncated,
+      `Cannot read frame of ${this.#path}: the file ends at ${endsAt}, before ${wanted}`,
+    );
   }
 
   /** Fills `out` from `offset` as far as the file goes; returns the bytes read. */

@@ -18,8 +18,13 @@ import {
 } from "../../geo/mod.ts";
 import type { EdgeSource } from "../edges.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
+import type { NetworkDirectory } from "../networks.ts";
 import { type PolicyAnswer, runChain } from "../policy/chain.ts";
-import type { ClientAddress, EdgeView } from "../policy/types.ts";
+import type {
+  ClientAddress,
+  EdgeView,
+  PolicyRequest,
+} from "../policy/types.ts";
 import type { RouteCounter, RoutingStats } from "../routing_stats.ts";
 import type { SteeredName } from "../zone.ts";
 
@@ -41,9 +46,37 @@ export interface DecisionDeps {
   readonly health: HealthSnapshot;
   readonly config: Pick<SchedulerConfig, "dns">;
   readonly routing: RoutingStats;
+  /** Carriers and the ASN lookup, for chains with a filter reading the client's network. */
+  readonly networks?: NetworkDirectory;
   /** Told when edges or health changed and every cached decision was dropped. */
   readonly onStale: () => void;
 }
+
+/** What a steered name's chain reads, beyond the place (computed once per name). */
+interface ChainNeeds {
+  /** Every filter reads only the place (and stream): decisions are shared per place. */
+  readonly placeOnly: boolean;
+  readonly network: boolean;
+  readonly stream: boolean;
+}
+
+const NEEDS = new WeakMap<SteeredName, ChainNeeds>();
+
+/** What `steered`'s chain reads. */
+export function chainNeeds(steered: SteeredName): ChainNeeds {
+  let n = NEEDS.get(steered);
+  if (!n) {
+    n = {
+      placeOnly: steered.filters.every((f) => f.locationOnly),
+      network: steered.filters.some((f) => f.readsNetwork),
+      stream: steered.filters.some((f) => f.readsStream),
+    };
+    NEEDS.set(steered, n);
+  }
+  return n;
+}
+
+const EMPTY_HOLDERS: ReadonlyMap<string, number> = new Map();
 
 /** The decision caches of one handler. */
 export class Decisions {
@@ -62,6 +95,10 @@ export class Decisions {
   #viewsHealth = NaN;
   #views4: EdgeView[] = [];
   #views6: EdgeView[] = [];
+  /** The stream index version the stream-affine decisions were made at. */
+  #streamsVersion = NaN;
+  /** Decision maps of names whose chain reads the stream (dropped when streams change). */
+  readonly #streamMaps = new Set<string>();
   /** While set, decisions are not counted for the dashboard (warm-up). */
   quiet = false;
 
@@ -105,22 +142,53 @@ export class Decisions {
     return family === 4 ? this.#views4 : this.#views6;
   }
 
-  /** Runs a steered name's chain for one client (also used by the HTTP scheduler and explain). */
+  /** The request a chain sees: geo always, network and stream when the chain reads them. */
+  #request(
+    steered: SteeredName,
+    qtype: "A" | "AAAA",
+    client: ClientAddress,
+    streamKey: string | undefined,
+    geo: GeoResult,
+  ): PolicyRequest {
+    const needs = chainNeeds(steered);
+    const network = needs.network
+      ? this.#d.networks?.lookupClient(client.bytes)
+      : undefined;
+    const holders = needs.stream && streamKey !== undefined
+      ? this.#d.edges.streams?.holders(streamKey) ?? EMPTY_HOLDERS
+      : undefined;
+    return {
+      qname: steered.owner,
+      qtype,
+      client,
+      geo,
+      ...(network ? { network } : {}),
+      ...(holders ? { stream: { key: streamKey!, holders } } : {}),
+    };
+  }
+
+  /**
+   * Runs a steered name's chain for one client (also used by the HTTP scheduler and explain).
+   *
+   * @param streamKey The live stream asked for (`store/stream_key.ts`), if any.
+   */
   decide(
     steered: SteeredName,
     qtype: "A" | "AAAA",
     client: ClientAddress,
     trace?: string[],
-  ): { answer: PolicyAnswer; geo: GeoResult } {
+    streamKey?: string,
+  ): { answer: PolicyAnswer; geo: GeoResult; request: PolicyRequest } {
     const geo = this.#d.geo.lookup(client.bytes);
+    const request = this.#request(steered, qtype, client, streamKey, geo);
     const answer = runChain(
-      { qname: steered.owner, qtype, client, geo },
+      request,
       steered.filters,
       this.views(qtype === "A" ? 4 : 6),
       steered.ttl,
       trace,
     );
-    return { answer, geo };
+    return { answer, geo, request };
   }
 
   /**
@@ -132,18 +200,21 @@ export class Decisions {
     steered: SteeredName,
     qtype: "A" | "AAAA",
     client: ClientAddress,
+    streamKey: string | undefined,
   ): { answer: PolicyAnswer; geo: GeoResult } {
-    if (!steered.filters.every((f) => f.locationOnly)) {
-      return this.decide(steered, qtype, client);
+    if (!chainNeeds(steered).placeOnly) {
+      return this.decide(steered, qtype, client, undefined, streamKey);
     }
     const geo = this.#d.geo.lookup(client.bytes);
     const r = geo.record;
     const key =
-      `${steered.owner}|${qtype}|${r?.latitude},${r?.longitude}|${geo.prefixLength}`;
+      `${steered.owner}|${qtype}|${r?.latitude},${r?.longitude}|${geo.prefixLength}|${
+        streamKey ?? ""
+      }`;
     let answer = this.#byPlace.get(key);
     if (!answer) {
       answer = runChain(
-        { qname: steered.owner, qtype, client, geo },
+        this.#request(steered, qtype, client, streamKey, geo),
         steered.filters,
         this.views(qtype === "A" ? 4 : 6),
         steered.ttl,
@@ -163,15 +234,22 @@ export class Decisions {
     steered: SteeredName,
     qtype: "A" | "AAAA",
     client: ClientAddress,
+    streamKey?: string,
   ): CachedDecision {
     this.views(qtype === "A" ? 4 : 6); // clears the cache when edges or health changed
+    const needs = chainNeeds(steered);
+    if (needs.stream) this.#checkStreams();
     const b = client.bytes;
     // IPv4 clients by a number (prefix length above the 32 address bits): no string per query.
-    const key = b.length === 4
+    const clientKey = b.length === 4
       ? client.prefixLength * 4294967296 +
         (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0)
       : `${client.prefixLength}|${formatIp(b)}`;
+    const key = needs.stream && streamKey !== undefined
+      ? `${streamKey}|${clientKey}`
+      : clientKey;
     const nameKey = qtype === "A" ? steered.owner : `${steered.owner}|AAAA`;
+    if (needs.stream) this.#streamMaps.add(nameKey);
     let byClient = this.#byClient.get(nameKey);
     if (!byClient) {
       byClient = new ShardedMap(this.#d.config.dns.answerCacheEntries);
@@ -179,7 +257,12 @@ export class Decisions {
     }
     let cached = byClient.get(key);
     if (!cached) {
-      const { answer, geo } = this.#decidePlaced(steered, qtype, client);
+      const { answer, geo } = this.#decidePlaced(
+        steered,
+        qtype,
+        client,
+        needs.stream ? streamKey : undefined,
+      );
       // The first address is the edge most clients connect to; a CNAME or NODATA answer
       // routes to no edge.
       const edgeId = answer.cname || !answer.addresses.length
@@ -189,12 +272,29 @@ export class Decisions {
         answer,
         route: edgeId === undefined || this.quiet
           ? undefined
-          : this.#d.routing.route(geo, edgeId),
+          : this.#d.routing.route(
+            geo,
+            edgeId,
+            answer.carrier === undefined
+              ? undefined
+              : { name: answer.carrier, onNet: answer.onNet === true },
+          ),
       };
       byClient.set(key, cached);
     }
     if (cached.route) cached.route.queries++;
     return cached;
+  }
+
+  /** Drops stream-affine decisions when the edges' streams changed. */
+  #checkStreams(): void {
+    const v = this.#d.edges.streams?.version ?? 0;
+    if (v === this.#streamsVersion) return;
+    this.#streamsVersion = v;
+    for (const nameKey of this.#streamMaps) {
+      this.#byClient.get(nameKey)?.clear();
+    }
+    this.#byPlace.clear();
   }
 
   /** The ECS scope to echo for a decision: capped by config, 0 without a usable subnet. */

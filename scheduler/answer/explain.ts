@@ -12,6 +12,7 @@ import {
   maskBytes,
   parseIp,
 } from "../../geo/mod.ts";
+import type { ClientNetwork } from "../networks.ts";
 import type { PolicyAnswer } from "../policy/chain.ts";
 import type { ClientAddress } from "../policy/types.ts";
 import type { SteeredName } from "../zone.ts";
@@ -27,6 +28,13 @@ export interface Explanation {
   readonly steps: readonly string[];
   readonly answer: PolicyAnswer | undefined;
   readonly ecsScope: number;
+  /**
+   * The client's network when the chain reads it: its AS, organisation, carrier and the
+   * prefix the ASN data justifies; `null` when no filter reads it or no database is open.
+   */
+  readonly network: ClientNetwork | null;
+  /** The stream key the answer was steered for, or `null`. */
+  readonly stream: string | null;
 }
 
 /**
@@ -40,6 +48,7 @@ export function explainAnswer(
   steered: SteeredName,
   who: string,
   qtype?: "A" | "AAAA",
+  stream?: string,
 ): Explanation | string {
   const [ipText, lenText] = who.split("/");
   const ip = parseIp(ipText ?? "");
@@ -60,7 +69,13 @@ export function explainAnswer(
         formatIp(bytes)
       }/${len} is private, reserved or /0: a resolver's own address would be used, ECS scope 0`,
   ];
-  const { answer, geo } = decisions.decide(steered, type, client, steps);
+  const { answer, geo, request } = decisions.decide(
+    steered,
+    type,
+    client,
+    steps,
+    stream,
+  );
   const ecsScope = decisions.scope(
     answer,
     client,
@@ -83,5 +98,7 @@ export function explainAnswer(
     steps,
     answer,
     ecsScope,
+    network: request.network ?? null,
+    stream: request.stream?.key ?? null,
   };
 }

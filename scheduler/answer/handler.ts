@@ -29,6 +29,7 @@ import { bareResponse, finishResponse } from "../dns/response.ts";
 import { QUESTION_NAME, type TemplateRecord } from "../dns/template.ts";
 import type { EdgeSource } from "../edges.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
+import type { NetworkDirectory } from "../networks.ts";
 import type { PolicyAnswer } from "../policy/chain.ts";
 import type { ClientAddress, EdgeView } from "../policy/types.ts";
 import { RoutingStats } from "../routing_stats.ts";
@@ -41,8 +42,9 @@ import type {
   Zone,
   ZoneNode,
 } from "../zone.ts";
+import { streamKey } from "../../store/mod.ts";
 import { chaosNames, chaosRecord } from "./chaos.ts";
-import { Decisions } from "./decisions.ts";
+import { chainNeeds, Decisions } from "./decisions.ts";
 import { explainAnswer, type Explanation } from "./explain.ts";
 import { AnswerTemplates, linksOf, recordsOf, soaOf } from "./templates.ts";
 
@@ -64,12 +66,17 @@ export interface DnsHandlerDeps {
   readonly stats?: DnsStats;
   /** Where decisions are counted by client region and edge; default: a new one. */
   readonly routing?: RoutingStats;
+  /** Carriers and the ASN lookup (`isp_match`); without it, no client network is known. */
+  readonly networks?: NetworkDirectory;
 }
 
 /** Templates kept per decision for names reaching it through CNAMEs (a wildcard CNAME has many). */
 const MAX_CHAINED_TEMPLATES = 16;
 
 const TCP_LIMIT = 65535;
+
+/** Per-stream DNS names whose stream key is remembered (cleared when full). */
+const MAX_STREAM_NAMES = 4096;
 
 /** Answers DNS queries for an {@link Authority}. */
 export class DnsHandler {
@@ -78,6 +85,7 @@ export class DnsHandler {
   readonly #decisions: Decisions;
   readonly #payload: number;
   readonly #chaos: ReadonlyMap<string, string>;
+  readonly #streamNames = new Map<string, string | undefined>();
   /** Steered answers by client region and (first) edge, for the dashboard. */
   readonly routing: RoutingStats;
 
@@ -93,6 +101,7 @@ export class DnsHandler {
       health: deps.health,
       config: deps.config,
       routing: this.routing,
+      ...(deps.networks ? { networks: deps.networks } : {}),
       onStale: () => templates.clear(),
     });
     this.#chaos = chaosNames(deps.config.dns.chaos);
@@ -401,7 +410,10 @@ export class DnsHandler {
   ): Uint8Array {
     const { client, fromEcs } = this.#clientFor(q, peer.address);
     const qtype = q.qtype === RRType.A ? "A" : "AAAA";
-    const decision = this.#decisions.cached(steered, qtype, client);
+    const stream = chainNeeds(steered).stream
+      ? this.#streamOf(q.name, steered.owner)
+      : undefined;
+    const decision = this.#decisions.cached(steered, qtype, client, stream);
     const answer = decision.answer;
     const scope = this.#decisions.scope(answer, client, fromEcs);
     // Reached through in-zone CNAMEs: those first, and the steered records owned by the last
@@ -461,7 +473,7 @@ export class DnsHandler {
         [
           ...linksOf(chain),
           ...answer.addresses.map((a): TemplateRecord => ({
-            type: q.qtype,
+            type: qtype === "A" ? RRType.A : RRType.AAAA,
             owner,
             ttl: answer.ttlSeconds,
             data: a,
@@ -478,6 +490,17 @@ export class DnsHandler {
       }
     }
     return this.#finish(query, q, peer, limit, t, scope, Rcode.NoError);
+  }
+
+  /** {@link streamOfName}, remembered for the last few thousand names (hashed per query otherwise). */
+  #streamOf(name: string, owner: string): string | undefined {
+    // A question name always leads to the same steered owner: the name alone is the key.
+    const known = this.#streamNames.get(name);
+    if (known !== undefined || this.#streamNames.has(name)) return known;
+    if (this.#streamNames.size >= MAX_STREAM_NAMES) this.#streamNames.clear();
+    const key = streamOfName(name, owner);
+    this.#streamNames.set(name, key);
+    return key;
   }
 
   /**
@@ -556,10 +579,15 @@ export class DnsHandler {
     name: string,
     who: string,
     qtype?: "A" | "AAAA",
+    stream?: string,
   ): Explanation | string {
     const steered = name ? this.steeredFor(name) : this.defaultSteered();
     if (!steered) return `'${name}' is not a steered name`;
-    return explainAnswer(this.#decisions, steered, who, qtype);
+    const key = stream ??
+      (name
+        ? streamOfName(name.toLowerCase().replace(/\.$/, ""), steered.owner)
+        : undefined);
+    return explainAnswer(this.#decisions, steered, who, qtype, key);
   }
 
   /** Edge views for a family (the HTTP scheduler and the dashboard read them). */
@@ -567,15 +595,36 @@ export class DnsHandler {
     return this.#decisions.views(family);
   }
 
-  /** Runs a steered name's chain for one client (the HTTP scheduler). */
+  /**
+   * Runs a steered name's chain for one client (the HTTP scheduler).
+   * @param stream The key of the live stream asked for (`store/stream_key.ts`), if any.
+   */
   decide(
     steered: SteeredName,
     qtype: "A" | "AAAA",
     client: ClientAddress,
     trace?: string[],
+    stream?: string,
   ): { answer: PolicyAnswer; geo: GeoResult } {
-    return this.#decisions.decide(steered, qtype, client, trace);
+    return this.#decisions.decide(steered, qtype, client, trace, stream);
   }
+}
+
+/**
+ * The stream a per-stream DNS name asks for: `{stream}.{app}.` right below a wildcard owner
+ * (`demo.live.` under `*.live.example.net`). @returns Its key, or `undefined` for any other
+ * name (one label, more than two, or a non-wildcard owner).
+ */
+export function streamOfName(name: string, owner: string): string | undefined {
+  if (!owner.startsWith("*.")) return undefined;
+  const base = owner.slice(1); // ".live.example.net"
+  if (!name.endsWith(base) || name.length <= base.length) return undefined;
+  const labels = name.slice(0, name.length - base.length);
+  const dot = labels.indexOf(".");
+  if (dot <= 0 || dot === labels.length - 1 || labels.includes(".", dot + 1)) {
+    return undefined;
+  }
+  return streamKey(labels.slice(dot + 1), labels.slice(0, dot));
 }
 
 function classify(

@@ -16,7 +16,12 @@ import {
   QUESTION_NAME,
   type TemplateRecord,
 } from "../dns/template.ts";
-import type { CnameChain, Zone, ZoneNode } from "../zone.ts";
+import {
+  type CnameChain,
+  targetsOf,
+  type Zone,
+  type ZoneNode,
+} from "../zone.ts";
 import { Rcode } from "../dns/constants.ts";
 
 /** The templates of one handler, bounded by `dns.answerCacheEntries` (cleared when full). */
@@ -155,23 +160,21 @@ export function recordsOf(
   node: ZoneNode,
   type: number,
 ): TemplateRecord[] {
-  return (node.records.get(type) ?? []).map((r) => ({
-    type: r.type,
+  return (node.records.get(type) ?? []).map(({ typeName: _, ...r }) => ({
+    ...r,
     owner,
-    ttl: r.ttl,
-    data: r.data,
   }));
 }
 
 /** A/AAAA of in-zone name servers (RFC 1034 §4.3.2 step 3b: glue in additional). */
 export function glueOf(zone: Zone, node: ZoneNode): TemplateRecord[] {
   const out: TemplateRecord[] = [];
-  for (const ns of node.records.get(RRType.NS) ?? []) {
-    const target = zone.nodes.get(ns.data as string);
+  for (const ns of targetsOf(node, RRType.NS)) {
+    const target = zone.nodes.get(ns.name);
     if (!target) continue;
     out.push(
-      ...recordsOf(ns.data as string, target, RRType.A),
-      ...recordsOf(ns.data as string, target, RRType.AAAA),
+      ...recordsOf(ns.name, target, RRType.A),
+      ...recordsOf(ns.name, target, RRType.AAAA),
     );
   }
   return out;

@@ -12,6 +12,7 @@ import {
   type FeedEntry,
   KvStore,
   type OriginListing,
+  streamKey,
 } from "../../store/mod.ts";
 
 import {
@@ -543,7 +544,10 @@ Deno.test("GET /admin/streams counts each edge's viewers of a stream from the ed
         viewers: 5,
         egressBitsPerSecond: 1e6,
         hitRatio: 0.9,
-        streams: { "live/demo": 4, "live/other": 1 },
+        streams: [
+          { key: streamKey("live", "demo"), viewers: 4 },
+          { key: streamKey("live", "other"), viewers: 1 },
+        ],
       },
     }));
     await f.store.edges.register(edge("sha1", {

@@ -83,6 +83,10 @@ async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
     "lavfi",
     "-i",
     "testsrc2=size=160x90:rate=25",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=sample_rate=44100",
     "-t",
     "40",
     "-c:v",
@@ -93,6 +97,11 @@ async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
     "25",
     "-pix_fmt",
     "yuv420p",
+    // The same codecs as the other rendition, as in any ABR ladder.
+    "-c:a",
+    "aac",
+    "-b:a",
+    "48k",
     `${lib}/films/small.mp4`,
   ], 60_000);
   assert.equal(small.code, 0, small.stderr);
@@ -439,6 +448,10 @@ Deno.test({
               "value",
             ),
         );
+        // Picked once playback runs (hls.js's start-up level choice is over by then).
+        await p.page.waitForSelector('body[data-status="playing hls"]', {
+          timeout: 30_000,
+        });
         await p.page.selectOption("#quality", small!);
         await pollPage<string>(
           p.page,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../log/mod.ts";
 import {
   RoleRestartError,
+  RoleStartError,
   RoleSupervisor,
   type SupervisedRole,
 } from "../../runtime/supervisor.ts";
@@ -125,6 +126,11 @@ Deno.test("RoleSupervisor.start(): a role that fails closes the ones started bef
   const s = new RoleSupervisor(roles, ["a", "b"], { a: 1, b: 1 }, {
     log: silentLogger,
   });
-  await assert.rejects(s.start(), /b cannot run/);
+  await assert.rejects(
+    s.start(),
+    (e: unknown) =>
+      e instanceof RoleStartError && e.role === "b" &&
+      e.closed.join() === "a" && /b cannot run/.test(String(e.cause)),
+  );
   assert.equal(running.size, 0);
 });

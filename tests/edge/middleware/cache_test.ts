@@ -356,10 +356,12 @@ Deno.test("EdgeCache: a body that breaks midway reaches the client as an error a
     if (n > 1) {
       return cc("max-age=60", "whole", { "content-type": "text/plain" });
     }
+    // The first 1000 bytes go out; asked for more, the origin breaks.
     const body = new ReadableStream<Uint8Array>({
-      async start(c) {
+      start(c) {
         c.enqueue(new Uint8Array(1000));
-        await new Promise((r) => setTimeout(r, 20));
+      },
+      pull(c) {
         c.error(new Error("origin crashed"));
       },
     });
@@ -378,7 +380,9 @@ Deno.test("EdgeCache: a body that breaks midway reaches the client as an error a
 
 Deno.test("EdgeCache: a request waiting on another's fetch gives up after collapseWaitMs with 504", async () => {
   const gate = Promise.withResolvers<void>();
+  const began = Promise.withResolvers<void>();
   const origin = startTestOrigin(async () => {
+    began.resolve(); // the leader's fetch is at the origin: its fill is in flight
     await gate.promise;
     return cc("max-age=60", "late");
   });
@@ -386,12 +390,13 @@ Deno.test("EdgeCache: a request waiting on another's fetch gives up after collap
   const t = createTestCache([origin.url], clock, { collapseWaitMs: 100 });
   try {
     const leader = get(t.cache, "/slow");
-    await new Promise((r) => setTimeout(r, 20));
+    await began.promise;
     const waiter = await get(t.cache, "/slow");
     assert.equal(waiter.status, 504);
     assert.match(waiter.headers.get("cache-status")!, /collapsed/);
     gate.resolve();
     assert.equal((await leader).body, "late");
+    assert.equal(origin.count("/slow"), 1, "the waiter never fetched");
   } finally {
     gate.resolve();
     await t.close();

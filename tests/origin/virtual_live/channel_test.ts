@@ -243,8 +243,10 @@ Deno.test("VirtualChannel skips a missing or unreadable file with a log line and
   await withClips(THREE.slice(0, 2), async (paths, dir) => {
     const junk = `${dir}/junk.flv`;
     await Deno.writeTextFile(junk, "not a video at all");
+    const folder = `${dir}/folder.mp4`;
+    await Deno.mkdir(folder);
     const h = harness({
-      playlist: [paths[0]!, `${dir}/missing.mp4`, junk, paths[1]!],
+      playlist: [paths[0]!, `${dir}/missing.mp4`, junk, folder, paths[1]!],
     });
     try {
       await h.run(2 * 18 * FRAME_MS + 200);
@@ -257,10 +259,15 @@ Deno.test("VirtualChannel skips a missing or unreadable file with a log line and
       const skipped = h.lines.filter((l) =>
         l.msg === "virtual live item skipped"
       );
-      assert.ok(skipped.length >= 4, JSON.stringify(h.lines));
+      assert.ok(skipped.length >= 6, JSON.stringify(h.lines));
       assert.deepEqual(
         [...new Set(skipped.map((l) => l.fields?.file))].sort(),
-        [`${dir}/junk.flv`, `${dir}/missing.mp4`],
+        [`${dir}/folder.mp4`, `${dir}/junk.flv`, `${dir}/missing.mp4`],
+      );
+      // A folder is refused with the area's code before anything reads it.
+      assert.match(
+        String(skipped.find((l) => l.fields?.file === folder)?.fields?.error),
+        /Cannot play .*folder\.mp4: not a regular file \(VIRTUAL_LIVE_NOT_A_FILE\)/,
       );
       assert.equal(skipped[0]!.level, "warn");
       assert.equal(h.ch.stats.skipped, skipped.length);

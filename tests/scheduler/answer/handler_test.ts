@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  dataOf,
   decodePacket,
   encodePacket,
   type Packet,
@@ -9,6 +10,7 @@ import { DnsHandler } from "../../../scheduler/answer/handler.ts";
 import { Authority } from "../../../scheduler/zone.ts";
 import { DnsStats } from "../../../scheduler/stats.ts";
 import { createStaticGeoLookup, parseIp } from "../../../geo/mod.ts";
+import { streamKey } from "../../../store/mod.ts";
 import { GEO, ManualHealth, testConfig } from "../_fixtures.ts";
 import { createPrng } from "../../_helpers/prng.ts";
 import { rawQuery, wireName } from "../../_helpers/dns_wire.ts";
@@ -207,9 +209,8 @@ Deno.test("handleQuery() answers static records: CNAME, TXT, MX, CAA, NS with gl
   assert.equal(www.answers![0]!.type, "CNAME");
   assert.equal(www.answers![0]!.data, "live.meridian.test");
   assert.deepEqual(
-    ask(handler, "meridian.test", { type: "TXT" }).answers![0]!.data.map(
-      String,
-    ),
+    dataOf(ask(handler, "meridian.test", { type: "TXT" }).answers?.[0], "TXT")
+      .map(String),
     ["v=meridian1"],
   );
   assert.deepEqual(
@@ -217,7 +218,8 @@ Deno.test("handleQuery() answers static records: CNAME, TXT, MX, CAA, NS with gl
     { preference: 10, exchange: "mail.meridian.test" },
   );
   assert.equal(
-    ask(handler, "meridian.test", { type: "CAA" }).answers![0]!.data.value,
+    dataOf(ask(handler, "meridian.test", { type: "CAA" }).answers?.[0], "CAA")
+      .value,
     "letsencrypt.org",
   );
   const ns = ask(handler, "meridian.test", { type: "NS" });
@@ -236,15 +238,20 @@ Deno.test("handleQuery() answers ANY with one HINFO (RFC 8482) and CHAOS version
   assert.equal(any.answers![0]!.type, "HINFO");
   assert.equal(
     String(
-      ask(handler, "version.bind", { type: "TXT", qclass: "CH" }).answers![0]!
-        .data[0],
+      dataOf(
+        ask(handler, "version.bind", { type: "TXT", qclass: "CH" }).answers
+          ?.[0],
+        "TXT",
+      )[0],
     ),
     "Meridian test",
   );
   assert.equal(
     String(
-      ask(handler, "id.server", { type: "TXT", qclass: "CH" }).answers![0]!
-        .data[0],
+      dataOf(
+        ask(handler, "id.server", { type: "TXT", qclass: "CH" }).answers?.[0],
+        "TXT",
+      )[0],
     ),
     "sched-1",
   );
@@ -742,4 +749,85 @@ Deno.test("handleQuery() classes each response for RRL: answers by node (wildcar
     cls,
   );
   assert.equal(cls.kind, Error, "FORMERR");
+});
+
+Deno.test("handleQuery() steers a per-stream name {stream}.{app}.live to the edge pulling it, per stream, dropping decisions when streams change", () => {
+  const base = testConfig();
+  const eu = [
+    { ...base.edges[0]!, id: "fra1", address: "192.0.2.1" },
+    {
+      ...base.edges[0]!,
+      id: "ams1",
+      address: "192.0.2.4",
+      latitude: 52.37,
+      longitude: 4.9,
+    },
+    {
+      ...base.edges[0]!,
+      id: "par1",
+      address: "192.0.2.5",
+      latitude: 48.86,
+      longitude: 2.35,
+    },
+  ];
+  const config = testConfig({
+    edges: eu,
+    zones: [{
+      ...base.zones[0]!,
+      steered: [{
+        name: "*.live",
+        ttlSeconds: 30,
+        failoverTtlSeconds: 10,
+        filters: [
+          { name: "geo_sort" },
+          { name: "health" },
+          { name: "stream_affinity" },
+          { name: "sticky" },
+          { name: "first_n", count: 1 },
+        ],
+      }],
+    }],
+  });
+  const edges = new ConfigEdgeSource(config);
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: createStaticGeoLookup([{
+      cidr: "81.0.0.0/8",
+      record: { country: "GB", latitude: 51.5, longitude: -0.1 },
+    }]),
+    edges,
+    health: new ManualHealth(),
+    config,
+  });
+  const answersFor = (name: string) =>
+    new Set(
+      Array.from({ length: 40 }, (_, i) =>
+        addresses(ask(handler, name, { subnet: `81.${i}.1.0/24` }))[0]),
+    );
+  // A name without a stream (one label) spreads by client; each stream sticks to one edge.
+  assert.ok(answersFor("x.live.meridian.test").size >= 2);
+  const demo = answersFor("demo.live.live.meridian.test");
+  assert.equal(demo.size, 1);
+  // par1 starts pulling it: new decisions follow it (the cache was dropped).
+  edges.setStreams("par1", [{ key: streamKey("live", "demo"), viewers: 3 }]);
+  assert.deepEqual([...answersFor("demo.live.live.meridian.test")], [
+    "192.0.2.5",
+  ]);
+  assert.deepEqual([...answersFor("DEMO.Live.live.meridian.test")], [
+    "192.0.2.5",
+  ], "DNS names are case-insensitive; so are stream keys");
+  // Another stream is not affected by demo's holders.
+  assert.equal(answersFor("other.live.live.meridian.test").size, 1);
+  const explained = handler.explain(
+    "demo.live.live.meridian.test",
+    "81.3.1.0/24",
+  );
+  assert.ok(typeof explained !== "string");
+  assert.equal(explained.stream, streamKey("live", "demo"));
+  assert.ok(
+    explained.steps.some((s) =>
+      /\(par1:3\) → 1 edge\(s\): par1 \(pulls it\)/.test(s)
+    ),
+    explained.steps.join("\n"),
+  );
 });

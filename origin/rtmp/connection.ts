@@ -1,19 +1,22 @@
 /**
- * The RTMP listener: accepts TCP connections, runs one {@link RtmpServerSession} per
- * connection, and wires publishers and players to the stream registry.
+ * One RTMP client connection: its socket, its {@link RtmpServerSession}, and its role once it
+ * has one (publisher, live player or VOD player), wired to the stream registry, access control
+ * and the media libraries.
  *
  * Each connection is its own failure domain: a protocol error, a slow player or a dead socket
  * closes that connection only, with one log line saying why; the hub and its other viewers go
- * on (STYLE B6).
+ * on (STYLE B6). Deadlines: the handshake must be done within `handshakeTimeoutMs` of accept
+ * and a publish or play started within {@link IDLE_PERIODS} of those periods, counted from
+ * accept and never restarted by a byte, so a handshake or a chunk header trickled a byte at a
+ * time is cut like a silent socket; a publisher that sends nothing for as long is dropped.
  *
- * Slow and greedy clients: the handshake must be done within `handshakeTimeoutMs` of accept
- * and a publish or play started within {@link IDLE_PERIODS} of those periods, deadlines counted
- * from accept and never restarted by a byte, so a handshake or a chunk header trickled a byte
- * at a time is cut like a silent socket. Connections are admitted by a {@link ConnGuard} (a cap
- * per listener and per client address, trusted networks exempt): at the cap, the oldest
- * connection that has not yet started publishing or playing is closed for the newcomer, then
- * the oldest one that has stopped; publishers and players never are. Publishes past
- * `maxStreams` live streams are refused with `NetStream.Publish.Rejected`.
+ * Why one file of some 750 lines: {@link RtmpConnection} is one owner of one connection's
+ * state (its role, the access decision in flight, the reason it closes, its guard ticket),
+ * and every path here (publish, live play, VOD play, refusal, close) reads and changes that
+ * state under the same rules; spread over files, those fields would have to become public
+ * and any piece could break them. What stands alone already does: the protocol in
+ * `session.ts`, the write queue in `socket_writer.ts`, accepting in `listener.ts`, the VOD
+ * player in `../vod/rtmp_play.ts`, the access decision in `../auth/rtmp.ts`.
  *
  * @module
  */
@@ -28,22 +31,20 @@ import {
   RtmpChunkReader,
   RtmpProtocolError,
 } from "../../codec/rtmp/mod.ts";
+import { ConnState, type ConnTicket } from "../../net/mod.ts";
 import {
-  ConnGuard,
-  type ConnRefusal,
-  ConnState,
-  type ConnTicket,
-} from "../../net/mod.ts";
+  authorizeRtmpAccess,
+  type RtmpAccessControl,
+  type RtmpAccessRequest,
+  type RtmpAccessSession,
+} from "../auth/rtmp.ts";
 import type { Logger } from "../log.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
+import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
 import type { MediaFile } from "../vod/media_file.ts";
 import { VodRtmpPlayer } from "../vod/rtmp_play.ts";
-import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
-import {
-  type RtmpParams,
-  RtmpServerSession,
-  type RtmpSessionEvent,
-} from "./session.ts";
+import { RtmpServerSession, type RtmpSessionEvent } from "./session.ts";
+import { SocketWriter } from "./socket_writer.ts";
 
 /** How long a client has to finish the handshake before we close, milliseconds. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -67,56 +68,19 @@ export const READ_BUFFER_BYTES = 64 * 1024;
  */
 export const INITIAL_READ_BUFFER_BYTES = 4 * 1024;
 
-/** Concurrent connections of a server started without a guard (see {@link RtmpServerDeps.guard}). */
-export const MAX_CONNECTIONS = 10_000;
+/** Bytes queued for a VOD player's socket before the player waits for it to drain. */
+const VOD_QUEUE_BYTES = 512 * 1024;
+/** Media a VOD player gets ahead of the clock at start and after a seek (ms). */
+const VOD_BURST_MS = 3000;
 
-/** Refused connections are logged at most this often (with a count), so a flood is one line. */
-export const REFUSAL_LOG_INTERVAL_MS = 10_000;
-
-/** Stream and app names we accept: no path separators, no control characters. */
-const NAME_PATTERN = /^[A-Za-z0-9_.\-]{1,128}$/;
-
-/** Options of {@link startRtmpServer}; the origin config's `rtmp` section. */
-export interface RtmpServerOptions {
-  /** Address to bind, e.g. "0.0.0.0" or "127.0.0.1". */
-  readonly hostname: string;
-  /** Port to bind; 0 picks a free one (tests). */
-  readonly port: number;
+/** The options of the RTMP server that every connection reads. */
+export interface RtmpConnectionOptions {
   /** Our outgoing chunk size, bytes; the same for every player so media bytes are shared. */
   readonly outChunkSize: number;
   /** Bytes a player may have queued before we drop it as too slow. */
   readonly maxViewerQueueBytes: number;
   /** @default HANDSHAKE_TIMEOUT_MS */
   readonly handshakeTimeoutMs?: number;
-  /** Without a guard: connections open at once. @default MAX_CONNECTIONS */
-  readonly maxConnections?: number;
-  /**
-   * Live streams (every publish in the registry, virtual-live channels included) past which a
-   * publish is refused with `NetStream.Publish.Rejected`. @default Infinity
-   */
-  readonly maxStreams?: number;
-}
-
-/** What {@link startRtmpServer} needs from the origin. */
-export interface RtmpServerDeps {
-  readonly registry: StreamRegistry;
-  /** The component logger, already scoped (the origin passes `log.child("rtmp")`). */
-  readonly log: Logger;
-  /**
-   * Access control (publish keys, tokens, hooks), asked after the name check. Without it every
-   * well-named request is allowed.
-   */
-  readonly access?: RtmpAccessControl | undefined;
-  /**
-   * Admission of connections (see net/conn_guard.ts). Default: one capped at
-   * `maxConnections`, with no per-address cap.
-   */
-  readonly guard?: ConnGuard | undefined;
-  /**
-   * The media libraries, for RTMP VOD play (`rtmp://host/vod`, `play("mp4:film.mp4")`): a play
-   * of an app that names a library plays a file instead of a live stream.
-   */
-  readonly vod?: RtmpVodSource | undefined;
 }
 
 /** What RTMP VOD play needs from the VOD service. */
@@ -131,12 +95,7 @@ export interface RtmpVodSource {
   rtmpMedia(app: string, name: string): Promise<MediaFile | undefined>;
 }
 
-/** Bytes queued for a VOD player's socket before the player waits for it to drain. */
-const VOD_QUEUE_BYTES = 512 * 1024;
-/** Media a VOD player gets ahead of the clock at start and after a seek (ms). */
-const VOD_BURST_MS = 3000;
-
-/** Why a publish or play was refused, as counted in {@link RtmpServer.refusals}. */
+/** Why a publish or play was refused, as the server counts it (`RtmpServer.refusals`). */
 export type RtmpRefusalReason =
   | "bad_name"
   | "denied"
@@ -145,253 +104,9 @@ export type RtmpRefusalReason =
   | "not_found"
   | "one_per_connection";
 
-/** A running RTMP server. */
-export interface RtmpServer {
-  /** The bound port (useful with `port: 0`). */
-  readonly port: number;
-  /** Refused publishes and plays so far, by action and reason (for `/metrics`). */
-  refusals(): Iterable<
-    [action: "publish" | "play", reason: RtmpRefusalReason, count: number]
-  >;
-  /** Stops accepting, closes every connection and waits for them. */
-  close(): Promise<void>;
-}
-
-/** A publish or play request as the access decision sees it. */
-export interface RtmpAccessRequest {
-  readonly action: "publish" | "play";
-  readonly app: string;
-  readonly name: string;
-  readonly params: RtmpParams;
-  readonly peer: string;
-}
-
-/** The answer: allowed, or refused with the `onStatus` code and description to send. */
-export type RtmpAccessDecision =
-  | {
-    readonly allowed: true;
-    /** The access session to end when the publish or play ends. */
-    readonly session?: RtmpAccessSession;
-  }
-  | {
-    readonly allowed: false;
-    readonly code: string;
-    readonly description: string;
-  };
-
-/** An allowed publish or play, as access control tracks it. */
-export interface RtmpAccessSession {
-  /** Calls `onRevoke` if the session's token is revoked while it is open. */
-  watch(onRevoke: () => void): void;
-  /** The publish or play ended (on_unpublish / on_stop); called once. */
-  end(): void;
-}
-
-/** Access control as the RTMP server sees it (origin/auth adapts its gate to this). */
-export interface RtmpAccessControl {
-  /**
-   * Decides a request that passed the name check. While it runs the connection reads no
-   * further input. A rejection closes the connection.
-   */
-  authorize(request: RtmpAccessRequest): Promise<RtmpAccessDecision>;
-}
-
-/**
- * The first check of every publish and play request: app and stream names must be safe
- * registry keys. Keys, tokens and hooks follow in the server's {@link RtmpAccessControl}.
- *
- * @param request What the client asked for.
- * @returns The decision.
- *
- * @example
- * ```ts
- * import { authorizeRtmpAccess } from "./server.ts";
- * import assert from "node:assert/strict";
- * const base = { action: "publish", app: "live", params: {}, peer: "127.0.0.1:1" } as const;
- * assert.equal(authorizeRtmpAccess({ ...base, name: "demo" }).allowed, true);
- * assert.equal(authorizeRtmpAccess({ ...base, name: "../etc" }).allowed, false);
- * ```
- */
-export function authorizeRtmpAccess(
-  request: RtmpAccessRequest,
-): RtmpAccessDecision {
-  const badName = request.action === "publish"
-    ? "NetStream.Publish.BadName"
-    : "NetStream.Play.StreamNotFound";
-  for (
-    const [what, value] of [["app", request.app], [
-      "stream",
-      request.name,
-    ]] as const
-  ) {
-    if (!NAME_PATTERN.test(value) || value === "." || value === "..") {
-      return {
-        allowed: false,
-        code: badName,
-        description:
-          `Invalid ${what} name: expected 1-128 of A-Z a-z 0-9 _ . -`,
-      };
-    }
-  }
-  return { allowed: true };
-}
-
-/**
- * Starts the RTMP server.
- *
- * @param options Listener options.
- * @param deps Registry and logger.
- * @returns The running server.
- * @throws {Deno.errors.AddrInUse} When the port is taken (and other listen errors).
- */
-export function startRtmpServer(
-  options: RtmpServerOptions,
-  deps: RtmpServerDeps,
-): Promise<RtmpServer> {
-  // Start-up errors (bad options, port in use) reject rather than throw, as callers await.
-  try {
-    return Promise.resolve(listen(options, deps));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
-  // Validate eagerly (STYLE B6): a bad chunk size fails at start-up, not on the first player.
-  encodeSetChunkSize(options.outChunkSize);
-  if (!(options.maxViewerQueueBytes > 0)) {
-    throw new RangeError(
-      `Invalid RTMP option 'maxViewerQueueBytes': got ${options.maxViewerQueueBytes}, expected a positive number`,
-    );
-  }
-  const log = deps.log;
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-    transport: "tcp",
-  });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const connections = new Set<RtmpConnection>();
-  const tasks = new Set<Promise<void>>();
-  const guard = deps.guard ?? new ConnGuard({
-    maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
-    maxPerAddress: 0,
-    trusted: [],
-  });
-  const refusals = new Map<string, number>();
-  const shared: SharedState = {
-    options,
-    registry: deps.registry,
-    log,
-    access: deps.access,
-    vod: deps.vod,
-    maxStreams: options.maxStreams ?? Infinity,
-    refused: (action, reason) => {
-      const k = `${action} ${reason}`;
-      refusals.set(k, (refusals.get(k) ?? 0) + 1);
-    },
-  };
-  const refusedLog = refusalLogger(log);
-  let nextId = 1;
-  let closing = false;
-
-  const acceptLoop = (async () => {
-    let retryMs = 5;
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (closing || err instanceof Deno.errors.BadResource) break;
-        // Out of file descriptors or a connection reset before accept: keep listening.
-        log.warn("accept failed", { error: err });
-        await new Promise((r) => setTimeout(r, retryMs));
-        retryMs = Math.min(retryMs * 2, 1000);
-        continue;
-      }
-      retryMs = 5;
-      if (closing) {
-        conn.close();
-        break;
-      }
-      // The guard may evict this connection later, once it exists.
-      const self: { c?: RtmpConnection } = {};
-      const ticket = guard.admit(
-        (conn.remoteAddr as Deno.NetAddr).hostname,
-        () =>
-          self.c?.close("evicted: listener full, not publishing or playing"),
-      );
-      if (typeof ticket === "string") {
-        refusedLog(peerOf(conn), ticket);
-        conn.close();
-        continue;
-      }
-      const c = self.c = new RtmpConnection(conn, nextId++, shared, ticket);
-      connections.add(c);
-      const task = c.run().finally(() => {
-        connections.delete(c);
-        tasks.delete(task);
-      });
-      tasks.add(task);
-    }
-  })();
-
-  log.info("listening", { hostname: options.hostname, port });
-  return {
-    port,
-    *refusals() {
-      for (const [k, n] of refusals) {
-        const [action, reason] = k.split(" ") as [
-          "publish" | "play",
-          RtmpRefusalReason,
-        ];
-        yield [action, reason, n];
-      }
-    },
-    async close() {
-      if (closing) return;
-      closing = true;
-      listener.close();
-      await acceptLoop;
-      for (const c of connections) c.close("server shutting down");
-      await Promise.all([...tasks]);
-    },
-  };
-}
-
-function peerOf(conn: Deno.Conn): string {
-  const a = conn.remoteAddr as Deno.NetAddr;
-  return `${a.hostname}:${a.port}`;
-}
-
-/**
- * Logs refused connections: the first at once, then at most one line per
- * {@link REFUSAL_LOG_INTERVAL_MS} with how many were refused since (a flood is one line).
- */
-function refusalLogger(
-  log: Logger,
-): (peer: string, reason: ConnRefusal) => void {
-  let last = -Infinity;
-  let since = 0;
-  return (peer, reason) => {
-    since++;
-    const t = Date.now();
-    if (t - last < REFUSAL_LOG_INTERVAL_MS) return;
-    log.warn("connections refused", {
-      reason: reason === "per_address"
-        ? "the address holds its share (limits.rtmp.maxConnectionsPerAddress)"
-        : "listener full of publishers and players (limits.rtmp.maxConnections)",
-      lastPeer: peer,
-      count: since,
-    });
-    last = t;
-    since = 0;
-  };
-}
-
 /** What every connection of one server shares. */
-interface SharedState {
-  readonly options: RtmpServerOptions;
+export interface RtmpConnectionContext {
+  readonly options: RtmpConnectionOptions;
   readonly registry: StreamRegistry;
   readonly log: Logger;
   readonly access: RtmpAccessControl | undefined;
@@ -403,78 +118,10 @@ interface SharedState {
   ) => void;
 }
 
-/**
- * One write loop per socket over a byte-bounded queue. Control output is never refused; viewer
- * output is refused once the queue passes the cap, so a slow player cannot hold memory.
- */
-class SocketWriter {
-  #conn: Deno.Conn;
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
-  #writing = false;
-  #closed = false;
-  #onError: (err: unknown) => void;
-  #idle: Array<() => void> = [];
-
-  constructor(conn: Deno.Conn, onError: (err: unknown) => void) {
-    this.#conn = conn;
-    this.#onError = onError;
-  }
-
-  get queuedBytes(): number {
-    return this.#queuedBytes;
-  }
-
-  /** Queues bytes; false when closed or when `capBytes` would be passed. */
-  enqueue(bytes: Uint8Array, capBytes = Infinity): boolean {
-    if (this.#closed) return false;
-    if (this.#queuedBytes + bytes.byteLength > capBytes) return false;
-    this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
-    if (!this.#writing) void this.#loop();
-    return true;
-  }
-
-  /** Resolves once everything queued has been written (or the writer closed). */
-  drained(): Promise<void> {
-    if (!this.#writing || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#wake();
-  }
-
-  #wake(): void {
-    const idle = this.#idle;
-    this.#idle = [];
-    for (const resolve of idle) resolve();
-  }
-
-  async #loop(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        // Coalesce what is queued into one write: the syscall count, not the bytes, is the cost.
-        const parts = this.#queue;
-        this.#queue = [];
-        const bytes = concatBytes(parts);
-        let off = 0;
-        while (off < bytes.byteLength) {
-          off += await this.#conn.write(bytes.subarray(off));
-        }
-        this.#queuedBytes -= bytes.byteLength;
-      }
-    } catch (err) {
-      if (!this.#closed) this.#onError(err);
-    } finally {
-      this.#writing = false;
-      this.#wake();
-    }
-  }
+/** `host:port` of the peer, as log lines and access requests name it. */
+export function peerOf(conn: Deno.Conn): string {
+  const a = conn.remoteAddr as Deno.NetAddr;
+  return `${a.hostname}:${a.port}`;
 }
 
 /**
@@ -510,11 +157,11 @@ interface Playing {
 }
 
 /** One client connection: socket, session, and its role (publisher or player). */
-class RtmpConnection {
+export class RtmpConnection {
   readonly #conn: Deno.Conn;
   readonly #id: number;
   readonly #peer: string;
-  readonly #options: RtmpServerOptions;
+  readonly #options: RtmpConnectionOptions;
   readonly #registry: StreamRegistry;
   readonly #log: Logger;
   readonly #session: RtmpServerSession;
@@ -533,7 +180,7 @@ class RtmpConnection {
     | { readonly player: VodRtmpPlayer; readonly streamId: number }
     | undefined;
   readonly #access: RtmpAccessControl | undefined;
-  readonly #shared: SharedState;
+  readonly #shared: RtmpConnectionContext;
   readonly #ticket: ConnTicket;
   /** An access decision in flight; input is not read until it settles. */
   #pending: Promise<void> | undefined;
@@ -542,7 +189,7 @@ class RtmpConnection {
   constructor(
     conn: Deno.Conn,
     id: number,
-    shared: SharedState,
+    shared: RtmpConnectionContext,
     ticket: ConnTicket,
   ) {
     this.#shared = shared;

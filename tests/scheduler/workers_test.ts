@@ -1,14 +1,17 @@
 /**
  * `scheduler.dns.workers`: several threads answer on one UDP and TCP port (SO_REUSEPORT), each
- * with its own `id.server`, from the main thread's edge snapshots; and why a libc socket is
- * needed (Deno's own UDP sockets cannot share a port on Linux).
+ * with its own `id.server`, from the main thread's edge snapshots; and which UDP socket the
+ * scheduler picks (`scheduler.dns.udpSocket`). Why the libc socket: server/udp_reuseport_test.ts.
  */
 import assert from "node:assert/strict";
-import { startScheduler } from "../../../scheduler/mod.ts";
-import { decodePacket, encodePacket } from "../../../scheduler/dns/packet.ts";
-import { frameMessage } from "../../../scheduler/server/tcp_framing.ts";
-import { startReusePortUdpServer } from "../../../scheduler/server/udp_reuseport.ts";
-import { EDGES, GEO, testConfig } from "../_fixtures.ts";
+import { startScheduler } from "../../scheduler/mod.ts";
+import { decodePacket, encodePacket } from "../../scheduler/dns/packet.ts";
+import { frameMessage } from "../../scheduler/server/tcp_framing.ts";
+import { startReusePortUdpServer } from "../../scheduler/server/udp_reuseport.ts";
+import { EDGES, GEO, ManualHealth, testConfig } from "./_fixtures.ts";
+import { ConfigEdgeSource } from "../../scheduler/edges.ts";
+import { SnapshotView, takeSnapshot } from "../../scheduler/workers.ts";
+import { streamKey } from "../../store/mod.ts";
 
 const LINUX = Deno.build.os === "linux";
 
@@ -53,68 +56,6 @@ function txt(answer: Uint8Array): string {
   const parts = Array.isArray(data) ? data : [data];
   return parts.map((d) => new TextDecoder().decode(d as Uint8Array)).join("");
 }
-
-Deno.test({
-  name:
-    "Deno.listenDatagram cannot share a UDP port (why workers use a libc socket)",
-  ignore: !LINUX,
-  fn() {
-    const a = Deno.listenDatagram(
-      {
-        transport: "udp",
-        hostname: "127.0.0.1",
-        port: 0,
-        reusePort: true,
-      } as Deno.UdpListenOptions & { transport: "udp"; reusePort: boolean },
-    );
-    try {
-      const port = (a.addr as Deno.NetAddr).port;
-      assert.throws(() =>
-        Deno.listenDatagram(
-          {
-            transport: "udp",
-            hostname: "127.0.0.1",
-            port,
-            reusePort: true,
-          } as Deno.UdpListenOptions & { transport: "udp"; reusePort: boolean },
-        )
-      );
-      // Our own socket joins a group only with sockets that also set SO_REUSEPORT.
-      assert.throws(() =>
-        startReusePortUdpServer("127.0.0.1", port, () => undefined, {})
-      );
-    } finally {
-      a.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "startReusePortUdpServer: two sockets on one port share the datagrams",
-  ignore: !LINUX,
-  async fn() {
-    const counts = [0, 0];
-    const a = startReusePortUdpServer("127.0.0.1", 0, (q) => {
-      counts[0]!++;
-      return q;
-    }, {});
-    const b = startReusePortUdpServer("127.0.0.1", a.port, (q) => {
-      counts[1]!++;
-      return q;
-    }, {});
-    try {
-      for (let i = 0; i < 100; i++) {
-        const q = new Uint8Array([i, 1, 2, 3]);
-        assert.deepEqual(await ask(a.port, q), q);
-      }
-      assert.equal(counts[0]! + counts[1]!, 100);
-      assert.ok(counts[0]! > 0 && counts[1]! > 0, `spread ${counts}`);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  },
-});
 
 Deno.test({
   name:
@@ -252,4 +193,19 @@ Deno.test("udpSocket deno keeps Deno.listenDatagram", async () => {
   } finally {
     await s.close();
   }
+});
+
+Deno.test("takeSnapshot() carries the edges' streams to a worker's SnapshotView", () => {
+  const edges = new ConfigEdgeSource(testConfig());
+  const key = streamKey("live", "demo");
+  edges.setStreams("fra1", [{ key, viewers: 4 }]);
+  edges.setStreams("sin1", [{ key, viewers: 1 }]);
+  const view = new SnapshotView(takeSnapshot(edges, new ManualHealth(), 1));
+  assert.deepEqual([...view.streams.holders(key)!].sort(), [
+    ["fra1", 4],
+    ["sin1", 1],
+  ]);
+  edges.setStreams("sin1", []);
+  view.apply(takeSnapshot(edges, new ManualHealth(), 2));
+  assert.deepEqual([...view.streams.holders(key)!], [["fra1", 4]]);
 });

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { hasBinary, probeStreams, waitFor } from "./_helpers/peers.ts";
+import { assertPortFree, holdTcpPort } from "./_helpers/ports.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const HAS_FFPROBE = await hasBinary("ffprobe");
@@ -198,6 +199,56 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("main.ts whose last role cannot bind its port exits 1, names the port and closes the roles it had started", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "meridian-cli-" });
+  const held = holdTcpPort();
+  const p = {
+    rtmp: freePort(),
+    origin: freePort(),
+    edge: freePort(),
+    dns: freePort(),
+    control: freePort(),
+  };
+  try {
+    await Deno.writeTextFile(
+      `${dir}/meridian.yaml`,
+      [
+        `dataDir: ${dir}/data`,
+        "log: { level: info, format: json }",
+        `origin: { rtmpPort: ${p.rtmp}, httpPort: ${p.origin}, virtualLive: [] }`,
+        `edge: { port: ${p.edge}, origins: [{ url: "http://127.0.0.1:${p.origin}" }] }`,
+        `scheduler: { dnsPort: ${p.dns}, httpPort: ${held.port} }`,
+        `control: { port: ${p.control} }`,
+        "",
+      ].join("\n"),
+    );
+    const r = await runMain(["--config", `${dir}/meridian.yaml`], 60_000);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("{")).map(
+      (l) => JSON.parse(l) as Record<string, unknown>,
+    );
+    const failed = lines.find((l) => l.msg === "start-up failed");
+    assert.equal(failed?.role, "scheduler", r.stderr);
+    assert.ok(
+      String(failed?.error).startsWith(
+        `Cannot listen for HTTP on 127.0.0.1:${held.port}: the address is in use (NET_LISTEN) ← `,
+      ),
+      String(failed?.error),
+    );
+    const closed = lines.find((l) =>
+      l.msg === "closed the roles started before the failure"
+    );
+    assert.deepEqual(closed?.roles, ["edge", "control", "origin"], r.stderr);
+    for (const port of [p.rtmp, p.origin, p.edge, p.dns, p.control]) {
+      assertPortFree(port);
+    }
+    assertPortFree(p.dns, "udp");
+  } finally {
+    held.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("main.ts applies a console config edit: only the origin restarts, the edge and control keep running, the file keeps the change", async () => {
