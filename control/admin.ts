@@ -82,6 +82,8 @@ export interface AdminDeps {
   readonly sampler?: BitrateSampler;
   /** The access rule of an app (shown with each stream). */
   readonly accessOf?: (app: string) => "open" | "token";
+  /** The steered DNS name's base URL when a scheduler is configured. */
+  readonly dnsUrl?: () => string | undefined;
 }
 
 /** An edge as `GET /admin/edges` shows it: its record, drain flag and combined health. */
@@ -161,6 +163,12 @@ export interface AdminStreamView {
     };
     /** Through the scheduler's HTTP 302 (it answers with the best edge). */
     readonly scheduler?: { readonly flv: string; readonly hls: string };
+    /** Through the scheduler's steered DNS name (`live.meridian.test`) on the edges' port. */
+    readonly dns?: {
+      readonly flv: string;
+      readonly hls: string;
+      readonly play: string;
+    };
   };
 }
 
@@ -175,6 +183,8 @@ export interface StreamViewContext {
   readonly edgeUrl?: string;
   /** The scheduler's HTTP URL, e.g. `http://127.0.0.1:8070`. */
   readonly schedulerUrl?: string;
+  /** The steered DNS name's base URL, e.g. `http://live.meridian.test:8080`. */
+  readonly dnsUrl?: string;
   /** Edges' loads (their `streams` viewers per stream). */
   readonly edges?: readonly { readonly id: string; readonly load: EdgeLoad }[];
 }
@@ -283,6 +293,15 @@ export function toAdminStreams(
               scheduler: {
                 flv: `${ctx.schedulerUrl}/${path}.flv`,
                 hls: `${ctx.schedulerUrl}/${path}.m3u8`,
+              },
+            }
+            : {}),
+          ...(ctx.dnsUrl
+            ? {
+              dns: {
+                flv: `${ctx.dnsUrl}/${path}.flv`,
+                hls: `${ctx.dnsUrl}/${path}.m3u8`,
+                play: `${ctx.dnsUrl}/play/${path}`,
               },
             }
             : {}),
@@ -558,6 +577,9 @@ export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
           ...(deps.accessOf ? { accessOf: deps.accessOf } : {}),
           ...(edgeUrl ? { edgeUrl } : {}),
           ...(schedulerUrl ? { schedulerUrl } : {}),
+          ...(schedulerUrl && deps.dnsUrl?.()
+            ? { dnsUrl: deps.dnsUrl()! }
+            : {}),
           edges: edges.edges,
         }),
         origins: listings.map((l) => ({

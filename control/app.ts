@@ -85,6 +85,31 @@ function accessOf(config: unknown, app: string): "open" | "token" {
 }
 
 /**
+ * The base URL viewers reach through the scheduler's DNS: the first steered name that is not a
+ * wildcard (relative names under their zone), on the edges' HTTP port.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from "../config/mod.ts";
+ * import { steeredBaseUrl } from "./app.ts";
+ * if (steeredBaseUrl(DEFAULTS) !== "http://live.meridian.test:8080") throw new Error();
+ * ```
+ */
+export function steeredBaseUrl(config: unknown): string | undefined {
+  const c = config as Partial<MeridianConfig> | undefined;
+  for (const z of c?.scheduler?.zones ?? []) {
+    for (const s of z.steered) {
+      if (s.name.includes("*")) continue;
+      const name = s.name.endsWith(".")
+        ? s.name.slice(0, -1)
+        : `${s.name}.${z.name.replace(/\.$/, "")}`;
+      return `http://${name}:${c?.edge?.port ?? 80}`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Creates the control app.
  *
  * @example
@@ -237,6 +262,7 @@ export function createControlApp(
       defaultTokenUses: options.defaultTokenUses,
       sampler: new BitrateSampler(),
       accessOf: (a) => accessOf(currentConfig(), a),
+      dnsUrl: () => steeredBaseUrl(currentConfig()),
     }),
   );
   admin.route("/", createOverviewRoutes({ store, clock }));

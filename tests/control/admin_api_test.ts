@@ -579,5 +579,33 @@ Deno.test("GET /admin/streams counts each edge's viewers of a stream from the ed
       flv: "http://sched.example:8070/live/demo.flv",
       hls: "http://sched.example:8070/live/demo.m3u8",
     });
+    // The steered DNS name of the running config, on the edges' port.
+    assert.deepEqual(s.urls.dns, {
+      flv: "http://live.cdn.example:8443/live/demo.flv",
+      hls: "http://live.cdn.example:8443/live/demo.m3u8",
+      play: "http://live.cdn.example:8443/play/live/demo",
+    });
+  }, {
+    config: parseConfig({
+      edge: { port: 8443 },
+      scheduler: {
+        zones: [{
+          name: "cdn.example.",
+          soa: {
+            mname: "ns1.cdn.example.",
+            rname: "hostmaster.cdn.example.",
+            serial: 1,
+            refresh: 3600,
+            retry: 600,
+            expire: 604800,
+            minimum: 60,
+            ttl: 3600,
+          },
+          ns: ["ns1.cdn.example."],
+          records: [],
+          steered: [{ name: "*.wild" }, { name: "live" }],
+        }],
+      },
+    }),
   });
 });

@@ -661,6 +661,13 @@
         q(s.urls.edge.hls),
       ], ["live.urlEdgePlay", q(s.urls.edge.play)]);
     }
+    if (s.urls.dns) {
+      rows.push(
+        ["live.urlDnsFlv", q(s.urls.dns.flv)],
+        ["live.urlDnsHls", q(s.urls.dns.hls)],
+        ["live.urlDnsPlay", q(s.urls.dns.play)],
+      );
+    }
     if (s.urls.scheduler) {
       rows.push(["live.urlSchedulerFlv", q(s.urls.scheduler.flv)], [
         "live.urlSchedulerHls",
