@@ -13,6 +13,7 @@ import { http1Limits, openListener, serveHttp1 } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
+import type { ConfigSettings } from "./settings.ts";
 
 /** The `control` config section. */
 export type ControlConfig = MeridianConfig["control"];
@@ -36,6 +37,11 @@ export interface ControlDeps {
    * redacted; without it that route answers 501.
    */
   readonly fullConfig?: MeridianConfig;
+  /**
+   * The running config and the way to change it (the process's role supervisor): with it the
+   * console's config panel edits and applies sections; without it the config is read-only.
+   */
+  readonly settings?: ConfigSettings;
   /**
    * The top-level `limits` section (connection caps, trusted networks, request and idle
    * deadlines of the port). @default DEFAULTS.limits
@@ -77,6 +83,9 @@ export async function startControl(
       defaultTokenDurationSeconds: config.defaultTokenDurationSeconds,
       defaultTokenUses: config.defaultTokenUses,
       lockout: config.lockout,
+      operators: config.operators,
+      sessionSeconds: config.sessionSeconds,
+      secureCookies: config.secureCookies,
     },
     {
       store: deps.store,
@@ -84,6 +93,7 @@ export async function startControl(
       log,
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
+      ...(deps.settings ? { settings: deps.settings } : {}),
     },
   );
   const server = await openListener(
