@@ -43,6 +43,7 @@ function limitsWith(patch: {
 }): LimitsConfig {
   const d = parseConfig({}).limits;
   return {
+    ...d,
     trustedNetworks: ["10.0.0.0/8"],
     http: { ...d.http, ...patch.http },
     rtmp: { ...d.rtmp, ...patch.rtmp },

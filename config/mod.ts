@@ -31,7 +31,10 @@ export {
   type OriginAppConfig,
   type OriginConfig,
   type OriginHooksConfig,
+  type OriginRtspConfig,
+  type OriginSrtConfig,
   type OriginStreamAccessConfig,
+  type RtspSourceConfig,
   type VirtualLiveChannel,
   type VirtualLiveScheduleItem,
 } from "./origin_schema.ts";

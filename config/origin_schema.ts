@@ -78,6 +78,67 @@ export interface OriginHooksConfig {
   readonly onFailure: "deny" | "allow";
 }
 
+/** A camera or encoder pulled over RTSP into a live stream (`origin.rtsp.sources[]`). */
+export interface RtspSourceConfig {
+  /** The live stream it becomes, `app/stream` (names of [A-Za-z0-9_.-]). */
+  readonly name: string;
+  /** `rtsp://[user[:password]@]host[:port]/path`; credentials may instead go in `user`/`password`. */
+  readonly url: string;
+  /** RTP over the RTSP connection (`tcp`, RFC 2326 §10.12) or over UDP port pairs. @default "tcp" */
+  readonly transport: "tcp" | "udp";
+  /** Digest (RFC 7616 MD5) or Basic user name; "" = the URL's. @default "" */
+  readonly user: string;
+  /** Its password; "" = the URL's. Never logged. @default "" */
+  readonly password: string;
+}
+
+/** RTSP publish (ANNOUNCE/RECORD), play (DESCRIBE/PLAY) and pulled sources. */
+export interface OriginRtspConfig {
+  /** Listen for RTSP on {@link OriginRtspConfig.port}. @default true */
+  readonly enabled: boolean;
+  /** RTSP over TCP. @default 8554 */
+  readonly port: number;
+  /**
+   * UDP ports every UDP session shares (RTP, RTCP), as MediaMTX's `rtpAddress`/`rtcpAddress`:
+   * packets are told apart by the client's address. 0 = any free port. @default 8000 / 8001
+   */
+  readonly rtpPort: number;
+  readonly rtcpPort: number;
+  /** Offer RTP over UDP (SETUP with `RTP/AVP;unicast`); false: TCP interleaved only. @default true */
+  readonly udp: boolean;
+  /**
+   * A session with no request, RTP or RTCP for this long is closed (RFC 2326 §12.37: the
+   * `timeout` of the Session header, 60 s by default there too). @default 60
+   */
+  readonly sessionTimeoutSeconds: number;
+  /** Cameras pulled into live streams; more are added through `POST /admin/sources`. */
+  readonly sources: readonly RtspSourceConfig[];
+  /** A pulled source that fails is retried after this, doubling up to `retryMaxMs`. */
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+}
+
+/** SRT publish and play, libsrt through FFI. */
+export interface OriginSrtConfig {
+  /** Listen for SRT on {@link OriginSrtConfig.port} (UDP); without libsrt it stays off with a warning. */
+  readonly enabled: boolean;
+  /** @default 10080 */
+  readonly port: number;
+  /** SRTO_LATENCY: the receiver's buffer for retransmissions, ms (libsrt's default 120). */
+  readonly latencyMs: number;
+  /** SRTO_PASSPHRASE (10..79 characters) every caller must use; "" = no encryption. */
+  readonly passphrase: string;
+  /** SRTO_PBKEYLEN: AES key length in bytes (16, 24 or 32) with a passphrase. @default 16 */
+  readonly pbKeyLen: number;
+  /** The libsrt shared object; "" tries Debian's and upstream's names. @default "" */
+  readonly library: string;
+  /**
+   * A connection that has not started publishing or playing, or a publisher that sends
+   * nothing, is closed after this (ms). @default 10000
+   */
+  readonly idleTimeoutMs: number;
+}
+
 export interface OriginConfig {
   /** Address the origin's RTMP and HTTP listeners bind to. */
   readonly hostname: string;
@@ -174,6 +235,8 @@ export interface OriginConfig {
     readonly publishKeys: readonly string[];
   };
   readonly hooks: OriginHooksConfig;
+  readonly rtsp: OriginRtspConfig;
+  readonly srt: OriginSrtConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -235,6 +298,30 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     onUnpublish: "",
     timeoutMs: 3000,
     onFailure: "deny",
+  },
+  // The ports of ../shared/INTERFACES.md; both on, as `deno task start` promises them.
+  rtsp: {
+    enabled: true,
+    port: 8554,
+    rtpPort: 8000,
+    rtcpPort: 8001,
+    udp: true,
+    sessionTimeoutSeconds: 60,
+    sources: [],
+    // 1 s then doubling to 30 s: a camera that reboots (about 30-60 s) is back within one
+    // retry of its return, and a dead one costs a connection attempt every 30 s.
+    retryMinMs: 1000,
+    retryMaxMs: 30_000,
+  },
+  srt: {
+    enabled: true,
+    port: 10080,
+    // libsrt's own default (SRTO_LATENCY 120 ms): four round trips of a 30 ms path.
+    latencyMs: 120,
+    passphrase: "",
+    pbKeyLen: 16,
+    library: "",
+    idleTimeoutMs: 10_000,
   },
 };
 
@@ -327,6 +414,32 @@ const uniqueChannels: Constraint = (v) => {
   return dup === undefined ? undefined : `unique app/stream (${dup} repeats)`;
 };
 
+/** `app/stream` of a pulled source: two safe names. */
+const streamPath: Constraint = (v) => {
+  const parts = typeof v === "string" ? v.split("/") : [];
+  return parts.length === 2 &&
+      parts.every((p) => NAME_RE.test(p) && p !== "." && p !== "..")
+    ? undefined
+    : "app/stream (names of [A-Za-z0-9_.-])";
+};
+const rtspUrl: Constraint = (v) => {
+  try {
+    const u = new URL(v as string);
+    if ((u.protocol === "rtsp:" || u.protocol === "rtsps:") && u.hostname) {
+      return u.protocol === "rtsp:"
+        ? undefined
+        : "an rtsp:// URL (rtsps is not supported)";
+    }
+  } catch {
+    // falls through
+  }
+  return "an rtsp://host[:port]/path URL";
+};
+const srtPassphrase: Constraint = (v) =>
+  v === "" || (typeof v === "string" && v.length >= 10 && v.length <= 79)
+    ? undefined
+    : `"" or 10..79 characters (SRTO_PASSPHRASE)`;
+
 /** Constraints of the `origin` section by dotted key (array items use `[]`). */
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
@@ -379,4 +492,20 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hooks.onUnpublish": hookUrl,
   "origin.hooks.timeoutMs": intIn(10, 60_000),
   "origin.hooks.onFailure": oneOf("deny", "allow"),
+  "origin.rtsp.port": intIn(0, 65535),
+  "origin.rtsp.rtpPort": intIn(0, 65535),
+  "origin.rtsp.rtcpPort": intIn(0, 65535),
+  "origin.rtsp.sessionTimeoutSeconds": intIn(5, 3600),
+  "origin.rtsp.sources": uniqueNames,
+  "origin.rtsp.sources[].name": streamPath,
+  "origin.rtsp.sources[].url": rtspUrl,
+  "origin.rtsp.sources[].transport": oneOf("tcp", "udp"),
+  "origin.rtsp.retryMinMs": intIn(100, 600_000),
+  "origin.rtsp.retryMaxMs": intIn(100, 3_600_000),
+  "origin.srt.port": intIn(0, 65535),
+  "origin.srt.latencyMs": intIn(20, 10_000),
+  "origin.srt.passphrase": srtPassphrase,
+  "origin.srt.pbKeyLen": (v) =>
+    v === 16 || v === 24 || v === 32 ? undefined : "16, 24 or 32",
+  "origin.srt.idleTimeoutMs": intIn(100, 600_000),
 };

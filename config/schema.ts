@@ -142,6 +142,10 @@ export interface LimitsConfig {
   };
   /** The origin's RTMP listener. */
   readonly rtmp: ListenerLimitsConfig;
+  /** The origin's RTSP listener (TCP). */
+  readonly rtsp: ListenerLimitsConfig;
+  /** The origin's SRT listener (connections accepted by libsrt). */
+  readonly srt: ListenerLimitsConfig;
 }
 
 /** Process memory settings. */
@@ -183,6 +187,9 @@ export const DEFAULTS: MeridianConfig = {
     },
     // An encoder host may push dozens of channels; players behind NAT share an address too.
     rtmp: { maxConnections: 10_000, maxConnectionsPerAddress: 64 },
+    // As RTMP: an NVR plays dozens of cameras from one address, an encoder host pushes many.
+    rtsp: { maxConnections: 10_000, maxConnectionsPerAddress: 64 },
+    srt: { maxConnections: 1000, maxConnectionsPerAddress: 64 },
   },
   origin: ORIGIN_DEFAULTS,
   store: { url: "", path: "" },
@@ -280,6 +287,11 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
     },
     required: ["name", "value"],
   },
+  // A pulled camera names its stream and URL; it is pulled over TCP unless told otherwise.
+  "origin.rtsp.sources[]": {
+    template: { name: "", url: "", transport: "tcp", user: "", password: "" },
+    required: ["name", "url"],
+  },
   "control.operators[]": {
     template: { name: "", passwordHash: "", role: "viewer" },
     required: ["name", "passwordHash"],
@@ -302,6 +314,10 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "limits.http.idleTimeoutMs": intIn(100, 3_600_000),
   "limits.rtmp.maxConnections": intIn(1, 1_000_000),
   "limits.rtmp.maxConnectionsPerAddress": intIn(0, 1_000_000),
+  "limits.rtsp.maxConnections": intIn(1, 1_000_000),
+  "limits.rtsp.maxConnectionsPerAddress": intIn(0, 1_000_000),
+  "limits.srt.maxConnections": intIn(1, 100_000),
+  "limits.srt.maxConnectionsPerAddress": intIn(0, 100_000),
   // Parsed fully here (scheme, host, port, db), so a bad URL stops start-up naming the key.
   "store.url": storeUrlProblem,
   "control.port": intIn(0, 65535),

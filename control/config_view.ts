@@ -13,7 +13,7 @@
  * "key" (`keyframeTolerance` is a number an operator must see to edit).
  */
 export const SECRET_KEY_RE =
-  /[Pp]assword|PASSWORD|[Tt]oken|TOKEN|[Ss]ecret|SECRET|(^|[_-])([Kk]eys?|KEYS?)$|[a-z0-9]Keys?$/;
+  /[Pp]assword|PASSWORD|[Pp]assphrase|PASSPHRASE|[Tt]oken|TOKEN|[Ss]ecret|SECRET|(^|[_-])([Kk]eys?|KEYS?)$|[a-z0-9]Keys?$/;
 /** What a redacted value reads. */
 export const REDACTED = "[redacted]";
 /** The password in a URL's user info: `scheme://user:PASSWORD@host`. */

@@ -156,6 +156,7 @@ function untrusted(patch: {
 }): LimitsConfig {
   const d = parseConfig({}).limits;
   return {
+    ...d,
     trustedNetworks: ["10.0.0.0/8"],
     http: { ...d.http, ...patch.http },
     rtmp: { ...d.rtmp, ...patch.rtmp },
