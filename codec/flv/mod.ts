@@ -29,3 +29,5 @@ export * from "./reader.ts";
 export * from "./media_info.ts";
 export * from "./index_builder.ts";
 export * from "./vod_tags.ts";
+export * from "./es_muxer.ts";
+export * from "./es_reader.ts";

@@ -31,3 +31,6 @@ export * from "./psi.ts";
 export * from "./pes.ts";
 export * from "./muxer.ts";
 export * from "./demuxer.ts";
+export * from "./stream_demuxer.ts";
+export * from "./es_reader.ts";
+export * from "./live_writer.ts";
