@@ -39,6 +39,8 @@ import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
+import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
+import { startSrtServer } from "./srt/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
@@ -66,6 +68,8 @@ export const HLS_STATE_DIR = "hls";
 export interface OriginHandle {
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** The SRT port (UDP), when `origin.srt` is on and its listener started. */
+  readonly srtPort: number | undefined;
   readonly registry: StreamRegistry;
   close(): Promise<void>;
 }
@@ -202,6 +206,30 @@ function originAdminRoutes(
     );
   }
   return admin;
+}
+
+/**
+ * Starts one of the ingests that default to on (SRT, RTSP): a port that cannot be bound, or
+ * libsrt missing, is logged as an error and the origin starts without that listener, so a
+ * machine where another program holds 8554 or 10080 (or that has no libsrt) still serves
+ * RTMP, HTTP-FLV and HLS. `meridian_origin_listener_up{listener}` shows which ones run.
+ */
+function startOptional<T>(
+  log: Logger,
+  what: string,
+  hostname: string,
+  port: number,
+  open: () => T,
+): T | undefined {
+  try {
+    return open();
+  } catch (err) {
+    log.error(`${what} off: cannot start its listener`, {
+      address: `${hostname}:${port}`,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return undefined;
+  }
 }
 
 /**
@@ -384,6 +412,31 @@ export async function startOrigin(
     },
   );
 
+  const ingest: IngestContext = {
+    registry,
+    access,
+    maxStreams: config.maxStreams,
+    metrics: createIngestMetrics(deps.metrics),
+    log,
+  };
+  const srt = config.srt.enabled
+    ? startOptional(
+      log.child("srt"),
+      "SRT",
+      config.hostname,
+      config.srt.port,
+      () => {
+        const guard = guardFromLimits(limits.srt, limits.trustedNetworks);
+        registerConnGuard(deps.metrics, "origin_srt", guard);
+        return startSrtServer({ hostname: config.hostname, ...config.srt }, {
+          ingest: { ...ingest, log: log.child("srt") },
+          guard,
+        });
+      },
+    )
+    : undefined;
+  if (srt) opened.add(() => srt.close());
+
   const httpLog = log.child("http");
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
@@ -430,10 +483,12 @@ export async function startOrigin(
   return {
     rtmpPort: rtmp.port,
     httpPort,
+    srtPort: srt?.port,
     registry,
     async close() {
       await announcer?.close();
       channels.stop();
+      await srt?.close();
       registry.endAll();
       await hls?.close();
       await rtmp.close();

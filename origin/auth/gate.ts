@@ -227,6 +227,28 @@ export class AccessGate {
     return undefined;
   }
 
+  /**
+   * The accepted publish key of `app/stream` that `test` picks, if any: how RTSP's Digest
+   * (RFC 7616), which never sends the password, is matched against the keys.
+   */
+  publishKeyMatching(
+    app: string,
+    stream: string,
+    test: (key: string) => boolean,
+  ): string | undefined {
+    return this.#policy.publishKeysOf(app, stream).find(test);
+  }
+
+  /** True when publishing `app/stream` needs a key. */
+  publishKeyRequired(app: string, stream: string): boolean {
+    return this.#policy.publishKeysOf(app, stream).length > 0;
+  }
+
+  /** True when playing `app` needs an access token. */
+  tokenRequired(app: string): boolean {
+    return this.#policy.accessOf(app) === "token";
+  }
+
   /** Checks the publish key (`?key=`), then asks on_publish. Logs one line when refused. */
   async authorizePublish(request: AccessRequest): Promise<Grant | Refusal> {
     const keys = this.#policy.publishKeysOf(request.app, request.stream);

@@ -29,8 +29,8 @@ export interface HookEvent {
   readonly stream: string;
   /** The client's IP address. */
   readonly ip: string;
-  /** How the client came: `rtmp`, `flv` or `hls`. */
-  readonly protocol: "rtmp" | "flv" | "hls";
+  /** How the client came: `rtmp`, `flv`, `hls`, `rtsp` or `srt`. */
+  readonly protocol: "rtmp" | "flv" | "hls" | "rtsp" | "srt";
   /** The client's query parameters, secrets removed (see {@link publicParams}). */
   readonly params: Readonly<Record<string, string>>;
 }

@@ -20,11 +20,21 @@ import {
   LiveFanout,
   type LiveViewer,
 } from "../../live/mod.ts";
+import { encodeFlvTag } from "../../codec/flv/tag.ts";
 import type { Logger } from "../log.ts";
 import { describeLiveMetadata, type LiveMediaInfo } from "./media_info.ts";
 
-/** Output formats a hub encodes for. */
-export type ViewerFormat = "flv" | "rtmp";
+/**
+ * Output formats a hub encodes for. `rtsp` and `srt` viewers remux (RTP, MPEG-TS) per viewer
+ * and read plain FLV tags back, which the hub frames itself.
+ */
+export type ViewerFormat = "flv" | "rtmp" | "rtsp" | "srt";
+
+/** The formats whose encoders the origin passes in ({@link HubOptions.encoders}). */
+export type EncodedFormat = "flv" | "rtmp";
+
+/** Plain FLV tag framing, for the outputs that read tags back (RTSP, SRT). */
+const TAG_FRAMING: FormatEncoder = { tag: encodeFlvTag };
 
 /** A consumer of a stream's encoded bytes (an HTTP-FLV response, an RTMP player). */
 export interface Viewer extends LiveViewer {
@@ -48,7 +58,7 @@ export interface HubOptions {
   readonly maxGopCacheBytes: number;
   /** Coalescing interval for viewer writes; 0 writes every tag at once. @default 50 (the origin config) */
   readonly flushIntervalMs: number;
-  readonly encoders: Readonly<Record<ViewerFormat, FormatEncoder>>;
+  readonly encoders: Readonly<Record<EncodedFormat, FormatEncoder>>;
   readonly log: Logger;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
@@ -117,7 +127,7 @@ export class Hub {
       gopCache: options.gopCache,
       maxGopCacheBytes: options.maxGopCacheBytes,
       flushIntervalMs: options.flushIntervalMs,
-      encoders: options.encoders,
+      encoders: { rtsp: TAG_FRAMING, srt: TAG_FRAMING, ...options.encoders },
       onDrop: (viewer, reason) =>
         options.log.info("viewer dropped", {
           stream,
