@@ -42,6 +42,8 @@ export class TsLiveWriter {
   #mux: TsMuxer | undefined;
   #lastPsiMs = -Infinity;
   #started = false;
+  /** The program changed (a track appeared): the next frame carries a new PAT/PMT. */
+  #psiDue = false;
 
   /** True once the stream has a track TS can carry. */
   get ready(): boolean {
@@ -74,7 +76,7 @@ export class TsLiveWriter {
     }
     if (!this.#mux) this.#mux = new TsMuxer(t);
     else this.#mux.setTracks(t);
-    this.#lastPsiMs = -Infinity; // the next frame carries the new PMT
+    this.#psiDue = true;
   }
 
   /**
@@ -102,7 +104,8 @@ export class TsLiveWriter {
         if (!v || !mux) break;
         if (!this.#started && !e.keyframe) break; // a receiver starts on a keyframe
         this.#started = true;
-        if (e.keyframe) {
+        if (e.keyframe || this.#psiDue) {
+          this.#psiDue = false;
           parts.push(mux.writePsi());
           this.#lastPsiMs = e.dtsMs;
         }
@@ -122,9 +125,11 @@ export class TsLiveWriter {
         if (!a || !mux) break;
         if (this.#video && !this.#started) break; // wait for the first keyframe's PSI
         if (
-          !this.#video &&
-          e.ptsMs - this.#lastPsiMs >= AUDIO_ONLY_PSI_INTERVAL_MS
+          this.#psiDue ||
+          (!this.#video &&
+            e.ptsMs - this.#lastPsiMs >= AUDIO_ONLY_PSI_INTERVAL_MS)
         ) {
+          this.#psiDue = false;
           parts.push(mux.writePsi());
           this.#lastPsiMs = e.ptsMs;
         }
