@@ -99,11 +99,17 @@ export function md5Hex(input: string | Uint8Array): string {
   const v = new DataView(padded.buffer);
   v.setUint32(padded.byteLength - 8, (n * 8) >>> 0, true);
   v.setUint32(padded.byteLength - 4, Math.floor((n * 8) / 2 ** 32), true);
-  let a0 = 0x67452301, b0 = 0xefcdab89, c0 = 0x98badcfe, d0 = 0x10325476;
+  let a0 = 0x67452301;
+  let b0 = 0xefcdab89;
+  let c0 = 0x98badcfe;
+  let d0 = 0x10325476;
   const m = new Uint32Array(16);
   for (let off = 0; off < padded.byteLength; off += 64) {
     for (let i = 0; i < 16; i++) m[i] = v.getUint32(off + 4 * i, true);
-    let a = a0, b = b0, c = c0, d = d0;
+    let a = a0;
+    let b = b0;
+    let c = c0;
+    let d = d0;
     for (let i = 0; i < 64; i++) {
       let f: number;
       let g: number;
