@@ -41,6 +41,7 @@ import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
 import { startSrtServer } from "./srt/mod.ts";
+import { startRtspServer } from "./rtsp/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
@@ -70,6 +71,8 @@ export interface OriginHandle {
   readonly httpPort: number;
   /** The SRT port (UDP), when `origin.srt` is on and its listener started. */
   readonly srtPort: number | undefined;
+  /** The RTSP port, when `origin.rtsp` is on and its listener started. */
+  readonly rtspPort: number | undefined;
   readonly registry: StreamRegistry;
   close(): Promise<void>;
 }
@@ -436,6 +439,33 @@ export async function startOrigin(
     )
     : undefined;
   if (srt) opened.add(() => srt.close());
+  const rtsp = config.rtsp.enabled
+    ? startOptional(
+      log.child("rtsp"),
+      "RTSP",
+      config.hostname,
+      config.rtsp.port,
+      () => {
+        const guard = guardFromLimits(limits.rtsp, limits.trustedNetworks);
+        registerConnGuard(deps.metrics, "origin_rtsp", guard);
+        return startRtspServer({
+          hostname: config.hostname,
+          ...config.rtsp,
+          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+        }, { ingest: { ...ingest, log: log.child("rtsp") }, guard });
+      },
+    )
+    : undefined;
+  if (rtsp) opened.add(() => rtsp.close());
+  deps.metrics.collect(
+    "meridian_origin_listener_up",
+    "1 when an optional listener (srt, rtsp) runs, 0 when it is on in config but could not start (port taken, libsrt missing)",
+    "gauge",
+    function* () {
+      if (config.srt.enabled) yield [{ listener: "srt" }, srt ? 1 : 0];
+      if (config.rtsp.enabled) yield [{ listener: "rtsp" }, rtsp ? 1 : 0];
+    },
+  );
 
   const httpLog = log.child("http");
   if (config.httpServer === "deno") {
@@ -484,11 +514,13 @@ export async function startOrigin(
     rtmpPort: rtmp.port,
     httpPort,
     srtPort: srt?.port,
+    rtspPort: rtsp?.port,
     registry,
     async close() {
       await announcer?.close();
       channels.stop();
       await srt?.close();
+      await rtsp?.close();
       registry.endAll();
       await hls?.close();
       await rtmp.close();
