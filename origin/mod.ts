@@ -41,7 +41,11 @@ import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
 import { startSrtServer } from "./srt/mod.ts";
-import { startRtspServer } from "./rtsp/mod.ts";
+import {
+  createSourceAdminRoutes,
+  RtspSources,
+  startRtspServer,
+} from "./rtsp/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
@@ -350,6 +354,32 @@ export async function startOrigin(
   });
   registerVirtualLiveMetrics(deps.metrics, channels);
 
+  const ingest: IngestContext = {
+    registry,
+    access,
+    maxStreams: config.maxStreams,
+    metrics: createIngestMetrics(deps.metrics),
+    log,
+  };
+  // Cameras pulled over RTSP: they need no listener of ours, only the hub.
+  const sources = config.rtsp.enabled
+    ? new RtspSources(config.rtsp, { ...ingest, log: log.child("rtsp") })
+    : undefined;
+  if (sources) {
+    sources.registerMetrics(deps.metrics);
+    opened.add(() => sources.close());
+  }
+  const admin = originAdminRoutes(config, registry, vod, log.child("admin"));
+  if (sources) {
+    admin.route(
+      "/",
+      createSourceAdminRoutes(sources, {
+        adminToken: config.adminToken,
+        log: log.child("admin"),
+      }),
+    );
+  }
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -373,7 +403,8 @@ export async function startOrigin(
       resume: deps.store
         ? createResumeApi({ store: deps.store, log: log.child("resume") })
         : undefined,
-      admin: originAdminRoutes(config, registry, vod, log.child("admin")),
+      admin,
+      sources,
     },
   );
 
@@ -415,13 +446,6 @@ export async function startOrigin(
     },
   );
 
-  const ingest: IngestContext = {
-    registry,
-    access,
-    maxStreams: config.maxStreams,
-    metrics: createIngestMetrics(deps.metrics),
-    log,
-  };
   const srt = config.srt.enabled
     ? startOptional(
       log.child("srt"),
@@ -519,6 +543,7 @@ export async function startOrigin(
     async close() {
       await announcer?.close();
       channels.stop();
+      await sources?.close();
       await srt?.close();
       await rtsp?.close();
       registry.endAll();

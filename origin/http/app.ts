@@ -73,6 +73,11 @@ export interface OriginHttpDeps {
    * and deletes), mounted after the virtual-live ones; each takes the admin token.
    */
   readonly admin?: Hono | undefined;
+  /**
+   * Pulled RTSP sources, listed in `/api/streams` as `sources` with their state and last
+   * error (a camera that is down has no stream to list).
+   */
+  readonly sources?: { list(): readonly unknown[] } | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -256,6 +261,7 @@ export function createOriginHttpApp(
             rtmp: `/${s.app}/${s.name}`,
           },
         })),
+        ...(deps.sources ? { sources: deps.sources.list() } : {}),
       },
       200,
       CORS,

@@ -14,3 +14,9 @@ export {
   startRtspServer,
 } from "./server.ts";
 export { RTSP_REALM } from "./connection.ts";
+export {
+  createSourceAdminRoutes,
+  MAX_SOURCES,
+  RtspSources,
+} from "./sources.ts";
+export { redactUrl, type RtspSourceStatus } from "./source.ts";
