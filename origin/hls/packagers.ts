@@ -285,6 +285,9 @@ export class HlsPackagers {
     hub.addListener({
       onTag: (tag) => stream.onTag(tag),
       onEnd: () => this.#onUnpublish(entry),
+      // A relay's new upstream: the segment closes, the next opens behind EXT-X-DISCONTINUITY
+      // with the sequence headers the new upstream sends; numbering goes on.
+      onBreak: () => stream.onEnd(),
     });
   }
 

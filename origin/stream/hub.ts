@@ -34,6 +34,12 @@ export interface Viewer extends LiveViewer {
 export interface TagListener {
   onTag(tag: FlvTag): void;
   onEnd(): void;
+  /**
+   * The source was replaced mid-stream (a relay pull failing over to another upstream): what
+   * follows does not continue what came before, though the stream goes on. The HLS packager
+   * closes its segment and marks the next EXT-X-DISCONTINUITY (RFC 8216 §4.3.2.3).
+   */
+  onBreak?(): void;
 }
 
 /** How one output format turns tags into bytes. */
@@ -167,6 +173,17 @@ export class Hub {
     }
     for (const l of this.#listeners) l.onTag(tag);
     this.#fanout.pushTag(tag);
+  }
+
+  /**
+   * The publisher's source was replaced (a relay pull switched upstreams): viewers stay, the
+   * GOP cache does not continue into the new source, listeners are told (HLS: a
+   * discontinuity). The new source's sequence headers and keyframe follow as ordinary tags.
+   */
+  breakSource(): void {
+    if (!this.#live) return;
+    this.#fanout.breakGop();
+    for (const l of this.#listeners) l.onBreak?.();
   }
 
   /** Writes the coalesced tags to every viewer now. */

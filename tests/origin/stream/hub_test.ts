@@ -216,3 +216,38 @@ Deno.test("Hub listeners see every tag in order and the end", () => {
   assert.ok(ended);
   assert.deepEqual(hub.codecs, { video: "avc", audio: "aac" });
 });
+
+Deno.test("Hub.breakSource(): viewers stay and get the new source's sequence headers, late joiners get no stale GOP, listeners are told", () => {
+  const reg = new StreamRegistry(options());
+  const breaks: string[] = [];
+  reg.onPublish((h) =>
+    h.addListener({
+      onTag: (t) => breaks.push(`tag${t.timestampMs}`),
+      onEnd: () => breaks.push("end"),
+      onBreak: () => breaks.push("break"),
+    })
+  );
+  const hub = reg.startPublish("live", "t", { peer: "p", protocol: "relay" });
+  for (const t of [avcConfig, aacConfig, key(10), inter(12)]) hub.pushTag(t);
+  const stays = new TestViewer();
+  hub.addViewer(stays);
+  hub.breakSource();
+  assert.equal(stays.closed, undefined, "the viewer stays connected");
+  const late = new TestViewer();
+  hub.addViewer(late);
+  assert.deepEqual(
+    late.timestamps(),
+    [0, 0],
+    "config only: the old GOP is gone",
+  );
+  // The new source: its sequence headers again, then a keyframe.
+  for (
+    const t of [{ ...avcConfig, timestampMs: 52 }, key(52), inter(60)]
+  ) hub.pushTag(t);
+  assert.deepEqual(stays.timestamps(), [10, 10, 10, 12, 52, 52, 60]);
+  assert.deepEqual(late.timestamps(), [0, 0, 52, 60], "waits for the keyframe");
+  assert.deepEqual(breaks.slice(4), ["break", "tag52", "tag52", "tag60"]);
+  hub.end();
+  hub.breakSource(); // after the end: nothing
+  assert.equal(breaks.at(-1), "end");
+});
