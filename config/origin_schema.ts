@@ -78,6 +78,73 @@ export interface OriginHooksConfig {
   readonly onFailure: "deny" | "allow";
 }
 
+/** One upstream origin a relay pulls live streams from (`origin.relay.upstreams[]`). */
+export interface RelayUpstreamConfig {
+  /**
+   * Where streams are pulled: `rtmp://host[:port]` (RTMP play) or `http(s)://host[:port]`
+   * (HTTP-FLV). The app and stream are the requested ones.
+   */
+  readonly url: string;
+  /**
+   * The upstream's HTTP base for its stream list (`/api/relay/streams`); "" = `url` when it is
+   * http(s), else no list from this upstream (its streams are found by trying a pull).
+   */
+  readonly apiUrl: string;
+  /** Apps pulled from this upstream; [] = every app. */
+  readonly apps: readonly string[];
+}
+
+/** One static push of chosen streams to another origin or a platform (`origin.relay.forward[]`). */
+export interface RelayForwardConfig {
+  /**
+   * `rtmp(s)://host[:port]/app[/stream][?query]`; `{app}` and `{stream}` in the path are the
+   * local names; without a stream part the local stream name is appended. Put a platform's
+   * stream key in `streamKey`, not here: the URL is shown in status and `/admin/config`.
+   */
+  readonly url: string;
+  /**
+   * The stream name sent instead (a platform's stream key, e.g. `live_123_abc`); never shown
+   * in status, logs or `/admin/config`. "" = the name from `url`.
+   */
+  readonly streamKey: string;
+  /** Apps forwarded; [] = every app. */
+  readonly apps: readonly string[];
+  /** Streams of those apps forwarded; [] = every stream. */
+  readonly streams: readonly string[];
+}
+
+/** Origin-to-origin relaying: pulls on demand, static pushes, the shared secret, loop limits. */
+export interface OriginRelayConfig {
+  /** Upstreams in fail-over order: a pull tries them first to last. [] = no pulls. */
+  readonly upstreams: readonly RelayUpstreamConfig[];
+  /** Static pushes of live streams to other origins or third-party ingest URLs. */
+  readonly forward: readonly RelayForwardConfig[];
+  /**
+   * Shared secret of the cascade: sent on every pull and stream-list request; when set, this
+   * node refuses relay pulls and list requests without it. "" = relay requests need none.
+   */
+  readonly secret: string;
+  /** This node's id in the relay chain (loop detection); "" = random per process. */
+  readonly nodeId: string;
+  /** Most hops a pull may have travelled to reach this node; one past it is refused. */
+  readonly maxDepth: number;
+  /** A pull stops this long after its last viewer left and its last HLS request (ms). */
+  readonly idleCloseMs: number;
+  /** A viewer of a stream being pulled waits at most this long for the pull to start (ms). */
+  readonly startTimeoutMs: number;
+  /** After its upstream is lost a pull tries the others this long before the stream ends (ms). */
+  readonly reconnectWindowMs: number;
+  /** An upstream silent for this long (no byte) counts as lost (ms). */
+  readonly readTimeoutMs: number;
+  /**
+   * Which streams exist upstream: `upstream` (poll each upstream's list), `store` (the shared
+   * store's stream directory), `off` (every request tries a pull).
+   */
+  readonly streamList: "upstream" | "store" | "off";
+  /** Between two polls of the stream list (ms). */
+  readonly streamListIntervalMs: number;
+}
+
 export interface OriginConfig {
   /** Address the origin's RTMP and HTTP listeners bind to. */
   readonly hostname: string;
@@ -166,6 +233,8 @@ export interface OriginConfig {
     readonly publishKeys: readonly string[];
   };
   readonly hooks: OriginHooksConfig;
+  /** Relay cascade: pulls from upstream origins, static pushes (origin/relay/). */
+  readonly relay: OriginRelayConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -222,6 +291,24 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     onUnpublish: "",
     timeoutMs: 3000,
     onFailure: "deny",
+  },
+  relay: {
+    upstreams: [],
+    forward: [],
+    secret: "",
+    nodeId: "",
+    // Eight levels: origin, shields and regional origins of any real cascade fit many times.
+    maxDepth: 8,
+    // Longer than an HLS player's reload interval (a target duration), so HLS-only viewers
+    // keep the pull, and long enough that a player reconnecting finds it still running.
+    idleCloseMs: 10_000,
+    // Below the edge's 10 s upstream timeout with the 1.5-target HLS hold added (3 s).
+    startTimeoutMs: 4_000,
+    reconnectWindowMs: 10_000,
+    // Media arrives every few tens of ms; 5 s of silence is a dead upstream, not a slow one.
+    readTimeoutMs: 5_000,
+    streamList: "upstream",
+    streamListIntervalMs: 2_000,
   },
 };
 
@@ -314,6 +401,45 @@ const uniqueChannels: Constraint = (v) => {
   return dup === undefined ? undefined : `unique app/stream (${dup} repeats)`;
 };
 
+/** A relay upstream: `rtmp(s)://` or `http(s)://`, a host, no path. */
+const upstreamUrl: Constraint = (v) => {
+  try {
+    const u = new URL(v as string);
+    if (
+      /^(rtmps?|https?):$/.test(u.protocol) && u.hostname !== "" &&
+      (u.pathname === "" || u.pathname === "/") && u.search === ""
+    ) return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return "rtmp://host[:port] or http(s)://host[:port] (no path)";
+};
+const httpBase: Constraint = (v) => {
+  if (v === "") return undefined;
+  try {
+    const u = new URL(v as string);
+    if (/^https?:$/.test(u.protocol) && u.hostname !== "") return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return `"" or an http(s) URL`;
+};
+const forwardUrl: Constraint = (v) => {
+  try {
+    const u = new URL(v as string);
+    const path = u.pathname.split("/").filter((p) => p !== "");
+    if (
+      /^rtmps?:$/.test(u.protocol) && u.hostname !== "" && path.length >= 1 &&
+      path.length <= 2
+    ) return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return "rtmp(s)://host[:port]/app[/stream][?query]";
+};
+/** Shorter shared secrets are guessable; the error shows only the length (config/errors.ts). */
+export const MIN_RELAY_SECRET_LENGTH = 16;
+
 /** Constraints of the `origin` section by dotted key (array items use `[]`). */
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
@@ -364,4 +490,30 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hooks.onUnpublish": hookUrl,
   "origin.hooks.timeoutMs": intIn(10, 60_000),
   "origin.hooks.onFailure": oneOf("deny", "allow"),
+  "origin.relay.upstreams[].url": upstreamUrl,
+  "origin.relay.upstreams[].apiUrl": httpBase,
+  "origin.relay.upstreams[].apps[]": safeName,
+  "origin.relay.forward[].url": forwardUrl,
+  "origin.relay.forward[].streamKey": (v) =>
+    typeof v === "string" && v.length <= 1024 && !/[\s?]/.test(v)
+      ? undefined
+      : "a stream key of at most 1024 characters, no spaces or '?'",
+  "origin.relay.forward[].apps[]": safeName,
+  "origin.relay.forward[].streams[]": safeName,
+  "origin.relay.secret": (v) =>
+    v === "" || (typeof v === "string" && v.length >= MIN_RELAY_SECRET_LENGTH &&
+        v.length <= 256)
+      ? undefined
+      : `"" or ${MIN_RELAY_SECRET_LENGTH}..256 characters`,
+  "origin.relay.nodeId": (v) =>
+    v === "" || (typeof v === "string" && /^[A-Za-z0-9_.:-]{1,64}$/.test(v))
+      ? undefined
+      : `"" or 1..64 characters of [A-Za-z0-9_.:-]`,
+  "origin.relay.maxDepth": intIn(1, 64),
+  "origin.relay.idleCloseMs": intIn(0, 3_600_000),
+  "origin.relay.startTimeoutMs": intIn(100, 60_000),
+  "origin.relay.reconnectWindowMs": intIn(0, 600_000),
+  "origin.relay.readTimeoutMs": intIn(100, 600_000),
+  "origin.relay.streamList": oneOf("upstream", "store", "off"),
+  "origin.relay.streamListIntervalMs": intIn(100, 600_000),
 };

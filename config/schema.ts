@@ -234,6 +234,17 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
     template: { at: "", file: "" },
     required: ["at", "file"],
   },
+  "origin.relay.upstreams[]": {
+    template: { url: "", apiUrl: "", apps: [] },
+    required: ["url"],
+  },
+  "origin.relay.upstreams[].apps[]": { template: "" },
+  "origin.relay.forward[]": {
+    template: { url: "", streamKey: "", apps: [], streams: [] },
+    required: ["url"],
+  },
+  "origin.relay.forward[].apps[]": { template: "" },
+  "origin.relay.forward[].streams[]": { template: "" },
   // Optional keys take the default item's values; the templates are derived from the defaults.
   "edge.origins[]": {
     template: { ...EDGE_DEFAULTS.origins[0]!, url: "", region: "" },

@@ -434,3 +434,58 @@ Deno.test("parseConfig() names the bad key of a virtual-live channel", () => {
     );
   }
 });
+
+Deno.test("parseConfig() reads origin.relay with optional item keys, and never shows the relay secret", () => {
+  const c = parseConfig({
+    origin: {
+      relay: {
+        upstreams: [{ url: "rtmp://10.77.1.1:1935" }, {
+          url: "http://10.77.1.2:8090",
+          apps: ["live"],
+        }],
+        forward: [{ url: "rtmp://backup:1935/live" }],
+        secret: "a-secret-of-20-chars",
+        maxDepth: 3,
+      },
+    },
+  });
+  assert.deepEqual(c.origin.relay.upstreams, [
+    { url: "rtmp://10.77.1.1:1935", apiUrl: "", apps: [] },
+    { url: "http://10.77.1.2:8090", apiUrl: "", apps: ["live"] },
+  ]);
+  assert.deepEqual(c.origin.relay.forward, [
+    { url: "rtmp://backup:1935/live", streamKey: "", apps: [], streams: [] },
+  ]);
+  assert.equal(c.origin.relay.maxDepth, 3);
+  assert.equal(c.origin.relay.idleCloseMs, 10_000);
+  assert.throws(
+    () => parseConfig({ origin: { relay: { upstreams: [{ apps: [] }] } } }),
+    /'origin\.relay\.upstreams\[0\]\.url'/,
+  );
+  assert.throws(
+    () =>
+      parseConfig({
+        origin: { relay: { forward: [{ url: "rtmp://a", apps: [] }] } },
+      }),
+    /'origin\.relay\.forward\[0\]\.url'.*rtmp\(s\):\/\/host/,
+  );
+  try {
+    parseConfig({ origin: { relay: { secret: "tooShortSecret" } } });
+    assert.fail("accepted a 14-character secret");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.doesNotMatch(e.message, /tooShortSecret/);
+    assert.match(e.message, /origin\.relay\.secret/);
+  }
+  try {
+    parseConfig({
+      origin: {
+        relay: { forward: [{ url: "rtmp://a/app", streamKey: "live key?x" }] },
+      },
+    });
+    assert.fail("accepted a stream key with a space");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.doesNotMatch(e.message, /live key/);
+  }
+});
