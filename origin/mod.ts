@@ -35,6 +35,7 @@ import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp } from "./http/app.ts";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
+import { createRelay, type RelayHandle } from "./relay/mod.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
@@ -59,6 +60,8 @@ export interface OriginHandle {
   readonly rtmpPort: number;
   readonly httpPort: number;
   readonly registry: StreamRegistry;
+  /** Relaying: pulls, pushes, this node's id in relay chains. */
+  readonly relay: RelayHandle;
   close(): Promise<void>;
 }
 
@@ -255,6 +258,20 @@ export async function startOrigin(
       registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
   );
 
+  // Relaying (origin.relay): pulls on demand, pushes, the relay list; always present, since a
+  // node without upstreams is still an upstream for others.
+  const self: { originId?: string } = {};
+  const relay = createRelay(config.relay, {
+    registry,
+    log: log.child("relay"),
+    metrics: deps.metrics,
+    maxStreams: config.maxStreams,
+    directory: deps.store?.streams,
+    ownOriginId: () => self.originId,
+    adminToken: config.adminToken,
+  });
+  opened.add(() => relay.close());
+
   const vod = config.vod.libraries.length > 0
     ? new VodService(config.vod, { log: log.child("vod") })
     : undefined;
@@ -287,6 +304,7 @@ export async function startOrigin(
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      relay: { admit: (raw) => relay.relay.admit(raw), routes: relay.routes },
     },
   );
 
@@ -313,6 +331,7 @@ export async function startOrigin(
           access: createRtmpAccessControl(access),
           guard: rtmpGuard,
           vod,
+          relay: relay.relay,
         },
       ),
   );
@@ -360,6 +379,10 @@ export async function startOrigin(
     http: `http://${config.hostname}:${httpPort}`,
   });
 
+  self.originId = urlAuthority(config.hostname, httpPort);
+  relay.relay.start();
+  relay.forwarder.start();
+
   const announcer = deps.store
     ? announceStreams(
       deps.store,
@@ -375,8 +398,10 @@ export async function startOrigin(
     rtmpPort: rtmp.port,
     httpPort,
     registry,
+    relay,
     async close() {
       await announcer?.close();
+      await relay.close();
       channels.stop();
       registry.endAll();
       await hls?.close();

@@ -21,6 +21,14 @@ import {
 import type { PlaylistWait } from "../hls/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
+import {
+  type RawRelayMark,
+  refusalStatus,
+  RELAY_HOPS_PARAM,
+  RELAY_SECRET_HEADER,
+  RELAY_VIA_PARAM,
+  type RelayAdmission,
+} from "../relay/wire.ts";
 import type { VodService } from "../vod/mod.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
 import type { WebAssets } from "./assets.ts";
@@ -66,6 +74,15 @@ export interface OriginHttpDeps {
    * segment route that would otherwise take `/{app}/{stream}/programs`.
    */
   readonly virtualLive?: Hono | undefined;
+  /**
+   * Relay marks of HTTP-FLV plays (a downstream relay's pull: hop count, chain, secret), and
+   * the relay's routes (`/api/relay/streams`, `/admin/relay`). Without it every play is a
+   * viewer's.
+   */
+  readonly relay?: {
+    admit(raw: RawRelayMark | undefined): RelayAdmission;
+    readonly routes: Hono;
+  } | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -76,6 +93,14 @@ export function isSafeName(name: string): boolean {
 }
 
 const CORS = { "Access-Control-Allow-Origin": "*" };
+
+/** A relay pull's mark on an HTTP-FLV request: the chain in the query, the secret a field. */
+function relayMarkOf(c: Context): RawRelayMark | undefined {
+  const hops = c.req.query(RELAY_HOPS_PARAM);
+  const via = c.req.query(RELAY_VIA_PARAM);
+  if (hops === undefined && via === undefined) return undefined;
+  return { hops, via, secret: c.req.header(RELAY_SECRET_HEADER) };
+}
 
 /** The client address Deno.serve passes as the Hono env, if any. */
 function remoteOf(c: Context): { hostname: string; port: number } | undefined {
@@ -235,6 +260,7 @@ export function createOriginHttpApp(
   }
 
   if (deps.virtualLive) app.route("/", deps.virtualLive);
+  if (deps.relay) app.route("/", deps.relay.routes);
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/assets/:file", (c) => {
@@ -257,10 +283,33 @@ export function createOriginHttpApp(
       return c.text("Bad stream name", 400);
     }
     if (ext === "flv") {
-      if (!registry.get(appName, stream)) {
-        requests.inc({ kind: "flv", status: 404 });
-        return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
+      const relayed = deps.relay?.admit(relayMarkOf(c));
+      if (relayed?.kind === "refused") {
+        const status = refusalStatus(relayed.error);
+        requests.inc({ kind: "flv", status });
+        return c.text(relayed.error.message, status, {
+          ...CORS,
+          "Cache-Control": "no-store",
+        });
       }
+      if (!registry.get(appName, stream)) {
+        // Not published here: pulled from upstream when the relay can (bounded wait).
+        const got = await registry.acquire(
+          appName,
+          stream,
+          relayed?.kind === "relay" ? { chain: relayed.chain } : {},
+          c.req.raw.signal,
+        );
+        if ("status" in got) {
+          requests.inc({ kind: "flv", status: got.status });
+          return c.text(got.message, got.status, {
+            ...CORS,
+            "Cache-Control": "no-store",
+          });
+        }
+      }
+      // A downstream relay that presented this node's secret checks its own viewers.
+      const trusted = relayed?.kind === "relay" && relayed.trusted;
       const remote = remoteOf(c);
       const peer = remote ? `${remote.hostname}:${remote.port}` : "http";
       const request = {
@@ -273,7 +322,7 @@ export function createOriginHttpApp(
       let end: (() => void) | undefined;
       let signal: AbortSignal | undefined;
       const mark = access?.accessMark(appName, "flv");
-      if (access) {
+      if (access && !trusted) {
         const grant = await access.authorizePlay(request);
         if (!grant.ok) {
           requests.inc({ kind: "flv", status: grant.status });
@@ -303,6 +352,25 @@ export function createOriginHttpApp(
       }, { signal, onClose: end });
     }
     if (ext === "m3u8" && hls) {
+      // HLS viewers hold no connection: each request keeps a relay pull alive.
+      registry.touch(appName, stream);
+      if (
+        !registry.get(appName, stream)?.live && registry.demandable(appName)
+      ) {
+        const got = await registry.acquire(
+          appName,
+          stream,
+          {},
+          c.req.raw.signal,
+        );
+        if ("status" in got && got.status !== 404) {
+          requests.inc({ kind: "m3u8", status: got.status });
+          return c.text(got.message, got.status, {
+            ...CORS,
+            "Cache-Control": "no-store",
+          });
+        }
+      }
       let text = hls.playlist(appName, stream);
       // A stream that is not live (or not known) is 404 at once; a live one without a first
       // segment yet is held until it has one (below, once access is settled).
@@ -414,6 +482,7 @@ export function createOriginHttpApp(
         return refusalResponse(c, ok, mark);
       }
     }
+    registry.touch(appName, stream);
     const bytes = hls.segment(appName, stream, segment.slice(0, -3));
     if (!bytes) {
       requests.inc({ kind: "ts", status: 404 });

@@ -43,6 +43,7 @@ import type { Hub, Viewer } from "../stream/hub.ts";
 import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
 import type { MediaFile } from "../vod/media_file.ts";
 import { VodRtmpPlayer } from "../vod/rtmp_play.ts";
+import type { RawRelayMark, RelayAdmission } from "../relay/wire.ts";
 import { RtmpServerSession, type RtmpSessionEvent } from "./session.ts";
 import { SocketWriter } from "./socket_writer.ts";
 
@@ -102,7 +103,16 @@ export type RtmpRefusalReason =
   | "busy"
   | "max_streams"
   | "not_found"
-  | "one_per_connection";
+  | "one_per_connection"
+  | "relay";
+
+/** How relay marks on RTMP are judged (origin/relay's Relay). */
+export interface RtmpRelayGate {
+  /** A play that may be a downstream relay's pull. */
+  admit(raw: RawRelayMark | undefined): RelayAdmission;
+  /** A publish that may be another origin's push: refused when this node is in its chain. */
+  admitPush(raw: RawRelayMark | undefined): RelayAdmission;
+}
 
 /** What every connection of one server shares. */
 export interface RtmpConnectionContext {
@@ -112,6 +122,8 @@ export interface RtmpConnectionContext {
   readonly access: RtmpAccessControl | undefined;
   readonly vod: RtmpVodSource | undefined;
   readonly maxStreams: number;
+  /** Relay marks (hop count, chain, secret) of plays and publishes; none without a relay. */
+  readonly relay?: RtmpRelayGate | undefined;
   readonly refused: (
     action: "publish" | "play",
     reason: RtmpRefusalReason,
@@ -144,6 +156,11 @@ function createStreamIdRewriter(
       ),
     );
 }
+
+/** The relay chain a publish arrived with (another origin's push), if any. */
+type PublishChain =
+  | { readonly hops: number; readonly via: readonly string[] }
+  | undefined;
 
 interface Publishing {
   readonly hub: Hub;
@@ -496,13 +513,24 @@ export class RtmpConnection {
     }
     // Refused before access control too, so a full origin spends no hook call or token use.
     if (this.#atStreamLimit(event.streamId)) return;
+    const push = this.#shared.relay?.admitPush(event.relay);
+    if (push?.kind === "refused") {
+      return this.#refuse(
+        "publish",
+        event.streamId,
+        "NetStream.Publish.Rejected",
+        push.error.message,
+        "relay",
+      );
+    }
+    const chain = push?.kind === "relay" ? push.chain : undefined;
     this.#decide("publish", event.streamId, {
       action: "publish",
       app: event.app,
       name: event.name,
       params: event.params,
       peer: this.#peer,
-    }, (session) => this.#startPublish(event, session));
+    }, (session) => this.#startPublish(event, session, chain));
   }
 
   /** Refuses the publish when the origin holds `maxStreams` live streams; true if it did. */
@@ -522,6 +550,7 @@ export class RtmpConnection {
   #startPublish(
     event: Extract<RtmpSessionEvent, { type: "publish" }>,
     session: RtmpAccessSession | undefined,
+    chain: PublishChain,
   ): void {
     // Again after the decision: other publishes may have started while it ran.
     if (this.#atStreamLimit(event.streamId)) {
@@ -533,6 +562,7 @@ export class RtmpConnection {
       hub = this.#registry.startPublish(event.app, event.name, {
         peer: this.#peer,
         protocol: "rtmp",
+        ...(chain ? { chain } : {}),
       });
     } catch (err) {
       if (err instanceof StreamBusyError) {
@@ -569,24 +599,81 @@ export class RtmpConnection {
       );
     }
     if (this.#shared.vod?.ownsApp(event.app)) return this.#onVodPlay(event);
+    const relayed = this.#shared.relay?.admit(event.relay);
+    if (relayed?.kind === "refused") {
+      return this.#refuse(
+        "play",
+        event.streamId,
+        "NetStream.Play.Failed",
+        relayed.error.message,
+        "relay",
+      );
+    }
+    // A downstream relay that presented this node's secret checks its own viewers.
+    const trusted = relayed?.kind === "relay" && relayed.trusted;
+    const proceed = () => {
+      if (trusted) {
+        const named = authorizeRtmpAccess(this.#playRequest(event));
+        if (!named.allowed) {
+          return this.#refuse(
+            "play",
+            event.streamId,
+            named.code,
+            named.description,
+            "bad_name",
+          );
+        }
+        return this.#startPlay(event, undefined);
+      }
+      this.#decide(
+        "play",
+        event.streamId,
+        this.#playRequest(event),
+        (session) => this.#startPlay(event, session),
+      );
+    };
     // A stream that is not live is refused before access control, so no token use is spent.
     const hub = this.#registry.get(event.app, event.name);
     const named = authorizeRtmpAccess(this.#playRequest(event));
     if (named.allowed && (hub === undefined || !hub.live)) {
-      return this.#refuse(
-        "play",
-        event.streamId,
-        "NetStream.Play.StreamNotFound",
-        `Stream not found: ${this.#stream}`,
-        "not_found",
-      );
+      if (!this.#registry.demandable(event.app)) {
+        return this.#refuse(
+          "play",
+          event.streamId,
+          "NetStream.Play.StreamNotFound",
+          `Stream not found: ${this.#stream}`,
+          "not_found",
+        );
+      }
+      // Pulled from upstream on demand: the player waits (bounded) while the pull starts.
+      const chain = relayed?.kind === "relay" ? relayed.chain : undefined;
+      const waiting: Promise<void> = this.#registry.acquire(
+        event.app,
+        event.name,
+        chain ? { chain } : {},
+      ).then((got) => {
+        if (this.#closed || this.#closing) return;
+        if ("status" in got) {
+          return this.#refuse(
+            "play",
+            event.streamId,
+            got.status === 404
+              ? "NetStream.Play.StreamNotFound"
+              : "NetStream.Play.Failed",
+            got.message,
+            got.status === 404 ? "not_found" : "relay",
+          );
+        }
+        proceed();
+        this.#flushSession();
+      }, (err) => this.close("relay pull failed", err)).finally(() => {
+        // An access decision that `proceed` started is pending in its own right.
+        if (this.#pending === waiting) this.#pending = undefined;
+      });
+      this.#pending = waiting;
+      return;
     }
-    this.#decide(
-      "play",
-      event.streamId,
-      this.#playRequest(event),
-      (session) => this.#startPlay(event, session),
-    );
+    proceed();
   }
 
   /**

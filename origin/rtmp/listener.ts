@@ -24,6 +24,7 @@ import {
   type RtmpConnectionContext,
   type RtmpConnectionOptions,
   type RtmpRefusalReason,
+  type RtmpRelayGate,
   type RtmpVodSource,
 } from "./connection.ts";
 
@@ -68,6 +69,8 @@ export interface RtmpServerDeps {
    * of an app that names a library plays a file instead of a live stream.
    */
   readonly vod?: RtmpVodSource | undefined;
+  /** Relay marks of plays and publishes (origin/relay); none: every play is a viewer's. */
+  readonly relay?: RtmpRelayGate | undefined;
 }
 
 /** A running RTMP server. */
@@ -131,6 +134,7 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     log,
     access: deps.access,
     vod: deps.vod,
+    relay: deps.relay,
     maxStreams: options.maxStreams ?? Infinity,
     refused: (action, reason) => {
       const k = `${action} ${reason}`;

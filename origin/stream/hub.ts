@@ -22,6 +22,17 @@ import {
 } from "../../live/mod.ts";
 import type { Logger } from "../log.ts";
 
+/** Who publishes: peer address and protocol (rtmp, virtual, relay). */
+export interface PublisherInfo {
+  readonly peer: string;
+  readonly protocol: string;
+  /**
+   * The relay nodes the stream passed before it reached this one (a relay pull's chain, or a
+   * pushing origin's): a push from here carries it on, so a push loop is refused.
+   */
+  readonly chain?: { readonly hops: number; readonly via: readonly string[] };
+}
+
 /** Output formats a hub encodes for. */
 export type ViewerFormat = "flv" | "rtmp";
 
@@ -70,7 +81,7 @@ export interface HubSummary {
   readonly app: string;
   readonly name: string;
   readonly live: boolean;
-  readonly publisher: { readonly peer: string; readonly protocol: string };
+  readonly publisher: PublisherInfo;
   readonly startedAt: string;
   readonly viewers: number;
   readonly bytesIn: number;
@@ -85,7 +96,7 @@ export interface HubSummary {
 export class Hub {
   readonly app: string;
   readonly name: string;
-  readonly publisher: { readonly peer: string; readonly protocol: string };
+  readonly publisher: PublisherInfo;
   readonly startedAtMs: number;
   readonly codecs: StreamCodecs = {};
 
@@ -98,7 +109,7 @@ export class Hub {
   constructor(
     app: string,
     name: string,
-    publisher: { peer: string; protocol: string },
+    publisher: PublisherInfo,
     options: HubOptions,
     onEnd: () => void = () => {},
   ) {
