@@ -22,6 +22,7 @@ import { openRtmpPull } from "./pull_rtmp.ts";
 import { RelayPull, type RelayPullSummary } from "./pull.ts";
 import {
   type ListedStream,
+  MIN_REFRESH_MS,
   type RelayStreamListing,
   UpstreamStreamList,
 } from "./stream_list.ts";
@@ -206,7 +207,7 @@ export class Relay implements DemandSource {
    */
   async listing(exclude: ReadonlySet<string>): Promise<RelayStreamListing> {
     // A downstream's miss re-checks here: let it see a stream published a moment ago upstream.
-    await this.#list.refreshIfOlderThan(250);
+    await this.#list.refreshIfOlderThan(MIN_REFRESH_MS);
     const streams: ListedStream[] = [];
     const seen = new Set<string>();
     for (const s of this.#deps.registry.list()) {

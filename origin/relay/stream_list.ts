@@ -30,8 +30,12 @@ import {
 
 /** The path of the relay list on every origin's HTTP port. */
 export const RELAY_LIST_PATH = "/api/relay/streams";
-/** A miss is re-checked against a list fetched at most this long ago (ms). */
-export const MIN_REFRESH_MS = 250;
+/**
+ * A miss is re-checked against a list fetched at most this long ago (ms): a stream published
+ * earlier than this is found at once; a flood of requests for unknown names costs at most one
+ * list request per upstream per this interval.
+ */
+export const MIN_REFRESH_MS = 100;
 /** A list not refreshed for this many intervals no longer counts. */
 export const STALE_INTERVALS = 3;
 /** Most streams taken from one list (a bigger answer is cut, and logged). */

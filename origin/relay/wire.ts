@@ -238,7 +238,8 @@ export function refusalStatus(error: RelayError): 400 | 403 | 508 {
 
 /**
  * The error a downstream makes of an upstream's refusal text (an RTMP onStatus description or
- * an HTTP body): the upstream's own reason, its code recovered from the reason's first words.
+ * an HTTP body): the upstream's own reason, its code recovered from the reason's words (a
+ * refusal from further up arrives wrapped in each node's phrase).
  */
 export function refusalFromText(
   text: string,
@@ -246,11 +247,12 @@ export function refusalFromText(
   what: string,
 ): RelayError {
   const reason = text.replace(/\s+/g, " ").trim().slice(0, 300);
-  const code = reason.startsWith("Relay loop")
+  // Anywhere in the text: a refusal further up comes wrapped in each node's phrase.
+  const code = /\bRelay loop:/.test(reason)
     ? RelayErrorCode.Loop
-    : reason.startsWith("Relay depth")
+    : /\bRelay depth limit:/.test(reason)
     ? RelayErrorCode.TooDeep
-    : reason.startsWith("Relay secret")
+    : /\bRelay secret (required|wrong):/.test(reason)
     ? RelayErrorCode.Secret
     : RelayErrorCode.Refused;
   return new RelayError(

@@ -7,7 +7,11 @@
 import { parseConfig } from "../../../config/mod.ts";
 import { createLogger } from "../../../log/mod.ts";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
-import { type OriginHandle, startOrigin } from "../../../origin/mod.ts";
+import {
+  type OriginDeps,
+  type OriginHandle,
+  startOrigin,
+} from "../../../origin/mod.ts";
 
 /** A started origin with its URLs and metrics. */
 export interface TestOrigin extends OriginHandle {
@@ -25,6 +29,7 @@ export const TEST_ADMIN = "test-admin-token-0123456789";
 export async function startTestOrigin(
   relay: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
+  deps: Partial<OriginDeps> = {},
 ): Promise<TestOrigin> {
   const config = parseConfig({
     origin: {
@@ -33,7 +38,6 @@ export async function startTestOrigin(
       virtualLive: [],
       vod: { libraries: [] },
       adminToken: TEST_ADMIN,
-      hls: { targetDurationSeconds: 1 },
       ...extra,
       relay,
     },
@@ -43,6 +47,7 @@ export async function startTestOrigin(
   const o = await startOrigin(config.origin, {
     log: createLogger("origin", { level, format: "json" }),
     metrics,
+    ...deps,
   });
   return {
     ...o,
@@ -51,4 +56,65 @@ export async function startTestOrigin(
     metrics,
     close: () => o.close(),
   };
+}
+
+/** `GET /admin/relay` of an origin. */
+export async function relayStatus(o: { http: string }): Promise<{
+  nodeId: string;
+  pulls: {
+    stream: string;
+    state: string;
+    upstream: string;
+    hops: number;
+    switches: number;
+    viewers: number;
+    lastError: string;
+  }[];
+  pushes: {
+    stream: string;
+    target: string;
+    state: string;
+    connects: number;
+    bytesOut: number;
+    lastError: string;
+  }[];
+}> {
+  const res = await fetch(`${o.http}/admin/relay`, {
+    headers: { authorization: `Bearer ${TEST_ADMIN}` },
+  });
+  if (res.status !== 200) throw new Error(`/admin/relay: ${res.status}`);
+  return await res.json();
+}
+
+/** One sample of a metric from `/metrics` text (`undefined` when absent). */
+export function metricValue(
+  text: string,
+  name: string,
+  labels = "",
+): number | undefined {
+  const line = text.split("\n").find((l) =>
+    l.startsWith(labels === "" ? `${name} ` : `${name}{${labels}} `)
+  );
+  return line === undefined ? undefined : Number(line.split(" ").at(-1));
+}
+
+/** Waits until `node`'s relay list (what it knows upstream, or publishes) has `app/name`. */
+export async function waitListed(
+  node: { http: string },
+  app: string,
+  name: string,
+  headers: HeadersInit = {},
+): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${node.http}/api/relay/streams`, { headers });
+    const body = await res.json();
+    if (
+      (body.streams as { app: string; name: string }[]).some((s) =>
+        s.app === app && s.name === name
+      )
+    ) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${node.http} never listed ${app}/${name}`);
 }

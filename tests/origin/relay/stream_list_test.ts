@@ -85,7 +85,7 @@ Deno.test("UpstreamStreamList.has(): a stream published since the last poll is f
   const l = list(w, clock);
   await l.refresh();
   w.answers["http://a.test:8090"] = [entry("live", "new", "a")];
-  clock.now += 300; // older than MIN_REFRESH_MS
+  clock.now += 150; // older than MIN_REFRESH_MS
   assert.equal(await l.has("live", "new", [A!, B!]), true);
 });
 

@@ -129,6 +129,15 @@ Deno.test("refusalFromText() keeps the upstream's reason and recovers its code",
     refusalFromText("Relay secret required: ...", up, "live/a").code,
     RelayErrorCode.Secret,
   );
+  assert.equal(
+    refusalFromText(
+      "Cannot pull live/a from http://x: refused: Relay loop: the pull already passed",
+      up,
+      "live/a",
+    ).code,
+    RelayErrorCode.Loop,
+    "a loop further up, wrapped",
+  );
   const e = refusalFromText("  Token\nrequired ", up, "live/a");
   assert.equal(e.code, RelayErrorCode.Refused);
   assert.equal(
