@@ -183,7 +183,7 @@ export function admitRelay(
       kind: "refused",
       error: new RelayError(
         RelayErrorCode.Loop,
-        `Relay loop: the pull already passed this node '${policy.nodeId}' (chain ${
+        `Relay loop: the stream already passed this node '${policy.nodeId}' (chain ${
           chain.via.join(" > ")
         })`,
       ),

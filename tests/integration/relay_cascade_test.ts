@@ -259,7 +259,7 @@ Deno.test("relay: two origins pulling from each other refuse the loop at once, n
     assert.equal(res.status, 508, await res.clone().text());
     assert.match(
       await res.text(),
-      /Relay loop: the pull already passed this node 'a' \(chain a > b\)/,
+      /Relay loop: the stream already passed this node 'a' \(chain a > b\)/,
     );
     assert.ok(performance.now() - t0 < 2000);
     assert.equal(

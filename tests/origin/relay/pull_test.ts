@@ -142,7 +142,7 @@ for (const kind of ["rtmp", "http"] as const) {
       assert.equal(error.code, RelayErrorCode.Loop);
       assert.match(
         error.message,
-        /Relay loop: the pull already passed this node 'top'/,
+        /Relay loop: the stream already passed this node 'top'/,
       );
     } finally {
       await origin.close();

@@ -118,7 +118,7 @@ Deno.test("admitPush() checks only loop and depth: pushes never carry the secret
 Deno.test("refusalFromText() keeps the upstream's reason and recovers its code", () => {
   const up = "rtmp://up:1935";
   assert.equal(
-    refusalFromText("Relay loop: the pull already passed", up, "live/a").code,
+    refusalFromText("Relay loop: the stream already passed", up, "live/a").code,
     RelayErrorCode.Loop,
   );
   assert.equal(
@@ -131,7 +131,7 @@ Deno.test("refusalFromText() keeps the upstream's reason and recovers its code",
   );
   assert.equal(
     refusalFromText(
-      "Cannot pull live/a from http://x: refused: Relay loop: the pull already passed",
+      "Cannot pull live/a from http://x: refused: Relay loop: the stream already passed",
       up,
       "live/a",
     ).code,
