@@ -190,6 +190,8 @@ class LiveFlvSession {
     let first = true;
     let exclude = new Set<string>();
     let lostAt = 0;
+    /** The first connect's 404s: redundant origins may not all have the stream. */
+    let notFound: UpstreamResponse | undefined;
     while (!this.#closed) {
       let up: UpstreamResponse | undefined;
       try {
@@ -199,6 +201,15 @@ class LiveFlvSession {
           retryOn5xx: true,
         });
       } catch (e) {
+        if (first && notFound) {
+          // Every origin was asked: none has it (the others failed or were not there).
+          this.#resolveReady({
+            ok: false,
+            status: 404,
+            message: `origin ${notFound.origin.url} answered 404`,
+          });
+          return;
+        }
         if (first) {
           // The viewer gets a 502: say why here, once.
           this.#deps.log.warn("live upstream failed", {
@@ -213,6 +224,13 @@ class LiveFlvSession {
       if (up && up.response.status !== 200) {
         const status = up.response.status;
         await up.response.body?.cancel().catch(() => {});
+        if (first && status === 404) {
+          // A publisher may push to one origin of several (origin redundancy, a backup that
+          // only a forward feeds): ask the others before the viewer gets a 404.
+          notFound = up;
+          exclude.add(up.origin.id);
+          continue;
+        }
         if (first) {
           if (status >= 500) {
             this.#deps.log.warn("live upstream failed", {
