@@ -251,7 +251,14 @@ export class RelayPull {
           Math.floor(left / (order.length - i)),
         ),
         readTimeoutMs: this.#o.readTimeoutMs,
-      }, { onTag: (tag) => this.#onTag(generation, tag) });
+      }, {
+        onTag: (tag) => this.#onTag(generation, tag),
+        // Already coalesced upstream: out to this node's viewers at once (BENCHMARKS.md,
+        // "Relay cascade": a second interval per hop otherwise).
+        onBatchEnd: () => {
+          if (generation === this.#generation) this.#hub?.flush();
+        },
+      });
       this.#conn = conn;
       try {
         await conn.started;

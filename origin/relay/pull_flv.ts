@@ -151,6 +151,7 @@ export function openFlvPull(
         for (let tag = flv.pull(); tag && !life.over; tag = flv.pull()) {
           handlers.onTag(tag);
         }
+        handlers.onBatchEnd?.();
       }
     } catch (cause) {
       if (life.over) return;

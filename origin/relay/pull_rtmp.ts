@@ -187,6 +187,7 @@ export function openRtmpPull(
         }
         life.bytesIn += n;
         session.receive(buf.subarray(0, n));
+        if (life.isStarted) handlers.onBatchEnd?.();
         await flush();
       }
     } catch (cause) {

@@ -99,6 +99,12 @@ export interface PullTimeouts {
 /** Where a connection's media goes. Called synchronously, in order. */
 export interface PullHandlers {
   onTag(tag: FlvTag): void;
+  /**
+   * The tags of one read have all been handed over. The upstream coalesced them already (its
+   * flush interval): the relay's hub writes them to its viewers now instead of coalescing them
+   * a second time, so a hop adds no second interval.
+   */
+  onBatchEnd?(): void;
 }
 
 /** One connection to one upstream. */
