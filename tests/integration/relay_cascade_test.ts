@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { KvStore } from "../../store/mod.ts";
+import { synthStream } from "../_helpers/synth_flv.ts";
 import {
   hasBinary,
   probeStreams,
@@ -352,4 +353,51 @@ Deno.test({
       await junk.close();
     }
   },
+});
+
+Deno.test("relay with streamList: store: the shared store's directory says what exists upstream (404 at once otherwise)", async () => {
+  const dir = await Deno.makeTempDir();
+  const topStore = await KvStore.open(`${dir}/kv`, { pollIntervalMs: 100 });
+  const lowStore = await KvStore.open(`${dir}/kv`, { pollIntervalMs: 100 });
+  const top = await startTestOrigin({}, {}, { store: topStore });
+  const low = await startTestOrigin(
+    {
+      upstreams: [{ url: top.rtmp }],
+      streamList: "store",
+      streamListIntervalMs: 200,
+    },
+    {},
+    { store: lowStore },
+  );
+  try {
+    const hub = top.registry.startPublish("live", "syn", {
+      peer: "test",
+      protocol: "test",
+    });
+    for (const t of synthStream(2000)) hub.pushTag(t);
+    // The top announces its streams into the directory; the lower node reads it.
+    await waitFor(
+      "the directory to list live/syn",
+      async () =>
+        (await lowStore.streams.list(Date.now())).some((l) =>
+          l.streams.some((s) => s.name === "syn")
+        ),
+    );
+    // ...and the lower node has read it (its view is at most MIN_REFRESH_MS behind).
+    await waitListed(low, "live", "syn");
+    const res = await fetch(`${low.http}/live/syn.flv`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal((await relayStatus(low)).pulls[0]?.upstream, top.rtmp);
+    const t0 = performance.now();
+    const none = await fetch(`${low.http}/live/none.flv`);
+    assert.equal(none.status, 404);
+    assert.match(await none.text(), /no upstream lists it/);
+    assert.ok(performance.now() - t0 < 1000);
+  } finally {
+    await closeAll(low, top);
+    topStore.close();
+    lowStore.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
