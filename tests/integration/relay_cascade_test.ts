@@ -401,3 +401,41 @@ Deno.test("relay with streamList: store: the shared store's directory says what 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "relay: the first request of any output starts the pull: an HLS playlist (held until the first segment) or an RTMP play",
+  ignore,
+  fn: async () => {
+    const top = await startTestOrigin();
+    const pub = publish(`${top.rtmp}/live/cam`);
+    const lows: TestOrigin[] = [];
+    try {
+      await waitFor("the publish", () => top.registry.get("live", "cam"));
+      for (const first of ["m3u8", "rtmp"] as const) {
+        const low = await startTestOrigin({
+          upstreams: [{ url: top.rtmp, apiUrl: top.http }],
+        });
+        lows.push(low);
+        await waitListed(low, "live", "cam");
+        assert.equal(
+          (await relayStatus(low)).pulls.length,
+          0,
+          "no pull before",
+        );
+        const url = first === "rtmp"
+          ? `${low.rtmp}/live/cam`
+          : `${low.http}/live/cam.m3u8`;
+        const streams = await probeStreams(url);
+        assert.deepEqual(streams.map((s) => s.codec_name).sort(), [
+          "aac",
+          "h264",
+        ], url);
+        assert.equal((await relayStatus(low)).pulls.length, 1, first);
+      }
+    } finally {
+      await pub.stop();
+      await closeAll(...lows, top);
+    }
+  },
+});
