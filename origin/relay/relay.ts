@@ -165,7 +165,10 @@ export class Relay implements DemandSource {
     if (upstreams.length === 0 || this.#closed) {
       return { ok: false, status: 404, message: `Stream not found: ${key}` };
     }
-    let pull = this.#pulls.get(key);
+    // A pull that just ended (its map entry goes a moment later) is not joined.
+    const live = (p: RelayPull | undefined) =>
+      p !== undefined && p.state !== "ended" ? p : undefined;
+    let pull = live(this.#pulls.get(key));
     if (!pull) {
       const listed = await this.#list.has(app, name, upstreams);
       if (listed === false) {
@@ -180,7 +183,7 @@ export class Relay implements DemandSource {
         };
       }
       if (registry.get(app, name)?.live) return { ok: true };
-      pull = this.#pulls.get(key);
+      pull = live(this.#pulls.get(key));
     }
     if (!pull) {
       if (registry.size + this.#startingPulls() >= this.#deps.maxStreams) {
