@@ -190,3 +190,24 @@ export async function loadCertificateSet(
   }
   return certificateSet(loaded);
 }
+
+/**
+ * The CA certificates of `tls.caFile` for upstream connections (`Deno.createHttpClient`'s and
+ * `Deno.connectTls`'s `caCerts`), or none for `""`.
+ *
+ * @throws {TlsError} `TLS_READ` or `TLS_INVALID` naming the file.
+ */
+export async function readCaCertificates(path: string): Promise<string[]> {
+  if (path === "") return [];
+  const pem = await readPem(path);
+  try {
+    new X509Certificate(pem);
+  } catch (cause) {
+    throw new TlsError(
+      TlsErrorCode.Invalid,
+      `Cannot use ${path} as CA certificates: no PEM certificate in it`,
+      { cause },
+    );
+  }
+  return [pem];
+}

@@ -28,6 +28,7 @@ export {
   loadCertificateSet,
   type LoadedCertificate,
   MAX_PEM_BYTES,
+  readCaCertificates,
 } from "./certificates.ts";
 export { DEFAULT_PORTS, type DialOptions, dialUrl, isTlsUrl } from "./dial.ts";
 export { TlsError, TlsErrorCode, type TlsErrorCodeValue } from "./errors.ts";

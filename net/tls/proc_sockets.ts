@@ -45,8 +45,6 @@ const SYMBOLS = {
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
 } as const;
 
-let libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
 /** True when the /proc + FFI route can work in this process. */
 export function procSocketsAvailable(): boolean {
   if (Deno.build.os !== "linux") return false;
@@ -59,9 +57,19 @@ export function procSocketsAvailable(): boolean {
   }
 }
 
-function symbols(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  libc ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return libc.symbols;
+/**
+ * Runs `fn` with libc open, closed again after: these calls are rare (a listener opening, a
+ * batch of sockets to shut down), and a library left open is a resource no test may leak.
+ */
+function withLibc<T>(
+  fn: (libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]) => T,
+): T {
+  const libc = Deno.dlopen("libc.so.6", SYMBOLS);
+  try {
+    return fn(libc.symbols);
+  } finally {
+    libc.close();
+  }
 }
 
 /** One row of /proc/net/tcp{,6}: ports, the peer's address bytes, state and inode. */
@@ -158,15 +166,17 @@ export function setListenerNoDelay(port: number): number {
     for (const r of tcpRows()) {
       if (r.state === STATE_LISTEN && r.localPort === port) inodes.add(r.inode);
     }
+    const fds = fdsOf(inodes);
+    if (fds.size === 0) return 0;
     const one = new Uint8Array(new Int32Array([1]).buffer);
-    let set = 0;
-    for (const [inode, fd] of fdsOf(inodes)) {
-      if (inodeOf(fd) !== inode) continue;
-      if (symbols().setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0) {
-        set++;
+    return withLibc((libc) => {
+      let set = 0;
+      for (const [inode, fd] of fds) {
+        if (inodeOf(fd) !== inode) continue;
+        if (libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0) set++;
       }
-    }
-    return set;
+      return set;
+    });
   } catch {
     return 0;
   }
@@ -202,12 +212,16 @@ export function shutdownSockets(targets: readonly SocketTarget[]): number {
         )
       ) inodes.add(r.inode);
     }
-    let done = 0;
-    for (const [inode, fd] of fdsOf(inodes)) {
-      if (inodeOf(fd) !== inode) continue;
-      if (symbols().shutdown(fd, SHUT_RDWR) === 0) done++;
-    }
-    return done;
+    const fds = fdsOf(inodes);
+    if (fds.size === 0) return 0;
+    return withLibc((libc) => {
+      let done = 0;
+      for (const [inode, fd] of fds) {
+        if (inodeOf(fd) !== inode) continue;
+        if (libc.shutdown(fd, SHUT_RDWR) === 0) done++;
+      }
+      return done;
+    });
   } catch {
     return 0;
   }
@@ -228,12 +242,12 @@ export function connectionNoDelay(port: number): Map<number, boolean> {
   }
   const value = new Uint8Array(4);
   const length = new Uint8Array(new Uint32Array([4]).buffer);
-  for (const fd of fdsOf(inodes).values()) {
-    if (
-      symbols().getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, value, length) === 0
-    ) {
-      out.set(fd, new DataView(value.buffer).getInt32(0, true) !== 0);
+  return withLibc((libc) => {
+    for (const fd of fdsOf(inodes).values()) {
+      if (libc.getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, value, length) === 0) {
+        out.set(fd, new DataView(value.buffer).getInt32(0, true) !== 0);
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }

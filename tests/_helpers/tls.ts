@@ -215,3 +215,25 @@ export async function fingerprintOf(certFile: string): Promise<string> {
   return (/Fingerprint=([0-9A-F:]+)/i.exec(out.stdout)?.[1] ?? "")
     .toUpperCase();
 }
+
+/** A listener's config section (`edge.tls`, `origin.rtmps`, …) serving `c` on `port`. */
+export function tlsSection(
+  c: TestCertificate,
+  port = 0,
+  more: readonly TestCertificate[] = [],
+): {
+  port: number;
+  certFile: string;
+  keyFile: string;
+  certificates: { certFile: string; keyFile: string }[];
+} {
+  return {
+    port,
+    certFile: c.certFile,
+    keyFile: c.keyFile,
+    certificates: more.map((m) => ({
+      certFile: m.certFile,
+      keyFile: m.keyFile,
+    })),
+  };
+}
