@@ -56,10 +56,17 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       auth: config.auth,
       dataDir: config.dataDir,
       limits: config.limits,
+      tls: config.tls,
     });
     console.log(
       `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
-        `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`,
+        `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}` +
+        (o.rtmpsPort
+          ? `  rtmps://${config.origin.hostname}:${o.rtmpsPort}/{app}/{stream}`
+          : "") +
+        (o.httpsPort
+          ? `  https://${config.origin.hostname}:${o.httpsPort}/`
+          : ""),
     );
     return o;
   },
@@ -73,9 +80,11 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       secrets,
       fullConfig: config,
       limits: config.limits,
+      tls: config.tls,
     });
     console.log(
-      `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
+      `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}` +
+        (c.httpsUrl ? `  ${c.httpsUrl}` : ""),
     );
     return c;
   },
@@ -92,8 +101,12 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       store,
       auth: config.auth,
       limits: config.limits,
+      tls: config.tls,
     });
-    console.log(`Meridian edge:      viewers http://${e.hostname}:${e.port}/`);
+    console.log(
+      `Meridian edge:      viewers http://${e.hostname}:${e.port}/` +
+        (e.httpsPort ? `  https://${e.hostname}:${e.httpsPort}/` : ""),
+    );
     return e;
   },
   scheduler: async (config, { log, metrics, store, secrets }) => {
@@ -107,6 +120,7 @@ const ROLES: Readonly<Record<string, RoleStarter>> = {
       metrics,
       store,
       limits: config.limits,
+      tls: config.tls,
     });
     console.log(
       `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +
