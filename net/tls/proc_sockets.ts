@@ -5,7 +5,7 @@
  *
  * - **Nagle.** TLS connections keep Nagle's algorithm on. Measured here (loopback, two writes
  *   per answer, as a response head and body are): 45 ms per request–response exchange with
- *   it (each second write waits for the ACK the peer delays), 0.1 ms without. Linux copies
+ *   it (each second write waits for the ACK the peer delays), 0.25 ms without. Linux copies
  *   `TCP_NODELAY` from a listening socket to every connection it accepts, so
  *   {@link setListenerNoDelay} sets it once per listener.
  * - **Closing during the handshake.** `close()` on a `Deno.TlsConn` whose handshake has not
