@@ -32,11 +32,7 @@
  */
 
 import type { EdgeConfig } from "../config/edge_schema.ts";
-import {
-  ConfigError,
-  type MeridianConfig,
-  tlsListenerEnabled,
-} from "../config/mod.ts";
+import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
@@ -159,7 +155,6 @@ export interface EdgeDeps {
  * @throws {TokenError} When `auth.sessionSecret` is set but too short.
  * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
  * @throws {TlsError} When a certificate, key or `tls.caFile` cannot be read or used.
- * @throws {ConfigError} When `edge.tls` has a certificate with `edge.httpServer: deno`.
  *
  * A start-up that fails closes what it had opened (health checks, the HTTP client, the stores,
  * the listener when the registry refuses) before the error goes up.
@@ -172,13 +167,6 @@ export async function startEdge(
   const stats = new EdgeStats();
   const origins = parseOrigins(config.origins);
   const tls = deps.tls ?? DEFAULTS.tls;
-  if (config.httpServer === "deno" && tlsListenerEnabled(config.tls)) {
-    throw new ConfigError(
-      "edge.httpServer",
-      config.httpServer,
-      "http1 when edge.tls has a certificate (HTTPS is served by net/http1)",
-    );
-  }
   // Origins over https:// are checked against the built-in roots plus tls.caFile.
   const caCerts = await readCaCertificates(tls.caFile);
   // With the shared store the edge checks viewers of streams the origin marks as protected
@@ -326,7 +314,8 @@ export async function startEdge(
     );
   opened.add(() => server.shutdown());
   const port = server.addr.port;
-  // HTTPS: the same fast path, handler and cache on its own port and guard.
+  // HTTPS: the same fast path, handler and cache on its own port and guard, always on
+  // net/http1 (certificates by SNI, reloaded), whatever edge.httpServer says.
   const serving = await opened.run(() =>
     openTlsServing(config.tls, tls, "edge_https", {
       log: log.child("tls"),

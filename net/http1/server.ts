@@ -193,10 +193,6 @@ export function serveHttp1(
       handshakeTimeoutMs: tls.handshakeTimeoutMs,
       // RFC 7301: say HTTP/1.1, so a client offering h2 first settles at once.
       alpnProtocols: ["http/1.1"],
-      onNoDelayUnavailable: () =>
-        onError("TLS connections keep Nagle's algorithm", {
-          why: "TCP_NODELAY needs Linux, --allow-ffi and read access to /proc",
-        }),
     }, tls.certificates)
     : Deno.listen({ hostname: options.hostname, port: options.port });
   const addr = listener.addr as Deno.NetAddr;

@@ -78,8 +78,6 @@ export interface TlsListenOptions {
    * @default MAX_RESOLVED_NAMES
    */
   readonly maxResolvedNames?: number;
-  /** Told once when `TCP_NODELAY` cannot be set (TLS connections then keep Nagle). */
-  readonly onNoDelayUnavailable?: () => void;
 }
 
 /** What an accept loop needs of a listener (a `Deno.Listener` has it too). */
@@ -176,7 +174,10 @@ export class ReloadingTlsListener implements AcceptSource {
   #noDelay(): void {
     if (setListenerNoDelay(this.addr.port) > 0 || this.#noDelayTold) return;
     this.#noDelayTold = true;
-    this.#options.onNoDelayUnavailable?.();
+    this.#certs.log.warn("TLS connections keep Nagle's algorithm", {
+      port: this.addr.port,
+      why: "TCP_NODELAY needs Linux, --allow-ffi and read access to /proc",
+    });
   }
 
   /** A generation full of names is replaced once it has lived its minimum. */
@@ -200,9 +201,16 @@ export class ReloadingTlsListener implements AcceptSource {
     const old = this.#gen;
     try {
       this.#gen = this.#open(this.addr.port, this.#certs.current);
-    } catch {
+    } catch (e) {
       // The port cannot be bound again (out of descriptors): keep serving what was.
       this.#certs.stats.reloadErrors++;
+      this.#certs.log.error(
+        "TLS listener not rebound: the old certificates stay",
+        {
+          port: this.addr.port,
+          error: e instanceof Error ? e.message : String(e),
+        },
+      );
       return;
     }
     this.#certs.stats.rebinds[why]++;

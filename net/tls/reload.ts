@@ -60,6 +60,8 @@ export interface TlsCertificatesOptions {
 export class TlsCertificates {
   readonly #config: TlsListenerConfig;
   readonly #log: Logger;
+  /** The listener's logger (its listener logs rebinds and socket settings here). */
+  readonly log: Logger;
   #current: CertificateSet;
   #timer: ReturnType<typeof setInterval> | undefined;
   #checking: Promise<boolean> | undefined;
@@ -84,6 +86,7 @@ export class TlsCertificates {
     this.#config = config;
     this.#current = current;
     this.#log = log;
+    this.log = log;
   }
 
   /**

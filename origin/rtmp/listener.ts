@@ -125,10 +125,6 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
       hostname: options.hostname,
       port: options.port,
       handshakeTimeoutMs: tls.handshakeTimeoutMs,
-      onNoDelayUnavailable: () =>
-        log.warn("RTMPS connections keep Nagle's algorithm", {
-          why: "TCP_NODELAY needs Linux, --allow-ffi and read access to /proc",
-        }),
     }, tls.certificates)
     : Deno.listen({
       hostname: options.hostname,
