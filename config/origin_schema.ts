@@ -169,6 +169,14 @@ export interface OriginConfig {
     readonly maxAgeSeconds: number;
     /** ffmpeg for thumbnails; "" = `ffmpeg` on PATH. */
     readonly ffmpegPath: string;
+    /** Largest file an upload through the admin API may make (bytes); 0 turns uploads off. */
+    readonly maxUploadBytes: number;
+    /**
+     * Trick-play thumbnails (a sprite and a WebVTT track per file, made once and kept in
+     * `${dataDir}/trickplay`): seconds between two thumbnails, at least; long files get
+     * fewer so a sprite stays at most 200 tiles.
+     */
+    readonly trickPlayIntervalSeconds: number;
   };
   /** Access rules per app; apps not listed follow {@link OriginConfig.defaultApp}. */
   readonly apps: readonly OriginAppConfig[];
@@ -226,6 +234,11 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     indexCacheBytes: 256 * 1024 * 1024,
     maxAgeSeconds: 300,
     ffmpegPath: "",
+    // 16 GiB: a two-hour film at 15 Mbit/s (13.5 GB) fits; a console upload beyond that is
+    // better copied to the library folder directly.
+    maxUploadBytes: 16 * 1024 ** 3,
+    // 10 s: a two-minute clip gets 12 thumbnails, a film one every 36 s (200 tiles).
+    trickPlayIntervalSeconds: 10,
   },
   apps: [],
   defaultApp: { access: "open", publishKeys: [] },
@@ -350,6 +363,8 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.vod.hlsSegmentSeconds": numIn(1, 60),
   "origin.vod.indexCacheBytes": intIn(1024 * 1024, 2 ** 40),
   "origin.vod.maxAgeSeconds": intIn(0, 31_536_000),
+  "origin.vod.maxUploadBytes": intIn(0, 2 ** 50),
+  "origin.vod.trickPlayIntervalSeconds": intIn(1, 3600),
   "origin.hls.endGraceSeconds": numIn(0, 3600),
   "origin.hls.endedRetentionSeconds": numIn(0.1, 86_400),
   "origin.hls.maxHeldPlaylistRequests": intIn(0, 100_000),

@@ -174,6 +174,11 @@ export interface SchedulerConfig {
     readonly ipv6Path: string;
     /** Replaced files are picked up within this many seconds; 0 never. */
     readonly reloadCheckSeconds: number;
+    /**
+     * "mmap": the files are mapped (resident only where lookups touch, one copy for all DNS
+     * worker threads; replace them by rename, never in place); "read": copied into memory.
+     */
+    readonly load: "mmap" | "read";
   };
   /**
    * The IP-to-ASN database `isp_match` reads (CSV rows `start,end,asn,organisation`, as npm
@@ -263,7 +268,7 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
       maxEntries: 100_000,
     },
   },
-  geo: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
+  geo: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60, load: "mmap" },
   asn: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
   // China's national carriers, whose networks peer poorly with each other (checked against the
   // shipped data in tests/scheduler/networks_test.ts): 电信 China Telecom (ChinaNet backbone,
@@ -352,6 +357,7 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dns.rateLimit.ipv6PrefixLength": intIn(16, 128),
   "scheduler.dns.rateLimit.maxEntries": intIn(16, 10_000_000),
   "scheduler.geo.reloadCheckSeconds": intIn(0, 86_400),
+  "scheduler.geo.load": oneOf("mmap", "read"),
   "scheduler.health.kind": oneOf("http", "tcp"),
   "scheduler.health.port": intIn(1, 65535),
   "scheduler.health.intervalMs": intIn(50, 3_600_000),

@@ -19,6 +19,7 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
+import type { ConfigSettings } from "./settings.ts";
 
 /** The `control` config section. */
 export type ControlConfig = MeridianConfig["control"];
@@ -42,6 +43,11 @@ export interface ControlDeps {
    * redacted; without it that route answers 501.
    */
   readonly fullConfig?: MeridianConfig;
+  /**
+   * The running config and the way to change it (the process's role supervisor): with it the
+   * console's config panel edits and applies sections; without it the config is read-only.
+   */
+  readonly settings?: ConfigSettings;
   /**
    * The top-level `limits` section (connection caps, trusted networks, request and idle
    * deadlines of the port). @default DEFAULTS.limits
@@ -88,6 +94,9 @@ export async function startControl(
       defaultTokenDurationSeconds: config.defaultTokenDurationSeconds,
       defaultTokenUses: config.defaultTokenUses,
       lockout: config.lockout,
+      operators: config.operators,
+      sessionSeconds: config.sessionSeconds,
+      secureCookies: config.secureCookies,
     },
     {
       store: deps.store,
@@ -95,6 +104,7 @@ export async function startControl(
       log,
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
+      ...(deps.settings ? { settings: deps.settings } : {}),
     },
   );
   const opened = new StartupCleanup();

@@ -44,6 +44,7 @@ import {
   serveHttp1,
   StartupCleanup,
 } from "../net/mod.ts";
+import { createResumeApi } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -260,6 +261,10 @@ export async function startEdge(
     purgeBus,
     metrics: deps.metrics,
     log: httpLog,
+    // The player pages it passes through write resume positions here, as on the origin.
+    resume: deps.store
+      ? createResumeApi({ store: deps.store, log: log.child("resume") })
+      : undefined,
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.

@@ -121,6 +121,15 @@ export class LiveFanout {
     return this.#viewers.size;
   }
 
+  /** Viewers by output format (`flv`, `rtmp`), for listings; walks the viewers, so not per tag. */
+  viewersByFormat(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const v of this.#viewers.keys()) {
+      out[v.format] = (out[v.format] ?? 0) + 1;
+    }
+    return out;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }

@@ -71,9 +71,21 @@ export {
   liveResponse,
   type LiveSink,
   type LiveSource,
+  type PulledBody,
+  pulledBodyOf,
+  pulledResponse,
   type RequestHead,
   serveHttp1,
 } from "./http1/mod.ts";
+export {
+  checkResumeQuery,
+  createResumeApi,
+  MAX_VIDEO_KEY_CHARS,
+  MAX_VIEWER_ID_CHARS,
+  parseResumeBody,
+  RESUME_KEY_SECRET,
+  type ResumeApiDeps,
+} from "./http/resume_api.ts";
 export {
   dialUrl,
   isTlsUrl,

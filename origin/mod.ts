@@ -24,6 +24,7 @@ import {
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import {
+  createResumeApi,
   guardFromLimits,
   http1Limits,
   openTlsServing,
@@ -35,6 +36,8 @@ import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp } from "./http/app.ts";
+import { createStreamAdminRoutes } from "./http/stream_admin.ts";
+import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
@@ -43,7 +46,12 @@ import {
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
-import { registerVodMetrics, VodService } from "./vod/mod.ts";
+import {
+  createVodAdminRoutes,
+  LibraryWriter,
+  registerVodMetrics,
+  VodService,
+} from "./vod/mod.ts";
 import {
   createVirtualLiveRoutes,
   registerVirtualLiveMetrics,
@@ -149,9 +157,19 @@ function announceStreams(
         name: s.name,
         startedAt: s.startedAt,
         viewers: s.viewers,
+        viewersByProtocol: s.viewersByFormat,
         bytesIn: s.bytesIn,
         codecs: s.codecs,
         protocol: s.publisher.protocol,
+        publisher: {
+          address: s.publisher.peer,
+          software: s.media.encoder ?? "",
+        },
+        video: {
+          width: s.media.width ?? 0,
+          height: s.media.height ?? 0,
+          fps: s.media.fps ?? 0,
+        },
       })),
     {
       originId: http,
@@ -167,6 +185,34 @@ function announceStreams(
     hub.addListener({ onTag() {}, onEnd: () => announcer.changed() });
   });
   return announcer;
+}
+
+/** The origin's own admin routes: kicking publishers, and the libraries' writes. */
+function originAdminRoutes(
+  config: OriginConfig,
+  registry: StreamRegistry,
+  vod: VodService | undefined,
+  log: Logger,
+): Hono {
+  const admin = new Hono();
+  admin.route(
+    "/",
+    createStreamAdminRoutes({ registry, adminToken: config.adminToken, log }),
+  );
+  if (vod) {
+    admin.route(
+      "/",
+      createVodAdminRoutes({
+        libraries: vod.libraries,
+        writer: new LibraryWriter({
+          maxUploadBytes: config.vod.maxUploadBytes,
+        }),
+        adminToken: config.adminToken,
+        log,
+      }),
+    );
+  }
+  return admin;
 }
 
 /**
@@ -267,9 +313,15 @@ export async function startOrigin(
   );
 
   const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, { log: log.child("vod") })
+    ? new VodService(config.vod, {
+      log: log.child("vod"),
+      dataDir: deps.dataDir,
+    })
     : undefined;
-  if (vod) registerVodMetrics(deps.metrics, vod);
+  if (vod) {
+    registerVodMetrics(deps.metrics, vod);
+    opened.add(() => vod.close());
+  }
 
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
@@ -298,6 +350,10 @@ export async function startOrigin(
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      resume: deps.store
+        ? createResumeApi({ store: deps.store, log: log.child("resume") })
+        : undefined,
+      admin: originAdminRoutes(config, registry, vod, log.child("admin")),
     },
   );
 
@@ -459,6 +515,7 @@ export async function startOrigin(
       await https?.shutdown();
       rtmpsServing?.certificates.close();
       httpsServing?.certificates.close();
+      await vod?.close();
       await access.close();
     },
   };

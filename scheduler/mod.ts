@@ -219,6 +219,7 @@ export async function startScheduler(
       ipv4Path: config.geo.ipv4Path,
       ipv6Path: config.geo.ipv6Path,
       reloadCheckMs: config.geo.reloadCheckSeconds * 1000,
+      load: config.geo.load,
       onReload: ({ path, error }) =>
         error
           ? log.warn("geo database reload failed", {

@@ -33,7 +33,8 @@
  * - `response_writer.ts`: framing a `Response` by length, chunks or close; HEAD and 304;
  *   `Date`;
  * - `live.ts`: close-delimited and live bodies the server writes straight from a source
- *   (HTTP-FLV), and `createLiveBody`, the hub's one writer for either server.
+ *   (HTTP-FLV), and `createLiveBody`, the hub's one writer for either server;
+ * - `pulled.ts`: bodies pulled buffer by buffer with the buffer reused (VOD file ranges).
  *
  * @example
  * ```ts
@@ -82,3 +83,4 @@ export {
   type LiveSink,
   type LiveSource,
 } from "./live.ts";
+export { type PulledBody, pulledBodyOf, pulledResponse } from "./pulled.ts";

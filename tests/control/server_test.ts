@@ -19,6 +19,9 @@ Deno.test("config: control, store and auth sections have their documented defaul
     adminToken: "",
     defaultTokenDurationSeconds: 3600,
     defaultTokenUses: 0,
+    operators: [],
+    sessionSeconds: 28800,
+    secureCookies: false,
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
   });
   assert.deepEqual(c.store, { url: "", path: "" });
