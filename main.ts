@@ -68,6 +68,7 @@ const ROLES: Readonly<
       auth: config.auth,
       dataDir: config.dataDir,
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       const originConfig = {
@@ -81,10 +82,17 @@ const ROLES: Readonly<
         auth: config.auth,
         dataDir: config.dataDir,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
         `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
-          `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`,
+          `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}` +
+          (o.rtmpsPort
+            ? `  rtmps://${config.origin.hostname}:${o.rtmpsPort}/{app}/{stream}`
+            : "") +
+          (o.httpsPort
+            ? `  https://${config.origin.hostname}:${o.httpsPort}/`
+            : ""),
       );
       return {
         endpoints: {
@@ -98,6 +106,24 @@ const ROLES: Readonly<
             config.origin.hostname,
             o.rtmpPort,
           ),
+          ...(o.httpsPort
+            ? {
+              "origin.https": endpointUrl(
+                "https",
+                config.origin.hostname,
+                o.httpsPort,
+              ),
+            }
+            : {}),
+          ...(o.rtmpsPort
+            ? {
+              "origin.rtmps": endpointUrl(
+                "rtmps",
+                config.origin.hostname,
+                o.rtmpsPort,
+              ),
+            }
+            : {}),
         },
         close: () => o.close(),
       };
@@ -109,6 +135,7 @@ const ROLES: Readonly<
       secrets: secretInputs(secrets),
       dataDir: config.dataDir,
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       const { startControl } = await import("./control/mod.ts");
@@ -121,12 +148,19 @@ const ROLES: Readonly<
         fullConfig: config,
         settings,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
-        `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
+        `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}` +
+          (c.httpsUrl ? `  ${c.httpsUrl}` : ""),
       );
       return {
-        endpoints: { "control.http": c.url.replace(/\/$/, "") },
+        endpoints: {
+          "control.http": c.url.replace(/\/$/, ""),
+          ...(c.httpsUrl
+            ? { "control.https": c.httpsUrl.replace(/\/$/, "") }
+            : {}),
+        },
         close: () => c.close(),
       };
     },
@@ -139,6 +173,7 @@ const ROLES: Readonly<
       },
       auth: config.auth,
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       // One admin token for the whole node unless the edge names its own.
@@ -153,12 +188,19 @@ const ROLES: Readonly<
         store,
         auth: config.auth,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
-        `Meridian edge:      viewers http://${e.hostname}:${e.port}/`,
+        `Meridian edge:      viewers http://${e.hostname}:${e.port}/` +
+          (e.httpsPort ? `  https://${e.hostname}:${e.httpsPort}/` : ""),
       );
       return {
-        endpoints: { "edge.http": endpointUrl("http", e.hostname, e.port) },
+        endpoints: {
+          "edge.http": endpointUrl("http", e.hostname, e.port),
+          ...(e.httpsPort
+            ? { "edge.https": endpointUrl("https", e.hostname, e.httpsPort) }
+            : {}),
+        },
         close: () => e.close(),
       };
     },
@@ -170,6 +212,7 @@ const ROLES: Readonly<
         adminToken: config.scheduler.adminToken || secrets.adminToken,
       },
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       const schedulerConfig = {
@@ -182,6 +225,7 @@ const ROLES: Readonly<
         metrics,
         store,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
         `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +
@@ -199,6 +243,15 @@ const ROLES: Readonly<
             config.scheduler.hostname,
             s.dnsPort,
           ),
+          ...(s.httpsPort
+            ? {
+              "scheduler.https": endpointUrl(
+                "https",
+                config.scheduler.hostname,
+                s.httpsPort,
+              ),
+            }
+            : {}),
         },
         close: () => s.close(),
       };

@@ -9,6 +9,11 @@
  */
 
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
 
 /** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
 export interface VirtualLiveScheduleItem {
@@ -88,6 +93,13 @@ export interface OriginConfig {
   readonly adminToken: string;
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** HTTPS beside the HTTP port (same routes), on once it has a certificate (`net/tls/`). */
+  readonly tls: TlsListenerConfig;
+  /**
+   * RTMPS (RTMP over TLS) publish and play beside the RTMP port, on once it has a certificate
+   * (1936 by default; 443 in production, as platforms' `rtmps://` ingest URLs assume).
+   */
+  readonly rtmps: TlsListenerConfig;
   /**
    * The HTTP server: `http1`, Meridian's own HTTP/1.1 server on raw TCP (live HTTP-FLV written
    * from the hub, each shared buffer framed as a chunk once), or `deno` for Deno.serve.
@@ -182,6 +194,8 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
   adminToken: "",
   rtmpPort: 1935,
   httpPort: 8090,
+  tls: tlsListenerDefaults(8493),
+  rtmps: tlsListenerDefaults(1936),
   httpServer: "http1",
   // A publisher holds about 2.5 MiB before any viewer (measured), plus its GOP cache and HLS
   // window (about 6 MiB at 3 Mbit/s with the defaults): 256 streams stay near 2 GiB and
@@ -331,6 +345,8 @@ const uniqueChannels: Constraint = (v) => {
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
+  ...tlsListenerConstraints("origin.tls"),
+  ...tlsListenerConstraints("origin.rtmps"),
   "origin.httpServer": oneOf("http1", "deno"),
   "origin.maxStreams": intIn(1, 100_000),
   "origin.rtmp.outChunkSize": intIn(128, 65536),

@@ -25,6 +25,15 @@ import {
   type OriginConfig,
 } from "./origin_schema.ts";
 import {
+  TLS_CONSTRAINTS,
+  TLS_DEFAULTS,
+  type TlsConfig,
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+  tlsListenerItems,
+} from "./tls_schema.ts";
+import {
   SCHEDULER_CONSTRAINTS,
   SCHEDULER_DEFAULTS,
   type SchedulerConfig,
@@ -57,6 +66,8 @@ export interface StoreConfig {
 export interface ControlConfig {
   readonly hostname: string;
   readonly port: number;
+  /** HTTPS beside the HTTP port (console, admin API, tokens), on once it has a certificate. */
+  readonly tls: TlsListenerConfig;
   /**
    * The `token` of `/gettoken`. Empty: generated at first start, kept in `${dataDir}`, printed
    * once. When set: at least 12 characters.
@@ -156,6 +167,8 @@ export interface MeridianConfig {
   readonly log: LogConfig;
   readonly memory: MemoryConfig;
   readonly limits: LimitsConfig;
+  /** TLS of every listener: handshake deadline, certificate reload, upstream CAs. */
+  readonly tls: TlsConfig;
   readonly origin: OriginConfig;
   readonly store: StoreConfig;
   readonly control: ControlConfig;
@@ -184,11 +197,13 @@ export const DEFAULTS: MeridianConfig = {
     // An encoder host may push dozens of channels; players behind NAT share an address too.
     rtmp: { maxConnections: 10_000, maxConnectionsPerAddress: 64 },
   },
+  tls: TLS_DEFAULTS,
   origin: ORIGIN_DEFAULTS,
   store: { url: "", path: "" },
   control: {
     hostname: "127.0.0.1",
     port: 8088,
+    tls: tlsListenerDefaults(8488),
     servicePassword: "",
     adminToken: "",
     defaultTokenDurationSeconds: 3600,
@@ -229,6 +244,11 @@ export interface ListItemSchema {
  * default's first item as template, every key required.
  */
 export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
+  ...tlsListenerItems("edge.tls"),
+  ...tlsListenerItems("origin.tls"),
+  ...tlsListenerItems("origin.rtmps"),
+  ...tlsListenerItems("scheduler.tls"),
+  ...tlsListenerItems("control.tls"),
   "origin.apps[]": {
     template: { name: "", access: "open", publishKeys: [], streams: [] },
     required: ["name"],
@@ -305,6 +325,8 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   // Parsed fully here (scheme, host, port, db), so a bad URL stops start-up naming the key.
   "store.url": storeUrlProblem,
   "control.port": intIn(0, 65535),
+  ...tlsListenerConstraints("control.tls"),
+  ...TLS_CONSTRAINTS,
   // Ten years, the same bound `/gettoken?duration=` has.
   "control.defaultTokenDurationSeconds": intIn(1, 315_360_000),
   "control.defaultTokenUses": intIn(0, 1_000_000_000),

@@ -1,7 +1,8 @@
 /**
  * Networking below the roles: what every listener of every role shares: connection admission
  * (`conn_guard.ts`), opening listeners at start-up and closing them when a start-up fails
- * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), HTTP's conditional
+ * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), TLS for listeners
+ * and upstreams (`tls/`: certificates by SNI, reloaded from their files), HTTP's conditional
  * and range requests (`http/conditional.ts`), the admin gate, lockout and JSON replies.
  *
  * @module
@@ -85,3 +86,12 @@ export {
   RESUME_KEY_SECRET,
   type ResumeApiDeps,
 } from "./http/resume_api.ts";
+export {
+  dialUrl,
+  isTlsUrl,
+  openTlsServing,
+  readCaCertificates,
+  TlsError,
+  TlsErrorCode,
+  type TlsServing,
+} from "./tls/mod.ts";

@@ -15,6 +15,7 @@ import {
   DEFAULTS,
   type LimitsConfig,
   type OriginConfig,
+  type TlsConfig,
 } from "../config/mod.ts";
 import {
   importSessionKey,
@@ -26,6 +27,7 @@ import {
   createResumeApi,
   guardFromLimits,
   http1Limits,
+  openTlsServing,
   registerConnGuard,
   serveHttp1,
   StartupCleanup,
@@ -66,6 +68,10 @@ export const HLS_STATE_DIR = "hls";
 export interface OriginHandle {
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** The bound RTMPS port; undefined when `origin.rtmps` has no certificate. */
+  readonly rtmpsPort: number | undefined;
+  /** The bound HTTPS port; undefined when `origin.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   readonly registry: StreamRegistry;
   close(): Promise<void>;
 }
@@ -94,6 +100,11 @@ export interface OriginDeps {
    * per-address caps. @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig | undefined;
+  /**
+   * The top-level `tls` section: handshake deadline and certificate reload of the RTMPS and
+   * HTTPS ports. @default DEFAULTS.tls
+   */
+  readonly tls?: TlsConfig | undefined;
   /**
    * Clock of the virtual-live channels (epoch ms): paces their frames and places their daily
    * slots. Tests run it fast. @default Date.now
@@ -349,36 +360,68 @@ export async function startOrigin(
   const limits = deps.limits ?? DEFAULTS.limits;
   const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
   registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
+  const rtmpOptions = {
+    hostname: config.hostname,
+    port: config.rtmpPort,
+    outChunkSize: chunkSize,
+    handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+    maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+    maxStreams: config.maxStreams,
+  };
+  const rtmpDeps = {
+    registry,
+    log: log.child("rtmp"),
+    access: createRtmpAccessControl(access),
+    guard: rtmpGuard,
+    vod,
+  };
   const rtmp = await opened.listen(
     "RTMP",
     config.hostname,
     config.rtmpPort,
-    () =>
-      startRtmpServer(
-        {
-          hostname: config.hostname,
-          port: config.rtmpPort,
-          outChunkSize: chunkSize,
-          handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
-          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-          maxStreams: config.maxStreams,
-        },
-        {
-          registry,
-          log: log.child("rtmp"),
-          access: createRtmpAccessControl(access),
-          guard: rtmpGuard,
-          vod,
-        },
-      ),
+    () => startRtmpServer(rtmpOptions, rtmpDeps),
   );
   opened.add(() => rtmp.close());
+  // RTMPS: the same server inside TLS, on its own port and guard (`origin.rtmps`).
+  const tls = deps.tls ?? DEFAULTS.tls;
+  const rtmpsServing = await opened.run(() =>
+    openTlsServing(config.rtmps, tls, "origin_rtmps", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => rtmpsServing?.certificates.close());
+  const rtmpsGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
+  if (rtmpsServing) {
+    registerConnGuard(deps.metrics, "origin_rtmps", rtmpsGuard);
+  }
+  const rtmps = rtmpsServing
+    ? await opened.listen(
+      "RTMPS",
+      config.hostname,
+      config.rtmps.port,
+      () =>
+        startRtmpServer(
+          { ...rtmpOptions, port: config.rtmps.port, tls: rtmpsServing },
+          { ...rtmpDeps, log: log.child("rtmps"), guard: rtmpsGuard },
+        ),
+    )
+    : undefined;
+  opened.add(() => rtmps?.close());
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
     "counter",
     function* () {
-      for (const [action, reason, n] of rtmp.refusals()) {
+      const sums = new Map<string, number>();
+      for (const server of rtmps ? [rtmp, rtmps] : [rtmp]) {
+        for (const [action, reason, n] of server.refusals()) {
+          const k = `${action} ${reason}`;
+          sums.set(k, (sums.get(k) ?? 0) + n);
+        }
+      }
+      for (const [k, n] of sums) {
+        const [action, reason] = k.split(" ") as [string, string];
         yield [{ action, reason }, n];
       }
     },
@@ -411,9 +454,37 @@ export async function startOrigin(
           }, (req, info) => app.fetch(req, info)),
     );
   const httpPort = http.addr.port;
+  opened.add(() => http.shutdown());
+  // HTTPS: the same routes on their own port and guard (`origin.tls`).
+  const httpsServing = await opened.run(() =>
+    openTlsServing(config.tls, tls, "origin_https", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => httpsServing?.certificates.close());
+  const https = httpsServing
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(limits, deps.metrics, "origin_https"),
+          tls: httpsServing,
+          onError: (message, context) => httpLog.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,
     http: `http://${config.hostname}:${httpPort}`,
+    ...(rtmps ? { rtmps: `rtmps://${config.hostname}:${rtmps.port}` } : {}),
+    ...(https
+      ? { https: `https://${config.hostname}:${https.addr.port}` }
+      : {}),
   });
 
   const announcer = deps.store
@@ -430,6 +501,8 @@ export async function startOrigin(
   return {
     rtmpPort: rtmp.port,
     httpPort,
+    rtmpsPort: rtmps?.port,
+    httpsPort: https?.addr.port,
     registry,
     async close() {
       await announcer?.close();
@@ -437,7 +510,11 @@ export async function startOrigin(
       registry.endAll();
       await hls?.close();
       await rtmp.close();
+      await rtmps?.close();
       await http.shutdown();
+      await https?.shutdown();
+      rtmpsServing?.certificates.close();
+      httpsServing?.certificates.close();
       await vod?.close();
       await access.close();
     },
