@@ -18,6 +18,7 @@ import {
   liveSourceOf,
   writeLive,
 } from "./live.ts";
+import { type PulledBody, pulledBodyOf } from "./pulled.ts";
 
 let dateSecond = -1;
 let dateValue = "";
@@ -119,6 +120,7 @@ export async function writeResponse(
   const body = res.body;
   if (noBody || body === null) {
     if (body) void body.cancel().catch(() => {});
+    pulledBodyOf(res)?.cancel();
     // HEAD and 304 keep the length the handler stated (RFC 9110 §8.6).
     if (length !== undefined && (head.method === "HEAD" || status === 304)) {
       fields.push(["content-length", String(length)]);
@@ -133,6 +135,16 @@ export async function writeResponse(
   const live = liveSourceOf(res);
   if (live) {
     return writeLive(c, live, status, fields, head.minorVersion, keep);
+  }
+
+  const pulled = pulledBodyOf(res);
+  if (pulled) {
+    void body.cancel().catch(() => {});
+    if (length !== undefined) {
+      return writePulled(c, pulled, status, fields, length, keep);
+    }
+    pulled.cancel();
+    return false;
   }
 
   const reader = body.getReader();
@@ -217,5 +229,46 @@ export async function writeResponse(
     return false;
   } finally {
     reader.releaseLock();
+  }
+}
+
+/** Writes a {@link pulledResponse}'s body of `length` bytes, each buffer before the next read. */
+async function writePulled(
+  c: Http1Conn,
+  body: PulledBody,
+  status: number,
+  fields: [string, string][],
+  length: number,
+  keep: boolean,
+): Promise<boolean> {
+  fields.push(["content-length", String(length)]);
+  if (!keep) fields.push(["connection", "close"]);
+  try {
+    let h: Uint8Array | undefined = encodeResponseHead(status, fields);
+    let sent = 0;
+    for (;;) {
+      c.phase = "busy";
+      const b = await body.read();
+      if (b === null) break;
+      sent += b.byteLength;
+      if (sent > length) break;
+      // The head goes out with the first small buffer (one write), else on its own.
+      if (h) {
+        if (b.byteLength <= JOIN_BODY_MAX_BYTES) {
+          await c.writeAll(concatBytes([h, b]));
+        } else {
+          await c.writeAll(h);
+          await c.writeAll(b);
+        }
+        h = undefined;
+      } else await c.writeAll(b);
+    }
+    if (h) await c.writeAll(h);
+    // A body that disagrees with its length cannot be framed: end the connection.
+    return keep && sent === length;
+  } catch {
+    return false;
+  } finally {
+    body.cancel();
   }
 }

@@ -24,8 +24,16 @@ export interface PieceSource {
   pieces(): Iterable<Piece>;
 }
 
-/** Bytes a response chunk holds at most (and a file block read at once). */
-export const CHUNK_BYTES = 64 * 1024;
+/** Bytes a packed chunk holds at most (and a file block read ahead for small pieces). */
+export const CHUNK_BYTES = 32 * 1024;
+/**
+ * Bytes of one read of a large span (a progressive file's body, a seek's tail): what a viewer
+ * holds while its socket write is pending, so what a slow viewer costs (the target is 64 KiB
+ * a viewer). Measured with 1 MiB range reads (BENCHMARKS.md, "VOD"): 48, 64 and 256 KiB reads
+ * cost the same CPU per byte within the spread once no read seeks or allocates; 32 KiB cost
+ * about 15 % more.
+ */
+export const SPAN_READ_BYTES = 48 * 1024;
 
 /** Pieces of `bytes` then one file span (a prelude and the rest of a file). */
 export function simpleSource(pieces: readonly Piece[]): PieceSource {
@@ -35,7 +43,214 @@ export function simpleSource(pieces: readonly Piece[]): PieceSource {
 }
 
 /**
- * The bytes `[start, end]` (inclusive) of `source`, reading spans from the file at `path`.
+ * Reads the bytes `[start, end]` (inclusive) of a {@link PieceSource} in chunks, reading spans
+ * from the file at `path` (opened at the first read, closed at the end, on error and on
+ * {@link PieceReader.close}).
+ *
+ * With `reuse`, the buffers it returns are its own and are overwritten by the next
+ * {@link PieceReader.read}: the HTTP/1.1 server writes each before asking for the next, so a
+ * viewer costs two buffers for the whole response and nothing per chunk. Without it every
+ * chunk is a new buffer (what a `ReadableStream` consumer may keep).
+ */
+export class PieceReader {
+  readonly #path: string;
+  readonly #it: Iterator<Piece>;
+  readonly #start: number;
+  readonly #end: number;
+  readonly #reuse: boolean;
+  #file: Deno.FsFile | undefined;
+  /** Where the file's cursor is (a read that starts there needs no seek). */
+  #filePos = -1;
+  #pos = 0; // position in the body of the next piece
+  #pending: Piece | undefined; // a piece (or the rest of one) not yet copied out
+  #block: Uint8Array | undefined; // bytes read ahead for small spans
+  #blockAt = 0;
+  #blockBuf: Uint8Array | undefined;
+  #chunkBuf: Uint8Array | undefined;
+  #spanBuf: Uint8Array | undefined;
+  #done = false;
+
+  constructor(
+    path: string,
+    source: PieceSource,
+    start: number,
+    end: number,
+    reuse: boolean,
+  ) {
+    this.#path = path;
+    this.#it = source.pieces()[Symbol.iterator]();
+    this.#start = start;
+    this.#end = end;
+    this.#reuse = reuse;
+  }
+
+  /** Closes the file (idempotent); later reads return null. */
+  close(): void {
+    this.#done = true;
+    try {
+      this.#file?.close();
+    } catch {
+      // already closed
+    }
+    this.#file = undefined;
+  }
+
+  /**
+   * The next chunk, or null at the end of the range.
+   *
+   * @throws {VodError} `VOD_IO` when the file ends before a span (the file is then closed).
+   */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#done) return null;
+    try {
+      const out = await this.#next();
+      if (out === null) this.close();
+      return out;
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  #buffer(kind: "chunk" | "span" | "block", size: number): Uint8Array {
+    if (!this.#reuse) return new Uint8Array(size);
+    const cap = kind === "span" ? SPAN_READ_BYTES : CHUNK_BYTES;
+    let b = kind === "chunk"
+      ? this.#chunkBuf
+      : kind === "span"
+      ? this.#spanBuf
+      : this.#blockBuf;
+    if (!b) {
+      b = new Uint8Array(Math.max(cap, size));
+      if (kind === "chunk") this.#chunkBuf = b;
+      else if (kind === "span") this.#spanBuf = b;
+      else this.#blockBuf = b;
+    }
+    return b.subarray(0, size);
+  }
+
+  /** Reads exactly `length` bytes at `offset` into `buf` (or fewer at the end of the file). */
+  async #readAt(offset: number, buf: Uint8Array): Promise<number> {
+    this.#file ??= await Deno.open(this.#path, { read: true });
+    if (offset !== this.#filePos) {
+      await this.#file.seek(offset, Deno.SeekMode.Start);
+    }
+    let got = 0;
+    while (got < buf.length) {
+      const n = await this.#file.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    this.#filePos = offset + got;
+    return got;
+  }
+
+  /** `length` bytes at `offset` from the read-ahead block (read if it does not hold them). */
+  async #small(offset: number, length: number): Promise<Uint8Array> {
+    const block = this.#block;
+    if (
+      block && offset >= this.#blockAt &&
+      offset + length <= this.#blockAt + block.length
+    ) {
+      return block.subarray(
+        offset - this.#blockAt,
+        offset - this.#blockAt + length,
+      );
+    }
+    const buf = this.#buffer("block", CHUNK_BYTES);
+    // The block is overwritten: nothing may still point into it (the chunk was copied out).
+    this.#block = undefined;
+    const got = await this.#readAt(offset, buf);
+    if (got < length) throw short(offset + length);
+    this.#block = buf.subarray(0, got);
+    this.#blockAt = offset;
+    return this.#block.subarray(0, length);
+  }
+
+  async #next(): Promise<Uint8Array | null> {
+    const end = this.#end;
+    if (this.#pos > end) return null;
+    let out: Uint8Array | undefined;
+    let filled = 0;
+    for (;;) {
+      let p = this.#pending;
+      this.#pending = undefined;
+      if (!p) {
+        const n = this.#it.next();
+        if (n.done) break;
+        p = n.value;
+      }
+      const len = p instanceof Uint8Array ? p.byteLength : p[1];
+      const pos = this.#pos;
+      // Skip what lies before the range, without reading it.
+      if (pos + len <= this.#start) {
+        this.#pos += len;
+        continue;
+      }
+      const skip = pos < this.#start ? this.#start - pos : 0;
+      const left = Math.min(len - skip, end + 1 - pos - skip);
+      if (left <= 0) break;
+      // A span starting this chunk that is large, or ends the range: read straight into the
+      // span buffer and send it (no chunk and no read-ahead block for a plain file range).
+      if (
+        filled === 0 && !(p instanceof Uint8Array) &&
+        (left >= CHUNK_BYTES || left === end + 1 - pos - skip)
+      ) {
+        const take = Math.min(left, SPAN_READ_BYTES);
+        const buf = this.#buffer("span", take);
+        const got = await this.#readAt(p[0] + skip, buf);
+        if (got < take) throw short(p[0] + skip + take);
+        if (skip + take < len) {
+          this.#pending = [p[0] + skip + take, len - skip - take];
+        }
+        this.#pos += skip + take;
+        return buf;
+      }
+      out ??= this.#buffer(
+        "chunk",
+        Math.min(CHUNK_BYTES, end + 1 - pos - skip),
+      );
+      const take = Math.min(left, out.length - filled);
+      if (take <= 0) {
+        this.#pending = skip > 0 ? rest(p, skip) : p;
+        this.#pos += skip;
+        break;
+      }
+      out.set(
+        p instanceof Uint8Array
+          ? p.subarray(skip, skip + take)
+          : await this.#small(p[0] + skip, take),
+        filled,
+      );
+      filled += take;
+      this.#pos += skip + take;
+      if (skip + take < len) {
+        this.#pending = rest(p, skip + take);
+        break;
+      }
+      if (this.#pos > end || filled === out.length) break;
+    }
+    if (filled === 0) return null;
+    return out!.subarray(0, filled);
+  }
+}
+
+function rest(p: Piece, from: number): Piece {
+  return p instanceof Uint8Array
+    ? p.subarray(from)
+    : [p[0] + from, p[1] - from];
+}
+
+function short(at: number): VodError {
+  return new VodError(
+    VodErrorCode.Io,
+    `Cannot read file: it ends before ${at}`,
+  );
+}
+
+/**
+ * The bytes `[start, end]` (inclusive) of `source` as a stream, reading spans from the file at
+ * `path` (each chunk a new buffer).
  *
  * @param onError Told when the file cannot be read (the body then errors: the client sees a
  *   short response, never a wrong one).
@@ -47,121 +262,45 @@ export function pieceStream(
   end = source.size - 1,
   onError?: (e: unknown) => void,
 ): ReadableStream<Uint8Array> {
-  let file: Deno.FsFile | undefined;
-  const it = source.pieces()[Symbol.iterator]();
-  let pos = 0; // position in the body of the next piece
-  let pending: Piece | undefined; // a piece (or the rest of one) not yet copied out
-  let block: Uint8Array | undefined;
-  let blockAt = 0;
-  const closeFile = () => {
-    try {
-      file?.close();
-    } catch {
-      // already closed
-    }
-    file = undefined;
-  };
-
-  const readSpan = async (
-    offset: number,
-    length: number,
-  ): Promise<Uint8Array> => {
-    if (
-      block && offset >= blockAt && offset + length <= blockAt + block.length
-    ) {
-      return block.subarray(offset - blockAt, offset - blockAt + length);
-    }
-    file ??= await Deno.open(path, { read: true });
-    // Large spans go out as they are read; small ones come from a block read ahead.
-    const want = length >= CHUNK_BYTES ? length : CHUNK_BYTES;
-    const buf = new Uint8Array(want);
-    await file.seek(offset, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < want) {
-      const n = await file.read(buf.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    if (got < length) {
-      throw new VodError(
-        VodErrorCode.Io,
-        `Cannot read file: it ends before ${offset + length}`,
-      );
-    }
-    if (length < CHUNK_BYTES) {
-      block = buf.subarray(0, got);
-      blockAt = offset;
-      return block.subarray(0, length);
-    }
-    return buf.subarray(0, length);
-  };
-
+  const reader = new PieceReader(path, source, start, end, false);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const out = new Uint8Array(Math.min(CHUNK_BYTES, end + 1 - pos));
-        let filled = 0;
-        while (filled < out.length) {
-          let p = pending;
-          pending = undefined;
-          if (!p) {
-            const n = it.next();
-            if (n.done) break;
-            p = n.value;
-          }
-          const len = p instanceof Uint8Array ? p.byteLength : p[1];
-          // Skip what lies before the range, without reading it.
-          if (pos + len <= start) {
-            pos += len;
-            continue;
-          }
-          let skip = pos < start ? start - pos : 0;
-          let take = Math.min(
-            len - skip,
-            out.length - filled,
-            end + 1 - pos - skip,
-          );
-          if (take <= 0) break;
-          if (p instanceof Uint8Array) {
-            out.set(p.subarray(skip, skip + take), filled);
-          } else {
-            // A span larger than the rest of this chunk and starting it: send it as read.
-            if (filled === 0 && take === out.length && take >= CHUNK_BYTES) {
-              const bytes = await readSpan(p[0] + skip, take);
-              if (skip + take < len) {
-                pending = [p[0] + skip + take, len - skip - take];
-              }
-              pos += skip + take;
-              controller.enqueue(bytes);
-              return;
-            }
-            out.set(await readSpan(p[0] + skip, take), filled);
-          }
-          filled += take;
-          if (skip + take < len) {
-            pending = p instanceof Uint8Array
-              ? p.subarray(skip + take)
-              : [p[0] + skip + take, len - skip - take];
-            pos += skip + take;
-            skip = 0;
-            take = 0;
-            break;
-          }
-          pos += len;
-        }
-        if (filled > 0) controller.enqueue(out.subarray(0, filled));
-        if (filled === 0 || pos > end) {
-          closeFile();
-          controller.close();
-        }
+        const b = await reader.read();
+        if (b === null) controller.close();
+        else controller.enqueue(b);
       } catch (e) {
-        closeFile();
         onError?.(e);
         controller.error(e);
       }
     },
     cancel() {
-      closeFile();
+      reader.close();
     },
   }, { highWaterMark: 0 });
+}
+
+/**
+ * The same bytes as {@link pieceStream} for a server that pulls buffer by buffer and writes
+ * each before the next read (net/http1's pulled bodies): buffers are reused.
+ */
+export function pieceBody(
+  path: string,
+  source: PieceSource,
+  start = 0,
+  end = source.size - 1,
+  onError?: (e: unknown) => void,
+): { read(): Promise<Uint8Array | null>; cancel(): void } {
+  const reader = new PieceReader(path, source, start, end, true);
+  return {
+    async read() {
+      try {
+        return await reader.read();
+      } catch (e) {
+        onError?.(e);
+        throw e;
+      }
+    },
+    cancel: () => reader.close(),
+  };
 }
