@@ -28,6 +28,7 @@ import {
   guardFromLimits,
   http1Limits,
   openTlsServing,
+  readCaCertificates,
   registerConnGuard,
   serveHttp1,
   StartupCleanup,
@@ -318,6 +319,10 @@ export async function startOrigin(
   // Relaying (origin.relay): pulls on demand, pushes, the relay list; always present, since a
   // node without upstreams is still an upstream for others.
   const self: { originId?: string } = {};
+  // rtmps:// and https:// upstreams and push targets: the built-in roots plus tls.caFile.
+  const relayCaCerts = await opened.run(() =>
+    readCaCertificates((deps.tls ?? DEFAULTS.tls).caFile)
+  );
   const relay = createRelay(config.relay, {
     registry,
     log: log.child("relay"),
@@ -326,6 +331,7 @@ export async function startOrigin(
     directory: deps.store?.streams,
     ownOriginId: () => self.originId,
     adminToken: config.adminToken,
+    caCerts: relayCaCerts,
   });
   opened.add(() => relay.close());
 

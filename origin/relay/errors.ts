@@ -56,3 +56,23 @@ export class RelayError extends CodedError<RelayErrorCodeValue> {
     super(code, message, options);
   }
 }
+
+/** Longest cause text a relay error message carries (characters). */
+const MAX_CAUSE_CHARS = 200;
+
+/**
+ * The innermost message of a cause chain, bounded: what a socket or TLS layer said (`invalid
+ * peer certificate: UnknownIssuer`, `Connection refused`), never a stack.
+ */
+export function causeText(cause: unknown): string {
+  let e = cause;
+  for (
+    let depth = 0;
+    e instanceof Error && e.cause !== undefined && depth < 4;
+    depth++
+  ) {
+    e = e.cause;
+  }
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/\s+/g, " ").slice(0, MAX_CAUSE_CHARS);
+}

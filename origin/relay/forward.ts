@@ -132,7 +132,16 @@ class PushSession {
   #wake: (() => void) | undefined;
   readonly done: Promise<void>;
 
-  constructor(hub: Hub, rule: ForwardRule, chain: RelayChain, log: Logger) {
+  readonly #caCerts: readonly string[];
+
+  constructor(
+    hub: Hub,
+    rule: ForwardRule,
+    chain: RelayChain,
+    log: Logger,
+    caCerts: readonly string[],
+  ) {
+    this.#caCerts = caCerts;
     this.#hub = hub;
     this.#rule = rule;
     this.#chain = chain;
@@ -300,7 +309,7 @@ class PushSession {
     try {
       const options = { hostname: r.hostname, port: r.port };
       this.#conn = r.tls
-        ? await Deno.connectTls(options)
+        ? await Deno.connectTls({ ...options, caCerts: [...this.#caCerts] })
         : await Deno.connect(options);
       if (this.#stopped) return "";
       const conn = this.#conn;
@@ -356,6 +365,8 @@ export interface RelayForwarderDeps {
   readonly metrics: MetricsRegistry;
   /** This node's id in relay chains. */
   readonly nodeId: string;
+  /** CA certificates trusted for `rtmps://` targets besides the roots (`tls.caFile`). */
+  readonly caCerts?: readonly string[];
 }
 
 /**
@@ -415,6 +426,7 @@ export class RelayForwarder {
           rule,
           chain,
           this.#deps.log,
+          this.#deps.caCerts ?? [],
         );
         this.#sessions.add(session);
         void session.done.then(() => this.#sessions.delete(session));

@@ -33,7 +33,7 @@ export { createRelayRoutes } from "./http.ts";
 export { openFlvPull } from "./pull_flv.ts";
 export { openRtmpPull } from "./pull_rtmp.ts";
 export { failureOf, RelayPull, type RelayPullSummary } from "./pull.ts";
-export { openPull, Relay, type RelayDeps } from "./relay.ts";
+export { createOpenPull, openPull, Relay, type RelayDeps } from "./relay.ts";
 export {
   parseListing,
   RELAY_LIST_PATH,
@@ -85,6 +85,7 @@ export function createRelay(
     log: deps.log.child("forward"),
     metrics: deps.metrics,
     nodeId: relay.nodeId,
+    ...(deps.caCerts ? { caCerts: deps.caCerts } : {}),
   });
   deps.registry.setDemandSource(relay);
   const routes = createRelayRoutes({

@@ -11,13 +11,14 @@
  */
 
 import { FlvFormatError, FlvReader } from "../../codec/flv/mod.ts";
-import { RelayError, RelayErrorCode } from "./errors.ts";
+import { causeText, RelayError, RelayErrorCode } from "./errors.ts";
 import { PullLifecycle } from "./_lifecycle.ts";
 import {
   type PullConnection,
   type PullHandlers,
   type PullRequest,
   type PullTimeouts,
+  type PullTls,
   streamOf,
   type Upstream,
 } from "./upstream.ts";
@@ -67,6 +68,7 @@ export function openFlvPull(
   request: PullRequest,
   timeouts: PullTimeouts,
   handlers: PullHandlers,
+  tls: PullTls = {},
 ): PullConnection {
   const what = streamOf(request);
   const ac = new AbortController();
@@ -103,9 +105,16 @@ export function openFlvPull(
           : { [RELAY_SECRET_HEADER]: request.secret },
         signal: ac.signal,
         redirect: "manual",
+        ...(tls.client ? { client: tls.client } : {}),
       });
     } catch (cause) {
-      if (!life.over) fail(RelayErrorCode.Connect, "connect failed", cause);
+      if (!life.over) {
+        fail(
+          RelayErrorCode.Connect,
+          `connect failed: ${causeText(cause)}`,
+          cause,
+        );
+      }
       return;
     }
     if (res.status !== 200) {

@@ -14,13 +14,14 @@ import { concatBytes } from "../../codec/bytes/concat.ts";
 import { RtmpProtocolError } from "../../codec/rtmp/mod.ts";
 import { RtmpClientSession } from "../../protocol/rtmp/mod.ts";
 import { RTMP_RELAY_FIELD } from "../rtmp/session.ts";
-import { RelayError, RelayErrorCode } from "./errors.ts";
+import { causeText, RelayError, RelayErrorCode } from "./errors.ts";
 import { PullLifecycle } from "./_lifecycle.ts";
 import {
   type PullConnection,
   type PullHandlers,
   type PullRequest,
   type PullTimeouts,
+  type PullTls,
   streamOf,
   type Upstream,
 } from "./upstream.ts";
@@ -61,6 +62,7 @@ export function openRtmpPull(
   request: PullRequest,
   timeouts: PullTimeouts,
   handlers: PullHandlers,
+  tls: PullTls = {},
 ): PullConnection {
   const what = streamOf(request);
   const ac = new AbortController();
@@ -138,13 +140,18 @@ export function openRtmpPull(
         signal: ac.signal,
       };
       conn = upstream.tls
-        ? await Deno.connectTls(options)
+        ? await Deno.connectTls({
+          ...options,
+          caCerts: [...(tls.caCerts ?? [])],
+        })
         : await Deno.connect(options);
     } catch (cause) {
       life.fail(
         new RelayError(
           RelayErrorCode.Connect,
-          `Cannot pull ${what} from ${upstream.url}: connect failed`,
+          `Cannot pull ${what} from ${upstream.url}: connect failed: ${
+            causeText(cause)
+          }`,
           upstream.url,
           { cause },
         ),
@@ -200,7 +207,17 @@ export function openRtmpPull(
             upstream.url,
             { cause },
           )
-          : broken("the connection broke", cause),
+          : life.isStarted
+          ? broken(`the connection broke: ${causeText(cause)}`, cause)
+          // Before the play started: the TLS handshake (done on the first write) or the socket.
+          : new RelayError(
+            RelayErrorCode.Connect,
+            `Cannot pull ${what} from ${upstream.url}: connect failed: ${
+              causeText(cause)
+            }`,
+            upstream.url,
+            { cause },
+          ),
       );
     }
   };

@@ -29,6 +29,7 @@ import {
 import {
   type OpenPull,
   parseUpstreams,
+  type PullTls,
   servesApp,
   type Upstream,
 } from "./upstream.ts";
@@ -44,11 +45,16 @@ import {
 /** A viewer waits this much longer than a pull's own start budget before giving up (ms). */
 const DEMAND_MARGIN_MS = 500;
 
-/** Opens a pull over the upstream's transport. */
-export const openPull: OpenPull = (upstream, request, timeouts, handlers) =>
-  upstream.kind === "rtmp"
-    ? openRtmpPull(upstream, request, timeouts, handlers)
-    : openFlvPull(upstream, request, timeouts, handlers);
+/** Opens pulls over each upstream's transport, TLS ones trusting `tls` besides the roots. */
+export function createOpenPull(tls: PullTls = {}): OpenPull {
+  return (upstream, request, timeouts, handlers) =>
+    upstream.kind === "rtmp"
+      ? openRtmpPull(upstream, request, timeouts, handlers, tls)
+      : openFlvPull(upstream, request, timeouts, handlers, tls);
+}
+
+/** Opens a pull over the upstream's transport (the built-in roots only). */
+export const openPull: OpenPull = createOpenPull();
 
 /** What {@link Relay} uses. */
 export interface RelayDeps {
@@ -65,6 +71,8 @@ export interface RelayDeps {
   readonly open?: OpenPull;
   /** Stream-list requests. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** CA certificates trusted for `rtmps://` and `https://` upstreams (`tls.caFile`). */
+  readonly caCerts?: readonly string[];
 }
 
 /** Random node id: loop detection needs only uniqueness, not a stable name. */
@@ -90,6 +98,7 @@ export class Relay implements DemandSource {
   readonly #deps: RelayDeps;
   readonly #open: OpenPull;
   readonly #list: UpstreamStreamList;
+  readonly #client: Deno.HttpClient | undefined;
   readonly #pulls = new Map<string, RelayPull>();
   readonly #refused = new Map<string, number>();
   #switches = 0;
@@ -105,7 +114,17 @@ export class Relay implements DemandSource {
       maxDepth: config.maxDepth,
     };
     this.upstreams = parseUpstreams(config.upstreams);
-    this.#open = deps.open ?? openPull;
+    const caCerts = deps.caCerts ?? [];
+    this.#client = caCerts.length > 0
+      ? Deno.createHttpClient({ caCerts: [...caCerts] })
+      : undefined;
+    const client = this.#client;
+    this.#open = deps.open ??
+      createOpenPull({ caCerts, ...(client ? { client } : {}) });
+    const baseFetch = deps.fetch ?? globalThis.fetch;
+    const listFetch: typeof fetch = client
+      ? (input, init) => baseFetch(input, { ...init, client })
+      : baseFetch;
     this.#list = new UpstreamStreamList(this.upstreams, {
       mode: config.streamList,
       intervalMs: config.streamListIntervalMs,
@@ -117,7 +136,7 @@ export class Relay implements DemandSource {
       ...(deps.ownOriginId === undefined
         ? {}
         : { ownOriginId: deps.ownOriginId }),
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      fetch: listFetch,
     });
     this.#registerMetrics(deps.metrics);
   }
@@ -237,6 +256,7 @@ export class Relay implements DemandSource {
     const all = [...this.#pulls.values()];
     for (const p of all) p.close();
     await Promise.all(all.map((p) => p.done));
+    this.#client?.close();
   }
 
   #startingPulls(): number {

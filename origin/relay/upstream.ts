@@ -122,6 +122,15 @@ export interface PullConnection {
   close(): void;
 }
 
+/**
+ * What `rtmps://` and `https://` upstreams are checked against besides the built-in roots
+ * (`tls.caFile`): the CA certificates (RTMPS) and an HTTP client made with them (HTTPS).
+ */
+export interface PullTls {
+  readonly caCerts?: readonly string[];
+  readonly client?: Deno.HttpClient;
+}
+
 /** Opens a connection (a function so tests and the relay pick the transport alike). */
 export type OpenPull = (
   upstream: Upstream,
