@@ -43,8 +43,13 @@ type RoleStarter = (
  * are literal, so `deno compile` still bundles them.
  */
 const ROLES: Readonly<Record<string, RoleStarter>> = {
-  origin: async (config, { log, metrics, store }) => {
-    const o = await startOrigin(config.origin, {
+  origin: async (config, { log, metrics, store, secrets }) => {
+    // One admin token for the whole node unless the origin names its own (as the edge does).
+    const originConfig = {
+      ...config.origin,
+      adminToken: config.origin.adminToken || secrets.adminToken,
+    };
+    const o = await startOrigin(originConfig, {
       log: log.child("origin"),
       metrics,
       store,
@@ -176,8 +181,11 @@ async function main(args: string[]): Promise<number> {
       log: log.child("store"),
       metrics,
     });
-    // Only roles with an admin API need the node's secrets; an origin-only node never makes them.
-    secrets = roles.some((r) => r !== "origin")
+    // Every role has an admin API now (the origin's: clips, recordings, programmes); an
+    // origin-only node that names its own origin.adminToken still never makes the node's secrets.
+    secrets = roles.some((r) =>
+        r !== "origin"
+      ) || config.origin.adminToken === ""
       ? await (await import("./control/mod.ts")).resolveControlSecrets(
         config.control,
         config.dataDir,
