@@ -71,6 +71,11 @@ export interface MediaPlaylist {
   readonly segments: readonly PlaylistSegment[];
   /** EXT-X-ENDLIST: no more segments will be added (§4.3.3.4). */
   readonly ended: boolean;
+  /**
+   * EXT-X-PLAYLIST-TYPE (§4.3.3.5): `EVENT` (segments are only appended: a time-shift range still
+   * open), `VOD` (the playlist never changes); absent for a live sliding window.
+   */
+  readonly playlistType?: "EVENT" | "VOD" | undefined;
 }
 
 /** A parsed media playlist: every field is known. */
@@ -140,6 +145,9 @@ export function renderMediaPlaylist(playlist: MediaPlaylist): string {
     `#EXT-X-MEDIA-SEQUENCE:${playlist.mediaSequence}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${playlist.discontinuitySequence}`,
   ];
+  if (playlist.playlistType !== undefined) {
+    lines.push(`#EXT-X-PLAYLIST-TYPE:${playlist.playlistType}`);
+  }
   for (const s of playlist.segments) {
     if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
     if (s.programDateTimeMs !== undefined) {
@@ -197,6 +205,7 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
   let mediaSequence = 0;
   let discontinuitySequence = 0;
   let ended = false;
+  let playlistType: "EVENT" | "VOD" | undefined;
   const segments: Required<PlaylistSegment>[] = [];
   let pending: { duration?: number; pdt?: number; discontinuity: boolean } = {
     discontinuity: false,
@@ -242,6 +251,17 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
       case "#EXT-X-ENDLIST":
         ended = true;
         break;
+      case "#EXT-X-PLAYLIST-TYPE":
+        if (value !== "EVENT" && value !== "VOD") {
+          throw new PlaylistFormatError(
+            PlaylistErrorCode.BadTag,
+            `Cannot parse playlist: EXT-X-PLAYLIST-TYPE must be EVENT or VOD, got "${
+              value.slice(0, 20)
+            }"`,
+          );
+        }
+        playlistType = value;
+        break;
       case "#EXT-X-PROGRAM-DATE-TIME": {
         const ms = Date.parse(value);
         if (Number.isNaN(ms)) {
@@ -281,5 +301,6 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
     discontinuitySequence,
     segments,
     ended,
+    ...(playlistType === undefined ? {} : { playlistType }),
   };
 }
