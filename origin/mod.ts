@@ -29,6 +29,7 @@ import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp } from "./http/app.ts";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
+import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/server.ts";
 import {
@@ -46,6 +47,10 @@ export { StreamRegistry } from "./stream/registry.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
+/** Below the data directory: the DVR's segments and indexes (unless `origin.dvr.dir` says). */
+export const DVR_DIR = "dvr";
+/** Below the data directory: the archive's state (programmes set, clip jobs, recordings). */
+export const ARCHIVE_STATE_DIR = "archive";
 
 /** A running origin. */
 export interface OriginHandle {
@@ -186,7 +191,23 @@ export async function startOrigin(
     },
     log: log.child("stream"),
   });
-  const hls = config.hls.enabled
+  // The archive keeps the live segments: it needs the packagers even where HLS is not served.
+  const dvrDir = config.dvr.dir ||
+    (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
+  const wantsArchive = dvrDir !== undefined &&
+    new ArchivePolicies(config).anyDvr;
+  const archive: Archive | undefined = wantsArchive
+    ? await openArchive(config, {
+      registry,
+      metrics: deps.metrics,
+      log: log.child("archive"),
+      dvrDir: dvrDir!,
+      stateDir: deps.dataDir === undefined
+        ? undefined
+        : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
+    })
+    : undefined;
+  const packagers = config.hls.enabled || archive
     ? new HlsPackagers({
       targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
       keyframeTolerance: config.hls.keyframeTolerance,
@@ -204,8 +225,11 @@ export async function startOrigin(
           log: log.child("hls"),
           onWriteError: () => hlsStateWriteErrors.inc(),
         }),
+      observer: archive?.observer,
     })
     : undefined;
+  if (packagers) archive?.setPhases(packagers);
+  const hls = config.hls.enabled ? packagers : undefined;
 
   deps.metrics.collect(
     "meridian_origin_streams",
@@ -249,6 +273,7 @@ export async function startOrigin(
       log: log.child("http"),
       access,
       vod,
+      archive: archive && { http: archive.http, routes: archive.routes },
     },
   );
 
@@ -333,7 +358,8 @@ export async function startOrigin(
       await announcer?.close();
       for (const ch of channels) ch.stop();
       registry.endAll();
-      await hls?.close();
+      await packagers?.close();
+      await archive?.close();
       await rtmp.close();
       await http.shutdown();
       await access.close();

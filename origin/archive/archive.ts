@@ -1,0 +1,145 @@
+/**
+ * The archive's parts wired together from the `origin` config section: the DVR store (the HLS
+ * packagers' segment observer), the programme schedule, the HTTP face and the metrics.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import type { OriginConfig } from "../../config/mod.ts";
+import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { HlsSegmentObserver } from "../hls/mod.ts";
+import type { Logger } from "../log.ts";
+import type { StreamRegistry } from "../stream/registry.ts";
+import { DvrStore } from "./dvr_store.ts";
+import { ArchiveHttp, type LivePhases } from "./http.ts";
+import { ArchivePolicies } from "./policy.ts";
+import { ProgrammeSchedule } from "./schedule.ts";
+
+/** Below the archive's state folder: programmes set through the admin API. */
+export const PROGRAMS_DIR = "programs";
+
+/** What {@link openArchive} needs. */
+export interface ArchiveDeps {
+  readonly registry: StreamRegistry;
+  readonly metrics: MetricsRegistry;
+  readonly log: Logger;
+  /** Where the DVR keeps segments (`origin.dvr.dir`, else `${dataDir}/dvr`). */
+  readonly dvrDir: string;
+  /** Where the archive keeps its state (`${dataDir}/archive`): programmes, jobs. */
+  readonly stateDir: string | undefined;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A running archive. */
+export interface Archive {
+  readonly dvr: DvrStore;
+  readonly http: ArchiveHttp;
+  /** The programme list and admin routes, mounted on the origin's app. */
+  readonly routes: Hono;
+  /** Told of every live segment (pass to the HLS packagers). */
+  readonly observer: HlsSegmentObserver;
+  /** The live packagers, once they exist (their grace phase keeps a range open). */
+  setPhases(phases: LivePhases): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the archive: reads the DVR window back from disk, loads the programmes, registers the
+ * metrics.
+ *
+ * @throws {Error} When the DVR folder cannot be created or read.
+ */
+export async function openArchive(
+  config: OriginConfig,
+  deps: ArchiveDeps,
+): Promise<Archive> {
+  const policies = new ArchivePolicies(config);
+  const log = deps.log;
+  const dvr = await DvrStore.open({
+    dir: deps.dvrDir,
+    maxBytes: config.dvr.maxBytes,
+    policies,
+    log: log.child("dvr"),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const schedule = await ProgrammeSchedule.open(
+    deps.stateDir === undefined
+      ? undefined
+      : `${deps.stateDir}/${PROGRAMS_DIR}`,
+    config.dvr.schedule,
+    log.child("programs"),
+  );
+  let phases: LivePhases | undefined;
+  const http = new ArchiveHttp({
+    openMaxAgeSeconds: Math.max(
+      1,
+      Math.floor(config.hls.targetDurationSeconds / 2),
+    ),
+    timeZone: config.dvr.timeZone,
+    adminToken: config.adminToken,
+  }, {
+    dvr,
+    registry: deps.registry,
+    schedule,
+    phases: { phase: (a, s) => phases?.phase(a, s) },
+    log: log.child("http"),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  registerDvrMetrics(deps.metrics, dvr);
+  return {
+    dvr,
+    http,
+    routes: http.routes(),
+    observer: dvr,
+    setPhases(p) {
+      phases = p;
+    },
+    async close() {
+      await dvr.close();
+    },
+  };
+}
+
+/** The DVR's state in /metrics. */
+function registerDvrMetrics(metrics: MetricsRegistry, dvr: DvrStore): void {
+  metrics.collect(
+    "meridian_origin_dvr_bytes",
+    "Bytes of DVR segments on disk, by app",
+    "gauge",
+    () => [...dvr.bytesByApp()].map(([app, n]) => [{ app }, n]),
+  );
+  metrics.collect(
+    "meridian_origin_dvr_segments",
+    "DVR segments kept on disk",
+    "gauge",
+    () => [[undefined, dvr.totalSegments]],
+  );
+  metrics.collect(
+    "meridian_origin_dvr_evictions_total",
+    "DVR segments deleted, by reason (window: slid out; max_bytes: over dvr.maxBytes; policy: time-shift turned off)",
+    "counter",
+    () =>
+      Object.entries(dvr.stats.evicted).map(([reason, n]) => [{ reason }, n]),
+  );
+  metrics.collect(
+    "meridian_origin_dvr_dropped_segments_total",
+    "Live segments the DVR did not keep, by reason (disk_full, backlog: the disk is slower than the streams, write_error)",
+    "counter",
+    () =>
+      Object.entries(dvr.stats.dropped).map(([reason, n]) => [{ reason }, n]),
+  );
+  metrics.collect(
+    "meridian_origin_dvr_disk_full",
+    "1 while DVR writes are stopped by a full disk (live streams go on)",
+    "gauge",
+    () => [[undefined, dvr.diskFull ? 1 : 0]],
+  );
+  metrics.collect(
+    "meridian_origin_dvr_written_bytes_total",
+    "Bytes of segments the DVR wrote",
+    "counter",
+    () => [[undefined, dvr.stats.writtenBytes]],
+  );
+}
