@@ -194,20 +194,36 @@ export async function startOrigin(
   // The archive keeps the live segments: it needs the packagers even where HLS is not served.
   const dvrDir = config.dvr.dir ||
     (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
-  const wantsArchive = dvrDir !== undefined &&
-    new ArchivePolicies(config).anyDvr;
-  const archive: Archive | undefined = wantsArchive
+  const recordDir = config.record.library || config.vod.libraries[0]?.path;
+  const archive: Archive | undefined = dvrDir !== undefined
     ? await openArchive(config, {
       registry,
       metrics: deps.metrics,
       log: log.child("archive"),
-      dvrDir: dvrDir!,
+      dvrDir,
       stateDir: deps.dataDir === undefined
         ? undefined
         : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
+      library: recordDir === undefined ? undefined : {
+        dir: recordDir,
+        prefix: config.vod.libraries.find((l) => l.path === recordDir)?.prefix,
+      },
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
     })
     : undefined;
-  const packagers = config.hls.enabled || archive
+  if (
+    archive && recordDir !== undefined &&
+    config.vod.libraries.every((l) => l.path !== recordDir)
+  ) {
+    log.warn(
+      "origin.record.library is not a VOD library: recordings are not served",
+      {
+        folder: recordDir,
+      },
+    );
+  }
+  const packagers = config.hls.enabled ||
+      (archive && new ArchivePolicies(config).anyDvr)
     ? new HlsPackagers({
       targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
       keyframeTolerance: config.hls.keyframeTolerance,

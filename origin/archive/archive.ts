@@ -14,6 +14,9 @@ import type { StreamRegistry } from "../stream/registry.ts";
 import { DvrStore } from "./dvr_store.ts";
 import { ArchiveHttp, type LivePhases } from "./http.ts";
 import { ArchivePolicies } from "./policy.ts";
+import { Recorder } from "./recorder.ts";
+import { RecordHook } from "./record_hook.ts";
+import { addRecordingRoutes } from "./recording_routes.ts";
 import { ProgrammeSchedule } from "./schedule.ts";
 
 /** Below the archive's state folder: programmes set through the admin API. */
@@ -28,6 +31,16 @@ export interface ArchiveDeps {
   readonly dvrDir: string;
   /** Where the archive keeps its state (`${dataDir}/archive`): programmes, jobs. */
   readonly stateDir: string | undefined;
+  /**
+   * The library folder recordings and clips are written into (`origin.record.library`, else
+   * the first VOD library's), and the URL prefix it is served under (if it is a library).
+   */
+  readonly library: {
+    readonly dir: string;
+    readonly prefix: string | undefined;
+  } | undefined;
+  /** Hook requests go through this. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -36,6 +49,8 @@ export interface ArchiveDeps {
 export interface Archive {
   readonly dvr: DvrStore;
   readonly http: ArchiveHttp;
+  /** Recordings (undefined without a library folder). */
+  readonly recorder: Recorder | undefined;
   /** The programme list and admin routes, mounted on the origin's app. */
   readonly routes: Hono;
   /** Told of every live segment (pass to the HLS packagers). */
@@ -88,18 +103,83 @@ export async function openArchive(
     ...(deps.now ? { now: deps.now } : {}),
   });
   registerDvrMetrics(deps.metrics, dvr);
+  const hook = new RecordHook({
+    url: config.hooks.onRecordDone,
+    timeoutMs: config.hooks.timeoutMs,
+    log: log.child("hook"),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+  const recorder = deps.library
+    ? await Recorder.open({
+      libraryDir: deps.library.dir,
+      libraryPrefix: deps.library.prefix,
+      pathPattern: config.record.pathPattern,
+      splitMs: config.record.splitSeconds * 1000,
+      splitBytes: config.record.splitBytes,
+      fragmentMs: Math.round(config.record.fragmentSeconds * 1000),
+      stateDir: deps.stateDir,
+    }, {
+      registry: deps.registry,
+      policies,
+      hook,
+      log: log.child("record"),
+      ...(deps.now ? { now: deps.now } : {}),
+    })
+    : undefined;
+  if (recorder) registerRecorderMetrics(deps.metrics, recorder, hook);
+  const routes = http.routes([
+    (admin) => {
+      if (recorder) addRecordingRoutes(admin, recorder, log.child("http"));
+    },
+  ]);
   return {
     dvr,
     http,
-    routes: http.routes(),
+    recorder,
+    routes,
     observer: dvr,
     setPhases(p) {
       phases = p;
     },
     async close() {
+      await recorder?.close();
+      await hook.close(1000);
       await dvr.close();
     },
   };
+}
+
+/** The recordings' state in /metrics. */
+function registerRecorderMetrics(
+  metrics: MetricsRegistry,
+  recorder: Recorder,
+  hook: RecordHook,
+): void {
+  metrics.collect(
+    "meridian_origin_recordings_active",
+    "Streams being recorded now",
+    "gauge",
+    () => [[undefined, recorder.activeCount]],
+  );
+  metrics.collect(
+    "meridian_origin_recording_files_total",
+    "Recording files finished, by state (done, recovered: finished at start-up after a crash, failed)",
+    "counter",
+    () =>
+      Object.entries(recorder.stats.files).map(([state, n]) => [{ state }, n]),
+  );
+  metrics.collect(
+    "meridian_origin_recording_bytes_total",
+    "Bytes of finished recording files",
+    "counter",
+    () => [[undefined, recorder.stats.bytes]],
+  );
+  metrics.collect(
+    "meridian_origin_record_hook_total",
+    "onRecordDone deliveries by outcome (delivered, retries, failed: gave up)",
+    "counter",
+    () => Object.entries(hook.stats).map(([outcome, n]) => [{ outcome }, n]),
+  );
 }
 
 /** The DVR's state in /metrics. */

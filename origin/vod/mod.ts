@@ -14,3 +14,23 @@ export {
 export { VodError, VodErrorCode } from "./errors.ts";
 export { checkRelPath, Library, type LibraryConfig } from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
+export {
+  flvSource,
+  frameRateOf,
+  mp4Source,
+  planRange,
+  type TimeRange,
+} from "./outputs.ts";
+export {
+  type FileSpan,
+  type Piece,
+  type PieceSource,
+  pieceStream,
+} from "./body.ts";
+export {
+  planSegments,
+  vodPlaylist,
+  type VodSegment,
+  vodSegment,
+} from "./hls.ts";
+export { extensionOf, type LibraryFile, MEDIA_EXTENSIONS } from "./library.ts";

@@ -58,4 +58,31 @@ export function policiesOf(origin: Record<string, unknown> = {}) {
   return new ArchivePolicies(parseConfig({ origin }).origin);
 }
 
+/** A tmpfs of `kib` KiB mounted for the test, or undefined when mounting is not allowed here. */
+export async function smallDisk(kib: number): Promise<string | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "meridian-dvr-full-" });
+  const out = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${kib}k`, "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!out?.success) {
+    await Deno.remove(dir);
+    return undefined;
+  }
+  return dir;
+}
+
+export async function unmount(dir: string): Promise<void> {
+  await new Deno.Command("umount", { args: [dir] }).output();
+  await Deno.remove(dir, { recursive: true });
+}
+
+/** Whether this test process may mount a tmpfs (root in the CI container). */
+export const canMount = await (async () => {
+  const d = await smallDisk(64);
+  if (d) await unmount(d);
+  return d !== undefined;
+})();
+
 export { DEFAULTS };

@@ -5,11 +5,14 @@ import {
 } from "../../../origin/archive/dvr_store.ts";
 import { parseIndex } from "../../../origin/archive/dvr_index.ts";
 import {
+  canMount,
   captureLogger,
   fakeHub,
   manualClock,
   policiesOf,
   segment,
+  smallDisk,
+  unmount,
 } from "./_fixture.ts";
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -261,32 +264,6 @@ Deno.test("DvrStore removes at start-up what a stream whose DVR is now off still
     await off.close();
   });
 });
-
-/** A tmpfs of `kib` KiB mounted for the test, or undefined when mounting is not allowed here. */
-async function smallDisk(kib: number): Promise<string | undefined> {
-  const dir = await Deno.makeTempDir({ prefix: "meridian-dvr-full-" });
-  const out = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", `size=${kib}k`, "tmpfs", dir],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => undefined);
-  if (!out?.success) {
-    await Deno.remove(dir);
-    return undefined;
-  }
-  return dir;
-}
-
-async function unmount(dir: string): Promise<void> {
-  await new Deno.Command("umount", { args: [dir] }).output();
-  await Deno.remove(dir, { recursive: true });
-}
-
-const canMount = await (async () => {
-  const d = await smallDisk(64);
-  if (d) await unmount(d);
-  return d !== undefined;
-})();
 
 Deno.test({
   name:
