@@ -1,8 +1,10 @@
 /**
  * The archive across `kill -9`: the origin runs as a user runs it (`deno run -A main.ts`),
- * ffmpeg publishes, the origin is killed with SIGKILL mid-publish and started again on the same
- * data directory. The DVR window from before the kill is intact (the same segments, playable),
- * and a new publish continues the window behind a discontinuity.
+ * ffmpeg publishes (recorded as MP4 and FLV, split every 4 s), the origin is killed with
+ * SIGKILL mid-publish and started again on the same data directory. The DVR window from before
+ * the kill is intact (the same segments, playable); every recording made so far is listed and
+ * plays from the library, the ones the kill cut repaired and finalized; a new publish
+ * continues the window behind a discontinuity.
  */
 import assert from "node:assert/strict";
 import {
@@ -19,6 +21,26 @@ import {
 import { freePort, probedSeconds, startMain } from "./_archive.ts";
 
 const haveFfmpeg = await hasBinary("ffmpeg") && await hasBinary("ffprobe");
+const ADMIN = "restart-admin-token-0123456789";
+
+interface ListedFile {
+  format: string;
+  path: string;
+  url: string;
+  duration: number;
+  bytes: number;
+  state: string;
+}
+
+async function recordings(
+  http: string,
+): Promise<{ active: { files: ListedFile[] }[]; files: ListedFile[] }> {
+  const res = await fetch(`${http}/admin/recordings`, {
+    headers: { Authorization: `Bearer ${ADMIN}` },
+  });
+  assert.equal(res.status, 200);
+  return await res.json();
+}
 
 async function playlist(url: string): Promise<ParsedMediaPlaylist> {
   const res = await fetch(url);
@@ -54,7 +76,7 @@ async function sessions(
 
 Deno.test({
   name:
-    "archive restart: kill -9 mid-publish, restart: the DVR window before the kill is intact and plays; a new publish continues it behind a DISCONTINUITY",
+    "archive restart: kill -9 mid-publish, restart: the DVR window before the kill is intact and plays, every recording so far (the cut ones repaired) plays from the library; a new publish continues the window behind a DISCONTINUITY",
   ignore: !haveFfmpeg,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -69,8 +91,12 @@ Deno.test({
         `dataDir: ${dir}/data`,
         "log: { level: warn, format: json }",
         `origin: { rtmpPort: ${rtmpPort}, httpPort: ${httpPort}, virtualLive: [],`,
+        `  adminToken: ${ADMIN},`,
+        `  vod: { libraries: [{ path: "${dir}/lib", prefix: /vod/ }] },`,
+        "  record: { splitSeconds: 4 },",
         "  hls: { targetDurationSeconds: 1, windowSegments: 3, endGraceSeconds: 0 },",
-        "  defaultApp: { dvr: { windowSeconds: 300 } } }",
+        "  defaultApp: { dvr: { windowSeconds: 300 },",
+        "    record: { enabled: true, formats: [mp4, flv] } } }",
         "",
       ].join("\n"),
     );
@@ -102,6 +128,21 @@ Deno.test({
         before!.endUnix
       }`;
       const seen = await playlist(rangeUrl);
+      // At least one split has finished a pair of files; another pair is being written.
+      const http = `http://127.0.0.1:${httpPort}`;
+      const recorded = await waitFor(
+        "a finished recording pair",
+        async () => {
+          const r = await recordings(http);
+          return r.files.length >= 2 && r.active.length === 1 ? r : undefined;
+        },
+        20_000,
+        100,
+      );
+      assert.equal(
+        recorded.active[0]!.files.filter((f) => f.state === "recording").length,
+        2,
+      );
       // kill -9 while ffmpeg is still publishing: nothing runs at shutdown.
       await origin.kill();
       await pub.stop();
@@ -125,6 +166,35 @@ Deno.test({
         Math.abs(probed - listed) <= 1,
         `ffprobe ${probed.toFixed(3)} s of ${listed.toFixed(3)} s kept`,
       );
+      // Every recording made so far is listed and plays from the library; the cut ones were
+      // repaired and finalized at start-up.
+      const listed2 = await recordings(http);
+      assert.equal(listed2.active.length, 0);
+      const byState = (st: string) =>
+        listed2.files.filter((f) => f.state === st);
+      const all = JSON.stringify(listed2.files);
+      assert.ok(byState("done").length >= 2, all);
+      assert.equal(byState("recovered").length, 2, all);
+      assert.equal(byState("failed").length, 0, all);
+      for (const f of listed2.files) {
+        const probedFile = await probedSeconds(`${http}${f.url}`);
+        assert.ok(
+          Math.abs(probedFile - f.duration) < 0.5,
+          `${f.path}: ffprobe ${probedFile} s, listed ${f.duration} s`,
+        );
+        if (f.format === "mp4") {
+          const head = new Uint8Array(
+            await (await fetch(`${http}${f.url}`, {
+              headers: { Range: "bytes=0-63" },
+            })).arrayBuffer(),
+          );
+          const ftyp = new DataView(head.buffer).getUint32(0);
+          const type = String.fromCharCode(
+            ...head.subarray(ftyp + 4, ftyp + 8),
+          );
+          assert.equal(type, "moov", `${f.path} is faststart`);
+        }
+      }
       // The kept session shows as ended (not live) after the crash.
       const recovered = await sessions(base);
       assert.equal(recovered.length, 1);
