@@ -191,6 +191,11 @@ export async function startOrigin(
     },
     log: log.child("stream"),
   });
+  const vod = config.vod.libraries.length > 0
+    ? new VodService(config.vod, { log: log.child("vod") })
+    : undefined;
+  if (vod) registerVodMetrics(deps.metrics, vod);
+
   // The archive keeps the live segments: it needs the packagers even where HLS is not served.
   const dvrDir = config.dvr.dir ||
     (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
@@ -267,11 +272,6 @@ export async function startOrigin(
     () =>
       registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
   );
-
-  const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, { log: log.child("vod") })
-    : undefined;
-  if (vod) registerVodMetrics(deps.metrics, vod);
 
   const app = createOriginHttpApp(
     {

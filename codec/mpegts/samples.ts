@@ -126,14 +126,22 @@ export class TsSampleReader {
       const type = types.get(pes.pid);
       if (pes.pid === TsPid.Video) {
         if (type !== 0x1b) {
-          this.unsupported.add(`video stream type 0x${(type ?? 0).toString(16)}`);
+          this.unsupported.add(
+            `video stream type 0x${(type ?? 0).toString(16)}`,
+          );
           continue;
         }
-        const sample = this.#video(pes.data, toMs(pes.dtsTicks), toMs(pes.ptsTicks));
+        const sample = this.#video(
+          pes.data,
+          toMs(pes.dtsTicks),
+          toMs(pes.ptsTicks),
+        );
         if (sample) out.push(sample);
       } else if (pes.pid === TsPid.Audio) {
         if (type !== 0x0f) {
-          this.unsupported.add(`audio stream type 0x${(type ?? 0).toString(16)}`);
+          this.unsupported.add(
+            `audio stream type 0x${(type ?? 0).toString(16)}`,
+          );
           continue;
         }
         out.push(...this.#audio(pes.data, toMs(pes.ptsTicks)));

@@ -17,6 +17,9 @@ import { ArchivePolicies } from "./policy.ts";
 import { Recorder } from "./recorder.ts";
 import { RecordHook } from "./record_hook.ts";
 import { addRecordingRoutes } from "./recording_routes.ts";
+import { addClipRoutes } from "./clip_routes.ts";
+import { ClipJobs } from "./clips.ts";
+import type { VodService } from "../vod/mod.ts";
 import { ProgrammeSchedule } from "./schedule.ts";
 
 /** Below the archive's state folder: programmes set through the admin API. */
@@ -39,6 +42,8 @@ export interface ArchiveDeps {
     readonly dir: string;
     readonly prefix: string | undefined;
   } | undefined;
+  /** The media libraries: clips of library files. */
+  readonly vod?: VodService | undefined;
   /** Hook requests go through this. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** @default Date.now */
@@ -51,6 +56,8 @@ export interface Archive {
   readonly http: ArchiveHttp;
   /** Recordings (undefined without a library folder). */
   readonly recorder: Recorder | undefined;
+  /** Clip jobs (undefined without a library folder). */
+  readonly clips: ClipJobs | undefined;
   /** The programme list and admin routes, mounted on the origin's app. */
   readonly routes: Hono;
   /** Told of every live segment (pass to the HLS packagers). */
@@ -127,21 +134,47 @@ export async function openArchive(
     })
     : undefined;
   if (recorder) registerRecorderMetrics(deps.metrics, recorder, hook);
+  const clips = deps.library
+    ? await ClipJobs.open({
+      stateDir: deps.stateDir === undefined
+        ? undefined
+        : `${deps.stateDir}/clips`,
+      workDir: deps.stateDir === undefined
+        ? `${deps.dvrDir}/.clips-work`
+        : `${deps.stateDir}/clips-work`,
+      libraryDir: deps.library.dir,
+      libraryPrefix: deps.library.prefix,
+      clipPattern: config.record.clipPattern,
+      maxConcurrent: config.record.maxConcurrentClips,
+      hlsSegmentMs: Math.round(config.vod.hlsSegmentSeconds * 1000),
+      ffmpegPath: config.vod.ffmpegPath,
+    }, {
+      dvr,
+      vod: deps.vod,
+      isOpen: (a, s) => http.isOpen(a, s),
+      log: log.child("clips"),
+      ...(deps.now ? { now: deps.now } : {}),
+    })
+    : undefined;
+  if (clips) registerClipMetrics(deps.metrics, clips);
   const routes = http.routes([
     (admin) => {
       if (recorder) addRecordingRoutes(admin, recorder, log.child("http"));
+      if (clips) addClipRoutes(admin, clips, log.child("http"));
     },
   ]);
   return {
     dvr,
     http,
     recorder,
+    clips,
     routes,
     observer: dvr,
     setPhases(p) {
       phases = p;
     },
     async close() {
+      await clips?.close();
       await recorder?.close();
       await hook.close(1000);
       await dvr.close();
@@ -221,5 +254,21 @@ function registerDvrMetrics(metrics: MetricsRegistry, dvr: DvrStore): void {
     "Bytes of segments the DVR wrote",
     "counter",
     () => [[undefined, dvr.stats.writtenBytes]],
+  );
+}
+
+/** The clip jobs in /metrics. */
+function registerClipMetrics(metrics: MetricsRegistry, clips: ClipJobs): void {
+  metrics.collect(
+    "meridian_origin_clip_jobs",
+    "Clip jobs kept, by state (queued, running, done, failed, cancelled)",
+    "gauge",
+    () => Object.entries(clips.counts()).map(([state, n]) => [{ state }, n]),
+  );
+  metrics.collect(
+    "meridian_origin_clip_jobs_finished_total",
+    "Clip jobs finished since start, by outcome",
+    "counter",
+    () => Object.entries(clips.finished).map(([state, n]) => [{ state }, n]),
   );
 }
