@@ -110,6 +110,12 @@ export async function openArchive(
     ...(deps.now ? { now: deps.now } : {}),
   });
   registerDvrMetrics(deps.metrics, dvr);
+  deps.metrics.collect(
+    "meridian_origin_timeshift_flv_total",
+    "HTTP-FLV time-shift bodies by outcome (started; joined: caught up and went on from the live edge)",
+    "counter",
+    () => Object.entries(http.flvStats).map(([outcome, n]) => [{ outcome }, n]),
+  );
   const hook = new RecordHook({
     url: config.hooks.onRecordDone,
     timeoutMs: config.hooks.timeoutMs,

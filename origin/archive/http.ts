@@ -24,9 +24,14 @@ import { listProgrammes, programmesBody } from "./programs.ts";
 import { parseProgrammeList, type ProgrammeSchedule } from "./schedule.ts";
 import {
   availableOf,
+  firstEndingAfter,
   parseTimeshiftQuery,
+  selectRange,
   timeshiftPlaylist,
 } from "./timeshift.ts";
+import { createLiveBody } from "../../runtime/live_body.ts";
+import { runTimeshiftFlv, type TimeshiftFlvRequest } from "./flv_timeshift.ts";
+import { parseTime } from "./time.ts";
 
 /** Largest admin request body read (bytes). */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
@@ -149,6 +154,8 @@ export async function readJsonBody(c: Context): Promise<unknown> {
 
 /** The archive's answers the origin's own routes call (playlist, segment). */
 export class ArchiveHttp {
+  /** Time-shift FLV bodies started, and those that joined the live edge. */
+  readonly flvStats = { started: 0, joined: 0 };
   readonly #deps: ArchiveHttpDeps;
   readonly #o: ArchiveHttpOptions;
   readonly #now: () => number;
@@ -213,6 +220,70 @@ export class ArchiveHttp {
       maxAgeSeconds: p.maxAgeSeconds ?? this.#o.openMaxAgeSeconds,
       immutable: p.closed,
     };
+  }
+
+  /**
+   * Checks an HTTP-FLV time-shift request (`?start=T`) before access is settled.
+   *
+   * @returns `undefined` when it asks for the live stream (no `start`).
+   * @throws {ArchiveError} 400, 404 or 416, as a playlist's.
+   */
+  flvTimeshift(
+    app: string,
+    stream: string,
+    query: URLSearchParams,
+  ): TimeshiftFlvRequest | undefined {
+    const raw = query.get("start");
+    if (raw === null) return undefined;
+    const startMs = parseTime(raw, "start");
+    const view = this.viewOf(app, stream);
+    const open = this.isOpen(app, stream);
+    selectRange(view, startMs, undefined, { nowMs: this.#now(), open });
+    const i = Math.min(
+      firstEndingAfter(view.segments, startMs),
+      view.segments.length - 1,
+    );
+    return { app, stream, startMs, first: view.segments[i]! };
+  }
+
+  /** The body of a checked HTTP-FLV time-shift request, fed at live speed. */
+  flvResponse(
+    req: TimeshiftFlvRequest,
+    init: {
+      readonly headers: HeadersInit;
+      readonly maxQueueBytes: number;
+      readonly signal?: AbortSignal | undefined;
+      readonly onClose?: (() => void) | undefined;
+    },
+  ): Response {
+    const stop = new AbortController();
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      stop.abort();
+      init.onClose?.();
+    };
+    const { response, out } = createLiveBody({
+      maxQueueBytes: init.maxQueueBytes,
+      framing: "chunked",
+      headers: init.headers,
+      gone: close,
+    });
+    init.signal?.addEventListener("abort", () => {
+      close();
+      out.end(false, "token revoked");
+    }, { once: true });
+    this.flvStats.started++;
+    runTimeshiftFlv(req, out, stop.signal, {
+      dvr: this.#deps.dvr,
+      registry: this.#deps.registry,
+      isOpen: (a, s) => this.isOpen(a, s),
+      log: this.#deps.log,
+      onJoin: () => this.flvStats.joined++,
+      now: this.#now,
+    }).finally(close);
+    return response;
   }
 
   /** The file of a kept segment (the live window no longer has it), or `undefined`. */

@@ -27,3 +27,4 @@ export {
 export { ProgrammeSchedule } from "./schedule.ts";
 export { parseTime } from "./time.ts";
 export { type Archive, type ArchiveDeps, openArchive } from "./archive.ts";
+export { type TimeshiftFlvRequest } from "./flv_timeshift.ts";

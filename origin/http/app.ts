@@ -23,6 +23,7 @@ import {
   archiveErrorResponse,
   type ArchiveHttp,
   type TimeshiftAnswer,
+  type TimeshiftFlvRequest,
 } from "../archive/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
@@ -257,7 +258,20 @@ export function createOriginHttpApp(
       return c.text("Bad stream name", 400);
     }
     if (ext === "flv") {
-      if (!registry.get(appName, stream)) {
+      // `?start=T`: the archive from that moment at live speed (the same access as live).
+      let shift: TimeshiftFlvRequest | undefined;
+      try {
+        shift = archive?.http.flvTimeshift(
+          appName,
+          stream,
+          new URL(c.req.url).searchParams,
+        );
+      } catch (err) {
+        const res = archiveErrorResponse(err, deps.log);
+        requests.inc({ kind: "flv", status: res.status });
+        return res;
+      }
+      if (!shift && !registry.get(appName, stream)) {
         requests.inc({ kind: "flv", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
@@ -286,6 +300,20 @@ export function createOriginHttpApp(
           unwatch();
           access.ended("play", request);
         };
+      }
+      if (shift && archive) {
+        requests.inc({ kind: "flv", status: 200 });
+        return archive.http.flvResponse(shift, {
+          headers: {
+            ...CORS,
+            ...markHeaders(mark),
+            "Content-Type": "video/x-flv",
+            "Cache-Control": "no-cache, no-store",
+          },
+          maxQueueBytes: options.maxViewerQueueBytes,
+          signal,
+          onClose: end,
+        });
       }
       // Looked up again: the publisher may have left while access was decided.
       const hub = registry.get(appName, stream);
