@@ -110,6 +110,8 @@ export interface DvrStoreOptions {
   readonly now?: () => number;
   /** @default SWEEP_INTERVAL_MS; 0 = no timer (tests call sweep()). */
   readonly sweepIntervalMs?: number;
+  /** @default INDEX_COMPACT_MIN_DEAD_LINES */
+  readonly compactMinDeadLines?: number;
 }
 
 /** Counters of the DVR for /metrics. */
@@ -626,7 +628,9 @@ export class DvrStore implements HlsSegmentObserver {
     this.#applyWindow(s, "window");
     this.#applyCaps();
     if (
-      session.file && session.dead >= INDEX_COMPACT_MIN_DEAD_LINES &&
+      session.file &&
+      session.dead >=
+        (this.#o.compactMinDeadLines ?? INDEX_COMPACT_MIN_DEAD_LINES) &&
       session.dead > session.kept
     ) await this.#compact(s, session);
   }

@@ -314,3 +314,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test("DvrStore rewrites a long live session's index without the lines of evicted segments, and it reads back the same", async () => {
+  await withDir(async (dir) => {
+    const clock = manualClock(T0);
+    const opts = {
+      dir,
+      maxBytes: 1 << 30,
+      policies: policiesOf({ defaultApp: { dvr: { windowSeconds: 20 } } }),
+      log: captureLogger().log,
+      now: clock.now,
+      sweepIntervalMs: 0,
+      compactMinDeadLines: 10,
+    };
+    const dvr = await DvrStore.open(opts);
+    const hub = fakeHub("live", "cam", T0);
+    for (let i = 0; i < 60; i++) {
+      clock.ms = T0 + (i + 1) * 2000;
+      dvr.onSegment(hub, segment("p", i, T0 + i * 2000, { bytes: 188 }));
+      await dvr.flush();
+    }
+    const kept = dvr.view("live", "cam")!.segments.map((s) => s.name);
+    assert.ok(kept.length <= 12, `${kept.length} kept`);
+    const lines = (await Deno.readTextFile(`${dir}/live/cam/${T0}.idx`))
+      .trim().split("\n");
+    // Header + kept ones + fewer than 2 × the threshold of dead lines: not 61 lines.
+    assert.ok(
+      lines.length < 1 + kept.length + 2 * 10 + 1,
+      `${lines.length} lines`,
+    );
+    assert.match(lines[0]!, /"session"/, "the header stays first");
+    const again = await DvrStore.open(opts);
+    assert.deepEqual(
+      again.view("live", "cam")!.segments.map((s) => s.name),
+      kept,
+    );
+    await dvr.close();
+    await again.close();
+  });
+});
