@@ -112,7 +112,11 @@ function check(ok: boolean, message: string): void {
  * ].join("\n"));
  * ```
  */
-export function renderMediaPlaylist(playlist: MediaPlaylist): string {
+export function renderMediaPlaylist(
+  playlist: MediaPlaylist,
+  segmentText: (segment: PlaylistSegment, i: number) => string =
+    renderSegmentLines,
+): string {
   check(
     Number.isInteger(playlist.mediaSequence) && playlist.mediaSequence >= 0,
     `Cannot render playlist: media sequence must be a non-negative integer, got ${playlist.mediaSequence}`,
@@ -148,20 +152,40 @@ export function renderMediaPlaylist(playlist: MediaPlaylist): string {
   if (playlist.playlistType !== undefined) {
     lines.push(`#EXT-X-PLAYLIST-TYPE:${playlist.playlistType}`);
   }
-  for (const s of playlist.segments) {
+  playlist.segments.forEach((s, i) => {
     if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
-    if (s.programDateTimeMs !== undefined) {
-      // §4.3.2.6: ISO/IEC 8601:2004 date/time with time zone; we write UTC with ms.
-      lines.push(
-        `#EXT-X-PROGRAM-DATE-TIME:${
-          new Date(s.programDateTimeMs).toISOString()
-        }`,
-      );
-    }
-    lines.push(`#EXTINF:${s.durationSeconds.toFixed(EXTINF_DECIMALS)},`, s.uri);
-  }
+    lines.push(segmentText(s, i));
+  });
   if (playlist.ended) lines.push("#EXT-X-ENDLIST");
   return lines.join("\n") + "\n";
+}
+
+/**
+ * One segment's lines as {@link renderMediaPlaylist} writes them (EXT-X-PROGRAM-DATE-TIME if
+ * known, EXTINF, URI; not the EXT-X-DISCONTINUITY before them), without a final newline.
+ * A caller that renders long playlists of the same segments again and again (time-shift)
+ * keeps these and passes them back as `segmentText`.
+ *
+ * @example
+ * ```ts
+ * import { renderSegmentLines } from "./playlist.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   renderSegmentLines({ uri: "a.ts", durationSeconds: 2, programDateTimeMs: 0 }),
+ *   "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z\n#EXTINF:2.000,\na.ts",
+ * );
+ * ```
+ */
+export function renderSegmentLines(s: PlaylistSegment): string {
+  const extinf = `#EXTINF:${
+    s.durationSeconds.toFixed(EXTINF_DECIMALS)
+  },\n${s.uri}`;
+  // §4.3.2.6: ISO/IEC 8601:2004 date/time with time zone; we write UTC with ms.
+  return s.programDateTimeMs === undefined
+    ? extinf
+    : `#EXT-X-PROGRAM-DATE-TIME:${
+      new Date(s.programDateTimeMs).toISOString()
+    }\n${extinf}`;
 }
 
 function parseInteger(tag: string, value: string): number {

@@ -14,7 +14,10 @@
  * @module
  */
 
-import { renderMediaPlaylist } from "../../codec/hls/mod.ts";
+import {
+  renderMediaPlaylist,
+  renderSegmentLines,
+} from "../../codec/hls/mod.ts";
 import type { DvrSegment, DvrStreamView } from "./dvr_store.ts";
 import {
   ArchiveError,
@@ -186,6 +189,24 @@ export function selectRange(
   return out;
 }
 
+/**
+ * Each kept segment's playlist lines, rendered once: a 2-hour range is 3,600 dates to format,
+ * and every reload of every viewer would format them again. Kept as long as the segment is.
+ */
+const LINES = new WeakMap<DvrSegment, { base: string; text: string }>();
+
+function linesOf(
+  s: DvrSegment,
+  base: string,
+  p: Parameters<typeof renderSegmentLines>[0],
+): string {
+  const hit = LINES.get(s);
+  if (hit && hit.base === base) return hit.text;
+  const text = renderSegmentLines(p);
+  LINES.set(s, { base, text });
+  return text;
+}
+
 /** A time-shift playlist and how long it may be cached. */
 export interface TimeshiftPlaylist {
   readonly text: string;
@@ -245,7 +266,7 @@ export function timeshiftPlaylist(
             s.sequence !== prev.sequence + 1),
       };
     }),
-  });
+  }, (p, i) => linesOf(segments[i]!, segmentBase, p));
   const leavesAt = first.programDateTimeMs + first.durationMs + view.windowMs;
   return {
     text,
