@@ -12,7 +12,7 @@ import { readFlvFile } from "../codec/flv/mod.ts";
 import { ClipJobs } from "../origin/archive/clips.ts";
 import { DvrStore } from "../origin/archive/dvr_store.ts";
 import { ArchivePolicies } from "../origin/archive/policy.ts";
-import { HlsStream } from "../origin/hls/mod.ts";
+import { type HlsSegment, HlsStream } from "../origin/hls/mod.ts";
 import { silentLogger } from "../origin/log.ts";
 import { VodService } from "../origin/vod/mod.ts";
 import { parseConfig } from "../config/mod.ts";
@@ -98,14 +98,13 @@ const work = await Deno.makeTempDir({ prefix: "meridian-clip-bench-" });
 try {
   const lib = `${work}/lib`;
   await Deno.mkdir(lib);
-  await Deno.symlink(`${MEDIA}/twelve.mp4`, `${lib}/twelve.mp4`).catch(() =>
-    Deno.copyFile(`${MEDIA}/twelve.mp4`, `${lib}/twelve.mp4`)
-  );
+  // Copies: a symlink out of a library is not served (by design).
+  await Deno.copyFile(`${MEDIA}/twelve.mp4`, `${lib}/twelve.mp4`);
   await Deno.copyFile(`${MEDIA}/twelve.flv`, `${lib}/twelve.flv`);
   const config = parseConfig({});
   const dvr = await DvrStore.open({
     dir: `${work}/dvr`,
-    maxBytes: 1 << 40,
+    maxBytes: 2 ** 40,
     policies: new ArchivePolicies(
       parseConfig({
         origin: { defaultApp: { dvr: { windowSeconds: 86_400 } } },
@@ -118,20 +117,26 @@ try {
   const T0 = Date.now() - 13 * 60_000;
   const hub = { app: "live", name: "bench", startedAtMs: T0 } as unknown as Hub;
   let ts = 0;
+  const closed: HlsSegment[] = [];
   const hls = new HlsStream({
     streamName: "bench",
     segmentNamePrefix: "b",
     now: () => T0 + ts,
-    onSegmentClosed: (s) => dvr.onSegment(hub, s),
+    onSegmentClosed: (s) => closed.push(s),
   });
   const t = performance.now();
-  for (
-    const tag of readFlvFile(await Deno.readFile(`${MEDIA}/twelve.flv`)).tags
-  ) {
+  const tags = readFlvFile(await Deno.readFile(`${MEDIA}/twelve.flv`)).tags;
+  for (const tag of tags) {
     ts = tag.timestampMs;
     hls.onTag(tag);
+    // Written as a live stream's would be: a segment at a time (no backlog drops).
+    for (const s of closed.splice(0)) {
+      dvr.onSegment(hub, s);
+      await dvr.flush();
+    }
   }
   hls.onEnd();
+  for (const s of closed.splice(0)) dvr.onSegment(hub, s);
   dvr.onPublishEnd(hub);
   await dvr.flush();
   console.error(

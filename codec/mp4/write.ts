@@ -96,6 +96,51 @@ export function planMp4(
   return { head, ranges, size: head.length + payload };
 }
 
+/**
+ * The head of an MP4 whose media is already in place: a file that holds `payloadBytes` of
+ * samples from offset `headBytes` on (written there first, the room before it left empty), and
+ * gets `ftyp`, `moov` (offsets pointing into that payload), a `free` box filling the room and a
+ * 64-bit `mdat` header covering the payload, written at offset 0. This is how a clip of the DVR
+ * is made without copying its frames a second time.
+ *
+ * @param parts Samples whose `offset`s are offsets in that file (at or past `headBytes`).
+ * @returns Exactly `headBytes` bytes, or `undefined` when the `moov` does not fit the room.
+ *
+ * @example
+ * ```ts ignore
+ * const head = planMp4InPlace([{ track, first: 0, end: track.samples.count }], { startMs: 0 }, { headBytes: 1 << 20, payloadBytes });
+ * // write head at offset 0 of the file whose payload starts at 1 MiB
+ * ```
+ */
+export function planMp4InPlace(
+  parts: readonly Mp4TrackRange[],
+  options: Mp4PlanOptions,
+  layout: { readonly headBytes: number; readonly payloadBytes: number },
+): Uint8Array | undefined {
+  const { headBytes, payloadBytes } = layout;
+  const wide = headBytes + payloadBytes > 0xffff_ffff;
+  const moov = buildMoov(parts, options, (off) => off, wide);
+  const mdatHead = 16;
+  const room = headBytes - FTYP.length - moov.length - mdatHead;
+  if (room < 8) return undefined;
+  const head = new Uint8Array(headBytes);
+  head.set(FTYP, 0);
+  head.set(moov, FTYP.length);
+  const v = new DataView(head.buffer);
+  let o = FTYP.length + moov.length;
+  // `free` (ISO/IEC 14496-12 §8.1.2): room whose bytes nothing reads.
+  v.setUint32(o, room);
+  head.set([0x66, 0x72, 0x65, 0x65], o + 4);
+  o += room;
+  // A 64-bit mdat whatever its size (§4.2: size 1, then largesize).
+  v.setUint32(o, 1);
+  head.set([0x6d, 0x64, 0x61, 0x74], o + 4);
+  const total = payloadBytes + mdatHead;
+  v.setUint32(o + 8, Math.floor(total / 0x1_0000_0000));
+  v.setUint32(o + 12, total >>> 0);
+  return head;
+}
+
 /** Sorted, merged byte ranges of every chosen sample. */
 function mergeRanges(
   parts: readonly Mp4TrackRange[],

@@ -109,7 +109,7 @@ export class TsSampleReader {
    * @throws {TsFormatError} When the bytes are not valid MPEG-TS.
    */
   read(segment: Uint8Array, mediaStartMs: number): TsSample[] {
-    const demuxed = new TsDemuxer().demux(segment);
+    const demuxed = new TsDemuxer().demux(segment, { packets: false });
     const types = new Map(
       (demuxed.pmt?.streams ?? []).map((s) => [s.pid, s.streamType]),
     );

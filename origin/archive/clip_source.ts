@@ -44,6 +44,11 @@ export interface DvrMediaOptions {
   readonly signal?: AbortSignal | undefined;
   /** Told the fraction (0..1) of segments read. */
   readonly onProgress?: ((fraction: number) => void) | undefined;
+  /**
+   * Bytes left empty before the payload (room for an MP4 head written there later): the
+   * samples' offsets count from the file's start, so they point past it. @default 0
+   */
+  readonly reserveBytes?: number | undefined;
 }
 
 interface TrackBuild {
@@ -86,7 +91,10 @@ export async function dvrMedia(
     create: true,
     truncate: true,
   });
-  let offset = 0;
+  const reserve = options.reserveBytes ?? 0;
+  // The room stays a hole (a sparse file): the head is written there at the end.
+  if (reserve > 0) await out.seek(reserve, Deno.SeekMode.Start);
+  let offset = reserve;
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   const flush = async () => {

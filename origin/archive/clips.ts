@@ -14,6 +14,7 @@
  * @module
  */
 
+import { planMp4InPlace } from "../../codec/mp4/mod.ts";
 import { isSync, presentationTicks } from "../../codec/samples/mod.ts";
 import { describeError, type Logger } from "../log.ts";
 import {
@@ -22,6 +23,7 @@ import {
   MEDIA_EXTENSIONS,
   type MediaFile,
   mp4Source,
+  planRange,
   planSegments,
   vodPlaylist,
   vodSegment,
@@ -39,6 +41,7 @@ import { exactCut } from "./exact.ts";
 import {
   listDir,
   removeIfPresent,
+  writeAll,
   writeFileDurably,
   writeJsonAtomic,
 } from "./files.ts";
@@ -286,6 +289,16 @@ export function keyframeEnd(
   }
   if (before !== undefined && before > startKey) return before;
   return after ?? endSeconds;
+}
+
+/**
+ * Room left for the head of an MP4 written in place (bytes): far more than the `moov` of
+ * `seconds` of media needs (tables at most ~40 bytes a sample; 60 fps video and 50 audio
+ * frames a second), left as a hole in the file (no disk blocks), rounded to 64 KiB.
+ */
+export function headRoomFor(seconds: number): number {
+  const bytes = 64 * 1024 + Math.ceil(seconds + 10) * (60 + 50) * 40;
+  return Math.ceil(bytes / 65536) * 65536;
 }
 
 /** Options of {@link ClipJobs}. */
@@ -597,6 +610,21 @@ export class ClipJobs {
         job.percent = Math.min(99, Math.floor(fraction * 100));
         this.#saveThrottled(job);
       };
+      const rel = this.#outputPath(job);
+      const final = `${this.#o.libraryDir}/${rel}`;
+      const dir = final.slice(0, final.lastIndexOf("/"));
+      await Deno.mkdir(dir, { recursive: true }).catch((cause) => {
+        throw new ArchiveError(
+          ArchiveErrorCode.Io,
+          `Cannot write clips into '${dir}': ${describeError(cause)}`,
+          { cause },
+        );
+      });
+      const partial = `${dir}/.${final.slice(dir.length + 1)}.part`;
+      // A keyframe MP4 of the DVR is written where it ends up: its frames once, then its head
+      // in the room left before them (no second copy of a 10-minute clip).
+      const inPlace = r.source === "dvr" && r.format === "mp4" && !r.exact;
+      let reserve = 0;
       let src: ClipMedia;
       let startSeconds: number;
       let endSeconds: number;
@@ -614,11 +642,22 @@ export class ClipJobs {
           ? view.segments[view.segments.indexOf(last) + 1]
           : undefined;
         if (next && next.session === last!.session) segments.push(next);
+        if (inPlace) {
+          let seconds = 0;
+          for (const sg of segments) seconds += sg.durationMs / 1000;
+          reserve = headRoomFor(seconds);
+          job.partial = partial;
+          await this.#save(job);
+        }
         src = await dvrMedia(
           this.#d.dvr.streamDir(r.app, r.stream),
           segments,
-          `${work}/payload.bin`,
-          { signal, onProgress: (f) => progress(f * readShare) },
+          inPlace ? partial : `${work}/payload.bin`,
+          {
+            signal,
+            onProgress: (f) => progress(f * (inPlace ? 0.95 : readShare)),
+            reserveBytes: reserve,
+          },
         );
         startSeconds = (r.startMs - src.t0Ms!) / 1000;
         endSeconds = (r.endMs - src.t0Ms!) / 1000;
@@ -645,29 +684,48 @@ export class ClipJobs {
         endSeconds = endSeconds - startSeconds;
         startSeconds = 0;
       }
-      const rel = this.#outputPath(job);
-      const final = `${this.#o.libraryDir}/${rel}`;
-      const dir = final.slice(0, final.lastIndexOf("/"));
-      await Deno.mkdir(dir, { recursive: true }).catch((cause) => {
-        throw new ArchiveError(
-          ArchiveErrorCode.Io,
-          `Cannot write clips into '${dir}': ${describeError(cause)}`,
-          { cause },
-        );
-      });
       const range = { startSeconds, endSeconds, accurate: false as const };
       const writeShare = 1 - readShare;
       const onBytes = (total: number) => (n: number) => {
         job.bytes = n;
         progress(readShare + writeShare * Math.min(1, n / Math.max(1, total)));
       };
-      if (r.format === "hls") {
+      const head = inPlace
+        ? (() => {
+          const plan = planRange(src.media, range);
+          return planMp4InPlace(plan.parts, { startMs: plan.showFromMs }, {
+            headBytes: reserve,
+            payloadBytes: src.media.file.size - reserve,
+          });
+        })()
+        : undefined;
+      if (head) {
+        const f = await Deno.open(partial, { write: true });
+        try {
+          await writeAll(f, head);
+          await f.syncData();
+        } finally {
+          f.close();
+        }
+        await Deno.rename(partial, final);
+        job.bytes = (await Deno.stat(final)).size;
+      } else if (r.format === "hls") {
         await this.#writeHls(job, src, range, final, work, signal, onBytes);
       } else {
+        if (inPlace) {
+          // The head did not fit its room: the frames move to a file of their own first.
+          await Deno.rename(partial, `${work}/payload.bin`);
+          src = {
+            ...src,
+            media: {
+              ...src.media,
+              file: { ...src.media.file, realPath: `${work}/payload.bin` },
+            },
+          };
+        }
         const source = r.format === "mp4"
           ? mp4Source(src.media, range)
           : flvSource(src.media, range);
-        const partial = `${dir}/.${final.slice(dir.length + 1)}.part`;
         job.partial = partial;
         await this.#save(job);
         await writePieces(src.media.file.realPath, source, partial, {
