@@ -15,6 +15,7 @@
  * @module
  */
 
+import { concatBytes } from "../../codec/bytes/concat.ts";
 import { TsSampleReader } from "../../codec/mpegts/mod.ts";
 import {
   SampleTableBuilder,
@@ -97,8 +98,10 @@ export async function dvrMedia(
   let offset = reserve;
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
+  // One write per batch: a write per frame is an async op per frame (43,000 for 10 minutes:
+  // 1.6 s of the 2 s a clip took).
   const flush = async () => {
-    for (const b of batch) await writeAll(out, b);
+    if (batchBytes > 0) await writeAll(out, concatBytes(batch, batchBytes));
     batch = [];
     batchBytes = 0;
   };

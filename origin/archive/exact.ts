@@ -29,6 +29,7 @@ import {
   parameterSetIds,
   splitAnnexB,
 } from "../../codec/h264/mod.ts";
+import { concatBytes } from "../../codec/bytes/concat.ts";
 import { planMp4 } from "../../codec/mp4/mod.ts";
 import {
   isSync,
@@ -469,6 +470,16 @@ async function writeClip(
   const tracks: TrackIndex[] = [];
   let offset = 0;
   let durationMs = 0;
+  // Frames gathered and written a block at a time (a write per frame is an op per frame).
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flushPending = async () => {
+    if (pendingBytes > 0) {
+      await writeAll(dst, concatBytes(pending, pendingBytes));
+    }
+    pending = [];
+    pendingBytes = 0;
+  };
   try {
     for (const p of parts) {
       const s = p.track.samples;
@@ -502,7 +513,9 @@ async function writeClip(
         const data = r.x.kind === "new"
           ? r.x.data
           : await read(s.offset[r.x.i]!, r.size);
-        await writeAll(dst, data);
+        pending.push(data);
+        pendingBytes += data.byteLength;
+        if (pendingBytes >= COPY_BLOCK_BYTES) await flushPending();
         const dts = Math.max(
           r.dts - p.shift + mediaTime,
           last === undefined ? 0 : last + 1,
@@ -533,6 +546,7 @@ async function writeClip(
         samples,
       });
     }
+    await flushPending();
     await dst.syncData();
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
