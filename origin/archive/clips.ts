@@ -160,7 +160,7 @@ function secondsField(b: Record<string, unknown>, f: string): number {
  * import assert from "node:assert/strict";
  * const r = parseClipRequest({ app: "live", stream: "cam", start: 1714564800, end: "2024-05-01T12:00:20Z", format: "mp4" });
  * assert.equal(r.source, "dvr");
- * assert.throws(() => parseClipRequest({ app: "live", stream: "cam", start: 20, end: 10, format: "mp4" }), /'end'/);
+ * assert.throws(() => parseClipRequest({ app: "live", stream: "cam", start: 1714564820, end: 1714564810, format: "mp4" }), /'end'/);
  * ```
  */
 export function parseClipRequest(body: unknown): ClipRequest {
