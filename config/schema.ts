@@ -87,10 +87,13 @@ export interface OriginAppConfig {
   readonly publishKeys: readonly string[];
   /** Per-stream publish keys. @default [] */
   readonly streams: readonly OriginStreamAccessConfig[];
-  /** Time-shift of the app's streams. @default {enabled: false, windowSeconds: 7200, maxBytes: 0} */
-  readonly dvr: DvrAppConfig;
+  /**
+   * Time-shift of the app's streams (optional for programmatic callers; a loaded config
+   * always has it). @default {enabled: false, windowSeconds: 7200, maxBytes: 0}
+   */
+  readonly dvr?: DvrAppConfig;
   /** Recording of the app's streams. @default {enabled: false, formats: [mp4]} */
-  readonly record: RecordAppConfig;
+  readonly record?: RecordAppConfig;
 }
 
 /**
@@ -245,8 +248,9 @@ export interface OriginConfig {
   readonly defaultApp: {
     readonly access: AppAccess;
     readonly publishKeys: readonly string[];
-    readonly dvr: DvrAppConfig;
-    readonly record: RecordAppConfig;
+    /** Optional for programmatic callers; a loaded config always has it. */
+    readonly dvr?: DvrAppConfig;
+    readonly record?: RecordAppConfig;
   };
   readonly hooks: OriginHooksConfig;
   /** Time-shift storage shared by every app (each app says whether and how long). */

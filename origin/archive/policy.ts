@@ -6,12 +6,21 @@
  * @module
  */
 
-import type {
-  DvrAppConfig,
-  OriginAppConfig,
-  OriginConfig,
-  RecordFormat,
+import {
+  DEFAULTS,
+  type DvrAppConfig,
+  LIST_ITEMS,
+  type OriginAppConfig,
+  type OriginConfig,
+  type RecordAppConfig,
+  type RecordFormat,
 } from "../../config/mod.ts";
+
+/** What a listed app without `dvr`/`record` has (the config's list item defaults). */
+const LISTED = LIST_ITEMS["origin.apps[]"]!.template as {
+  dvr: DvrAppConfig;
+  record: RecordAppConfig;
+};
 
 /** A stream's time-shift as it applies. */
 export interface DvrPolicy {
@@ -52,14 +61,24 @@ export class ArchivePolicies {
 
   /** The app's DVR section. */
   appDvr(app: string): DvrAppConfig {
-    return (this.#apps.get(app) ?? this.#default).dvr;
+    const a = this.#apps.get(app);
+    return a
+      ? a.dvr ?? LISTED.dvr
+      : this.#default.dvr ?? DEFAULTS.origin.defaultApp.dvr!;
+  }
+
+  #appRecord(app: string): RecordAppConfig {
+    const a = this.#apps.get(app);
+    return a
+      ? a.record ?? LISTED.record
+      : this.#default.record ?? DEFAULTS.origin.defaultApp.record!;
   }
 
   /** Whether any app (listed or default) keeps a DVR. */
   get anyDvr(): boolean {
-    return this.#default.dvr.enabled ||
+    return (this.#default.dvr ?? DEFAULTS.origin.defaultApp.dvr!).enabled ||
       [...this.#apps.values()].some((a) =>
-        a.dvr.enabled || a.streams.some((s) => s.dvr?.enabled)
+        this.appDvr(a.name).enabled || a.streams.some((s) => s.dvr?.enabled)
       );
   }
 
@@ -67,7 +86,7 @@ export class ArchivePolicies {
   dvr(app: string, stream: string): DvrPolicy | undefined {
     const a = this.#apps.get(app);
     const own = a?.streams.find((s) => s.name === stream)?.dvr;
-    const appDvr = (a ?? this.#default).dvr;
+    const appDvr = this.appDvr(app);
     const enabled = own ? own.enabled : appDvr.enabled;
     if (!enabled) return undefined;
     return {
@@ -80,7 +99,7 @@ export class ArchivePolicies {
   record(app: string, stream: string): RecordPolicy | undefined {
     const a = this.#apps.get(app);
     const own = a?.streams.find((s) => s.name === stream)?.record;
-    const r = own ?? (a ?? this.#default).record;
+    const r = own ?? this.#appRecord(app);
     return r.enabled ? { formats: r.formats } : undefined;
   }
 
@@ -88,6 +107,6 @@ export class ArchivePolicies {
   recordFormats(app: string, stream: string): readonly RecordFormat[] {
     const a = this.#apps.get(app);
     const own = a?.streams.find((s) => s.name === stream)?.record;
-    return (own ?? (a ?? this.#default).record).formats;
+    return (own ?? this.#appRecord(app)).formats;
   }
 }

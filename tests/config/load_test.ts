@@ -379,7 +379,7 @@ Deno.test("parseConfig() reads the archive keys: an app's dvr/record, a stream's
   });
   const tv = c.origin.apps[0]!;
   assert.deepEqual(tv.dvr, { enabled: true, windowSeconds: 7200, maxBytes: 0 });
-  assert.deepEqual(tv.record.formats, ["mp4", "flv"]);
+  assert.deepEqual(tv.record?.formats, ["mp4", "flv"]);
   assert.equal(tv.streams[0]!.dvr, undefined, "absent: the app's applies");
   assert.deepEqual(tv.streams[1]!.dvr, { enabled: true, windowSeconds: 60 });
   assert.deepEqual(tv.streams[1]!.record, { enabled: false, formats: ["mp4"] });
