@@ -44,6 +44,7 @@ async function setup(
   origin: Record<string, unknown>,
   opts: {
     splitMs?: number;
+    splitBytes?: number;
     hook?: Hooked;
     libraryDir?: string;
     stateDir?: string;
@@ -71,7 +72,7 @@ async function setup(
     libraryPrefix: "/vod/",
     pathPattern: "recordings/{app}/{stream}/{start}.{ext}",
     splitMs: opts.splitMs ?? 0,
-    splitBytes: 0,
+    splitBytes: opts.splitBytes ?? 0,
     fragmentMs: 1000,
     stateDir: opts.stateDir ?? `${dir}/state`,
   }, {
@@ -431,4 +432,33 @@ Deno.test({
       await unmount(disk);
     }
   },
+});
+
+Deno.test("Recorder splits by size too: at the first keyframe once a file holds splitBytes", async () => {
+  const t = await setup(
+    { defaultApp: { record: { enabled: true, formats: ["flv"] } } },
+    { splitBytes: 100_000 },
+  );
+  try {
+    publishDemo(t.registry, "live", "cam");
+    await waitFor(
+      "the recording to end",
+      () => t.recorder.activeCount === 0 && t.recorder.list().files.length >= 2,
+    );
+    const files = t.recorder.list().files;
+    // demo.flv is about 390 KB: files of 100 KB and more, each ending on a keyframe (2 s).
+    assert.ok(files.length >= 3 && files.length <= 5, `${files.length} files`);
+    for (const f of files) {
+      const ok = Math.abs(f.duration / 2 - Math.round(f.duration / 2)) < 0.1 ||
+        f ===
+          files.find((x) =>
+            x.duration === Math.min(...files.map((y) => y.duration))
+          );
+      assert.ok(ok, `${f.duration} s is whole GOPs (or the last file)`);
+    }
+    const total = files.reduce((n, f) => n + f.duration, 0);
+    assert.ok(Math.abs(total - 10) < 0.3, `${total} s in all`);
+  } finally {
+    await t.close();
+  }
 });
