@@ -36,6 +36,11 @@ import type { DvrSegment, DvrStore } from "./dvr_store.ts";
 export const TIMESHIFT_BURST_MS = 2_000;
 /** Live tags held while waiting to join the live edge (bytes); more: keep following the DVR. */
 export const MAX_JOIN_BUFFER_BYTES = 16 * 1024 * 1024;
+/**
+ * How far (ms) the first live keyframe may lie past the end of the last kept segment and
+ * still continue it: a few frames of timestamp rounding, never a missing GOP.
+ */
+const JOIN_SLACK_MS = 100;
 /** The gap put between two sessions' frames on the output timeline (ms). */
 const JOIN_GAP_MS = 40;
 
@@ -373,11 +378,12 @@ export async function runTimeshiftFlv(
     const kept = view?.segments ?? [];
     const last = kept[kept.length - 1];
     if (!last || last.name !== prev!.name) return false;
-    const frameMs = 100;
-    if (key0.timestampMs - lastDts > (prev!.durationMs + frameMs)) return false;
-    if (key0.timestampMs > prev!.mediaStartMs + prev!.durationMs + frameMs) {
+    if (key0.timestampMs - lastDts > prev!.durationMs + JOIN_SLACK_MS) {
       return false;
     }
+    if (
+      key0.timestampMs > prev!.mediaStartMs + prev!.durationMs + JOIN_SLACK_MS
+    ) return false;
     // The buffer from that keyframe on, then (with nothing awaited between the last one and
     // the switch) the hub's tags as they come: in order, none twice.
     l.tags = l.tags.slice(k);

@@ -33,6 +33,8 @@ import { createLiveBody } from "../../runtime/live_body.ts";
 import { runTimeshiftFlv, type TimeshiftFlvRequest } from "./flv_timeshift.ts";
 import { parseTime } from "./time.ts";
 
+/** `max-age` of the programme list (s): it changes with every kept segment. */
+export const PROGRAMS_MAX_AGE_SECONDS = 2;
 /** Largest admin request body read (bytes). */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 /** App and stream names of URLs (the registry's safe names). */
@@ -326,7 +328,7 @@ export class ArchiveHttp {
         return c.json(this.programmes(a, s), 200, {
           ...CORS,
           // A guide changes with every segment: a few seconds in caches, no more.
-          "Cache-Control": "public, max-age=2",
+          "Cache-Control": `public, max-age=${PROGRAMS_MAX_AGE_SECONDS}`,
         });
       } catch (err) {
         return archiveErrorResponse(err, log);
