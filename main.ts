@@ -181,8 +181,9 @@ async function main(args: string[]): Promise<number> {
       log: log.child("store"),
       metrics,
     });
-    // Every role has an admin API now (the origin's: clips, recordings, programmes); an
-    // origin-only node that names its own origin.adminToken still never makes the node's secrets.
+    // Every role has an admin API now (the origin's: virtual-live channels, clips, recordings,
+    // programmes); an origin-only node that names its own origin.adminToken still never makes
+    // the node's secrets.
     secrets = roles.some((r) =>
         r !== "origin"
       ) || config.origin.adminToken === ""
@@ -208,15 +209,26 @@ async function main(args: string[]): Promise<number> {
     );
   }
   const ctx: RoleContext = { log, metrics, store, secrets };
-  const handles: RoleHandle[] = [];
-  try {
-    for (const r of roles) handles.push(await ROLES[r]!(config, ctx));
-  } catch (err) {
-    log.error("start-up failed", { error: describeError(err) });
-    for (const h of handles.reverse()) await h.close().catch(() => {});
-    await store.close().catch(() => {});
-    trim?.stop();
-    return 1;
+  const handles: { role: string; handle: RoleHandle }[] = [];
+  for (const role of roles) {
+    try {
+      handles.push({ role, handle: await ROLES[role]!(config, ctx) });
+    } catch (err) {
+      // The failed role closed what it had opened; close the roles started before it, newest
+      // first, so the process leaves nothing bound while it exits (or a supervisor retries).
+      log.error("start-up failed", { role, error: describeError(err) });
+      for (const { role: started, handle } of handles.reverse()) {
+        await handle.close().catch((e) =>
+          log.warn("close failed", { role: started, error: describeError(e) })
+        );
+      }
+      await store.close().catch(() => {});
+      log.info("closed the roles started before the failure", {
+        roles: handles.map((h) => h.role),
+      });
+      trim?.stop();
+      return 1;
+    }
   }
 
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -225,9 +237,9 @@ async function main(args: string[]): Promise<number> {
   }
   const sig = await stopped;
   log.info("shutting down", { signal: sig });
-  for (const h of handles.reverse()) {
-    await h.close().catch((e) =>
-      log.warn("close failed", { error: describeError(e) })
+  for (const { role, handle } of handles.reverse()) {
+    await handle.close().catch((e) =>
+      log.warn("close failed", { role, error: describeError(e) })
     );
   }
   await store.close().catch((e) =>

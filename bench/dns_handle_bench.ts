@@ -5,7 +5,7 @@
  * Run: `deno bench -A bench/dns_handle_bench.ts`
  */
 import { ConfigEdgeSource } from "../scheduler/edges.ts";
-import { DnsHandler } from "../scheduler/handler.ts";
+import { DnsHandler } from "../scheduler/answer/handler.ts";
 import {
   decodePacket,
   encodeEcsQuery,

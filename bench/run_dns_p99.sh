@@ -4,19 +4,21 @@
 # (10 s right after). Meridian's scheduler alone (bench/dns_bench.yaml) pinned to core 1,
 # dnsperf pinned to core 0; percentiles from dnsperf -v per-query latencies.
 #
-# usage (from the project root): bench/run_dns_p99.sh RATE [SECONDS=10]
+# usage (from the project root): [CONFIG=file.yaml] bench/run_dns_p99.sh RATE [SECONDS=10]
+# (CONFIG: another scheduler config on port 5399, e.g. from bench/dns_bench_variant.ts)
 # needs: dnsperf, dig, the harness's query file ($RUN/dnsq/geo-ecs.bin, made by
 # bench/run_dns_bench.sh or ../shared/bench/dns/gen_queries.py). 127.0.0.1 only; bounded in time.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RATE=${1:?rate (queries per second)}
 SECS=${2:-10}
+CONFIG=${CONFIG:-bench/dns_bench.yaml}
 RUN=${RUN:-/tmp/bench-run}
 Q=$RUN/dnsq/geo-ecs.bin
 [ -s "$Q" ] || python3 "$ROOT/../shared/bench/dns/gen_queries.py" "$RUN/dnsq" 20000 >/dev/null
 OUT=$(mktemp -d /tmp/meridian-dns-p99.XXXXXX)
 cd "$ROOT" || exit 1
-taskset -c 1 deno run -A main.ts --roles scheduler --config bench/dns_bench.yaml >"$OUT/server.log" 2>&1 &
+taskset -c 1 deno run -A main.ts --roles scheduler --config "$CONFIG" >"$OUT/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 1 100); do

@@ -116,20 +116,28 @@ done
 first=$(curl -s -o /dev/null -w '%{time_total}' "$M/vod/ten.mp4/7.ts")
 echo "hls one 2 s segment of 4 Mbit/s, first request: ${first} s" | tee -a "$OUT/summary.txt"
 
-# (4) memory per slow progressive viewer
-for srv in meridian nginx; do
-  base=$M; [ $srv = nginx ] && base=$N
-  pid=$(pid_of vod-$srv)
-  idle=$($PY "$BENCH/tools/procstat.py" "$pid" 2 | $PY -c "import json,sys;print(json.load(sys.stdin)['rss_kb_end'])")
-  pids=()
-  for i in $(seq 1 "$VIEWERS"); do
-    taskset -c 0 curl -s -o /dev/null --limit-rate 100k --max-time $((DUR + 10)) "$base/vod/hour.mp4?start=$((i * 10))" &
-    pids+=($!)
+# (4) memory per slow progressive viewer: plain byte ranges of the file (each viewer its own
+# offset), then seek viewers (`?start=`: each holds its range's moov, ~1 MB for an hour, as
+# nginx's mp4 module does)
+for kind in plain seek; do
+  for srv in meridian nginx; do
+    base=$M; [ $srv = nginx ] && base=$N
+    pid=$(pid_of vod-$srv)
+    idle=$($PY "$BENCH/tools/procstat.py" "$pid" 2 | $PY -c "import json,sys;print(json.load(sys.stdin)['rss_kb_end'])")
+    pids=()
+    for i in $(seq 1 "$VIEWERS"); do
+      if [ $kind = plain ]; then
+        taskset -c 0 curl -s -o /dev/null --limit-rate 100k --max-time $((DUR + 10)) -r "$((i * 1000000))-" "$base/vod/hour.mp4" &
+      else
+        taskset -c 0 curl -s -o /dev/null --limit-rate 100k --max-time $((DUR + 10)) "$base/vod/hour.mp4?start=$((i * 10))" &
+      fi
+      pids+=($!)
+    done
+    sleep "$DUR"
+    busy=$($PY "$BENCH/tools/procstat.py" "$pid" 3 | $PY -c "import json,sys;print(json.load(sys.stdin)['rss_kb_end'])")
+    kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+    echo "memory $kind $srv: idle ${idle} KiB, ${VIEWERS} viewers ${busy} KiB -> $(( (busy - idle) / VIEWERS )) KiB per viewer" | tee -a "$OUT/summary.txt"
   done
-  sleep "$DUR"
-  busy=$($PY "$BENCH/tools/procstat.py" "$pid" 3 | $PY -c "import json,sys;print(json.load(sys.stdin)['rss_kb_end'])")
-  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
-  echo "memory $srv: idle ${idle} KiB, ${VIEWERS} viewers ${busy} KiB -> $(( (busy - idle) / VIEWERS )) KiB per viewer" | tee -a "$OUT/summary.txt"
 done
 
 stop_bg vod-meridian

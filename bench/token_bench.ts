@@ -19,7 +19,7 @@ import {
   importSessionKey,
   signSession,
   verifySession,
-} from "../control/tokens/mod.ts";
+} from "../access/mod.ts";
 import { KvStore } from "../store/mod.ts";
 import { parseConfig } from "../config/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";

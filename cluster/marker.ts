@@ -20,6 +20,11 @@ export const ACCESS_MARKER_HEADER = "x-meridian-access";
 export const AccessMark = {
   Token: "token",
   Session: "session",
+  /**
+   * A protected library file's bytes (VOD): a `?token=` request opens a session at the origin
+   * (302 to a credential URL); a credential covers every URL of the file.
+   */
+  File: "file",
 } as const;
 
 /** One of {@link AccessMark}. */
@@ -45,5 +50,7 @@ export function parseAccessMark(
 ): AccessMark | undefined {
   const v = headers.get(ACCESS_MARKER_HEADER)?.trim().toLowerCase();
   if (v === undefined || v === "") return undefined;
-  return v === AccessMark.Session ? AccessMark.Session : AccessMark.Token;
+  return v === AccessMark.Session || v === AccessMark.File
+    ? v
+    : AccessMark.Token;
 }

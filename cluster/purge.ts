@@ -6,6 +6,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 /** Most entries (urls + prefixes + streams) in one purge. */
 export const MAX_PURGE_ENTRIES = 10_000;
 /** Longest URL, prefix or stream name accepted (characters). */
@@ -27,11 +29,10 @@ export interface PurgeRequest {
 }
 
 /** A purge body that breaks a rule; `field` names the part at fault (400 to the caller). */
-export class PurgeRequestError extends Error {
+export class PurgeRequestError extends CodedError<"BAD_PURGE_REQUEST"> {
   override name = "PurgeRequestError";
-  readonly code = "BAD_PURGE_REQUEST";
   constructor(readonly field: string | undefined, message: string) {
-    super(message);
+    super("BAD_PURGE_REQUEST", message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { CodedError } from "../errors/mod.ts";
 /** Config errors. @module */
 
 const SECRET_KEY = /password|token|secret|publishKeys/i;
@@ -5,9 +6,8 @@ const SECRET_KEY = /password|token|secret|publishKeys/i;
 const URL_PASSWORD = /^([^/]*\/\/[^:@/]*):.*@/s;
 
 /** An invalid config value: names the key, the value and what was expected. */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<"CONFIG_INVALID"> {
   override name = "ConfigError";
-  readonly code = "CONFIG_INVALID";
   constructor(
     readonly key: string,
     readonly value: unknown,
@@ -21,6 +21,7 @@ export class ConfigError extends Error {
       ? JSON.stringify(value.replace(URL_PASSWORD, "$1:***@"))
       : JSON.stringify(value) ?? String(value);
     super(
+      "CONFIG_INVALID",
       `Invalid config '${key}': got ${shown}, expected ${expected}`,
       options,
     );

@@ -13,18 +13,24 @@ export {
   parseYamlConfig,
 } from "./load.ts";
 export {
-  type AppAccess,
   type AuthConfig,
   DEFAULTS,
-  type DvrAppConfig,
-  type DvrScheduleItem,
-  type DvrStreamConfig,
   type LimitsConfig,
   LIST_ITEMS,
   type ListenerLimitsConfig,
   type ListItemSchema,
   type LogConfig,
   type MeridianConfig,
+} from "./schema.ts";
+export {
+  type AppAccess,
+  type DvrAppConfig,
+  type DvrScheduleItem,
+  type DvrStreamConfig,
+  MAX_MEDIA_PATH_LENGTH,
+  MAX_PLAYLIST_ITEMS,
+  ORIGIN_CONSTRAINTS,
+  ORIGIN_DEFAULTS,
   type OriginAppConfig,
   type OriginConfig,
   type OriginDvrConfig,
@@ -35,4 +41,5 @@ export {
   type RecordFormat,
   SCHEDULE_TIME_RE,
   type VirtualLiveChannel,
-} from "./schema.ts";
+  type VirtualLiveScheduleItem,
+} from "./origin_schema.ts";

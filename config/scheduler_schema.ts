@@ -28,6 +28,22 @@ export interface SchedulerEdgeConfig {
   readonly capacity: number;
   /** Health check URL (http) or `host:port` (tcp). Empty: derived from `health.port`/`health.path`. */
   readonly healthUrl: string;
+  /**
+   * Carriers the edge is on, by name of `scheduler.isps` (several for a multi-homed site, e.g.
+   * `[telecom, unicom]`); `isp_match` prefers it for those carriers' clients. An unknown name
+   * stops start-up naming the key. Empty (and `asns` empty): the AS its address is in.
+   */
+  readonly isp: readonly string[];
+  /** AS numbers the edge is on, beside those of its `isp` names. */
+  readonly asns: readonly number[];
+}
+
+/** A carrier (运营商) by name: the AS numbers its clients' networks are in. */
+export interface SchedulerIspConfig {
+  /** Name edges refer to in `isp`, e.g. `telecom`; `[a-z0-9_-]{1,32}`. */
+  readonly name: string;
+  /** Its AS numbers (1..4294967295); a client in any of them is this carrier's. */
+  readonly asns: readonly number[];
 }
 
 /** A static record. `name` is relative to the zone (`@` the apex) or absolute (ending in `.`). */
@@ -149,6 +165,23 @@ export interface SchedulerConfig {
     /** Replaced files are picked up within this many seconds; 0 never. */
     readonly reloadCheckSeconds: number;
   };
+  /**
+   * The IP-to-ASN database `isp_match` reads (CSV rows `start,end,asn,organisation`, as npm
+   * `@ip-location-db/asn` ships them). Opened only when a steered name uses `isp_match`.
+   */
+  readonly asn: {
+    /** CSV for IPv4 (or both families). Empty: `asn-ipv4-num.csv` of the npm package. */
+    readonly ipv4Path: string;
+    /** CSV for IPv6. Empty: `asn-ipv6-num.csv` of the npm package (when `ipv4Path` is empty). */
+    readonly ipv6Path: string;
+    /** Replaced files are picked up within this many seconds; 0 never. */
+    readonly reloadCheckSeconds: number;
+  };
+  /**
+   * Carriers by name and their AS numbers (edges' `isp` refers to them). Giving the list
+   * replaces the default (China's four national networks), so list every carrier you use.
+   */
+  readonly isps: readonly SchedulerIspConfig[];
   readonly health: {
     /** http: GET must answer 2xx; tcp: a connection must open. */
     readonly kind: "http" | "tcp";
@@ -220,6 +253,18 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
     },
   },
   geo: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
+  asn: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
+  // China's national carriers, whose networks peer poorly with each other (checked against the
+  // shipped data in tests/scheduler/networks_test.ts): 电信 China Telecom (ChinaNet backbone,
+  // its group network, CN2), 联通 China Unicom (China169, the Industrial Internet backbone,
+  // its Beijing network), 移动 China Mobile (CMNET, its communications corporation's
+  // networks), 教育网 CERNET.
+  isps: [
+    { name: "telecom", asns: [4134, 4812, 4809] },
+    { name: "unicom", asns: [4837, 9929, 4808] },
+    { name: "mobile", asns: [9808, 56040, 24400, 56041] },
+    { name: "cernet", asns: [4538] },
+  ],
   health: {
     kind: "http",
     port: 8080,
@@ -239,6 +284,8 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
     longitude: 0,
     capacity: 100,
     healthUrl: "",
+    isp: [],
+    asns: [],
   }],
   zones: [{
     name: "meridian.test.",
@@ -266,6 +313,9 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
 };
 
 const EDGE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const ISP_NAME_RE = /^[a-z0-9_-]{1,32}$/;
+/** Most AS numbers one carrier lists. */
+export const MAX_ISP_ASNS = 1024;
 
 /** Constraints by dotted key (array items use `[]`). */
 export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
@@ -305,6 +355,21 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.edges[].latitude": numIn(-90, 90),
   "scheduler.edges[].longitude": numIn(-180, 180),
   "scheduler.edges[].capacity": numIn(0, 1e12),
+  "scheduler.asn.reloadCheckSeconds": intIn(0, 86_400),
+  "scheduler.isps": (v) => {
+    const names = (v as readonly SchedulerIspConfig[]).map((i) => i.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    return dup === undefined ? undefined : `unique names (${dup} repeats)`;
+  },
+  "scheduler.isps[].name": (v) =>
+    typeof v === "string" && ISP_NAME_RE.test(v)
+      ? undefined
+      : "a name of 1-32 [a-z0-9_-]",
+  "scheduler.isps[].asns": (v) =>
+    Array.isArray(v) && v.length >= 1 && v.length <= MAX_ISP_ASNS &&
+      v.every((a) => Number.isInteger(a) && a >= 1 && a <= 4_294_967_295)
+      ? undefined
+      : `a list of 1..${MAX_ISP_ASNS} AS numbers 1..4294967295`,
   "scheduler.registry.source": oneOf("auto", "config", "store"),
   "scheduler.registry.refreshMs": intIn(50, 600_000),
   // Addresses, zone names and records are parsed by the scheduler at start-up (they need the

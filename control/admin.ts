@@ -28,7 +28,12 @@ import {
 
 const verdict = (up: boolean | undefined): "up" | "down" | "unknown" =>
   up === undefined ? "unknown" : up ? "up" : "down";
-import { clientAddress, NO_STORE, readJsonBody, textError } from "./_http.ts";
+import {
+  clientAddress,
+  NO_STORE,
+  readJsonBody,
+  textError,
+} from "../net/http/respond.ts";
 import { redactConfig } from "./config_view.ts";
 import {
   checkAppName,
@@ -38,7 +43,7 @@ import {
   mintToken,
 } from "./gettoken.ts";
 import { parsePurgeRequest, type PurgeRequest } from "../cluster/mod.ts";
-import { isTokenFormat } from "./tokens/mod.ts";
+import { isTokenFormat } from "../access/mod.ts";
 
 /** A token as the admin API shows it. The admin sees token values: they are theirs to manage. */
 export interface AdminTokenView {
@@ -66,10 +71,10 @@ export interface AdminDeps {
   readonly log: Logger;
   /** Unix ms. */
   readonly clock: () => number;
-  /** Lifetime of a token minted by `POST /admin/tokens` without `duration`. @default 3600 */
-  readonly defaultTokenDurationSeconds?: number;
-  /** Uses of a token minted without `limit` (0: unlimited). @default 0 */
-  readonly defaultTokenUses?: number;
+  /** Lifetime of a token minted by `POST /admin/tokens` without `duration` (`control.defaultTokenDurationSeconds`). */
+  readonly defaultTokenDurationSeconds: number;
+  /** Uses of a token minted without `limit`, 0 unlimited (`control.defaultTokenUses`). */
+  readonly defaultTokenUses: number;
   /**
    * The whole running config, shown redacted by `GET /admin/config`; without it that route
    * answers 501.
@@ -320,8 +325,8 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const body = await readJsonBody(c);
     if (!body.ok) return body.response;
     const spec = parseMintBody(body.value, {
-      durationSeconds: deps.defaultTokenDurationSeconds ?? 3600,
-      maxUses: deps.defaultTokenUses ?? 0,
+      durationSeconds: deps.defaultTokenDurationSeconds,
+      maxUses: deps.defaultTokenUses,
     });
     if (typeof spec === "string") return textError(c, 400, spec);
     const now = clock();

@@ -9,12 +9,12 @@ import { Hono } from "hono";
 import { describeError, type Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { type SharedStore, StoreError } from "../store/mod.ts";
-import { textError } from "./_http.ts";
+import { textError } from "../net/http/respond.ts";
 import { createAdminApp } from "./admin.ts";
-import { createBearerAuth } from "./admin_auth.ts";
+import { createBearerAuth } from "../net/http/admin_gate.ts";
 import { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
 import { createTokenService } from "./gettoken.ts";
-import { FailureLockout, type LockoutOptions } from "./lockout.ts";
+import { FailureLockout, type LockoutOptions } from "../net/http/lockout.ts";
 
 /** The control app's slice of config, secrets resolved. */
 export interface ControlAppOptions {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { ControlError, ControlErrorCode } from "./errors.ts";
+
 /** Every endpoint of the control port, as plain text. */
 export const ENDPOINTS_TEXT = `Meridian control
 
@@ -39,16 +41,18 @@ function escapeHtml(s: string): string {
 /**
  * The console page with the endpoint list in its footer, read once per process.
  *
- * @throws {Error} When `web/console.html` cannot be read (a failed read is retried next time).
+ * @throws {ControlError} `CONTROL_CONSOLE_PAGE` when `web/console.html` cannot be read (a failed read is retried next time).
  */
 export function loadConsolePage(): Promise<string> {
   page ??= Deno.readTextFile(PAGE_URL).then(
     (html) => html.replace(ENDPOINTS_MARK, escapeHtml(ENDPOINTS_TEXT)),
     (cause) => {
       page = undefined;
-      throw new Error(`Cannot read console page: ${PAGE_URL.pathname}`, {
-        cause,
-      });
+      throw new ControlError(
+        ControlErrorCode.ConsolePage,
+        `Cannot read console page: ${PAGE_URL.pathname}`,
+        { cause },
+      );
     },
   );
   return page;

@@ -14,9 +14,9 @@ import {
   StoreErrorCode,
   type TokenRecord,
 } from "../store/mod.ts";
-import { clientAddress, NO_STORE, textError } from "./_http.ts";
-import type { FailureLockout } from "./lockout.ts";
-import { constantTimeEqual, generateToken } from "./tokens/mod.ts";
+import { clientAddress, NO_STORE, textError } from "../net/http/respond.ts";
+import type { FailureLockout } from "../net/http/lockout.ts";
+import { constantTimeEqual, generateToken } from "../access/mod.ts";
 
 /** Longest `duration` accepted: ten years, in seconds. */
 export const MAX_TOKEN_DURATION_SECONDS = 315_360_000;
@@ -166,7 +166,8 @@ function parseUint(
 /**
  * Creates the `/gettoken` route.
  *
- * Order of checks: lockout (429), service password (403, counted), parameters (400), mint.
+ * Order of checks: the service password (the right one passes, even from a locked-out address;
+ * a wrong one is 429 while locked out, else 403 and counted), parameters (400), mint.
  */
 export function createTokenService(
   options: TokenServiceOptions,
@@ -181,19 +182,23 @@ export function createTokenService(
 
   app.get("/gettoken", async (c) => {
     const client = clientAddress(c);
-    const retryAfter = lockout.retryAfterSeconds(client);
-    if (retryAfter > 0) {
+    const q = (name: string) => c.req.query(name);
+    // The right password passes even from a locked-out address (see lockout.ts).
+    const verdict = lockout.judge(
+      client,
+      constantTimeEqual(q("token") ?? "", options.servicePassword),
+    );
+    if (verdict.kind === "locked") {
       requests.inc({ status: 429 });
       return textError(
         c,
         429,
-        `Too many wrong service passwords: retry in ${retryAfter} seconds`,
-        { "Retry-After": String(retryAfter) },
+        `Too many wrong service passwords: retry in ${verdict.retryAfterSeconds} seconds`,
+        { "Retry-After": String(verdict.retryAfterSeconds) },
       );
     }
-    const q = (name: string) => c.req.query(name);
-    if (!constantTimeEqual(q("token") ?? "", options.servicePassword)) {
-      if (lockout.recordFailure(client)) {
+    if (verdict.kind === "wrong") {
+      if (verdict.lockedNow) {
         log.warn("client locked out after wrong service passwords", {
           client,
         });
@@ -201,7 +206,6 @@ export function createTokenService(
       requests.inc({ status: 403 });
       return textError(c, 403, "Forbidden: wrong service password");
     }
-    lockout.recordSuccess(client);
 
     const appName = q("app");
     const badApp = appName === undefined ? undefined : checkAppName(appName);

@@ -38,12 +38,6 @@ export {
   renderToken,
   TokenFormat,
 } from "./gettoken.ts";
-export { FailureLockout, type LockoutOptions } from "./lockout.ts";
-export {
-  createAdminGate,
-  createBearerAuth,
-  DEFAULT_ADMIN_LOCKOUT,
-} from "./admin_auth.ts";
 export {
   type ControlSecrets,
   resolveControlSecrets,
@@ -55,32 +49,3 @@ export {
   type ControlHandle,
   startControl,
 } from "./server.ts";
-export {
-  type AccessRefusal,
-  type AccessRequest,
-  type AccessResult,
-  checkAccess,
-  checkSession,
-  constantTimeEqual,
-  CREDENTIAL_PARAM,
-  CREDENTIAL_TEXT,
-  type CredentialRefusal,
-  generateToken,
-  importSessionKey,
-  isTokenFormat,
-  loadSessionKey,
-  SessionCache,
-  type SessionCheck,
-  type SessionClaims,
-  sessionExpiresAt,
-  type SessionKey,
-  type SessionRefusal,
-  type SessionResult,
-  signSession,
-  TOKEN_LENGTH,
-  TOKEN_TEXT,
-  TokenError,
-  TokenErrorCode,
-  verifySession,
-  withSessionCredential,
-} from "./tokens/mod.ts";

@@ -7,7 +7,7 @@
  */
 
 import type { MeridianConfig } from "../config/mod.ts";
-import { GENERATED_SECRET_LENGTH, generateToken } from "./tokens/mod.ts";
+import { GENERATED_SECRET_LENGTH, generateToken } from "../access/mod.ts";
 import { ControlError, ControlErrorCode } from "./errors.ts";
 
 /** File name of the generated secrets inside the data directory. */

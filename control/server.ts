@@ -1,6 +1,6 @@
 /**
  * Starts the control role's HTTP listener, on Meridian's HTTP/1.1 server
- * (`runtime/http1_server.ts`) so that the connection limits and request deadlines of every
+ * (`net/http1/`) so that the connection limits and request deadlines of every
  * HTTP port (`limits.http`) hold here too.
  *
  * @module
@@ -9,7 +9,7 @@
 import { DEFAULTS, type MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
+import { http1Limits, openListener, serveHttp1 } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
@@ -61,7 +61,7 @@ export interface ControlHandle {
  * Resolves the secrets and starts the control port.
  *
  * @throws {ControlError} For a weak configured secret or an unusable secrets file.
- * @throws {Error} When the port cannot be bound.
+ * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
  */
 export async function startControl(
   config: ControlConfig,
@@ -86,16 +86,22 @@ export async function startControl(
       ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
     },
   );
-  const server = serveHttp1({
-    hostname: config.hostname,
-    port: config.port,
-    ...http1Limits(
-      deps.limits ?? DEFAULTS.limits,
-      deps.metrics,
-      "control_http",
-    ),
-    onError: (message, context) => log.debug(message, context),
-  }, (req, info) => app.fetch(req, info));
+  const server = await openListener(
+    "HTTP",
+    config.hostname,
+    config.port,
+    () =>
+      serveHttp1({
+        hostname: config.hostname,
+        port: config.port,
+        ...http1Limits(
+          deps.limits ?? DEFAULTS.limits,
+          deps.metrics,
+          "control_http",
+        ),
+        onError: (message, context) => log.debug(message, context),
+      }, (req, info) => app.fetch(req, info)),
+  );
   const port = (server.addr as Deno.NetAddr).port;
   const host = config.hostname.includes(":")
     ? `[${config.hostname}]`

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createAdminGate } from "../control/mod.ts";
+import { createAdminGate } from "../net/mod.ts";
 import { Hono } from "hono";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 /** Stable codes of {@link EdgeError} and its subclasses. */
 export const EdgeErrorCode = {
   /** No origin could be connected to (refused, reset, DNS). */
@@ -18,6 +20,8 @@ export const EdgeErrorCode = {
   CollapseTimeout: "EDGE_COLLAPSE_TIMEOUT",
   /** A malformed admin request body. */
   BadAdminRequest: "EDGE_BAD_ADMIN_REQUEST",
+  /** A Structured Field (RFC 8941) that does not parse, e.g. a bad `CDN-Cache-Control`. */
+  BadStructuredField: "EDGE_BAD_STRUCTURED_FIELD",
   /** A cache store could not read or write an object. */
   Store: "EDGE_STORE",
 } as const;
@@ -36,19 +40,8 @@ export type EdgeErrorCodeValue =
  * if (e.code !== "EDGE_STORE") throw new Error("bad code");
  * ```
  */
-export class EdgeError extends Error {
+export class EdgeError extends CodedError<EdgeErrorCodeValue> {
   override name = "EdgeError";
-  /** Which failure; see {@link EdgeErrorCode}. */
-  readonly code: EdgeErrorCodeValue;
-
-  constructor(
-    code: EdgeErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** An origin failed: connect error, 5xx, timeout or a broken body. */

@@ -8,7 +8,7 @@
  * spend a token use; the policy itself stays in the origin's config.
  *
  * `startEdge(config.edge, deps)` wires the parts from the `edge` config section and serves them
- * on Meridian's HTTP/1.1 server (`runtime/http1_server.ts`; `edge.httpServer: deno` for
+ * on Meridian's HTTP/1.1 server (`net/http1/`; `edge.httpServer: deno` for
  * Deno.serve), default 127.0.0.1:8080. Plain fresh hits are written from prebuilt bytes before
  * any `Request` or routing exists (`EdgeCache.hitBytes`), and so are plain requests that
  * collapse onto another request's origin fetch, straight from the shared body as it arrives
@@ -36,7 +36,12 @@ import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
-import { http1Limits, httpDate, serveHttp1 } from "../runtime/http1_server.ts";
+import {
+  http1Limits,
+  httpDate,
+  serveHttp1,
+  StartupCleanup,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -138,7 +143,10 @@ export interface EdgeDeps {
  * @returns The running edge; `port` is the bound port (useful with `port: 0`).
  * @throws {EdgeError} `EDGE_STORE` when the disk tier cannot be opened.
  * @throws {TokenError} When `auth.sessionSecret` is set but too short.
- * @throws {Error} When the port cannot be bound.
+ * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
+ *
+ * A start-up that fails closes what it had opened (health checks, the HTTP client, the stores,
+ * the listener when the registry refuses) before the error goes up.
  */
 export async function startEdge(
   config: EdgeConfig,
@@ -156,11 +164,16 @@ export async function startEdge(
       metrics: deps.metrics,
     })
     : undefined;
+  // What is open so far, closed newest first if a later step fails (no half-started edge).
+  const opened = new StartupCleanup();
+  opened.add(() => access?.close());
   const client = Deno.createHttpClient({});
+  opened.add(() => client.close());
   const health = new HealthMonitor(origins, {
     ...config.upstream.healthCheck,
     slowStartMs: config.upstream.slowStartMs,
   }, { log: log.child("health"), client });
+  opened.add(() => health.close());
   const selector = createHealthWeightedRr(origins, health);
   const upstream = new UpstreamClient(
     { timeoutMs: config.upstream.timeoutMs },
@@ -179,22 +192,18 @@ export async function startEdge(
       config.cache.memoryMaxBytes,
     ),
   });
-  let disk: DiskStore | undefined;
-  try {
-    disk = config.cache.diskDir
-      ? await DiskStore.open({
-        dir: config.cache.diskDir,
+  const diskDir = config.cache.diskDir;
+  const disk = diskDir
+    ? await opened.run(() =>
+      DiskStore.open({
+        dir: diskDir,
         maxBytes: config.cache.diskMaxBytes,
         maxObjectBytes: config.cache.maxObjectBytes,
       })
-      : undefined;
-  } catch (e) {
-    access?.close();
-    await health.close();
-    client.close();
-    throw e;
-  }
+    )
+    : undefined;
   const store = new TieredStore(memory, disk);
+  opened.add(() => store.close());
 
   const cache = new EdgeCache({
     ignoredQueryParams: config.cache.ignoredQueryParams,
@@ -213,6 +222,7 @@ export async function startEdge(
     reconnectWindowMs: config.live.reconnectWindowMs,
     readTimeoutMs: config.upstream.timeoutMs,
   }, { upstream, health, stats, log: log.child("flv"), access });
+  opened.add(() => fanout.close());
 
   const storeBus = !deps.purgeBus && deps.store
     ? new StorePurgeBus(deps.store, {
@@ -220,6 +230,7 @@ export async function startEdge(
       log: log.child("purge"),
     })
     : undefined;
+  opened.add(() => storeBus?.close());
   const purgeBus = deps.purgeBus ?? storeBus ?? new InProcessPurgeBus();
   // The id is fixed before the port is known: use host and configured port, plus a nonce.
   const id = `edge@${config.hostname}:${config.port}#${
@@ -253,6 +264,8 @@ export async function startEdge(
     });
   });
 
+  opened.add(() => unsubscribePrefetch?.());
+
   if (deps.healthChecks !== false) health.start();
   const limits = deps.limits ?? DEFAULTS.limits;
   if (config.httpServer === "deno") {
@@ -261,42 +274,38 @@ export async function startEdge(
       maxConnections: limits.http.maxConnections,
     });
   }
-  let server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> };
-  try {
-    server = config.httpServer === "deno"
-      ? Deno.serve({
-        hostname: config.hostname,
-        port: config.port,
-        onListen: () => {},
-      }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info))
-      : serveHttp1({
-        hostname: config.hostname,
-        port: config.port,
-        ...http1Limits(limits, deps.metrics, "edge_http"),
-        fastPath: (head) => {
-          const date = httpDate();
-          return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
-        },
-        onError: (message, context) => httpLog.debug(message, context),
-      }, (req, info) => app.fetch(req, info));
-  } catch (e) {
-    access?.close();
-    await health.close();
-    client.close();
-    await store.close();
-    storeBus?.close();
-    unsubscribePrefetch?.();
-    throw e;
-  }
+  const server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
+    await opened.listen(
+      "HTTP",
+      config.hostname,
+      config.port,
+      () =>
+        config.httpServer === "deno"
+          ? Deno.serve({
+            hostname: config.hostname,
+            port: config.port,
+            onListen: () => {},
+          }, (req, info) => cache.tryHit(req) ?? app.fetch(req, info))
+          : serveHttp1({
+            hostname: config.hostname,
+            port: config.port,
+            ...http1Limits(limits, deps.metrics, "edge_http"),
+            fastPath: (head) => {
+              const date = httpDate();
+              return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
+            },
+            onError: (message, context) => httpLog.debug(message, context),
+          }, (req, info) => app.fetch(req, info)),
+    );
+  opened.add(() => server.shutdown());
   const port = server.addr.port;
   log.info("edge listening", {
     http: `http://${config.hostname}:${port}`,
     origins: origins.map((o) => o.url),
   });
 
-  let registrar: EdgeRegistrar | undefined;
-  if (deps.store) {
-    registrar = new EdgeRegistrar(
+  const registrar = deps.store
+    ? new EdgeRegistrar(
       deriveEdgeIdentity(
         config.registry,
         { hostname: config.hostname, port },
@@ -309,23 +318,13 @@ export async function startEdge(
           egressBitsPerSecond: Math.round(stats.egress.perSecond() * 8),
           hitRatio: Number(stats.hitRatio().toFixed(4)),
         }),
+        // Which streams this edge already pulls: the scheduler's stream_affinity reads them.
+        streams: () => fanout.sessions(),
         log: log.child("registry"),
       },
-    );
-    try {
-      await registrar.start();
-    } catch (e) {
-      access?.close();
-      await fanout.close();
-      await health.close();
-      await server.shutdown();
-      await store.close();
-      storeBus?.close();
-      unsubscribePrefetch?.();
-      client.close();
-      throw e;
-    }
-  }
+    )
+    : undefined;
+  if (registrar) await opened.run(() => registrar.start());
 
   return {
     hostname: config.hostname,

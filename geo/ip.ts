@@ -7,6 +7,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 /** Address family numbers as ECS uses them (IANA Address Family Numbers; RFC 7871 §6). */
 export const AddressFamily = { IPv4: 1, IPv6: 2 } as const;
 
@@ -24,11 +26,10 @@ export interface Cidr {
 }
 
 /** Thrown for text that is not an address or a CIDR. */
-export class IpParseError extends Error {
+export class IpParseError extends CodedError<"IP_INVALID"> {
   override name = "IpParseError";
-  readonly code = "IP_INVALID";
   constructor(readonly input: string, expected: string) {
-    super(`Invalid IP '${input}': expected ${expected}`);
+    super("IP_INVALID", `Invalid IP '${input}': expected ${expected}`);
   }
 }
 

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 import { Buffer } from "node:buffer";
 // TODO: bare specifier once deno.json maps it (inline pin until then).
 import { Reader } from "maxmind";
@@ -26,11 +28,10 @@ export const DBIP_ATTRIBUTION_HTML =
   `<a href="https://db-ip.com/">IP Geolocation by DB-IP</a> (CC BY 4.0)`;
 
 /** A database could not be found, read or parsed. */
-export class GeoDatabaseError extends Error {
+export class GeoDatabaseError extends CodedError<"GEO_DB"> {
   override name = "GeoDatabaseError";
-  readonly code = "GEO_DB";
   constructor(message: string, readonly path: string, options?: ErrorOptions) {
-    super(`${message}: ${path}`, options);
+    super("GEO_DB", `${message}: ${path}`, options);
   }
 }
 
@@ -40,8 +41,8 @@ export interface GeoDatabaseOptions {
   readonly ipv4Path?: string;
   /** IPv6 database. Empty: DB-IP city lite IPv6 (when `ipv4Path` is also empty). @default "" */
   readonly ipv6Path?: string;
-  /** How often the files are checked for replacement (ms); 0 never. @default 60000 */
-  readonly reloadCheckMs?: number;
+  /** How often the files are checked for replacement (ms), 0 never: `geo.reloadCheckSeconds`. */
+  readonly reloadCheckMs: number;
   /** Called after a reload, or with the error when a replaced file could not be read. */
   readonly onReload?: (event: { path: string; error?: unknown }) => void;
   /** Where `node_modules` is searched for the default package. @default Deno.cwd() */
@@ -235,7 +236,7 @@ export function mapRecord(raw: RawRecord): GeoRecord {
  * @throws {GeoDatabaseError} When a file is missing or not an MMDB file.
  */
 export async function openGeoDatabase(
-  options: GeoDatabaseOptions = {},
+  options: GeoDatabaseOptions,
 ): Promise<GeoDatabase> {
   const base = options.baseDir ?? Deno.cwd();
   let v4 = options.ipv4Path ?? "";
@@ -288,7 +289,7 @@ export async function openGeoDatabase(
     }
     return n;
   };
-  const every = options.reloadCheckMs ?? 60_000;
+  const every = options.reloadCheckMs;
   if (every > 0) {
     const t = setInterval(() => void checkForUpdates(), every);
     Deno.unrefTimer(t as unknown as number);

@@ -1,6 +1,6 @@
 /**
- * Geo: where an IP address is (MMDB lookup), how far apart two places are (haversine), and
- * which addresses are private or reserved. Lookup only: deciding what to answer is the
+ * Geo: where an IP address is (MMDB lookup), which network (AS) holds it (ASN range table),
+ * how far apart two places are (haversine), and which addresses are private or reserved. Lookup only: deciding what to answer is the
  * scheduler's policies' job.
  *
  * @example
@@ -15,6 +15,32 @@
  * @module
  */
 
+export {
+  ASN_ATTRIBUTION_HTML,
+  ASN_LOAD_SLICE_MS,
+  ASN_PACKAGE,
+  type AsnDatabase,
+  type AsnDatabaseInfo,
+  type AsnDatabaseOptions,
+  type AsnDefaultFile,
+  findDefaultAsnDatabase,
+  loadAsnFile,
+  openAsnDatabase,
+} from "./asn.ts";
+export {
+  AsnDatabaseError,
+  type AsnLookup,
+  type AsnResult,
+  AsnTable,
+  AsnTableBuilder,
+  type AsnTableBuilderOptions,
+  blockPrefix,
+  EMPTY_ASN_TABLE,
+  MAX_ASN_LINE_CHARS,
+  MAX_ASN_ORG_CHARS,
+  MAX_ASN_RANGES,
+  type RangeColumns,
+} from "./asn_table.ts";
 export { type ContinentCode, continentOf } from "./continents.ts";
 export { fmix32, ShardedMap, SlotCache, slotHash } from "./bounded_cache.ts";
 export {

@@ -148,6 +148,8 @@ export class ConnGuard {
   constructor(options: ConnGuardOptions) {
     this.#max = options.maxConnections;
     this.#perAddress = options.maxPerAddress;
+    // Not config keys: a listener's own grouping (DNS over TCP groups wider, server/tcp.ts);
+    // without one, an IPv4 address or an IPv6 /64 (one subscriber's link) is one client.
     this.#prefixV4 = options.prefixV4 ?? 32;
     this.#prefixV6 = options.prefixV6 ?? 64;
     this.#trusted = options.trusted;

@@ -1,6 +1,8 @@
 /**
- * Networking below the roles: what every listener of every role shares (connection admission
- * today; the HTTP/1.1 server and TLS as they move here).
+ * Networking below the roles: what every listener of every role shares: connection admission
+ * (`conn_guard.ts`), opening listeners at start-up and closing them when a start-up fails
+ * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), HTTP's conditional
+ * and range requests (`http/conditional.ts`), the admin gate, lockout and JSON replies.
  *
  * @module
  */
@@ -18,6 +20,13 @@ export {
   registerConnGuard,
 } from "./conn_guard.ts";
 export {
+  NetError,
+  NetErrorCode,
+  type NetErrorCodeValue,
+  openListener,
+  StartupCleanup,
+} from "./listen.ts";
+export {
   type ByteRange,
   etagMatches,
   ifRangeAllows,
@@ -25,3 +34,45 @@ export {
   NOT_MODIFIED_FIELDS,
   parseRange,
 } from "./http/conditional.ts";
+export {
+  createAdminGate,
+  createBearerAuth,
+  DEFAULT_ADMIN_LOCKOUT,
+} from "./http/admin_gate.ts";
+export {
+  FailureLockout,
+  type LockoutOptions,
+  type LockoutVerdict,
+} from "./http/lockout.ts";
+export {
+  clientAddress,
+  type ConnInfoEnv,
+  type JsonBody,
+  MAX_ADMIN_BODY_BYTES,
+  NO_STORE,
+  readJsonBody,
+  textError,
+} from "./http/respond.ts";
+export {
+  closeDelimited,
+  createLiveBody,
+  type FastAnswer,
+  type FastPath,
+  type Http1ConnInfo,
+  type Http1Handler,
+  http1Limits,
+  type Http1Server,
+  type Http1ServerOptions,
+  HTTP_METHODS,
+  httpDate,
+  type LiveBodyInit,
+  type LiveOut,
+  liveResponse,
+  type LiveSink,
+  type LiveSource,
+  type PulledBody,
+  pulledBodyOf,
+  pulledResponse,
+  type RequestHead,
+  serveHttp1,
+} from "./http1/mod.ts";

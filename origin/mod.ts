@@ -7,7 +7,6 @@
  * @module
  */
 
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
 import { encodeFlvHeader } from "../codec/flv/header.ts";
 import { encodeFlvTag } from "../codec/flv/tag.ts";
 import { encodeRtmpMediaTag } from "../codec/rtmp/mod.ts";
@@ -21,9 +20,15 @@ import {
   importSessionKey,
   loadSessionKey,
   type SessionKey,
-} from "../control/mod.ts";
+} from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { guardFromLimits, registerConnGuard } from "../net/mod.ts";
+import {
+  guardFromLimits,
+  http1Limits,
+  registerConnGuard,
+  serveHttp1,
+  StartupCleanup,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
@@ -31,7 +36,7 @@ import { createOriginHttpApp } from "./http/app.ts";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
-import { startRtmpServer } from "./rtmp/server.ts";
+import { startRtmpServer } from "./rtmp/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
@@ -39,11 +44,13 @@ import {
 import { StreamRegistry } from "./stream/registry.ts";
 import { registerVodMetrics, VodService } from "./vod/mod.ts";
 import {
-  startVirtualLive,
-  type VirtualLiveHandle,
+  createVirtualLiveRoutes,
+  registerVirtualLiveMetrics,
+  VirtualLiveChannels,
 } from "./virtual_live/mod.ts";
 
 export { StreamRegistry } from "./stream/registry.ts";
+export { OriginError, OriginErrorCode } from "./errors.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
@@ -84,6 +91,11 @@ export interface OriginDeps {
    * per-address caps. @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig | undefined;
+  /**
+   * Clock of the virtual-live channels (epoch ms): paces their frames and places their daily
+   * slots. Tests run it fast. @default Date.now
+   */
+  readonly virtualLiveClock?: () => number;
 }
 
 /** The session key: the configured secret, or the one shared through the store. */
@@ -155,7 +167,13 @@ function announceStreams(
  * Starts the origin: RTMP listener, HTTP listener, HLS packagers and virtual-live channels,
  * with access control (origin.apps, origin.defaultApp, origin.hooks, the auth section).
  *
- * @throws {Error} When a port cannot be bound, or an app requires tokens without a store.
+ * A start-up that fails closes what it had opened (the RTMP listener when the HTTP port is
+ * taken, the access gate's feed subscription, the HLS packagers) before the error goes up.
+ *
+ * @throws {NetError} `NET_LISTEN` when the RTMP or HTTP port cannot be bound (it names the
+ *   address).
+ * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when an app requires tokens without a store;
+ *   `ORIGIN_ASSETS` when the player files are missing.
  */
 export async function startOrigin(
   config: OriginConfig,
@@ -176,6 +194,9 @@ export async function startOrigin(
     metrics: deps.metrics,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
+  // What is open so far, closed newest first if a later step fails (no half-started origin).
+  const opened = new StartupCleanup();
+  opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
@@ -201,21 +222,26 @@ export async function startOrigin(
     (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
   const recordDir = config.record.library || config.vod.libraries[0]?.path;
   const archive: Archive | undefined = dvrDir !== undefined
-    ? await openArchive(config, {
-      registry,
-      metrics: deps.metrics,
-      log: log.child("archive"),
-      dvrDir,
-      stateDir: deps.dataDir === undefined
-        ? undefined
-        : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
-      library: recordDir === undefined ? undefined : {
-        dir: recordDir,
-        prefix: config.vod.libraries.find((l) => l.path === recordDir)?.prefix,
-      },
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    })
+    ? await opened.run(() =>
+      openArchive(config, {
+        registry,
+        metrics: deps.metrics,
+        log: log.child("archive"),
+        dvrDir,
+        stateDir: deps.dataDir === undefined
+          ? undefined
+          : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
+        library: recordDir === undefined ? undefined : {
+          dir: recordDir,
+          prefix: config.vod.libraries.find((l) => l.path === recordDir)
+            ?.prefix,
+        },
+        vod,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })
+    )
     : undefined;
+  if (archive) opened.add(() => archive.close());
   if (
     archive && recordDir !== undefined &&
     config.vod.libraries.every((l) => l.path !== recordDir)
@@ -242,15 +268,21 @@ export async function startOrigin(
       log: log.child("hls"),
       sequences: deps.dataDir === undefined
         ? undefined
-        : await HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
-          log: log.child("hls"),
-          onWriteError: () => hlsStateWriteErrors.inc(),
-        }),
+        : await opened.run(() =>
+          HlsSequenceStore.open(`${deps.dataDir}/${HLS_STATE_DIR}`, {
+            log: log.child("hls"),
+            onWriteError: () => hlsStateWriteErrors.inc(),
+          })
+        ),
       observer: archive?.observer,
     })
     : undefined;
   if (packagers) archive?.setPhases(packagers);
   const hls = config.hls.enabled ? packagers : undefined;
+  opened.add(async () => {
+    registry.endAll();
+    await packagers?.close();
+  });
 
   deps.metrics.collect(
     "meridian_origin_streams",
@@ -273,6 +305,13 @@ export async function startOrigin(
       registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
   );
 
+  const channels = new VirtualLiveChannels(config.virtualLive, {
+    registry,
+    log: log.child("virtual"),
+    now: deps.virtualLiveClock,
+  });
+  registerVirtualLiveMetrics(deps.metrics, channels);
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -285,34 +324,45 @@ export async function startOrigin(
       registry,
       hls,
       metrics: deps.metrics,
-      assets: await loadWebAssets(),
+      assets: await opened.run(loadWebAssets),
       log: log.child("http"),
       access,
       vod,
       archive: archive && { http: archive.http, routes: archive.routes },
+      virtualLive: createVirtualLiveRoutes(channels, {
+        adminToken: config.adminToken,
+        log: log.child("admin"),
+      }),
     },
   );
 
   const limits = deps.limits ?? DEFAULTS.limits;
   const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
   registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
-  const rtmp = await startRtmpServer(
-    {
-      hostname: config.hostname,
-      port: config.rtmpPort,
-      outChunkSize: chunkSize,
-      handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
-      maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-      maxStreams: config.maxStreams,
-    },
-    {
-      registry,
-      log: log.child("rtmp"),
-      access: createRtmpAccessControl(access),
-      guard: rtmpGuard,
-      vod,
-    },
+  const rtmp = await opened.listen(
+    "RTMP",
+    config.hostname,
+    config.rtmpPort,
+    () =>
+      startRtmpServer(
+        {
+          hostname: config.hostname,
+          port: config.rtmpPort,
+          outChunkSize: chunkSize,
+          handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+          maxStreams: config.maxStreams,
+        },
+        {
+          registry,
+          log: log.child("rtmp"),
+          access: createRtmpAccessControl(access),
+          guard: rtmpGuard,
+          vod,
+        },
+      ),
   );
+  opened.add(() => rtmp.close());
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
@@ -332,18 +382,24 @@ export async function startOrigin(
     });
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
-    config.httpServer === "deno"
-      ? Deno.serve({
-        hostname: config.hostname,
-        port: config.httpPort,
-        onListen: () => {},
-      }, (req, info) => app.fetch(req, info))
-      : serveHttp1({
-        hostname: config.hostname,
-        port: config.httpPort,
-        ...http1Limits(limits, deps.metrics, "origin_http"),
-        onError: (message, context) => httpLog.debug(message, context),
-      }, (req, info) => app.fetch(req, info));
+    await opened.listen(
+      "HTTP",
+      config.hostname,
+      config.httpPort,
+      () =>
+        config.httpServer === "deno"
+          ? Deno.serve({
+            hostname: config.hostname,
+            port: config.httpPort,
+            onListen: () => {},
+          }, (req, info) => app.fetch(req, info))
+          : serveHttp1({
+            hostname: config.hostname,
+            port: config.httpPort,
+            ...http1Limits(limits, deps.metrics, "origin_http"),
+            onError: (message, context) => httpLog.debug(message, context),
+          }, (req, info) => app.fetch(req, info)),
+    );
   const httpPort = http.addr.port;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,
@@ -359,12 +415,7 @@ export async function startOrigin(
     )
     : undefined;
 
-  const channels: VirtualLiveHandle[] = [];
-  for (const ch of config.virtualLive) {
-    channels.push(
-      await startVirtualLive(ch, { registry, log: log.child("virtual") }),
-    );
-  }
+  channels.start();
 
   return {
     rtmpPort: rtmp.port,
@@ -372,7 +423,7 @@ export async function startOrigin(
     registry,
     async close() {
       await announcer?.close();
-      for (const ch of channels) ch.stop();
+      channels.stop();
       registry.endAll();
       await packagers?.close();
       await archive?.close();

@@ -20,7 +20,7 @@ import {
   type HealthView,
   type SharedStore,
 } from "../store/mod.ts";
-import type { EdgeSource, EdgeStatus } from "./edges.ts";
+import { type EdgeSource, type EdgeStatus, StreamTable } from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import type { HealthTransition } from "./health/history.ts";
 import type { HealthState } from "./health/state.ts";
@@ -32,8 +32,8 @@ const VIEW_TTL_INTERVALS = 3;
 
 /** Options of {@link StoreEdgeSource}. */
 export interface StoreEdgeSourceOptions {
-  /** Re-read interval (ms). @default 1000 */
-  readonly refreshMs?: number;
+  /** Re-read interval (ms): `scheduler.registry.refreshMs`. */
+  readonly refreshMs: number;
   /** How health targets are built from an edge's base URL (kind, path). */
   readonly health: Pick<
     SchedulerConfig["health"],
@@ -111,7 +111,10 @@ function toStatus(
  *
  * @example
  * ```ts ignore
- * const edges = new StoreEdgeSource(store, { health: config.scheduler.health });
+ * const edges = new StoreEdgeSource(store, {
+ *   health: config.scheduler.health,
+ *   refreshMs: config.scheduler.registry.refreshMs,
+ * });
  * await edges.start();
  * const s = await startScheduler(config.scheduler, { edges });
  * ```
@@ -123,6 +126,8 @@ export class StoreEdgeSource implements EdgeSource {
   readonly #refreshMs: number;
   readonly #clock: () => number;
   #version = 1;
+  /** Which registered edges serve which streams (their heartbeats' `load.streams`). */
+  readonly streams: StreamTable = new StreamTable();
   #statuses: readonly EdgeStatus[] = [];
   #records: readonly EdgeRecord[] = [];
   #fingerprint = "";
@@ -142,7 +147,8 @@ export class StoreEdgeSource implements EdgeSource {
   ) {
     this.#store = store;
     this.#o = options;
-    this.#refreshMs = options.refreshMs ?? 1000;
+    this.#refreshMs = options.refreshMs;
+    // A test seam, like schedulerId: not config.
     this.#clock = options.clock ?? Date.now;
     this.schedulerId = options.schedulerId ??
       `${hostname()}-${crypto.randomUUID().slice(0, 8)}`;
@@ -240,6 +246,13 @@ export class StoreEdgeSource implements EdgeSource {
     ]);
     if (this.#closed) return;
     this.#records = snap.edges;
+    // Drained edges serve out their viewers but take no new stream-affine ones.
+    this.streams.update(
+      snap.edges.filter((r) => !snap.drains.has(r.id)).map((r) => ({
+        id: r.id,
+        streams: r.load.streams,
+      })),
+    );
     this.#remote = remote;
     if (fingerprint !== this.#fingerprint) {
       const before = new Set(this.#statuses.map((s) => s.edge.id));

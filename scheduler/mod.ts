@@ -23,13 +23,20 @@ import { type Logger, silentLogger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { RCODE_NAMES } from "./dns/constants.ts";
 import { ConfigError, DEFAULTS, type LimitsConfig } from "../config/mod.ts";
-import { type ConnGuard, registerConnGuard } from "../net/mod.ts";
-import { http1Limits, serveHttp1 } from "../runtime/http1_server.ts";
+import {
+  type ConnGuard,
+  http1Limits,
+  openListener,
+  registerConnGuard,
+  serveHttp1,
+  StartupCleanup,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "./edges.ts";
 import { StoreEdgeSource } from "./edges_store.ts";
-import { DnsHandler } from "./handler.ts";
+import { DnsHandler } from "./answer/handler.ts";
 import { HealthMonitor } from "./health/monitor.ts";
+import { NetworkDirectory, openNetworks } from "./networks.ts";
 import type { HealthProbe } from "./health/probe.ts";
 import { createSchedulerApp } from "./http/app.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
@@ -62,9 +69,15 @@ export {
   StoreEdgeSource,
   type StoreEdgeSourceOptions,
 } from "./edges_store.ts";
-export { DnsHandler, type QueryClient } from "./handler.ts";
+export { DnsHandler, type QueryClient } from "./answer/handler.ts";
 export { HealthMonitor, type HealthSnapshot } from "./health/monitor.ts";
 export { Authority } from "./zone.ts";
+export {
+  type ClientNetwork,
+  type EdgeNetworks,
+  NetworkDirectory,
+  openNetworks,
+} from "./networks.ts";
 export { DnsStats } from "./stats.ts";
 
 /** Dependencies of {@link startScheduler}; all optional. */
@@ -103,9 +116,13 @@ export interface SchedulerHandle {
 
 /**
  * Binds UDP and TCP on one port (an ephemeral one when `port` is 0). With `dns.workers` > 1
- * both carry `SO_REUSEPORT` so the workers can bind the same port.
+ * both carry `SO_REUSEPORT` so the workers can bind the same port. When TCP cannot have the
+ * port UDP got, the UDP socket is closed before the next try (or the error).
+ *
+ * @throws {NetError} `NET_LISTEN` naming the port UDP or TCP could not bind.
+ * @throws {SchedulerError} From the libc UDP socket (its message names the address).
  */
-function bindDns(
+async function bindDns(
   config: SchedulerConfig,
   handle: QueryHandler,
   deps: {
@@ -114,8 +131,9 @@ function bindDns(
     log: Logger;
     guard: ConnGuard;
   },
-): { udp: UdpServer; tcp: TcpServer } {
+): Promise<{ udp: UdpServer; tcp: TcpServer }> {
   let lastError: unknown;
+  // An ephemeral UDP port may be taken on TCP: try another a few times.
   for (let attempt = 0; attempt < (config.dnsPort === 0 ? 10 : 1); attempt++) {
     const shared = config.dns.workers > 1;
     const libc = shared || config.dns.udpSocket === "libc" ||
@@ -128,33 +146,48 @@ function bindDns(
         deps,
         { reusePort: shared },
       )
-      : startUdpServer(config.hostname, config.dnsPort, handle, deps);
+      : await openListener(
+        "DNS UDP",
+        config.hostname,
+        config.dnsPort,
+        () => startUdpServer(config.hostname, config.dnsPort, handle, deps),
+      );
     try {
-      const tcp = startTcpServer(config.hostname, udp.port, handle, {
-        idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-        messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
-        guard: deps.guard,
-        log: deps.log,
-        ...(shared ? { reusePort: true } : {}),
-      });
+      const tcp = await openListener(
+        "DNS TCP",
+        config.hostname,
+        udp.port,
+        () =>
+          startTcpServer(config.hostname, udp.port, handle, {
+            idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+            messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
+            guard: deps.guard,
+            log: deps.log,
+            ...(shared ? { reusePort: true } : {}),
+          }),
+      );
       return { udp, tcp };
     } catch (e) {
       lastError = e;
-      void udp.close();
+      await udp.close();
     }
   }
-  throw new Error(
-    `Cannot bind DNS TCP port on ${config.hostname}:${config.dnsPort}`,
-    { cause: lastError },
-  );
+  throw lastError;
 }
 
 /**
  * Starts the scheduler: geo database, health checks (primed before DNS serves), DNS on UDP+TCP
  * `dnsPort`, HTTP on `httpPort`.
  *
+ * A start-up that fails closes what it had opened (DNS UDP and TCP when the HTTP port is
+ * taken, UDP when TCP cannot have its port, workers, health checks, the geo database).
+ *
  * @throws {ConfigError} For zones, records or filters that do not parse.
  * @throws {GeoDatabaseError} When the geo database is missing or unreadable.
+ * @throws {NetError} `NET_LISTEN` when a DNS or the HTTP port cannot be bound (it names it).
+ * @throws {SchedulerError} When the libc UDP socket or a DNS worker cannot start.
+ * @throws {AsnDatabaseError} When a steered name uses `isp_match` (not `optional`) and the ASN
+ *   database is missing or malformed (naming the file and line).
  */
 export async function startScheduler(
   config: SchedulerConfig,
@@ -162,8 +195,14 @@ export async function startScheduler(
 ): Promise<SchedulerHandle> {
   const log = deps.log ?? silentLogger;
   const metrics = deps.metrics ?? new MetricsRegistry();
-  const authority = Authority.fromConfig(config);
-  let closeGeo = () => {};
+  const networks = NetworkDirectory.fromConfig(config);
+  const authority = Authority.fromConfig(config, { networks });
+  // What is open so far, closed newest first if a later step fails (no half-started scheduler).
+  const opened = new StartupCleanup();
+  // Opened only when a steered name uses isp_match; a bad file stops start-up naming it.
+  const asnDb = await openNetworks(networks, config, log.child("asn"));
+  if (asnDb) opened.add(() => asnDb.close());
+  let closeGeo = () => asnDb?.close();
   let geo = deps.geo;
   if (!geo) {
     const db = await openGeoDatabase({
@@ -184,7 +223,11 @@ export async function startScheduler(
       ),
     });
     geo = db;
-    closeGeo = () => db.close();
+    opened.add(() => db.close());
+    closeGeo = () => {
+      db.close();
+      asnDb?.close();
+    };
   }
   const source = config.registry.source;
   let owned: StoreEdgeSource | undefined;
@@ -192,7 +235,7 @@ export async function startScheduler(
     !deps.edges && (source === "store" || (source === "auto" && deps.store))
   ) {
     if (!deps.store) {
-      closeGeo();
+      await opened.close();
       throw new ConfigError(
         "scheduler.registry.source",
         source,
@@ -204,12 +247,9 @@ export async function startScheduler(
       health: config.health,
       log: log.child("registry"),
     });
-    try {
-      await owned.start();
-    } catch (e) {
-      closeGeo();
-      throw e;
-    }
+    const fromStore = owned;
+    await opened.run(() => fromStore.start());
+    opened.add(() => fromStore.close());
   }
   const edges = deps.edges ?? owned ?? new ConfigEdgeSource(config);
   const monitor = new HealthMonitor(edges, config.health, {
@@ -227,6 +267,7 @@ export async function startScheduler(
     geo,
     edges,
     health,
+    networks,
     config: workerCount > 0
       ? {
         dns: {
@@ -242,19 +283,21 @@ export async function startScheduler(
   });
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
 
-  await monitor.start(); // primed: every edge has a state before the first answer
+  opened.add(() => monitor.close());
+  // Primed: every edge has a state before the first answer.
+  await opened.run(() => monitor.start());
   // In slices, so that health checks and the other roles' timers keep running meanwhile.
   const warmT0 = performance.now();
-  let warmed = 0;
-  while (warmed < config.dns.warmupQueries) {
-    const n = handler.warm(
-      Math.min(500, config.dns.warmupQueries - warmed),
-      warmed,
-    );
-    if (n === 0) break;
-    warmed += n;
-    await new Promise((r) => setTimeout(r, 0));
-  }
+  const warmed = await opened.run(async () => {
+    let n = 0;
+    while (n < config.dns.warmupQueries) {
+      const more = handler.warm(Math.min(500, config.dns.warmupQueries - n), n);
+      if (more === 0) break;
+      n += more;
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    return n;
+  });
   if (warmed) {
     log.debug("dns answers warmed up", {
       queries: warmed,
@@ -264,39 +307,28 @@ export async function startScheduler(
   const trustedNetworks = deps.limits?.trustedNetworks ??
     DEFAULTS.limits.trustedNetworks;
   const guard = createDnsTcpGuard(config, trustedNetworks);
-  let dns: { udp: UdpServer; tcp: TcpServer };
-  try {
-    dns = bindDns(config, (q, c, cls) => handler.handleQuery(q, c, cls), {
+  const dns = await opened.run(() =>
+    bindDns(config, (q, c, cls) => handler.handleQuery(q, c, cls), {
       rateLimiter,
       stats,
       log: log.child("dns"),
       guard,
-    });
-  } catch (e) {
-    await monitor.close();
-    await owned?.close();
-    closeGeo();
-    throw e;
-  }
-  let workers: DnsWorkers | undefined;
-  if (workerCount > 0) {
-    try {
-      workers = await startDnsWorkers(workerCount, dns.udp.port, config, {
+    })
+  );
+  opened.add(() => dns.udp.close());
+  opened.add(() => dns.tcp.close());
+  const workers: DnsWorkers | undefined = workerCount > 0
+    ? await opened.run(() =>
+      startDnsWorkers(workerCount, dns.udp.port, config, {
         edges,
         health,
         stats,
         log: log.child("dns-workers"),
         trustedNetworks,
-      });
-    } catch (e) {
-      await dns.udp.close();
-      await dns.tcp.close();
-      await monitor.close();
-      await owned?.close();
-      closeGeo();
-      throw e;
-    }
-  }
+      })
+    )
+    : undefined;
+  if (workers) opened.add(() => workers.close());
 
   registerConnGuard(metrics, "scheduler_dns_tcp", guard);
   metrics.collect(
@@ -347,12 +379,22 @@ export async function startScheduler(
   });
   // Meridian's HTTP/1.1 server rather than Deno.serve: the connection limits and request
   // deadlines of every HTTP port (limits.http) hold here too.
-  const http = serveHttp1({
-    hostname: config.hostname,
-    port: config.httpPort,
-    ...http1Limits(deps.limits ?? DEFAULTS.limits, metrics, "scheduler_http"),
-    onError: (message, context) => log.debug(message, context),
-  }, (req, info) => app.fetch(req, info));
+  const http = await opened.listen(
+    "HTTP",
+    config.hostname,
+    config.httpPort,
+    () =>
+      serveHttp1({
+        hostname: config.hostname,
+        port: config.httpPort,
+        ...http1Limits(
+          deps.limits ?? DEFAULTS.limits,
+          metrics,
+          "scheduler_http",
+        ),
+        onError: (message, context) => log.debug(message, context),
+      }, (req, info) => app.fetch(req, info)),
+  );
   const httpPort = (http.addr as Deno.NetAddr).port;
   log.info("scheduler listening", {
     dns: `${config.hostname}:${dns.udp.port}`,

@@ -38,7 +38,28 @@ export const OTHER_REGION = "other";
 export class RouteCounter {
   /** Answers served; the handler increments it directly. */
   queries = 0;
-  constructor(readonly region: string, readonly edgeId: string) {}
+  /**
+   * @param carrier The client's carrier as `isp_match` placed it ("" when no filter did).
+   * @param onNet The edge is on that carrier.
+   */
+  constructor(
+    readonly region: string,
+    readonly edgeId: string,
+    readonly carrier = "",
+    readonly onNet = false,
+  ) {}
+}
+
+/** One row of {@link RoutingSnapshot.carriers}: answers to one carrier's clients. */
+export interface CarrierShare {
+  /** A `scheduler.isps` name, or `AS{n}` for a network of no listed carrier. */
+  readonly carrier: string;
+  /** Answers in the window. */
+  readonly queries: number;
+  /** Of them, answers whose edge is on the client's carrier. */
+  readonly onNet: number;
+  /** `onNet / queries`, 0..1. */
+  readonly onNetShare: number;
 }
 
 /** One row of {@link RoutingSnapshot.routes}. */
@@ -67,6 +88,11 @@ export interface RoutingSnapshot {
   readonly queries: number;
   /** Busiest first. */
   readonly routes: readonly RouteShare[];
+  /** Answers by the client's carrier (chains with `isp_match`), busiest first. */
+  readonly carriers: readonly CarrierShare[];
+  /** Answers placed by carrier, and the share of them served on-net (0..1; 0 with none). */
+  readonly carrierQueries: number;
+  readonly onNetShare: number;
 }
 
 interface Region {
@@ -115,23 +141,33 @@ export class RoutingStats {
    * The counter of answers from `edgeId` to the client `geo` placed. Called when a decision is
    * computed, not per answer; the caller increments `queries` for each answer it serves.
    */
-  route(geo: GeoResult, edgeId: string): RouteCounter {
+  route(
+    geo: GeoResult,
+    edgeId: string,
+    carrier?: { readonly name: string; readonly onNet: boolean },
+  ): RouteCounter {
     const now = this.now();
     this.#maybeMark(now);
     const rec = geo.record;
     let region = rec?.country?.toUpperCase() || UNKNOWN_REGION;
-    let key = `${region}|${edgeId}`;
+    const net = carrier ? `|${carrier.name}|${carrier.onNet ? 1 : 0}` : "";
+    let key = `${region}|${edgeId}${net}`;
     let counter = this.#routes.get(key);
     if (!counter && this.#routes.size >= MAX_ROUTES) {
       this.#prune(now);
       if (this.#routes.size >= MAX_ROUTES) {
         region = OTHER_REGION;
-        key = `${region}|${edgeId}`;
+        key = `${region}|${edgeId}${net}`;
         counter = this.#routes.get(key);
       }
     }
     if (!counter) {
-      counter = new RouteCounter(region, edgeId);
+      counter = new RouteCounter(
+        region,
+        edgeId,
+        carrier?.name ?? "",
+        carrier?.onNet ?? false,
+      );
       this.#routes.set(key, counter);
     }
     let r = this.#regions.get(region);
@@ -207,14 +243,30 @@ export class RoutingStats {
     const now = this.now();
     const base = this.#baseline(now);
     this.#maybeMark(now);
-    const counts: { c: RouteCounter; n: number }[] = [];
+    // Counters split by carrier; routes add them up per (region, edge).
+    const byRoute = new Map<string, { c: RouteCounter; n: number }>();
+    const byCarrier = new Map<string, { queries: number; onNet: number }>();
     let total = 0;
+    let carrierQueries = 0;
+    let onNetQueries = 0;
     for (const c of this.#routes.values()) {
       const n = c.queries - (base.totals.get(c) ?? 0);
       if (n <= 0) continue;
-      counts.push({ c, n });
+      const k = `${c.region}|${c.edgeId}`;
+      const r = byRoute.get(k);
+      if (r) r.n += n;
+      else byRoute.set(k, { c, n });
       total += n;
+      if (c.carrier) {
+        const x = byCarrier.get(c.carrier) ?? { queries: 0, onNet: 0 };
+        x.queries += n;
+        if (c.onNet) x.onNet += n;
+        byCarrier.set(c.carrier, x);
+        carrierQueries += n;
+        if (c.onNet) onNetQueries += n;
+      }
     }
+    const counts = [...byRoute.values()];
     counts.sort((a, b) =>
       b.n - a.n || a.c.region.localeCompare(b.c.region) ||
       a.c.edgeId.localeCompare(b.c.edgeId)
@@ -235,6 +287,18 @@ export class RoutingStats {
           share: Math.round((n / total) * 10_000) / 10_000,
         };
       }),
+      carriers: [...byCarrier].map(([carrier, x]) => ({
+        carrier,
+        queries: x.queries,
+        onNet: x.onNet,
+        onNetShare: Math.round((x.onNet / x.queries) * 10_000) / 10_000,
+      })).sort((a, b) =>
+        b.queries - a.queries || a.carrier.localeCompare(b.carrier)
+      ),
+      carrierQueries,
+      onNetShare: carrierQueries
+        ? Math.round((onNetQueries / carrierQueries) * 10_000) / 10_000
+        : 0,
     };
   }
 }

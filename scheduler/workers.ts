@@ -27,10 +27,16 @@
 
 import type { SchedulerConfig } from "../config/scheduler_schema.ts";
 import type { Logger } from "../log/mod.ts";
-import type { EdgeSource, EdgeStatus } from "./edges.ts";
+import {
+  type EdgeSource,
+  type EdgeStatus,
+  type StreamIndex,
+  StreamTable,
+} from "./edges.ts";
 import type { HealthSnapshot } from "./health/monitor.ts";
 import type { HealthState } from "./health/state.ts";
 import type { DnsStats } from "./stats.ts";
+import { SchedulerError, SchedulerErrorCode } from "./errors.ts";
 
 /** How often the main thread looks for edge/health changes to send to workers. */
 export const SNAPSHOT_POLL_MS = 100;
@@ -43,6 +49,9 @@ export interface EdgeSnapshot {
   readonly edges: readonly EdgeStatus[];
   /** Ids of the edges the health monitor sees up. */
   readonly up: readonly string[];
+  /** Each edge's reported live streams (for `stream_affinity`), and the index's version. */
+  readonly streams: readonly { id: string; streams: readonly unknown[] }[];
+  readonly streamsVersion: number;
 }
 
 /** Counters a worker adds to the main thread's {@link DnsStats} (deltas since the last push). */
@@ -104,17 +113,41 @@ export function takeSnapshot(
       draining: s.draining,
     })),
     up: list.filter((s) => health.isUp(s.edge.id)).map((s) => s.edge.id),
+    streams: streamReports(list, edges.streams),
+    streamsVersion: edges.streams?.version ?? 0,
   };
+}
+
+/** The edges' streams as {@link StreamTable.update} takes them, from an index. */
+function streamReports(
+  list: readonly EdgeStatus[],
+  index: StreamIndex | undefined,
+): { id: string; streams: { key: string; viewers: number }[] }[] {
+  if (!index || !(index instanceof StreamTable)) return [];
+  const byEdge = new Map<string, { key: string; viewers: number }[]>();
+  for (const [key, holders] of index.entries()) {
+    for (const [id, viewers] of holders) {
+      let l = byEdge.get(id);
+      if (!l) byEdge.set(id, l = []);
+      l.push({ key, viewers });
+    }
+  }
+  return list.filter((s) => byEdge.has(s.edge.id)).map((s) => ({
+    id: s.edge.id,
+    streams: byEdge.get(s.edge.id)!,
+  }));
 }
 
 /** A worker's edge source and health view, replaced by each snapshot. */
 export class SnapshotView implements EdgeSource, HealthSnapshot {
   #snapshot: EdgeSnapshot;
   #up: ReadonlySet<string>;
+  readonly streams: StreamTable = new StreamTable();
 
   constructor(snapshot: EdgeSnapshot) {
     this.#snapshot = snapshot;
     this.#up = new Set(snapshot.up);
+    this.streams.update(snapshot.streams);
   }
 
   /** Installs a newer snapshot (an older or equal version is ignored). */
@@ -122,6 +155,7 @@ export class SnapshotView implements EdgeSource, HealthSnapshot {
     if (snapshot.version <= this.#snapshot.version) return;
     this.#snapshot = snapshot;
     this.#up = new Set(snapshot.up);
+    this.streams.update(snapshot.streams);
   }
 
   get version(): number {
@@ -208,7 +242,8 @@ export interface DnsWorkers {
  * Starts `count` workers answering on `port` (already bound by the main thread with
  * `SO_REUSEPORT`) and resolves once every one is bound.
  *
- * @throws {Error} When a worker fails to start (the others are stopped first).
+ * @throws {SchedulerError} `SCHEDULER_WORKER` when a worker fails to start (the others are
+ *   stopped first).
  */
 export async function startDnsWorkers(
   count: number,
@@ -223,7 +258,9 @@ export async function startDnsWorkers(
   },
 ): Promise<DnsWorkers> {
   let version = 1;
-  let seen = `${deps.edges.version}:${deps.health.version}`;
+  let seen = `${deps.edges.version}:${deps.health.version}:${
+    deps.edges.streams?.version ?? 0
+  }`;
   let snapshot = takeSnapshot(deps.edges, deps.health, version);
   const workers: {
     w: Worker;
@@ -246,7 +283,12 @@ export async function startDnsWorkers(
           ready.resolve();
           break;
         case "failed":
-          ready.reject(new Error(`DNS worker ${i}: ${m.error}`));
+          ready.reject(
+            new SchedulerError(
+              SchedulerErrorCode.Worker,
+              `Cannot start DNS worker ${i}: ${m.error}`,
+            ),
+          );
           break;
         case "stats":
           addStats(deps.stats, m.delta);
@@ -261,7 +303,10 @@ export async function startDnsWorkers(
     };
     w.onerror = (e) => {
       e.preventDefault();
-      const error = new Error(`DNS worker ${i} crashed: ${e.message}`);
+      const error = new SchedulerError(
+        SchedulerErrorCode.Worker,
+        `Cannot start DNS worker ${i}: it crashed: ${e.message}`,
+      );
       ready.reject(error);
       closed.resolve();
       log.error("dns worker crashed", { error: e.message });
@@ -291,7 +336,9 @@ export async function startDnsWorkers(
   };
 
   const timer = setInterval(() => {
-    const key = `${deps.edges.version}:${deps.health.version}`;
+    const key = `${deps.edges.version}:${deps.health.version}:${
+      deps.edges.streams?.version ?? 0
+    }`;
     if (key === seen) return;
     seen = key;
     snapshot = takeSnapshot(deps.edges, deps.health, ++version);

@@ -10,7 +10,8 @@
 
 import { openGeoDatabase } from "../geo/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { DnsHandler } from "./handler.ts";
+import { DnsHandler } from "./answer/handler.ts";
+import { NetworkDirectory, openNetworks } from "./networks.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
 import {
   createDnsTcpGuard,
@@ -70,13 +71,19 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
         ? log.warn("geo database reload failed", { path, error: String(error) })
         : log.info("geo database reloaded", { path }),
   });
-  closeGeo = () => geo.close();
+  const networks = NetworkDirectory.fromConfig(config);
+  const asnDb = await openNetworks(networks, config, log.child("asn"));
+  closeGeo = () => {
+    geo.close();
+    asnDb?.close();
+  };
   view = new SnapshotView(m.snapshot);
   stats = new DnsStats();
   const chaos = config.dns.chaos;
   const handler = new DnsHandler({
-    authority: Authority.fromConfig(config),
+    authority: Authority.fromConfig(config, { networks }),
     geo,
+    networks,
     edges: view,
     health: view,
     config: {

@@ -15,18 +15,32 @@ import type {
 } from "../config/scheduler_schema.ts";
 import { parseIp } from "../geo/mod.ts";
 import { RRType, type RRTypeName } from "./dns/constants.ts";
-import type { TemplateRecord } from "./dns/template.ts";
+import type { RecordData, SoaData, TemplateRecord } from "./dns/template.ts";
 import type { SteeringTtl } from "./policy/chain.ts";
 import { parseFilterChain } from "./policy/registry.ts";
-import type { Filter } from "./policy/types.ts";
+import type { Filter, PolicyDeps } from "./policy/types.ts";
 
-/** A static record (its owner is filled in when answered; `data` as `dns/template.ts` takes it). */
-export interface ZoneRecord {
-  readonly type: number;
+/** A static record (its owner is filled in when answered; type and data as `dns/template.ts` takes them). */
+export type ZoneRecord = RecordData & {
   readonly typeName: RRTypeName;
   readonly ttl: number;
-  // deno-lint-ignore no-explicit-any
-  readonly data: any;
+};
+
+/**
+ * The names in a node's NS or CNAME records, with their TTLs (the records map holds each type
+ * under its own key, so these are all of that type).
+ */
+export function targetsOf(
+  node: ZoneNode,
+  type: typeof RRType.NS | typeof RRType.CNAME,
+): { readonly name: string; readonly ttl: number }[] {
+  const out: { name: string; ttl: number }[] = [];
+  for (const r of node.records.get(type) ?? []) {
+    if (r.type === RRType.NS || r.type === RRType.CNAME) {
+      out.push({ name: r.data, ttl: r.ttl });
+    }
+  }
+  return out;
 }
 
 /** A steered name and its compiled chain. */
@@ -133,19 +147,22 @@ function parseRecord(
   const bad = (expected: string): never => {
     throw new ConfigError(`${key}.value`, r.value, expected);
   };
-  let data: unknown;
+  let rd: RecordData;
   switch (typeName) {
     case "A":
       if (parseIp(v)?.family !== 4) bad("an IPv4 address");
-      data = v;
+      rd = { type: RRType.A, data: v };
       break;
     case "AAAA":
       if (parseIp(v)?.family !== 6) bad("an IPv6 address");
-      data = v;
+      rd = { type: RRType.AAAA, data: v };
       break;
     case "CNAME":
     case "NS":
-      data = absoluteName(v, apex, `${key}.value`);
+      rd = {
+        type: RRType[typeName],
+        data: absoluteName(v, apex, `${key}.value`),
+      };
       break;
     case "TXT": {
       const text = unquote(v);
@@ -154,17 +171,20 @@ function parseRecord(
       for (let i = 0; i < text.length; i += 255) {
         chunks.push(text.slice(i, i + 255));
       }
-      data = chunks.length ? chunks : [""];
+      rd = { type: RRType.TXT, data: chunks.length ? chunks : [""] };
       break;
     }
     case "MX": {
       const m = /^(\d{1,5})\s+(\S+)$/.exec(v.trim());
       if (!m || Number(m[1]) > 65535) {
-        bad("'PREFERENCE EXCHANGE', e.g. '10 mail.example.'");
+        return bad("'PREFERENCE EXCHANGE', e.g. '10 mail.example.'");
       }
-      data = {
-        preference: Number(m![1]),
-        exchange: absoluteName(m![2]!, apex, `${key}.value`),
+      rd = {
+        type: RRType.MX,
+        data: {
+          preference: Number(m[1]),
+          exchange: absoluteName(m[2]!, apex, `${key}.value`),
+        },
       };
       break;
     }
@@ -172,12 +192,15 @@ function parseRecord(
       // RFC 8659 §4.1: flags tag value.
       const m = /^(\d{1,3})\s+([a-z0-9]+)\s+(.+)$/i.exec(v.trim());
       if (!m || Number(m[1]) > 255) {
-        bad(`'FLAGS TAG "VALUE"', e.g. '0 issue "ca.example"'`);
+        return bad(`'FLAGS TAG "VALUE"', e.g. '0 issue "ca.example"'`);
       }
-      data = {
-        flags: Number(m![1]),
-        tag: m![2]!.toLowerCase(),
-        value: unquote(m![3]!),
+      rd = {
+        type: RRType.CAA,
+        data: {
+          flags: Number(m[1]),
+          tag: m[2]!.toLowerCase(),
+          value: unquote(m[3]!),
+        },
       };
       break;
     }
@@ -188,11 +211,15 @@ function parseRecord(
         "one of A, AAAA, CNAME, TXT, CAA, MX, NS",
       );
   }
-  return { type: RRType[typeName], typeName, ttl, data };
+  return { ...rd, typeName, ttl };
 }
 
 /** Parses one zone. @throws {ConfigError} */
-export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
+export function parseZone(
+  z: SchedulerZoneConfig,
+  key: string,
+  deps?: PolicyDeps,
+): Zone {
   const apex = absoluteName(z.name, "", `${key}.name`);
   if (!apex) {
     throw new ConfigError(
@@ -240,25 +267,26 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       throw new ConfigError(`${key}.soa.${f}`, v, "an integer 0..4294967295");
     }
   }
+  const soaData: SoaData = {
+    mname: absoluteName(soaCfg.mname, apex, `${key}.soa.mname`),
+    rname: absoluteName(soaCfg.rname, apex, `${key}.soa.rname`),
+    serial: soaCfg.serial,
+    refresh: soaCfg.refresh,
+    retry: soaCfg.retry,
+    expire: soaCfg.expire,
+    minimum: soaCfg.minimum,
+  };
   const soa: TemplateRecord = {
     type: RRType.SOA,
     owner: apex,
     ttl: soaCfg.ttl,
-    data: {
-      mname: absoluteName(soaCfg.mname, apex, `${key}.soa.mname`),
-      rname: absoluteName(soaCfg.rname, apex, `${key}.soa.rname`),
-      serial: soaCfg.serial,
-      refresh: soaCfg.refresh,
-      retry: soaCfg.retry,
-      expire: soaCfg.expire,
-      minimum: soaCfg.minimum,
-    },
+    data: soaData,
   };
   add(apex, {
     type: RRType.SOA,
     typeName: "SOA",
     ttl: soaCfg.ttl,
-    data: soa.data,
+    data: soaData,
   });
   if (!Array.isArray(z.ns) || z.ns.length === 0) {
     throw new ConfigError(`${key}.ns`, z.ns, "a list of name servers");
@@ -325,6 +353,7 @@ export function parseZone(z: SchedulerZoneConfig, key: string): Zone {
       filters: parseFilterChain(
         Array.isArray(s.filters) ? s.filters : [],
         `${k}.filters`,
+        ...(deps ? [deps] : []),
       ),
       ttl: {
         ttlSeconds: s.ttlSeconds,
@@ -493,8 +522,9 @@ export class Authority {
     const seen = new Set<ZoneNode>([start]);
     let node = start;
     for (;;) {
-      const cname = node.records.get(RRType.CNAME)![0]!;
-      const target = cname.data as string;
+      // A chain starts at (and goes on through) nodes that hold a CNAME.
+      const cname = targetsOf(node, RRType.CNAME)[0]!;
+      const target = cname.name;
       links.push({ target, ttl: cname.ttl });
       const path = () => [owner, ...links.map((l) => l.target)].join(" → ");
       if (links.length > MAX_CNAME_CHAIN) {
@@ -527,10 +557,17 @@ export class Authority {
     }
   }
 
-  /** Parses `config.zones`. @throws {ConfigError} */
-  static fromConfig(config: Pick<SchedulerConfig, "zones">): Authority {
+  /**
+   * Parses `config.zones`.
+   * @param deps What the filters share (carriers, ASN lookup); default: the default carriers.
+   * @throws {ConfigError}
+   */
+  static fromConfig(
+    config: Pick<SchedulerConfig, "zones">,
+    deps?: PolicyDeps,
+  ): Authority {
     const zones = config.zones.map((z, i) =>
-      parseZone(z, `scheduler.zones[${i}]`)
+      parseZone(z, `scheduler.zones[${i}]`, deps)
     );
     const seen = new Set<string>();
     zones.forEach((z, i) => {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../errors/mod.ts";
+
 /** Stable codes of {@link StoreError}. */
 export const StoreErrorCode = {
   /** The backend could not be opened (bad path, no permission, server unreachable at start). */
@@ -33,13 +35,6 @@ export type StoreErrorCode = typeof StoreErrorCode[keyof typeof StoreErrorCode];
  * if (e.code !== "STORE_CLOSED") throw new Error("wrong code");
  * ```
  */
-export class StoreError extends Error {
+export class StoreError extends CodedError<StoreErrorCode> {
   override name = "StoreError";
-  /** Stable, machine-readable code. */
-  readonly code: StoreErrorCode;
-  /** @param code One of the stable codes. @param message Says what failed and the bad value. */
-  constructor(code: StoreErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -46,6 +46,14 @@ export {
   isViewFresh,
 } from "./freshness.ts";
 export {
+  boundEdgeStreams,
+  type EdgeStreamLoad,
+  MAX_EDGE_STREAMS,
+  MAX_STREAM_VIEWERS,
+  streamKey,
+  streamKeyOfPath,
+} from "./stream_key.ts";
+export {
   DEFAULT_POLL_INTERVAL_MS,
   KvStore,
   type KvStoreOptions,

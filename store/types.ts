@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { EdgeStreamLoad } from "./stream_key.ts";
+
 /** A minted access token, as stored. Immutable after creation (uses are counted apart). */
 export interface TokenRecord {
   /** The token itself (16 characters of [A-Za-z0-9]). */
@@ -90,6 +92,12 @@ export interface EdgeLoad {
   readonly egressBitsPerSecond: number;
   /** Cache hit ratio 0..1. */
   readonly hitRatio: number;
+  /**
+   * The live streams it serves now and their viewers (`stream_key.ts`): at most
+   * `MAX_EDGE_STREAMS`, the busiest first; every backend bounds it on write. Absent in
+   * records of edges that report none.
+   */
+  readonly streams?: readonly EdgeStreamLoad[];
 }
 
 /** One edge as registered. */

@@ -133,8 +133,8 @@ export function buildAdtsFrame(
  *
  * @param bytes Bytes starting at an ADTS frame.
  * @returns The header, or `undefined` if fewer than 7 bytes are available.
- * @throws {AacFormatError} `AAC_BAD_ADTS` for a missing sync word, a non-zero layer or a
- * frame length shorter than its header.
+ * @throws {AacFormatError} `AAC_BAD_ADTS` for a missing sync word, a non-zero layer, a
+ * reserved sampling frequency index (13..15) or a frame length shorter than its header.
  *
  * @example
  * ```ts
@@ -169,9 +169,20 @@ export function decodeAdtsHeader(
       `Cannot decode ADTS header: aac_frame_length must be at least ${headerBytes}, got ${frameBytes}`,
     );
   }
+  const samplingFrequencyIndex = (bytes[2]! >> 2) & 0x0f;
+  // ISO/IEC 14496-3 Table 1.18: 13 and 14 are reserved, 15 (an explicit frequency) has no
+  // room in an ADTS header.
+  if (samplingFrequencyIndex >= SAMPLING_FREQUENCIES_HZ.length) {
+    throw new AacFormatError(
+      AacErrorCode.BadAdts,
+      `Cannot decode ADTS header: sampling_frequency_index must be 0..${
+        SAMPLING_FREQUENCIES_HZ.length - 1
+      }, got ${samplingFrequencyIndex}`,
+    );
+  }
   return {
     objectType: (bytes[2]! >> 6) + 1,
-    samplingFrequencyIndex: (bytes[2]! >> 2) & 0x0f,
+    samplingFrequencyIndex,
     channelConfiguration: ((bytes[2]! & 0x01) << 2) | (bytes[3]! >> 6),
     frameBytes,
     headerBytes,

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link AacFormatError}. */
 export const AacErrorCode = {
   /** An AudioSpecificConfig is too short or names a reserved sampling frequency index. */
@@ -28,17 +30,6 @@ export type AacErrorCodeValue =
  * assert.equal(new AacFormatError(AacErrorCode.BadAdts, "Cannot decode").code, "AAC_BAD_ADTS");
  * ```
  */
-export class AacFormatError extends Error {
+export class AacFormatError extends CodedError<AacErrorCodeValue> {
   override name = "AacFormatError";
-  /** Which rule the input broke; see {@link AacErrorCode}. */
-  readonly code: AacErrorCodeValue;
-
-  constructor(
-    code: AacErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

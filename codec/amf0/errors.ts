@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link Amf0FormatError}, each with what it means. */
 export const Amf0ErrorCode = {
   /** The input ends inside a value. */
@@ -37,9 +39,8 @@ export type Amf0ErrorCodeValue =
  * assert.equal(e.code, "AMF0_TRUNCATED");
  * ```
  */
-export class Amf0FormatError extends Error {
+export class Amf0FormatError extends CodedError<Amf0ErrorCodeValue> {
   override name = "Amf0FormatError";
-  readonly code: Amf0ErrorCodeValue;
   /** Byte offset in the input where decoding failed, when known. */
   readonly offset: number | undefined;
 
@@ -49,10 +50,10 @@ export class Amf0FormatError extends Error {
     options?: { offset?: number; cause?: unknown },
   ) {
     super(
+      code,
       message,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.code = code;
     this.offset = options?.offset;
   }
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /**
  * Stable codes of {@link FlvFormatError}, one per way FLV input can be wrong.
  */
@@ -41,17 +43,6 @@ export type FlvErrorCodeValue =
  * assert.equal(e.code, "FLV_BAD_TAG_TYPE");
  * ```
  */
-export class FlvFormatError extends Error {
+export class FlvFormatError extends CodedError<FlvErrorCodeValue> {
   override name = "FlvFormatError";
-  /** Which rule the input broke; see {@link FlvErrorCode}. */
-  readonly code: FlvErrorCodeValue;
-
-  constructor(
-    code: FlvErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link H264FormatError}. */
 export const H264ErrorCode = {
   /** An AVCDecoderConfigurationRecord is malformed (version, length size, counts). */
@@ -30,17 +32,6 @@ export type H264ErrorCodeValue =
  * assert.equal(new H264FormatError(H264ErrorCode.Truncated, "Cannot split").code, "H264_TRUNCATED");
  * ```
  */
-export class H264FormatError extends Error {
+export class H264FormatError extends CodedError<H264ErrorCodeValue> {
   override name = "H264FormatError";
-  /** Which rule the input broke; see {@link H264ErrorCode}. */
-  readonly code: H264ErrorCodeValue;
-
-  constructor(
-    code: H264ErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -7,6 +7,12 @@
 
 import { H264ErrorCode, H264FormatError } from "./errors.ts";
 
+/**
+ * Largest picture side we report (pixels). H.264's largest levels (6.x, Annex A Table A-1)
+ * allow 139,264 macroblocks a frame, 8192x4320; a side past twice that is not a picture but a
+ * damaged SPS, and is refused rather than reported.
+ */
+export const MAX_SPS_PICTURE_PIXELS = 16_384;
 /** Longest Exp-Golomb prefix we decode; ue(v) values in an SPS fit in 32 bits (§9.1). */
 const MAX_EXP_GOLOMB_LEADING_ZEROS = 31;
 /** profile_idc values whose SPS carries chroma_format_idc and scaling lists (§7.3.2.1.1). */
@@ -104,6 +110,18 @@ class RbspBitReader {
     const k = this.ue();
     return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
   }
+
+  /** ue(v) of a field whose range §7.4.2.1.1 bounds: a value past it is a damaged SPS. */
+  ueIn(field: string, max: number): number {
+    const v = this.ue();
+    if (v > max) {
+      throw new H264FormatError(
+        H264ErrorCode.BadSps,
+        `Cannot parse SPS: ${field} must be 0..${max}, got ${v}`,
+      );
+    }
+    return v;
+  }
 }
 
 /**
@@ -111,7 +129,9 @@ class RbspBitReader {
  *
  * @param sps The SPS NALU including its one-byte NAL header (type 7).
  * @returns Profile, level and cropped size.
- * @throws {H264FormatError} `H264_BAD_SPS` if the NALU is not an SPS or runs out of bits.
+ * @throws {H264FormatError} `H264_BAD_SPS` if the NALU is not an SPS, runs out of bits, has
+ *   a field out of its range, or describes no picture of 1..{@link MAX_SPS_PICTURE_PIXELS}
+ *   pixels a side.
  *
  * @example
  * ```ts
@@ -135,14 +155,15 @@ export function parseSps(sps: Uint8Array): SpsInfo {
   const profileIdc = sps[1]!;
   const levelIdc = sps[3]!;
   const r = new RbspBitReader(sps.subarray(4));
-  r.ue(); // seq_parameter_set_id
+  // Ranges of §7.4.2.1.1 where a wrong value would make a wrong size or a long loop.
+  r.ueIn("seq_parameter_set_id", 31);
   let chromaFormatIdc = 1;
   let separateColourPlane = 0;
   if (HIGH_PROFILES.has(profileIdc)) {
-    chromaFormatIdc = r.ue();
+    chromaFormatIdc = r.ueIn("chroma_format_idc", 3);
     if (chromaFormatIdc === 3) separateColourPlane = r.u1();
-    r.ue(); // bit_depth_luma_minus8
-    r.ue(); // bit_depth_chroma_minus8
+    r.ueIn("bit_depth_luma_minus8", 6);
+    r.ueIn("bit_depth_chroma_minus8", 6);
     r.u1(); // qpprime_y_zero_transform_bypass_flag
     if (r.u1()) { // seq_scaling_matrix_present_flag
       const lists = chromaFormatIdc !== 3 ? 8 : 12;
@@ -151,21 +172,23 @@ export function parseSps(sps: Uint8Array): SpsInfo {
       }
     }
   }
-  r.ue(); // log2_max_frame_num_minus4
-  const picOrderCntType = r.ue();
+  r.ueIn("log2_max_frame_num_minus4", 12);
+  const picOrderCntType = r.ueIn("pic_order_cnt_type", 2);
   if (picOrderCntType === 0) {
-    r.ue(); // log2_max_pic_order_cnt_lsb_minus4
+    r.ueIn("log2_max_pic_order_cnt_lsb_minus4", 12);
   } else if (picOrderCntType === 1) {
     r.u1(); // delta_pic_order_always_zero_flag
     r.se(); // offset_for_non_ref_pic
     r.se(); // offset_for_top_to_bottom_field
-    const cycle = r.ue();
+    const cycle = r.ueIn("num_ref_frames_in_pic_order_cnt_cycle", 255);
     for (let i = 0; i < cycle; i++) r.se();
   }
   r.ue(); // max_num_ref_frames
   r.u1(); // gaps_in_frame_num_value_allowed_flag
-  const widthInMbs = r.ue() + 1;
-  const heightInMapUnits = r.ue() + 1;
+  const maxMbs = MAX_SPS_PICTURE_PIXELS / 16;
+  const widthInMbs = r.ueIn("pic_width_in_mbs_minus1", maxMbs - 1) + 1;
+  const heightInMapUnits =
+    r.ueIn("pic_height_in_map_units_minus1", maxMbs - 1) + 1;
   const frameMbsOnly = r.u1();
   if (!frameMbsOnly) r.u1(); // mb_adaptive_frame_field_flag
   r.u1(); // direct_8x8_inference_flag
@@ -183,13 +206,20 @@ export function parseSps(sps: Uint8Array): SpsInfo {
   const cropUnitX = chromaArrayType === 0 ? 1 : subWidthC;
   const cropUnitY = (chromaArrayType === 0 ? 1 : subHeightC) *
     (2 - frameMbsOnly);
-  return {
-    profileIdc,
-    levelIdc,
-    width: widthInMbs * 16 - (crop.left + crop.right) * cropUnitX,
-    height: (2 - frameMbsOnly) * heightInMapUnits * 16 -
-      (crop.top + crop.bottom) * cropUnitY,
-  };
+  const width = widthInMbs * 16 - (crop.left + crop.right) * cropUnitX;
+  const height = (2 - frameMbsOnly) * heightInMapUnits * 16 -
+    (crop.top + crop.bottom) * cropUnitY;
+  // §7.4.2.1.1: the cropping window lies inside the coded frame; a field-coded frame of the
+  // largest height in map units would pass the bound twice over.
+  if (
+    width < 1 || height < 1 || height > MAX_SPS_PICTURE_PIXELS
+  ) {
+    throw new H264FormatError(
+      H264ErrorCode.BadSps,
+      `Cannot parse SPS: the picture after cropping must be 1..${MAX_SPS_PICTURE_PIXELS} pixels a side, got ${width}x${height}`,
+    );
+  }
+  return { profileIdc, levelIdc, width, height };
 }
 
 /** scaling_list() (§7.3.2.1.1.1): we only need to step over it. */

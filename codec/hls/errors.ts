@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link PlaylistFormatError}. */
 export const PlaylistErrorCode = {
   /** The text does not start with #EXTM3U. */
@@ -30,17 +32,6 @@ export type PlaylistErrorCodeValue =
  * assert.equal(new PlaylistFormatError(PlaylistErrorCode.BadTag, "x").code, "HLS_BAD_TAG");
  * ```
  */
-export class PlaylistFormatError extends Error {
+export class PlaylistFormatError extends CodedError<PlaylistErrorCodeValue> {
   override name = "PlaylistFormatError";
-  /** Which rule the playlist broke; see {@link PlaylistErrorCode}. */
-  readonly code: PlaylistErrorCodeValue;
-
-  constructor(
-    code: PlaylistErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

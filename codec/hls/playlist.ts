@@ -44,13 +44,16 @@ export function targetDurationFor(longestSeconds: number): number {
   return Math.max(1, Math.ceil(rounded - TARGET_DURATION_TOLERANCE_SECONDS));
 }
 
+/** The largest epoch-ms magnitude a `Date` holds (ECMA-262 §21.4.1.1): 100,000,000 days. */
+const MAX_DATE_MS = 8.64e15;
+
 /** One media segment as the playlist describes it. */
 export interface PlaylistSegment {
   /** URI relative to the playlist. */
   readonly uri: string;
   /** EXTINF duration in seconds. */
   readonly durationSeconds: number;
-  /** EXT-X-PROGRAM-DATE-TIME of the segment's first sample, epoch ms, if known. */
+  /** EXT-X-PROGRAM-DATE-TIME of the segment's first sample, epoch ms; undefined or NaN if not known. */
   readonly programDateTimeMs?: number | undefined;
   /** EXT-X-DISCONTINUITY before this segment (RFC 8216 §4.3.2.3). */
   readonly discontinuity?: boolean | undefined;
@@ -94,8 +97,8 @@ function check(ok: boolean, message: string): void {
  *
  * @param playlist Sequence numbers, segments and the end flag.
  * @returns The m3u8 text, lines ending in "\n".
- * @throws {PlaylistFormatError} `HLS_BAD_VALUE` for negative numbers or a target duration
- * below a segment's rounded EXTINF (§4.3.3.1).
+ * @throws {PlaylistFormatError} `HLS_BAD_VALUE` for negative numbers, a target duration
+ * below a segment's rounded EXTINF (§4.3.3.1) or a program date-time no `Date` holds.
  *
  * @example
  * ```ts
@@ -180,19 +183,28 @@ export function renderSegmentLines(s: PlaylistSegment): string {
   const extinf = `#EXTINF:${
     s.durationSeconds.toFixed(EXTINF_DECIMALS)
   },\n${s.uri}`;
+  // NaN is "not known", as parseMediaPlaylist gives it: no tag, as for undefined.
+  if (s.programDateTimeMs === undefined || Number.isNaN(s.programDateTimeMs)) {
+    return extinf;
+  }
+  check(
+    Math.abs(s.programDateTimeMs) <= MAX_DATE_MS,
+    `Cannot render playlist: program date-time must be a date (epoch ms within ±${MAX_DATE_MS}), got ${s.programDateTimeMs} for ${s.uri}`,
+  );
   // §4.3.2.6: ISO/IEC 8601:2004 date/time with time zone; we write UTC with ms.
-  return s.programDateTimeMs === undefined
-    ? extinf
-    : `#EXT-X-PROGRAM-DATE-TIME:${
-      new Date(s.programDateTimeMs).toISOString()
-    }\n${extinf}`;
+  return `#EXT-X-PROGRAM-DATE-TIME:${
+    new Date(s.programDateTimeMs).toISOString()
+  }\n${extinf}`;
 }
 
 function parseInteger(tag: string, value: string): number {
-  if (!/^\d+$/.test(value)) {
+  // §4.2 allows decimal-integers up to 2^64-1; past 2^53 a number no longer holds them exactly.
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
     throw new PlaylistFormatError(
       PlaylistErrorCode.BadTag,
-      `Cannot parse playlist: ${tag} must be a decimal integer, got "${value}"`,
+      `Cannot parse playlist: ${tag} must be a decimal integer up to ${Number.MAX_SAFE_INTEGER}, got "${
+        value.slice(0, 40)
+      }"`,
     );
   }
   return Number(value);
@@ -203,7 +215,8 @@ function parseInteger(tag: string, value: string): number {
  *
  * @param text The m3u8 text.
  * @returns The playlist; segments without EXT-X-PROGRAM-DATE-TIME get `NaN`.
- * @throws {PlaylistFormatError} `HLS_MISSING_HEADER`, `HLS_BAD_TAG` or `HLS_MISSING_TAG`.
+ * @throws {PlaylistFormatError} `HLS_MISSING_HEADER`, `HLS_BAD_TAG` (a malformed value, an
+ *   integer past 2^53, an EXTINF over the target duration) or `HLS_MISSING_TAG`.
  *
  * @example
  * ```ts
@@ -317,6 +330,21 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
       PlaylistErrorCode.MissingTag,
       "Cannot parse playlist: EXT-X-TARGETDURATION is required",
     );
+  }
+  // §4.3.3.1: every EXTINF, rounded to the nearest integer, is at most the target duration
+  // (what renderMediaPlaylist holds to, so a parsed playlist renders again).
+  for (const s of segments) {
+    const rounded = Math.round(
+      Number(s.durationSeconds.toFixed(EXTINF_DECIMALS)),
+    );
+    if (rounded > target) {
+      throw new PlaylistFormatError(
+        PlaylistErrorCode.BadTag,
+        `Cannot parse playlist: EXTINF of ${
+          s.uri.slice(0, 40)
+        } rounds to ${rounded} s, over EXT-X-TARGETDURATION ${target}`,
+      );
+    }
   }
   return {
     version,

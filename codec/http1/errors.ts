@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link Http1FormatError}, one per way a request can be wrong. */
 export const Http1ErrorCode = {
   /** The request line or a field line breaks RFC 9112 syntax. */
@@ -54,10 +56,8 @@ const STATUS: Readonly<Record<Http1ErrorCodeValue, number>> = {
  * assert.equal(e.status, 431);
  * ```
  */
-export class Http1FormatError extends Error {
+export class Http1FormatError extends CodedError<Http1ErrorCodeValue> {
   override name = "Http1FormatError";
-  /** Which rule the request broke; see {@link Http1ErrorCode}. */
-  readonly code: Http1ErrorCodeValue;
   /** The HTTP status that answers it (400, 413, 414, 417, 431, 501 or 505). */
   readonly status: number;
 
@@ -66,8 +66,7 @@ export class Http1FormatError extends Error {
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.status = STATUS[code];
   }
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link Mp4FormatError}, one per way MP4 input can be wrong. */
 export const Mp4ErrorCode = {
   /** A box header is cut short, or a box runs past its parent or the file. */
@@ -37,17 +39,6 @@ export type Mp4ErrorCodeValue =
  * assert.equal(e.code, "MP4_NO_MOOV");
  * ```
  */
-export class Mp4FormatError extends Error {
+export class Mp4FormatError extends CodedError<Mp4ErrorCodeValue> {
   override name = "Mp4FormatError";
-  /** Which rule the input broke; see {@link Mp4ErrorCode}. */
-  readonly code: Mp4ErrorCodeValue;
-
-  constructor(
-    code: Mp4ErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link TsFormatError}. */
 export const TsErrorCode = {
   /** A packet does not start with the 0x47 sync byte, or the input is not whole packets. */
@@ -29,13 +31,6 @@ export type TsErrorCodeValue = (typeof TsErrorCode)[keyof typeof TsErrorCode];
  * assert.equal(new TsFormatError(TsErrorCode.BadSync, "Cannot demux").code, "TS_BAD_SYNC");
  * ```
  */
-export class TsFormatError extends Error {
+export class TsFormatError extends CodedError<TsErrorCodeValue> {
   override name = "TsFormatError";
-  /** Which rule the input broke; see {@link TsErrorCode}. */
-  readonly code: TsErrorCodeValue;
-
-  constructor(code: TsErrorCodeValue, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

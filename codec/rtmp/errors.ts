@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link RtmpProtocolError}, each with what it means. */
 export const RtmpErrorCode = {
   /** C0 is not version 3 (garbage, HTTP, or RTMPE which we do not speak). */
@@ -46,16 +48,6 @@ export type RtmpErrorCodeValue =
  * assert.equal(e.name, "RtmpProtocolError");
  * ```
  */
-export class RtmpProtocolError extends Error {
+export class RtmpProtocolError extends CodedError<RtmpErrorCodeValue> {
   override name = "RtmpProtocolError";
-  readonly code: RtmpErrorCodeValue;
-
-  constructor(
-    code: RtmpErrorCodeValue,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -64,3 +64,10 @@ export {
 } from "./handshake.ts";
 export * from "./messages.ts";
 export { decodeAggregate } from "./aggregate.ts";
+export {
+  joinQuery,
+  type NameWithQuery,
+  type RtmpParams,
+  splitConnectQuery,
+  splitQuery,
+} from "./stream_name.ts";

@@ -17,11 +17,15 @@ import {
   checkAccess,
   CREDENTIAL_PARAM,
   CREDENTIAL_TEXT,
+  credentialPathOf,
   loadSessionKey,
+  type Refusal,
+  refusal,
+  RevocationWatch,
   SessionCache,
   type SessionKey,
   TOKEN_TEXT,
-} from "../../control/mod.ts";
+} from "../../access/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
@@ -39,13 +43,7 @@ export type EdgeRefusalReason =
   | "unavailable";
 
 /** A refusal, with what to tell the client: never the token or credential presented. */
-export interface EdgeRefusal {
-  readonly ok: false;
-  readonly reason: EdgeRefusalReason;
-  /** 401 when a credential or token is missing, 403 when wrong, 503 when we could not check. */
-  readonly status: 401 | 403 | 503;
-  readonly description: string;
-}
+export type EdgeRefusal = Refusal<EdgeRefusalReason>;
 
 /** What to do with a request for a cached object of a protected stream. */
 export type ObjectAccess =
@@ -79,13 +77,11 @@ export interface EdgeAccessDeps {
   readonly now?: () => number;
 }
 
-function refuse(
+const refuse: (
   reason: EdgeRefusalReason,
   description: string,
-  status: 401 | 403 | 503 = 403,
-): EdgeRefusal {
-  return { ok: false, reason, status, description };
-}
+  status?: 401 | 403 | 503,
+) => EdgeRefusal = refusal;
 
 /** Refusal of a protected request when this edge has no store or session key to check it. */
 export const UNAVAILABLE: EdgeRefusal = refuse(
@@ -95,24 +91,6 @@ export const UNAVAILABLE: EdgeRefusal = refuse(
 );
 
 const PLAYLIST_EXT = ".m3u8";
-
-/**
- * The path a request's credential must cover: a playlist is checked as its stream's session
- * path `/{app}/{stream}/` (as the origin does), anything else as itself.
- *
- * @example
- * ```ts
- * import { credentialPathOf } from "./edge_access.ts";
- * import assert from "node:assert/strict";
- * assert.equal(credentialPathOf("/live/demo.m3u8"), "/live/demo/");
- * assert.equal(credentialPathOf("/live/demo/a-1.ts"), "/live/demo/a-1.ts");
- * ```
- */
-export function credentialPathOf(pathname: string): string {
-  return pathname.endsWith(PLAYLIST_EXT)
-    ? `${pathname.slice(0, -PLAYLIST_EXT.length)}/`
-    : pathname;
-}
 
 /** The app of a media path (`live` in `/live/demo.flv`). */
 export function appOf(pathname: string): string {
@@ -134,8 +112,7 @@ export class EdgeAccess {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #sessions: SessionCache;
-  readonly #watchers = new Map<string, Set<() => void>>();
-  readonly #unsubscribe: () => void;
+  readonly #revocations: RevocationWatch;
   readonly #refusals: ReturnType<MetricsRegistry["counter"]> | undefined;
 
   constructor(deps: EdgeAccessDeps) {
@@ -148,11 +125,13 @@ export class EdgeAccess {
       (s: string) => deps.store.isRevoked(s),
       this.#now,
     );
-    this.#unsubscribe = deps.store.subscribe((entry) => {
-      if (entry.event.kind === "token.revoked") {
-        this.#revoke(entry.event.token);
-      }
-    });
+    this.#revocations = new RevocationWatch(
+      deps.store,
+      (err) =>
+        this.#log.warn("closing a revoked viewer failed", {
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
     this.#refusals = deps.metrics?.counter(
       "meridian_edge_access_refusals_total",
       "Requests for protected streams the edge refused, by protocol and reason",
@@ -186,10 +165,13 @@ export class EdgeAccess {
   async authorizeObject(url: URL, mark: AccessMark): Promise<ObjectAccess> {
     const cred = url.searchParams.get(CREDENTIAL_PARAM);
     if (cred === null || cred === "") {
+      // A token opens a session at the origin (a live playlist, or any URL of a protected
+      // library file): it answers 302 to the credential URL, which this edge then checks. A
+      // live segment is never a session's first request: refused here, the origin spared.
+      const token = url.searchParams.has("token");
+      if (mark === AccessMark.File && token) return { kind: "forward" };
       if (url.pathname.endsWith(PLAYLIST_EXT)) {
-        if (mark === AccessMark.Session || url.searchParams.has("token")) {
-          return { kind: "forward" };
-        }
+        if (mark === AccessMark.Session || token) return { kind: "forward" };
         return this.#refusedObject(refuse("missing", TOKEN_TEXT.missing, 401));
       }
       return this.#refusedObject(refuse(
@@ -261,20 +243,7 @@ export class EdgeAccess {
    * @returns A function that stops watching; call it when the viewer leaves.
    */
   watch(subject: string | undefined, onRevoke: () => void): () => void {
-    if (subject === undefined) return () => {};
-    if (this.#store.isRevoked(subject)) {
-      queueMicrotask(onRevoke);
-      return () => {};
-    }
-    let set = this.#watchers.get(subject);
-    if (!set) this.#watchers.set(subject, set = new Set());
-    set.add(onRevoke);
-    return () => {
-      set.delete(onRevoke);
-      if (set.size === 0 && this.#watchers.get(subject) === set) {
-        this.#watchers.delete(subject);
-      }
-    };
+    return this.#revocations.watch(subject, onRevoke);
   }
 
   /** Counts a refusal decided elsewhere (a protected object with no checker). */
@@ -284,23 +253,7 @@ export class EdgeAccess {
 
   /** Stops watching the feed. */
   close(): void {
-    this.#unsubscribe();
-    this.#watchers.clear();
-  }
-
-  #revoke(token: string): void {
-    const set = this.#watchers.get(token);
-    if (!set) return;
-    this.#watchers.delete(token);
-    for (const fn of set) {
-      try {
-        fn();
-      } catch (err) {
-        this.#log.warn("closing a revoked viewer failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
+    this.#revocations.close();
   }
 
   #refusedObject(refusal: EdgeRefusal): ObjectAccess {

@@ -9,7 +9,6 @@
 
 export {
   appOf,
-  credentialPathOf,
   EdgeAccess,
   type EdgeAccessDeps,
   type EdgeRefusal,

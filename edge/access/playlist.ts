@@ -1,12 +1,12 @@
 /**
  * Playlists of protected streams in a shared cache: the origin sends each session its own
  * credential in every segment URI, so the edge keeps one copy without any credential and
- * re-applies each viewer's (`withSessionCredential` from `control/mod.ts`) after checking it.
+ * re-applies each viewer's (`withSessionCredential` from `access/`) after checking it.
  *
  * @module
  */
 
-import { CREDENTIAL_PARAM } from "../../control/mod.ts";
+import { CREDENTIAL_PARAM } from "../../access/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

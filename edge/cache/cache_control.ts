@@ -2,9 +2,13 @@
  * RFC 9111 response directives and freshness arithmetic for a shared cache.
  *
  * Pure: headers and times in, numbers out. The caller supplies `now` so tests never sleep.
+ * Dates are HTTP-dates by the grammar (`http_date.ts`), never whatever `Date.parse` accepts.
  *
  * @module
  */
+
+import { parseHttpDate } from "./http_date.ts";
+import { type Member, parseDictionary } from "./structured_field.ts";
 
 /** The response Cache-Control directives a shared cache acts on (RFC 9111 §5.2.2). */
 export interface CacheDirectives {
@@ -117,6 +121,122 @@ export function parseCacheControl(value: string | null): CacheDirectives {
   return d;
 }
 
+/**
+ * The targeted cache-control fields this edge obeys, first wins (RFC 9213 §2.2: a CDN's own
+ * target list). `CDN-Cache-Control` is the one every CDN implements (RFC 9213 §3.1).
+ */
+export const TARGETED_FIELDS: readonly string[] = ["cdn-cache-control"];
+
+const DELTA_DIRECTIVES = {
+  "max-age": "maxAgeSeconds",
+  "s-maxage": "sMaxAgeSeconds",
+  "stale-while-revalidate": "staleWhileRevalidateSeconds",
+  "stale-if-error": "staleIfErrorSeconds",
+} as const;
+
+const FLAG_DIRECTIVES = {
+  "no-store": "noStore",
+  "no-cache": "noCache",
+  private: "private",
+  public: "public",
+  "must-revalidate": "mustRevalidate",
+  "proxy-revalidate": "proxyRevalidate",
+  immutable: "immutable",
+} as const;
+
+/** True when a flag directive is set; undefined when its value has the wrong type. */
+function flagOf(name: string, m: Member): boolean | undefined {
+  if (m.kind === "list") {
+    // RFC 9213 §2.1: `no-cache` and `private` may list field names (Inner List of Strings);
+    // like the qualified Cache-Control forms we treat them as unqualified (RFC 9111 §5.2.2.4).
+    return (name === "no-cache" || name === "private") &&
+        m.items.every((i) => i.value.type === "string")
+      ? true
+      : undefined;
+  }
+  return m.value.type === "boolean" ? m.value.value : undefined;
+}
+
+/**
+ * Parses a targeted cache-control field such as `CDN-Cache-Control` (RFC 9213 §2.1): a
+ * Structured Field Dictionary of the Cache-Control response directives, Booleans for flags and
+ * Integers for delta-seconds. Unknown directives and parameters are ignored.
+ *
+ * @param value The field value, or null.
+ * @returns The directives, or `undefined` when the field is absent, empty or invalid (a parse
+ *   error, or a known directive of the wrong type): the cache then ignores it (RFC 9213 §2.1).
+ *
+ * @example
+ * ```ts
+ * import { parseTargetedCacheControl } from "./cache_control.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseTargetedCacheControl("max-age=600, foo")?.maxAgeSeconds, 600);
+ * assert.equal(parseTargetedCacheControl('max-age="600"'), undefined);
+ * assert.equal(parseTargetedCacheControl("max-age =600"), undefined);
+ * ```
+ */
+export function parseTargetedCacheControl(
+  value: string | null,
+): CacheDirectives | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  let dict;
+  try {
+    dict = parseDictionary(value);
+  } catch {
+    return undefined;
+  }
+  if (dict.size === 0) return undefined;
+  const d: { -readonly [K in keyof CacheDirectives]: CacheDirectives[K] } =
+    parseCacheControl(null);
+  for (const [name, m] of dict) {
+    if (name in DELTA_DIRECTIVES) {
+      if (
+        m.kind !== "item" || m.value.type !== "integer" || m.value.value < 0
+      ) return undefined;
+      d[DELTA_DIRECTIVES[name as keyof typeof DELTA_DIRECTIVES]] = Math.min(
+        m.value.value,
+        MAX_DELTA_SECONDS,
+      );
+    } else if (name in FLAG_DIRECTIVES) {
+      const on = flagOf(name, m);
+      if (on === undefined) return undefined;
+      d[FLAG_DIRECTIVES[name as keyof typeof FLAG_DIRECTIVES]] = on;
+    }
+  }
+  return d;
+}
+
+/**
+ * The directives a CDN acts on (RFC 9213 §2.2): those of the first valid, non-empty targeted
+ * field; else Cache-Control.
+ *
+ * @returns The directives, and whether a targeted field gave them (Expires is then ignored).
+ */
+export function effectiveDirectives(
+  headers: Headers,
+): { readonly directives: CacheDirectives; readonly targeted: boolean } {
+  for (const f of TARGETED_FIELDS) {
+    const t = parseTargetedCacheControl(headers.get(f));
+    if (t) return { directives: t, targeted: true };
+  }
+  return {
+    directives: parseCacheControl(headers.get("cache-control")),
+    targeted: false,
+  };
+}
+
+/**
+ * Response fields meant for the one client that asked: its cookie (RFC 6265 §4.1, and the
+ * obsolete RFC 2965 `Set-Cookie2`) and its authentication state (RFC 9110 §11.6.3). A
+ * response with any of them is stored only under an explicit `public`, and never with them:
+ * a stored copy is served to everyone (what nginx and Varnish do by default).
+ */
+export const PER_CLIENT_FIELDS: readonly string[] = [
+  "set-cookie",
+  "set-cookie2",
+  "authentication-info",
+];
+
 /** Statuses cacheable by default, i.e. heuristically (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([
   200,
@@ -142,10 +262,9 @@ export const MAX_HEURISTIC_LIFETIME_MS = 24 * 3600 * 1000;
  * Undefined when the response has no usable Last-Modified.
  */
 function heuristicLifetimeMs(headers: Headers): number | undefined {
-  const modified = Date.parse(headers.get("last-modified") ?? "");
-  if (Number.isNaN(modified)) return undefined;
-  const date = Date.parse(headers.get("date") ?? "");
-  const now = Number.isNaN(date) ? Date.now() : date;
+  const modified = parseHttpDate(headers.get("last-modified"));
+  if (modified === undefined) return undefined;
+  const now = parseHttpDate(headers.get("date")) ?? Date.now();
   if (now <= modified) return undefined;
   return Math.min(MAX_HEURISTIC_LIFETIME_MS, Math.floor((now - modified) / 10));
 }
@@ -210,9 +329,15 @@ export function computeFreshness(
     mustRevalidate: true,
   });
   if (!STORABLE_STATUSES.has(status)) return no("status");
-  const cc = parseCacheControl(headers.get("cache-control"));
+  // RFC 9213 §2.2: a valid CDN-Cache-Control replaces Cache-Control and Expires for us.
+  const { directives: cc, targeted } = effectiveDirectives(headers);
   if (cc.noStore) return no("no-store");
   if (cc.private) return no("private");
+  // Stored only when the origin says `public`, and then without the fields (the cache strips
+  // them from the copy it keeps and from every answer but the requester's own).
+  if (!cc.public && PER_CLIENT_FIELDS.some((f) => headers.has(f))) {
+    return no("set-cookie");
+  }
   // RFC 9110 §12.5.5: Vary: * never matches a later request.
   const vary = headers.get("vary");
   if (vary && vary.split(",").some((v) => v.trim() === "*")) {
@@ -231,13 +356,13 @@ export function computeFreshness(
   } else if (cc.maxAgeSeconds !== undefined) {
     lifetimeMs = cc.maxAgeSeconds * 1000;
   } else {
-    const expires = headers.get("expires");
+    const expires = targeted ? null : headers.get("expires");
     if (expires !== null) {
-      // §5.3: an invalid Expires (e.g. "0") means already expired.
-      const exp = Date.parse(expires);
-      const date = Date.parse(headers.get("date") ?? "");
-      const base = Number.isNaN(date) ? Date.now() : date;
-      lifetimeMs = Number.isNaN(exp) ? 0 : Math.max(0, exp - base);
+      // §5.3: an invalid Expires ("0", another time zone, a one-digit hour, two values) is a
+      // time in the past: stored, but stale at once. §4.2.1: lifetime = Expires - Date.
+      const exp = parseHttpDate(expires);
+      const base = parseHttpDate(headers.get("date")) ?? Date.now();
+      lifetimeMs = exp === undefined ? 0 : Math.max(0, exp - base);
     }
   }
   if (lifetimeMs === undefined) {
@@ -265,6 +390,30 @@ export function computeFreshness(
 }
 
 /**
+ * The `Age` field's value in seconds (RFC 9111 §5.1): of a list (`Age: 7200, 0`, or two `Age`
+ * lines, which `Headers` joins) the first member counts; an invalid value is ignored.
+ *
+ * @param value The field value, or null.
+ * @returns Seconds (capped at {@link MAX_DELTA_SECONDS}), or `undefined` when absent or invalid.
+ *
+ * @example
+ * ```ts
+ * import { parseAge } from "./cache_control.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseAge("7200, 0"), 7200);
+ * assert.equal(parseAge("-1"), undefined);
+ * ```
+ */
+export function parseAge(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const comma = value.indexOf(",");
+  const first = (comma < 0 ? value : value.slice(0, comma)).trim();
+  return /^\d+$/.test(first)
+    ? Math.min(Number(first), MAX_DELTA_SECONDS)
+    : undefined;
+}
+
+/**
  * The response's age when it was received (RFC 9111 §4.2.3 `corrected_initial_age`).
  *
  * @param headers The response headers (Age, Date).
@@ -283,11 +432,11 @@ export function initialAgeMs(
   requestTimeMs: number,
   responseTimeMs: number,
 ): number {
-  const dateMs = Date.parse(headers.get("date") ?? "");
-  const apparent = Number.isNaN(dateMs)
+  const dateMs = parseHttpDate(headers.get("date"));
+  const apparent = dateMs === undefined
     ? 0
     : Math.max(0, responseTimeMs - dateMs);
-  const ageValue = (deltaSeconds(headers.get("age") ?? undefined) ?? 0) * 1000;
+  const ageValue = (parseAge(headers.get("age")) ?? 0) * 1000;
   const correctedAge = ageValue + (responseTimeMs - requestTimeMs);
   return Math.max(apparent, correctedAge);
 }

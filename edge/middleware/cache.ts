@@ -15,12 +15,18 @@
  * playlist reloads are cache hits too. Without an access checker marked answers are never
  * stored or shared.
  *
+ * What one viewer's request can change stays that viewer's: the origin is sent the cache key's
+ * normalised query (`cache_key.ts`), and an open (unmarked) answer to a request that carried
+ * ignored parameters (tokens, credentials) is neither stored nor shared with collapsed
+ * requests; per-client response fields (`Set-Cookie`, `PER_CLIENT_FIELDS`) reach only the
+ * request whose fetch brought them.
+ *
  * @module
  */
 
 import { concatBytes } from "../../codec/bytes/concat.ts";
 import { encodeResponseHead, type RequestHead } from "../../codec/http1/mod.ts";
-import { withSessionCredential } from "../../control/mod.ts";
+import { withSessionCredential } from "../../access/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import {
   type EdgeAccess,
@@ -30,11 +36,12 @@ import {
 import { type AccessMark, parseAccessMark } from "../access/marker.ts";
 import { withoutSessionCredential } from "../access/playlist.ts";
 import { BodyTee } from "../cache/body_tee.ts";
-import { createCacheKeyer } from "../cache/cache_key.ts";
+import { createRequestKeyer, type KeyedRequest } from "../cache/cache_key.ts";
 import {
   computeFreshness,
   type Freshness,
   initialAgeMs,
+  PER_CLIENT_FIELDS,
 } from "../cache/cache_control.ts";
 import {
   ifRangeAllows,
@@ -47,6 +54,7 @@ import type { CachedObject, CacheStore } from "../cache/store.ts";
 import { EdgeError, EdgeErrorCode, UpstreamError } from "../errors.ts";
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "../upstream/client.ts";
+import { deleteHopByHop } from "../upstream/hop_by_hop.ts";
 
 /**
  * Paths that are their own cache key: no query, no percent-escapes, no empty or dot segments
@@ -61,14 +69,15 @@ function hitFields(
   cacheStatus: string,
 ): [string, string][] {
   // Each field costs the HTTP server measurably (about 2 µs apiece here), so a small hit sends
-  // only what it must: the stored end-to-end fields, Age, Cache-Status and X-Cache. No
-  // Accept-Ranges (a Range request is still answered 206 by `handle`) and no Content-Length
-  // (Deno.serve writes it for a byte body).
+  // only what it must: the stored end-to-end fields, Accept-Ranges (a Range request is answered
+  // 206 by `handle`, RFC 9110 §14.3; HEAD and miss answers say so too), Age, Cache-Status and
+  // X-Cache. No Content-Length (Deno.serve writes it for a byte body).
   const fields: [string, string][] = [];
   for (const f of obj.headers) {
     if (f[0] !== "accept-ranges") fields.push(f as [string, string]);
   }
   fields.push(
+    ["accept-ranges", "bytes"],
     ["age", String(ageSeconds)],
     ["cache-status", cacheStatus],
     ["x-cache", "HIT"],
@@ -133,20 +142,27 @@ export interface EdgeCacheDeps {
   readonly access?: EdgeAccess | undefined;
 }
 
-/** Response fields never stored or relayed (RFC 9110 §7.6.1, §6.6.1) or set by us. */
+/**
+ * Response fields never stored or relayed because we set them (the hop-by-hop ones and those
+ * `Connection` names are gone already, see {@link receivedHeaders}).
+ */
 const DROP_RESPONSE_FIELDS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
   "content-length",
   "age",
   "cache-status",
   "x-cache",
 ]);
+
+/**
+ * An origin response's fields as the cache sees them: without the hop-by-hop fields and those
+ * its `Connection` names (RFC 9110 §7.6.1), which are neither stored nor forwarded nor read
+ * (RFC 9111 §3.1).
+ */
+function receivedHeaders(h: Headers): Headers {
+  const out = new Headers(h);
+  deleteHopByHop(out);
+  return out;
+}
 
 /** Request fields not forwarded: hop-by-hop, and what the edge answers itself. */
 const DROP_REQUEST_FIELDS = [
@@ -163,7 +179,10 @@ const DROP_REQUEST_FIELDS = [
 
 interface FillHead {
   readonly status: number;
+  /** The end-to-end fields anyone may get: without {@link PER_CLIENT_FIELDS}. */
   readonly headers: readonly (readonly [string, string])[];
+  /** The fields of the request that started the fill: with its per-client fields. */
+  readonly ownHeaders: readonly (readonly [string, string])[];
   readonly contentLength: number | undefined;
   /** Storable, so collapsed requests may share it. */
   readonly shareable: boolean;
@@ -226,6 +245,9 @@ function playlistFor(
   };
 }
 
+/** Cache-Status detail of an open answer to a request with credential parameters. */
+const CREDENTIALED = "credential-params";
+
 const NOT_STORABLE_UNCHECKED = {
   storable: false,
   reason: "access-unchecked",
@@ -254,6 +276,11 @@ export function variantKeyOf(
   let k = primary;
   for (const n of varyNames) k += `\u0000${n}=${headers.get(n) ?? ""}`;
   return k;
+}
+
+/** The fields without {@link PER_CLIENT_FIELDS}: what a stored or shared copy carries. */
+function sharedFields(fields: [string, string][]): [string, string][] {
+  return fields.filter(([k]) => !PER_CLIENT_FIELDS.includes(k));
 }
 
 function endToEndHeaders(h: Headers): [string, string][] {
@@ -297,7 +324,7 @@ export class EdgeCache {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #access: EdgeAccess | undefined;
-  readonly #keyOf: (url: URL) => string;
+  readonly #keyed: (url: URL) => KeyedRequest;
   readonly #inflight = new Map<string, Fill>();
   readonly #background = new Set<Promise<unknown>>();
   /** Primary key → Vary field names of its last stored response. */
@@ -327,12 +354,12 @@ export class EdgeCache {
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
     this.#access = deps.access;
-    this.#keyOf = createCacheKeyer(options.ignoredQueryParams);
+    this.#keyed = createRequestKeyer(options.ignoredQueryParams);
   }
 
   /** The cache key of a URL (path + normalised query). */
   keyOf(url: URL): string {
-    return this.#keyOf(url);
+    return this.#keyed(url).key;
   }
 
   /** Fills in flight (for tests and `/healthz`). */
@@ -463,10 +490,7 @@ export class EdgeCache {
     } catch (e) {
       // What `#forward` answers a collapsed request whose fetch failed (nothing stale here).
       this.#stats.count("error");
-      this.#log.warn("origin fetch failed", {
-        path,
-        error: e instanceof Error ? e.message : String(e),
-      });
+      this.#upstreamFailed(path, e);
       const isTimeout = e instanceof EdgeError &&
         (e.code === EdgeErrorCode.CollapseTimeout ||
           e.code === EdgeErrorCode.UpstreamTimeout);
@@ -567,7 +591,7 @@ export class EdgeCache {
       });
     }
     const url = new URL(req.url);
-    const primary = this.#keyOf(url);
+    const primary = this.keyOf(url);
     const varyNames = this.#vary.get(primary);
     const key = varyNames
       ? variantKeyOf(primary, varyNames, req.headers)
@@ -646,18 +670,33 @@ export class EdgeCache {
    * opens a playback session (`.m3u8?token=`): every one must reach the origin.
    */
   async #bypass(req: Request, url: URL): Promise<Response> {
-    const fill = this.#startFill(url, this.#keyOf(url), req, undefined, false);
+    const fill = this.#startFill(url, this.keyOf(url), req, undefined, false);
     fill.discard = true;
     let head: FillHead;
     try {
       head = await fill.head;
-    } catch {
+    } catch (e) {
       this.#stats.count("error");
+      this.#upstreamFailed(url.pathname, e);
       return gatewayError(502, "fwd=request; detail=upstream-error");
     }
     return await this.#serveFill(req, fill, head, false, false, {
       bypass: true,
       credential: undefined,
+      own: true,
+    });
+  }
+
+  /**
+   * The one line an origin failure that a viewer gets as a 502 or 504 leaves: the error's
+   * message (which names the origin and why), the origin, and the path without its query (a
+   * token or credential never reaches the log).
+   */
+  #upstreamFailed(path: string, e: unknown): void {
+    this.#log.warn("origin fetch failed", {
+      path,
+      origin: e instanceof UpstreamError ? e.origin : undefined,
+      error: e instanceof Error ? e.message : String(e),
     });
   }
 
@@ -705,10 +744,7 @@ export class EdgeCache {
       const isTimeout = e instanceof EdgeError &&
         (e.code === EdgeErrorCode.CollapseTimeout ||
           e.code === EdgeErrorCode.UpstreamTimeout);
-      this.#log.warn("origin fetch failed", {
-        path: url.pathname,
-        error: e instanceof Error ? e.message : String(e),
-      });
+      this.#upstreamFailed(url.pathname, e);
       return gatewayError(
         isTimeout ? 504 : 502,
         `fwd=${stale ? "stale" : "miss"}; detail=${
@@ -726,8 +762,9 @@ export class EdgeCache {
       fill = this.#startFill(url, primary, req, stale, false);
       try {
         head = await fill.head;
-      } catch {
+      } catch (e) {
         this.#stats.count("error");
+        this.#upstreamFailed(url.pathname, e);
         return gatewayError(502, "fwd=miss; detail=upstream-error");
       }
       return await this.#serveFill(
@@ -739,6 +776,7 @@ export class EdgeCache {
         {
           bypass: false,
           credential: url.searchParams.get("cred") ?? undefined,
+          own: true,
         },
       );
     }
@@ -771,7 +809,7 @@ export class EdgeCache {
       head,
       collapsed,
       stale !== undefined,
-      { bypass: false, credential },
+      { bypass: false, credential, own: !collapsed },
     );
   }
 
@@ -856,33 +894,35 @@ export class EdgeCache {
     }
     const reqHasAuth = req.headers.has("authorization");
     const kind = classifyPath(url.pathname);
+    // The origin gets exactly what is keyed (normalised query), plus the ignored parameters
+    // (credentials) for its access check; see `cache_key.ts`.
+    const { upstreamPath, credentialed } = this.#keyed(url);
     fill.head = (async (): Promise<FillHead> => {
       let up: UpstreamResponse;
       try {
-        up = await this.#upstream.fetch({
-          path: url.pathname + url.search,
-          headers,
-        });
+        up = await this.#upstream.fetch({ path: upstreamPath, headers });
       } catch (e) {
         unregister();
         fill.tee.fail(e instanceof Error ? e : new Error(String(e)));
         throw e;
       }
       const res = up.response;
-      const varyNames = parseVary(res.headers.get("vary"));
+      const resHeaders = receivedHeaders(res.headers);
+      const varyNames = parseVary(resHeaders.get("vary"));
       const variantKey = variantKeyOf(primary, varyNames, req.headers);
       if (res.status === 304 && stale) {
         await res.body?.cancel();
         // RFC 9111 §4.3.4: update the stored headers with the 304's, keep the body.
         const merged = new Headers(stale.headers as [string, string][]);
-        for (const [k, v] of endToEndHeaders(res.headers)) merged.set(k, v);
+        const fresh = endToEndHeaders(resHeaders);
+        for (const [k, v] of sharedFields(fresh)) merged.set(k, v);
         const f = this.#freshnessFor(kind, 200, merged, reqHasAuth, stale.body);
         const refreshed: CachedObject = {
           ...stale,
           headers: [...merged],
           storedAtMs: up.responseTimeMs,
           initialAgeMs: initialAgeMs(
-            res.headers,
+            resHeaders,
             up.requestTimeMs,
             up.responseTimeMs,
           ),
@@ -892,7 +932,9 @@ export class EdgeCache {
           mustRevalidate: f.mustRevalidate,
           access: parseAccessMark(merged),
         };
-        if (f.storable && !fill.discard) {
+        const shareable = f.storable &&
+          (!credentialed || refreshed.access !== undefined);
+        if (shareable && !fill.discard) {
           await this.#store.put(variantKey, refreshed);
         }
         fill.tee.push(stale.body);
@@ -901,9 +943,13 @@ export class EdgeCache {
         return {
           status: stale.status,
           headers: refreshed.headers,
+          ownHeaders: [
+            ...refreshed.headers,
+            ...fresh.filter(([k]) => PER_CLIENT_FIELDS.includes(k)),
+          ],
           contentLength: stale.body.byteLength,
-          shareable: f.storable,
-          reason: f.reason,
+          shareable,
+          reason: shareable ? undefined : f.reason ?? CREDENTIALED,
           varyNames,
           variantKey,
           etag: refreshed.etag,
@@ -916,28 +962,37 @@ export class EdgeCache {
       const freshness = this.#freshnessFor(
         kind,
         res.status,
-        res.headers,
+        resHeaders,
         reqHasAuth,
         undefined,
       );
-      if (!freshness.storable) unregister(); // nobody else may join an unshareable answer
+      const access = parseAccessMark(resHeaders);
+      // Credentials left out of the key must not decide the body others get: the answer to a
+      // request carrying them is shared only when the origin marks it protected (the same
+      // body for every viewer it admits, each one checked by the edge).
+      const shareable = freshness.storable &&
+        (!credentialed || access !== undefined);
+      if (!shareable) unregister(); // nobody else may join an unshareable answer
+      const fields = endToEndHeaders(resHeaders);
       const head: FillHead = {
         status: res.status,
-        headers: endToEndHeaders(res.headers),
-        contentLength: parseLength(res.headers),
-        shareable: freshness.storable,
-        reason: freshness.reason,
+        // Per-client fields go to this request only, never to collapsed ones or the store.
+        headers: sharedFields(fields),
+        ownHeaders: fields,
+        contentLength: parseLength(resHeaders),
+        shareable,
+        reason: shareable ? undefined : freshness.reason ?? CREDENTIALED,
         varyNames,
         variantKey,
-        etag: res.headers.get("etag") ?? undefined,
-        lastModified: res.headers.get("last-modified") ?? undefined,
+        etag: resHeaders.get("etag") ?? undefined,
+        lastModified: resHeaders.get("last-modified") ?? undefined,
         initialAgeMs: initialAgeMs(
-          res.headers,
+          resHeaders,
           up.requestTimeMs,
           up.responseTimeMs,
         ),
         refreshed: undefined,
-        access: parseAccessMark(res.headers),
+        access,
       };
       this.#track(
         this.#pump(fill, up, head, primary, kind, reqHasAuth).finally(
@@ -1100,12 +1155,19 @@ export class EdgeCache {
     head: FillHead,
     collapsed: boolean,
     revalidating: boolean,
-    how: { readonly bypass: boolean; readonly credential: string | undefined },
+    how: {
+      readonly bypass: boolean;
+      readonly credential: string | undefined;
+      /** The fill is this request's own fetch: it gets the per-client fields too. */
+      readonly own: boolean;
+    },
   ): Promise<Response> {
     if (head.refreshed) this.#stats.count("revalidated");
     else if (!head.shareable || how.bypass) this.#stats.count("pass");
     else this.#stats.count(collapsed ? "collapsed" : "miss");
-    const h = new Headers(head.headers as [string, string][]);
+    const h = new Headers(
+      (how.own ? head.ownHeaders : head.headers) as [string, string][],
+    );
     h.set("age", String(Math.floor(head.initialAgeMs / 1000)));
     let cs = `${CACHE_NAME}; fwd=${
       how.bypass ? "request" : revalidating ? "stale" : "miss"
@@ -1244,7 +1306,7 @@ export class EdgeCache {
 
   /** Removes one URL's object (every Vary variant). @returns objects removed. */
   async purgeUrl(url: URL): Promise<number> {
-    const primary = this.#keyOf(url);
+    const primary = this.keyOf(url);
     this.#forgetInflight((k) => k === primary);
     this.#vary.delete(primary);
     const a = await this.#store.delete(primary) ? 1 : 0;

@@ -8,7 +8,13 @@
 
 import type { EdgeConfig } from "../../config/edge_schema.ts";
 import { describeError, type Logger } from "../../log/mod.ts";
-import type { EdgeLoad, EdgeRecord, EdgeRegistry } from "../../store/mod.ts";
+import {
+  boundEdgeStreams,
+  type EdgeLoad,
+  type EdgeRecord,
+  type EdgeRegistry,
+  streamKeyOfPath,
+} from "../../store/mod.ts";
 
 /** An edge's registry fields that do not change while it runs. */
 export type EdgeIdentity = Omit<
@@ -88,6 +94,14 @@ export interface EdgeRegistrarDeps {
   readonly registry: EdgeRegistry;
   /** The current load summary (what `/healthz` shows). */
   readonly load: () => EdgeLoad;
+  /**
+   * The live streams the edge serves now (its FLV sessions: path and viewers), reported as
+   * hashed keys, the busiest `MAX_EDGE_STREAMS` (`store/stream_key.ts`). @default none
+   */
+  readonly streams?: () => Iterable<{
+    readonly path: string;
+    readonly viewers: number;
+  }>;
   readonly log: Logger;
   /** Unix ms. @default Date.now */
   readonly clock?: () => number;
@@ -120,12 +134,25 @@ export class EdgeRegistrar {
   }
 
   #record(): EdgeRecord {
+    const load = this.#d.load();
+    const streams = this.#streams();
     return {
       ...this.identity,
       registeredAtMs: this.#registeredAtMs,
       updatedAtMs: this.#clock(),
-      load: this.#d.load(),
+      load: streams.length ? { ...load, streams } : load,
     };
+  }
+
+  /** The stream list of the next heartbeat: keyed, merged per stream and bounded. */
+  #streams(): EdgeLoad["streams"] & unknown[] {
+    if (!this.#d.streams) return [];
+    const out: { key: string; viewers: number }[] = [];
+    for (const s of this.#d.streams()) {
+      const key = streamKeyOfPath(s.path);
+      if (key) out.push({ key, viewers: s.viewers });
+    }
+    return boundEdgeStreams(out);
   }
 
   /**

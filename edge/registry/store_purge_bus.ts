@@ -18,8 +18,8 @@ export const CONTROL_SOURCE_ID = "control";
 
 /** Options of {@link StorePurgeBus}. */
 export interface StorePurgeBusOptions {
-  /** Feed poll interval requested from the store (ms). @default 100 */
-  readonly pollIntervalMs?: number;
+  /** Feed poll interval requested from the store (ms): `edge.purgePollIntervalMs`. */
+  readonly pollIntervalMs: number;
   /** Where handler failures are reported. */
   readonly log?: Logger;
 }
@@ -33,7 +33,7 @@ export interface StorePurgeBusOptions {
  * import { StorePurgeBus } from "./store_purge_bus.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await KvStore.open(`${dir}/m.kv`);
- * const bus = new StorePurgeBus(store);
+ * const bus = new StorePurgeBus(store, { pollIntervalMs: 100 });
  * const got = new Promise((resolve) => bus.subscribe(resolve));
  * await bus.publish({ sourceId: "e1", request: { urls: ["/a.ts"], prefixes: [], streams: [], all: false } });
  * await got;
@@ -53,13 +53,11 @@ export class StorePurgeBus implements PurgeBus {
 
   constructor(
     store: Pick<SharedStore, "publish" | "subscribe" | "requestPollInterval">,
-    options: StorePurgeBusOptions = {},
+    options: StorePurgeBusOptions,
   ) {
     this.#store = store;
     this.#log = options.log;
-    this.#releasePoll = store.requestPollInterval(
-      options.pollIntervalMs ?? 100,
-    );
+    this.#releasePoll = store.requestPollInterval(options.pollIntervalMs);
   }
 
   async publish(message: PurgeMessage): Promise<void> {

@@ -7,19 +7,38 @@
 
 import { EdgeErrorCode, UpstreamError } from "../errors.ts";
 import type { HealthMonitor } from "./health.ts";
+import { deleteHopByHop } from "./hop_by_hop.ts";
 import type { Origin, OriginSelector } from "./select.ts";
 
-/** Hop-by-hop and edge-owned request fields never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-];
+/**
+ * Statuses a gateway or a server that cannot serve at all answers (RFC 9110 §15.6.3-5): worth
+ * an active check of the origin, never a failure by themselves.
+ */
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * True when `fetch` failed before any connection was made (refused, unreachable, DNS). Deno's
+ * fetch says so as `client error (Connect)`; anything else (a reset after connecting) is not
+ * taken for certain.
+ */
+function isConnectFailure(cause: unknown): boolean {
+  let e = cause;
+  for (let depth = 0; e instanceof Error && depth < 4; depth++) {
+    if (
+      /client error \(Connect\)|tcp connect error|dns error/i.test(e.message)
+    ) {
+      return true;
+    }
+    e = e.cause;
+  }
+  return false;
+}
+
+/** The path of a request target without its query: errors and logs never carry tokens. */
+function pathOf(target: string): string {
+  const q = target.indexOf("?");
+  return q < 0 ? target : target.slice(0, q);
+}
 
 /** One upstream request. */
 export interface UpstreamRequest {
@@ -107,7 +126,9 @@ export class UpstreamClient {
             res.abort();
             lastError = new UpstreamError(
               EdgeErrorCode.UpstreamStatus,
-              `Cannot fetch ${request.path} from origin ${origin.url}: status ${res.response.status}`,
+              `Cannot fetch ${
+                pathOf(request.path)
+              } from origin ${origin.url}: status ${res.response.status}`,
               { origin: origin.url, status: res.response.status },
             );
             continue;
@@ -117,7 +138,7 @@ export class UpstreamClient {
       } catch (e) {
         lastError = e instanceof UpstreamError ? e : new UpstreamError(
           EdgeErrorCode.UpstreamConnect,
-          `Cannot fetch ${request.path} from origin ${origin.url}`,
+          `Cannot fetch ${pathOf(request.path)} from origin ${origin.url}`,
           { origin: origin.url },
           { cause: e },
         );
@@ -125,7 +146,7 @@ export class UpstreamClient {
     }
     throw lastError ?? new UpstreamError(
       EdgeErrorCode.UpstreamConnect,
-      `Cannot fetch ${request.path}: no origin left to try`,
+      `Cannot fetch ${pathOf(request.path)}: no origin left to try`,
     );
   }
 
@@ -134,7 +155,10 @@ export class UpstreamClient {
     request: UpstreamRequest,
   ): Promise<UpstreamResponse> {
     const headers = new Headers(request.headers);
-    for (const h of HOP_BY_HOP) headers.delete(h);
+    // Hop-by-hop fields and those the viewer's Connection names stay on its connection
+    // (RFC 9110 §7.6.1); Host is the origin's, set by fetch.
+    deleteHopByHop(headers);
+    headers.delete("host");
     const ac = new AbortController();
     const timeoutMs = this.#options.timeoutMs;
     let timedOut = false;
@@ -154,8 +178,27 @@ export class UpstreamClient {
       });
       const responseTimeMs = this.#now();
       const latency = responseTimeMs - requestTimeMs;
+      if (response.status < 200 || response.status > 599) {
+        // RFC 9110 §15: a status is 100-599 (1xx never gets here); anything else cannot be
+        // relayed (a Response refuses it) and is a broken answer to this URL: a 502, like a
+        // broken connection.
+        ac.abort();
+        this.#deps.observe?.(origin, "error", latency);
+        health.reportSuspect(origin.id, `status ${response.status}`);
+        throw new UpstreamError(
+          EdgeErrorCode.UpstreamStatus,
+          `Cannot fetch ${
+            pathOf(request.path)
+          } from origin ${origin.url}: status ${response.status} is not an HTTP status`,
+          { origin: origin.url, status: response.status },
+        );
+      }
       if (response.status >= 500) {
-        health.reportFailure(origin.id, `status ${response.status}`);
+        // A 5xx is an answer to one URL, which the viewer chose: never a failure by itself.
+        // A gateway-class status may mean the origin's own backend is gone: check it now.
+        if (GATEWAY_STATUSES.has(response.status)) {
+          health.reportSuspect(origin.id, `status ${response.status}`);
+        }
         this.#deps.observe?.(origin, "5xx", latency);
       } else {
         health.reportSuccess(origin.id);
@@ -169,22 +212,34 @@ export class UpstreamClient {
         abort: () => ac.abort(),
       };
     } catch (cause) {
+      if (cause instanceof UpstreamError) throw cause; // judged above
       const latency = this.#now() - requestTimeMs;
       this.#deps.observe?.(origin, "error", latency);
       if (timedOut) {
-        health.reportFailure(origin.id, `no answer within ${timeoutMs} ms`);
+        // Slow on this URL, maybe only this one: check the origin rather than count it.
+        health.reportSuspect(origin.id, `no answer within ${timeoutMs} ms`);
         throw new UpstreamError(
           EdgeErrorCode.UpstreamTimeout,
-          `Cannot fetch ${request.path} from origin ${origin.url}: no answer within ${timeoutMs} ms`,
+          `Cannot fetch ${
+            pathOf(request.path)
+          } from origin ${origin.url}: no answer within ${timeoutMs} ms`,
           { origin: origin.url },
           { cause },
         );
       }
-      // A refused or reset connection is certain: mark the origin down at once.
-      health.reportFailure(origin.id, "connect error", true);
+      const refused = isConnectFailure(cause);
+      if (refused) {
+        // No connection at all is certain, whatever the URL: mark the origin down at once.
+        health.reportFailure(origin.id, "connect error", true);
+      } else {
+        // Connected, then broken (the origin may close on one URL): check it now.
+        health.reportSuspect(origin.id, "connection broke");
+      }
       throw new UpstreamError(
         EdgeErrorCode.UpstreamConnect,
-        `Cannot fetch ${request.path} from origin ${origin.url}: connect error`,
+        `Cannot fetch ${pathOf(request.path)} from origin ${origin.url}: ${
+          refused ? "connect error" : "connection broke"
+        }`,
         { origin: origin.url },
         { cause },
       );

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createLiveBody } from "../../runtime/live_body.ts";
+import { createLiveBody } from "../../net/mod.ts";
 import {
   encodeFlvHeader,
   encodeFlvTag,
@@ -33,6 +33,7 @@ import {
   type AccessMark,
   parseAccessMark,
 } from "../access/marker.ts";
+import { UpstreamError } from "../errors.ts";
 import type { EdgeStats } from "../stats.ts";
 import type { UpstreamClient, UpstreamResponse } from "./client.ts";
 import type { HealthMonitor } from "./health.ts";
@@ -92,7 +93,10 @@ const RECONNECT_BACKOFF_MS = 200;
 type Ready = { ok: true } | { ok: false; status: number; message: string };
 
 class LiveFlvSession {
+  /** Path and query: the query (a token) goes to the origin on the first connect. */
   readonly path: string;
+  /** The path without its query: what logs name (never a token). */
+  readonly stream: string;
   readonly hub: LiveFanout;
   readonly ready: Promise<Ready>;
   origin: string | undefined;
@@ -123,6 +127,8 @@ class LiveFlvSession {
     onEnd: () => void,
   ) {
     this.path = path;
+    const stream = path.split("?")[0]!;
+    this.stream = stream;
     this.#o = options;
     this.#deps = deps;
     this.#onEnd = onEnd;
@@ -132,11 +138,11 @@ class LiveFlvSession {
       maxGopCacheBytes: options.maxGopCacheBytes,
       encoders: { flv: FLV_ENCODER },
       onDrop: (v, reason) =>
-        deps.log.info("viewer dropped", { stream: path, viewer: v.id, reason }),
+        deps.log.info("viewer dropped", { stream, viewer: v.id, reason }),
     });
     this.ready = new Promise((r) => this.#resolveReady = r);
     this.done = this.#run().catch((e) => {
-      deps.log.error("live session failed", { stream: path, error: String(e) });
+      deps.log.error("live session failed", { stream, error: String(e) });
     }).finally(() => this.#finish("upstream session ended"));
   }
 
@@ -167,7 +173,7 @@ class LiveFlvSession {
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.hub.viewerCount === 0) {
-        this.#deps.log.info("closing idle upstream", { stream: this.path });
+        this.#deps.log.info("closing idle upstream", { stream: this.stream });
         this.close();
       }
     }, this.#o.idleCloseMs);
@@ -201,6 +207,12 @@ class LiveFlvSession {
         });
       } catch (e) {
         if (first) {
+          // The viewer gets a 502: say why here, once.
+          this.#deps.log.warn("live upstream failed", {
+            stream: this.stream,
+            origin: e instanceof UpstreamError ? e.origin : undefined,
+            error: e instanceof Error ? e.message : String(e),
+          });
           this.#resolveReady({ ok: false, status: 502, message: String(e) });
           return;
         }
@@ -209,6 +221,13 @@ class LiveFlvSession {
         const status = up.response.status;
         await up.response.body?.cancel().catch(() => {});
         if (first) {
+          if (status >= 500) {
+            this.#deps.log.warn("live upstream failed", {
+              stream: this.stream,
+              origin: up.origin.url,
+              error: `origin answered ${status}`,
+            });
+          }
           this.#resolveReady({
             ok: false,
             status: status >= 500 ? 502 : status,
@@ -223,7 +242,7 @@ class LiveFlvSession {
         if (this.#closed) return;
         if (Date.now() - lostAt > this.#o.reconnectWindowMs) {
           this.#deps.log.warn("live stream lost on every origin", {
-            stream: this.path,
+            stream: this.stream,
           });
           return;
         }
@@ -238,7 +257,7 @@ class LiveFlvSession {
       } else {
         this.reconnects++;
         this.#deps.log.info("live stream switched origin", {
-          stream: this.path,
+          stream: this.stream,
           origin: up.origin.url,
         });
       }
@@ -252,7 +271,8 @@ class LiveFlvSession {
       this.#current = undefined;
       if (this.#closed) return;
       if (broke) {
-        this.#deps.health.reportFailure(up.origin.id, "live body broke");
+        // One stream's body (its publisher may have stalled): check the origin, do not count it.
+        this.#deps.health.reportSuspect(up.origin.id, "live body broke");
       }
       // Either way try the others first: a clean end on one origin may be its restart.
       exclude.add(up.origin.id);
@@ -295,7 +315,7 @@ class LiveFlvSession {
     } catch (e) {
       if (!this.#closed) {
         this.#deps.log.warn("live upstream broke", {
-          stream: this.path,
+          stream: this.stream,
           origin: up.origin.url,
           error: e instanceof Error ? e.message : String(e),
         });
@@ -324,7 +344,9 @@ class LiveFlvSession {
 
   summary(): FlvSessionSummary {
     return {
-      path: this.path,
+      // The stream, never the first viewer's query (its token): this reaches /metrics and
+      // the admin API.
+      path: this.path.split("?")[0]!,
       origin: this.origin,
       viewers: this.hub.viewerCount,
       bytesIn: this.bytesIn,
@@ -505,7 +527,7 @@ export class FlvFanout {
     if (access && subject !== undefined) {
       unwatch = access.watch(subject, () => {
         this.#deps.log.info("viewer's token revoked", {
-          stream: session.path.split("?")[0],
+          stream: session.stream,
           viewer: id,
         });
         session.hub.removeViewer(viewer);

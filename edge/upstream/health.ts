@@ -1,6 +1,13 @@
 /**
- * Origin health: active `/healthz` checks with rise/fall counts, passive marking from real
+ * Origin health: active `/healthz` checks with rise/fall counts, passive signals from real
  * traffic, and slow start after a recovery.
+ *
+ * Passive signals never take an origin down by themselves, because viewers choose the URLs: an
+ * origin may answer 502 or 503 for one path on purpose, or be slow on one, and three requests
+ * for it must not empty the pool. Such a signal (a gateway-class status, a timeout, a
+ * connection that broke mid-request) asks for an active check at once instead
+ * ({@link HealthMonitor.reportSuspect}, bounded per origin), and only checks count toward
+ * `fall`. Only a refused connection, which no URL can cause, takes an origin down directly.
  *
  * Kept apart from selection (gdnsd monitors vs resolvers): selectors only read
  * {@link OriginHealthView}.
@@ -10,6 +17,12 @@
 
 import type { Logger } from "../../log/mod.ts";
 import type { Origin, OriginHealthView } from "./select.ts";
+
+/**
+ * Least time between two active checks of one origin that passive signals ask for (ms): a
+ * burst of 5xx answers costs the origin at most one `/healthz` a second.
+ */
+export const SUSPECT_CHECK_MIN_GAP_MS = 1_000;
 
 /** Options of {@link HealthMonitor}; the `edge.upstream` config slice. */
 export interface HealthMonitorOptions {
@@ -54,6 +67,10 @@ interface State {
   recoveredAtMs: number | undefined;
   lastError: string | undefined;
   lastCheckMs: number | undefined;
+  /** When the last check asked by a passive signal started. */
+  lastSuspectCheckMs: number | undefined;
+  /** A check asked by a passive signal is running. */
+  suspectChecking: boolean;
 }
 
 /**
@@ -81,6 +98,7 @@ export class HealthMonitor implements OriginHealthView {
   #running: Promise<void> | undefined;
   #closed = false;
   readonly #inflight = new Set<AbortController>();
+  readonly #suspectChecks = new Set<Promise<void>>();
 
   constructor(
     origins: readonly Origin[],
@@ -108,6 +126,8 @@ export class HealthMonitor implements OriginHealthView {
         recoveredAtMs: undefined,
         lastError: undefined,
         lastCheckMs: undefined,
+        lastSuspectCheckMs: undefined,
+        suspectChecking: false,
       });
     }
   }
@@ -166,8 +186,45 @@ export class HealthMonitor implements OriginHealthView {
   }
 
   /**
-   * Passive or active failure. `immediate` takes the origin down at once (connection refused is
-   * certain; a single 5xx or slow answer is not).
+   * A passive sign that an origin may be failing: a gateway-class status (502, 503, 504), a
+   * timeout or a connection that broke mid-request. It does not count as a failure (a viewer
+   * picks the URL); it runs an active check of the origin now, unless one asked this way is
+   * running or started less than {@link SUSPECT_CHECK_MIN_GAP_MS} ago. The check counts as
+   * usual (`fall`).
+   */
+  reportSuspect(id: string, reason: string): void {
+    const s = this.#states.get(id);
+    const origin = this.#origins.find((o) => o.id === id);
+    if (!s || !origin || this.#closed || s.suspectChecking) return;
+    const now = this.#now();
+    if (
+      s.lastSuspectCheckMs !== undefined &&
+      now - s.lastSuspectCheckMs < SUSPECT_CHECK_MIN_GAP_MS
+    ) return;
+    s.lastSuspectCheckMs = now;
+    s.suspectChecking = true;
+    this.#log.debug("checking origin after a passive signal", {
+      origin: id,
+      reason,
+    });
+    const check = this.#checkOne(origin).finally(() => {
+      s.suspectChecking = false;
+      this.#suspectChecks.delete(check);
+    });
+    this.#suspectChecks.add(check);
+  }
+
+  /** Checks asked by {@link reportSuspect} that are still running (for tests). */
+  async settled(): Promise<void> {
+    while (this.#suspectChecks.size > 0) {
+      await Promise.allSettled([...this.#suspectChecks]);
+    }
+  }
+
+  /**
+   * An active check failed, or an origin refused a connection (`immediate`: certain, whatever
+   * the URL, so it takes the origin down at once). Passive signals that a viewer's choice of
+   * URL can cause go to {@link reportSuspect} instead.
    */
   reportFailure(id: string, reason: string, immediate = false): void {
     const s = this.#states.get(id);
@@ -216,5 +273,6 @@ export class HealthMonitor implements OriginHealthView {
     this.#timer = undefined;
     for (const ac of this.#inflight) ac.abort();
     await this.#running;
+    await this.settled();
   }
 }

@@ -27,7 +27,7 @@ import {
   isVideoSequenceHeader,
 } from "../../codec/flv/mod.ts";
 import { type TsSample, TsSampleReader } from "../../codec/mpegts/mod.ts";
-import type { LiveOut } from "../../runtime/live_body.ts";
+import type { LiveOut } from "../../net/mod.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import type { DvrSegment, DvrStore } from "./dvr_store.ts";

@@ -15,7 +15,7 @@
  */
 
 import { type Context, Hono } from "hono";
-import { createAdminGate } from "../../control/mod.ts";
+import { createAdminGate, createLiveBody } from "../../net/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import type { DvrStore } from "./dvr_store.ts";
@@ -29,7 +29,6 @@ import {
   selectRange,
   timeshiftPlaylist,
 } from "./timeshift.ts";
-import { createLiveBody } from "../../runtime/live_body.ts";
 import { runTimeshiftFlv, type TimeshiftFlvRequest } from "./flv_timeshift.ts";
 import { parseTime } from "./time.ts";
 

@@ -14,15 +14,19 @@ import {
   type AccessRefusal,
   checkAccess,
   CREDENTIAL_TEXT,
+  type Refusal as AccessRefusalOf,
+  refusal,
+  RevocationWatch,
   SessionCache,
   type SessionClaims,
   sessionExpiresAt,
   type SessionKey,
   signSession,
   TOKEN_TEXT,
-} from "../../control/mod.ts";
+} from "../../access/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
+import { OriginError, OriginErrorCode } from "../errors.ts";
 import { describeError, type Logger } from "../log.ts";
 import { HookAction, HookClient, type HookEvent } from "./hooks.ts";
 import { AccessMark } from "../../cluster/mod.ts";
@@ -47,13 +51,7 @@ export type RefusalReason =
   | "store_failed";
 
 /** A refusal, with what to tell the client: never a token, key or hook URL. */
-export interface Refusal {
-  readonly ok: false;
-  readonly reason: RefusalReason;
-  /** 401 when a credential is missing, 403 when it is wrong, 503 when we could not check. */
-  readonly status: 401 | 403 | 503;
-  readonly description: string;
-}
+export type Refusal = AccessRefusalOf<RefusalReason>;
 
 /** Permission to publish or play. */
 export interface Grant {
@@ -100,13 +98,25 @@ export interface AccessGateDeps {
   readonly fetch?: typeof fetch;
 }
 
-function refuse(
+function noStore(): OriginError {
+  return new OriginError(
+    OriginErrorCode.AccessSetup,
+    "Cannot check an access token: the origin has no shared store",
+  );
+}
+
+function noSessionKey(): OriginError {
+  return new OriginError(
+    OriginErrorCode.AccessSetup,
+    "Cannot use playback sessions: the origin has no session key",
+  );
+}
+
+const refuse: (
   reason: RefusalReason,
   description: string,
-  status: 401 | 403 | 503 = 403,
-): Refusal {
-  return { ok: false, reason, status, description };
-}
+  status?: 401 | 403 | 503,
+) => Refusal = refusal;
 
 /**
  * Decides publish and play requests for the origin's RTMP and HTTP servers.
@@ -129,20 +139,22 @@ export class AccessGate {
   readonly #policy: AccessPolicy;
   readonly #hooks: HookClient;
   readonly #store: SharedStore | undefined;
-  readonly #key: SessionKey | undefined;
+  /** The session key and the cache of credentials it verified; both or neither. */
+  readonly #sessions:
+    | { readonly key: SessionKey; readonly cache: SessionCache }
+    | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #sessionSeconds: number;
-  readonly #sessions: SessionCache | undefined;
-  readonly #watchers = new Map<string, Set<() => void>>();
-  readonly #unsubscribe: () => void;
+  readonly #revocations: RevocationWatch;
   readonly #refusals:
     | ReturnType<MetricsRegistry["counter"]>
     | undefined;
 
   /**
-   * @throws {Error} When an app requires tokens and no store or session key is given, or an
-   *   on_play hook is set without a session key (config-time, never per request).
+   * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when an app requires tokens and no store or
+   *   session key is given, or an on_play hook is set without a session key (config-time, never
+   *   per request).
    */
   constructor(options: AccessGateOptions, deps: AccessGateDeps) {
     this.#policy = compileAccessPolicy(options, {
@@ -153,32 +165,40 @@ export class AccessGate {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
     });
     this.#store = deps.store;
-    this.#key = deps.sessionKey;
     this.#log = deps.log;
+    // A test seam: the gate's clock. @default Date.now
     this.#now = deps.now ?? Date.now;
-    this.#sessions = deps.sessionKey
-      ? new SessionCache(
-        deps.sessionKey,
-        (s: string) => deps.store?.isRevoked(s) ?? false,
-        this.#now,
-      )
+    const key = deps.sessionKey;
+    this.#sessions = key
+      ? {
+        key,
+        cache: new SessionCache(
+          key,
+          (s: string) => deps.store?.isRevoked(s) ?? false,
+          this.#now,
+        ),
+      }
       : undefined;
     this.#sessionSeconds = options.sessionSeconds;
     if (this.#policy.needsTokens && (!deps.store || !deps.sessionKey)) {
-      throw new Error(
+      throw new OriginError(
+        OriginErrorCode.AccessSetup,
         "Cannot enforce access tokens: an app requires them but the origin has no shared store",
       );
     }
     if (this.#hooks.has(HookAction.Play) && !deps.sessionKey) {
-      throw new Error(
+      throw new OriginError(
+        OriginErrorCode.AccessSetup,
         "Cannot use the on_play hook for HLS: the origin has no session key",
       );
     }
-    this.#unsubscribe = deps.store?.subscribe((entry) => {
-      if (entry.event.kind === "token.revoked") {
-        this.#revoke(entry.event.token);
-      }
-    }) ?? (() => {});
+    this.#revocations = new RevocationWatch(
+      deps.store,
+      (err) =>
+        this.#log.warn("closing a revoked session failed", {
+          error: describeError(err),
+        }),
+    );
     this.#refusals = deps.metrics?.counter(
       "meridian_origin_access_refusals_total",
       "Publish and play requests refused, by protocol and reason",
@@ -247,7 +267,9 @@ export class AccessGate {
       const token = request.params.token;
       let r;
       try {
-        r = await checkAccess(this.#store!, {
+        // The constructor refused tokens without a store; this names the case for the type.
+        if (!this.#store) throw noStore();
+        r = await checkAccess(this.#store, {
           token,
           app: request.app,
           now: this.#now(),
@@ -287,12 +309,17 @@ export class AccessGate {
   /**
    * Opens an HLS playback session: {@link authorizePlay}, then a credential for the paths
    * below `/{app}/{stream}/`, valid for `sessionSeconds` (never past the token's expiry).
+   *
+   * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when the gate has no session key (call it only
+   *   where {@link sessionRequired} is true).
    */
   async openHlsSession(
     request: Omit<AccessRequest, "protocol">,
   ): Promise<{ readonly ok: true; readonly credential: string } | Refusal> {
     const grant = await this.authorizePlay({ ...request, protocol: "hls" });
     if (!grant.ok) return grant;
+    // Sessions are opened only where sessionRequired(), which the constructor gave a key.
+    if (!this.#sessions) throw noSessionKey();
     const now = this.#now();
     const claims: SessionClaims = {
       pathPrefix: sessionPath(request.app, request.stream),
@@ -303,13 +330,19 @@ export class AccessGate {
       ),
       ...(grant.subject === undefined ? {} : { subject: grant.subject }),
     };
-    return { ok: true, credential: await signSession(claims, this.#key!) };
+    return {
+      ok: true,
+      credential: await signSession(claims, this.#sessions.key),
+    };
   }
 
   /**
    * Checks a session credential for a path (use {@link sessionPath} for a playlist). No store
    * round trip: a credential verified once is remembered, then only expiry, path and the
    * revocation cache are checked.
+   *
+   * @throws {OriginError} `ORIGIN_ACCESS_SETUP` when the gate has no session key (call it only
+   *   where {@link sessionRequired} is true).
    */
   async checkCredential(
     credential: string | undefined,
@@ -322,7 +355,8 @@ export class AccessGate {
         401,
       );
     }
-    const v = await this.#sessions!.check(credential, path);
+    if (!this.#sessions) throw noSessionKey();
+    const v = await this.#sessions.cache.check(credential, path);
     return v.ok ? { ok: true } : refuse(v.reason, CREDENTIAL_TEXT[v.reason]);
   }
 
@@ -333,16 +367,7 @@ export class AccessGate {
    * @returns A function that stops watching; call it when the session ends.
    */
   watch(subject: string | undefined, onRevoke: () => void): () => void {
-    if (subject === undefined) return () => {};
-    let set = this.#watchers.get(subject);
-    if (!set) this.#watchers.set(subject, set = new Set());
-    set.add(onRevoke);
-    return () => {
-      set.delete(onRevoke);
-      if (set.size === 0 && this.#watchers.get(subject) === set) {
-        this.#watchers.delete(subject);
-      }
-    };
+    return this.#revocations.watch(subject, onRevoke);
   }
 
   /** Tells on_stop (a viewer left) or on_unpublish (a publisher left), fire and forget. */
@@ -357,23 +382,8 @@ export class AccessGate {
 
   /** Stops watching the feed and waits for hook notifications in flight. */
   async close(): Promise<void> {
-    this.#unsubscribe();
+    this.#revocations.close();
     await this.#hooks.drain();
-  }
-
-  #revoke(token: string): void {
-    const set = this.#watchers.get(token);
-    if (!set) return;
-    this.#watchers.delete(token);
-    for (const fn of set) {
-      try {
-        fn();
-      } catch (err) {
-        this.#log.warn("closing a revoked session failed", {
-          error: describeError(err),
-        });
-      }
-    }
   }
 
   #event(action: HookAction, r: AccessRequest): HookEvent {

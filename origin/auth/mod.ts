@@ -2,7 +2,7 @@
  * Access control on the origin: per-app `open`/`token` play access, RTMP publish keys, HLS
  * playback-session credentials, SRS-style HTTP hooks and revocation of open sessions.
  *
- * The token service and the credential format live in the control role (`control/mod.ts`);
+ * The token service's tokens and the credential format live below the roles (`access/`);
  * this folder decides requests with them. The RTMP server and the HTTP app each call the one
  * {@link AccessGate} that `startOrigin` builds from config.
  *
@@ -35,4 +35,13 @@ export {
   compileAccessPolicy,
   type PublishKeyCheck,
 } from "./policy.ts";
-export { createRtmpAccessControl, peerIp, rtmpStatusCode } from "./rtmp.ts";
+export {
+  authorizeRtmpAccess,
+  createRtmpAccessControl,
+  peerIp,
+  type RtmpAccessControl,
+  type RtmpAccessDecision,
+  type RtmpAccessRequest,
+  type RtmpAccessSession,
+  rtmpStatusCode,
+} from "./rtmp.ts";

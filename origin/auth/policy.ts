@@ -10,7 +10,7 @@ import type {
   OriginAppConfig,
   OriginConfig,
 } from "../../config/mod.ts";
-import { constantTimeEqual } from "../../control/mod.ts";
+import { constantTimeEqual } from "../../access/mod.ts";
 
 /** The compiled rules. */
 export interface AccessPolicy {

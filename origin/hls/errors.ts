@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link HlsError}. */
 export const HlsErrorCode = {
   /** An {@link HlsStreamOptions} value is out of range (thrown by the constructor). */
@@ -26,17 +28,6 @@ export type HlsErrorCodeValue =
  * assert.equal(new HlsError(HlsErrorCode.BadTag, "Cannot package").code, "HLS_BAD_TAG");
  * ```
  */
-export class HlsError extends Error {
+export class HlsError extends CodedError<HlsErrorCodeValue> {
   override name = "HlsError";
-  /** What went wrong; see {@link HlsErrorCode}. */
-  readonly code: HlsErrorCodeValue;
-
-  constructor(
-    code: HlsErrorCodeValue,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.code = code;
-  }
 }

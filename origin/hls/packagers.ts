@@ -18,6 +18,7 @@
  * @module
  */
 
+import { restartOnCodecChange } from "./codec_change.ts";
 import type { Counter, MetricsRegistry } from "../../metrics/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Hub } from "../stream/hub.ts";
@@ -297,8 +298,11 @@ export class HlsPackagers {
     e.phase = "live";
     e.hub = hub;
     const entry = e;
+    // A new resolution or sample rate mid-publish (a virtual-live channel's next file, an
+    // encoder's change) closes the segment and opens the next with EXT-X-DISCONTINUITY.
+    const stream = restartOnCodecChange(entry.stream);
     hub.addListener({
-      onTag: (tag) => entry.stream.onTag(tag),
+      onTag: (tag) => stream.onTag(tag),
       onEnd: () => this.#onUnpublish(entry),
     });
   }

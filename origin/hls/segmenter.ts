@@ -40,13 +40,18 @@ import {
   TsMuxer,
   type TsTracks,
 } from "../../codec/mpegts/mod.ts";
+import { DEFAULTS } from "../../config/mod.ts";
 import { HlsError, HlsErrorCode } from "./errors.ts";
 import { type HlsSegment, SegmentWindow } from "./window.ts";
 
+// The defaults are config's (`origin.hls.*` in config/origin_schema.ts), not a second copy: a stream
+// made without options (tests, tools) segments as a default-configured origin does.
+
 /** Default segment target, ms: Apple's HLS authoring guidance for low-latency-ish live. */
-export const DEFAULT_TARGET_DURATION_MS = 2000;
+export const DEFAULT_TARGET_DURATION_MS =
+  DEFAULTS.origin.hls.targetDurationSeconds * 1000;
 /** Default number of segments listed in the playlist. */
-export const DEFAULT_WINDOW_SEGMENTS = 6;
+export const DEFAULT_WINDOW_SEGMENTS = DEFAULTS.origin.hls.windowSegments;
 /**
  * Default {@link HlsStreamOptions.keyframeTolerance}: a keyframe up to 10% of the target early
  * (200 ms at 2 s) still ends the segment.
@@ -62,7 +67,7 @@ export const DEFAULT_WINDOW_SEGMENTS = 6;
  * percentage early; SRS waits for `hls_fragment` exactly but offers `hls_ts_floor` (up to 30% of
  * deviation) for encoders that drift.
  */
-export const DEFAULT_KEYFRAME_TOLERANCE = 0.1;
+export const DEFAULT_KEYFRAME_TOLERANCE = DEFAULTS.origin.hls.keyframeTolerance;
 /** Finished segments kept downloadable beyond the window for slow clients (RFC 8216 §6.2.2). */
 export const RETAINED_EXTRA_SEGMENTS = 3;
 /**

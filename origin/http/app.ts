@@ -9,12 +9,12 @@
  */
 
 import { type Context, Hono } from "hono";
-import { withSessionCredential } from "../../control/mod.ts";
+import { withSessionCredential } from "../../access/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import {
   ACCESS_MARKER_HEADER,
   type AccessGate,
-  type AccessMark,
+  AccessMark,
   type Refusal,
   sessionPath,
 } from "../auth/mod.ts";
@@ -75,6 +75,11 @@ export interface OriginHttpDeps {
     readonly http: ArchiveHttp;
     readonly routes: Hono;
   } | undefined;
+  /**
+   * Virtual-live routes (`/{app}/{stream}/programs`, `/admin/channels/…`), mounted before the
+   * segment route that would otherwise take `/{app}/{stream}/programs`.
+   */
+  readonly virtualLive?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -199,7 +204,11 @@ export function createOriginHttpApp(
         const url = new URL(c.req.url);
         const scope = await vod.scope(url.pathname);
         if (!scope) return vod.handle(c.req.raw); // 4xx from the handler: names no file
-        const mark = access.accessMark(appName, "hls");
+        // Marked as a library file's: an edge sends a new `?token=` viewer here (this 302),
+        // and checks credentials itself on what it cached.
+        const mark = access.accessMark(appName, "hls") === undefined
+          ? undefined
+          : AccessMark.File;
         const cred = url.searchParams.get("cred");
         if (cred !== null) {
           const ok = await access.checkCredential(cred, scope.sessionPath);
@@ -207,8 +216,13 @@ export function createOriginHttpApp(
           const res = await vod.handle(c.req.raw);
           const headers = new Headers(res.headers);
           if (mark) headers.set(ACCESS_MARKER_HEADER, mark);
-          // Answers to one viewer's credential: not for a shared cache as they are.
-          headers.set("Cache-Control", "private, max-age=60");
+          // A playlist carries this viewer's credential in its segment URIs: not for a shared
+          // cache as it is (an edge told by the mark stores it without the credential and
+          // re-applies each viewer's own). Media bytes carry none: cacheable with the mark, so
+          // edges check each viewer's credential on a hit.
+          if (url.pathname.endsWith(".m3u8")) {
+            headers.set("Cache-Control", "private, max-age=60");
+          }
           return new Response(res.body, { status: res.status, headers });
         }
         const params = c.req.query();
@@ -235,7 +249,34 @@ export function createOriginHttpApp(
   }
 
   const archive = deps.archive;
+  const virtualLive = deps.virtualLive;
+  if (archive && virtualLive) {
+    // One URL, two guides: a virtual-live channel whose app keeps a DVR answers both, merged
+    // (the channel's now/next/schedule beside the recorded spans; no field is in both but
+    // app, stream and live, which mean the same). Either alone answers as it is.
+    app.get("/:app/:stream/programs", async (c) => {
+      const [recorded, channel] = await Promise.all([
+        archive.routes.fetch(c.req.raw.clone()),
+        virtualLive.fetch(c.req.raw.clone()),
+      ]);
+      if (recorded.status !== 200 || channel.status !== 200) {
+        const ok = recorded.status === 200
+          ? recorded
+          : channel.status === 200
+          ? channel
+          : recorded;
+        await (ok === recorded ? channel : recorded).body?.cancel();
+        return ok;
+      }
+      const body = { ...(await channel.json()), ...(await recorded.json()) };
+      return c.json(body, 200, {
+        ...CORS,
+        "Cache-Control": recorded.headers.get("Cache-Control") ?? "no-store",
+      });
+    });
+  }
   if (archive) app.route("/", archive.routes);
+  if (virtualLive) app.route("/", virtualLive);
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/assets/:file", (c) => {

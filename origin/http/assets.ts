@@ -5,6 +5,8 @@
  * @module
  */
 
+import { OriginError, OriginErrorCode } from "../errors.ts";
+
 /** Page and script bytes served at `/` and `/assets/{file}`. */
 export interface WebAssets {
   page(): string;
@@ -20,16 +22,28 @@ const SCRIPTS: Readonly<Record<string, string>> = {
 /**
  * Loads the player page and scripts from the project tree.
  *
- * @throws {Error} When a script is missing (run `deno install`).
+ * @throws {OriginError} `ORIGIN_ASSETS` when the page or a script is missing (run
+ *   `deno install`).
  */
 export async function loadWebAssets(): Promise<WebAssets> {
-  const page = await Deno.readTextFile(new URL("web/player.html", ROOT));
+  const pageUrl = new URL("web/player.html", ROOT);
+  let page: string;
+  try {
+    page = await Deno.readTextFile(pageUrl);
+  } catch (cause) {
+    throw new OriginError(
+      OriginErrorCode.Assets,
+      `Cannot load player page: ${pageUrl.pathname}`,
+      { cause },
+    );
+  }
   const scripts = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const [name, path] of Object.entries(SCRIPTS)) {
     try {
       scripts.set(name, await Deno.readFile(new URL(path, ROOT)));
     } catch (cause) {
-      throw new Error(
+      throw new OriginError(
+        OriginErrorCode.Assets,
         `Cannot load player script ${path}: run 'deno install' first`,
         { cause },
       );

@@ -1,7 +1,7 @@
 /**
  * HTTP-FLV viewers: a `Viewer` of a hub whose bytes go out as a chunked response body.
  *
- * The viewer joins the hub when its response is made; the body (`runtime/live_body.ts`) goes
+ * The viewer joins the hub when its response is made; the body (`net/http1/live.ts`) goes
  * through Meridian's HTTP/1.1 server's live sink (one socket write in flight, the rest merged
  * into the next; each shared buffer framed as a chunk once for all viewers) or through the
  * response's stream on Deno.serve. Either way a viewer whose unsent bytes pass
@@ -10,7 +10,7 @@
  * @module
  */
 
-import { createLiveBody } from "../../runtime/live_body.ts";
+import { createLiveBody } from "../../net/mod.ts";
 import type { Hub, Viewer } from "../stream/hub.ts";
 
 /**

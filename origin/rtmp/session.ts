@@ -8,6 +8,12 @@
  * Events go to an `onEvent` sink called synchronously inside `receive`, so the server's
  * decision on a publish applies to the very next media message in the same read.
  *
+ * Why one file of some 750 lines: it is one state machine. Every command handler reads and
+ * changes the same state (connected or not, the message streams and what each is doing, the
+ * acknowledgement window), and the server's answers (`acceptPublish`, `rejectPlay` …) move
+ * the same streams on; what is pure and stands alone already lives apart (chunks, handshake,
+ * messages and name queries in `codec/rtmp/`, AMF0 in `codec/amf0/`).
+ *
  * @module
  */
 
@@ -44,8 +50,11 @@ import {
   RtmpErrorCode,
   type RtmpMessage,
   RtmpMessageType,
+  type RtmpParams,
   RtmpProtocolError,
   RtmpServerHandshake,
+  splitConnectQuery,
+  splitQuery,
   UserControlEvent,
 } from "../../codec/rtmp/mod.ts";
 import { ByteReader, ShortReadError } from "../../codec/bytes/reader.ts";
@@ -58,9 +67,6 @@ export const DEFAULT_WINDOW_ACK_BYTES = 2_500_000;
 
 /** Message streams (createStream) one connection may hold open; real clients use 1. */
 export const MAX_STREAMS_PER_CONNECTION = 8;
-
-/** Query parameters from the tcUrl, the app and the stream name, later ones winning. */
-export type RtmpParams = Readonly<Record<string, string>>;
 
 /** Events a session reports to its server. */
 export type RtmpSessionEvent =
@@ -140,17 +146,6 @@ type StreamState =
   | { readonly kind: "idle" }
   | { readonly kind: "publish-requested" | "publishing"; readonly name: string }
   | { readonly kind: "play-requested" | "playing"; readonly name: string };
-
-/** Splits `name?query` into the name and its parameters. */
-export function splitQuery(
-  value: string,
-): { name: string; params: Record<string, string> } {
-  const q = value.indexOf("?");
-  if (q < 0) return { name: value, params: {} };
-  const params: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(value.slice(q + 1))) params[k] = v;
-  return { name: value.slice(0, q), params };
-}
 
 /**
  * The server side of one RTMP connection.
@@ -646,12 +641,11 @@ export class RtmpServerSession {
       );
     }
     const tcUrl = typeof props.tcUrl === "string" ? props.tcUrl : "";
-    const fromApp = splitQuery(props.app);
-    const fromTcUrl = splitQuery(tcUrl);
+    const target = splitConnectQuery(props.app, tcUrl);
     this.#connected = true;
-    this.#app = fromApp.name.replace(/\/+$/, "");
+    this.#app = target.app;
     this.#tcUrl = tcUrl;
-    this.#connectParams = { ...fromTcUrl.params, ...fromApp.params };
+    this.#connectParams = target.params;
     // The reply sequence FMS sends (§7.2.1.1 example): window, bandwidth, chunk size, result.
     this.#send(encodeWindowAckSize(this.#windowAckBytes));
     this.#send(

@@ -5,14 +5,18 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 import { Hub, type HubOptions, type HubSummary } from "./hub.ts";
 
 /** A second publisher tried to take a stream key that is live. */
-export class StreamBusyError extends Error {
+export class StreamBusyError extends CodedError<"STREAM_BUSY"> {
   override name = "StreamBusyError";
-  readonly code = "STREAM_BUSY";
   constructor(readonly streamKey: string) {
-    super(`Cannot publish: stream '${streamKey}' is already live`);
+    super(
+      "STREAM_BUSY",
+      `Cannot publish: stream '${streamKey}' is already live`,
+    );
   }
 }
 

@@ -1,168 +1,186 @@
 /**
- * Virtual live: an FLV file played as a live stream, looping with continuous timestamps.
+ * Virtual live (虚拟直播): files played as live channels. Each channel of `origin.virtualLive`
+ * plays a playlist of MP4 and FLV files (mixed) in order, looping, with optional daily slots
+ * in its time zone that interrupt the playlist; timestamps run on one timeline across files
+ * and loops, so players and the HLS packager see one unbroken stream, and sequence headers are
+ * sent again only where a file's codec parameters differ from the one before.
  *
- * The file is read once; its metadata and sequence headers are published once, then its media
- * tags are paced against the wall clock. Each loop adds the clip's length to the timestamps, so
- * players and the HLS packager see one unbroken stream.
+ * Files are streamed, never read whole: each item is opened through the VOD sample index
+ * (`indexMediaFile`, cached), and its frames are read in blocks as they come due, paced
+ * against the channel's clock. A file that is missing or unreadable is skipped with a log
+ * line; the channel goes on.
+ *
+ * The origin mounts {@link createVirtualLiveRoutes} (the programme guide and the admin API) and
+ * registers {@link registerVirtualLiveMetrics}.
  *
  * @module
  */
 
-import {
-  type FlvTag,
-  FlvTagType,
-  isAudioSequenceHeader,
-  isVideoSequenceHeader,
-  readFlvFile,
-} from "../../codec/flv/mod.ts";
 import type { VirtualLiveChannel } from "../../config/mod.ts";
-import { describeError, type Logger } from "../log.ts";
-import type { Hub } from "../stream/hub.ts";
+import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
+import { MediaCache } from "../vod/mod.ts";
+import { VirtualChannel } from "./channel.ts";
 
-/** How long between pacing ticks at most (ms). */
-const MAX_TICK_MS = 50;
-/** Delay before trying to take a busy stream key again (ms). */
-const RETRY_MS = 5_000;
-
-function isConfigTag(t: FlvTag): boolean {
-  if (t.type === FlvTagType.Script) return true;
-  return t.type === FlvTagType.Video
-    ? isVideoSequenceHeader(t.data)
-    : isAudioSequenceHeader(t.data);
-}
-
-/** A clip split into what is sent once and what loops. */
-export interface LoopingClip {
-  readonly config: readonly FlvTag[];
-  /** Media tags with timestamps rebased to start at 0. */
-  readonly media: readonly FlvTag[];
-  /** Timestamp added per loop (ms): the clip's length including its last frame. */
-  readonly loopDurationMs: number;
-}
-
-/**
- * Splits an FLV file into config tags and rebased media tags.
- *
- * @throws {Error} When the file holds no media tags.
- */
-export function prepareClip(bytes: Uint8Array, source: string): LoopingClip {
-  const { tags } = readFlvFile(bytes);
-  const config = tags.filter(isConfigTag);
-  const media = tags.filter((t) => !isConfigTag(t));
-  if (media.length === 0) {
-    throw new Error(`Cannot loop ${source}: it holds no audio or video tags`);
-  }
-  const base = Math.min(...media.map((t) => t.timestampMs));
-  const rebased = media.map((t) => ({
-    ...t,
-    timestampMs: t.timestampMs - base,
-  }));
-  // The loop length must cover each track's last frame, so the next loop never goes backwards.
-  let end = 0;
-  for (const type of [FlvTagType.Audio, FlvTagType.Video]) {
-    const ts = rebased.filter((t) => t.type === type).map((t) => t.timestampMs);
-    if (ts.length === 0) continue;
-    const last = ts[ts.length - 1]!;
-    const frame = ts.length > 1 ? (last - ts[0]!) / (ts.length - 1) : 40;
-    end = Math.max(end, Math.round(last + frame));
-  }
-  return { config, media: rebased, loopDurationMs: Math.max(end, 1) };
-}
-
-/** A running channel. */
-export interface VirtualLiveHandle {
-  stop(): void;
-}
+export {
+  type ChannelDeps,
+  type ChannelStats,
+  type CurrentItem,
+  MAX_LAG_MS,
+  MAX_TICK_MS,
+  RETRY_MS,
+  sequenceHeaderOf,
+  VirtualChannel,
+} from "./channel.ts";
+export {
+  VirtualLiveError,
+  VirtualLiveErrorCode,
+  type VirtualLiveErrorCodeValue,
+} from "./errors.ts";
+export { type DueFrame, ItemCursor } from "./item_cursor.ts";
+export {
+  type PlannedItem,
+  Programme,
+  type ProgrammeOptions,
+  type Slot,
+  type SlotTime,
+} from "./programme.ts";
+export {
+  baseName,
+  type FileNames,
+  programsOf,
+  type ProgramsView,
+} from "./programs.ts";
+export {
+  type ChannelDirectory,
+  ChannelRequestError,
+  channelView,
+  createVirtualLiveRoutes,
+  MAX_CHANNEL_BODY_BYTES,
+  parsePlaylistChange,
+  type PlaylistChange,
+  type VirtualLiveRoutesOptions,
+} from "./http.ts";
+export {
+  MAX_SAMPLE_BYTES,
+  SAMPLE_BLOCK_BYTES,
+  SampleReader,
+} from "./sample_reader.ts";
+export {
+  formatClockTime,
+  parseClockTime,
+  zonedDate,
+  zonedTimeToEpoch,
+} from "./wall_clock.ts";
 
 /**
- * Starts a channel: reads the file and publishes it to the registry as `app/stream`.
- *
- * A missing or bad file is logged and the channel is skipped: it must not stop the origin. A
- * busy key (someone is publishing it live) is retried every few seconds.
+ * Bytes of file indexes kept for the channels (about 25 bytes a frame: a two-hour film is
+ * ~5 MB), so an item played again on the next loop is not indexed again.
  */
-export async function startVirtualLive(
-  channel: VirtualLiveChannel,
-  deps: { registry: StreamRegistry; log: Logger; now?: () => number },
-): Promise<VirtualLiveHandle> {
-  const log = deps.log;
-  const now = deps.now ?? (() => performance.now());
-  const key = `${channel.app}/${channel.stream}`;
-  let clip: LoopingClip;
-  try {
-    clip = prepareClip(await Deno.readFile(channel.file), channel.file);
-  } catch (err) {
-    log.error("virtual live channel skipped", {
-      stream: key,
-      file: channel.file,
-      error: describeError(err),
-    });
-    return { stop() {} };
-  }
+export const CHANNEL_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
 
-  let hub: Hub | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  let startedAt = 0;
-  let index = 0;
-  let loop = 0;
+/** What the channels need. */
+export interface VirtualLiveDeps {
+  readonly registry: StreamRegistry;
+  readonly log: Logger;
+  /** The channels' clock, epoch ms (tests run it fast or by hand). @default Date.now */
+  readonly now?: (() => number) | undefined;
+}
 
-  const tick = () => {
-    timer = undefined;
-    if (stopped || !hub) return;
-    const elapsed = now() - startedAt;
-    // Push every tag that is due; timestamps continue across loops.
-    for (;;) {
-      const t = clip.media[index]!;
-      const ts = t.timestampMs + loop * clip.loopDurationMs;
-      if (ts > elapsed) break;
-      hub.pushTag({ type: t.type, timestampMs: ts, data: t.data });
-      if (++index === clip.media.length) {
-        index = 0;
-        loop++;
-      }
+/** Every channel of the origin. */
+export class VirtualLiveChannels {
+  readonly #channels = new Map<string, VirtualChannel>();
+  readonly #now: () => number;
+
+  /**
+   * Creates the channels (not yet playing: {@link start}).
+   *
+   * @throws {RangeError} For a bad slot time or time zone (the config loader refuses both).
+   */
+  constructor(configs: readonly VirtualLiveChannel[], deps: VirtualLiveDeps) {
+    this.#now = deps.now ?? Date.now;
+    const media = new MediaCache(CHANNEL_INDEX_CACHE_BYTES);
+    for (const c of configs) {
+      const ch = new VirtualChannel(c, {
+        registry: deps.registry,
+        log: deps.log,
+        media,
+        now: this.#now,
+      });
+      this.#channels.set(ch.key, ch);
     }
-    const next = clip.media[index]!.timestampMs + loop * clip.loopDurationMs;
-    timer = setTimeout(
-      tick,
-      Math.min(MAX_TICK_MS, Math.max(1, next - (now() - startedAt))),
+  }
+
+  /** The channel publishing `app/stream`, if there is one. */
+  get(app: string, stream: string): VirtualChannel | undefined {
+    return this.#channels.get(`${app}/${stream}`);
+  }
+
+  /** The channels' clock (epoch ms). */
+  now(): number {
+    return this.#now();
+  }
+
+  list(): VirtualChannel[] {
+    return [...this.#channels.values()];
+  }
+
+  /** Starts every channel playing. */
+  start(): void {
+    for (const ch of this.#channels.values()) ch.start();
+  }
+
+  /** Stops every channel and ends its stream. */
+  stop(): void {
+    for (const ch of this.#channels.values()) ch.stop();
+  }
+}
+
+/**
+ * Per-channel series on `/metrics`: the item playing (`source`, `file`), items started, loops
+ * completed and files skipped.
+ */
+export function registerVirtualLiveMetrics(
+  metrics: MetricsRegistry,
+  channels: VirtualLiveChannels,
+): void {
+  metrics.collect(
+    "meridian_origin_virtual_live_item",
+    "The item each virtual-live channel plays now (1 per channel playing)",
+    "gauge",
+    () =>
+      channels.list().flatMap((ch) => {
+        const c = ch.current;
+        return c
+          ? [[{ stream: ch.key, source: c.source, file: c.file }, 1]] as const
+          : [];
+      }),
+  );
+  const counter = (
+    name: string,
+    help: string,
+    pick: (ch: VirtualChannel) => number,
+  ) =>
+    metrics.collect(
+      name,
+      help,
+      "counter",
+      () => channels.list().map((ch) => [{ stream: ch.key }, pick(ch)]),
     );
-  };
-
-  const begin = () => {
-    timer = undefined;
-    if (stopped) return;
-    try {
-      hub = deps.registry.startPublish(channel.app, channel.stream, {
-        peer: `file:${channel.file}`,
-        protocol: "virtual",
-      });
-    } catch (err) {
-      log.warn("virtual live channel waits: stream key busy", {
-        stream: key,
-        error: describeError(err),
-      });
-      timer = setTimeout(begin, RETRY_MS);
-      return;
-    }
-    log.info("virtual live channel started", {
-      stream: key,
-      file: channel.file,
-      loopSeconds: clip.loopDurationMs / 1000,
-    });
-    for (const t of clip.config) hub.pushTag({ ...t, timestampMs: 0 });
-    startedAt = now();
-    index = 0;
-    loop = 0;
-    tick();
-  };
-  begin();
-
-  return {
-    stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      hub?.end();
-    },
-  };
+  counter(
+    "meridian_origin_virtual_live_items_total",
+    "Items a virtual-live channel has started",
+    (ch) => ch.stats.itemsStarted,
+  );
+  counter(
+    "meridian_origin_virtual_live_loops_total",
+    "Passes over its playlist a virtual-live channel has completed",
+    (ch) => ch.stats.loops,
+  );
+  counter(
+    "meridian_origin_virtual_live_skipped_total",
+    "Files a virtual-live channel skipped (missing or unreadable)",
+    (ch) => ch.stats.skipped,
+  );
 }

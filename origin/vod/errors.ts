@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** Stable codes of {@link VodError}. */
 export const VodErrorCode = {
   /** The path is not a file of any library (or is hidden, or outside it). */
@@ -44,17 +46,15 @@ const STATUS: Record<VodErrorCodeValue, number> = {
  * assert.equal(new VodError(VodErrorCode.NotFound, "Cannot find 'a.mp4'").status, 404);
  * ```
  */
-export class VodError extends Error {
+export class VodError extends CodedError<VodErrorCodeValue> {
   override name = "VodError";
-  readonly code: VodErrorCodeValue;
   readonly status: number;
   constructor(
     code: VodErrorCodeValue,
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.status = STATUS[code];
   }
 }

@@ -12,7 +12,14 @@ export {
   VodService,
 } from "./service.ts";
 export { VodError, VodErrorCode } from "./errors.ts";
-export { checkRelPath, Library, type LibraryConfig } from "./library.ts";
+export {
+  checkRelPath,
+  extensionOf,
+  Library,
+  type LibraryConfig,
+  type LibraryFile,
+  MEDIA_EXTENSIONS,
+} from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
 export {
   flvSource,
@@ -33,4 +40,3 @@ export {
   type VodSegment,
   vodSegment,
 } from "./hls.ts";
-export { extensionOf, type LibraryFile, MEDIA_EXTENSIONS } from "./library.ts";

@@ -25,10 +25,11 @@ import {
   PREVIOUS_TAG_SIZE_BYTES,
   VideoCommand,
 } from "../../codec/flv/mod.ts";
-import { planMp4 } from "../../codec/mp4/mod.ts";
+import { type Mp4Plan, planMp4 } from "../../codec/mp4/mod.ts";
 import {
   isSync,
   presentationTicks,
+  sampleAtOrBefore,
   syncSampleFor,
   type TrackIndex,
 } from "../../codec/samples/mod.ts";
@@ -96,12 +97,19 @@ export function planRange(media: MediaFile, range: TimeRange): RangePlan {
       while (end < s.count && !(isSync(s, end) && ms(t, end) >= endMs)) end++;
       return { track: t, first: videoFirst, end };
     }
-    let first = 0;
-    while (
+    // Audio (every sample a sync sample, presentation = decoding time - mediaTime): the frame
+    // covering the first shown time, found by binary search, to the end time.
+    const at = (msTime: number) =>
+      sampleAtOrBefore(
+        s,
+        Math.floor((msTime * t.timescale) / 1000) + t.mediaTime,
+      );
+    let first = at(showFromMs);
+    if (
       first < s.count &&
       ms(t, first) + (s.duration[first]! * 1000) / t.timescale <= showFromMs
     ) first++;
-    let end = first;
+    let end = endMs === Infinity ? s.count : at(endMs);
     while (end < s.count && ms(t, end) < endMs) end++;
     return { track: t, first, end };
   }).filter((p) => p.end > p.first);
@@ -119,10 +127,28 @@ export function mp4Source(
   );
   // A whole file keeps its own presentation start (its edit lists): time 0 is the file's 0.
   const startMs = range ? plan.showFromMs : 0;
-  const p = planMp4(plan.parts, { startMs });
+  // Seeks of one file land on few keyframes (every `start` within a GOP asks for the same
+  // output): the last plans are kept per file, a few at most.
+  const key = `${
+    plan.parts.map((x) => `${x.first}-${x.end}`).join(",")
+  }@${startMs}`;
+  let plans = mp4Plans.get(media);
+  if (!plans) mp4Plans.set(media, plans = new Map());
+  let p = plans.get(key);
+  if (!p) {
+    p = planMp4(plan.parts, { startMs });
+    if (plans.size >= MP4_PLANS_PER_FILE) {
+      plans.delete(plans.keys().next().value!);
+    }
+    plans.set(key, p);
+  }
   const pieces: Piece[] = [p.head, ...p.ranges];
   return { size: p.size, pieces: () => pieces };
 }
+
+/** MP4 plans kept per file (an hour's plan is ~1 MB of tables). */
+const MP4_PLANS_PER_FILE = 8;
+const mp4Plans = new WeakMap<MediaFile, Map<string, Mp4Plan>>();
 
 /** The FLV of `range`, timestamps as in the file. */
 export function flvSource(media: MediaFile, range: TimeRange): PieceSource {

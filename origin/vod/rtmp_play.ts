@@ -20,6 +20,7 @@ import {
 } from "../../codec/flv/mod.ts";
 import { FLV_TAG_HEADER_BYTES } from "../../codec/flv/tag.ts";
 import { syncSampleFor, type TrackIndex } from "../../codec/samples/mod.ts";
+import { VodError, VodErrorCode } from "./errors.ts";
 import type { MediaFile } from "./media_file.ts";
 import { frameRateOf } from "./outputs.ts";
 
@@ -228,7 +229,9 @@ export class VodRtmpPlayer {
     } catch (e) {
       this.#sink.status(
         "NetStream.Play.Failed",
-        `Cannot read the file: ${e instanceof Error ? e.message : e}`,
+        e instanceof VodError
+          ? e.message
+          : `Cannot read the file: ${e instanceof Error ? e.message : e}`,
       );
       this.stop();
     } finally {
@@ -273,7 +276,10 @@ export class VodRtmpPlayer {
       got += n;
     }
     if (got < length) {
-      throw new Error(`the file ends before ${offset + length}`);
+      throw new VodError(
+        VodErrorCode.Io,
+        `Cannot read the file: it ends before ${offset + length}`,
+      );
     }
     this.#block = buf.subarray(0, got);
     this.#blockAt = offset;

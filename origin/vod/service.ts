@@ -16,9 +16,15 @@ import {
   ifRangeAllows,
   isNotModified,
   parseRange,
+  pulledResponse,
 } from "../../net/mod.ts";
 import type { Logger } from "../log.ts";
-import { type PieceSource, pieceStream, simpleSource } from "./body.ts";
+import {
+  pieceBody,
+  type PieceSource,
+  pieceStream,
+  simpleSource,
+} from "./body.ts";
 import { VodError, VodErrorCode } from "./errors.ts";
 import { planSegments, vodPlaylist, vodSegment } from "./hls.ts";
 import {
@@ -454,18 +460,20 @@ export class VodService {
       return new Response(null, { status, headers });
     }
     this.stats.bytesOut += end - start + 1;
-    const body = pieceStream(
-      file.realPath,
-      source,
-      start,
-      end,
-      (e) =>
-        this.#log.warn("vod read failed", {
-          path: file.relPath,
-          error: e instanceof Error ? e.message : String(e),
-        }),
+    const onError = (e: unknown) =>
+      this.#log.warn("vod read failed", {
+        path: file.relPath,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    // Meridian's HTTP/1.1 server pulls the body with its buffers reused; the stream is for
+    // Deno.serve (`origin.httpServer: deno`) and is never started otherwise.
+    return pulledResponse(
+      new Response(
+        pieceStream(file.realPath, source, start, end, onError),
+        { status, headers },
+      ),
+      pieceBody(file.realPath, source, start, end, onError),
     );
-    return new Response(body, { status, headers });
   }
 
   #playlist(

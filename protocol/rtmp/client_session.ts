@@ -122,6 +122,8 @@ export class RtmpClientSession {
     this.#handshake = new RtmpClientHandshake({
       digest: options.digest ?? true,
     });
+    // Not config: a client's own parameters, chosen by whoever opens the session (tests, a
+    // relay); the documented defaults are the protocol's usual values.
     this.#outChunkSize = options.outChunkSize ?? 4096;
   }
 

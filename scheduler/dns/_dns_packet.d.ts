@@ -1,8 +1,9 @@
-// Minimal typings for npm:dns-packet@5.6.1 (the package ships none); see packet.ts.
+// Typings for npm:dns-packet@5.6.1 (the package ships none), to the subset we use: see
+// packet.ts for the message and record shapes.
+import type { Packet } from "./packet.ts";
+
 declare const dnsPacket: {
-  // deno-lint-ignore no-explicit-any
-  encode(packet: any): Uint8Array & { buffer: ArrayBuffer };
-  // deno-lint-ignore no-explicit-any
-  decode(buf: Uint8Array): any;
+  encode(packet: Packet): Uint8Array & { buffer: ArrayBuffer };
+  decode(buf: Uint8Array): Packet;
 };
 export default dnsPacket;

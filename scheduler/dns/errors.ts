@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 import type { RcodeValue } from "./constants.ts";
 
 /** What was parsed before the query turned out malformed: enough to address the error reply. */
@@ -20,23 +22,21 @@ export interface PartialQuery {
 }
 
 /** A query that gets an error RCODE (FORMERR, NOTIMP, BADVERS). */
-export class DnsQueryError extends Error {
+export class DnsQueryError extends CodedError<"DNS_QUERY"> {
   override name = "DnsQueryError";
-  readonly code = "DNS_QUERY";
   constructor(
     readonly rcode: RcodeValue,
     readonly reason: string,
     readonly partial: PartialQuery,
   ) {
-    super(`DNS query rejected (rcode ${rcode}): ${reason}`);
+    super("DNS_QUERY", `DNS query rejected (rcode ${rcode}): ${reason}`);
   }
 }
 
 /** A template record that cannot be written (bad config data reached the encoder). */
-export class DnsEncodeError extends Error {
+export class DnsEncodeError extends CodedError<"DNS_ENCODE"> {
   override name = "DnsEncodeError";
-  readonly code = "DNS_ENCODE";
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super("DNS_ENCODE", message, options);
   }
 }

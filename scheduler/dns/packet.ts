@@ -9,18 +9,90 @@
 import { Buffer } from "node:buffer";
 // @ts-types="./_dns_packet.d.ts"
 import dnsPacket from "dns-packet";
+import type { CaaData, HinfoData, MxData, SoaData } from "./template.ts";
 
-/** A record as dns-packet reads and writes it. */
-export interface PacketRecord {
-  readonly type: string;
+/** What every record shares, as dns-packet reads and writes it. */
+interface PacketRecordBase {
   readonly name: string;
   readonly class?: string;
   readonly ttl?: number;
-  // deno-lint-ignore no-explicit-any
-  readonly data?: any;
-  readonly udpPayloadSize?: number;
-  readonly flags?: number;
-  readonly options?: readonly Record<string, unknown>[];
+}
+
+/**
+ * An EDNS option of an OPT record (RFC 6891 §6.1.2), as dns-packet reads and writes it: `code`
+ * and the option's own fields (ECS: `family`, `sourcePrefixLength`, `scopePrefixLength`, `ip`).
+ */
+export type PacketOption = Readonly<Record<string, unknown>>;
+
+/**
+ * A record as dns-packet reads and writes it, one shape per type (the types Meridian answers
+ * with); `type` narrows `data`. TXT data reads as buffers, one per character-string.
+ */
+export type PacketRecord =
+  | PacketRecordBase & {
+    readonly type: "A" | "AAAA" | "NS" | "CNAME";
+    readonly data: string;
+  }
+  | PacketRecordBase & {
+    readonly type: "TXT";
+    readonly data: readonly (Uint8Array | string)[];
+  }
+  | PacketRecordBase & { readonly type: "MX"; readonly data: MxData }
+  | PacketRecordBase & { readonly type: "SOA"; readonly data: SoaData }
+  | PacketRecordBase & { readonly type: "HINFO"; readonly data: HinfoData }
+  | PacketRecordBase & {
+    readonly type: "CAA";
+    readonly data: CaaData & { readonly issuerCritical?: boolean };
+  }
+  | PacketRecordBase & {
+    /** RFC 6891 §6.1.2: the OPT pseudo-record carries its fields in class and TTL. */
+    readonly type: "OPT";
+    readonly udpPayloadSize?: number;
+    readonly extendedRcode?: number;
+    readonly ednsVersion?: number;
+    readonly flags?: number;
+    readonly "flag_do"?: boolean;
+    readonly options?: readonly PacketOption[];
+    /** None: an OPT record's fields are its own (so `data` reads alike on every record). */
+    readonly data?: undefined;
+  };
+
+/** One of the record types {@link PacketRecord} knows. */
+export type PacketRecordType = PacketRecord["type"];
+
+/** The `data` of a {@link PacketRecord} of type `T`. */
+export type PacketDataOf<T extends PacketRecordType> = PacketRecord extends
+  infer R
+  ? R extends { readonly type: infer U; readonly data: infer D }
+    ? T extends U ? D : never
+  : never
+  : never;
+
+/**
+ * The data of `record` when it has `type`, else an error naming both (for tests and tools that
+ * read decoded answers).
+ *
+ * @throws {TypeError} When the record is missing or of another type.
+ * @example
+ * ```ts
+ * import { dataOf, type PacketRecord } from "./packet.ts";
+ * import assert from "node:assert/strict";
+ * const mx: PacketRecord = { type: "MX", name: "x", data: { preference: 10, exchange: "m.x" } };
+ * assert.equal(dataOf(mx, "MX").exchange, "m.x");
+ * assert.throws(() => dataOf(mx, "SOA"), TypeError);
+ * ```
+ */
+export function dataOf<T extends Exclude<PacketRecordType, "OPT">>(
+  record: PacketRecord | undefined,
+  type: T,
+): PacketDataOf<T> {
+  if (record?.type !== type || record.data === undefined) {
+    throw new TypeError(
+      `Cannot read ${type} data: the record is ${record?.type ?? "missing"}`,
+    );
+  }
+  // Checked just above: a record of type T carries T's data.
+  return record.data as PacketDataOf<T>;
 }
 
 /** A message as dns-packet reads and writes it. */

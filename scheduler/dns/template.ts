@@ -28,37 +28,64 @@ import { DnsEncodeError } from "./errors.ts";
 /** A record owner that is the question's name, as the client sent it. */
 export const QUESTION_NAME: unique symbol = Symbol("question name");
 
-/** RDATA by type: A/AAAA an address, NS/CNAME a name, TXT strings, the rest their fields. */
-export type RecordData =
-  | string
-  | readonly string[]
-  | {
-    readonly preference: number;
-    readonly exchange: string;
-  }
-  | {
-    readonly mname: string;
-    readonly rname: string;
-    readonly serial: number;
-    readonly refresh: number;
-    readonly retry: number;
-    readonly expire: number;
-    readonly minimum: number;
-  }
-  | { readonly flags: number; readonly tag: string; readonly value: string }
-  | { readonly cpu: string; readonly os: string };
+/** MX RDATA (RFC 1035 §3.3.9). */
+export interface MxData {
+  readonly preference: number;
+  readonly exchange: string;
+}
 
-/** One record of a template. */
-export interface TemplateRecord {
+/** SOA RDATA (RFC 1035 §3.3.13). */
+export interface SoaData {
+  readonly mname: string;
+  readonly rname: string;
+  readonly serial: number;
+  readonly refresh: number;
+  readonly retry: number;
+  readonly expire: number;
+  readonly minimum: number;
+}
+
+/** CAA RDATA (RFC 8659 §4.1). */
+export interface CaaData {
+  readonly flags: number;
+  readonly tag: string;
+  readonly value: string;
+}
+
+/** HINFO RDATA (RFC 1035 §3.3.2; RFC 8482 §4.2 answers ANY with one). */
+export interface HinfoData {
+  readonly cpu: string;
+  readonly os: string;
+}
+
+/**
+ * A record's type and its RDATA, one shape per type: A/AAAA an address, NS/CNAME a name (text,
+ * no final dot), TXT its character-strings, the rest their fields. Switching on `type` narrows
+ * `data`.
+ */
+export type RecordData =
+  | {
+    readonly type: typeof RRType.A | typeof RRType.AAAA;
+    readonly data: string;
+  }
+  | {
+    readonly type: typeof RRType.NS | typeof RRType.CNAME;
+    readonly data: string;
+  }
+  | { readonly type: typeof RRType.TXT; readonly data: readonly string[] }
+  | { readonly type: typeof RRType.MX; readonly data: MxData }
+  | { readonly type: typeof RRType.SOA; readonly data: SoaData }
+  | { readonly type: typeof RRType.CAA; readonly data: CaaData }
+  | { readonly type: typeof RRType.HINFO; readonly data: HinfoData };
+
+/** One record of a template: its type and data, owner, class and TTL. */
+export type TemplateRecord = RecordData & {
   /** A name in text (lower case, no final dot, no escapes; "" is the root), or the question's. */
   readonly owner: string | typeof QUESTION_NAME;
-  /** An {@link RRType} value. */
-  readonly type: number;
   /** @default RRClass.IN */
   readonly class?: number;
   readonly ttl: number;
-  readonly data: RecordData;
-}
+};
 
 /** What {@link encodeTemplate} builds. */
 export interface TemplateSpec {
@@ -217,59 +244,62 @@ function bad(type: number, data: unknown): never {
   );
 }
 
-function rdata(
-  w: Writer,
-  names: Names,
-  type: number,
-  data: RecordData,
-): void {
-  // deno-lint-ignore no-explicit-any
-  const d = data as any;
-  switch (type) {
+/**
+ * Writes one record's RDATA. The type guarantees the shape; the values are still checked where
+ * a wrong one would write a wrong answer (an address of the other family, a bad name), since
+ * records come from config through code that the types do not see at run time.
+ */
+function rdata(w: Writer, names: Names, r: RecordData): void {
+  switch (r.type) {
     case RRType.A:
     case RRType.AAAA: {
-      const ip = typeof d === "string" ? parseIp(d) : undefined;
-      if (!ip || ip.bytes.length !== (type === RRType.A ? 4 : 16)) {
-        bad(type, data);
+      const ip = typeof r.data === "string" ? parseIp(r.data) : undefined;
+      if (!ip || ip.bytes.length !== (r.type === RRType.A ? 4 : 16)) {
+        bad(r.type, r.data);
       }
       w.bytes(ip.bytes);
       return;
     }
     case RRType.NS:
     case RRType.CNAME:
-      if (typeof d !== "string") bad(type, data);
-      names.write(w, textLabels(d));
+      if (typeof r.data !== "string") bad(r.type, r.data);
+      names.write(w, textLabels(r.data));
       return;
     case RRType.MX:
-      w.u16(d.preference);
-      names.write(w, textLabels(d.exchange));
+      w.u16(r.data.preference);
+      names.write(w, textLabels(r.data.exchange));
       return;
-    case RRType.SOA:
+    case RRType.SOA: {
+      const d = r.data;
       names.write(w, textLabels(d.mname));
       names.write(w, textLabels(d.rname));
-      for (const f of ["serial", "refresh", "retry", "expire", "minimum"]) {
-        w.u32(d[f]);
+      for (const v of [d.serial, d.refresh, d.retry, d.expire, d.minimum]) {
+        w.u32(v);
       }
       return;
+    }
     case RRType.TXT:
-      if (!Array.isArray(d)) bad(type, data);
-      characterStrings(w, d);
+      if (!Array.isArray(r.data)) bad(r.type, r.data);
+      characterStrings(w, r.data);
       return;
     case RRType.CAA: {
       // RFC 8659 §4.1: flags, tag length and tag, value to the end of RDATA.
-      const tag = ENCODER.encode(d.tag);
-      w.u8(d.flags);
+      const tag = ENCODER.encode(r.data.tag);
+      w.u8(r.data.flags);
       w.u8(tag.length);
       w.bytes(tag);
-      w.bytes(ENCODER.encode(d.value));
+      w.bytes(ENCODER.encode(r.data.value));
       return;
     }
     case RRType.HINFO:
-      characterStrings(w, [d.cpu]);
-      characterStrings(w, [d.os]);
+      characterStrings(w, [r.data.cpu]);
+      characterStrings(w, [r.data.os]);
       return;
-    default:
-      bad(type, data);
+    default: {
+      // Unreachable for typed callers; a record of another type is refused, not guessed at.
+      const other: { readonly type: number; readonly data: unknown } = r;
+      bad(other.type, other.data);
+    }
   }
 }
 
@@ -319,7 +349,7 @@ export function encodeTemplate(spec: TemplateSpec): Uint8Array {
     w.u32(r.ttl);
     const lengthAt = w.length;
     w.u16(0);
-    rdata(w, names, r.type, r.data);
+    rdata(w, names, r);
     w.setU16(lengthAt, w.length - lengthAt - 2);
   }
   return w.finish();

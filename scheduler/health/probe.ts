@@ -4,12 +4,17 @@
  * @module
  */
 
+import { CodedError } from "../../errors/mod.ts";
+
 /** A failed health check, naming the target. */
-export class HealthCheckError extends Error {
+export class HealthCheckError extends CodedError<"HEALTH_CHECK"> {
   override name = "HealthCheckError";
-  readonly code = "HEALTH_CHECK";
   constructor(readonly target: string, reason: string, options?: ErrorOptions) {
-    super(`Health check of ${target} failed: ${reason}`, options);
+    super(
+      "HEALTH_CHECK",
+      `Health check of ${target} failed: ${reason}`,
+      options,
+    );
   }
 }
 

@@ -8,13 +8,18 @@
 
 import { type Context, Hono } from "hono";
 import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
-import { DBIP_ATTRIBUTION_HTML, parseIp } from "../../geo/mod.ts";
+import {
+  ASN_ATTRIBUTION_HTML,
+  DBIP_ATTRIBUTION_HTML,
+  parseIp,
+} from "../../geo/mod.ts";
+import { streamKeyOfPath } from "../../store/mod.ts";
 import type { MetricsRegistry } from "../../metrics/mod.ts";
 import type { EdgeSource } from "../edges.ts";
-import type { DnsHandler } from "../handler.ts";
+import type { DnsHandler } from "../answer/handler.ts";
 import type { HealthSnapshot } from "../health/monitor.ts";
 import type { DnsStats } from "../stats.ts";
-import { createAdminGate } from "../../control/mod.ts";
+import { createAdminGate } from "../../net/mod.ts";
 import { type Logger, silentLogger } from "../../log/mod.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { buildDashboard } from "./dashboard_data.ts";
@@ -78,9 +83,26 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
       : qtypeText === "A"
       ? "A"
       : undefined;
-    const r = deps.handler.explain(c.req.query("name") ?? "", who, qtype);
+    // `stream=app/name` (or a media path) explains the answer for a viewer of that stream.
+    const streamText = c.req.query("stream");
+    const stream = streamText
+      ? streamKeyOfPath(
+        streamText.startsWith("/") ? streamText : `/${streamText}`,
+      )
+      : undefined;
+    const r = deps.handler.explain(
+      c.req.query("name") ?? "",
+      who,
+      qtype,
+      stream,
+    );
     if (typeof r === "string") return c.json({ error: r }, 400);
-    return c.json({ ...r, attribution: DBIP_ATTRIBUTION_HTML });
+    return c.json({
+      ...r,
+      attribution: r.network
+        ? `${DBIP_ATTRIBUTION_HTML}; ${ASN_ATTRIBUTION_HTML}`
+        : DBIP_ATTRIBUTION_HTML,
+    });
   });
   const admin = createAdminGate(deps.adminToken ?? "", {
     log: deps.log ?? silentLogger,
@@ -106,21 +128,41 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
     const steered = deps.handler.defaultSteered();
     if (!ip || !steered) return c.text("No edge available\n", 503);
     const qtype = ip.family === 6 ? "AAAA" : "A";
-    let { answer, geo } = deps.handler.decide(steered, qtype, {
-      bytes: ip.bytes,
-      prefixLength: ip.bytes.length * 8,
-    });
-    if (!answer.edgeIds.length && qtype === "AAAA") {
-      ({ answer, geo } = deps.handler.decide(steered, "A", {
+    // The stream in the URL: stream_affinity sends its viewers where it is already pulled.
+    const stream = streamKeyOfPath(url.pathname);
+    let { answer, geo } = deps.handler.decide(
+      steered,
+      qtype,
+      {
         bytes: ip.bytes,
-        prefixLength: 128,
-      }));
+        prefixLength: ip.bytes.length * 8,
+      },
+      undefined,
+      stream,
+    );
+    if (!answer.edgeIds.length && qtype === "AAAA") {
+      ({ answer, geo } = deps.handler.decide(
+        steered,
+        "A",
+        {
+          bytes: ip.bytes,
+          prefixLength: 128,
+        },
+        undefined,
+        stream,
+      ));
     }
     const id = answer.edgeIds[0];
     const edge = deps.edges.list().find((s) => s.edge.id === id)?.edge;
     if (!edge) return c.text("No edge available\n", 503);
     // Redirects are routing too: the dashboard counts them with the DNS answers.
-    deps.handler.routing.route(geo, edge.id).queries++;
+    deps.handler.routing.route(
+      geo,
+      edge.id,
+      answer.carrier === undefined
+        ? undefined
+        : { name: answer.carrier, onNet: answer.onNet === true },
+    ).queries++;
     const host = edge.address || `[${edge.address6}]`;
     const location =
       `${deps.redirect.scheme}://${host}:${deps.redirect.port}${url.pathname}${url.search}`;

@@ -94,6 +94,10 @@ button{background:#24303c;color:var(--fg);border:1px solid #33414f;border-radius
 <table><thead><tr><th>region</th><th>edge</th><th class="num">answers</th><th>share</th></tr></thead>
 <tbody id="routes"></tbody></table></section>
 
+<section><h2>Answers by carrier <small id="carriers-summary"></small></h2>
+<table><thead><tr><th>carrier</th><th class="num">answers</th><th class="num">on-net</th><th>on-net share</th></tr></thead>
+<tbody id="carriers"></tbody></table></section>
+
 <section><h2>DNS <small id="qps"></small></h2>
 <svg id="spark" viewBox="0 0 300 50" preserveAspectRatio="none" aria-label="Answers per second, last 5 minutes"><polygon points=""/><polyline points=""/></svg>
 <div class="tlaxis" style="width:auto"><span>−5 min</span><span id="spark-max"></span><span>now</span></div>
@@ -195,6 +199,18 @@ function renderRoutes(d) {
   $("routes-summary").textContent = more > 0 ? "(top 40 of " + d.routing.routes.length + ")" : "";
 }
 
+function renderCarriers(d) {
+  const rows = d.routing.carriers;
+  $("carriers").innerHTML = rows.map((c) =>
+    "<tr data-carrier='" + esc(c.carrier) + "'><td>" + esc(c.carrier) + "</td><td class=num>" + c.queries +
+    "</td><td class=num>" + c.onNet + "</td><td><span class=bar style='width:" + Math.round(c.onNetShare * 80) + "px'></span>" +
+    pct(c.onNetShare, 1) + "</td></tr>").join("") ||
+    "<tr><td colspan=4 class=empty>no answers placed by carrier (isp_match) in the window</td></tr>";
+  $("carriers-summary").textContent = d.routing.carrierQueries
+    ? pct(d.routing.onNetShare, 1) + " on-net of " + d.routing.carrierQueries
+    : "";
+}
+
 function renderDns(d) {
   const s = d.dns;
   const h = s.rateHistory, max = Math.max(1, ...h), n = h.length;
@@ -219,7 +235,7 @@ async function tick() {
     const r = await fetch("/api/dashboard", { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
     const d = await r.json();
-    renderEdges(d); renderMap(d); renderRoutes(d); renderDns(d);
+    renderEdges(d); renderMap(d); renderRoutes(d); renderCarriers(d); renderDns(d);
     $("err").textContent = "";
     $("updated").textContent = "updated " + hhmmss(d.generatedAtMs);
     document.body.dataset.polls = String(++polls);

@@ -37,6 +37,11 @@ export interface DashboardEdge {
   readonly hitRatio: number | null;
   /** Viewers as the edge registry reports them; `null` for config-listed edges. */
   readonly viewers: number | null;
+  /** Carriers it declares (`isp`), and AS numbers (`asns`). */
+  readonly isps: readonly string[];
+  readonly asns: readonly number[];
+  /** Live streams it reports serving; `null` for config-listed edges. */
+  readonly streams: number | null;
   /** What answers use now (with a shared registry: every scheduler's verdicts combined). */
   readonly state: EdgeHealthState;
   /** ISO time of the last check; "" before the first. */
@@ -92,6 +97,9 @@ export function buildDashboard(src: DashboardSources): DashboardData {
       load: s.load,
       hitRatio: rec ? rec.load.hitRatio : null,
       viewers: rec ? rec.load.viewers : null,
+      isps: s.edge.isps ?? [],
+      asns: s.edge.asns ?? [],
+      streams: rec ? rec.load.streams?.length ?? 0 : null,
       state: edgeHealthState(src.health.isUp(s.edge.id), s.draining),
       lastCheck: h ? new Date(h.lastCheckMs).toISOString() : "",
       lastError: h?.lastError ?? "",

@@ -39,6 +39,10 @@ export interface PolicyAnswer {
   /** The widest prefix over which this answer is the same (before the operator's cap). */
   readonly scopePrefix: number;
   readonly failedOver: boolean;
+  /** The client's carrier as `isp_match` placed it (dashboard: answers by carrier). */
+  readonly carrier?: string;
+  /** The first edge is on the client's carrier (`isp_match` ran and placed the client). */
+  readonly onNet?: boolean;
 }
 
 /** TTLs of a steered name. */
@@ -77,5 +81,12 @@ export function runChain(
     ttlSeconds: state.failedOver ? ttl.failoverTtlSeconds : ttl.ttlSeconds,
     scopePrefix: state.scopePrefix,
     failedOver: state.failedOver,
+    ...(state.carrier
+      ? {
+        carrier: state.carrier.name,
+        onNet: !state.cname &&
+          state.carrier.onNet.has(state.candidates[0]?.view.edge.id ?? ""),
+      }
+      : {}),
   };
 }

@@ -5,6 +5,8 @@
  */
 
 import { ConfigError } from "../../config/mod.ts";
+import { SCHEDULER_DEFAULTS } from "../../config/scheduler_schema.ts";
+import { NetworkDirectory } from "../networks.ts";
 import { capacityWeight } from "./capacity_weight.ts";
 import { firstN } from "./first_n.ts";
 import { geoSort } from "./geo_sort.ts";
@@ -12,14 +14,18 @@ import { healthFilter } from "./health_filter.ts";
 import { lastResort } from "./last_resort.ts";
 import { networkOverride } from "./network_override.ts";
 import { sticky } from "./sticky.ts";
-import type { Filter, FilterPlugin } from "./types.ts";
+import { ispMatch } from "./isp_match.ts";
+import { streamAffinity } from "./stream_affinity.ts";
+import type { Filter, FilterPlugin, PolicyDeps } from "./types.ts";
 
 /** The filter plug-ins by their config name. */
 export const FILTERS = {
   geo_sort: geoSort,
   network_override: networkOverride,
+  isp_match: ispMatch,
   health: healthFilter,
   capacity_weight: capacityWeight,
+  stream_affinity: streamAffinity,
   sticky: sticky,
   first_n: firstN,
   last_resort: lastResort,
@@ -42,6 +48,8 @@ export const DEFAULT_CHAIN: readonly Readonly<Record<string, unknown>>[] = [
  *
  * @param raw A list of maps, each with `name` (a key of {@link FILTERS}) and that filter's options.
  * @param key The config key of the list, for errors.
+ * @param deps What filters share (carriers, ASN lookup); default: the default carriers and no
+ *   ASN database.
  * @throws {ConfigError} Naming the bad key.
  * @example
  * ```ts
@@ -53,6 +61,7 @@ export const DEFAULT_CHAIN: readonly Readonly<Record<string, unknown>>[] = [
 export function parseFilterChain(
   raw: readonly unknown[],
   key: string,
+  deps: PolicyDeps = defaultDeps(),
 ): Filter[] {
   const list = raw.length ? raw : DEFAULT_CHAIN;
   return list.map((item, i) => {
@@ -70,6 +79,13 @@ export function parseFilterChain(
       );
     }
     const plugin = FILTERS[name as FilterName] as FilterPlugin<unknown>;
-    return plugin.create(plugin.parse(spec, k));
+    return plugin.create(plugin.parse(spec, k), deps);
   });
+}
+
+let defaults: PolicyDeps | undefined;
+function defaultDeps(): PolicyDeps {
+  return defaults ??= {
+    networks: new NetworkDirectory(SCHEDULER_DEFAULTS.isps),
+  };
 }

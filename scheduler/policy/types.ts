@@ -8,6 +8,7 @@
 
 import type { GeoResult } from "../../geo/mod.ts";
 import type { EdgeInfo } from "../edges.ts";
+import type { ClientNetwork, NetworkDirectory } from "../networks.ts";
 
 /** Who asks: the address decisions are made for (ECS subnet or resolver) and its prefix. */
 export interface ClientAddress {
@@ -17,12 +18,27 @@ export interface ClientAddress {
   readonly prefixLength: number;
 }
 
+/** The live stream a request is for, and which edges already serve it. */
+export interface StreamRequest {
+  /** The stream's key (`store/stream_key.ts`: a 64-bit hash of `app/stream`, 16 hex digits). */
+  readonly key: string;
+  /** Edges serving it now, by id, with their viewers of it (from their heartbeats). */
+  readonly holders: ReadonlyMap<string, number>;
+}
+
 /** One question as the chain sees it. */
 export interface PolicyRequest {
   readonly qname: string;
   readonly qtype: "A" | "AAAA";
   readonly client: ClientAddress;
   readonly geo: GeoResult;
+  /**
+   * The client's network (AS and carrier), looked up once before the chain when a filter
+   * reads it ({@link Filter.readsNetwork}) and an ASN database is open.
+   */
+  readonly network?: ClientNetwork;
+  /** Set for a request that names a live stream (a 302 URL, a per-stream DNS name). */
+  readonly stream?: StreamRequest;
 }
 
 /** An edge as the chain sees it: config plus health, drain and load. */
@@ -55,6 +71,14 @@ export interface ChainState {
   readonly cname?: string;
   /** Every edge eligible by family, health aside (the last resort's fixed set). */
   readonly all: readonly EdgeView[];
+  /**
+   * The client's carrier (or `AS{n}` for a network of no listed carrier) and the edges on
+   * it, when `isp_match` placed the client: the dashboard counts on-net answers from it.
+   */
+  readonly carrier?: {
+    readonly name: string;
+    readonly onNet: ReadonlySet<string>;
+  };
 }
 
 /** A compiled filter. */
@@ -66,6 +90,13 @@ export interface Filter {
    * placed there shares the decision. Leave unset when the client's address matters.
    */
   readonly locationOnly?: boolean;
+  /** True when `apply` reads `request.network` (so it is looked up before the chain). */
+  readonly readsNetwork?: boolean;
+  /**
+   * True when `apply` reads `request.stream`: decisions are then kept per stream as well (and
+   * dropped when the edges' streams change).
+   */
+  readonly readsStream?: boolean;
   /** @param trace When given, the filter appends one line saying what it did and why. */
   apply(
     request: PolicyRequest,
@@ -74,12 +105,18 @@ export interface Filter {
   ): ChainState;
 }
 
+/** What filters may use beyond their options: shared, read-only at query time. */
+export interface PolicyDeps {
+  /** Carriers and the ASN lookup (`isp_match`). */
+  readonly networks: NetworkDirectory;
+}
+
 /** A filter plug-in, registered by name in `registry.ts`. */
 export interface FilterPlugin<C> {
   readonly name: string;
   /** Checks a filter's options (the map minus its `name`). @throws {ConfigError} */
   parse(raw: Readonly<Record<string, unknown>>, key: string): C;
-  create(config: C): Filter;
+  create(config: C, deps: PolicyDeps): Filter;
 }
 
 /** Sorts candidates by rank, keeping the previous order within a rank. */

@@ -6,7 +6,7 @@
 
 import { parseIp } from "../../geo/mod.ts";
 import type { Logger } from "../../log/mod.ts";
-import type { QueryClient } from "../handler.ts";
+import type { QueryClient } from "../answer/handler.ts";
 import type { DnsStats } from "../stats.ts";
 import {
   createResponseClass,

@@ -25,6 +25,7 @@
  */
 
 import { parseIp } from "../../geo/mod.ts";
+import { SchedulerError, SchedulerErrorCode } from "../errors.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { DnsStats } from "../stats.ts";
 import {
@@ -86,22 +87,26 @@ let libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 
 function lib(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
   if (Deno.build.os !== "linux") {
-    throw new Error(
-      "scheduler.dns.workers > 1 needs Linux (SO_REUSEPORT through libc)",
+    throw new SchedulerError(
+      SchedulerErrorCode.Platform,
+      `Cannot open a libc UDP socket: scheduler.dns.workers > 1 needs Linux (SO_REUSEPORT through libc), got ${Deno.build.os}`,
     );
   }
   libc ??= Deno.dlopen("libc.so.6", SYMBOLS);
   return libc.symbols;
 }
 
-/** The calling thread's errno as an Error (only valid right after a synchronous call). */
-function errnoError(what: string): Error {
+/** The calling thread's errno as an error (only valid right after a synchronous call). */
+function errnoError(what: string): SchedulerError {
   const c = lib();
   const p = c.__errno_location();
   const code = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
   const s = c.strerror(code);
   const text = s ? Deno.UnsafePointerView.getCString(s) : `errno ${code}`;
-  return new Error(`${what}: ${text} (errno ${code})`);
+  return new SchedulerError(
+    SchedulerErrorCode.Socket,
+    `Cannot ${what}: ${text} (errno ${code})`,
+  );
 }
 
 function ptr(buf: ArrayBuffer, offset: number): bigint {
@@ -113,8 +118,9 @@ function ptr(buf: ArrayBuffer, offset: number): bigint {
 function sockaddr(hostname: string, port: number): Uint8Array {
   const ip = parseIp(hostname === "localhost" ? "127.0.0.1" : hostname);
   if (!ip) {
-    throw new Error(
-      `scheduler.dns.workers > 1 needs an IP address as scheduler.hostname, got '${hostname}'`,
+    throw new SchedulerError(
+      SchedulerErrorCode.Platform,
+      `Cannot open a libc UDP socket: scheduler.dns.workers > 1 needs an IP address as scheduler.hostname, got '${hostname}'`,
     );
   }
   const out = new Uint8Array(ip.family === 4 ? 16 : 28);
@@ -145,7 +151,8 @@ export function libcUdpAvailable(hostname: string): boolean {
  * another call for the same port (any thread or process of the same user) joins the group;
  * without it, a second bind fails with `EADDRINUSE` like any listener.
  *
- * @throws {Error} When the socket cannot be created or bound (message from `strerror`).
+ * @throws {SchedulerError} `SCHEDULER_SOCKET` when the socket cannot be created or bound
+ *   (message from `strerror`); `SCHEDULER_PLATFORM` off Linux or for a host name.
  */
 export function startReusePortUdpServer(
   hostname: string,
@@ -162,7 +169,7 @@ export function startReusePortUdpServer(
   const addr = sockaddr(hostname, port);
   const family = addr.length === 16 ? AF_INET : AF_INET6;
   const fd = c.socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw errnoError("socket");
+  if (fd < 0) throw errnoError("create a UDP socket");
   try {
     const one = new Int32Array([1]);
     if (
@@ -176,17 +183,17 @@ export function startReusePortUdpServer(
         ) <
         0
     ) {
-      throw errnoError("setsockopt(SO_REUSEPORT)");
+      throw errnoError("set SO_REUSEPORT");
     }
     const tv = new BigInt64Array([0n, BigInt(WAIT_MS * 1000)]);
     if (
       c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(tv.buffer), 16) <
         0
     ) {
-      throw errnoError("setsockopt(SO_RCVTIMEO)");
+      throw errnoError("set SO_RCVTIMEO");
     }
     if (c.bind(fd, addr, addr.length) < 0) {
-      throw errnoError(`bind ${hostname}:${port}`);
+      throw errnoError(`bind DNS UDP port on ${hostname}:${port}`);
     }
   } catch (e) {
     c.close(fd);

@@ -9,6 +9,7 @@
  */
 
 import { edgeRecordTtlMs, isEdgeFresh, isViewFresh } from "../freshness.ts";
+import { boundedRecord } from "../stream_key.ts";
 import {
   type EdgeRecord,
   type EdgeRegistry,
@@ -45,7 +46,8 @@ export class KvEdgeRegistry implements EdgeRegistry {
     this.#d = deps;
   }
 
-  #put(record: EdgeRecord): Promise<void> {
+  #put(given: EdgeRecord): Promise<void> {
+    const record = boundedRecord(given);
     return this.#d.track("write edge record", async () => {
       await this.#kv.set(KEYS.edge(record.id), record, {
         expireIn: edgeRecordTtlMs(record),

@@ -12,6 +12,7 @@
 
 import type { Redis } from "ioredis";
 import { edgeRecordTtlMs, isEdgeFresh, isViewFresh } from "../freshness.ts";
+import { boundedRecord } from "../stream_key.ts";
 import {
   type EdgeRecord,
   type EdgeRegistry,
@@ -51,7 +52,8 @@ export class RedisEdgeRegistry implements EdgeRegistry {
     this.#d = deps;
   }
 
-  #put(record: EdgeRecord): Promise<void> {
+  #put(given: EdgeRecord): Promise<void> {
+    const record = boundedRecord(given);
     return this.#d.track("write edge record", async (r) => {
       await execAll(
         r.multi()

@@ -8,5 +8,6 @@ Deno.test("parseAccessMark() reads token and session, fails closed on unknown va
   assert.equal(parseAccessMark(h("")), undefined);
   assert.equal(parseAccessMark(h("token")), "token");
   assert.equal(parseAccessMark(h(" Session ")), "session");
+  assert.equal(parseAccessMark(h("file")), "file");
   assert.equal(parseAccessMark(h("paid")), "token");
 });

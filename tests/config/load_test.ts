@@ -452,3 +452,107 @@ Deno.test("parseConfig() reads the archive keys: an app's dvr/record, a stream's
     );
   }
 });
+
+Deno.test("parseConfig() reads virtual-live playlists, schedules and time zones with defaults", () => {
+  const c = parseConfig({
+    origin: {
+      virtualLive: [
+        { app: "live", stream: "one", file: "a.flv" },
+        {
+          app: "live",
+          stream: "tv",
+          playlist: ["a.mp4", "b.flv"],
+          loop: false,
+          schedule: [{ at: "20:00", file: "news.mp4" }],
+          timeZone: "Asia/Shanghai",
+        },
+      ],
+    },
+  });
+  assert.deepEqual(c.origin.virtualLive[0], {
+    app: "live",
+    stream: "one",
+    file: "a.flv",
+    playlist: [],
+    loop: true,
+    schedule: [],
+    timeZone: "UTC",
+  });
+  assert.deepEqual(c.origin.virtualLive[1]!.playlist, ["a.mp4", "b.flv"]);
+  assert.equal(c.origin.virtualLive[1]!.loop, false);
+  assert.deepEqual(c.origin.virtualLive[1]!.schedule, [{
+    at: "20:00",
+    file: "news.mp4",
+  }]);
+  assert.equal(c.origin.adminToken, "");
+});
+
+Deno.test("parseConfig() names the bad key of a virtual-live channel", () => {
+  const ch = (extra: Record<string, unknown>) => ({
+    origin: { virtualLive: [{ app: "live", stream: "tv", ...extra }] },
+  });
+  const cases: [unknown, RegExp][] = [
+    [ch({}), /'origin\.virtualLive\[0\]': .*expected a 'playlist' of files/],
+    [
+      ch({ file: "a.flv", playlist: ["b.mp4"] }),
+      /'origin\.virtualLive\[0\]': .*expected either 'file' or 'playlist'/,
+    ],
+    [
+      ch({ playlist: [""] }),
+      /'origin\.virtualLive\[0\]\.playlist\[0\]': got "", expected a file path/,
+    ],
+    [
+      ch({ playlist: "a.mp4" }),
+      /'origin\.virtualLive\[0\]\.playlist': got "a\.mp4", expected a list/,
+    ],
+    [
+      ch({ file: "a.flv", timeZone: "Mars/Olympus" }),
+      /'origin\.virtualLive\[0\]\.timeZone': got "Mars\/Olympus", expected an IANA time zone/,
+    ],
+    [
+      ch({ file: "a.flv", schedule: [{ at: "24:00", file: "n.mp4" }] }),
+      /'origin\.virtualLive\[0\]\.schedule\[0\]\.at': got "24:00", expected a time of day HH:MM/,
+    ],
+    [
+      ch({ file: "a.flv", schedule: [{ at: "8:00", file: "n.mp4" }] }),
+      /'origin\.virtualLive\[0\]\.schedule\[0\]\.at': got "8:00"/,
+    ],
+    [
+      ch({ file: "a.flv", schedule: [{ at: "08:00" }] }),
+      /'origin\.virtualLive\[0\]\.schedule\[0\]\.file'/,
+    ],
+    [
+      ch({
+        file: "a.flv",
+        schedule: [{ at: "08:00", file: "x.mp4" }, {
+          at: "08:00",
+          file: "y.mp4",
+        }],
+      }),
+      /'origin\.virtualLive\[0\]\.schedule': .*expected unique times \(08:00 repeats\)/,
+    ],
+    [
+      ch({ file: "a.flv", loop: "yes" }),
+      /'origin\.virtualLive\[0\]\.loop': got "yes", expected a boolean/,
+    ],
+    [
+      {
+        origin: {
+          virtualLive: [{ app: "live", stream: "tv", file: "a.flv" }, {
+            app: "live",
+            stream: "tv",
+            file: "b.flv",
+          }],
+        },
+      },
+      /'origin\.virtualLive': .*expected unique app\/stream \(live\/tv repeats\)/,
+    ],
+  ];
+  for (const [raw, re] of cases) {
+    assert.throws(
+      () => parseConfig(raw),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(raw),
+    );
+  }
+});

@@ -53,7 +53,7 @@ Deno.test("admin API answers 200 with the admin token (scheme case-insensitive)"
   });
 });
 
-Deno.test("admin API locks a client out after repeated wrong tokens", async () => {
+Deno.test("admin API locks out wrong tokens after repeated ones, never the admin token", async () => {
   await withControlApp(async (f) => {
     const ip = "192.0.2.99";
     for (let i = 0; i < 3; i++) {
@@ -61,9 +61,19 @@ Deno.test("admin API locks a client out after repeated wrong tokens", async () =
       assert.equal(r.status, 401);
       await r.body?.cancel();
     }
-    const res = await f.request("/admin/tokens", bearer(ADMIN_TOKEN), ip);
+    const res = await f.request("/admin/tokens", bearer("nope3"), ip);
     assert.equal(res.status, 429);
     assert.equal(res.headers.get("Retry-After"), "300");
     await res.body?.cancel();
+    const none = await f.request("/admin/tokens", undefined, ip);
+    assert.equal(none.status, 429, "no token at all waits too");
+    await none.body?.cancel();
+    const admin = await f.request("/admin/tokens", bearer(ADMIN_TOKEN), ip);
+    assert.equal(
+      admin.status,
+      200,
+      "the admin shares the address, not the lock",
+    );
+    await admin.body?.cancel();
   }, { maxFailures: 3 });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { toAdminView } from "../../control/mod.ts";
-import { checkAccess } from "../../control/tokens/mod.ts";
+import { checkAccess } from "../../access/mod.ts";
 import { ADMIN_TOKEN, mint, T0, withControlApp } from "./_control_app.ts";
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -128,6 +128,42 @@ Deno.test("edge: collapsed requests receive the body as it arrives, before the o
   }
 });
 
+Deno.test("edge: wrong admin tokens from one address lock out wrong tokens only, never the admin's right one", async () => {
+  const origin = startTestOrigin(() => new Response("x"));
+  const edge = await startTestEdge(
+    edgeConfig([origin.url], { adminToken: "s3cret-admin-token" }),
+  );
+  const post = async (auth: string) => {
+    const r = await fetch(`http://127.0.0.1:${edge.port}/admin/purge`, {
+      method: "POST",
+      headers: { authorization: auth },
+      body: JSON.stringify({ all: true }),
+    });
+    return {
+      status: r.status,
+      retryAfter: r.headers.get("retry-after"),
+      body: await r.text(),
+    };
+  };
+  try {
+    // Someone else on 127.0.0.1 guesses (DEFAULT_ADMIN_LOCKOUT: 5 within 60 s, then 300 s).
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await post(`Bearer guess-${i}`)).status, 401);
+    }
+    const guess = await post("Bearer guess-5");
+    assert.equal(guess.status, 429);
+    assert.equal(guess.retryAfter, "300");
+    // The admin, from the same address, is not locked out.
+    const admin = await post("Bearer s3cret-admin-token");
+    assert.equal(admin.status, 200, admin.body);
+    assert.deepEqual(JSON.parse(admin.body), { removed: 0 });
+    assert.equal((await post("Bearer guess-6")).status, 429, "the lock stays");
+  } finally {
+    await edge.close();
+    await origin.close();
+  }
+});
+
 Deno.test("edge: admin API is 403 without a token configured, 401 with a wrong one", async () => {
   const origin = startTestOrigin(() => new Response("x"));
   const off = await startTestEdge(edgeConfig([origin.url]));

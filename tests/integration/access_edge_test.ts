@@ -7,9 +7,9 @@
  * its shared live HTTP-FLV upstreams, and an open app still plays (and is cached) with no token.
  */
 import assert from "node:assert/strict";
-import { generateToken, signSession } from "../../control/mod.ts";
+import { generateToken, signSession } from "../../access/mod.ts";
 import { parseConfig } from "../../config/mod.ts";
-import { loadSessionKey } from "../../control/mod.ts";
+import { loadSessionKey } from "../../access/mod.ts";
 import type { EdgeHandle } from "../../edge/mod.ts";
 import { MetricsRegistry } from "../../metrics/mod.ts";
 import { type OriginHandle, startOrigin } from "../../origin/mod.ts";

@@ -4,7 +4,7 @@
  * (reloads and segments included); expiry, scoping, forged credentials and revocation.
  */
 import assert from "node:assert/strict";
-import { loadSessionKey, signSession } from "../../control/mod.ts";
+import { loadSessionKey, signSession } from "../../access/mod.ts";
 import {
   hasBinary,
   probeStreams,

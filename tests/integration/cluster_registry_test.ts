@@ -11,7 +11,7 @@ import { parseIp } from "../../geo/mod.ts";
 import { runPeer } from "../_helpers/peers.ts";
 import { KvStore } from "../../store/mod.ts";
 import { decodePacket, encodePacket } from "../../scheduler/dns/packet.ts";
-import type { DnsHandler } from "../../scheduler/handler.ts";
+import type { DnsHandler } from "../../scheduler/answer/handler.ts";
 import { type SchedulerHandle, startScheduler } from "../../scheduler/mod.ts";
 import {
   spawnEdgeNode,

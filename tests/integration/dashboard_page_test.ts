@@ -156,6 +156,31 @@ Deno.test({
       assert.ok(await page.$('#routes tr[data-route="AU>iad1"]'));
       assert.ok(await page.$('#map path.arc[data-route="GB>fra1"]'));
       assert.ok(await page.$('#map circle.client[data-region="CN"]'));
+      // Answers by carrier (as isp_match decisions count them) and the on-net share.
+      const beijing = GEO.lookup("122.11.0.1");
+      scheduler.handler.routing.route(beijing, "sin1", {
+        name: "unicom",
+        onNet: true,
+      }).queries += 3;
+      scheduler.handler.routing.route(beijing, "sin1", {
+        name: "telecom",
+        onNet: false,
+      }).queries += 1;
+      await page.waitForSelector('#carriers tr[data-carrier="unicom"]', {
+        timeout: 10_000,
+      });
+      assert.match(
+        await page.textContent('#carriers tr[data-carrier="unicom"]') ?? "",
+        /unicom\s*3\s*3\s*100\.0%/,
+      );
+      assert.match(
+        await page.textContent('#carriers tr[data-carrier="telecom"]') ?? "",
+        /telecom\s*1\s*0\s*0\.0%/,
+      );
+      assert.equal(
+        await page.textContent("#carriers-summary"),
+        "75.0% on-net of 4",
+      );
       assert.equal(await page.textContent("#dns-ecs"), "100.0%");
       assert.match(await page.textContent("#rcodes") ?? "", /NOERROR 15/);
       assert.match(await page.textContent("#scopes") ?? "", /\/24/);

@@ -24,6 +24,8 @@ export const EDGES: SchedulerConfig["edges"] = [
     longitude: 8.68,
     capacity: 100,
     healthUrl: "",
+    isp: [],
+    asns: [],
   },
   {
     id: "iad1",
@@ -34,6 +36,8 @@ export const EDGES: SchedulerConfig["edges"] = [
     longitude: -77.45,
     capacity: 100,
     healthUrl: "",
+    isp: [],
+    asns: [],
   },
   {
     id: "sin1",
@@ -44,6 +48,8 @@ export const EDGES: SchedulerConfig["edges"] = [
     longitude: 103.82,
     capacity: 100,
     healthUrl: "",
+    isp: [],
+    asns: [],
   },
 ];
 

@@ -91,3 +91,26 @@ Deno.test("RoutingStats keeps at most MAX_ROUTES counters, then prunes idle ones
   assert.equal(zz.region, "ZZ");
   assert.equal(r.size, 2);
 });
+
+Deno.test("RoutingStats.snapshot() counts answers by carrier and on-net, routes summed over carriers", () => {
+  const r = new RoutingStats(() => 0);
+  r.route(at("CN", 39.9, 116.4), "bj-cu", { name: "unicom", onNet: true })
+    .queries += 6;
+  r.route(at("CN", 39.9, 116.4), "bj-cu", { name: "telecom", onNet: false })
+    .queries += 2;
+  r.route(at("CN", 23.1, 113.3), "gz-cm", { name: "mobile", onNet: true })
+    .queries += 2;
+  r.route(at("DE", 50, 8), "fra1").queries += 5; // no isp_match: not by carrier
+  const s = r.snapshot();
+  assert.deepEqual(
+    s.routes.map((x) => [x.region, x.edgeId, x.queries]),
+    [["CN", "bj-cu", 8], ["DE", "fra1", 5], ["CN", "gz-cm", 2]],
+  );
+  assert.deepEqual(s.carriers, [
+    { carrier: "unicom", queries: 6, onNet: 6, onNetShare: 1 },
+    { carrier: "mobile", queries: 2, onNet: 2, onNetShare: 1 },
+    { carrier: "telecom", queries: 2, onNet: 0, onNetShare: 0 },
+  ]);
+  assert.equal(s.carrierQueries, 10);
+  assert.equal(s.onNetShare, 0.8);
+});

@@ -13,8 +13,10 @@
 import assert from "node:assert/strict";
 import {
   type EdgeRecord,
+  type EdgeStreamLoad,
   type FeedEntry,
   type FeedEvent,
+  MAX_EDGE_STREAMS,
   type OriginListing,
   type SharedStore,
   StoreError,
@@ -535,6 +537,54 @@ export function runSharedStoreContract(
       kind: "edge.deregistered",
       edgeId: "ams1",
     });
+  });
+
+  test("edges: a heartbeat's streams are carried, bounded to the busiest MAX_EDGE_STREAMS", async (open) => {
+    const [a, b] = [await open(), await open()];
+    const key = (i: number) => i.toString(16).padStart(16, "0");
+    await a.edges.register(edge("fra1", {
+      load: {
+        viewers: 7,
+        egressBitsPerSecond: 0,
+        hitRatio: 0,
+        streams: [{ key: key(1), viewers: 5 }, { key: key(2), viewers: 2 }],
+      },
+    }));
+    let fra = (await b.edges.snapshot(T0 + 1000)).edges[0]!;
+    assert.deepEqual(fra.load.streams, [
+      { key: key(1), viewers: 5 },
+      { key: key(2), viewers: 2 },
+    ]);
+    // A heartbeat claiming thousands (and junk) is stored bounded, busiest first.
+    const claimed = Array.from(
+      { length: 5000 },
+      (_, i) => ({ key: key(i), viewers: i % 1000 }),
+    );
+    await a.edges.heartbeat(edge("fra1", {
+      updatedAtMs: T0 + 2000,
+      load: {
+        viewers: 9,
+        egressBitsPerSecond: 0,
+        hitRatio: 0,
+        streams: [
+          ...claimed,
+          { key: "not-a-key", viewers: 1e6 },
+          { key: key(9), viewers: -4 },
+        ] as EdgeStreamLoad[],
+      },
+    }));
+    fra = (await b.edges.snapshot(T0 + 3000)).edges[0]!;
+    const streams = fra.load.streams ?? [];
+    assert.equal(streams.length, MAX_EDGE_STREAMS);
+    assert.equal(streams[0]!.viewers, 999);
+    assert.ok(streams.every((s) => /^[0-9a-f]{16}$/.test(s.key)));
+    assert.ok(
+      streams.every((s, i) => i === 0 || streams[i - 1]!.viewers >= s.viewers),
+    );
+    // An edge reporting none has no list.
+    await a.edges.heartbeat(edge("fra1", { updatedAtMs: T0 + 4000 }));
+    fra = (await b.edges.snapshot(T0 + 4000)).edges[0]!;
+    assert.equal(fra.load.streams, undefined);
   });
 
   test("edges: snapshot() leaves out an edge whose heartbeats stopped", async (open) => {

@@ -6,6 +6,7 @@ import {
   decodeAdtsHeader,
   encodeAdtsHeader,
 } from "../../../codec/aac/mod.ts";
+import { createPrng, mutate, randomBytes } from "../../_helpers/prng.ts";
 
 /** [config, raw length, header bytes]; the first is what `ffmpeg -f lavfi -i sine -c:a aac -f adts` writes. */
 const FIXTURES = [
@@ -81,4 +82,53 @@ Deno.test("encodeAdtsHeader() rejects what ADTS cannot express", () => {
     () => decodeAdtsHeader(new Uint8Array([0xff, 0xf7, 0, 0, 0, 0, 0])),
     AacFormatError,
   );
+});
+
+Deno.test("decodeAdtsHeader() refuses a reserved sampling frequency index (found by the fuzz)", () => {
+  // 0xFFF1, then profile 1, sampling_frequency_index 15, channels 2: encodeAdtsHeader refuses it.
+  assert.throws(
+    () =>
+      decodeAdtsHeader(
+        new Uint8Array([0xff, 0xf1, 0x7c, 0x80, 0x0d, 0x7f, 0xfc]),
+      ),
+    (e) =>
+      e instanceof AacFormatError && e.code === AacErrorCode.BadAdts &&
+      /got 15$/.test(e.message),
+  );
+});
+
+Deno.test("decodeAdtsHeader() fuzz: AacFormatError, undefined for short input, or a header that re-encodes", () => {
+  const next = createPrng(0xad75);
+  const seeds = FIXTURES.map(([, , bytes]) => new Uint8Array(bytes));
+  const inputs: Uint8Array[] = [];
+  for (let i = 0; i < 1500; i++) {
+    inputs.push(mutate(next, seeds[next() % seeds.length]!));
+  }
+  // Random headers behind a valid sync word (and layer 0), so every field gets hit.
+  for (let i = 0; i < 1500; i++) {
+    const b = randomBytes(next, 7 + (next() % 3));
+    b[0] = 0xff;
+    b[1] = 0xf0 | (b[1]! & 0x09);
+    inputs.push(b);
+  }
+  let decoded = 0;
+  for (const input of inputs) {
+    let h;
+    try {
+      h = decodeAdtsHeader(input);
+    } catch (e) {
+      assert.ok(e instanceof AacFormatError, `${e} for ${input}`);
+      continue;
+    }
+    if (h === undefined) {
+      assert.ok(input.byteLength < 7);
+      continue;
+    }
+    decoded++;
+    assert.ok(h.frameBytes >= h.headerBytes && h.frameBytes <= 0x1fff);
+    // The fields fit ADTS, so they encode again and decode to the same values.
+    const again = encodeAdtsHeader(h, h.frameBytes - 7);
+    assert.deepEqual(decodeAdtsHeader(again), { ...h, headerBytes: 7 });
+  }
+  assert.ok(decoded > 500, `only ${decoded} inputs decoded`);
 });

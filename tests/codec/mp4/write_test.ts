@@ -286,3 +286,22 @@ Deno.test("planMp4InPlace() fills the room before a payload with ftyp, moov, fre
     undefined,
   );
 });
+
+Deno.test("planMp4() keeps every chosen sample inside its ranges when a file's offsets go back", () => {
+  // Two chunks stored out of order (a muxer may place a later chunk first): samples 5..9 lie
+  // before samples 0..4 in the file.
+  const b = new SampleTableBuilder();
+  for (let i = 0; i < 10; i++) {
+    const off = i < 5 ? 10_000 + i * 100 : 1_000 + (i - 5) * 100;
+    b.push(off, 100, i * 512, 512, 0, i === 0 || i === 5);
+  }
+  const v: TrackIndex = { ...videoTrack(1, 0, 1), samples: b.finish() };
+  const plan = planMp4([{ track: v, first: 0, end: 10 }], { startMs: 0 });
+  const covered = (o: number, n: number) =>
+    plan.ranges.some(([a, len]) => o >= a && o + n <= a + len);
+  for (let i = 0; i < 10; i++) {
+    assert.ok(covered(v.samples.offset[i]!, 100), `sample ${i}`);
+  }
+  const movie = parseMovie(moovOf(plan.head), { fileSize: plan.size });
+  assert.equal(movie.tracks[0]!.samples.count, 10);
+});

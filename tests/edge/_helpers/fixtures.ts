@@ -126,7 +126,7 @@ export function createTestCache(
   origins: string[],
   clock: ManualClock,
   options: Partial<EdgeCacheOptions> = {},
-  deps: Pick<EdgeCacheDeps, "access"> = {},
+  deps: Partial<Pick<EdgeCacheDeps, "access" | "log">> = {},
 ): {
   cache: EdgeCache;
   stats: EdgeStats;

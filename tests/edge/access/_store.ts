@@ -4,7 +4,7 @@
  * @module
  */
 
-import { loadSessionKey, type SessionKey } from "../../../control/mod.ts";
+import { loadSessionKey, type SessionKey } from "../../../access/mod.ts";
 import { KvStore } from "../../../store/mod.ts";
 
 /** Runs `fn` with a store on a fresh KV file; closes and removes it afterwards. */

@@ -3,10 +3,13 @@
  * the credential-free playlists it caches.
  */
 import assert from "node:assert/strict";
-import { signSession, withSessionCredential } from "../../../control/mod.ts";
+import {
+  credentialPathOf,
+  signSession,
+  withSessionCredential,
+} from "../../../access/mod.ts";
 import {
   type AccessMark,
-  credentialPathOf,
   EdgeAccess,
   withoutSessionCredential,
 } from "../../../edge/access/mod.ts";
@@ -34,7 +37,8 @@ Deno.test("withoutSessionCredential() strips what withSessionCredential() adds",
 
 Deno.test("credentialPathOf() checks a playlist as its stream's session path", () => {
   assert.equal(credentialPathOf("/live/cam.m3u8"), "/live/cam/");
-  assert.equal(credentialPathOf("/live/cam/s-1.ts"), "/live/cam/s-1.ts");
+  assert.equal(credentialPathOf("/live/cam/s-1.ts"), "/live/cam/s-1.ts/");
+  assert.equal(credentialPathOf("/vod/a.mp4"), "/vod/a.mp4/");
 });
 
 Deno.test("EdgeAccess.authorizeObject() allows genuine credentials only, with no store round trip", () =>

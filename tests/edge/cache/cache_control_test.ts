@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   computeFreshness,
   initialAgeMs,
+  parseAge,
   parseCacheControl,
+  parseTargetedCacheControl,
 } from "../../../edge/cache/cache_control.ts";
 
 Deno.test("parseCacheControl() reads every directive a shared cache acts on", () => {
@@ -167,5 +169,143 @@ Deno.test("computeFreshness() gives a silent response with Last-Modified 10% of 
       {},
     ).storable,
     false,
+  );
+});
+
+Deno.test("parseAge() takes the first member of a list and ignores invalid values (RFC 9111 §5.1)", () => {
+  const cases: [string | null, number | undefined][] = [
+    ["7200", 7200],
+    ["7200, 0", 7200],
+    ["0, 7200", 0],
+    [" 12 ", 12],
+    ["abc", undefined],
+    ["-7200", undefined],
+    ["7200.0", undefined],
+    ["", undefined],
+    [null, undefined],
+    ["99999999999", 2_147_483_648],
+  ];
+  for (const [v, want] of cases) assert.equal(parseAge(v), want, String(v));
+});
+
+Deno.test("computeFreshness(): an Expires that is not an HTTP-date is a time in the past (RFC 9111 §5.3)", () => {
+  const date = "Wed, 25 Nov 2026 10:00:00 GMT";
+  const ok = fresh(200, { date, expires: "Wed, 25 Nov 2026 10:01:00 GMT" });
+  assert.equal(ok.lifetimeMs, 60_000);
+  for (
+    const expires of [
+      "0",
+      "Wed, 25 Nov 2026 10:01:00 UTC",
+      "Wed, 25 Nov 2026 1:01:00 GMT",
+    ]
+  ) {
+    const f = fresh(200, { date, expires });
+    assert.equal(f.storable, true, expires);
+    assert.equal(f.lifetimeMs, 0, expires);
+  }
+});
+
+Deno.test("parseTargetedCacheControl() reads CDN-Cache-Control as a Dictionary, or gives it up (RFC 9213 §2.1)", () => {
+  const d = parseTargetedCacheControl(
+    'max-age=60, s-maxage=30, private=("set-cookie"), must-revalidate, foobar, no-store=?0',
+  )!;
+  assert.equal(d.maxAgeSeconds, 60);
+  assert.equal(d.sMaxAgeSeconds, 30);
+  assert.equal(d.private, true, "a field-name list counts as unqualified");
+  assert.equal(d.mustRevalidate, true);
+  assert.equal(d.noStore, false, "?0 is false");
+  assert.equal(
+    parseTargetedCacheControl("max-age=99999999999")!.maxAgeSeconds,
+    2_147_483_648,
+  );
+  for (
+    const bad of [
+      null,
+      "",
+      "max-age=10000, &&&&&",
+      'max-age="10000"',
+      "max-age=-1",
+      "max-age=1.5",
+      "private=1",
+      "max-age =100",
+    ]
+  ) assert.equal(parseTargetedCacheControl(bad), undefined, String(bad));
+});
+
+Deno.test("computeFreshness(): a valid CDN-Cache-Control replaces Cache-Control and Expires (RFC 9213 §2.2)", () => {
+  const date = "Wed, 25 Nov 2026 10:00:00 GMT";
+  const expires = "Wed, 25 Nov 2026 13:00:00 GMT";
+  const cc = "max-age=10000";
+  assert.equal(
+    fresh(200, {
+      date,
+      expires,
+      "cache-control": cc,
+      "cdn-cache-control": "private",
+    })
+      .storable,
+    false,
+  );
+  assert.equal(
+    fresh(200, {
+      date,
+      expires,
+      "cache-control": cc,
+      "cdn-cache-control": "no-store",
+    })
+      .storable,
+    false,
+  );
+  const noCache = fresh(200, {
+    date,
+    expires,
+    "cache-control": cc,
+    "cdn-cache-control": "no-cache",
+  });
+  assert.deepEqual([noCache.storable, noCache.lifetimeMs], [true, 0]);
+  assert.equal(
+    fresh(200, {
+      "cache-control": "no-store",
+      "cdn-cache-control": "max-age=600",
+    })
+      .lifetimeMs,
+    600_000,
+  );
+  assert.equal(
+    fresh(200, { date, expires, "cdn-cache-control": "must-revalidate" })
+      .reason,
+    "no-lifetime",
+    "Expires is ignored under a CDN-Cache-Control",
+  );
+  assert.equal(
+    fresh(200, {
+      "cache-control": "no-store",
+      "cdn-cache-control": "max-age =600",
+    })
+      .storable,
+    false,
+    "an invalid CDN-Cache-Control is ignored: Cache-Control decides",
+  );
+});
+
+Deno.test("computeFreshness(): a response with Set-Cookie or Authentication-Info is stored only when public", () => {
+  for (const f of ["set-cookie", "set-cookie2", "authentication-info"]) {
+    const no = fresh(200, { "cache-control": "max-age=60", [f]: "a=b" });
+    assert.deepEqual([no.storable, no.reason], [false, "set-cookie"], f);
+    assert.equal(
+      fresh(200, { "cache-control": "public, max-age=60", [f]: "a=b" })
+        .storable,
+      true,
+      f,
+    );
+  }
+  assert.equal(
+    fresh(200, {
+      "cdn-cache-control": "public, max-age=60",
+      "cache-control": "max-age=60",
+      "set-cookie": "a=b",
+    }).storable,
+    true,
+    "CDN-Cache-Control's public counts",
   );
 });

@@ -4,9 +4,9 @@
  * the edge itself checks; protected playlists are kept without credentials.
  */
 import assert from "node:assert/strict";
-import { type SessionKey, signSession } from "../../../control/mod.ts";
+import { type SessionKey, signSession } from "../../../access/mod.ts";
 import { EdgeAccess } from "../../../edge/access/mod.ts";
-import { silentLogger } from "../../../log/mod.ts";
+import { createLogger, type Logger, silentLogger } from "../../../log/mod.ts";
 import type { KvStore } from "../../../store/mod.ts";
 import {
   createTestCache,
@@ -19,9 +19,13 @@ import { withKeyStore } from "../access/_store.ts";
 
 const MARK = { "x-meridian-access": "token" };
 
-/** An origin stand-in: marked segments and credentialed playlists, as the real origin sends. */
-function protectedOrigin(slowMs = 0): TestOrigin {
+/**
+ * An origin stand-in: marked segments and credentialed playlists, as the real origin sends.
+ * `onRequest` is told when a request reaches it (before a `slowMs` answer).
+ */
+function protectedOrigin(slowMs = 0, onRequest = () => {}): TestOrigin {
   return startTestOrigin(async (_req, url) => {
+    onRequest();
     if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
     const cred = url.searchParams.get("cred");
     if (url.pathname.endsWith(".m3u8")) {
@@ -76,10 +80,15 @@ async function withProtectedCache(
     store: KvStore;
     credFor: (stream?: string, subject?: string) => Promise<string>;
   }) => Promise<void>,
-  opts: { slowMs?: number; withAccess?: boolean } = {},
+  opts: {
+    slowMs?: number;
+    onRequest?: () => void;
+    withAccess?: boolean;
+    log?: Logger;
+  } = {},
 ): Promise<void> {
   await withKeyStore(async (store, key: SessionKey) => {
-    const origin = protectedOrigin(opts.slowMs ?? 0);
+    const origin = protectedOrigin(opts.slowMs ?? 0, opts.onRequest);
     const clock = new ManualClock();
     const access = opts.withAccess === false ? undefined : new EdgeAccess({
       store,
@@ -87,7 +96,10 @@ async function withProtectedCache(
       log: silentLogger,
       now: clock.now,
     });
-    const t = createTestCache([origin.url], clock, {}, { access });
+    const t = createTestCache([origin.url], clock, {}, {
+      access,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     try {
       await fn({
         origin,
@@ -187,24 +199,52 @@ Deno.test("EdgeCache: .m3u8?token= of a protected stream always reaches the orig
     assert.equal(origin.count("/live/cam.m3u8?token=AbCdEfGh12345678"), 2);
   }));
 
-Deno.test("EdgeCache: a request collapsed onto another's protected fetch is checked itself", () =>
-  withProtectedCache(async ({ origin, t, credFor }) => {
+Deno.test("EdgeCache: a .m3u8?token= the origin cannot answer is a 502 whose cause is logged, without the query", async () => {
+  const lines: string[] = [];
+  const log = createLogger("edge", {
+    format: "json",
+    write: (l) => lines.push(l),
+  });
+  await withProtectedCache(async ({ origin, t, credFor }) => {
+    await get(t.cache, `/live/cam.m3u8?cred=${await credFor()}`);
+    await t.cache.drain();
+    await origin.close();
+    const r = await get(t.cache, "/live/cam.m3u8?token=AbCdEfGh12345678");
+    assert.equal(r.status, 502);
+    assert.match(r.headers.get("cache-status")!, /fwd=request/);
+    const failed = lines.map((l) => JSON.parse(l)).filter((l) =>
+      l.msg === "origin fetch failed"
+    );
+    assert.equal(failed.length, 1, lines.join("\n"));
+    assert.equal(failed[0].path, "/live/cam.m3u8");
+    assert.equal(failed[0].origin, origin.url);
+    assert.match(
+      failed[0].error,
+      /^Cannot fetch \/live\/cam\.m3u8 from origin http:\/\/127\.0\.0\.1:\d+: connect error$/,
+    );
+    assert.ok(lines.every((l) => !l.includes("AbCdEfGh12345678")));
+  }, { log });
+});
+
+Deno.test("EdgeCache: a request collapsed onto another's protected fetch is checked itself", () => {
+  const began = Promise.withResolvers<void>();
+  return withProtectedCache(async ({ origin, t, credFor }) => {
     const cred = await credFor();
+    const leader = get(t.cache, `/live/cam/s-9.ts?cred=${cred}`);
+    // The leader's fetch is at the origin (its fill in flight, answered 200 ms later): the
+    // others collapse onto it.
+    await began.promise;
     const [withCred, without, forged] = await Promise.all([
-      get(t.cache, `/live/cam/s-9.ts?cred=${cred}`),
-      // Give the first request the lead so the others collapse onto its fill.
-      new Promise((r) => setTimeout(r, 20)).then(() =>
-        get(t.cache, "/live/cam/s-9.ts")
-      ),
-      new Promise((r) => setTimeout(r, 20)).then(() =>
-        get(t.cache, "/live/cam/s-9.ts?cred=x.y")
-      ),
+      leader,
+      get(t.cache, "/live/cam/s-9.ts"),
+      get(t.cache, "/live/cam/s-9.ts?cred=x.y"),
     ]);
     assert.equal(withCred.status, 200);
     assert.equal(without.status, 401);
     assert.equal(forged.status, 403);
     assert.equal(origin.total, 1, "collapsed, then refused by the edge");
-  }, { slowMs: 200 }));
+  }, { slowMs: 200, onRequest: () => began.resolve() });
+});
 
 Deno.test("EdgeCache: without an access checker protected objects are never stored", () =>
   withProtectedCache(async ({ origin, t, credFor }) => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeRequestHead } from "../../../codec/http1/mod.ts";
-import { httpDate } from "../../../runtime/http1_server.ts";
+import { httpDate } from "../../../net/mod.ts";
 import {
   createTestCache,
   ManualClock,
@@ -172,7 +172,9 @@ Deno.test("EdgeCache.joinFill: says Connection: close when asked, and leaves Ran
 Deno.test("EdgeCache.joinFill: a waiter whose wait runs out gets what handle gives it (504, collapsed)", async () => {
   let release!: () => void;
   const slow = new Promise<void>((r) => release = r);
+  const began = Promise.withResolvers<void>();
   const origin = startTestOrigin(async () => {
+    began.resolve(); // the leader's fetch is at the origin: its fill is in flight
     await slow;
     return new Response("late", { headers: { "cache-control": "max-age=60" } });
   });
@@ -181,7 +183,7 @@ Deno.test("EdgeCache.joinFill: a waiter whose wait runs out gets what handle giv
   });
   try {
     const leader = t.cache.handle(new Request("http://edge/vod/d.ts"));
-    await new Promise((r) => setTimeout(r, 20)); // the leader's fetch is in flight
+    await began.promise;
     const viaHandle = t.cache.handle(new Request("http://edge/vod/d.ts"));
     const joined = await t.cache.joinFill(headOf("/vod/d.ts"), httpDate());
     const a = await viaHandle;

@@ -5,6 +5,7 @@ import {
   EdgeRegistrar,
 } from "../../../edge/registry/registrar.ts";
 import { silentLogger } from "../../../log/mod.ts";
+import { MAX_EDGE_STREAMS, streamKey } from "../../../store/mod.ts";
 import { withStore } from "../../store/_temp_store.ts";
 import { ManualClock, startTestEdge } from "../_helpers/fixtures.ts";
 import { edgeConfig, startTestOrigin } from "../_helpers/fixtures.ts";
@@ -112,6 +113,54 @@ Deno.test("EdgeRegistrar registers, heartbeats the current load and deregisters 
     assert.equal(beat.registeredAtMs, clock.nowMs - 60_000);
     await r.close();
     assert.equal((await store.edges.snapshot(clock.nowMs)).edges.length, 0);
+  });
+});
+
+Deno.test("EdgeRegistrar heartbeats the streams it serves as keys, merged and bounded", async () => {
+  await withStore(async (store) => {
+    const clock = new ManualClock();
+    let sessions = [
+      { path: "/live/demo.flv", viewers: 3 },
+      { path: "/live/demo.flv?token=abc", viewers: 1 },
+      { path: "/", viewers: 9 },
+    ];
+    const r = new EdgeRegistrar(
+      deriveEdgeIdentity(
+        { ...REG, id: "fra1", heartbeatSeconds: 3600 },
+        { hostname: "127.0.0.1", port: 8080 },
+        "h",
+      ),
+      {
+        registry: store.edges,
+        load: () => ({ viewers: 4, egressBitsPerSecond: 0, hitRatio: 0 }),
+        streams: () => sessions,
+        log: silentLogger,
+        clock: clock.now,
+      },
+    );
+    await r.start();
+    try {
+      const rec = (await store.edges.snapshot(clock.nowMs)).edges[0]!;
+      assert.deepEqual(rec.load.streams, [
+        { key: streamKey("live", "demo"), viewers: 4 },
+      ]);
+      assert.ok(!JSON.stringify(rec).includes("demo"), "no name in the clear");
+      // Thousands of sessions: the busiest MAX_EDGE_STREAMS go out.
+      sessions = Array.from(
+        { length: 3000 },
+        (_, i) => ({ path: `/live/s${i}.flv`, viewers: i }),
+      );
+      clock.advance(1000);
+      await r.heartbeat();
+      const beat = (await store.edges.snapshot(clock.nowMs)).edges[0]!;
+      assert.equal(beat.load.streams?.length, MAX_EDGE_STREAMS);
+      assert.deepEqual(beat.load.streams?.[0], {
+        key: streamKey("live", "s2999"),
+        viewers: 2999,
+      });
+    } finally {
+      await r.close();
+    }
   });
 });
 

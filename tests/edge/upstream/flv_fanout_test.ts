@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { FlvReader, FlvTagType } from "../../../codec/flv/mod.ts";
+import { createLogger } from "../../../log/mod.ts";
 import { hasBinary, waitFor } from "../../_helpers/peers.ts";
+import { freeTcpPort } from "../../_helpers/ports.ts";
 import { edgeConfig, startTestEdge } from "../_helpers/fixtures.ts";
 
 const FLV_FILE = new URL("../../../media/demo.flv", import.meta.url).pathname;
@@ -83,6 +85,31 @@ async function firstTags(res: Response, n: number) {
   return { header: flv.header, tags: tags.slice(0, n) };
 }
 
+/**
+ * Reads `res` until a video keyframe has arrived (media flows through the edge and its GOP
+ * cache holds one), then lets go of the body without cancelling it.
+ */
+async function untilKeyframe(res: Response): Promise<void> {
+  const reader = res.body!.getReader();
+  const flv = new FlvReader();
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) throw new Error("the stream ended before a keyframe");
+      flv.push(r.value.slice());
+      for (const t of flv.pullAll()) {
+        // FLV video tag: frame type 1 (key) in the high nibble, AVC packet type 1 (NALUs).
+        if (
+          t.type === FlvTagType.Video && t.data[0]! >> 4 === 1 &&
+          t.data[1] === 1
+        ) return;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 for (const httpServer of ["http1", "deno"] as const) {
   Deno.test(`FlvFanout (${httpServer} server): one upstream per stream; late joiners get header, metadata, sequence headers and GOP at once; idle upstream closes`, async () => {
     const origin = await startFlvOrigin();
@@ -103,7 +130,8 @@ for (const httpServer of ["http1", "deno"] as const) {
         "HIT",
         "MISS",
       ]);
-      await new Promise((r) => setTimeout(r, 1_000));
+      // A late joiner: once media flows (a viewer has had a keyframe, so the GOP cache has one).
+      await untilKeyframe(viewers[0]!);
       const late = await fetch(url);
       assert.equal(
         (await origin.stats()).total,
@@ -155,6 +183,70 @@ Deno.test("FlvFanout: a stream the origin does not have answers 404", async () =
   }
 });
 
+Deno.test("FlvFanout: a viewer's ?token= never shows in the sessions list or /metrics", async () => {
+  const origin = await startFlvOrigin();
+  const edge = await startTestEdge(edgeConfig([origin.url]));
+  try {
+    const res = await fetch(
+      `http://127.0.0.1:${edge.port}/live/demo.flv?token=SeCrEtToKeN12345`,
+    );
+    assert.equal(res.status, 200);
+    await waitFor(
+      "a live session",
+      () => edge.fanout.sessions().length > 0 || undefined,
+      10_000,
+      20,
+    );
+    assert.deepEqual(edge.fanout.sessions().map((x) => x.path), [
+      "/live/demo.flv",
+    ]);
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.port}/metrics`))
+      .text();
+    assert.ok(
+      metrics.includes('stream="/live/demo.flv"'),
+      "the stream is labelled",
+    );
+    assert.ok(!metrics.includes("SeCrEtToKeN12345"), "the token is not");
+    await res.body?.cancel();
+  } finally {
+    await edge.close();
+    await origin.kill();
+  }
+});
+
+Deno.test("FlvFanout: an origin that cannot be reached is a 502 whose cause is logged once, without the query", async () => {
+  const lines: string[] = [];
+  const log = createLogger("edge", {
+    format: "json",
+    write: (l) => lines.push(l),
+  });
+  const down = `http://127.0.0.1:${freeTcpPort()}`;
+  const edge = await startTestEdge(edgeConfig([down]), { log });
+  try {
+    const res = await fetch(
+      `http://127.0.0.1:${edge.port}/live/demo.flv?token=AbCdEfGh12345678`,
+    );
+    await res.body?.cancel();
+    assert.equal(res.status, 502);
+    const failed = lines.map((l) => JSON.parse(l)).filter((l) =>
+      l.msg === "live upstream failed"
+    );
+    assert.equal(failed.length, 1, lines.join("\n"));
+    assert.equal(failed[0].stream, "/live/demo.flv");
+    assert.equal(failed[0].origin, down);
+    assert.equal(
+      failed[0].error,
+      `Cannot fetch /live/demo.flv from origin ${down}: connect error`,
+    );
+    assert.ok(
+      lines.every((l) => !l.includes("AbCdEfGh12345678")),
+      "no token in the log",
+    );
+  } finally {
+    await edge.close();
+  }
+});
+
 Deno.test({
   name:
     "FlvFanout: when the origin dies mid-session, ffmpeg keeps receiving from the other origin",
@@ -188,6 +280,21 @@ Deno.test({
       stdin: "null",
     }).spawn();
     const killTimer = setTimeout(() => ffmpeg.kill("SIGKILL"), 40_000);
+    // ffmpeg's -progress lines, as they come: how far it has played.
+    let progress = "";
+    const reading = (async () => {
+      for await (
+        const text of ffmpeg.stdout.pipeThrough(new TextDecoderStream())
+      ) progress += text;
+    })();
+    const stderrText = new Response(ffmpeg.stderr).text();
+    const playedSeconds = () =>
+      Math.max(
+        0,
+        ...[...progress.matchAll(/out_time_us=(\d+)/g)].map((m) =>
+          Number(m[1]) / 1e6
+        ),
+      );
     try {
       await waitFor(
         "edge session",
@@ -195,7 +302,8 @@ Deno.test({
         10_000,
         50,
       );
-      await new Promise((r) => setTimeout(r, 2_500));
+      // Mid-session: ffmpeg has played 2 s from the first origin.
+      await waitFor("ffmpeg to play 2 s", () => playedSeconds() >= 2, 15_000);
       const first = edge.fanout.sessions()[0]!.origin;
       const [dying, surviving] = first === a.url ? [a, b] : [b, a];
       await dying.kill();
@@ -205,14 +313,11 @@ Deno.test({
         10_000,
         50,
       );
-      const out = await ffmpeg.output();
-      const progress = new TextDecoder().decode(out.stdout);
-      const stderr = new TextDecoder().decode(out.stderr);
+      const out = await ffmpeg.status;
+      await reading;
+      const stderr = await stderrText;
       assert.equal(out.code, 0, stderr);
-      const times = [...progress.matchAll(/out_time_us=(\d+)/g)].map((m) =>
-        Number(m[1])
-      );
-      const reached = (times.at(-1) ?? 0) / 1e6;
+      const reached = playedSeconds();
       assert.ok(
         reached >= seconds - 0.5,
         `ffmpeg stopped at ${reached}s of ${seconds}s: ${stderr}`,
@@ -227,6 +332,8 @@ Deno.test({
         // exited
       }
       await ffmpeg.status;
+      await reading;
+      await stderrText;
       await edge.close();
       await a.kill();
       await b.kill();

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../../log/mod.ts";
-import { HealthMonitor } from "../../../edge/upstream/health.ts";
+import {
+  HealthMonitor,
+  SUSPECT_CHECK_MIN_GAP_MS,
+} from "../../../edge/upstream/health.ts";
 import { ManualClock } from "../_helpers/fixtures.ts";
 
 const ORIGIN = { id: "http://a", url: "http://a", weight: 1, region: "" };
@@ -71,4 +74,43 @@ Deno.test("HealthMonitor: a connect error marks down at once; slow start ramps t
   clock.advance(10_000);
   assert.equal(m.weightFactor(ORIGIN.id), 1);
   await m.close();
+});
+
+Deno.test("HealthMonitor.reportSuspect(): runs one active check, at most one per SUSPECT_CHECK_MIN_GAP_MS; only the check counts", async () => {
+  const clock = new ManualClock();
+  let probes = 0;
+  const results = [true, false, false];
+  const m = new HealthMonitor([ORIGIN], {
+    intervalMs: 1000,
+    timeoutMs: 100,
+    rise: 1,
+    fall: 2,
+    slowStartMs: 0,
+  }, {
+    probe: () => {
+      probes++;
+      return Promise.resolve(results.shift() ?? true);
+    },
+    now: clock.now,
+    log: silentLogger,
+  });
+  for (let i = 0; i < 10; i++) m.reportSuspect(ORIGIN.id, "status 502");
+  await m.settled();
+  assert.equal(probes, 1, "a burst asks for one check");
+  assert.equal(m.isUp(ORIGIN.id), true, "the check passed");
+  m.reportSuspect(ORIGIN.id, "status 502");
+  await m.settled();
+  assert.equal(probes, 1, "not again within the gap");
+  clock.advance(SUSPECT_CHECK_MIN_GAP_MS);
+  m.reportSuspect(ORIGIN.id, "status 503");
+  await m.settled();
+  assert.equal(probes, 2);
+  assert.equal(m.isUp(ORIGIN.id), true, "one failed check of fall 2");
+  clock.advance(SUSPECT_CHECK_MIN_GAP_MS);
+  m.reportSuspect(ORIGIN.id, "status 503");
+  await m.settled();
+  assert.equal(m.isUp(ORIGIN.id), false, "two failed checks");
+  await m.close();
+  m.reportSuspect(ORIGIN.id, "after close");
+  assert.equal(probes, 3, "nothing after close");
 });

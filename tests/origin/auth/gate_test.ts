@@ -4,9 +4,10 @@ import {
   generateToken,
   importSessionKey,
   signSession,
-} from "../../../control/mod.ts";
+} from "../../../access/mod.ts";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
 import { AccessGate, sessionPath } from "../../../origin/auth/mod.ts";
+import { OriginError } from "../../../origin/errors.ts";
 import { silentLogger } from "../../../origin/log.ts";
 import type { KvStore } from "../../../store/mod.ts";
 import { withStore } from "../../store/_temp_store.ts";
@@ -244,6 +245,13 @@ Deno.test("AccessGate: a revocation ends credentials and watched sessions", asyn
   });
 });
 
+/** The gate's start-up refusal: an OriginError with its code, and the message's reason. */
+function accessSetupError(reason: RegExp): (e: unknown) => boolean {
+  return (e) =>
+    e instanceof OriginError && e.code === "ORIGIN_ACCESS_SETUP" &&
+    reason.test(e.message);
+}
+
 Deno.test("AccessGate() refuses at start-up to require tokens without a store", async () => {
   assert.throws(
     () =>
@@ -251,7 +259,7 @@ Deno.test("AccessGate() refuses at start-up to require tokens without a store", 
         ...originOf({ apps: [{ name: "live", access: "token" }] }),
         sessionSeconds: 60,
       }, { log: silentLogger }),
-    /Cannot enforce access tokens/,
+    accessSetupError(/Cannot enforce access tokens/),
   );
   assert.throws(
     () =>
@@ -260,11 +268,28 @@ Deno.test("AccessGate() refuses at start-up to require tokens without a store", 
         tokensEverywhere: true,
         sessionSeconds: 60,
       }, { log: silentLogger }),
-    /Cannot enforce access tokens/,
+    accessSetupError(/Cannot enforce access tokens/),
+  );
+  assert.throws(
+    () =>
+      new AccessGate({
+        ...originOf({ hooks: { onPlay: "http://127.0.0.1:9/play" } }),
+        sessionSeconds: 60,
+      }, { log: silentLogger }),
+    accessSetupError(/on_play hook for HLS: the origin has no session key/),
   );
   const open = new AccessGate({ ...originOf({}), sessionSeconds: 60 }, {
     log: silentLogger,
   });
   assert.equal(open.sessionRequired("live"), false);
+  // Without a key there are no sessions: asking anyway is a typed error, not a TypeError.
+  await assert.rejects(
+    open.checkCredential("x", "/live/cam/"),
+    accessSetupError(/no session key/),
+  );
+  await assert.rejects(
+    open.openHlsSession({ app: "live", stream: "cam", params: {}, ip: "::1" }),
+    accessSetupError(/no session key/),
+  );
   await open.close();
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../../../config/mod.ts";
 import {
   AccessGate,
+  authorizeRtmpAccess,
   createRtmpAccessControl,
   peerIp,
 } from "../../../origin/auth/mod.ts";
@@ -52,4 +53,51 @@ Deno.test("createRtmpAccessControl() maps refusals to onStatus codes with a desc
       .allowed,
   );
   await gate.close();
+});
+
+Deno.test("authorizeRtmpAccess() allows safe registry names and refuses others with the action's onStatus code", () => {
+  const base = { app: "live", params: {}, peer: "127.0.0.1:1" } as const;
+  const allowed = ["demo", "a.b_c-9", "x".repeat(128), "...", ".a"];
+  const refused = [
+    "",
+    ".",
+    "..",
+    "a/b",
+    "..\\x",
+    "x".repeat(129),
+    "a b",
+    "a\u0000",
+    "caf\u00e9",
+    "a?b",
+  ];
+  for (const name of allowed) {
+    assert.deepEqual(
+      authorizeRtmpAccess({ ...base, action: "publish", name }),
+      { allowed: true },
+      name,
+    );
+  }
+  for (const name of refused) {
+    for (
+      const [action, code] of [
+        ["publish", "NetStream.Publish.BadName"],
+        ["play", "NetStream.Play.StreamNotFound"],
+      ] as const
+    ) {
+      assert.deepEqual(authorizeRtmpAccess({ ...base, action, name }), {
+        allowed: false,
+        code,
+        description: "Invalid stream name: expected 1-128 of A-Z a-z 0-9 _ . -",
+      }, `${action} ${JSON.stringify(name)}`);
+    }
+  }
+  // The app is checked the same way, and named in the description.
+  assert.deepEqual(
+    authorizeRtmpAccess({ ...base, app: "..", action: "play", name: "demo" }),
+    {
+      allowed: false,
+      code: "NetStream.Play.StreamNotFound",
+      description: "Invalid app name: expected 1-128 of A-Z a-z 0-9 _ . -",
+    },
+  );
 });

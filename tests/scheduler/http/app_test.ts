@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
 import { ConfigEdgeSource } from "../../../scheduler/edges.ts";
-import { DnsHandler } from "../../../scheduler/handler.ts";
+import { DnsHandler } from "../../../scheduler/answer/handler.ts";
 import { createSchedulerApp } from "../../../scheduler/http/app.ts";
 import { DnsStats } from "../../../scheduler/stats.ts";
 import { Authority } from "../../../scheduler/zone.ts";
+import { streamKey } from "../../../store/mod.ts";
 import { GEO, ManualHealth, testConfig } from "../_fixtures.ts";
 
 function setup() {
@@ -90,4 +91,51 @@ Deno.test("dashboard page, its JSON, /healthz and /metrics", async () => {
   );
   assert.equal(await (await app.request("/healthz")).text(), "ok\n");
   assert.equal((await app.request("/metrics")).status, 200);
+});
+
+Deno.test("GET /api/explain?stream=app/name explains the answer for a viewer of that stream", async () => {
+  const base = testConfig();
+  const config = testConfig({
+    zones: [{
+      ...base.zones[0]!,
+      steered: [{
+        name: "live",
+        ttlSeconds: 30,
+        failoverTtlSeconds: 10,
+        filters: [{ name: "geo_sort" }, { name: "stream_affinity" }],
+      }],
+    }],
+  });
+  const edges = new ConfigEdgeSource(config);
+  edges.setStreams("iad1", [{ key: streamKey("live", "demo"), viewers: 2 }]);
+  const handler = new DnsHandler({
+    authority: Authority.fromConfig(config),
+    geo: GEO,
+    edges,
+    health: new ManualHealth(),
+    config,
+  });
+  const app = createSchedulerApp({
+    handler,
+    edges,
+    health: new ManualHealth(),
+    stats: new DnsStats(),
+    metrics: new MetricsRegistry(),
+    redirect: config.redirect,
+  });
+  const r = await (await app.request(
+    "/api/explain?ip=8.8.8.8&stream=live/demo",
+  )).json();
+  assert.equal(r.stream, streamKey("live", "demo"));
+  assert.ok(
+    (r.steps as string[]).some((t) => /iad1 \(pulls it\)/.test(t)),
+    r.steps.join("\n"),
+  );
+  const none = await (await app.request("/api/explain?ip=8.8.8.8")).json();
+  assert.equal(none.stream, null);
+  assert.ok(
+    (none.steps as string[]).includes(
+      "stream_affinity: no stream named, order kept",
+    ),
+  );
 });

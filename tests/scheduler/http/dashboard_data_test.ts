@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
 import { encodeEcsQuery } from "../../../scheduler/dns/packet.ts";
 import { ConfigEdgeSource } from "../../../scheduler/edges.ts";
-import { DnsHandler } from "../../../scheduler/handler.ts";
+import { DnsHandler } from "../../../scheduler/answer/handler.ts";
 import { HealthMonitor } from "../../../scheduler/health/monitor.ts";
 import { HealthCheckError } from "../../../scheduler/health/probe.ts";
 import { createSchedulerApp } from "../../../scheduler/http/app.ts";

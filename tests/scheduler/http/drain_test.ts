@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
 import { ConfigEdgeSource, type EdgeSource } from "../../../scheduler/edges.ts";
-import { DnsHandler } from "../../../scheduler/handler.ts";
+import { DnsHandler } from "../../../scheduler/answer/handler.ts";
 import { createSchedulerApp } from "../../../scheduler/http/app.ts";
 import { DnsStats } from "../../../scheduler/stats.ts";
 import { Authority } from "../../../scheduler/zone.ts";

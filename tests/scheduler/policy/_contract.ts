@@ -49,18 +49,32 @@ export function runPolicyContract(
         "9.9.9.0/24",
       ]
     ) {
-      const a = runChain(request(subnet), filters, VIEWS, {
-        ttlSeconds: 30,
-        failoverTtlSeconds: 10,
-      });
-      const b = runChain(request(subnet), filters, VIEWS, {
-        ttlSeconds: 30,
-        failoverTtlSeconds: 10,
-      });
-      assert.deepEqual(a, b, "deterministic");
-      assert.ok(a.addresses.every((x) => known.has(x)), "only known addresses");
-      assert.ok(a.addresses.length <= maxCount);
-      assert.ok(a.scopePrefix >= 0 && a.scopePrefix <= 32);
+      // Plain, and with what network- and stream-reading filters read.
+      const rich: PolicyRequest = {
+        ...request(subnet),
+        network: {
+          asn: 4837,
+          org: "CHINA UNICOM China169 Backbone",
+          carrier: "unicom",
+          prefixLength: 16,
+        },
+        stream: {
+          key: "c3339c2f366e3c47",
+          holders: new Map([["iad1", 3], ["sin1", 900]]),
+        },
+      };
+      for (const req of [request(subnet), rich]) {
+        const ttl = { ttlSeconds: 30, failoverTtlSeconds: 10 };
+        const a = runChain(req, filters, VIEWS, ttl);
+        const b = runChain(req, filters, VIEWS, ttl);
+        assert.deepEqual(a, b, "deterministic");
+        assert.ok(
+          a.addresses.every((x) => known.has(x)),
+          "only known addresses",
+        );
+        assert.ok(a.addresses.length <= maxCount);
+        assert.ok(a.scopePrefix >= 0 && a.scopePrefix <= 32);
+      }
     }
   });
 }
