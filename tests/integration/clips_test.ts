@@ -1,7 +1,8 @@
 /**
  * Clips with real peers, through the admin API: ffmpeg publishes 12 s (1 s GOPs); a 6 s clip of
  * the DVR window is created (202 at once, progress reported, then the library path), plays in
- * ffprobe from the library within one GOP of what was asked, and exactly with `exact: true`.
+ * ffprobe from the library within one GOP of what was asked, and exactly with `exact: true`; a
+ * clip of that clip (a library file, by path) plays too.
  */
 import assert from "node:assert/strict";
 import { parseConfig } from "../../config/mod.ts";
@@ -16,6 +17,7 @@ import {
   startPeer,
   waitFor,
 } from "../_helpers/peers.ts";
+import { probedSeconds } from "./_archive.ts";
 
 const haveFfmpeg = await hasBinary("ffmpeg") && await hasBinary("ffprobe");
 const ADMIN = "clips-admin-token-0123456789";
@@ -139,6 +141,24 @@ Deno.test({
       assert.equal(e.frames, 150, "6 s at 25 fps, exactly");
       assert.ok(Math.abs(e.seconds - 6) < 0.041, `exact: ${e.seconds} s`);
 
+      // A clip of a library file (the first clip, now VOD): seconds of the file, as FLV.
+      const fromFile = await clip({
+        path: done.path,
+        start: 1,
+        end: 4,
+        format: "flv",
+        name: "from-file",
+      });
+      assert.match(
+        fromFile.done.path,
+        /^clips\/vod\/[^/]+_6s\/from-file\.flv$/,
+      );
+      const f = await probedSeconds(`${http}${fromFile.done.url}`);
+      assert.ok(
+        Math.abs(f - 3) <= GOP_S,
+        `library-file cut: ${f} s for 3 s`,
+      );
+
       // A finished job cannot be cancelled; an unknown one is 404; the list has both.
       const del = await fetch(`${http}/admin/clips/${done.id}`, {
         method: "DELETE",
@@ -153,9 +173,9 @@ Deno.test({
       await missing.body?.cancel();
       const list = await (await fetch(`${http}/admin/clips`, { headers: auth }))
         .json();
-      assert.equal(list.jobs.length, 2);
+      assert.equal(list.jobs.length, 3);
       const metrics = await (await fetch(`${http}/metrics`)).text();
-      assert.match(metrics, /meridian_origin_clip_jobs\{state="done"\} 2/);
+      assert.match(metrics, /meridian_origin_clip_jobs\{state="done"\} 3/);
     } finally {
       await pub?.stop();
       await origin?.close();
