@@ -13,6 +13,9 @@
  *   frame, as the HLS packager does), MP3 likewise with 1152 (576) samples.
  * - A new sequence header that differs from the file's ends the file ({@link PushResult}): an
  *   MP4 track has one sample entry, so the recorder starts a new file with the new codec.
+ * - A frame's bytes are kept as given (not copied) until its fragment is cut, then copied once
+ *   into it: the caller must not change a pushed tag's data (the hub's tags never change; the
+ *   GOP cache and every viewer share them).
  *
  * @module
  */
@@ -261,7 +264,7 @@ export class FlvFragmenter {
       dts,
       cts: h.compositionTimeMs,
       sync: key,
-      data: payload.slice(),
+      data: payload,
     };
     this.#bufferedBytes += payload.byteLength;
     const f = this.#maybeCut(tag.timestampMs);
@@ -356,7 +359,7 @@ export class FlvFragmenter {
     // The previous frame lasts until this one: a gap in the clock stretches it, so the file's
     // timeline keeps the gap wherever the fragments are cut.
     this.#release(s, dts);
-    s.pending = { dts, cts: 0, sync: true, data: payload.slice() };
+    s.pending = { dts, cts: 0, sync: true, data: payload };
     this.#bufferedBytes += payload.byteLength;
     const f = this.#maybeCut(tag.timestampMs);
     if (f) out.push(f);

@@ -443,17 +443,24 @@ export class Recorder {
     if (boundary && a.open.some((f) => this.#full(f.writer))) {
       this.#rotate(a, a.open.map((f) => f.journal.format), "split");
     }
-    const ended: RecordFormat[] = [];
+    // Called for every tag of the stream: nothing is allocated unless a file ends or fails.
+    let ended: RecordFormat[] | undefined;
+    let anyFailed = false;
     for (const f of a.open) {
-      if (f.writer.error) continue;
-      if (f.writer.push(tag) === "ended") ended.push(f.journal.format);
+      // An error may have come from the write queue since the last tag.
+      if (!f.writer.error && f.writer.push(tag) === "ended") {
+        (ended ??= []).push(f.journal.format);
+      }
+      if (f.writer.error) anyFailed = true;
     }
-    if (ended.length > 0) {
+    if (ended) {
       this.#rotate(a, ended, "codec change");
       for (const f of a.open) {
         if (ended.includes(f.journal.format)) f.writer.push(tag);
       }
+      anyFailed = true; // the new files may have failed at once
     }
+    if (!anyFailed) return;
     const failed = a.open.filter((f) => f.writer.error);
     for (const f of failed) {
       // Closed (and logged once, with its error) like any finished file.
