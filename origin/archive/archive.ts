@@ -24,6 +24,8 @@ import { ProgrammeSchedule } from "./schedule.ts";
 
 /** Below the archive's state folder: programmes set through the admin API. */
 export const PROGRAMS_DIR = "programs";
+/** The `onRecordDone` outbox, under the archive's state folder. */
+export const HOOKS_DIR = "hooks";
 
 /** What {@link openArchive} needs. */
 export interface ArchiveDeps {
@@ -120,8 +122,12 @@ export async function openArchive(
     url: config.hooks.onRecordDone,
     timeoutMs: config.hooks.timeoutMs,
     log: log.child("hook"),
+    dir: deps.stateDir === undefined
+      ? undefined
+      : `${deps.stateDir}/${HOOKS_DIR}`,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
+  await hook.resume();
   const recorder = deps.library
     ? await Recorder.open({
       libraryDir: deps.library.dir,
@@ -215,7 +221,7 @@ function registerRecorderMetrics(
   );
   metrics.collect(
     "meridian_origin_record_hook_total",
-    "onRecordDone deliveries by outcome (delivered, retries, failed: gave up)",
+    "onRecordDone deliveries by outcome (delivered, retries, failed: gave up, resumed: from the outbox at start-up)",
     "counter",
     () => Object.entries(hook.stats).map(([outcome, n]) => [{ outcome }, n]),
   );

@@ -560,10 +560,13 @@ export class Recorder {
     }
     this.stats.files[info.state === "failed" ? "failed" : state]++;
     this.stats.bytes += w.bytes;
+    // A file reported again (a crash after it was listed, before its journal was removed)
+    // replaces its first entry.
+    const again = this.#done.findIndex((d) => d.path === info.path);
+    if (again >= 0) this.#done.splice(again, 1);
     this.#done.push(info);
     if (this.#done.length > MAX_LISTED_RECORDINGS) this.#done.shift();
     await this.#persistDone(info);
-    await this.#unjournal(j);
     const fields = {
       stream: `${j.app}/${j.stream}`,
       path: j.relPath,
@@ -587,7 +590,10 @@ export class Recorder {
       duration: info.duration,
       bytes: info.bytes,
     };
-    this.#d.hook.notify(event);
+    // In the hook's outbox before the journal forgets the file: a crash between the two
+    // recovers the file again and tells the hook again (at least once, never lost).
+    await this.#d.hook.notify(event);
+    await this.#unjournal(j);
     return info;
   }
 
@@ -700,18 +706,21 @@ export class Recorder {
     } catch {
       return;
     }
+    // By path, the last line of a file winning (one reported again after a crash).
+    const byPath = new Map<string, RecordingFileInfo>();
     for (const line of text.split("\n")) {
       if (line === "") continue;
       try {
         const v = JSON.parse(line) as RecordingFileInfo;
         if (typeof v.path === "string" && typeof v.app === "string") {
-          this.#done.push(v);
+          byPath.delete(v.path);
+          byPath.set(v.path, v);
         }
       } catch {
         // a torn last line (a crash mid-append): skipped
       }
     }
-    while (this.#done.length > MAX_LISTED_RECORDINGS) this.#done.shift();
+    this.#done.push(...[...byPath.values()].slice(-MAX_LISTED_RECORDINGS));
   }
 
   /** The start-up pass: every file a crash left open is repaired, finalized and reported. */

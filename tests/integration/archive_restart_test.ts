@@ -4,7 +4,8 @@
  * SIGKILL mid-publish and started again on the same data directory. The DVR window from before
  * the kill is intact (the same segments, playable); every recording made so far is listed and
  * plays from the library, the ones the kill cut repaired and finalized; a new publish
- * continues the window behind a discontinuity.
+ * continues the window behind a discontinuity. The `onRecordDone` hook is down during the first
+ * run: the deliveries it missed are resumed after the restart, so it hears of every file.
  */
 import assert from "node:assert/strict";
 import {
@@ -84,6 +85,18 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "meridian-archive-restart-" });
     const rtmpPort = freePort();
     const httpPort = freePort();
+    // The onRecordDone hook: 503 until the restart, then 204, recording what it took.
+    let hookUp = false;
+    const taken = new Set<string>();
+    const hookServer = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      async (req) => {
+        const body = await req.json();
+        if (!hookUp) return new Response(null, { status: 503 });
+        taken.add(body.path);
+        return new Response(null, { status: 204 });
+      },
+    );
     const configFile = `${dir}/meridian.yaml`;
     await Deno.writeTextFile(
       configFile,
@@ -92,6 +105,7 @@ Deno.test({
         "log: { level: warn, format: json }",
         `origin: { rtmpPort: ${rtmpPort}, httpPort: ${httpPort}, virtualLive: [],`,
         `  adminToken: ${ADMIN},`,
+        `  hooks: { onRecordDone: "http://127.0.0.1:${hookServer.addr.port}/done" },`,
         `  vod: { libraries: [{ path: "${dir}/lib", prefix: /vod/ }] },`,
         "  record: { splitSeconds: 4 },",
         "  hls: { targetDurationSeconds: 1, windowSegments: 3, endGraceSeconds: 0 },",
@@ -148,6 +162,7 @@ Deno.test({
       await pub.stop();
       pub = undefined;
 
+      hookUp = true;
       origin = startMain(configFile);
       await up();
       const after = await playlist(rangeUrl);
@@ -195,6 +210,14 @@ Deno.test({
           assert.equal(type, "moov", `${f.path} is faststart`);
         }
       }
+      // The hook hears of every file: those done before the kill (their missed deliveries
+      // resumed from the outbox) and those the restart recovered.
+      await waitFor(
+        "the hook to take every file",
+        () => listed2.files.every((f) => taken.has(f.path)) || undefined,
+        30_000,
+        100,
+      );
       // The kept session shows as ended (not live) after the crash.
       const recovered = await sessions(base);
       assert.equal(recovered.length, 1);
@@ -237,6 +260,7 @@ Deno.test({
     } finally {
       await pub?.stop();
       await origin.kill();
+      await hookServer.shutdown();
       await Deno.remove(dir, { recursive: true });
     }
   },
