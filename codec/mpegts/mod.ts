@@ -32,3 +32,4 @@ export * from "./pes.ts";
 export * from "./muxer.ts";
 export * from "./demuxer.ts";
 export * from "./samples.ts";
+export * from "./cut.ts";

@@ -14,7 +14,9 @@
  * @module
  */
 
+import { renderMediaPlaylist } from "../../codec/hls/mod.ts";
 import { planMp4InPlace } from "../../codec/mp4/mod.ts";
+import { scanTsKeyframes, sliceTs } from "../../codec/mpegts/mod.ts";
 import { isSync, presentationTicks } from "../../codec/samples/mod.ts";
 import { describeError, type Logger } from "../log.ts";
 import {
@@ -30,7 +32,7 @@ import {
   type VodService,
 } from "../vod/mod.ts";
 import { type ClipMedia, dvrMedia } from "./clip_source.ts";
-import type { DvrStore } from "./dvr_store.ts";
+import type { DvrSegment, DvrStore } from "./dvr_store.ts";
 import {
   ArchiveError,
   ArchiveErrorCode,
@@ -41,11 +43,14 @@ import { exactCut } from "./exact.ts";
 import {
   listDir,
   removeIfPresent,
+  syncDir,
+  syncFiles,
   writeAll,
   writeFileDurably,
   writeJsonAtomic,
 } from "./files.ts";
 import { indexFile, writePieces } from "./finalize.ts";
+import { planDvrHlsClip } from "./hls_clip.ts";
 import { isArchiveName } from "./http.ts";
 import { expandPattern } from "./recorder.ts";
 import { parseTime } from "./time.ts";
@@ -621,128 +626,136 @@ export class ClipJobs {
         );
       });
       const partial = `${dir}/.${final.slice(dir.length + 1)}.part`;
-      // A keyframe MP4 of the DVR is written where it ends up: its frames once, then its head
-      // in the room left before them (no second copy of a 10-minute clip).
-      const inPlace = r.source === "dvr" && r.format === "mp4" && !r.exact;
-      let reserve = 0;
-      let src: ClipMedia;
-      let startSeconds: number;
-      let endSeconds: number;
-      if (r.source === "dvr") {
-        const view = this.#d.dvr.view(r.app, r.stream);
-        const segments = view
-          ? selectRange(view, r.startMs, r.endMs, {
-            nowMs: this.#now(),
-            open: true,
-          })
-          : [];
-        // And the segment after: its keyframe is where a cut at the range's end may end.
-        const last = segments[segments.length - 1];
-        const next = last && view
-          ? view.segments[view.segments.indexOf(last) + 1]
+      // An HLS clip of the DVR reuses the kept segments (the ends sliced at keyframes);
+      // the rest is remuxed from the source's frames.
+      const reused = r.source === "dvr" && r.format === "hls" && !r.exact &&
+        await this.#hlsOfKeptSegments(job, r, final, signal, progress);
+      if (!reused) {
+        // A keyframe MP4 of the DVR is written where it ends up: its frames once, then its head
+        // in the room left before them (no second copy of a 10-minute clip).
+        const inPlace = r.source === "dvr" && r.format === "mp4" && !r.exact;
+        let reserve = 0;
+        let src: ClipMedia;
+        let startSeconds: number;
+        let endSeconds: number;
+        if (r.source === "dvr") {
+          const view = this.#d.dvr.view(r.app, r.stream);
+          const segments = view
+            ? selectRange(view, r.startMs, r.endMs, {
+              nowMs: this.#now(),
+              open: true,
+            })
+            : [];
+          // And the segment after: its keyframe is where a cut at the range's end may end.
+          const last = segments[segments.length - 1];
+          const next = last && view
+            ? view.segments[view.segments.indexOf(last) + 1]
+            : undefined;
+          if (next && next.session === last!.session) segments.push(next);
+          if (inPlace) {
+            let seconds = 0;
+            for (const sg of segments) seconds += sg.durationMs / 1000;
+            reserve = headRoomFor(seconds);
+            job.partial = partial;
+            await this.#save(job);
+          }
+          src = await dvrMedia(
+            this.#d.dvr.streamDir(r.app, r.stream),
+            segments,
+            inPlace ? partial : `${work}/payload.bin`,
+            {
+              signal,
+              onProgress: (f) => progress(f * (inPlace ? 0.95 : readShare)),
+              reserveBytes: reserve,
+            },
+          );
+          startSeconds = (r.startMs - src.t0Ms!) / 1000;
+          endSeconds = (r.endMs - src.t0Ms!) / 1000;
+        } else {
+          src = {
+            media: await this.#libraryMedia(r.path),
+            t0Ms: undefined,
+            temporary: [],
+          };
+          startSeconds = r.startSeconds;
+          endSeconds = r.endSeconds;
+        }
+        startSeconds = Math.max(0, startSeconds);
+        if (!r.exact) {
+          endSeconds = keyframeEnd(src.media, startSeconds, endSeconds);
+        }
+        if (r.exact) {
+          src = await exactCut(src.media, startSeconds, endSeconds, {
+            workDir: work,
+            ffmpegPath: this.#o.ffmpegPath,
+            signal,
+          });
+          // The exact cut is the clip: from 0 to its end.
+          endSeconds = endSeconds - startSeconds;
+          startSeconds = 0;
+        }
+        const range = { startSeconds, endSeconds, accurate: false as const };
+        const writeShare = 1 - readShare;
+        const onBytes = (total: number) => (n: number) => {
+          job.bytes = n;
+          progress(
+            readShare + writeShare * Math.min(1, n / Math.max(1, total)),
+          );
+        };
+        const head = inPlace
+          ? (() => {
+            const plan = planRange(src.media, range);
+            return planMp4InPlace(plan.parts, { startMs: plan.showFromMs }, {
+              headBytes: reserve,
+              payloadBytes: src.media.file.size - reserve,
+            });
+          })()
           : undefined;
-        if (next && next.session === last!.session) segments.push(next);
-        if (inPlace) {
-          let seconds = 0;
-          for (const sg of segments) seconds += sg.durationMs / 1000;
-          reserve = headRoomFor(seconds);
+        if (head) {
+          const f = await Deno.open(partial, { write: true });
+          try {
+            await writeAll(f, head);
+            await f.syncData();
+          } finally {
+            f.close();
+          }
+          await Deno.rename(partial, final);
+          job.bytes = (await Deno.stat(final)).size;
+        } else if (r.format === "hls") {
+          await this.#writeHls(job, src, range, final, work, signal, onBytes);
+        } else {
+          if (inPlace) {
+            // The head did not fit its room: the frames move to a file of their own first.
+            await Deno.rename(partial, `${work}/payload.bin`);
+            src = {
+              ...src,
+              media: {
+                ...src.media,
+                file: { ...src.media.file, realPath: `${work}/payload.bin` },
+              },
+            };
+          }
+          const source = r.format === "mp4"
+            ? mp4Source(src.media, range)
+            : flvSource(src.media, range);
           job.partial = partial;
           await this.#save(job);
-        }
-        src = await dvrMedia(
-          this.#d.dvr.streamDir(r.app, r.stream),
-          segments,
-          inPlace ? partial : `${work}/payload.bin`,
-          {
+          await writePieces(src.media.file.realPath, source, partial, {
             signal,
-            onProgress: (f) => progress(f * (inPlace ? 0.95 : readShare)),
-            reserveBytes: reserve,
-          },
-        );
-        startSeconds = (r.startMs - src.t0Ms!) / 1000;
-        endSeconds = (r.endMs - src.t0Ms!) / 1000;
-      } else {
-        src = {
-          media: await this.#libraryMedia(r.path),
-          t0Ms: undefined,
-          temporary: [],
-        };
-        startSeconds = r.startSeconds;
-        endSeconds = r.endSeconds;
-      }
-      startSeconds = Math.max(0, startSeconds);
-      if (!r.exact) {
-        endSeconds = keyframeEnd(src.media, startSeconds, endSeconds);
-      }
-      if (r.exact) {
-        src = await exactCut(src.media, startSeconds, endSeconds, {
-          workDir: work,
-          ffmpegPath: this.#o.ffmpegPath,
-          signal,
-        });
-        // The exact cut is the clip: from 0 to its end.
-        endSeconds = endSeconds - startSeconds;
-        startSeconds = 0;
-      }
-      const range = { startSeconds, endSeconds, accurate: false as const };
-      const writeShare = 1 - readShare;
-      const onBytes = (total: number) => (n: number) => {
-        job.bytes = n;
-        progress(readShare + writeShare * Math.min(1, n / Math.max(1, total)));
-      };
-      const head = inPlace
-        ? (() => {
-          const plan = planRange(src.media, range);
-          return planMp4InPlace(plan.parts, { startMs: plan.showFromMs }, {
-            headBytes: reserve,
-            payloadBytes: src.media.file.size - reserve,
+            onBytes: onBytes(source.size),
           });
-        })()
-        : undefined;
-      if (head) {
-        const f = await Deno.open(partial, { write: true });
-        try {
-          await writeAll(f, head);
-          await f.syncData();
-        } finally {
-          f.close();
+          await Deno.rename(partial, final);
+          job.bytes = source.size;
         }
-        await Deno.rename(partial, final);
-        job.bytes = (await Deno.stat(final)).size;
-      } else if (r.format === "hls") {
-        await this.#writeHls(job, src, range, final, work, signal, onBytes);
-      } else {
-        if (inPlace) {
-          // The head did not fit its room: the frames move to a file of their own first.
-          await Deno.rename(partial, `${work}/payload.bin`);
-          src = {
-            ...src,
-            media: {
-              ...src.media,
-              file: { ...src.media.file, realPath: `${work}/payload.bin` },
-            },
-          };
-        }
-        const source = r.format === "mp4"
-          ? mp4Source(src.media, range)
-          : flvSource(src.media, range);
-        job.partial = partial;
-        await this.#save(job);
-        await writePieces(src.media.file.realPath, source, partial, {
-          signal,
-          onBytes: onBytes(source.size),
-        });
-        await Deno.rename(partial, final);
-        job.bytes = source.size;
+        job.partial = undefined;
+        const result = await indexFile(
+          r.format === "hls" ? `${work}/clip.mp4` : final,
+        )
+          .catch(() => undefined);
+        job.duration = result
+          ? Math.round(result.index.durationMs) / 1000
+          : undefined;
       }
-      job.partial = undefined;
-      const result = await indexFile(
-        r.format === "hls" ? `${work}/clip.mp4` : final,
-      )
-        .catch(() => undefined);
-      job.duration = result
-        ? Math.round(result.index.durationMs) / 1000
-        : undefined;
       job.path = rel;
       job.url = this.#o.libraryPrefix === undefined
         ? undefined
@@ -885,6 +898,141 @@ export class ClipJobs {
     await writeFileDurably(`${final}.tmp`, new TextEncoder().encode(text));
     await Deno.rename(`${final}.tmp`, final);
     job.bytes = written + text.length;
+  }
+
+  /**
+   * An HLS clip of the DVR out of the kept segments ({@link planDvrHlsClip}): those inside
+   * the range hard-linked (copied across disks), the two ends sliced at keyframes, the
+   * playlist last. False (nothing written) when the segments cannot be cut so: remux instead.
+   */
+  async #hlsOfKeptSegments(
+    job: ClipJob,
+    r: Extract<ClipRequest, { source: "dvr" }>,
+    final: string,
+    signal: AbortSignal,
+    progress: (fraction: number) => void,
+  ): Promise<boolean> {
+    const view = this.#d.dvr.view(r.app, r.stream);
+    if (!view) return false;
+    const segments = selectRange(view, r.startMs, r.endMs, {
+      nowMs: this.#now(),
+      open: true,
+    });
+    const after = segments.length > 0
+      ? view.segments[view.segments.indexOf(segments.at(-1)!) + 1]
+      : undefined;
+    if (after && after.session === segments.at(-1)!.session) {
+      segments.push(after);
+    }
+    const streamDir = this.#d.dvr.streamDir(r.app, r.stream);
+    const read = new Map<DvrSegment, Uint8Array>();
+    const gone = (cause: unknown) =>
+      new ArchiveError(
+        ArchiveErrorCode.OutOfWindow,
+        `Cannot clip ${r.app}/${r.stream}: the range left the DVR window while it was cut`,
+        { cause },
+      );
+    const pieces = await planDvrHlsClip(
+      segments,
+      r.startMs,
+      r.endMs,
+      async (s) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = await Deno.readFile(`${streamDir}/${s.name}`);
+        } catch (cause) {
+          if (cause instanceof Deno.errors.NotFound) throw gone(cause);
+          throw cause;
+        }
+        try {
+          const map = scanTsKeyframes(bytes);
+          read.set(s, bytes);
+          return map;
+        } catch {
+          return undefined; // not ours to slice: remuxed instead
+        }
+      },
+    );
+    if (!pieces) return false;
+    const base = final.slice(0, -".m3u8".length);
+    const name = base.slice(base.lastIndexOf("/") + 1);
+    const dir = base.slice(0, base.lastIndexOf("/"));
+    const partial = `${dir}/.${name}.part`;
+    job.partial = partial;
+    await this.#save(job);
+    await Deno.mkdir(partial, { recursive: true });
+    const toSync: string[] = [];
+    let bytes = 0;
+    try {
+      for (let n = 0; n < pieces.length; n++) {
+        if (signal.aborted) {
+          throw new ArchiveError(ArchiveErrorCode.Cancelled, "Cancelled");
+        }
+        const p = pieces[n]!;
+        const out = `${partial}/${n}.ts`;
+        if (p.whole) {
+          const src = `${streamDir}/${p.segment.name}`;
+          try {
+            // Kept segments never change: the clip shares their blocks.
+            await Deno.link(src, out);
+          } catch (cause) {
+            if (cause instanceof Deno.errors.NotFound) throw gone(cause);
+            await Deno.copyFile(src, out).catch((err) => {
+              throw err instanceof Deno.errors.NotFound ? gone(err) : err;
+            });
+            toSync.push(out);
+          }
+          bytes += p.segment.bytes;
+        } else {
+          const slice = sliceTs(
+            read.get(p.segment)!,
+            p.map!,
+            p.fromPacket,
+            p.toPacket,
+          );
+          await Deno.writeFile(out, slice);
+          toSync.push(out);
+          bytes += slice.byteLength;
+        }
+        job.bytes = bytes;
+        progress((n + 1) / pieces.length);
+      }
+      // Synced together (the disk takes them as one batch), then named.
+      await syncFiles(toSync);
+      await syncDir(partial);
+    } catch (err) {
+      if (err instanceof ArchiveError) throw err;
+      throw isDiskFull(err)
+        ? new ArchiveError(
+          ArchiveErrorCode.DiskFull,
+          "Cannot clip: the disk is full",
+          { cause: err },
+        )
+        : err;
+    }
+    await Deno.rename(partial, base);
+    job.partial = final;
+    const text = renderMediaPlaylist({
+      mediaSequence: 0,
+      discontinuitySequence: 0,
+      playlistType: "VOD",
+      ended: true,
+      segments: pieces.map((p, n) => ({
+        uri: `${encodeURIComponent(name)}/${n}.ts`,
+        durationSeconds: p.durationMs / 1000,
+        programDateTimeMs: p.programDateTimeMs,
+        discontinuity: p.discontinuity,
+      })),
+    });
+    await writeFileDurably(`${final}.tmp`, new TextEncoder().encode(text));
+    await Deno.rename(`${final}.tmp`, final);
+    await syncDir(dir);
+    job.partial = undefined;
+    job.bytes = bytes + text.length;
+    let ms = 0;
+    for (const p of pieces) ms += p.durationMs;
+    job.duration = Math.round(ms) / 1000;
+    return true;
   }
 
   /** The clip's path in the library, unique among files and jobs. */

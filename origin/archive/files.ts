@@ -37,6 +37,27 @@ export async function writeFileDurably(
   }
 }
 
+/** fsyncs every file in `paths`, `parallel` at a time (written earlier, synced as a batch). */
+export async function syncFiles(
+  paths: readonly string[],
+  parallel = 8,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const f = await Deno.open(paths[next++]!, { read: true, write: true });
+      try {
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, paths.length) }, worker),
+  );
+}
+
 /** fsync of a folder, so the names created in it survive a power loss (best effort). */
 export async function syncDir(dir: string): Promise<void> {
   try {

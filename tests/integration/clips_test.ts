@@ -1,8 +1,8 @@
 /**
  * Clips with real peers, through the admin API: ffmpeg publishes 12 s (1 s GOPs); a 6 s clip of
  * the DVR window is created (202 at once, progress reported, then the library path), plays in
- * ffprobe from the library within one GOP of what was asked, and exactly with `exact: true`; a
- * clip of that clip (a library file, by path) plays too.
+ * ffprobe from the library within one GOP of what was asked, and exactly with `exact: true`; an
+ * HLS package of the range and a clip of that clip (a library file, by path) play too.
  */
 import assert from "node:assert/strict";
 import { parseConfig } from "../../config/mod.ts";
@@ -141,6 +141,12 @@ Deno.test({
       assert.equal(e.frames, 150, "6 s at 25 fps, exactly");
       assert.ok(Math.abs(e.seconds - 6) < 0.041, `exact: ${e.seconds} s`);
 
+      // An HLS package of the same range (the kept segments reused): plays over HTTP.
+      const hls = await clip({ ...asked, format: "hls", name: "pkg" });
+      assert.equal(hls.done.path, "clips/live/cl/pkg.m3u8");
+      const h = await probedSeconds(`${http}${hls.done.url}`);
+      assert.ok(Math.abs(h - 6) <= GOP_S, `HLS package: ${h} s for 6 s`);
+
       // A clip of a library file (the first clip, now VOD): seconds of the file, as FLV.
       const fromFile = await clip({
         path: done.path,
@@ -173,9 +179,9 @@ Deno.test({
       await missing.body?.cancel();
       const list = await (await fetch(`${http}/admin/clips`, { headers: auth }))
         .json();
-      assert.equal(list.jobs.length, 3);
+      assert.equal(list.jobs.length, 4);
       const metrics = await (await fetch(`${http}/metrics`)).text();
-      assert.match(metrics, /meridian_origin_clip_jobs\{state="done"\} 3/);
+      assert.match(metrics, /meridian_origin_clip_jobs\{state="done"\} 4/);
     } finally {
       await pub?.stop();
       await origin?.close();

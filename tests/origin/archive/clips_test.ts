@@ -43,6 +43,8 @@ async function setup(
     lib?: string;
     log?: ReturnType<typeof captureLogger>;
     ffmpegPath?: string;
+    /** The live packager's segment target (2 s GOPs: 4000 puts two in a segment). */
+    targetDurationMs?: number;
   } = {},
 ): Promise<Setup> {
   const dir = await Deno.makeTempDir({ prefix: "meridian-clips-" });
@@ -61,6 +63,9 @@ async function setup(
   const hls = new HlsStream({
     streamName: "cam",
     segmentNamePrefix: "c",
+    ...(opts.targetDurationMs
+      ? { targetDurationMs: opts.targetDurationMs }
+      : {}),
     now: () => T0 + ts,
     onSegmentClosed: (s) => dvr.onSegment(hub, s),
   });
@@ -229,6 +234,108 @@ Deno.test("clips: an HLS package in the library (playlist and segments), served 
       assert.equal(seg.headers.get("content-type"), "video/mp2t");
       assert.equal((await seg.arrayBuffer()).byteLength % 188, 0);
     }
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("clips: an HLS clip of the DVR reuses the kept segments: those inside hard-linked, the ends sliced at keyframes", async () => {
+  // 4 s segments of two 2 s GOPs: the cuts fall inside segments.
+  const t = await setup({ targetDurationMs: 4000 });
+  try {
+    const dvrDir = t.dvr.streamDir("live", "cam");
+    const kept = t.dvr.view("live", "cam")!.segments;
+    assert.ok(
+      kept.every((s) =>
+        Math.abs(s.durationMs - 4000) < 100 || s === kept.at(-1)
+      ),
+    );
+    const cut = async (startS: number, endS: number, name: string) => {
+      const job = await t.jobs.submit({
+        app: "live",
+        stream: "cam",
+        start: unix(T0 + startS * 1000),
+        end: unix(T0 + endS * 1000),
+        format: "hls",
+        name,
+      });
+      const done = await finished(t.jobs, job.id);
+      assert.equal(done.state, "done", JSON.stringify(done.error));
+      const text = await Deno.readTextFile(`${t.lib}/${done.path}`);
+      return { done, p: parseMediaPlaylist(text) };
+    };
+    // 2.5..9.5 s: from the keyframe at 2 s (the second half of [0, 4)), [4, 8) whole, to the
+    // keyframe at 8 s (the start of [8, 12): nothing of it).
+    const a = await cut(2.5, 9.5, "a");
+    assert.deepEqual(
+      a.p.segments.map((s) => s.durationSeconds),
+      [2, 4],
+    );
+    assert.equal(a.done.duration, 6);
+    assert.equal(a.p.segments[0]!.programDateTimeMs, T0 + 2000);
+    assert.equal(
+      a.p.segments[1]!.programDateTimeMs,
+      kept[1]!.programDateTimeMs,
+    );
+    assert.ok(a.p.segments.every((s) => !s.discontinuity));
+    const whole = await Deno.stat(`${t.lib}/clips/live/cam/a/1.ts`);
+    const source = await Deno.stat(`${dvrDir}/${kept[1]!.name}`);
+    assert.equal(
+      whole.ino,
+      source.ino,
+      "the kept segment itself (a hard link)",
+    );
+    const head = await Deno.readFile(`${t.lib}/clips/live/cam/a/0.ts`);
+    assert.ok(head.byteLength < source.size, "the first piece is sliced");
+    // 2.5..7 s: both ends inside [4, 8)'s neighbours: [2, 4) of [0, 4), [4, 6) of [4, 8).
+    const b = await cut(2.5, 7, "b");
+    assert.deepEqual(
+      b.p.segments.map((s) => s.durationSeconds),
+      [2, 2],
+    );
+    // 0.5..3.5 s: one piece, [0, 2) of [0, 4).
+    const c = await cut(0.5, 3.5, "c");
+    assert.deepEqual(c.p.segments.map((s) => s.durationSeconds), [2]);
+    if (haveFfmpeg) {
+      for (const [name, want] of [["a", 6], ["b", 4], ["c", 2]] as const) {
+        const out = await runPeer("ffprobe", [
+          "-v",
+          "error",
+          "-show_entries",
+          "stream=codec_type:format=duration",
+          "-of",
+          "json",
+          `${t.lib}/clips/live/cam/${name}.m3u8`,
+        ]);
+        assert.equal(out.code, 0, out.stderr);
+        assert.equal(out.stderr, "", `${name}: no decode error`);
+        const probed = JSON.parse(out.stdout);
+        assert.deepEqual(
+          probed.streams.map((s: { codec_type: string }) => s.codec_type)
+            .sort(),
+          ["audio", "video"],
+        );
+        assert.ok(
+          Math.abs(Number(probed.format.duration) - want) < 0.2,
+          `${name}: ffprobe ${probed.format.duration} s for ${want} s`,
+        );
+      }
+    }
+    // A library file's HLS clip is remuxed (no kept segments to reuse).
+    const job = await t.jobs.submit({
+      path: "demo.flv",
+      start: 2,
+      end: 8,
+      format: "hls",
+      name: "from-file",
+    });
+    const done = await finished(t.jobs, job.id);
+    assert.equal(done.state, "done", JSON.stringify(done.error));
+    const p = parseMediaPlaylist(
+      await Deno.readTextFile(`${t.lib}/${done.path}`),
+    );
+    const total = p.segments.reduce((n, s) => n + s.durationSeconds, 0);
+    assert.ok(Math.abs(total - 6) < 0.1, `${total}`);
   } finally {
     await t.close();
   }
