@@ -122,7 +122,8 @@ const minute: FlvTag[] = [
   { type: 9, timestampMs: 0, data: avcConfig() },
   { type: 8, timestampMs: 0, data: new Uint8Array([0xaf, 0, 0x12, 0x10]) },
 ];
-for (let v = 0, a = 0; v < 25 * 60;) {
+let a = 0;
+for (let v = 0; v < 25 * 60;) {
   const vt = v * 40;
   const at = Math.round((a * 1024 * 1000) / 44100);
   if (at < vt) {
