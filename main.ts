@@ -13,12 +13,20 @@ import { createLogger, describeError, type Logger } from "./log/mod.ts";
 import { MetricsRegistry } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
 import { startMemoryTrim } from "./runtime/memory_trim.ts";
+import { endpointUrl, NodeAnnouncer } from "./runtime/node_announcer.ts";
+import { writeConfigChanges } from "./runtime/config_file.ts";
+import {
+  RoleStartError,
+  RoleSupervisor,
+  type SupervisedRole,
+} from "./runtime/supervisor.ts";
 import type { ControlSecrets } from "./control/mod.ts";
 import { openStore, type SharedStore } from "./store/mod.ts";
 
-/** A running role. */
-interface RoleHandle {
-  close(): Promise<void>;
+/** What the roles run with: the config and the node's secrets resolved from it. */
+interface RunConfig {
+  readonly config: MeridianConfig;
+  readonly secrets: ControlSecrets;
 }
 
 /** What the process shares with every role it starts. */
@@ -27,93 +35,228 @@ interface RoleContext {
   readonly metrics: MetricsRegistry;
   /** The one shared store of the process, opened before any role that needs it. */
   readonly store: SharedStore;
-  /** The node's service password and admin token (configured, or generated once in dataDir). */
-  readonly secrets: ControlSecrets;
+  /** The console's view of the running config and its way to change it. */
+  readonly settings: {
+    current(): MeridianConfig;
+    apply(next: MeridianConfig): Promise<unknown>;
+  };
 }
 
-type RoleStarter = (
-  config: MeridianConfig,
-  ctx: RoleContext,
-) => Promise<RoleHandle>;
+/** Secrets without the one-time `generated` note (which must not restart anything). */
+const secretInputs = (s: ControlSecrets) => ({
+  adminToken: s.adminToken,
+  servicePassword: s.servicePassword,
+});
 
 /**
  * The roles this build has, in start order (the local edge registers before the scheduler reads).
  * Roles other than the origin are imported when started: an origin-only node does not hold the
  * edge's, scheduler's and console's modules (7 MiB of idle RSS, BENCHMARKS.md). The specifiers
- * are literal, so `deno compile` still bundles them.
+ * are literal, so `deno compile` still bundles them. `inputs` is what each reads from the
+ * config: a console edit restarts exactly the roles whose inputs changed.
  */
-const ROLES: Readonly<Record<string, RoleStarter>> = {
-  origin: async (config, { log, metrics, store, secrets }) => {
-    // One admin token for the whole node unless the origin names its own (as the edge does).
-    const originConfig = {
-      ...config.origin,
-      adminToken: config.origin.adminToken || secrets.adminToken,
-    };
-    const o = await startOrigin(originConfig, {
-      log: log.child("origin"),
-      metrics,
-      store,
+const ROLES: Readonly<
+  Record<string, (ctx: RoleContext) => SupervisedRole<RunConfig>>
+> = {
+  origin: ({ log, metrics, store }) => ({
+    inputs: ({ config, secrets }) => ({
+      // One admin token for the whole node unless the origin names its own (as the edge does).
+      origin: {
+        ...config.origin,
+        adminToken: config.origin.adminToken || secrets.adminToken,
+      },
       auth: config.auth,
       dataDir: config.dataDir,
       limits: config.limits,
-    });
-    console.log(
-      `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
-        `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`,
-    );
-    return o;
-  },
-  control: async (config, { log, metrics, store, secrets }) => {
-    const { startControl } = await import("./control/mod.ts");
-    const c = await startControl(config.control, {
-      store,
+      tls: config.tls,
+    }),
+    start: async ({ config, secrets }) => {
+      const originConfig = {
+        ...config.origin,
+        adminToken: config.origin.adminToken || secrets.adminToken,
+      };
+      const o = await startOrigin(originConfig, {
+        log: log.child("origin"),
+        metrics,
+        store,
+        auth: config.auth,
+        dataDir: config.dataDir,
+        limits: config.limits,
+        tls: config.tls,
+      });
+      console.log(
+        `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
+          `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}` +
+          (o.rtmpsPort
+            ? `  rtmps://${config.origin.hostname}:${o.rtmpsPort}/{app}/{stream}`
+            : "") +
+          (o.httpsPort
+            ? `  https://${config.origin.hostname}:${o.httpsPort}/`
+            : ""),
+      );
+      return {
+        endpoints: {
+          "origin.http": endpointUrl(
+            "http",
+            config.origin.hostname,
+            o.httpPort,
+          ),
+          "origin.rtmp": endpointUrl(
+            "rtmp",
+            config.origin.hostname,
+            o.rtmpPort,
+          ),
+          ...(o.httpsPort
+            ? {
+              "origin.https": endpointUrl(
+                "https",
+                config.origin.hostname,
+                o.httpsPort,
+              ),
+            }
+            : {}),
+          ...(o.rtmpsPort
+            ? {
+              "origin.rtmps": endpointUrl(
+                "rtmps",
+                config.origin.hostname,
+                o.rtmpsPort,
+              ),
+            }
+            : {}),
+        },
+        close: () => o.close(),
+      };
+    },
+  }),
+  control: ({ log, metrics, store, settings }) => ({
+    inputs: ({ config, secrets }) => ({
+      control: config.control,
+      secrets: secretInputs(secrets),
       dataDir: config.dataDir,
-      log: log.child("control"),
-      metrics,
-      secrets,
-      fullConfig: config,
       limits: config.limits,
-    });
-    console.log(
-      `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
-    );
-    return c;
-  },
-  edge: async (config, { log, metrics, store, secrets }) => {
-    // One admin token for the whole node unless the edge names its own.
-    const edgeConfig = {
-      ...config.edge,
-      adminToken: config.edge.adminToken || secrets.adminToken,
-    };
-    const { startEdge } = await import("./edge/mod.ts");
-    const e = await startEdge(edgeConfig, {
-      log: log.child("edge"),
-      metrics,
-      store,
+      tls: config.tls,
+    }),
+    start: async ({ config, secrets }) => {
+      const { startControl } = await import("./control/mod.ts");
+      const c = await startControl(config.control, {
+        store,
+        dataDir: config.dataDir,
+        log: log.child("control"),
+        metrics,
+        secrets,
+        fullConfig: config,
+        settings,
+        limits: config.limits,
+        tls: config.tls,
+      });
+      console.log(
+        `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}` +
+          (c.httpsUrl ? `  ${c.httpsUrl}` : ""),
+      );
+      return {
+        endpoints: {
+          "control.http": c.url.replace(/\/$/, ""),
+          ...(c.httpsUrl
+            ? { "control.https": c.httpsUrl.replace(/\/$/, "") }
+            : {}),
+        },
+        close: () => c.close(),
+      };
+    },
+  }),
+  edge: ({ log, metrics, store }) => ({
+    inputs: ({ config, secrets }) => ({
+      edge: {
+        ...config.edge,
+        adminToken: config.edge.adminToken || secrets.adminToken,
+      },
       auth: config.auth,
       limits: config.limits,
-    });
-    console.log(`Meridian edge:      viewers http://${e.hostname}:${e.port}/`);
-    return e;
-  },
-  scheduler: async (config, { log, metrics, store, secrets }) => {
-    const schedulerConfig = {
-      ...config.scheduler,
-      adminToken: config.scheduler.adminToken || secrets.adminToken,
-    };
-    const { startScheduler } = await import("./scheduler/mod.ts");
-    const s = await startScheduler(schedulerConfig, {
-      log: log.child("scheduler"),
-      metrics,
-      store,
+      tls: config.tls,
+    }),
+    start: async ({ config, secrets }) => {
+      // One admin token for the whole node unless the edge names its own.
+      const edgeConfig = {
+        ...config.edge,
+        adminToken: config.edge.adminToken || secrets.adminToken,
+      };
+      const { startEdge } = await import("./edge/mod.ts");
+      const e = await startEdge(edgeConfig, {
+        log: log.child("edge"),
+        metrics,
+        store,
+        auth: config.auth,
+        limits: config.limits,
+        tls: config.tls,
+      });
+      console.log(
+        `Meridian edge:      viewers http://${e.hostname}:${e.port}/` +
+          (e.httpsPort ? `  https://${e.hostname}:${e.httpsPort}/` : ""),
+      );
+      return {
+        endpoints: {
+          "edge.http": endpointUrl("http", e.hostname, e.port),
+          ...(e.httpsPort
+            ? { "edge.https": endpointUrl("https", e.hostname, e.httpsPort) }
+            : {}),
+        },
+        close: () => e.close(),
+      };
+    },
+  }),
+  scheduler: ({ log, metrics, store }) => ({
+    inputs: ({ config, secrets }) => ({
+      scheduler: {
+        ...config.scheduler,
+        adminToken: config.scheduler.adminToken || secrets.adminToken,
+      },
       limits: config.limits,
-    });
-    console.log(
-      `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +
-        `dashboard http://${config.scheduler.hostname}:${s.httpPort}/dashboard`,
-    );
-    return s;
-  },
+      tls: config.tls,
+    }),
+    start: async ({ config, secrets }) => {
+      const schedulerConfig = {
+        ...config.scheduler,
+        adminToken: config.scheduler.adminToken || secrets.adminToken,
+      };
+      const { startScheduler } = await import("./scheduler/mod.ts");
+      const s = await startScheduler(schedulerConfig, {
+        log: log.child("scheduler"),
+        metrics,
+        store,
+        limits: config.limits,
+        tls: config.tls,
+      });
+      console.log(
+        `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +
+          `dashboard http://${config.scheduler.hostname}:${s.httpPort}/dashboard`,
+      );
+      return {
+        endpoints: {
+          "scheduler.http": endpointUrl(
+            "http",
+            config.scheduler.hostname,
+            s.httpPort,
+          ),
+          "scheduler.dns": endpointUrl(
+            "dns",
+            config.scheduler.hostname,
+            s.dnsPort,
+          ),
+          ...(s.httpsPort
+            ? {
+              "scheduler.https": endpointUrl(
+                "https",
+                config.scheduler.hostname,
+                s.httpsPort,
+              ),
+            }
+            : {}),
+        },
+        close: () => s.close(),
+      };
+    },
+  }),
 };
 
 const USAGE = `Usage: deno task start [--config meridian.yaml] [--roles ${
@@ -173,6 +316,17 @@ async function main(args: string[]): Promise<number> {
   const trim = startMemoryTrim(config.memory.trimIntervalSeconds * 1000);
   const metrics = new MetricsRegistry();
 
+  // Every role has an admin API now (the origin's: virtual-live channels, clips, recordings,
+  // programmes); an origin-only node that names its own origin.adminToken still never makes
+  // the node's secrets.
+  const resolveSecrets = async (c: MeridianConfig): Promise<ControlSecrets> =>
+    roles.some((r) => r !== "origin") || c.origin.adminToken === ""
+      ? await (await import("./control/mod.ts")).resolveControlSecrets(
+        c.control,
+        c.dataDir,
+      )
+      : { servicePassword: "", adminToken: "", generated: {} };
+
   // One store for the whole process (one KV handle, one feed poller), closed after the roles.
   let store: SharedStore;
   let secrets: ControlSecrets;
@@ -181,17 +335,7 @@ async function main(args: string[]): Promise<number> {
       log: log.child("store"),
       metrics,
     });
-    // Every role has an admin API now (the origin's: virtual-live channels, clips, recordings,
-    // programmes); an origin-only node that names its own origin.adminToken still never makes
-    // the node's secrets.
-    secrets = roles.some((r) =>
-        r !== "origin"
-      ) || config.origin.adminToken === ""
-      ? await (await import("./control/mod.ts")).resolveControlSecrets(
-        config.control,
-        config.dataDir,
-      )
-      : { servicePassword: "", adminToken: "", generated: {} };
+    secrets = await resolveSecrets(config);
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });
     trim?.stop();
@@ -208,28 +352,71 @@ async function main(args: string[]): Promise<number> {
       `Generated admin token:            ${secrets.generated.adminToken}`,
     );
   }
-  const ctx: RoleContext = { log, metrics, store, secrets };
-  const handles: { role: string; handle: RoleHandle }[] = [];
-  for (const role of roles) {
-    try {
-      handles.push({ role, handle: await ROLES[role]!(config, ctx) });
-    } catch (err) {
-      // The failed role closed what it had opened; close the roles started before it, newest
-      // first, so the process leaves nothing bound while it exits (or a supervisor retries).
-      log.error("start-up failed", { role, error: describeError(err) });
-      for (const { role: started, handle } of handles.reverse()) {
-        await handle.close().catch((e) =>
-          log.warn("close failed", { role: started, error: describeError(e) })
+  const configPath = parsed.values.config;
+  // deno-lint-ignore prefer-const
+  let supervisor: RoleSupervisor<RunConfig>;
+  const ctx: RoleContext = {
+    log,
+    metrics,
+    store,
+    settings: {
+      current: () => supervisor.config.config,
+      // The role answering the request that asked for it (control) restarts after answering;
+      // a change that runs is then written into the --config file (comments kept).
+      apply: async (next) => {
+        const before = supervisor.config.config;
+        const outcome = await supervisor.apply(
+          { config: next, secrets: await resolveSecrets(next) },
+          ["control"],
         );
-      }
-      await store.close().catch(() => {});
-      log.info("closed the roles started before the failure", {
-        roles: handles.map((h) => h.role),
-      });
-      trim?.stop();
-      return 1;
-    }
+        if (!configPath) return { ...outcome, persisted: false };
+        try {
+          const keys = await writeConfigChanges(configPath, before, next);
+          log.info("config file updated", {
+            file: configPath,
+            keys: keys.length,
+          });
+          return { ...outcome, persisted: true };
+        } catch (e) {
+          log.warn("config applied but not written to its file", {
+            file: configPath,
+            error: describeError(e),
+          });
+          return { ...outcome, persisted: false };
+        }
+      },
+    },
+  };
+  const supervised: Record<string, SupervisedRole<RunConfig>> = {};
+  for (const r of roles) supervised[r] = ROLES[r]!(ctx);
+  supervisor = new RoleSupervisor(supervised, roles, { config, secrets }, {
+    log,
+  });
+  try {
+    await supervisor.start();
+  } catch (err) {
+    // The failed role closed what it had opened; the supervisor closed the roles started
+    // before it, newest first, so the process leaves nothing bound while it exits.
+    const failed = err instanceof RoleStartError ? err : undefined;
+    log.error("start-up failed", {
+      ...(failed ? { role: failed.role } : {}),
+      error: describeError(failed?.cause ?? err),
+    });
+    await store.close().catch(() => {});
+    log.info("closed the roles started before the failure", {
+      roles: failed?.closed ?? [],
+    });
+    trim?.stop();
+    return 1;
   }
+  const announcer = new NodeAnnouncer(store.nodes, {
+    roles,
+    endpoints: supervisor.endpoints(),
+    metrics,
+    log: log.child("nodes"),
+  });
+  supervisor.onChange(() => announcer.update(roles, supervisor.endpoints()));
+  announcer.start();
 
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -237,11 +424,8 @@ async function main(args: string[]): Promise<number> {
   }
   const sig = await stopped;
   log.info("shutting down", { signal: sig });
-  for (const { role, handle } of handles.reverse()) {
-    await handle.close().catch((e) =>
-      log.warn("close failed", { role, error: describeError(e) })
-    );
-  }
+  await announcer.close();
+  await supervisor.close();
   await store.close().catch((e) =>
     log.warn("close failed", { error: describeError(e) })
   );

@@ -52,3 +52,16 @@ export {
   verifySession,
 } from "./session.ts";
 export { type Refusal, refusal, RevocationWatch } from "./revocation.ts";
+export {
+  b64url,
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  MAX_PBKDF2_ITERATIONS,
+  MIN_PASSWORD_LENGTH,
+  MIN_PBKDF2_ITERATIONS,
+  PASSWORD_HASH_RE,
+  passwordHashProblem,
+  PBKDF2_ITERATIONS,
+  SALT_BYTES,
+  verifyPassword,
+} from "./password.ts";

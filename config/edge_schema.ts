@@ -10,6 +10,11 @@
  */
 
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
 
 /** One origin the edge pulls from. */
 export interface EdgeOriginConfig {
@@ -27,6 +32,11 @@ export interface EdgeConfig {
   readonly hostname: string;
   /** Viewer port (INTERFACES.md: 8080). 0 picks a free port (tests). */
   readonly port: number;
+  /**
+   * HTTPS for viewers (8443 by default; 443 in production), beside the HTTP port, on the same
+   * handler and cache: on once it has a certificate (`net/tls/`).
+   */
+  readonly tls: TlsListenerConfig;
   /** Bearer token of `/admin/*`; "" disables the admin API (403). */
   readonly adminToken: string;
   /**
@@ -120,6 +130,7 @@ export interface EdgeConfig {
 export const EDGE_DEFAULTS: EdgeConfig = {
   hostname: "127.0.0.1",
   port: 8080,
+  tls: tlsListenerDefaults(8443),
   adminToken: "",
   httpServer: "http1",
   origins: [{ url: "http://127.0.0.1:8090", weight: 1, region: "" }],
@@ -193,6 +204,7 @@ const optional = (check: EdgeConstraint): EdgeConstraint => (v) =>
 /** Constraints by dotted key (array items use `[]`). */
 export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
   "edge.port": intIn(0, 65535),
+  ...tlsListenerConstraints("edge.tls"),
   "edge.httpServer": oneOf("http1", "deno"),
   "edge.origins": nonEmptyList,
   "edge.origins[].url": httpUrl,

@@ -43,3 +43,11 @@ export {
   type VirtualLiveChannel,
   type VirtualLiveScheduleItem,
 } from "./origin_schema.ts";
+export {
+  MAX_TLS_CERTIFICATES,
+  TLS_DEFAULTS,
+  type TlsCertificateConfig,
+  type TlsConfig,
+  type TlsListenerConfig,
+  tlsListenerEnabled,
+} from "./tls_schema.ts";

@@ -9,6 +9,11 @@
  */
 
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
 
 /** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
 export interface VirtualLiveScheduleItem {
@@ -177,6 +182,13 @@ export interface OriginConfig {
   readonly adminToken: string;
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** HTTPS beside the HTTP port (same routes), on once it has a certificate (`net/tls/`). */
+  readonly tls: TlsListenerConfig;
+  /**
+   * RTMPS (RTMP over TLS) publish and play beside the RTMP port, on once it has a certificate
+   * (1936 by default; 443 in production, as platforms' `rtmps://` ingest URLs assume).
+   */
+  readonly rtmps: TlsListenerConfig;
   /**
    * The HTTP server: `http1`, Meridian's own HTTP/1.1 server on raw TCP (live HTTP-FLV written
    * from the hub, each shared buffer framed as a chunk once), or `deno` for Deno.serve.
@@ -246,6 +258,14 @@ export interface OriginConfig {
     readonly maxAgeSeconds: number;
     /** ffmpeg for thumbnails; "" = `ffmpeg` on PATH. */
     readonly ffmpegPath: string;
+    /** Largest file an upload through the admin API may make (bytes); 0 turns uploads off. */
+    readonly maxUploadBytes: number;
+    /**
+     * Trick-play thumbnails (a sprite and a WebVTT track per file, made once and kept in
+     * `${dataDir}/trickplay`): seconds between two thumbnails, at least; long files get
+     * fewer so a sprite stays at most 200 tiles.
+     */
+    readonly trickPlayIntervalSeconds: number;
   };
   /** Access rules per app; apps not listed follow {@link OriginConfig.defaultApp}. */
   readonly apps: readonly OriginAppConfig[];
@@ -270,6 +290,8 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
   adminToken: "",
   rtmpPort: 1935,
   httpPort: 8090,
+  tls: tlsListenerDefaults(8493),
+  rtmps: tlsListenerDefaults(1936),
   httpServer: "http1",
   // A publisher holds about 2.5 MiB before any viewer (measured), plus its GOP cache and HLS
   // window (about 6 MiB at 3 Mbit/s with the defaults): 256 streams stay near 2 GiB and
@@ -308,6 +330,11 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     indexCacheBytes: 256 * 1024 * 1024,
     maxAgeSeconds: 300,
     ffmpegPath: "",
+    // 16 GiB: a two-hour film at 15 Mbit/s (13.5 GB) fits; a console upload beyond that is
+    // better copied to the library folder directly.
+    maxUploadBytes: 16 * 1024 ** 3,
+    // 10 s: a two-minute clip gets 12 thumbnails, a film one every 36 s (200 tiles).
+    trickPlayIntervalSeconds: 10,
   },
   apps: [],
   defaultApp: {
@@ -494,6 +521,8 @@ const scheduleItem: Constraint = (v) => {
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
   "origin.httpPort": intIn(0, 65535),
+  ...tlsListenerConstraints("origin.tls"),
+  ...tlsListenerConstraints("origin.rtmps"),
   "origin.httpServer": oneOf("http1", "deno"),
   "origin.maxStreams": intIn(1, 100_000),
   "origin.rtmp.outChunkSize": intIn(128, 65536),
@@ -510,6 +539,8 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.vod.hlsSegmentSeconds": numIn(1, 60),
   "origin.vod.indexCacheBytes": intIn(1024 * 1024, 2 ** 40),
   "origin.vod.maxAgeSeconds": intIn(0, 31_536_000),
+  "origin.vod.maxUploadBytes": intIn(0, 2 ** 50),
+  "origin.vod.trickPlayIntervalSeconds": intIn(1, 3600),
   "origin.hls.endGraceSeconds": numIn(0, 3600),
   "origin.hls.endedRetentionSeconds": numIn(0.1, 86_400),
   "origin.hls.maxHeldPlaylistRequests": intIn(0, 100_000),

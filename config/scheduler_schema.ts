@@ -11,6 +11,11 @@
  */
 
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
 
 /** One edge the scheduler may answer with (until the shared store's registry replaces it). */
 export interface SchedulerEdgeConfig {
@@ -98,6 +103,11 @@ export interface SchedulerConfig {
   readonly hostname: string;
   readonly dnsPort: number;
   readonly httpPort: number;
+  /**
+   * HTTPS beside the HTTP port (302 scheduler, dashboard, API), on once it has a certificate
+   * (`net/tls/`): a viewer on an HTTPS page follows an `https://` redirect only.
+   */
+  readonly tls: TlsListenerConfig;
   readonly dns: {
     /** Largest UDP response we send, whatever the client offers (RFC 6891 §6.2.5; DNS flag day 2020). */
     readonly maxUdpPayloadBytes: number;
@@ -164,6 +174,11 @@ export interface SchedulerConfig {
     readonly ipv6Path: string;
     /** Replaced files are picked up within this many seconds; 0 never. */
     readonly reloadCheckSeconds: number;
+    /**
+     * "mmap": the files are mapped (resident only where lookups touch, one copy for all DNS
+     * worker threads; replace them by rename, never in place); "read": copied into memory.
+     */
+    readonly load: "mmap" | "read";
   };
   /**
    * The IP-to-ASN database `isp_match` reads (CSV rows `start,end,asn,organisation`, as npm
@@ -223,6 +238,7 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   hostname: "127.0.0.1",
   dnsPort: 5353,
   httpPort: 8070,
+  tls: tlsListenerDefaults(8473),
   dns: {
     maxUdpPayloadBytes: 1232,
     tcpIdleTimeoutMs: 10_000,
@@ -252,7 +268,7 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
       maxEntries: 100_000,
     },
   },
-  geo: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
+  geo: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60, load: "mmap" },
   asn: { ipv4Path: "", ipv6Path: "", reloadCheckSeconds: 60 },
   // China's national carriers, whose networks peer poorly with each other (checked against the
   // shipped data in tests/scheduler/networks_test.ts): 电信 China Telecom (ChinaNet backbone,
@@ -321,6 +337,7 @@ export const MAX_ISP_ASNS = 1024;
 export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dnsPort": intIn(0, 65535),
   "scheduler.httpPort": intIn(0, 65535),
+  ...tlsListenerConstraints("scheduler.tls"),
   // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the usual upper bound.
   "scheduler.dns.maxUdpPayloadBytes": intIn(512, 4096),
   "scheduler.dns.tcpIdleTimeoutMs": intIn(100, 600_000),
@@ -340,6 +357,7 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dns.rateLimit.ipv6PrefixLength": intIn(16, 128),
   "scheduler.dns.rateLimit.maxEntries": intIn(16, 10_000_000),
   "scheduler.geo.reloadCheckSeconds": intIn(0, 86_400),
+  "scheduler.geo.load": oneOf("mmap", "read"),
   "scheduler.health.kind": oneOf("http", "tcp"),
   "scheduler.health.port": intIn(1, 65535),
   "scheduler.health.intervalMs": intIn(50, 3_600_000),

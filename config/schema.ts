@@ -12,6 +12,7 @@
 
 import { parseCidr } from "../geo/ip.ts";
 import { storeUrlProblem } from "../store/url.ts";
+import { passwordHashProblem } from "../access/password.ts";
 import { type Constraint, intIn, oneOf } from "./constraints.ts";
 import {
   EDGE_CONSTRAINTS,
@@ -23,6 +24,15 @@ import {
   ORIGIN_DEFAULTS,
   type OriginConfig,
 } from "./origin_schema.ts";
+import {
+  TLS_CONSTRAINTS,
+  TLS_DEFAULTS,
+  type TlsConfig,
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+  tlsListenerItems,
+} from "./tls_schema.ts";
 import {
   SCHEDULER_CONSTRAINTS,
   SCHEDULER_DEFAULTS,
@@ -56,6 +66,8 @@ export interface StoreConfig {
 export interface ControlConfig {
   readonly hostname: string;
   readonly port: number;
+  /** HTTPS beside the HTTP port (console, admin API, tokens), on once it has a certificate. */
+  readonly tls: TlsListenerConfig;
   /**
    * The `token` of `/gettoken`. Empty: generated at first start, kept in `${dataDir}`, printed
    * once. When set: at least 12 characters.
@@ -70,6 +82,23 @@ export interface ControlConfig {
   readonly defaultTokenDurationSeconds: number;
   /** Uses of a token minted without `limit`; 0 means unlimited (only the duration bounds it). */
   readonly defaultTokenUses: number;
+  /**
+   * Named console accounts besides the admin token: `viewer` sees everything and changes
+   * nothing, `admin` may do anything the admin token does. Passwords are kept only as hashes
+   * (`deno task hash-password`). @default []
+   */
+  readonly operators: readonly {
+    readonly name: string;
+    readonly passwordHash: string;
+    readonly role: "viewer" | "admin";
+  }[];
+  /** A console sign-in lasts this long (seconds). */
+  readonly sessionSeconds: number;
+  /**
+   * Mark the console's session cookie `Secure` always (behind a TLS-terminating proxy); a
+   * request that arrives over https gets it anyway.
+   */
+  readonly secureCookies: boolean;
   /** Per-client-IP lockout after wrong service passwords or admin tokens. */
   readonly lockout: {
     /** Wrong attempts within `windowSeconds` that lock the client out. */
@@ -138,6 +167,8 @@ export interface MeridianConfig {
   readonly log: LogConfig;
   readonly memory: MemoryConfig;
   readonly limits: LimitsConfig;
+  /** TLS of every listener: handshake deadline, certificate reload, upstream CAs. */
+  readonly tls: TlsConfig;
   readonly origin: OriginConfig;
   readonly store: StoreConfig;
   readonly control: ControlConfig;
@@ -166,15 +197,21 @@ export const DEFAULTS: MeridianConfig = {
     // An encoder host may push dozens of channels; players behind NAT share an address too.
     rtmp: { maxConnections: 10_000, maxConnectionsPerAddress: 64 },
   },
+  tls: TLS_DEFAULTS,
   origin: ORIGIN_DEFAULTS,
   store: { url: "", path: "" },
   control: {
     hostname: "127.0.0.1",
     port: 8088,
+    tls: tlsListenerDefaults(8488),
     servicePassword: "",
     adminToken: "",
     defaultTokenDurationSeconds: 3600,
     defaultTokenUses: 0,
+    operators: [],
+    // 8 h: a working day, after which the console asks again.
+    sessionSeconds: 8 * 3600,
+    secureCookies: false,
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
   },
   auth: { enabled: false, sessionSecret: "", sessionSeconds: 6 * 3600 },
@@ -209,6 +246,11 @@ export interface ListItemSchema {
  * default's first item as template, every key required.
  */
 export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
+  ...tlsListenerItems("edge.tls"),
+  ...tlsListenerItems("origin.tls"),
+  ...tlsListenerItems("origin.rtmps"),
+  ...tlsListenerItems("scheduler.tls"),
+  ...tlsListenerItems("control.tls"),
   "origin.apps[]": {
     template: {
       name: "",
@@ -282,6 +324,10 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
     },
     required: ["name", "value"],
   },
+  "control.operators[]": {
+    template: { name: "", passwordHash: "", role: "viewer" },
+    required: ["name", "passwordHash"],
+  },
   "scheduler.zones[].steered[]": {
     template: { ...SCHEDULER_DEFAULTS.zones[0]!.steered[0]!, name: "" },
     required: ["name"],
@@ -303,9 +349,24 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   // Parsed fully here (scheme, host, port, db), so a bad URL stops start-up naming the key.
   "store.url": storeUrlProblem,
   "control.port": intIn(0, 65535),
+  ...tlsListenerConstraints("control.tls"),
+  ...TLS_CONSTRAINTS,
   // Ten years, the same bound `/gettoken?duration=` has.
   "control.defaultTokenDurationSeconds": intIn(1, 315_360_000),
   "control.defaultTokenUses": intIn(0, 1_000_000_000),
+  "control.operators": (v) => {
+    const names = (v as readonly { name: string }[]).map((x) => x.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    return dup === undefined ? undefined : `unique names (${dup} repeats)`;
+  },
+  "control.operators[].name": (v) =>
+    typeof v === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(v)
+      ? undefined
+      : "a name of 1..64 characters of [A-Za-z0-9_.-]",
+  "control.operators[].passwordHash": (v) =>
+    typeof v === "string" ? passwordHashProblem(v) : "a string",
+  "control.operators[].role": oneOf("viewer", "admin"),
+  "control.sessionSeconds": intIn(60, 7 * 86_400),
   "control.lockout.maxFailures": intIn(1, 1000),
   "control.lockout.windowSeconds": intIn(1, 86_400),
   "control.lockout.lockSeconds": intIn(1, 604_800),

@@ -7,7 +7,8 @@
  * - `POST /admin/prefetch`: published on the shared feed; every edge warms the paths
  * - `GET /admin/edges`, `POST|DELETE /admin/edges/{id}/drain`: the edge registry (`store.edges`)
  * - `GET /admin/streams`: every origin's live streams (the store's stream directory)
- * - `GET /admin/config`: the running config, secrets redacted
+ * (`GET /admin/config` and the console's other routes live in ./settings.ts, ./overview.ts,
+ * ./origin_proxy.ts and ./scheduler_view.ts.)
  *
  * @module
  */
@@ -23,6 +24,7 @@ import {
   type OriginListing,
   type RegistrySnapshot,
   type SharedStore,
+  streamKey,
   type TokenState,
 } from "../store/mod.ts";
 
@@ -34,7 +36,6 @@ import {
   readJsonBody,
   textError,
 } from "../net/http/respond.ts";
-import { redactConfig } from "./config_view.ts";
 import {
   checkAppName,
   MAX_TOKEN_DURATION_SECONDS,
@@ -43,6 +44,8 @@ import {
   mintToken,
 } from "./gettoken.ts";
 import { parsePurgeRequest, type PurgeRequest } from "../cluster/mod.ts";
+import type { BitrateSampler } from "./bitrate.ts";
+import type { ControlEnv } from "./console_auth.ts";
 import { isTokenFormat } from "../access/mod.ts";
 
 /** A token as the admin API shows it. The admin sees token values: they are theirs to manage. */
@@ -75,11 +78,12 @@ export interface AdminDeps {
   readonly defaultTokenDurationSeconds: number;
   /** Uses of a token minted without `limit`, 0 unlimited (`control.defaultTokenUses`). */
   readonly defaultTokenUses: number;
-  /**
-   * The whole running config, shown redacted by `GET /admin/config`; without it that route
-   * answers 501.
-   */
-  readonly config?: unknown;
+  /** Bit rates of live streams from successive listings. */
+  readonly sampler?: BitrateSampler;
+  /** The access rule of an app (shown with each stream). */
+  readonly accessOf?: (app: string) => "open" | "token";
+  /** The steered DNS name's base URL when a scheduler is configured. */
+  readonly dnsUrl?: () => string | undefined;
 }
 
 /** An edge as `GET /admin/edges` shows it: its record, drain flag and combined health. */
@@ -121,16 +125,68 @@ export interface AdminStreamView {
   readonly originId: string;
   readonly startedAt: string;
   readonly viewers: number;
+  /** Viewers on the origin by protocol (`flv`, `rtmp`). */
+  readonly viewersByProtocol: Readonly<Record<string, number>>;
+  /** Live viewers on each edge (by edge id), from the streams the edges' heartbeats carry. */
+  readonly edgeViewers: Readonly<Record<string, number>>;
   readonly bytesIn: number;
+  /** Ingest bit rate between the origin's last two announcements; `null` until there are two. */
+  readonly bitrateBps: number | null;
+  /** When the origin counted `bytesIn` (ISO 8601). */
+  readonly sampledAt: string;
   readonly codecs: { readonly video?: string; readonly audio?: string };
   readonly protocol: string;
-  /** Absolute URLs on the origin. */
+  /** Peer address and the encoder its metadata names ("" when unknown). */
+  readonly publisher: { readonly address: string; readonly software: string };
+  /** Picture size and frame rate from the metadata (0 when unknown). */
+  readonly video: {
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+  };
+  /** Who may play the app: anyone, or `?token=` holders. */
+  readonly access: "open" | "token";
+  /** Absolute URLs on the origin; `edge`/`scheduler` when such nodes are known. */
   readonly urls: {
     readonly flv: string;
     readonly hls: string;
     readonly rtmp: string;
+    /** The origin's stream list with this stream picked (kept from before `/play/`). */
     readonly player: string;
+    /** The origin's player page. */
+    readonly play: string;
+    /** Through an edge (the first registered). */
+    readonly edge?: {
+      readonly flv: string;
+      readonly hls: string;
+      readonly play: string;
+    };
+    /** Through the scheduler's HTTP 302 (it answers with the best edge). */
+    readonly scheduler?: { readonly flv: string; readonly hls: string };
+    /** Through the scheduler's steered DNS name (`live.meridian.test`) on the edges' port. */
+    readonly dns?: {
+      readonly flv: string;
+      readonly hls: string;
+      readonly play: string;
+    };
   };
+}
+
+/** What `toAdminStreams` adds to the directory's entries. */
+export interface StreamViewContext {
+  /** Bit rates from successive byte counts. */
+  readonly sampler?: BitrateSampler;
+  readonly nowMs?: number;
+  /** The app's access rule (`origin.apps`, `origin.defaultApp`, `auth.enabled`). */
+  readonly accessOf?: (app: string) => "open" | "token";
+  /** An edge's base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly edgeUrl?: string;
+  /** The scheduler's HTTP URL, e.g. `http://127.0.0.1:8070`. */
+  readonly schedulerUrl?: string;
+  /** The steered DNS name's base URL, e.g. `http://live.meridian.test:8080`. */
+  readonly dnsUrl?: string;
+  /** Edges' loads (their `streams` viewers per stream). */
+  readonly edges?: readonly { readonly id: string; readonly load: EdgeLoad }[];
 }
 
 /** Edge ids as the registry takes them. */
@@ -181,11 +237,19 @@ export function toAdminEdges(
 /** Merges every origin's listing into one list, sorted by stream key then origin id. */
 export function toAdminStreams(
   listings: readonly OriginListing[],
+  ctx: StreamViewContext = {},
 ): AdminStreamView[] {
   const out: AdminStreamView[] = [];
+  const now = ctx.nowMs ?? Date.now();
   for (const l of listings) {
     for (const s of l.streams) {
       const path = `${encodeURIComponent(s.app)}/${encodeURIComponent(s.name)}`;
+      const bps = ctx.sampler?.observe(
+        `${l.originId}\0${s.app}/${s.name}`,
+        s.bytesIn,
+        l.updatedAtMs,
+        now,
+      );
       out.push({
         key: `${s.app}/${s.name}`,
         app: s.app,
@@ -193,14 +257,54 @@ export function toAdminStreams(
         originId: l.originId,
         startedAt: s.startedAt,
         viewers: s.viewers,
+        viewersByProtocol: s.viewersByProtocol ?? {},
+        edgeViewers: Object.fromEntries(
+          (ctx.edges ?? []).flatMap((e) => {
+            const key = streamKey(s.app, s.name);
+            const n = e.load.streams?.find((x) => x.key === key)?.viewers;
+            return n ? [[e.id, n]] : [];
+          }),
+        ),
         bytesIn: s.bytesIn,
+        bitrateBps: bps ?? null,
+        sampledAt: iso(l.updatedAtMs),
         codecs: s.codecs,
         protocol: s.protocol,
+        publisher: s.publisher ?? { address: "", software: "" },
+        video: s.video ?? { width: 0, height: 0, fps: 0 },
+        access: ctx.accessOf?.(s.app) ?? "open",
         urls: {
           flv: `${l.httpUrl}/${path}.flv`,
           hls: `${l.httpUrl}/${path}.m3u8`,
           rtmp: `${l.rtmpUrl}/${path}`,
           player: `${l.httpUrl}/?stream=${path}`,
+          play: `${l.httpUrl}/play/${path}`,
+          ...(ctx.edgeUrl
+            ? {
+              edge: {
+                flv: `${ctx.edgeUrl}/${path}.flv`,
+                hls: `${ctx.edgeUrl}/${path}.m3u8`,
+                play: `${ctx.edgeUrl}/play/${path}`,
+              },
+            }
+            : {}),
+          ...(ctx.schedulerUrl
+            ? {
+              scheduler: {
+                flv: `${ctx.schedulerUrl}/${path}.flv`,
+                hls: `${ctx.schedulerUrl}/${path}.m3u8`,
+              },
+            }
+            : {}),
+          ...(ctx.dnsUrl
+            ? {
+              dns: {
+                flv: `${ctx.dnsUrl}/${path}.flv`,
+                hls: `${ctx.dnsUrl}/${path}.m3u8`,
+                play: `${ctx.dnsUrl}/play/${path}`,
+              },
+            }
+            : {}),
         },
       });
     }
@@ -298,16 +402,28 @@ export function toAdminView(s: TokenState, nowMs: number): AdminTokenView {
   };
 }
 
-/** Creates the admin routes, relative to `/admin`. Authentication is the caller's gate. */
-export function createAdminApp(deps: AdminDeps): Hono {
+/** A token value as the viewer role sees it: enough to tell tokens apart, not to use one. */
+export function maskToken(token: string): string {
+  return `${token.slice(0, 4)}${"•".repeat(Math.max(0, token.length - 4))}`;
+}
+
+/**
+ * Creates the admin routes, relative to `/admin`. Authentication is the caller's gate, which
+ * sets the principal (./console_auth.ts); a viewer sees token values masked.
+ */
+export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
   const { store, log, clock } = deps;
-  const app = new Hono();
+  const app = new Hono<ControlEnv>();
 
   app.get("/tokens", async (c) => {
     const now = clock();
+    const viewer = c.get("principal")?.role === "viewer";
     const tokens = (await store.listTokens())
       .sort((a, b) => a.createdAtMs - b.createdAtMs)
-      .map((t) => toAdminView(t, now));
+      .map((t) => {
+        const v = toAdminView(t, now);
+        return viewer ? { ...v, token: maskToken(v.token) } : v;
+      });
     return c.json({ tokens }, 200, NO_STORE);
   });
 
@@ -414,7 +530,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     return c.json(toAdminEdges(snap), 200, NO_STORE);
   });
 
-  const drain = (draining: boolean) => async (c: Context) => {
+  const drain = (draining: boolean) => async (c: Context<ControlEnv>) => {
     const id = c.req.param("id") ?? "";
     if (!EDGE_ID_RE.test(id)) {
       return textError(
@@ -442,10 +558,30 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.delete("/edges/:id/drain", drain(false));
 
   app.get("/streams", async (c) => {
-    const listings = await store.streams.list(clock());
+    const now = clock();
+    const [listings, nodes, edges] = await Promise.all([
+      store.streams.list(now),
+      store.nodes.list(now),
+      store.edges.snapshot(now),
+    ]);
+    const schedulerUrl = nodes.map((n) => n.endpoints["scheduler.http"]).find(
+      Boolean,
+    );
+    const edgeUrl = edges.edges[0]?.baseUrl ||
+      nodes.map((n) => n.endpoints["edge.http"]).find(Boolean);
     return c.json(
       {
-        streams: toAdminStreams(listings),
+        streams: toAdminStreams(listings, {
+          nowMs: now,
+          ...(deps.sampler ? { sampler: deps.sampler } : {}),
+          ...(deps.accessOf ? { accessOf: deps.accessOf } : {}),
+          ...(edgeUrl ? { edgeUrl } : {}),
+          ...(schedulerUrl ? { schedulerUrl } : {}),
+          ...(schedulerUrl && deps.dnsUrl?.()
+            ? { dnsUrl: deps.dnsUrl()! }
+            : {}),
+          edges: edges.edges,
+        }),
         origins: listings.map((l) => ({
           originId: l.originId,
           httpUrl: l.httpUrl,
@@ -458,17 +594,6 @@ export function createAdminApp(deps: AdminDeps): Hono {
       200,
       NO_STORE,
     );
-  });
-
-  app.get("/config", (c) => {
-    if (deps.config === undefined) {
-      return textError(
-        c,
-        501,
-        "Not available: this control role was started without the full config",
-      );
-    }
-    return c.json({ config: redactConfig(deps.config) }, 200, NO_STORE);
   });
 
   return app;

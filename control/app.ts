@@ -1,26 +1,40 @@
 /**
- * The control port's Hono app: token service, admin API, `/healthz`, `/metrics`, the web console
- * (`/`, `web/console.html`) and the plain-text endpoint list (`/api`).
+ * The control port's Hono app: token service, console sign-in (`/console/login`), admin API
+ * (bearer token or console session + CSRF token), `/healthz`, `/metrics`, the web console
+ * (`/`, `/console/…` from web/console/) and the plain-text endpoint list (`/api`).
  *
  * @module
  */
 
 import { Hono } from "hono";
 import { describeError, type Logger } from "../log/mod.ts";
+import type { MeridianConfig } from "../config/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { type SharedStore, StoreError } from "../store/mod.ts";
 import { textError } from "../net/http/respond.ts";
 import { createAdminApp } from "./admin.ts";
-import { createBearerAuth } from "../net/http/admin_gate.ts";
-import { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
+import { BitrateSampler } from "./bitrate.ts";
+import {
+  type ControlEnv,
+  createConsoleAuthRoutes,
+  createControlGate,
+} from "./console_auth.ts";
+import { ConsoleSessions } from "./console_session.ts";
+import { consoleCsp, ENDPOINTS_TEXT, loadConsoleFiles } from "./console.ts";
 import { createTokenService } from "./gettoken.ts";
+import type { OperatorAccount } from "./operators.ts";
+import { createOriginProxyRoutes } from "./origin_proxy.ts";
+import { OriginDirectory } from "./origins.ts";
+import { createOverviewRoutes } from "./overview.ts";
+import { createSchedulerViewRoutes } from "./scheduler_view.ts";
+import { type ConfigSettings, createSettingsRoutes } from "./settings.ts";
 import { FailureLockout, type LockoutOptions } from "../net/http/lockout.ts";
 
 /** The control app's slice of config, secrets resolved. */
 export interface ControlAppOptions {
   /** The `token` `/gettoken` requires. */
   readonly servicePassword: string;
-  /** The admin API's bearer token. */
+  /** The admin API's bearer token (and the console's admin sign-in). */
   readonly adminToken: string;
   /** Lifetime of a token minted without `duration`. */
   readonly defaultTokenDurationSeconds: number;
@@ -28,6 +42,12 @@ export interface ControlAppOptions {
   readonly defaultTokenUses: number;
   /** Per-client lockout after wrong secrets. */
   readonly lockout: LockoutOptions;
+  /** Named console accounts (`control.operators`). @default [] */
+  readonly operators?: readonly OperatorAccount[];
+  /** A console sign-in lasts this long. @default 28800 */
+  readonly sessionSeconds?: number;
+  /** Mark the session cookie `Secure` over plain HTTP too. @default false */
+  readonly secureCookies?: boolean;
 }
 
 /** What the control app needs from the process. */
@@ -42,21 +62,52 @@ export interface ControlAppDeps {
   readonly clock?: () => number;
   /** The whole running config, for `GET /admin/config` (shown with secrets redacted). */
   readonly config?: unknown;
+  /** The running config and the way to change it; without it the config is read-only. */
+  readonly settings?: ConfigSettings;
 }
 
-/**
- * The console page's policy: its own inline script and style, requests to this port only, and
- * no framing (the page holds the admin token).
- */
+/** Frame origins (scheme://host:port) of the console's CSP are re-read this often (ms). */
+const FRAME_ORIGINS_TTL_MS = 5_000;
+
 const CONSOLE_HEADERS = {
-  "Content-Security-Policy":
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
-    "frame-ancestors 'none'",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
   "Cache-Control": "no-cache",
 } as const;
+
+/** The access rule of an app in a config (`auth.enabled` makes every app need a token). */
+function accessOf(config: unknown, app: string): "open" | "token" {
+  const c = config as Partial<MeridianConfig> | undefined;
+  if (!c?.origin) return "open";
+  if (c.auth?.enabled) return "token";
+  return c.origin.apps?.find((a) => a.name === app)?.access ??
+    c.origin.defaultApp?.access ?? "open";
+}
+
+/**
+ * The base URL viewers reach through the scheduler's DNS: the first steered name that is not a
+ * wildcard (relative names under their zone), on the edges' HTTP port.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from "../config/mod.ts";
+ * import { steeredBaseUrl } from "./app.ts";
+ * if (steeredBaseUrl(DEFAULTS) !== "http://live.meridian.test:8080") throw new Error();
+ * ```
+ */
+export function steeredBaseUrl(config: unknown): string | undefined {
+  const c = config as Partial<MeridianConfig> | undefined;
+  for (const z of c?.scheduler?.zones ?? []) {
+    for (const s of z.steered) {
+      if (s.name.includes("*")) continue;
+      const name = s.name.endsWith(".")
+        ? s.name.slice(0, -1)
+        : `${s.name}.${z.name.replace(/\.$/, "")}`;
+      return `http://${name}:${c?.edge?.port ?? 80}`;
+    }
+  }
+  return undefined;
+}
 
 /**
  * Creates the control app.
@@ -87,7 +138,7 @@ export function createControlApp(
 ): Hono {
   const clock = deps.clock ?? Date.now;
   const { store, metrics, log } = deps;
-  // One lockout for both secrets: a client guessing either is the same client.
+  // One lockout for every secret: a client guessing any of them is the same client.
   const lockout = new FailureLockout(options.lockout, clock);
   metrics.collect(
     "meridian_control_lockout_clients",
@@ -96,6 +147,21 @@ export function createControlApp(
     () => [[undefined, lockout.size]],
   );
   const startedAt = clock();
+  const currentConfig = () => deps.settings?.current() ?? deps.config;
+  const sessions = new ConsoleSessions({
+    store,
+    sessionSeconds: options.sessionSeconds ?? 8 * 3600,
+    clock,
+  });
+  const auth = {
+    adminToken: options.adminToken,
+    operators: options.operators ?? [],
+    sessions,
+    lockout,
+    log,
+    secureCookies: options.secureCookies ?? false,
+  };
+  const origins = new OriginDirectory(store, options.adminToken, clock);
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -110,10 +176,56 @@ export function createControlApp(
     return textError(c, 500, "Internal error");
   });
 
-  app.get(
-    "/",
-    async (c) => c.html(await loadConsolePage(), 200, CONSOLE_HEADERS),
-  );
+  // The console: its page and files, framing only the player pages of known origins and edges.
+  let frames: { atMs: number; list: Promise<string[]> } | undefined;
+  const frameOrigins = () => {
+    const now = clock();
+    if (!frames || now - frames.atMs > FRAME_ORIGINS_TTL_MS) {
+      frames = {
+        atMs: now,
+        list: (async () => {
+          const [nodes, listings, edges] = await Promise.all([
+            store.nodes.list(now),
+            store.streams.list(now),
+            store.edges.snapshot(now),
+          ]);
+          const urls = [
+            ...nodes.flatMap((n) =>
+              ["origin.http", "edge.http"].map((k) => n.endpoints[k])
+            ),
+            ...listings.map((l) => l.httpUrl),
+            ...edges.edges.map((e) => e.baseUrl),
+          ];
+          const out = new Set<string>();
+          for (const u of urls) {
+            try {
+              if (u) out.add(new URL(u).origin);
+            } catch {
+              // not a URL: not framed
+            }
+          }
+          return [...out].sort();
+        })().catch(() => []),
+      };
+    }
+    return frames.list;
+  };
+  app.get("/", async (c) => {
+    const files = await loadConsoleFiles();
+    return c.html(files.page, 200, {
+      ...CONSOLE_HEADERS,
+      "Content-Security-Policy": consoleCsp(await frameOrigins()),
+    });
+  });
+  app.route("/", createConsoleAuthRoutes(auth));
+  app.get("/console/:file{.+}", async (c) => {
+    const f = (await loadConsoleFiles()).file(c.req.param("file"));
+    if (!f) return c.text("Not found", 404);
+    return c.body(f.body, 200, {
+      ...CONSOLE_HEADERS,
+      "Content-Type": f.contentType,
+    });
+  });
   app.get("/api", (c) => c.text(ENDPOINTS_TEXT));
   app.get("/healthz", (c) => {
     // The shared store's reachability; "ok" stays: the node still serves what it knows.
@@ -138,20 +250,32 @@ export function createControlApp(
     "/",
     createTokenService(options, { store, lockout, metrics, log, clock }),
   );
-  app.use(
-    "/admin/*",
-    createBearerAuth({ adminToken: options.adminToken, lockout, log }),
-  );
-  app.route(
-    "/admin",
+  const admin = new Hono<ControlEnv>();
+  admin.use("*", createControlGate(auth));
+  admin.route(
+    "/",
     createAdminApp({
       store,
       log,
       clock,
       defaultTokenDurationSeconds: options.defaultTokenDurationSeconds,
       defaultTokenUses: options.defaultTokenUses,
-      ...(deps.config !== undefined ? { config: deps.config } : {}),
+      sampler: new BitrateSampler(),
+      accessOf: (a) => accessOf(currentConfig(), a),
+      dnsUrl: () => steeredBaseUrl(currentConfig()),
     }),
   );
+  admin.route("/", createOverviewRoutes({ store, clock }));
+  admin.route("/", createOriginProxyRoutes({ origins, log }));
+  admin.route("/", createSchedulerViewRoutes({ store, clock }));
+  admin.route(
+    "/",
+    createSettingsRoutes({
+      config: currentConfig,
+      log,
+      ...(deps.settings ? { settings: deps.settings } : {}),
+    }),
+  );
+  app.route("/admin", admin);
   return app;
 }

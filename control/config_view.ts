@@ -1,14 +1,19 @@
 /**
  * The running config as `GET /admin/config` shows it: every value under a key that names a
  * secret (`/password|token|secret|key/i`, e.g. `adminToken`, `servicePassword`,
- * `sessionSecret`, `publishKeys`) is replaced, at any depth, and so is the password of any URL
+ * `sessionSecret`, `publishKeys`; see {@link SECRET_KEY_RE}) is replaced, at any depth, and so is the password of any URL
  * value (`store.url: redis://:PASSWORD@host`).
  *
  * @module
  */
 
-/** Keys whose values are never shown. */
-export const SECRET_KEY_RE = /password|token|secret|key/i;
+/**
+ * Keys whose values are never shown: anything naming a password, token or secret, and keys
+ * named `key`/`keys` or ending so (`publishKeys`, `apiKey`), but not words that merely hold
+ * "key" (`keyframeTolerance` is a number an operator must see to edit).
+ */
+export const SECRET_KEY_RE =
+  /[Pp]assword|PASSWORD|[Tt]oken|TOKEN|[Ss]ecret|SECRET|(^|[_-])([Kk]eys?|KEYS?)$|[a-z0-9]Keys?$/;
 /** What a redacted value reads. */
 export const REDACTED = "[redacted]";
 /** The password in a URL's user info: `scheme://user:PASSWORD@host`. */

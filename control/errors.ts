@@ -12,7 +12,9 @@ export const ControlErrorCode = {
   WeakSecret: "CONTROL_WEAK_SECRET",
   /** The secrets file in the data directory cannot be read, parsed or written. */
   SecretsFile: "CONTROL_SECRETS_FILE",
-  /** The console page (`web/console.html`) cannot be read. */
+  /** An origin the console acts on could not be reached in time. */
+  OriginUnreachable: "CONTROL_ORIGIN_UNREACHABLE",
+  /** The console's files (web/console/) cannot be read. */
   ConsolePage: "CONTROL_CONSOLE_PAGE",
 } as const;
 
@@ -20,7 +22,7 @@ export const ControlErrorCode = {
 export type ControlErrorCode =
   typeof ControlErrorCode[keyof typeof ControlErrorCode];
 
-/** A start-up failure of the control role. Messages never contain secrets. */
+/** A failure of the control role (start-up, or a call it makes). Messages never contain secrets. */
 export class ControlError extends CodedError<ControlErrorCode> {
   override name = "ControlError";
 }

@@ -1,13 +1,10 @@
 /**
  * The control role: token service (`/gettoken`), admin API (`/admin/*`: tokens, purge, edges,
- * streams, config), `/healthz`, `/metrics` and the web console (`/`, `web/console.html`), on
- * port 8088 by default.
+ * streams, the library, recordings and clips on the origins, config edits), `/healthz`,
+ * `/metrics` and the web console (视频管理系统: `/`, web/console/, in English and Chinese),
+ * signed in with the admin token or an operator account, on port 8088 by default.
  *
- * Origin and edge import the enforcement helpers from here (roles reach each other only through
- * `mod.ts`, see tests/presubmit_test.ts): {@link checkAccess} spends a use of a `?token=`;
- * {@link signSession} / {@link checkSession} turn that one use into one playback session. These
- * are re-exported from `./tokens/mod.ts` and need only a `SharedStore` (store/mod.ts), none of
- * the control server.
+ * Token checks and sessions that origin and edge enforce live below the roles, in access/.
  *
  * @module
  */
@@ -27,7 +24,38 @@ export {
   toAdminView,
 } from "./admin.ts";
 export { redactConfig, REDACTED, SECRET_KEY_RE } from "./config_view.ts";
-export { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
+export {
+  consoleCsp,
+  ENDPOINTS_TEXT,
+  loadConsoleFiles,
+  loadConsolePage,
+} from "./console.ts";
+export {
+  type ConsoleAuthOptions,
+  type ControlEnv,
+  createConsoleAuthRoutes,
+  createControlGate,
+  type Principal,
+} from "./console_auth.ts";
+export {
+  type ConsoleSession,
+  ConsoleSessions,
+  CSRF_HEADER,
+  SESSION_COOKIE,
+} from "./console_session.ts";
+export {
+  authenticateOperator,
+  type OperatorAccount,
+  type OperatorRole,
+} from "./operators.ts";
+export { buildOverview, type NodeView, type Overview } from "./overview.ts";
+export {
+  checkSectionEdit,
+  type ConfigSettings,
+  type KeyProblem,
+  unredact,
+} from "./settings.ts";
+export { OriginDirectory, type OriginRef } from "./origins.ts";
 export { ControlError, ControlErrorCode } from "./errors.ts";
 export {
   checkAppName,

@@ -40,6 +40,8 @@ export interface EdgeAppDeps {
   readonly purgeBus: PurgeBus;
   readonly metrics: MetricsRegistry;
   readonly log: Logger;
+  /** `/api/resume` (net/http/resume_api.ts), answered here from the shared store. */
+  readonly resume?: Hono | undefined;
 }
 
 const LIVE_FLV =
@@ -253,6 +255,7 @@ export function createEdgeApp(
     return c.json({ results });
   });
   app.route("/admin", admin);
+  if (deps.resume) app.route("/", deps.resume);
 
   app.get("*", (c) => {
     const path = c.req.path;

@@ -39,9 +39,12 @@ import { DEFAULTS } from "../config/mod.ts";
 import {
   http1Limits,
   httpDate,
+  openTlsServing,
+  readCaCertificates,
   serveHttp1,
   StartupCleanup,
 } from "../net/mod.ts";
+import { createResumeApi } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -93,6 +96,8 @@ export type { Origin, OriginSelector } from "./upstream/select.ts";
 export interface EdgeHandle {
   readonly hostname: string;
   readonly port: number;
+  /** The bound HTTPS port; undefined when `edge.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   /** Id on the purge bus and in `/healthz` (`edge@host:port`). */
   readonly id: string;
   readonly cache: EdgeCache;
@@ -133,6 +138,12 @@ export interface EdgeDeps {
    * @default DEFAULTS.limits
    */
   readonly limits?: MeridianConfig["limits"];
+  /**
+   * The top-level `tls` section: the HTTPS port's handshake deadline and certificate reload,
+   * and `caFile`, CAs trusted for `https://` origins besides the built-in roots.
+   * @default DEFAULTS.tls
+   */
+  readonly tls?: MeridianConfig["tls"];
 }
 
 /**
@@ -144,6 +155,7 @@ export interface EdgeDeps {
  * @throws {EdgeError} `EDGE_STORE` when the disk tier cannot be opened.
  * @throws {TokenError} When `auth.sessionSecret` is set but too short.
  * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
+ * @throws {TlsError} When a certificate, key or `tls.caFile` cannot be read or used.
  *
  * A start-up that fails closes what it had opened (health checks, the HTTP client, the stores,
  * the listener when the registry refuses) before the error goes up.
@@ -155,6 +167,9 @@ export async function startEdge(
   const log = deps.log;
   const stats = new EdgeStats();
   const origins = parseOrigins(config.origins);
+  const tls = deps.tls ?? DEFAULTS.tls;
+  // Origins over https:// are checked against the built-in roots plus tls.caFile.
+  const caCerts = await readCaCertificates(tls.caFile);
   // With the shared store the edge checks viewers of streams the origin marks as protected
   // (tokens, session credentials); without it such objects are never shared.
   const access = deps.store
@@ -167,7 +182,7 @@ export async function startEdge(
   // What is open so far, closed newest first if a later step fails (no half-started edge).
   const opened = new StartupCleanup();
   opened.add(() => access?.close());
-  const client = Deno.createHttpClient({});
+  const client = Deno.createHttpClient(caCerts.length ? { caCerts } : {});
   opened.add(() => client.close());
   const health = new HealthMonitor(origins, {
     ...config.upstream.healthCheck,
@@ -246,6 +261,10 @@ export async function startEdge(
     purgeBus,
     metrics: deps.metrics,
     log: httpLog,
+    // The player pages it passes through write resume positions here, as on the origin.
+    resume: deps.store
+      ? createResumeApi({ store: deps.store, log: log.child("resume") })
+      : undefined,
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.
@@ -274,6 +293,10 @@ export async function startEdge(
       maxConnections: limits.http.maxConnections,
     });
   }
+  const fastPath = (head: Parameters<typeof cache.hitBytes>[0]) => {
+    const date = httpDate();
+    return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
+  };
   const server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
       "HTTP",
@@ -290,17 +313,42 @@ export async function startEdge(
             hostname: config.hostname,
             port: config.port,
             ...http1Limits(limits, deps.metrics, "edge_http"),
-            fastPath: (head) => {
-              const date = httpDate();
-              return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
-            },
+            fastPath,
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
   opened.add(() => server.shutdown());
   const port = server.addr.port;
+  // HTTPS: the same fast path, handler and cache on its own port and guard, always on
+  // net/http1 (certificates by SNI, reloaded), whatever edge.httpServer says.
+  const serving = await opened.run(() =>
+    openTlsServing(config.tls, tls, "edge_https", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => serving?.certificates.close());
+  const https = serving
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(limits, deps.metrics, "edge_https"),
+          tls: serving,
+          fastPath,
+          onError: (message, context) => httpLog.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
+  opened.add(() => https?.shutdown());
+  const httpsPort = https?.addr.port;
   log.info("edge listening", {
     http: `http://${config.hostname}:${port}`,
+    ...(httpsPort ? { https: `https://${config.hostname}:${httpsPort}` } : {}),
     origins: origins.map((o) => o.url),
   });
 
@@ -329,6 +377,7 @@ export async function startEdge(
   return {
     hostname: config.hostname,
     port,
+    httpsPort,
     id,
     cache,
     fanout,
@@ -344,6 +393,8 @@ export async function startEdge(
       await fanout.close();
       await health.close();
       await server.shutdown();
+      await https?.shutdown();
+      serving?.certificates.close();
       await cache.drain();
       await store.close();
       client.close();

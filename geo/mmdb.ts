@@ -18,6 +18,7 @@ import { Buffer } from "node:buffer";
 import { Reader } from "maxmind";
 import { ShardedMap } from "./bounded_cache.ts";
 import { continentOf } from "./continents.ts";
+import { type FileBytes, fileBytes } from "./file_map.ts";
 import { formatIp, isReservedIp, parseIp } from "./ip.ts";
 import type { GeoLookup, GeoRecord, GeoResult } from "./types.ts";
 
@@ -47,6 +48,11 @@ export interface GeoDatabaseOptions {
   readonly onReload?: (event: { path: string; error?: unknown }) => void;
   /** Where `node_modules` is searched for the default package. @default Deno.cwd() */
   readonly baseDir?: string;
+  /**
+   * "mmap": map the files (resident only where lookups touch, shared by every worker thread;
+   * replace files by rename); "read": copy them into memory. `geo.load`. @default "mmap"
+   */
+  readonly load?: "mmap" | "read";
 }
 
 /** Metadata of one open database. */
@@ -58,9 +64,14 @@ export interface GeoDatabaseInfo {
   /** "flat" (DB-IP lite, ip-location-db) or "geoip2". */
   readonly shape: "flat" | "geoip2";
   readonly generation: number;
+  /** "mmap" when the file is mapped, "read" when it was copied into memory. */
+  readonly loaded: "mmap" | "read";
 }
 
-/** An open geo database pair; {@link close} stops the reload timer. */
+/**
+ * An open geo database pair; {@link close} stops the reload timer and releases the files (later
+ * lookups find no record: mapped memory is never read after it is unmapped).
+ */
 export interface GeoDatabase extends GeoLookup {
   readonly info: readonly GeoDatabaseInfo[];
   /** Re-reads every file whose size or mtime changed; resolves to how many were reloaded. */
@@ -73,6 +84,7 @@ type RawRecord = Record<string, unknown>;
 interface Slot {
   readonly path: string;
   reader: Reader<RawRecord>;
+  file: FileBytes;
   info: GeoDatabaseInfo;
   stamp: string;
 }
@@ -115,15 +127,17 @@ function stampOf(stat: Deno.FileInfo): string {
 async function load(
   path: string,
   generation: number,
+  how: "mmap" | "read",
 ): Promise<Omit<Slot, "path">> {
-  let bytes: Uint8Array;
+  let file: FileBytes;
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(path);
-    bytes = await Deno.readFile(path);
+    file = await fileBytes(path, how);
   } catch (cause) {
     throw new GeoDatabaseError("Cannot read geo database", path, { cause });
   }
+  const bytes = file.bytes;
   let reader: Reader<RawRecord>;
   try {
     reader = new Reader<RawRecord>(
@@ -131,6 +145,7 @@ async function load(
       { cache: recordCache() },
     );
   } catch (cause) {
+    file.close();
     throw new GeoDatabaseError("Not a MaxMind DB file", path, { cause });
   }
   const m = reader.metadata;
@@ -145,6 +160,7 @@ async function load(
     : "geoip2";
   return {
     reader,
+    file,
     stamp: stampOf(stat),
     info: {
       path,
@@ -153,6 +169,7 @@ async function load(
       buildEpoch: m.buildEpoch.toISOString(),
       shape,
       generation,
+      loaded: file.how,
     },
   };
 }
@@ -251,10 +268,17 @@ export async function openGeoDatabase(
       );
     }
   }
+  const how = options.load ?? "mmap";
   const slots: Slot[] = [];
-  for (const path of [v4, v6]) {
-    if (path) slots.push({ path, ...(await load(path, 1)) });
+  try {
+    for (const path of [v4, v6]) {
+      if (path) slots.push({ path, ...(await load(path, 1, how)) });
+    }
+  } catch (e) {
+    for (const s of slots) s.file.close();
+    throw e;
   }
+  let closed = false;
   const pick = (family: 4 | 6): Slot | undefined => {
     // An IPv6 database holds IPv4 too (GeoIP2 style) unless it is an IPv6-only DB-IP file.
     if (family === 4) {
@@ -274,8 +298,16 @@ export async function openGeoDatabase(
         try {
           const stamp = stampOf(await Deno.stat(s.path));
           if (stamp === s.stamp) continue;
-          const next = await load(s.path, s.info.generation + 1);
+          const next = await load(s.path, s.info.generation + 1, how);
+          if (closed) {
+            next.file.close();
+            break;
+          }
+          // Lookups are synchronous: once swapped, nothing reads the old bytes again.
+          const old = s.file;
           s.reader = next.reader;
+          s.file = next.file;
+          old.close();
           s.info = next.info;
           s.stamp = next.stamp;
           n++;
@@ -311,7 +343,7 @@ export async function openGeoDatabase(
       if (isReservedIp(bytes)) {
         return { record: undefined, prefixLength: max, reserved: true };
       }
-      const slot = pick(bytes.length === 4 ? 4 : 6);
+      const slot = closed ? undefined : pick(bytes.length === 4 ? 4 : 6);
       if (!slot) return { record: undefined, prefixLength: 0, reserved: false };
       const [raw, prefix] = slot.reader.getWithPrefixLength(formatIp(bytes));
       return {
@@ -324,6 +356,10 @@ export async function openGeoDatabase(
     close() {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      if (closed) return;
+      // Unmapped memory must never be read: lookups after close answer "no record".
+      closed = true;
+      for (const s of slots) s.file.close();
     },
   };
 }

@@ -89,6 +89,30 @@ export class MetricsRegistry {
     this.#family(name, help, type).collect = fn;
   }
 
+  /**
+   * The sum of every sample of one family (all label sets, collected ones included), or
+   * `undefined` when no such family is registered: for a node's own rates (the node
+   * directory's DNS queries per second), without parsing the text format.
+   *
+   * @example
+   * ```ts
+   * import { MetricsRegistry } from "./mod.ts";
+   * const m = new MetricsRegistry();
+   * const c = m.counter("meridian_x_total", "X");
+   * c.inc({ a: "1" }, 2);
+   * c.inc({ a: "2" }, 3);
+   * if (m.sum("meridian_x_total") !== 5 || m.sum("nope") !== undefined) throw new Error();
+   * ```
+   */
+  sum(name: string): number | undefined {
+    const f = this.#families.get(name);
+    if (!f) return undefined;
+    let total = 0;
+    for (const v of f.values.values()) total += v;
+    if (f.collect) { for (const [, v] of f.collect()) total += v; }
+    return total;
+  }
+
   render(): string {
     const lines: string[] = [];
     for (const f of this.#families.values()) {

@@ -1,7 +1,8 @@
 /**
  * Networking below the roles: what every listener of every role shares: connection admission
  * (`conn_guard.ts`), opening listeners at start-up and closing them when a start-up fails
- * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), HTTP's conditional
+ * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), TLS for listeners
+ * and upstreams (`tls/`: certificates by SNI, reloaded from their files), HTTP's conditional
  * and range requests (`http/conditional.ts`), the admin gate, lockout and JSON replies.
  *
  * @module
@@ -76,3 +77,21 @@ export {
   type RequestHead,
   serveHttp1,
 } from "./http1/mod.ts";
+export {
+  checkResumeQuery,
+  createResumeApi,
+  MAX_VIDEO_KEY_CHARS,
+  MAX_VIEWER_ID_CHARS,
+  parseResumeBody,
+  RESUME_KEY_SECRET,
+  type ResumeApiDeps,
+} from "./http/resume_api.ts";
+export {
+  dialUrl,
+  isTlsUrl,
+  openTlsServing,
+  readCaCertificates,
+  TlsError,
+  TlsErrorCode,
+  type TlsServing,
+} from "./tls/mod.ts";

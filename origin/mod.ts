@@ -15,6 +15,7 @@ import {
   DEFAULTS,
   type LimitsConfig,
   type OriginConfig,
+  type TlsConfig,
 } from "../config/mod.ts";
 import {
   importSessionKey,
@@ -23,8 +24,10 @@ import {
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import {
+  createResumeApi,
   guardFromLimits,
   http1Limits,
+  openTlsServing,
   registerConnGuard,
   serveHttp1,
   StartupCleanup,
@@ -33,6 +36,8 @@ import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
 import { createOriginHttpApp } from "./http/app.ts";
+import { createStreamAdminRoutes } from "./http/stream_admin.ts";
+import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
@@ -42,7 +47,12 @@ import {
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
-import { registerVodMetrics, VodService } from "./vod/mod.ts";
+import {
+  createVodAdminRoutes,
+  LibraryWriter,
+  registerVodMetrics,
+  VodService,
+} from "./vod/mod.ts";
 import {
   createVirtualLiveRoutes,
   registerVirtualLiveMetrics,
@@ -63,6 +73,10 @@ export const ARCHIVE_STATE_DIR = "archive";
 export interface OriginHandle {
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** The bound RTMPS port; undefined when `origin.rtmps` has no certificate. */
+  readonly rtmpsPort: number | undefined;
+  /** The bound HTTPS port; undefined when `origin.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   readonly registry: StreamRegistry;
   close(): Promise<void>;
 }
@@ -91,6 +105,11 @@ export interface OriginDeps {
    * per-address caps. @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig | undefined;
+  /**
+   * The top-level `tls` section: handshake deadline and certificate reload of the RTMPS and
+   * HTTPS ports. @default DEFAULTS.tls
+   */
+  readonly tls?: TlsConfig | undefined;
   /**
    * Clock of the virtual-live channels (epoch ms): paces their frames and places their daily
    * slots. Tests run it fast. @default Date.now
@@ -143,9 +162,19 @@ function announceStreams(
         name: s.name,
         startedAt: s.startedAt,
         viewers: s.viewers,
+        viewersByProtocol: s.viewersByFormat,
         bytesIn: s.bytesIn,
         codecs: s.codecs,
         protocol: s.publisher.protocol,
+        publisher: {
+          address: s.publisher.peer,
+          software: s.media.encoder ?? "",
+        },
+        video: {
+          width: s.media.width ?? 0,
+          height: s.media.height ?? 0,
+          fps: s.media.fps ?? 0,
+        },
       })),
     {
       originId: http,
@@ -161,6 +190,34 @@ function announceStreams(
     hub.addListener({ onTag() {}, onEnd: () => announcer.changed() });
   });
   return announcer;
+}
+
+/** The origin's own admin routes: kicking publishers, and the libraries' writes. */
+function originAdminRoutes(
+  config: OriginConfig,
+  registry: StreamRegistry,
+  vod: VodService | undefined,
+  log: Logger,
+): Hono {
+  const admin = new Hono();
+  admin.route(
+    "/",
+    createStreamAdminRoutes({ registry, adminToken: config.adminToken, log }),
+  );
+  if (vod) {
+    admin.route(
+      "/",
+      createVodAdminRoutes({
+        libraries: vod.libraries,
+        writer: new LibraryWriter({
+          maxUploadBytes: config.vod.maxUploadBytes,
+        }),
+        adminToken: config.adminToken,
+        log,
+      }),
+    );
+  }
+  return admin;
 }
 
 /**
@@ -212,10 +269,17 @@ export async function startOrigin(
     },
     log: log.child("stream"),
   });
+  // Before the archive: its clips of library files and its recordings are the library's.
   const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, { log: log.child("vod") })
+    ? new VodService(config.vod, {
+      log: log.child("vod"),
+      dataDir: deps.dataDir,
+    })
     : undefined;
-  if (vod) registerVodMetrics(deps.metrics, vod);
+  if (vod) {
+    registerVodMetrics(deps.metrics, vod);
+    opened.add(() => vod.close());
+  }
 
   // The archive keeps the live segments: it needs the packagers even where HLS is not served.
   const dvrDir = config.dvr.dir ||
@@ -333,42 +397,78 @@ export async function startOrigin(
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      resume: deps.store
+        ? createResumeApi({ store: deps.store, log: log.child("resume") })
+        : undefined,
+      admin: originAdminRoutes(config, registry, vod, log.child("admin")),
     },
   );
 
   const limits = deps.limits ?? DEFAULTS.limits;
   const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
   registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
+  const rtmpOptions = {
+    hostname: config.hostname,
+    port: config.rtmpPort,
+    outChunkSize: chunkSize,
+    handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+    maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+    maxStreams: config.maxStreams,
+  };
+  const rtmpDeps = {
+    registry,
+    log: log.child("rtmp"),
+    access: createRtmpAccessControl(access),
+    guard: rtmpGuard,
+    vod,
+  };
   const rtmp = await opened.listen(
     "RTMP",
     config.hostname,
     config.rtmpPort,
-    () =>
-      startRtmpServer(
-        {
-          hostname: config.hostname,
-          port: config.rtmpPort,
-          outChunkSize: chunkSize,
-          handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
-          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-          maxStreams: config.maxStreams,
-        },
-        {
-          registry,
-          log: log.child("rtmp"),
-          access: createRtmpAccessControl(access),
-          guard: rtmpGuard,
-          vod,
-        },
-      ),
+    () => startRtmpServer(rtmpOptions, rtmpDeps),
   );
   opened.add(() => rtmp.close());
+  // RTMPS: the same server inside TLS, on its own port and guard (`origin.rtmps`).
+  const tls = deps.tls ?? DEFAULTS.tls;
+  const rtmpsServing = await opened.run(() =>
+    openTlsServing(config.rtmps, tls, "origin_rtmps", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => rtmpsServing?.certificates.close());
+  const rtmpsGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
+  if (rtmpsServing) {
+    registerConnGuard(deps.metrics, "origin_rtmps", rtmpsGuard);
+  }
+  const rtmps = rtmpsServing
+    ? await opened.listen(
+      "RTMPS",
+      config.hostname,
+      config.rtmps.port,
+      () =>
+        startRtmpServer(
+          { ...rtmpOptions, port: config.rtmps.port, tls: rtmpsServing },
+          { ...rtmpDeps, log: log.child("rtmps"), guard: rtmpsGuard },
+        ),
+    )
+    : undefined;
+  opened.add(() => rtmps?.close());
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
     "counter",
     function* () {
-      for (const [action, reason, n] of rtmp.refusals()) {
+      const sums = new Map<string, number>();
+      for (const server of rtmps ? [rtmp, rtmps] : [rtmp]) {
+        for (const [action, reason, n] of server.refusals()) {
+          const k = `${action} ${reason}`;
+          sums.set(k, (sums.get(k) ?? 0) + n);
+        }
+      }
+      for (const [k, n] of sums) {
+        const [action, reason] = k.split(" ") as [string, string];
         yield [{ action, reason }, n];
       }
     },
@@ -401,9 +501,37 @@ export async function startOrigin(
           }, (req, info) => app.fetch(req, info)),
     );
   const httpPort = http.addr.port;
+  opened.add(() => http.shutdown());
+  // HTTPS: the same routes on their own port and guard (`origin.tls`).
+  const httpsServing = await opened.run(() =>
+    openTlsServing(config.tls, tls, "origin_https", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => httpsServing?.certificates.close());
+  const https = httpsServing
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(limits, deps.metrics, "origin_https"),
+          tls: httpsServing,
+          onError: (message, context) => httpLog.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,
     http: `http://${config.hostname}:${httpPort}`,
+    ...(rtmps ? { rtmps: `rtmps://${config.hostname}:${rtmps.port}` } : {}),
+    ...(https
+      ? { https: `https://${config.hostname}:${https.addr.port}` }
+      : {}),
   });
 
   const announcer = deps.store
@@ -420,6 +548,8 @@ export async function startOrigin(
   return {
     rtmpPort: rtmp.port,
     httpPort,
+    rtmpsPort: rtmps?.port,
+    httpsPort: https?.addr.port,
     registry,
     async close() {
       await announcer?.close();
@@ -428,7 +558,12 @@ export async function startOrigin(
       await packagers?.close();
       await archive?.close();
       await rtmp.close();
+      await rtmps?.close();
       await http.shutdown();
+      await https?.shutdown();
+      rtmpsServing?.certificates.close();
+      httpsServing?.certificates.close();
+      await vod?.close();
       await access.close();
     },
   };

@@ -22,11 +22,17 @@ import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { RCODE_NAMES } from "./dns/constants.ts";
-import { ConfigError, DEFAULTS, type LimitsConfig } from "../config/mod.ts";
+import {
+  ConfigError,
+  DEFAULTS,
+  type LimitsConfig,
+  type TlsConfig,
+} from "../config/mod.ts";
 import {
   type ConnGuard,
   http1Limits,
   openListener,
+  openTlsServing,
   registerConnGuard,
   serveHttp1,
   StartupCleanup,
@@ -101,12 +107,16 @@ export interface SchedulerDeps {
    * deadlines of the HTTP port (`limits.http`). @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig;
+  /** The top-level `tls` section (the HTTPS port's). @default DEFAULTS.tls */
+  readonly tls?: TlsConfig;
 }
 
 /** A running scheduler. */
 export interface SchedulerHandle {
   readonly dnsPort: number;
   readonly httpPort: number;
+  /** The bound HTTPS port; undefined when `scheduler.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   readonly handler: DnsHandler;
   readonly health: HealthMonitor;
   readonly edges: EdgeSource;
@@ -209,6 +219,7 @@ export async function startScheduler(
       ipv4Path: config.geo.ipv4Path,
       ipv6Path: config.geo.ipv6Path,
       reloadCheckMs: config.geo.reloadCheckSeconds * 1000,
+      load: config.geo.load,
       onReload: ({ path, error }) =>
         error
           ? log.warn("geo database reload failed", {
@@ -395,22 +406,55 @@ export async function startScheduler(
         onError: (message, context) => log.debug(message, context),
       }, (req, info) => app.fetch(req, info)),
   );
+  opened.add(() => http.shutdown());
   const httpPort = (http.addr as Deno.NetAddr).port;
+  // HTTPS: the 302 scheduler for viewers on HTTPS pages (`scheduler.tls`).
+  const serving = await opened.run(() =>
+    openTlsServing(config.tls, deps.tls ?? DEFAULTS.tls, "scheduler_https", {
+      log: log.child("tls"),
+      metrics,
+    })
+  );
+  opened.add(() => serving?.certificates.close());
+  const https = serving
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(
+            deps.limits ?? DEFAULTS.limits,
+            metrics,
+            "scheduler_https",
+          ),
+          tls: serving,
+          onError: (message, context) => log.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
+  const httpsPort = https?.addr.port;
   log.info("scheduler listening", {
     dns: `${config.hostname}:${dns.udp.port}`,
     dnsThreads: config.dns.workers,
     http: `http://${config.hostname}:${httpPort}`,
+    ...(httpsPort ? { https: `https://${config.hostname}:${httpsPort}` } : {}),
   });
 
   return {
     dnsPort: dns.udp.port,
     httpPort,
+    httpsPort,
     handler,
     health: monitor,
     edges,
     stats,
     async close() {
       await http.shutdown();
+      await https?.shutdown();
+      serving?.certificates.close();
       await workers?.close();
       await dns.udp.close();
       await dns.tcp.close();

@@ -66,6 +66,7 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     ipv4Path: config.geo.ipv4Path,
     ipv6Path: config.geo.ipv6Path,
     reloadCheckMs: config.geo.reloadCheckSeconds * 1000,
+    load: config.geo.load,
     onReload: ({ path, error }) =>
       error
         ? log.warn("geo database reload failed", { path, error: String(error) })

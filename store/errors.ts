@@ -20,6 +20,8 @@ export const StoreErrorCode = {
   TokenExists: "STORE_TOKEN_EXISTS",
   /** The store was used after `close()`. */
   Closed: "STORE_CLOSED",
+  /** A value over its limit or of the wrong shape (a resume position, a node record). */
+  BadValue: "STORE_BAD_VALUE",
 } as const;
 
 /** One of {@link StoreErrorCode}. */

@@ -1,7 +1,8 @@
 /**
  * State shared between nodes: access tokens, revocations, the edge registry (`store.edges`), the
- * stream directory (`store.streams`, each origin's live streams) and a change feed every node
- * sees.
+ * stream directory (`store.streams`, each origin's live streams), the node directory
+ * (`store.nodes`, every process with its roles and load), VOD resume positions
+ * (`store.resume`) and a change feed every node sees.
  *
  * Everything goes through the typed {@link SharedStore} repository (`types.ts`), never raw
  * backend calls; each backend lives in its own folder and passes the same contract suite
@@ -68,8 +69,16 @@ export {
   type HealthView,
   MAX_HEALTH_ERROR_CHARS,
   MAX_LISTING_STREAM_BYTES,
+  MAX_NODE_RECORD_BYTES,
+  MAX_RESUME_VIDEO_CHARS,
+  MAX_RESUME_VIEWER_CHARS,
+  type NodeDirectory,
+  type NodeRecord,
   type OriginListing,
   type RegistrySnapshot,
+  RESUME_TTL_MS,
+  type ResumePosition,
+  type ResumePositions,
   type SharedStore,
   type SpendRefusal,
   type SpendResult,

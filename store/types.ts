@@ -201,6 +201,16 @@ export interface DirectoryStream {
   readonly codecs: { readonly video?: string; readonly audio?: string };
   /** How it is published: `rtmp`, `virtual`, `relay`… */
   readonly protocol: string;
+  /** Viewers on the origin by protocol (`flv`, `rtmp`); HLS viewers hold no connection. */
+  readonly viewersByProtocol?: Readonly<Record<string, number>>;
+  /** Who publishes: peer address and the encoder its metadata names ("" when none). */
+  readonly publisher?: { readonly address: string; readonly software: string };
+  /** The picture as the metadata declares it (0 when unknown). */
+  readonly video?: {
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+  };
 }
 
 /**
@@ -239,6 +249,94 @@ export interface StreamDirectory {
   withdraw(originId: string): Promise<void>;
   /** Fresh listings only, sorted by origin id. */
   list(nowMs: number): Promise<OriginListing[]>;
+}
+
+/** One process of the deployment as it announces itself (`store.nodes`). */
+export interface NodeRecord {
+  /** Unique per process, e.g. `host-a:8088` or `host-a:pid-1234`. */
+  readonly id: string;
+  /** Roles this process runs (`origin`, `edge`, `scheduler`, `control`). */
+  readonly roles: readonly string[];
+  /** Meridian's version (deno.json `version`, or `dev`). */
+  readonly version: string;
+  /** Host name of the machine. */
+  readonly hostname: string;
+  /** Unix ms of the process start. */
+  readonly startedAtMs: number;
+  /** Where each port is reached, by name (`origin.http`: `http://10.0.0.5:8090`…). */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** Share of one core used over the last announce interval (0..cores). */
+  readonly cpu: number;
+  /** Resident set size in bytes. */
+  readonly rssBytes: number;
+  /**
+   * Rates computed over the last interval, by name (`dnsQueriesPerSecond`…); what a node
+   * has depends on its roles.
+   */
+  readonly rates: Readonly<Record<string, number>>;
+  /** Unix ms of this announcement. */
+  readonly updatedAtMs: number;
+  /** The record counts for this long after `updatedAtMs` (ms). */
+  readonly ttlMs: number;
+}
+
+/** Longest JSON of one {@link NodeRecord} a backend stores (characters). */
+export const MAX_NODE_RECORD_BYTES = 16 * 1024;
+
+/**
+ * The node directory: every process sharing the store, what it runs and how loaded it is, for
+ * the console's overview; `store.nodes` of every {@link SharedStore}. Each process rewrites
+ * its own record; it expires after `ttlMs`, so a process that dies vanishes on its own.
+ */
+export interface NodeDirectory {
+  /**
+   * Writes (replaces) the record, expiring after its `ttlMs`.
+   * @throws {StoreError} `STORE_BAD_VALUE` when its JSON is over {@link MAX_NODE_RECORD_BYTES}.
+   */
+  announce(record: NodeRecord): Promise<void>;
+  /** Deletes the record (clean shutdown). */
+  withdraw(id: string): Promise<void>;
+  /** Fresh records only, sorted by id. */
+  list(nowMs: number): Promise<NodeRecord[]>;
+}
+
+/** Where a viewer stopped watching one video (`store.resume`). */
+export interface ResumePosition {
+  /** Seconds into the video. */
+  readonly positionSeconds: number;
+  /** The video's length in seconds (0 when unknown). */
+  readonly durationSeconds: number;
+  /** Unix ms of the write. */
+  readonly updatedAtMs: number;
+}
+
+/** Longest viewer id (characters; the HTTP API stores a hash of the id it is given). */
+export const MAX_RESUME_VIEWER_CHARS = 128;
+/** Longest video key (characters, e.g. the library path `vod/films/a.mp4`). */
+export const MAX_RESUME_VIDEO_CHARS = 1024;
+/** A position not written again for this long is forgotten (ms): 180 days. */
+export const RESUME_TTL_MS = 180 * 24 * 3600 * 1000;
+
+/**
+ * Resume positions of VOD (收看进度记忆): per viewer and video, the last position, so a viewer
+ * who stops on a phone goes on from there on a TV; `store.resume` of every
+ * {@link SharedStore}. Each position expires {@link RESUME_TTL_MS} after its last write.
+ */
+export interface ResumePositions {
+  /**
+   * Writes the viewer's position in the video.
+   * @throws {StoreError} `STORE_BAD_VALUE` for an id or key over its limit, or a position
+   *   that is not a finite number of seconds >= 0.
+   */
+  set(
+    viewerId: string,
+    video: string,
+    position: ResumePosition,
+  ): Promise<void>;
+  /** The stored position, or `undefined` when none (or it expired). */
+  get(viewerId: string, video: string): Promise<ResumePosition | undefined>;
+  /** Forgets the position (the viewer finished the video). */
+  delete(viewerId: string, video: string): Promise<void>;
 }
 
 /** A feed event with its position in the feed. */
@@ -317,6 +415,10 @@ export interface SharedStore {
   readonly edges: EdgeRegistry;
   /** The stream directory: each origin's live streams, refreshed by the origins with a TTL. */
   readonly streams: StreamDirectory;
+  /** The node directory: every process of the deployment, refreshed by each with a TTL. */
+  readonly nodes: NodeDirectory;
+  /** VOD resume positions per viewer and video. */
+  readonly resume: ResumePositions;
   /**
    * Asks the feed to be polled at least every `intervalMs` until the returned function is
    * called (a purge bus wants ~100 ms where token revocations are fine with the default).

@@ -250,3 +250,108 @@ Deno.test("main.ts whose last role cannot bind its port exits 1, names the port 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts applies a console config edit: only the origin restarts, the edge and control keep running, the file keeps the change", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "meridian-cli-" });
+  const p = {
+    rtmp: freePort(),
+    origin: freePort(),
+    edge: freePort(),
+    control: freePort(),
+  };
+  const token = "cli-apply-admin-token-0123456789";
+  const file = `${dir}/meridian.yaml`;
+  await Deno.writeTextFile(
+    file,
+    [
+      "# written by the test",
+      `dataDir: ${dir}/data`,
+      "log: { level: warn, format: json }",
+      `origin: { rtmpPort: ${p.rtmp}, httpPort: ${p.origin}, virtualLive: [] }`,
+      `edge: { port: ${p.edge}, origins: [{ url: "http://127.0.0.1:${p.origin}" }] }`,
+      `control: { port: ${p.control}, adminToken: ${token} }`,
+      "",
+    ].join("\n"),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      MAIN,
+      "--config",
+      file,
+      "--roles",
+      "origin,edge,control",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderrText = new Response(child.stderr).text();
+  const auth = { Authorization: `Bearer ${token}` };
+  const control = `http://127.0.0.1:${p.control}`;
+  const uptime = async (port: number) =>
+    (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json())
+      .uptimeSeconds as number;
+  try {
+    await waitFor(
+      "control up",
+      async () => {
+        try {
+          const r = await fetch(`${control}/healthz`);
+          await r.body?.cancel();
+          return r.ok || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      30_000,
+      100,
+    );
+    // Every role has run a moment, so a restarted one shows a younger uptime.
+    await waitFor(
+      "two seconds of uptime",
+      async () => (await uptime(p.origin)) >= 2 || undefined,
+      10_000,
+      200,
+    );
+    const shown = (await (await fetch(`${control}/admin/config`, {
+      headers: auth,
+    })).json()).config;
+    const res = await fetch(`${control}/admin/config/origin`, {
+      method: "PUT",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        ...shown.origin,
+        hls: { ...shown.origin.hls, windowSegments: 9 },
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      applied: true,
+      restarted: ["origin"],
+      deferred: [],
+      persisted: true,
+    });
+    assert.ok((await uptime(p.origin)) < 2, "the origin restarted");
+    assert.ok((await uptime(p.edge)) >= 2, "the edge did not");
+    assert.ok((await uptime(p.control)) >= 2, "control did not");
+    const text = await Deno.readTextFile(file);
+    assert.ok(text.startsWith("# written by the test"), text);
+    assert.match(text, /windowSegments: 9/);
+    // An invalid edit changes nothing, names the key.
+    const bad = await fetch(`${control}/admin/config/origin`, {
+      method: "PUT",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ ...shown.origin, rtmpPort: 70000 }),
+    });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).errors[0].key, "origin.rtmpPort");
+    assert.match(await Deno.readTextFile(file), /windowSegments: 9/);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await stderrText;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -65,6 +65,8 @@ export interface ConnectionContext extends ServerState {
   readonly headLimits: RequestHeadLimits;
   /** The listener's `host:port`, for an HTTP/1.0 request without Host. */
   readonly hostPart: string;
+  /** The scheme of request URLs: `https` on a TLS listener. */
+  readonly scheme: "http" | "https";
   /** Open connections: the timeout sweep and shutdown walk it. */
   readonly conns: Set<Http1Conn>;
 }
@@ -169,7 +171,7 @@ export async function serveConn(
       let req: Request;
       const hangUp = new AbortController();
       try {
-        req = toRequest(head, ctx.hostPart, body, hangUp.signal);
+        req = toRequest(head, ctx.hostPart, body, hangUp.signal, ctx.scheme);
       } catch (e) {
         await refuse(
           c,

@@ -29,6 +29,7 @@ import {
   guardFromLimits,
   registerConnGuard,
 } from "../conn_guard.ts";
+import { type AcceptSource, listenTls, type TlsServing } from "../tls/mod.ts";
 import { Http1Conn } from "./_conn.ts";
 import {
   type ConnectionContext,
@@ -43,6 +44,12 @@ export interface Http1ServerOptions {
   readonly hostname: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * Serve HTTPS: TLS with these certificates (reloaded when their files change, chosen by SNI),
+   * each connection's handshake bounded by `handshakeTimeoutMs` (see `../tls/listener.ts`).
+   * The request deadline below still runs from the TCP accept, handshake included.
+   */
+  readonly tls?: TlsServing;
   /**
    * Answers a request without a body from prebuilt bytes, or returns `undefined` to let the
    * handler answer it. Runs before any `Request` is built. It may answer later (a promise):
@@ -177,10 +184,17 @@ export function serveHttp1(
   options: Http1ServerOptions,
   handler: Http1Handler,
 ): Http1Server {
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-  });
+  const tls = options.tls;
+  const onError = options.onError ?? (() => {});
+  const listener: AcceptSource = tls
+    ? listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      handshakeTimeoutMs: tls.handshakeTimeoutMs,
+      // RFC 7301: say HTTP/1.1, so a client offering h2 first settles at once.
+      alpnProtocols: ["http/1.1"],
+    }, tls.certificates)
+    : Deno.listen({ hostname: options.hostname, port: options.port });
   const addr = listener.addr as Deno.NetAddr;
   const maxHeadBytes = options.maxHeadBytes ?? MAX_HEAD_BYTES;
   const headTimeoutMs = options.headTimeoutMs ?? HEAD_TIMEOUT_MS;
@@ -191,13 +205,14 @@ export function serveHttp1(
     // A coarse clock for the timeout sweep: no Date.now() per read or write.
     now: Date.now(),
     closing: false,
-    onError: options.onError ?? (() => {}),
+    onError,
     handler,
     fastPath: options.fastPath,
     methods: options.methods ?? HTTP_METHODS,
     maxHeadBytes,
     maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
     headLimits: { maxHeadBytes },
+    scheme: tls ? "https" : "http",
     hostPart: addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`,

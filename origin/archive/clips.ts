@@ -62,7 +62,21 @@ export const MAX_CLIP_SECONDS = 86_400;
 export const MAX_KEPT_JOBS = 1_000;
 /** Progress is written to the job's file at most this often (ms). */
 const PROGRESS_WRITE_MS = 500;
-const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/;
+/** Longest clip name (characters). */
+const MAX_CLIP_NAME_CHARS = 100;
+
+/** A clip's file name: any letters (中文 too) and spaces, no separators or control characters. */
+function isClipName(name: string): boolean {
+  if (
+    name.length === 0 || [...name].length > MAX_CLIP_NAME_CHARS ||
+    name.startsWith(".")
+  ) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x2f || c === 0x5c) return false;
+  }
+  return true;
+}
 
 /** Output formats of a clip. */
 export type ClipFormat = "mp4" | "flv" | "hls";
@@ -193,15 +207,22 @@ export function parseClipRequest(body: unknown): ClipRequest {
   if (b.format !== "mp4" && b.format !== "flv" && b.format !== "hls") {
     throw bad("format", b.format, "mp4, flv or hls");
   }
+  // A name given with folders (the console offers the source's path) keeps its last part:
+  // clips go where the clip pattern puts them.
+  const name = typeof b.name === "string"
+    ? b.name.slice(
+      Math.max(b.name.lastIndexOf("/"), b.name.lastIndexOf("\\")) + 1,
+    )
+      .trim()
+    : b.name;
   if (
-    b.name !== undefined &&
-    (typeof b.name !== "string" || !NAME_RE.test(b.name) ||
-      b.name.includes(".."))
+    name !== undefined &&
+    (typeof name !== "string" || !isClipName(name))
   ) {
     throw bad(
       "name",
       b.name,
-      "1..100 of [A-Za-z0-9_.-], not starting with '.'",
+      `a file name of 1..${MAX_CLIP_NAME_CHARS} characters (no control characters), not starting with '.'`,
     );
   }
   if (b.exact !== undefined && typeof b.exact !== "boolean") {
@@ -209,7 +230,7 @@ export function parseClipRequest(body: unknown): ClipRequest {
   }
   const common = {
     format: b.format,
-    name: b.name as string | undefined,
+    name: name as string | undefined,
     exact: b.exact === true,
   } as const;
   if (b.path !== undefined) {

@@ -34,6 +34,16 @@ import { parseTime } from "./time.ts";
 
 /** `max-age` of the programme list (s): it changes with every kept segment. */
 export const PROGRAMS_MAX_AGE_SECONDS = 2;
+/** The archive's admin paths below `/admin` (each behind the admin gate). */
+const ARCHIVE_ADMIN_PATHS = [
+  "/dvr",
+  "/programs/*",
+  "/clips",
+  "/clips/*",
+  "/recordings",
+  "/recordings/*",
+] as const;
+
 /** Largest admin request body read (bytes). */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 /** App and stream names of URLs (the registry's safe names). */
@@ -335,7 +345,10 @@ export class ArchiveHttp {
     });
 
     const admin = new Hono();
-    admin.use("*", createAdminGate(this.#o.adminToken, { log }));
+    // The gate covers the archive's own paths only: other admin routes on this port
+    // (channels, streams, uploads) keep theirs.
+    const gate = createAdminGate(this.#o.adminToken, { log });
+    for (const path of ARCHIVE_ADMIN_PATHS) admin.use(path, gate);
     admin.get("/dvr", (c) =>
       c.json(
         {

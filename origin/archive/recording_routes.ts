@@ -99,7 +99,26 @@ export function addRecordingRoutes(
   admin.get("/recordings", (c) => {
     const app = c.req.query("app");
     const stream = c.req.query("stream");
-    return c.json(recorder.list({ app, stream }), 200, NO_STORE);
+    const list = recorder.list({ app, stream });
+    return c.json(
+      {
+        ...list,
+        // The streams being recorded, in the shape control's console lists (control merges
+        // every origin's `recordings`).
+        recordings: list.active.map((r) => ({
+          key: `${r.app}/${r.stream}`,
+          app: r.app,
+          stream: r.stream,
+          id: r.id,
+          state: "recording",
+          startedAt: r.start,
+          formats: r.formats,
+          by: r.by,
+        })),
+      },
+      200,
+      NO_STORE,
+    );
   });
   admin.post("/recordings", async (c) => {
     try {

@@ -80,6 +80,13 @@ export interface OriginHttpDeps {
    * segment route that would otherwise take `/{app}/{stream}/programs`.
    */
   readonly virtualLive?: Hono | undefined;
+  /** `/api/resume` (net/http/resume_api.ts), when the origin has a shared store. */
+  readonly resume?: Hono | undefined;
+  /**
+   * The origin's admin routes of its own (`/admin/streams/…`, the libraries' uploads, moves
+   * and deletes), mounted after the virtual-live ones; each takes the admin token.
+   */
+  readonly admin?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -90,6 +97,89 @@ export function isSafeName(name: string): boolean {
 }
 
 const CORS = { "Access-Control-Allow-Origin": "*" };
+
+/**
+ * The player page's policy: its own scripts only (no inline script or style), media and API
+ * calls to this host (hls.js runs its transmuxer in a blob worker), and framing by any site:
+ * the page is what embedding sites put in an iframe. The page is the same for every viewer of
+ * a path (the token and viewer id are read from the URL by the script), so caches may keep it.
+ */
+const PLAYER_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; base-uri 'none'; " +
+    "form-action 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "public, max-age=60",
+} as const;
+
+/** Names that are media of a stream below an app `play`, never a player page. */
+const MEDIA_SUFFIX = /\.(ts|m3u8|flv|jpg|mp4|vtt)$/i;
+
+/** What the player page template is filled with. */
+export interface PlayerPageVars {
+  readonly kind: "live" | "vod";
+  readonly app: string;
+  readonly stream: string;
+  /** VOD: the file's path after the library prefix, percent-encoded as in the URL. */
+  readonly path: string;
+  /** VOD: the library's prefix (`/vod/`). */
+  readonly prefix: string;
+}
+
+/**
+ * The page a `/play/…` path names: `/play/{app}/{stream}` (live) or `/play{prefix}{path}`
+ * (a library file, e.g. `/play/vod/films/a.mp4`); `undefined` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { playerPageVars } from "./app.ts";
+ * const v = playerPageVars("/play/vod/a%20b.mp4", ["/vod/"]);
+ * if (v?.kind !== "vod" || v.path !== "a%20b.mp4") throw new Error(JSON.stringify(v));
+ * if (playerPageVars("/play/live/cam", ["/vod/"])?.stream !== "cam") throw new Error();
+ * if (playerPageVars("/play/../x", []) !== undefined) throw new Error();
+ * ```
+ */
+export function playerPageVars(
+  pathname: string,
+  prefixes: readonly string[],
+): PlayerPageVars | undefined {
+  const rest = pathname.slice("/play".length);
+  const prefix = prefixes.find((p) => rest.startsWith(p));
+  if (prefix !== undefined) {
+    const path = rest.slice(prefix.length);
+    if (path === "" || path.length > 4096) return undefined;
+    return { kind: "vod", app: "", stream: "", path, prefix };
+  }
+  const parts = rest.split("/");
+  if (
+    parts.length !== 3 || parts[0] !== "" || !isSafeName(parts[1]!) ||
+    !isSafeName(parts[2]!) || MEDIA_SUFFIX.test(parts[2]!)
+  ) return undefined;
+  return {
+    kind: "live",
+    app: parts[1]!,
+    stream: parts[2]!,
+    path: "",
+    prefix: "",
+  };
+}
+
+const escapeAttr = (s: string) =>
+  s.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;").replaceAll("'", "&#39;");
+
+/** The template with every `{{name}}` replaced by its value, escaped for an attribute. */
+export function renderPlayerPage(
+  template: string,
+  vars: PlayerPageVars,
+): string {
+  return template.replace(
+    /\{\{(kind|app|stream|path|prefix)\}\}/g,
+    (_, k: keyof PlayerPageVars) => escapeAttr(vars[k]),
+  );
+}
 
 /** The client address Deno.serve passes as the Hono env, if any. */
 function remoteOf(c: Context): { hostname: string; port: number } | undefined {
@@ -185,6 +275,8 @@ export function createOriginHttpApp(
       CORS,
     ));
 
+  if (deps.resume) app.route("/", deps.resume);
+
   const vod = deps.vod;
   if (vod) {
     app.get("/api/vod", () => vod.listing());
@@ -277,14 +369,30 @@ export function createOriginHttpApp(
   }
   if (archive) app.route("/", archive.routes);
   if (virtualLive) app.route("/", virtualLive);
+  if (deps.admin) app.route("/", deps.admin);
 
   app.get("/", (c) => c.html(assets.page()));
-  app.get("/assets/:file", (c) => {
-    const js = assets.script(c.req.param("file"));
-    if (js === undefined) return c.text("Not found", 404);
-    return c.body(js, 200, {
-      "Content-Type": "text/javascript; charset=utf-8",
-      "Cache-Control": "public, max-age=86400",
+  app.get("/play/*", async (c, next) => {
+    const page = assets.playPage?.();
+    const vars = page === undefined
+      ? undefined
+      : playerPageVars(new URL(c.req.url).pathname, vod?.prefixes ?? []);
+    // Not a player page (a stream of an app named `play`): the media routes answer it.
+    if (page === undefined || vars === undefined) return await next();
+    return c.html(renderPlayerPage(page, vars), 200, PLAYER_HEADERS);
+  });
+  app.get("/assets/:file{.+}", (c) => {
+    const name = c.req.param("file");
+    const file = assets.asset?.(name);
+    const js = file === undefined ? assets.script(name) : undefined;
+    if (file === undefined && js === undefined) {
+      return c.text("Not found", 404);
+    }
+    return c.body(file?.body ?? js!, 200, {
+      "Content-Type": file?.contentType ?? "text/javascript; charset=utf-8",
+      // Our own files change with a deploy: an hour; the libraries are pinned: a day.
+      "Cache-Control": `public, max-age=${js ? 86400 : 3600}`,
+      "X-Content-Type-Options": "nosniff",
     });
   });
 

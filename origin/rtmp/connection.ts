@@ -548,6 +548,8 @@ export class RtmpConnection {
       throw err;
     }
     this.#publishing = { hub, streamId: event.streamId };
+    // An operator's kick (control's console, the origin's admin API) closes this connection.
+    hub.onKick(() => this.close("kicked by an operator"));
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     this.#session.acceptPublish(event.streamId);

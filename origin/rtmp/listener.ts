@@ -10,11 +10,17 @@
  * refused with `NetStream.Publish.Rejected`; refused publishes and plays are counted by reason
  * for `/metrics`.
  *
+ * With the `tls` option the same server speaks RTMPS (RTMP inside TLS, as `rtmps://` URLs of
+ * OBS, ffmpeg and platforms' ingest expect): the listener is `net/tls/`'s, with certificates by
+ * SNI reloaded from their files and a TLS handshake deadline; the RTMP handshake deadline then
+ * runs from the TCP accept, the TLS handshake included.
+ *
  * @module
  */
 
 import { encodeSetChunkSize } from "../../codec/rtmp/mod.ts";
 import { ConnGuard, type ConnRefusal } from "../../net/mod.ts";
+import { listenTls, type TlsServing } from "../../net/tls/mod.ts";
 import type { RtmpAccessControl } from "../auth/rtmp.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
@@ -39,6 +45,8 @@ export interface RtmpServerOptions extends RtmpConnectionOptions {
   readonly hostname: string;
   /** Port to bind; 0 picks a free one (tests). */
   readonly port: number;
+  /** Serve RTMPS: TLS with these certificates (see the module comment). */
+  readonly tls?: TlsServing | undefined;
   /** Without a guard: connections open at once. @default MAX_CONNECTIONS */
   readonly maxConnections?: number;
   /**
@@ -111,11 +119,18 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     );
   }
   const log = deps.log;
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-    transport: "tcp",
-  });
+  const tls = options.tls;
+  const listener = tls
+    ? listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      handshakeTimeoutMs: tls.handshakeTimeoutMs,
+    }, tls.certificates)
+    : Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      transport: "tcp",
+    });
   const port = (listener.addr as Deno.NetAddr).port;
   const connections = new Set<RtmpConnection>();
   const tasks = new Set<Promise<void>>();
@@ -182,7 +197,11 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     }
   })();
 
-  log.info("listening", { hostname: options.hostname, port });
+  log.info("listening", {
+    hostname: options.hostname,
+    port,
+    ...(tls ? { tls: true } : {}),
+  });
   return {
     port,
     *refusals() {

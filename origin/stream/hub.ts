@@ -21,6 +21,7 @@ import {
   type LiveViewer,
 } from "../../live/mod.ts";
 import type { Logger } from "../log.ts";
+import { describeLiveMetadata, type LiveMediaInfo } from "./media_info.ts";
 
 /** Output formats a hub encodes for. */
 export type ViewerFormat = "flv" | "rtmp";
@@ -69,6 +70,10 @@ export interface HubSummary {
   readonly viewers: number;
   readonly bytesIn: number;
   readonly codecs: StreamCodecs;
+  /** What the publisher's `onMetaData` says: size, frame rate, encoder. */
+  readonly media: LiveMediaInfo;
+  /** Viewers by output format (`flv`, `rtmp`). */
+  readonly viewersByFormat: Readonly<Record<string, number>>;
 }
 
 /**
@@ -88,6 +93,12 @@ export class Hub {
   #listeners = new Set<TagListener>();
   #bytesIn = 0;
   #onEnd: () => void;
+  #kicked = false;
+  readonly #kickHandlers = new Set<() => void>();
+  #media: { tag: FlvTag | undefined; info: LiveMediaInfo } = {
+    tag: undefined,
+    info: {},
+  };
 
   constructor(
     app: string,
@@ -134,7 +145,41 @@ export class Hub {
     return this.#fanout.metadata;
   }
 
+  /** True when an operator ended the stream ({@link kick}). */
+  get kicked(): boolean {
+    return this.#kicked;
+  }
+
+  /** True when the publisher can be disconnected (an RTMP connection registered itself). */
+  get kickable(): boolean {
+    return this.#kickHandlers.size > 0;
+  }
+
+  /**
+   * Registers what disconnects the publisher when an operator kicks the stream (its
+   * connection's close). Returns the unsubscriber.
+   */
+  onKick(handler: () => void): () => void {
+    this.#kickHandlers.add(handler);
+    return () => this.#kickHandlers.delete(handler);
+  }
+
+  /** An operator ends the stream: the publisher is disconnected, then the hub ends. */
+  kick(): void {
+    if (!this.#live) return;
+    this.#kicked = true;
+    for (const h of [...this.#kickHandlers]) h();
+    this.end();
+  }
+
   summary(): HubSummary {
+    const meta = this.#fanout.metadata;
+    if (meta !== this.#media.tag) {
+      this.#media = {
+        tag: meta,
+        info: meta ? describeLiveMetadata(meta.data) : {},
+      };
+    }
     return {
       app: this.app,
       name: this.name,
@@ -144,6 +189,8 @@ export class Hub {
       viewers: this.#fanout.viewerCount,
       bytesIn: this.#bytesIn,
       codecs: { ...this.codecs },
+      media: this.#media.info,
+      viewersByFormat: this.#fanout.viewersByFormat(),
     };
   }
 

@@ -22,6 +22,10 @@ export const VodErrorCode = {
   NotImplemented: "VOD_NOT_IMPLEMENTED",
   /** Reading the file failed. */
   Io: "VOD_IO",
+  /** An upload, move or delete conflicts: wrong offset, a file in the way, one at a time. */
+  Conflict: "VOD_CONFLICT",
+  /** An upload is over `origin.vod.maxUploadBytes` (or a chunk over its bound). */
+  TooLarge: "VOD_TOO_LARGE",
 } as const;
 export type VodErrorCodeValue =
   (typeof VodErrorCode)[keyof typeof VodErrorCode];
@@ -34,6 +38,8 @@ const STATUS: Record<VodErrorCodeValue, number> = {
   VOD_UNSUPPORTED: 415,
   VOD_NOT_IMPLEMENTED: 501,
   VOD_IO: 500,
+  VOD_CONFLICT: 409,
+  VOD_TOO_LARGE: 413,
 };
 
 /**

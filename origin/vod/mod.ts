@@ -1,6 +1,7 @@
 /**
  * Video on demand: media-library folders served as progressive MP4 and FLV (byte ranges, seek by
- * time, frame-exact starts), HLS, thumbnails and a listing with metadata.
+ * time, frame-exact starts), HLS, thumbnails and a listing with metadata; resumable uploads,
+ * moves and deletes through the origin's admin API.
  *
  * @module
  */
@@ -21,6 +22,17 @@ export {
   MEDIA_EXTENSIONS,
 } from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
+export {
+  LibraryWriter,
+  type LibraryWriterOptions,
+  MAX_PENDING_UPLOADS,
+  MAX_UPLOAD_CHUNK_BYTES,
+  parseUploadRange,
+  UPLOAD_DIR,
+  type UploadRange,
+  type UploadState,
+} from "./upload.ts";
+export { createVodAdminRoutes, type VodAdminDeps } from "./admin_http.ts";
 export {
   flvSource,
   frameRateOf,

@@ -39,6 +39,7 @@ import { MediaCache, type MediaFile } from "./media_file.ts";
 import { describeMedia, type VodFileInfo } from "./metadata.ts";
 import { flvSource, mp4Source, type TimeRange } from "./outputs.ts";
 import { Thumbnailer } from "./thumbnail.ts";
+import { renderTrickPlayVtt, TrickPlay } from "./trick_play.ts";
 
 /** The `origin.vod` config section. */
 export interface VodConfig {
@@ -51,11 +52,18 @@ export interface VodConfig {
   readonly maxAgeSeconds: number;
   /** The ffmpeg used for thumbnails; "" = `ffmpeg` on PATH. */
   readonly ffmpegPath: string;
+  /** Seconds between trick-play thumbnails, at least. @default 10 */
+  readonly trickPlayIntervalSeconds?: number;
 }
 
 /** What the VOD service needs from the origin. */
 export interface VodDeps {
   readonly log: Logger;
+  /**
+   * The node's data directory: trick-play sprites are kept in `${dataDir}/trickplay`.
+   * Without it `.vtt` and `.sprite.jpg` answer 501.
+   */
+  readonly dataDir?: string | undefined;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -68,6 +76,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   m3u8: "application/vnd.apple.mpegurl",
   ts: "video/mp2t",
   jpg: "image/jpeg",
+  vtt: "text/vtt; charset=utf-8",
 };
 
 /** Largest `start`/`end`/`t` accepted (seconds): a week. */
@@ -87,6 +96,7 @@ export class VodService {
   readonly #log: Logger;
   readonly #cache: MediaCache;
   readonly #thumbs: Thumbnailer;
+  readonly #trick: TrickPlay;
   readonly stats: VodStats = { requests: {}, errors: {}, bytesOut: 0 };
 
   constructor(config: VodConfig, deps: VodDeps) {
@@ -95,11 +105,26 @@ export class VodService {
     this.#libraries = config.libraries.map((l) => new Library(l));
     this.#cache = new MediaCache(config.indexCacheBytes);
     this.#thumbs = new Thumbnailer(config.ffmpegPath || "ffmpeg");
+    this.#trick = new TrickPlay(
+      config.ffmpegPath || "ffmpeg",
+      deps.dataDir === undefined ? undefined : `${deps.dataDir}/trickplay`,
+      config.trickPlayIntervalSeconds ?? 10,
+    );
+  }
+
+  /** Stops trick-play jobs still running (shutdown). */
+  close(): Promise<void> {
+    return this.#trick.close();
   }
 
   /** Indexes in memory now, and their bytes. */
   get cacheStats(): { files: number; bytes: number } {
     return { files: this.#cache.size, bytes: this.#cache.bytes };
+  }
+
+  /** The mounted libraries, in config order. */
+  get libraries(): readonly Library[] {
+    return this.#libraries;
   }
 
   /** The library prefixes (for routing). */
@@ -134,8 +159,11 @@ export class VodService {
         return { app: app!, stream, sessionPath: `/${app}/${stream}/` };
       }
       const seg = /^(.+)\/(\d{1,7})\.ts$/.exec(rest);
+      const trick = trickTarget(rest);
       if (seg) file = await this.#file(lib, checkRelPath(seg[1]!));
-      else {
+      else if (trick) {
+        file = await this.#source(lib, checkRelPath(trick.rel), trick.target);
+      } else {
         const ext = extensionOf(rest);
         const target =
           ext === "m3u8" || ext === "jpg" || ext in MEDIA_EXTENSIONS
@@ -282,6 +310,13 @@ export class VodService {
       const file = await this.#file(lib, checkRelPath(seg[1]!));
       if (!file) throw notFound(seg[1]!);
       return await this.#segment(request, file, Number(seg[2]));
+    }
+    const trick = trickTarget(rest);
+    if (trick) {
+      const rel = checkRelPath(trick.rel);
+      const file = await this.#source(lib, rel, trick.target);
+      if (!file) throw notFound(rel);
+      return await this.#trickPlay(file, trick.target, url.searchParams);
     }
     const ext = extensionOf(rest);
     const target = ext === "m3u8" || ext === "jpg" || ext in MEDIA_EXTENSIONS
@@ -579,6 +614,57 @@ export class VodService {
     });
   }
 
+  /**
+   * `{path}.vtt` (the WebVTT track) or `{path}.sprite.jpg` (the sprite) of a file: 200 when
+   * made, else 202 with the job's progress while it is made (the player asks again).
+   */
+  async #trickPlay(
+    file: LibraryFile,
+    target: "vtt" | "sprite",
+    q: URLSearchParams,
+  ): Promise<Response> {
+    const media = await this.#cache.get(file);
+    const info = describeMedia(media);
+    const state = await this.#trick.state({
+      realPath: file.realPath,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      durationSeconds: info.durationSeconds ?? 0,
+      width: info.video?.width,
+      height: info.video?.height,
+    });
+    if (state.kind === "failed") throw state.error;
+    if (state.kind !== "ready") {
+      const busy = state.kind === "busy";
+      return json(
+        {
+          state: state.kind,
+          percent: state.kind === "running" ? state.percent : 0,
+        },
+        busy ? 503 : 202,
+        { "Cache-Control": "no-store", "Retry-After": busy ? "10" : "2" },
+      );
+    }
+    const headers = {
+      "Cache-Control": `public, max-age=${this.#config.maxAgeSeconds}`,
+      "Access-Control-Allow-Origin": "*",
+    };
+    if (target === "sprite") {
+      return new Response(await Deno.readFile(state.sprite), {
+        headers: { ...headers, "Content-Type": "image/jpeg" },
+      });
+    }
+    // Relative to the track's own URL; a session credential goes along as on playlists.
+    const name = file.relPath.slice(file.relPath.lastIndexOf("/") + 1);
+    const cred = q.get("cred");
+    const sprite = `${encodeURIComponent(name)}.sprite.jpg${
+      cred === null ? "" : `?cred=${encodeURIComponent(cred)}`
+    }`;
+    return new Response(renderTrickPlayVtt(state.layout, sprite), {
+      headers: { ...headers, "Content-Type": "text/vtt; charset=utf-8" },
+    });
+  }
+
   #error(e: unknown, path: string): Response {
     const err = e instanceof VodError
       ? e
@@ -595,6 +681,20 @@ export class VodService {
     else this.#log.info("vod request refused", context);
     return json({ error: err.message, code: err.code }, err.status);
   }
+}
+
+/**
+ * The trick-play target a path names: `{path}.vtt` or `{path}.sprite.jpg`, `rel` ending in
+ * `.{target}` as `#source` wants it.
+ */
+function trickTarget(
+  rest: string,
+): { rel: string; target: "vtt" | "sprite" } | undefined {
+  if (rest.endsWith(".vtt")) return { rel: rest, target: "vtt" };
+  if (rest.endsWith(".sprite.jpg")) {
+    return { rel: rest.slice(0, -".jpg".length), target: "sprite" };
+  }
+  return undefined;
 }
 
 function notFound(path: string): VodError {

@@ -39,6 +39,15 @@ export const KEYS = {
     originId: string,
   ): Deno.KvKey => ["stream_directory", originId],
   streamListings: ["stream_directory"] as Deno.KvKey,
+  /** `NodeRecord` by node id (`store.nodes`), expiring after its `ttlMs`. */
+  node: (id: string): Deno.KvKey => ["node_directory", id],
+  nodes: ["node_directory"] as Deno.KvKey,
+  /** `ResumePosition` by viewer id and video key (`store.resume`). */
+  resume: (viewerId: string, video: string): Deno.KvKey => [
+    "resume",
+    viewerId,
+    video,
+  ],
 } as const;
 
 /** A revocation tombstone's value. */

@@ -24,6 +24,8 @@ import type {
   EdgeRegistry,
   FeedEntry,
   FeedEvent,
+  NodeDirectory,
+  ResumePositions,
   SharedStore,
   SpendResult,
   StoreHealth,
@@ -34,6 +36,7 @@ import type {
 import { KEYS, type Tombstone } from "./_keys.ts";
 import { KvEdgeRegistry } from "./edges.ts";
 import { KvStreamDirectory } from "./streams.ts";
+import { KvNodeDirectory, KvResumePositions } from "./nodes.ts";
 
 /** Default interval between feed polls (ms): the bound on cross-process revocation lag. */
 export const DEFAULT_POLL_INTERVAL_MS = 200;
@@ -100,6 +103,8 @@ function usesOf(entry: Deno.KvEntryMaybe<Deno.KvU64>): number {
 export class KvStore implements SharedStore {
   readonly edges: EdgeRegistry;
   readonly streams: StreamDirectory;
+  readonly nodes: NodeDirectory;
+  readonly resume: ResumePositions;
   readonly #kv: Deno.Kv;
   readonly #pollIntervalMs: number;
   readonly #log: Logger | undefined;
@@ -132,6 +137,12 @@ export class KvStore implements SharedStore {
       publish: (event) => this.publish(event),
     });
     this.streams = new KvStreamDirectory(kv, {
+      track: (what, op) => this.#track(what, op),
+    });
+    this.nodes = new KvNodeDirectory(kv, {
+      track: (what, op) => this.#track(what, op),
+    });
+    this.resume = new KvResumePositions(kv, {
       track: (what, op) => this.#track(what, op),
     });
   }

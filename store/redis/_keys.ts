@@ -41,6 +41,13 @@ export function redisKeys(prefix: string) {
     listing: (originId: string) => `${prefix}listing:${originId}`,
     /** Set of origin ids with a listing. */
     listingIds: `${prefix}listings`,
+    /** `NodeRecord` JSON by node id, expiring after its `ttlMs`. */
+    node: (id: string) => `${prefix}node:${id}`,
+    /** Set of node ids with a record. */
+    nodeIds: `${prefix}nodes`,
+    /** `ResumePosition` JSON of one viewer and video (the pair as JSON: no ambiguity). */
+    resume: (viewerId: string, video: string) =>
+      `${prefix}resume:${JSON.stringify([viewerId, video])}`,
   } as const;
 }
 

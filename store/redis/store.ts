@@ -31,6 +31,8 @@ import type {
   EdgeRegistry,
   FeedEntry,
   FeedEvent,
+  NodeDirectory,
+  ResumePositions,
   SharedStore,
   SpendRefusal,
   SpendResult,
@@ -48,6 +50,7 @@ import {
 } from "./_scripts.ts";
 import { RedisEdgeRegistry } from "./edges.ts";
 import { RedisStreamDirectory } from "./streams.ts";
+import { RedisNodeDirectory, RedisResumePositions } from "./nodes.ts";
 
 /** Feed entries are trimmed after this long (ms); tombstones outlive them. */
 export const FEED_RETENTION_MS = 24 * 3600 * 1000;
@@ -161,6 +164,8 @@ function tokenTtlMs(r: Pick<TokenRecord, "createdAtMs" | "expiresAtMs">) {
 export class RedisStore implements SharedStore {
   readonly edges: EdgeRegistry;
   readonly streams: StreamDirectory;
+  readonly nodes: NodeDirectory;
+  readonly resume: ResumePositions;
   readonly #cmd: Redis;
   readonly #feedConn: Redis;
   readonly #keys: RedisKeys;
@@ -200,6 +205,8 @@ export class RedisStore implements SharedStore {
       publish: (event) => this.publish(event),
     });
     this.streams = new RedisStreamDirectory(this.#keys, { track });
+    this.nodes = new RedisNodeDirectory(this.#keys, { track });
+    this.resume = new RedisResumePositions(this.#keys, { track });
     cmd.defineCommand("meridianCreateToken", {
       numberOfKeys: 1,
       lua: CREATE_TOKEN,

@@ -12,6 +12,7 @@ import {
   type FeedEntry,
   KvStore,
   type OriginListing,
+  streamKey,
 } from "../../store/mod.ts";
 
 import {
@@ -460,14 +461,23 @@ Deno.test("GET /admin/streams merges every origin's fresh listing from the strea
       originId: "a.example:8090",
       startedAt: new Date(T0).toISOString(),
       viewers: 2,
+      viewersByProtocol: {},
+      edgeViewers: {},
       bytesIn: 1000,
+      // One listing seen so far: a rate needs two.
+      bitrateBps: null,
+      sampledAt: new Date(T0).toISOString(),
       codecs: { video: "H264", audio: "AAC" },
       protocol: "rtmp",
+      publisher: { address: "", software: "" },
+      video: { width: 0, height: 0, fps: 0 },
+      access: "open",
       urls: {
         flv: "http://a.example:8090/live/demo.flv",
         hls: "http://a.example:8090/live/demo.m3u8",
         rtmp: "rtmp://a.example:1935/live/demo",
         player: "http://a.example:8090/?stream=live/demo",
+        play: "http://a.example:8090/play/live/demo",
       },
     });
     assert.deepEqual(
@@ -522,5 +532,80 @@ Deno.test("GET /admin/config shows the running config with every secret-named ke
     const res = await f.request("/admin/config", { headers: auth });
     assert.equal(res.status, 501);
     assert.match(await res.text(), /started without the full config/);
+  });
+});
+
+Deno.test("GET /admin/streams counts each edge's viewers of a stream from the edges' heartbeats, and links through edge and scheduler", async () => {
+  await withControlApp(async (f) => {
+    await f.store.streams.announce(listing("a.example:8090", ["demo"]));
+    await f.store.edges.register(edge("fra1", {
+      baseUrl: "http://fra1.example:8080",
+      load: {
+        viewers: 5,
+        egressBitsPerSecond: 1e6,
+        hitRatio: 0.9,
+        streams: [
+          { key: streamKey("live", "demo"), viewers: 4 },
+          { key: streamKey("live", "other"), viewers: 1 },
+        ],
+      },
+    }));
+    await f.store.edges.register(edge("sha1", {
+      load: { viewers: 0, egressBitsPerSecond: 0, hitRatio: 0 },
+    }));
+    await f.store.nodes.announce({
+      id: "sched:1",
+      roles: ["scheduler"],
+      version: "dev",
+      hostname: "h",
+      startedAtMs: T0,
+      endpoints: { "scheduler.http": "http://sched.example:8070" },
+      cpu: 0,
+      rssBytes: 0,
+      rates: {},
+      updatedAtMs: T0,
+      ttlMs: 6000,
+    });
+    const body = await (await f.request("/admin/streams", { headers: auth }))
+      .json();
+    const s = body.streams[0];
+    assert.deepEqual(s.edgeViewers, { fra1: 4 });
+    assert.deepEqual(s.urls.edge, {
+      flv: "http://fra1.example:8080/live/demo.flv",
+      hls: "http://fra1.example:8080/live/demo.m3u8",
+      play: "http://fra1.example:8080/play/live/demo",
+    });
+    assert.deepEqual(s.urls.scheduler, {
+      flv: "http://sched.example:8070/live/demo.flv",
+      hls: "http://sched.example:8070/live/demo.m3u8",
+    });
+    // The steered DNS name of the running config, on the edges' port.
+    assert.deepEqual(s.urls.dns, {
+      flv: "http://live.cdn.example:8443/live/demo.flv",
+      hls: "http://live.cdn.example:8443/live/demo.m3u8",
+      play: "http://live.cdn.example:8443/play/live/demo",
+    });
+  }, {
+    config: parseConfig({
+      edge: { port: 8443 },
+      scheduler: {
+        zones: [{
+          name: "cdn.example.",
+          soa: {
+            mname: "ns1.cdn.example.",
+            rname: "hostmaster.cdn.example.",
+            serial: 1,
+            refresh: 3600,
+            retry: 600,
+            expire: 604800,
+            minimum: 60,
+            ttl: 3600,
+          },
+          ns: ["ns1.cdn.example."],
+          records: [],
+          steered: [{ name: "*.wild" }, { name: "live" }],
+        }],
+      },
+    }),
   });
 });

@@ -47,21 +47,45 @@ Deno.test("GET /metrics renders Prometheus text with token-service counters", as
   });
 });
 
-Deno.test("GET / is the web console page, locked down by CSP, with the endpoint list in its footer", async () => {
+Deno.test("GET / is the web console page under a strict CSP (no inline code), its files served from this port", async () => {
   await withControlApp(async (f) => {
     const res = await f.request("/");
     assert.equal(res.status, 200);
     assert.match(res.headers.get("Content-Type") ?? "", /^text\/html/);
     const csp = res.headers.get("Content-Security-Policy") ?? "";
     assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self';/);
+    assert.match(csp, /style-src 'self';/);
     assert.match(csp, /connect-src 'self'/);
     assert.match(csp, /frame-ancestors 'none'/);
+    assert.ok(!csp.includes("unsafe"), csp);
     const html = await res.text();
     assert.match(html, /<title>Meridian — control console<\/title>/);
     assert.match(html, /\/gettoken\?token=\{service password\}/);
     assert.ok(!html.includes("<!-- ENDPOINTS -->"));
-    // No external scripts, styles or fetches: everything is inline or on this port.
+    // No inline script or style, nothing from elsewhere.
+    assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), "inline script");
+    assert.ok(!/<style/.test(html), "inline style");
+    assert.ok(!/\sstyle=/.test(html), "style attribute");
+    assert.ok(!/\son[a-z]+=/.test(html), "inline handler");
     assert.ok(!/(src|href)="https?:/.test(html));
+    for (
+      const [path, type] of [
+        ["/console/app.js", /^text\/javascript/],
+        ["/console/app.css", /^text\/css/],
+        ["/console/i18n.js", /^text\/javascript/],
+        ["/console/i18n/zh.json", /^application\/json/],
+        ["/console/vendor/uPlot.iife.min.js", /^text\/javascript/],
+      ] as const
+    ) {
+      const r = await f.request(path);
+      assert.equal(r.status, 200, path);
+      assert.match(r.headers.get("Content-Type") ?? "", type, path);
+      await r.body?.cancel();
+    }
+    const missing = await f.request("/console/../deno.json");
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
   });
 });
 

@@ -52,3 +52,20 @@ Deno.test("redactConfig() hides the password of any URL value (store.url), keepi
   );
   assert.equal(redactConfig("rediss://:p@h"), `rediss://:${REDACTED}@h`);
 });
+
+Deno.test("redactConfig() shows keys that merely hold the word 'key' (keyframeTolerance), hides key names", () => {
+  const shown = redactConfig({
+    origin: { hls: { keyframeTolerance: 0.1 } },
+    a: { key: "x", keys: ["y"], apiKey: "z", signing_key: "w", monkeys: 3 },
+  });
+  assert.deepEqual(shown, {
+    origin: { hls: { keyframeTolerance: 0.1 } },
+    a: {
+      key: REDACTED,
+      keys: REDACTED,
+      apiKey: REDACTED,
+      signing_key: REDACTED,
+      monkeys: 3,
+    },
+  });
+});

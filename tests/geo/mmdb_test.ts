@@ -103,3 +103,87 @@ Deno.test("mapRecord() reads GeoIP2-shaped records too", () => {
     50.1,
   ]);
 });
+
+/** A seeded PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mapsOf(path: string): boolean {
+  return Deno.readTextFileSync("/proc/self/maps").includes(
+    Deno.realPathSync(path),
+  );
+}
+
+Deno.test({
+  name:
+    "openGeoDatabase() maps the files by default (listed in /proc/self/maps until close) and answers exactly as a copy in memory does",
+  ignore: !V4 || Deno.build.os !== "linux",
+  async fn() {
+    const mapped = await openGeoDatabase({ reloadCheckMs: 0 });
+    const read = await openGeoDatabase({ reloadCheckMs: 0, load: "read" });
+    try {
+      assert.deepEqual(mapped.info.map((i) => i.loaded), ["mmap", "mmap"]);
+      assert.deepEqual(read.info.map((i) => i.loaded), ["read", "read"]);
+      assert.ok(mapsOf(V4!), "the IPv4 file is mapped");
+      const r = rng(7);
+      for (let i = 0; i < 3000; i++) {
+        const v4 = [0, 0, 0, 0].map(() => Math.floor(r() * 256)).join(".");
+        const v6 = `2${Math.floor(r() * 0xfff).toString(16).padStart(3, "0")}:${
+          Math.floor(r() * 0xffff).toString(16)
+        }::${Math.floor(r() * 0xffff).toString(16)}`;
+        for (const ip of [v4, v6]) {
+          assert.deepEqual(mapped.lookup(ip), read.lookup(ip), ip);
+        }
+      }
+    } finally {
+      mapped.close();
+      read.close();
+    }
+    assert.equal(mapsOf(V4!), false, "unmapped at close");
+    // Reading unmapped memory would crash the process: after close nothing is read.
+    assert.equal(mapped.lookup("8.8.8.8").record, undefined);
+  },
+});
+
+Deno.test({
+  name: "openGeoDatabase() unmaps the old file when a replaced one is reloaded",
+  ignore: !V4 || Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/geo.mmdb`;
+    try {
+      await Deno.copyFile(V4!, path);
+      const db = await openGeoDatabase({ ipv4Path: path, reloadCheckMs: 0 });
+      try {
+        const maps = () =>
+          Deno.readTextFileSync("/proc/self/maps").split("\n").filter((l) =>
+            l.includes(path)
+          ).length;
+        const before = maps();
+        assert.ok(before >= 1);
+        const tmp = `${dir}/geo.mmdb.new`;
+        await Deno.copyFile(V4!, tmp);
+        await Deno.utime(tmp, new Date(), new Date(Date.now() + 5000));
+        await Deno.rename(tmp, path);
+        assert.equal(await db.checkForUpdates(), 1);
+        // The old inode's mapping shows as "(deleted)"; it must be gone, the new one there.
+        const lines = Deno.readTextFileSync("/proc/self/maps").split("\n")
+          .filter((l) => l.includes(path));
+        assert.equal(lines.filter((l) => l.includes("(deleted)")).length, 0);
+        assert.equal(lines.length, before);
+        assert.equal(db.lookup("81.2.69.142").record?.country, "GB");
+      } finally {
+        db.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

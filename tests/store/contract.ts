@@ -17,6 +17,10 @@ import {
   type FeedEntry,
   type FeedEvent,
   MAX_EDGE_STREAMS,
+  MAX_NODE_RECORD_BYTES,
+  MAX_RESUME_VIDEO_CHARS,
+  MAX_RESUME_VIEWER_CHARS,
+  type NodeRecord,
   type OriginListing,
   type SharedStore,
   StoreError,
@@ -93,6 +97,23 @@ function listing(
       protocol: "rtmp",
     }],
     omitted: 0,
+    updatedAtMs: Date.now(),
+    ttlMs: 6000,
+    ...patch,
+  };
+}
+
+function node(id: string, patch: Partial<NodeRecord> = {}): NodeRecord {
+  return {
+    id,
+    roles: ["origin", "control"],
+    version: "dev",
+    hostname: "host",
+    startedAtMs: T0,
+    endpoints: { "origin.http": "http://127.0.0.1:8090" },
+    cpu: 0.25,
+    rssBytes: 100_000_000,
+    rates: { dnsQueriesPerSecond: 0 },
     updatedAtMs: Date.now(),
     ttlMs: 6000,
     ...patch,
@@ -714,5 +735,101 @@ export function runSharedStoreContract(
     ]);
     // Past its ttl a listing is gone, whether or not the backend has expired the key yet.
     assert.deepEqual(await a.streams.list(now + 6001), []);
+  });
+
+  // --- the node directory ---------------------------------------------------------------
+
+  test("nodes: a record is read by another store, replaced, dropped when withdrawn or stale", async (open) => {
+    const [a, b] = [await open(), await open()];
+    const now = Date.now();
+    await a.nodes.announce(node("host-b:1", { updatedAtMs: now }));
+    await a.nodes.announce(node("host-a:1", { updatedAtMs: now }));
+    await a.nodes.announce(node("host-c:1", { updatedAtMs: now - 10_000 }));
+    assert.deepEqual((await b.nodes.list(now)).map((n) => n.id), [
+      "host-a:1",
+      "host-b:1",
+    ]);
+    assert.deepEqual(
+      (await b.nodes.list(now))[0],
+      node("host-a:1", { updatedAtMs: now }),
+    );
+    await a.nodes.announce(
+      node("host-b:1", { updatedAtMs: now, rssBytes: 42 }),
+    );
+    assert.equal(
+      (await b.nodes.list(now)).find((n) => n.id === "host-b:1")?.rssBytes,
+      42,
+    );
+    await b.nodes.withdraw("host-a:1");
+    assert.deepEqual((await a.nodes.list(now)).map((n) => n.id), ["host-b:1"]);
+    assert.deepEqual(await a.nodes.list(now + 6001), []);
+  });
+
+  test("nodes: a bad id or an oversized record is refused and nothing is written", async (open) => {
+    const a = await open();
+    const now = Date.now();
+    for (const id of ["", "a b", "x".repeat(129), "a/b"]) {
+      await assert.rejects(
+        a.nodes.announce(node(id, { updatedAtMs: now })),
+        (e: unknown) => e instanceof StoreError && e.code === "STORE_BAD_VALUE",
+      );
+    }
+    const big = node("big", {
+      updatedAtMs: now,
+      endpoints: { x: "y".repeat(MAX_NODE_RECORD_BYTES) },
+    });
+    await assert.rejects(
+      a.nodes.announce(big),
+      (e: unknown) => e instanceof StoreError && e.code === "STORE_BAD_VALUE",
+    );
+    assert.deepEqual(await a.nodes.list(now), []);
+  });
+
+  // --- resume positions -----------------------------------------------------------------
+
+  test("resume: a position written by one store is read by another, replaced and deleted", async (open) => {
+    const [a, b] = [await open(), await open()];
+    const p = { positionSeconds: 61.5, durationSeconds: 120, updatedAtMs: T0 };
+    assert.equal(await b.resume.get("viewer-1", "vod/a.mp4"), undefined);
+    await a.resume.set("viewer-1", "vod/a.mp4", p);
+    assert.deepEqual(await b.resume.get("viewer-1", "vod/a.mp4"), p);
+    // Keyed by both parts: another viewer or video sees nothing.
+    assert.equal(await b.resume.get("viewer-2", "vod/a.mp4"), undefined);
+    assert.equal(await b.resume.get("viewer-1", "vod/b.mp4"), undefined);
+    // A viewer id that looks like a key separator cannot reach another pair.
+    await a.resume.set('v",["x', "y", p);
+    assert.equal(await b.resume.get("v", '["x",["y'), undefined);
+    await b.resume.set("viewer-1", "vod/a.mp4", { ...p, positionSeconds: 90 });
+    assert.equal(
+      (await a.resume.get("viewer-1", "vod/a.mp4"))?.positionSeconds,
+      90,
+    );
+    await a.resume.delete("viewer-1", "vod/a.mp4");
+    assert.equal(await b.resume.get("viewer-1", "vod/a.mp4"), undefined);
+  });
+
+  test("resume: ids and keys over their limits and bad numbers are refused, nothing written", async (open) => {
+    const a = await open();
+    const p = { positionSeconds: 1, durationSeconds: 2, updatedAtMs: T0 };
+    const isBad = (e: unknown) =>
+      e instanceof StoreError && e.code === "STORE_BAD_VALUE";
+    const longViewer = "v".repeat(MAX_RESUME_VIEWER_CHARS + 1);
+    const longVideo = "k".repeat(MAX_RESUME_VIDEO_CHARS + 1);
+    await assert.rejects(a.resume.set(longViewer, "k", p), isBad);
+    await assert.rejects(a.resume.set("", "k", p), isBad);
+    await assert.rejects(a.resume.set("v", longVideo, p), isBad);
+    await assert.rejects(a.resume.get(longViewer, "k"), isBad);
+    for (const bad of [NaN, -1, Infinity]) {
+      await assert.rejects(
+        a.resume.set("v", "k", { ...p, positionSeconds: bad }),
+        isBad,
+      );
+    }
+    assert.equal(await a.resume.get("v", "k"), undefined);
+    // At the limits exactly, it works.
+    const maxViewer = "v".repeat(MAX_RESUME_VIEWER_CHARS);
+    const maxVideo = "k".repeat(MAX_RESUME_VIDEO_CHARS);
+    await a.resume.set(maxViewer, maxVideo, p);
+    assert.deepEqual(await a.resume.get(maxViewer, maxVideo), p);
   });
 }

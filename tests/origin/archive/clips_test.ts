@@ -211,11 +211,12 @@ Deno.test("clips: an HLS package in the library (playlist and segments), served 
       start: unix(T0 + 2000),
       end: unix(T0 + 8000),
       format: "hls",
-      name: "highlight",
+      // A name with folders (as the console offers: the source's path) keeps its last part.
+      name: "uploads/精彩 highlight",
     });
     const done = await finished(t.jobs, job.id);
     assert.equal(done.state, "done", JSON.stringify(done.error));
-    assert.equal(done.path, "clips/live/cam/highlight.m3u8");
+    assert.equal(done.path, "clips/live/cam/精彩 highlight.m3u8");
     const res = await t.vod.handle(new Request(`http://o${done.url}`));
     assert.equal(res.status, 200);
     assert.equal(
@@ -481,11 +482,13 @@ Deno.test("clips: bad requests are refused at once with the field, the window or
       400,
       (e) => assert.equal(e.field, "format"),
     );
-    await refuse(
-      { ...base, start: unix(T0), end: unix(T0 + 1000), name: "../x" },
-      400,
-      (e) => assert.equal(e.field, "name"),
-    );
+    for (const name of ["../.x", "", "a/", "a\u0000b", "x".repeat(101), 7]) {
+      await refuse(
+        { ...base, start: unix(T0), end: unix(T0 + 1000), name },
+        400,
+        (e) => assert.equal(e.field, "name"),
+      );
+    }
     await refuse({
       ...base,
       start: unix(T0),

@@ -145,3 +145,30 @@ Deno.test("PieceReader with reuse hands out at most two buffers for a whole file
     );
   });
 });
+
+Deno.test("PieceReader with reuse reads a plain file range into one buffer, its short tail included", async () => {
+  const big = Uint8Array.from({ length: 300_001 }, (_, i) => i & 0xff);
+  await withFile(big, async (path) => {
+    const source = simpleSource([[0, big.length]]);
+    for (
+      const [start, end] of [[0, big.length - 1], [1000, 200_000], [5, 90]]
+    ) {
+      const reader = new PieceReader(path, source, start!, end!, true);
+      const buffers = new Set<ArrayBufferLike>();
+      let n = 0;
+      for (;;) {
+        const b = await reader.read();
+        if (b === null) break;
+        buffers.add(b.buffer);
+        assert.equal(b[0], (start! + n) & 0xff);
+        n += b.length;
+      }
+      assert.equal(n, end! - start! + 1);
+      assert.equal(
+        buffers.size,
+        1,
+        `range ${start}-${end}: ${buffers.size} buffers`,
+      );
+    }
+  });
+});
