@@ -316,8 +316,9 @@ async function main(args: string[]): Promise<number> {
   const trim = startMemoryTrim(config.memory.trimIntervalSeconds * 1000);
   const metrics = new MetricsRegistry();
 
-  // Every role has an admin API now (the origin's: virtual-live channels); an origin-only
-  // node that names its own origin.adminToken still never makes the node's secrets.
+  // Every role has an admin API now (the origin's: virtual-live channels, clips, recordings,
+  // programmes); an origin-only node that names its own origin.adminToken still never makes
+  // the node's secrets.
   const resolveSecrets = async (c: MeridianConfig): Promise<ControlSecrets> =>
     roles.some((r) => r !== "origin") || c.origin.adminToken === ""
       ? await (await import("./control/mod.ts")).resolveControlSecrets(

@@ -24,14 +24,22 @@ export {
 } from "./schema.ts";
 export {
   type AppAccess,
+  type DvrAppConfig,
+  type DvrScheduleItem,
+  type DvrStreamConfig,
   MAX_MEDIA_PATH_LENGTH,
   MAX_PLAYLIST_ITEMS,
   ORIGIN_CONSTRAINTS,
   ORIGIN_DEFAULTS,
   type OriginAppConfig,
   type OriginConfig,
+  type OriginDvrConfig,
   type OriginHooksConfig,
+  type OriginRecordConfig,
   type OriginStreamAccessConfig,
+  type RecordAppConfig,
+  type RecordFormat,
+  SCHEDULE_TIME_RE,
   type VirtualLiveChannel,
   type VirtualLiveScheduleItem,
 } from "./origin_schema.ts";

@@ -237,6 +237,8 @@ export interface ListItemSchema {
   readonly template: unknown;
   /** Keys an item must give; the other keys take the template's value. */
   readonly required?: readonly string[];
+  /** Keys that stay absent when not given (they inherit from elsewhere, e.g. the app). */
+  readonly optional?: readonly string[];
 }
 
 /**
@@ -250,16 +252,38 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
   ...tlsListenerItems("scheduler.tls"),
   ...tlsListenerItems("control.tls"),
   "origin.apps[]": {
-    template: { name: "", access: "open", publishKeys: [], streams: [] },
+    template: {
+      name: "",
+      access: "open",
+      publishKeys: [],
+      streams: [],
+      // An app listed without `dvr` has none; one that enables it keeps two hours.
+      dvr: { enabled: false, windowSeconds: 7200, maxBytes: 0 },
+      record: { enabled: false, formats: ["mp4"] },
+    },
     required: ["name"],
   },
   "origin.apps[].publishKeys[]": { template: "" },
+  "origin.apps[].record.formats[]": { template: "" },
   "origin.apps[].streams[]": {
-    template: { name: "", publishKeys: [] },
+    // A stream's `dvr`/`record` replace its app's when given (given maps enable by default).
+    template: {
+      name: "",
+      publishKeys: [],
+      dvr: { enabled: true, windowSeconds: 7200 },
+      record: { enabled: true, formats: ["mp4"] },
+    },
     required: ["name"],
+    optional: ["dvr", "record"],
   },
   "origin.apps[].streams[].publishKeys[]": { template: "" },
+  "origin.apps[].streams[].record.formats[]": { template: "" },
   "origin.defaultApp.publishKeys[]": { template: "" },
+  "origin.defaultApp.record.formats[]": { template: "" },
+  "origin.dvr.schedule[]": {
+    template: { app: "", stream: "", title: "", start: "", end: "" },
+    required: ["app", "stream", "title", "start", "end"],
+  },
   // A channel names its stream; `file` or `playlist` is checked on the whole item (in
   // origin_schema.ts). The demo channel's optional keys are the defaults of every channel's.
   "origin.virtualLive[]": {

@@ -39,6 +39,7 @@ import { createOriginHttpApp } from "./http/app.ts";
 import { createStreamAdminRoutes } from "./http/stream_admin.ts";
 import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
+import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import {
@@ -63,6 +64,10 @@ export { OriginError, OriginErrorCode } from "./errors.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
+/** Below the data directory: the DVR's segments and indexes (unless `origin.dvr.dir` says). */
+export const DVR_DIR = "dvr";
+/** Below the data directory: the archive's state (programmes set, clip jobs, recordings). */
+export const ARCHIVE_STATE_DIR = "archive";
 
 /** A running origin. */
 export interface OriginHandle {
@@ -264,7 +269,56 @@ export async function startOrigin(
     },
     log: log.child("stream"),
   });
-  const hls = config.hls.enabled
+  // Before the archive: its clips of library files and its recordings are the library's.
+  const vod = config.vod.libraries.length > 0
+    ? new VodService(config.vod, {
+      log: log.child("vod"),
+      dataDir: deps.dataDir,
+    })
+    : undefined;
+  if (vod) {
+    registerVodMetrics(deps.metrics, vod);
+    opened.add(() => vod.close());
+  }
+
+  // The archive keeps the live segments: it needs the packagers even where HLS is not served.
+  const dvrDir = config.dvr.dir ||
+    (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
+  const recordDir = config.record.library || config.vod.libraries[0]?.path;
+  const archive: Archive | undefined = dvrDir !== undefined
+    ? await opened.run(() =>
+      openArchive(config, {
+        registry,
+        metrics: deps.metrics,
+        log: log.child("archive"),
+        dvrDir,
+        stateDir: deps.dataDir === undefined
+          ? undefined
+          : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
+        library: recordDir === undefined ? undefined : {
+          dir: recordDir,
+          prefix: config.vod.libraries.find((l) => l.path === recordDir)
+            ?.prefix,
+        },
+        vod,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })
+    )
+    : undefined;
+  if (archive) opened.add(() => archive.close());
+  if (
+    archive && recordDir !== undefined &&
+    config.vod.libraries.every((l) => l.path !== recordDir)
+  ) {
+    log.warn(
+      "origin.record.library is not a VOD library: recordings are not served",
+      {
+        folder: recordDir,
+      },
+    );
+  }
+  const packagers = config.hls.enabled ||
+      (archive && new ArchivePolicies(config).anyDvr)
     ? new HlsPackagers({
       targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
       keyframeTolerance: config.hls.keyframeTolerance,
@@ -284,11 +338,14 @@ export async function startOrigin(
             onWriteError: () => hlsStateWriteErrors.inc(),
           })
         ),
+      observer: archive?.observer,
     })
     : undefined;
+  if (packagers) archive?.setPhases(packagers);
+  const hls = config.hls.enabled ? packagers : undefined;
   opened.add(async () => {
     registry.endAll();
-    await hls?.close();
+    await packagers?.close();
   });
 
   deps.metrics.collect(
@@ -311,17 +368,6 @@ export async function startOrigin(
     () =>
       registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
   );
-
-  const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, {
-      log: log.child("vod"),
-      dataDir: deps.dataDir,
-    })
-    : undefined;
-  if (vod) {
-    registerVodMetrics(deps.metrics, vod);
-    opened.add(() => vod.close());
-  }
 
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
@@ -346,6 +392,7 @@ export async function startOrigin(
       log: log.child("http"),
       access,
       vod,
+      archive: archive && { http: archive.http, routes: archive.routes },
       virtualLive: createVirtualLiveRoutes(channels, {
         adminToken: config.adminToken,
         log: log.child("admin"),
@@ -508,7 +555,8 @@ export async function startOrigin(
       await announcer?.close();
       channels.stop();
       registry.endAll();
-      await hls?.close();
+      await packagers?.close();
+      await archive?.close();
       await rtmp.close();
       await rtmps?.close();
       await http.shutdown();

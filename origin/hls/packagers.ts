@@ -25,6 +25,7 @@ import type { Hub } from "../stream/hub.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { HlsStream } from "./segmenter.ts";
 import { HlsSequenceStore } from "./sequence_store.ts";
+import type { HlsSegment } from "./window.ts";
 
 /**
  * A playlist request for a live stream without a segment yet waits at most this many target
@@ -65,6 +66,19 @@ export interface HlsPackagersDeps {
   readonly sequences?: HlsSequenceStore | undefined;
   /** Start of segment names, unique per process start. @default Date.now().toString(36) */
   readonly segmentNamePrefix?: string;
+  /**
+   * Told of every finished segment and of every publish's end, in order (the DVR keeps them:
+   * time-shift is a listener of these segments, not a second segmenter).
+   */
+  readonly observer?: HlsSegmentObserver | undefined;
+}
+
+/** What a listener of the packagers' segments is told (see {@link HlsPackagersDeps.observer}). */
+export interface HlsSegmentObserver {
+  /** A segment of `hub`'s publish is finished (called from the hub's fan-out: keep it cheap). */
+  onSegment(hub: Hub, segment: HlsSegment): void;
+  /** `hub`'s publish ended; its last segment was told before. */
+  onPublishEnd(hub: Hub): void;
 }
 
 /** Where a stream's playlist is in its life (see the module notes). */
@@ -89,6 +103,8 @@ interface Waiter {
 interface Entry {
   readonly key: string;
   readonly stream: HlsStream;
+  /** The publish now feeding the stream (the last one, after it left). */
+  hub: Hub;
   phase: HlsStreamPhase;
   timer: ReturnType<typeof setTimeout> | undefined;
   readonly waiters: Set<Waiter>;
@@ -127,6 +143,7 @@ export class HlsPackagers {
   readonly #unsubscribe: () => void;
   readonly #holds: Counter;
   readonly #ended: Counter;
+  readonly #observer: HlsSegmentObserver | undefined;
   #held = 0;
   #closed = false;
 
@@ -135,6 +152,7 @@ export class HlsPackagers {
     this.#log = deps.log;
     this.#sequences = deps.sequences ?? HlsSequenceStore.inMemory();
     this.#prefix = deps.segmentNamePrefix ?? Date.now().toString(36);
+    this.#observer = deps.observer;
     this.#holdMs = Math.min(
       options.targetDurationMs * PLAYLIST_HOLD_TARGET_RATIO,
       MAX_PLAYLIST_HOLD_MS,
@@ -278,6 +296,7 @@ export class HlsPackagers {
     clearTimeout(e.timer);
     e.timer = undefined;
     e.phase = "live";
+    e.hub = hub;
     const entry = e;
     // A new resolution or sample rate mid-publish (a virtual-live channel's next file, an
     // encoder's change) closes the segment and opens the next with EXT-X-DISCONTINUITY.
@@ -303,11 +322,13 @@ export class HlsPackagers {
         resume: this.#sequences.get(hub.app, hub.name),
         onSegmentOpened: (state) =>
           this.#sequences.set(hub.app, hub.name, state),
-        onSegmentClosed: () => {
-          if (entry) this.#wake(entry, false);
+        onSegmentClosed: (segment) => {
+          if (!entry) return;
+          this.#wake(entry, false);
+          this.#observe(entry.hub, segment);
         },
       });
-      entry = { key, stream, phase: "live", timer: undefined, waiters };
+      entry = { key, stream, hub, phase: "live", timer: undefined, waiters };
       return entry;
     } catch (err) {
       this.#log.warn("stream not packaged as HLS", {
@@ -318,8 +339,23 @@ export class HlsPackagers {
     }
   }
 
+  /** Tells the observer; what it throws is logged, never the fan-out's problem. */
+  #observe(hub: Hub, segment: HlsSegment | undefined): void {
+    if (!this.#observer) return;
+    try {
+      if (segment) this.#observer.onSegment(hub, segment);
+      else this.#observer.onPublishEnd(hub);
+    } catch (err) {
+      this.#log.warn("segment observer failed", {
+        stream: `${hub.app}/${hub.name}`,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
   #onUnpublish(e: Entry): void {
     e.stream.onEnd();
+    this.#observe(e.hub, undefined);
     if (this.#closed || this.#entries.get(e.key) !== e) return;
     e.phase = "grace";
     this.#wake(e, false);

@@ -19,6 +19,12 @@ import {
   sessionPath,
 } from "../auth/mod.ts";
 import type { PlaylistWait } from "../hls/mod.ts";
+import {
+  archiveErrorResponse,
+  type ArchiveHttp,
+  type TimeshiftAnswer,
+  type TimeshiftFlvRequest,
+} from "../archive/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import type { VodService } from "../vod/mod.ts";
@@ -61,6 +67,14 @@ export interface OriginHttpDeps {
   readonly access?: AccessGate | undefined;
   /** The media libraries (VOD), served under their prefixes before any live route. */
   readonly vod?: VodService | undefined;
+  /**
+   * The archive (time-shift playlists and segments, programme list, its admin API). Its routes
+   * are mounted before the segment route, which would otherwise take `/{app}/{stream}/programs`.
+   */
+  readonly archive?: {
+    readonly http: ArchiveHttp;
+    readonly routes: Hono;
+  } | undefined;
   /**
    * Virtual-live routes (`/{app}/{stream}/programs`, `/admin/channels/…`), mounted before the
    * segment route that would otherwise take `/{app}/{stream}/programs`.
@@ -326,7 +340,35 @@ export function createOriginHttpApp(
     }
   }
 
-  if (deps.virtualLive) app.route("/", deps.virtualLive);
+  const archive = deps.archive;
+  const virtualLive = deps.virtualLive;
+  if (archive && virtualLive) {
+    // One URL, two guides: a virtual-live channel whose app keeps a DVR answers both, merged
+    // (the channel's now/next/schedule beside the recorded spans; no field is in both but
+    // app, stream and live, which mean the same). Either alone answers as it is.
+    app.get("/:app/:stream/programs", async (c) => {
+      const [recorded, channel] = await Promise.all([
+        archive.routes.fetch(c.req.raw.clone()),
+        virtualLive.fetch(c.req.raw.clone()),
+      ]);
+      if (recorded.status !== 200 || channel.status !== 200) {
+        const ok = recorded.status === 200
+          ? recorded
+          : channel.status === 200
+          ? channel
+          : recorded;
+        await (ok === recorded ? channel : recorded).body?.cancel();
+        return ok;
+      }
+      const body = { ...(await channel.json()), ...(await recorded.json()) };
+      return c.json(body, 200, {
+        ...CORS,
+        "Cache-Control": recorded.headers.get("Cache-Control") ?? "no-store",
+      });
+    });
+  }
+  if (archive) app.route("/", archive.routes);
+  if (virtualLive) app.route("/", virtualLive);
   if (deps.admin) app.route("/", deps.admin);
 
   app.get("/", (c) => c.html(assets.page()));
@@ -365,7 +407,20 @@ export function createOriginHttpApp(
       return c.text("Bad stream name", 400);
     }
     if (ext === "flv") {
-      if (!registry.get(appName, stream)) {
+      // `?start=T`: the archive from that moment at live speed (the same access as live).
+      let shift: TimeshiftFlvRequest | undefined;
+      try {
+        shift = archive?.http.flvTimeshift(
+          appName,
+          stream,
+          new URL(c.req.url).searchParams,
+        );
+      } catch (err) {
+        const res = archiveErrorResponse(err, deps.log);
+        requests.inc({ kind: "flv", status: res.status });
+        return res;
+      }
+      if (!shift && !registry.get(appName, stream)) {
         requests.inc({ kind: "flv", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
@@ -395,6 +450,20 @@ export function createOriginHttpApp(
           access.ended("play", request);
         };
       }
+      if (shift && archive) {
+        requests.inc({ kind: "flv", status: 200 });
+        return archive.http.flvResponse(shift, {
+          headers: {
+            ...CORS,
+            ...markHeaders(mark),
+            "Content-Type": "video/x-flv",
+            "Cache-Control": "no-cache, no-store",
+          },
+          maxQueueBytes: options.maxViewerQueueBytes,
+          signal,
+          onClose: end,
+        });
+      }
       // Looked up again: the publisher may have left while access was decided.
       const hub = registry.get(appName, stream);
       if (!hub) {
@@ -410,17 +479,46 @@ export function createOriginHttpApp(
         "Cache-Control": "no-cache, no-store",
       }, { signal, onClose: end });
     }
-    if (ext === "m3u8" && hls) {
-      let text = hls.playlist(appName, stream);
+    if (ext === "m3u8" && (hls || archive)) {
+      // A time-shift range (`start`/`end`/`offset`) comes from the archive; the rest (access,
+      // sessions, credentials in URIs) is exactly the live playlist's.
+      let shift: TimeshiftAnswer | undefined;
+      try {
+        shift = archive?.http.timeshift(
+          appName,
+          stream,
+          new URL(c.req.url).searchParams,
+        );
+      } catch (err) {
+        const res = archiveErrorResponse(err, deps.log);
+        requests.inc({ kind: "m3u8", status: res.status });
+        return res;
+      }
+      if (shift?.kind === "redirect") {
+        // RFC 9110 §15.4.3: `offset` names a moment relative to now; its absolute `start`
+        // keeps every reload (and every cache) on one range.
+        requests.inc({ kind: "m3u8", status: 302 });
+        return c.body(null, 302, {
+          ...CORS,
+          "Location": `/${appName}/${stream}.m3u8?${shift.query}`,
+          "Cache-Control": "no-store",
+        });
+      }
+      let text = shift ? shift.text : hls?.playlist(appName, stream);
       // A stream that is not live (or not known) is 404 at once; a live one without a first
       // segment yet is held until it has one (below, once access is settled).
-      if (text === undefined && !hls.pending(appName, stream)) {
+      if (text === undefined && !hls?.pending(appName, stream)) {
         requests.inc({ kind: "m3u8", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
+      const maxAge = shift
+        ? shift.maxAgeSeconds
+        : options.playlistMaxAgeSeconds;
+      const immutable = shift?.immutable ? ", immutable" : "";
       /** The playlist now, or after the hold; a Response when there is none. */
       const awaitText = async (): Promise<string | Response> => {
         if (text !== undefined) return text;
+        if (!hls) return c.text("Not found", 404, CORS);
         const w = await hls.waitForPlaylist(appName, stream, c.req.raw.signal);
         if (w.kind === "ready") return text = w.text;
         if (w.kind === "busy") {
@@ -437,7 +535,7 @@ export function createOriginHttpApp(
       const headers = {
         ...CORS,
         "Content-Type": "application/vnd.apple.mpegurl",
-        "Cache-Control": `public, max-age=${options.playlistMaxAgeSeconds}`,
+        "Cache-Control": `public, max-age=${maxAge}${immutable}`,
       };
       if (!access?.sessionRequired(appName)) {
         const body = await awaitText();
@@ -466,7 +564,7 @@ export function createOriginHttpApp(
         return c.body(withSessionCredential(body, cred), 200, {
           ...headers,
           ...markHeaders(mark),
-          "Cache-Control": `private, max-age=${options.playlistMaxAgeSeconds}`,
+          "Cache-Control": `private, max-age=${maxAge}${immutable}`,
         });
       }
       // A new session: spend one token use (and ask on_play), then send the player to the
@@ -502,7 +600,7 @@ export function createOriginHttpApp(
   app.get("/:app/:stream/:segment", async (c) => {
     const { app: appName, stream, segment } = c.req.param();
     if (
-      !hls || !isSafeName(appName) || !isSafeName(stream) ||
+      (!hls && !archive) || !isSafeName(appName) || !isSafeName(stream) ||
       !segment.endsWith(".ts") || !isSafeName(segment)
     ) {
       requests.inc({ kind: "other", status: 404 });
@@ -522,8 +620,34 @@ export function createOriginHttpApp(
         return refusalResponse(c, ok, mark);
       }
     }
-    const bytes = hls.segment(appName, stream, segment.slice(0, -3));
+    const bytes = hls?.segment(appName, stream, segment.slice(0, -3));
+    const headers = {
+      ...CORS,
+      // Cached by edges with the mark: they serve it only with a valid session credential.
+      ...markHeaders(mark),
+      "Content-Type": "video/mp2t",
+      // Segment names are never reused (a per-start prefix), so they may be cached for long.
+      "Cache-Control": "public, max-age=86400, immutable",
+    };
     if (!bytes) {
+      // Out of the live window: the archive may keep it (the same bytes, the same name).
+      const kept = archive?.http.segmentFile(appName, stream, segment);
+      if (kept !== undefined) {
+        let f: Deno.FsFile | undefined;
+        try {
+          f = await Deno.open(kept, { read: true });
+          const { size } = await f.stat();
+          requests.inc({ kind: "ts", status: 200 });
+          const sized = { ...headers, "Content-Length": String(size) };
+          if (c.req.method === "HEAD") {
+            f.close();
+            return c.body(null, 200, sized);
+          }
+          return c.body(f.readable, 200, sized);
+        } catch {
+          f?.close(); // evicted a moment ago: 404 below
+        }
+      }
       requests.inc({ kind: "ts", status: 404 });
       return c.text(
         `Segment not found: ${appName}/${stream}/${segment}`,
@@ -532,14 +656,7 @@ export function createOriginHttpApp(
       );
     }
     requests.inc({ kind: "ts", status: 200 });
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-      ...CORS,
-      // Cached by edges with the mark: they serve it only with a valid session credential.
-      ...markHeaders(mark),
-      "Content-Type": "video/mp2t",
-      // Segment names are never reused (a per-start prefix), so they may be cached for long.
-      "Cache-Control": "public, max-age=86400, immutable",
-    });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
   });
 
   return app;
