@@ -9,6 +9,11 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 
 /** One origin the edge pulls from. */
@@ -114,6 +119,8 @@ export interface EdgeConfig {
    * propagation between edges on different processes or hosts.
    */
   readonly purgePollIntervalMs: number;
+  /** One line per viewer request (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** Every edge default; the all-in-one start runs exactly this. */
@@ -158,6 +165,7 @@ export const EDGE_DEFAULTS: EdgeConfig = {
     heartbeatSeconds: 5,
   },
   purgePollIntervalMs: 100,
+  accessLog: ACCESS_LOG_DEFAULTS,
 };
 
 /** A constraint: returns the expectation text when violated (as in `config/schema.ts`). */
@@ -193,6 +201,7 @@ const optional = (check: EdgeConstraint): EdgeConstraint => (v) =>
 /** Constraints by dotted key (array items use `[]`). */
 export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
   "edge.port": intIn(0, 65535),
+  ...accessLogConstraints("edge.accessLog"),
   "edge.httpServer": oneOf("http1", "deno"),
   "edge.origins": nonEmptyList,
   "edge.origins[].url": httpUrl,

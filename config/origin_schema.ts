@@ -8,6 +8,11 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 
 /** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
@@ -166,6 +171,8 @@ export interface OriginConfig {
     readonly publishKeys: readonly string[];
   };
   readonly hooks: OriginHooksConfig;
+  /** One line per HTTP request and per RTMP session (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -223,6 +230,7 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     timeoutMs: 3000,
     onFailure: "deny",
   },
+  accessLog: ACCESS_LOG_DEFAULTS,
 };
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -317,6 +325,7 @@ const uniqueChannels: Constraint = (v) => {
 /** Constraints of the `origin` section by dotted key (array items use `[]`). */
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
+  ...accessLogConstraints("origin.accessLog"),
   "origin.httpPort": intIn(0, 65535),
   "origin.httpServer": oneOf("http1", "deno"),
   "origin.maxStreams": intIn(1, 100_000),
