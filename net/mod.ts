@@ -59,6 +59,7 @@ export {
   type FastAnswer,
   type FastPath,
   type Http1ConnInfo,
+  Http1Exchange,
   type Http1Handler,
   http1Limits,
   type Http1Server,

@@ -33,6 +33,7 @@ import { Http1Conn } from "./_conn.ts";
 import {
   type ConnectionContext,
   type FastPath,
+  type Http1Exchange,
   type Http1Handler,
   serveConn,
 } from "./connection.ts";
@@ -74,6 +75,13 @@ export interface Http1ServerOptions {
     message: string,
     context: Record<string, unknown>,
   ) => void;
+  /**
+   * Told about each answered request (fast path and handler alike) once its response is over:
+   * status, bytes, time to first and last byte. For access logs and latency histograms;
+   * without it the server times nothing. Requests refused before a head is read (400, 431)
+   * or for their method (501) are not observed.
+   */
+  readonly observe?: (exchange: Http1Exchange) => void;
 }
 
 /**
@@ -198,6 +206,7 @@ export function serveHttp1(
     maxHeadBytes,
     maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
     headLimits: { maxHeadBytes },
+    observe: options.observe,
     hostPart: addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`,
