@@ -355,7 +355,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
       return textError(c, 400, e instanceof Error ? e.message : String(e));
     }
     // No sourceId: edges read it as coming from the control role and all apply it.
-    await store.publish({ kind: "purge", ...purge });
+    await store.publish({ kind: "purge", ...purge, publishedAtMs: Date.now() });
     log.info("purge published", {
       urls: purge.urls.length,
       prefixes: purge.prefixes.length,

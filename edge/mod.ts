@@ -34,9 +34,12 @@
 import type { EdgeConfig } from "../config/edge_schema.ts";
 import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
 import {
+  accessRecordOf,
+  type Http1Exchange,
   http1Limits,
   httpDate,
   serveHttp1,
@@ -45,7 +48,7 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
-import { createEdgeApp } from "./app.ts";
+import { createEdgeApp, isLiveFlvPath } from "./app.ts";
 import { DiskStore } from "./cache/disk_store.ts";
 import { MemoryStore } from "./cache/memory_store.ts";
 import { TieredStore } from "./cache/tiered_store.ts";
@@ -57,6 +60,7 @@ import {
 } from "./registry/registrar.ts";
 import { StorePurgeBus } from "./registry/store_purge_bus.ts";
 import { prefetchAll } from "./admin/prefetch.ts";
+import { type CacheResult, cacheResultOf, EdgeMetrics } from "./metrics.ts";
 import { EdgeStats } from "./stats.ts";
 import { UpstreamClient } from "./upstream/client.ts";
 import { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -154,6 +158,7 @@ export async function startEdge(
 ): Promise<EdgeHandle> {
   const log = deps.log;
   const stats = new EdgeStats();
+  const edgeMetrics = new EdgeMetrics(deps.metrics);
   const origins = parseOrigins(config.origins);
   // With the shared store the edge checks viewers of streams the origin marks as protected
   // (tokens, session credentials); without it such objects are never shared.
@@ -181,7 +186,10 @@ export async function startEdge(
       selector,
       health,
       client,
-      observe: (o, outcome, ms) => stats.originResult(o.id, outcome, ms),
+      observe: (o, outcome, ms, failure) => {
+        stats.originResult(o.id, outcome, ms);
+        edgeMetrics.originFetch(o.id, ms / 1000, failure);
+      },
     },
   );
 
@@ -237,6 +245,25 @@ export async function startEdge(
     crypto.randomUUID().slice(0, 8)
   }`;
   const httpLog = log.child("http");
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "edge",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
+  /** Every answered request: the request-time series and the access log line. */
+  const observe = (x: Http1Exchange): void => {
+    const cache = cacheOfExchange(x);
+    edgeMetrics.response(
+      cache,
+      x.status,
+      x.firstByteMs > 0 ? (x.firstByteMs - x.startMs) / 1000 : undefined,
+      (x.endMs - x.startMs) / 1000,
+    );
+    accessLog?.http(accessRecordOf(x, cache));
+  };
   const app = createEdgeApp({ adminToken: config.adminToken, edgeId: id }, {
     cache,
     fanout,
@@ -246,6 +273,7 @@ export async function startEdge(
     purgeBus,
     metrics: deps.metrics,
     log: httpLog,
+    onPurgeApplied: (s) => edgeMetrics.purgeApplied(s),
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.
@@ -270,9 +298,10 @@ export async function startEdge(
   const limits = deps.limits ?? DEFAULTS.limits;
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with edge.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http, the access log and the request-time metrics do not apply with edge.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
   const server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
@@ -290,10 +319,17 @@ export async function startEdge(
             hostname: config.hostname,
             port: config.port,
             ...http1Limits(limits, deps.metrics, "edge_http"),
-            fastPath: (head) => {
+            fastPath: (head, x) => {
               const date = httpDate();
-              return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
+              const hit = cache.hitBytes(head, date);
+              if (hit) {
+                x.label = "hit";
+                return hit;
+              }
+              x.label = "collapsed";
+              return cache.joinFill(head, date);
             },
+            observe,
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
@@ -347,6 +383,23 @@ export async function startEdge(
       await cache.drain();
       await store.close();
       client.close();
+      await accessLog?.close();
     },
   };
+}
+
+/** What an observed exchange was, as the edge's metrics and access log name it. */
+function cacheOfExchange(x: Http1Exchange): CacheResult {
+  if (x.fast) {
+    // Prebuilt bytes: a plain hit, or a request joined to another's fill (502/504 when that
+    // fill failed).
+    if (x.status >= 500) return "error";
+    return x.label === "collapsed" ? "collapsed" : "hit";
+  }
+  // HTTP-FLV through the fan-out carries a Cache-Status of its upstream too: its path decides.
+  const q = x.head.target.indexOf("?");
+  if (isLiveFlvPath(q < 0 ? x.head.target : x.head.target.slice(0, q))) {
+    return "live";
+  }
+  return cacheResultOf(x.response?.headers.get("cache-status") ?? null);
 }

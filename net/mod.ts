@@ -54,6 +54,7 @@ export {
   textError,
 } from "./http/respond.ts";
 export {
+  accessRecordOf,
   closeDelimited,
   createLiveBody,
   type FastAnswer,
@@ -71,6 +72,7 @@ export {
   liveResponse,
   type LiveSink,
   type LiveSource,
+  requestField,
   type RequestHead,
   serveHttp1,
 } from "./http1/mod.ts";

@@ -72,6 +72,7 @@ export {
   type Http1Handler,
 } from "./connection.ts";
 export { httpDate } from "./response_writer.ts";
+export { accessRecordOf, requestField } from "./access_record.ts";
 export {
   closeDelimited,
   createLiveBody,
