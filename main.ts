@@ -4,13 +4,18 @@
  * Loads and validates the config once, then starts the roles named by `--roles` (default: every
  * role this build has) with their own config sections.
  *
+ * Metrics: each role gets its own registry, so each role's port shows its own series (the
+ * origin's on the origin's HTTP port, the edge's on the edge's); the process's series
+ * (`process_*`, `meridian_runtime_*`, the shared store's) are in every one of them, since in
+ * an all-in-one process every port is the same process.
+ *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type MeridianConfig } from "./config/mod.ts";
 import { createLogger, describeError, type Logger } from "./log/mod.ts";
-import { MetricsRegistry } from "./metrics/mod.ts";
+import { MetricsRegistry, startProcessMetrics } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
 import { startMemoryTrim } from "./runtime/memory_trim.ts";
 import type { ControlSecrets } from "./control/mod.ts";
@@ -24,6 +29,7 @@ interface RoleHandle {
 /** What the process shares with every role it starts. */
 interface RoleContext {
   readonly log: Logger;
+  /** The role's own registry (the process's series included). */
   readonly metrics: MetricsRegistry;
   /** The one shared store of the process, opened before any role that needs it. */
   readonly store: SharedStore;
@@ -171,7 +177,14 @@ async function main(args: string[]): Promise<number> {
   const log = createLogger("meridian", config.log);
   for (const w of warnings) log.warn(w);
   const trim = startMemoryTrim(config.memory.trimIntervalSeconds * 1000);
-  const metrics = new MetricsRegistry();
+  const labelLimits = config.metrics.labelLimits;
+  // The process's series, shown on every role's port.
+  const metrics = new MetricsRegistry({ labelLimits });
+  const processMetrics = startProcessMetrics(metrics);
+  const stopProcess = () => {
+    trim?.stop();
+    processMetrics.stop();
+  };
 
   // One store for the whole process (one KV handle, one feed poller), closed after the roles.
   let store: SharedStore;
@@ -193,7 +206,7 @@ async function main(args: string[]): Promise<number> {
       : { servicePassword: "", adminToken: "", generated: {} };
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });
-    trim?.stop();
+    stopProcess();
     return 1;
   }
   // Printed once, at the first start that generated them; never logged (they live in dataDir).
@@ -211,7 +224,14 @@ async function main(args: string[]): Promise<number> {
   const handles: { role: string; handle: RoleHandle }[] = [];
   for (const role of roles) {
     try {
-      handles.push({ role, handle: await ROLES[role]!(config, ctx) });
+      const roleMetrics = new MetricsRegistry({
+        include: [metrics],
+        labelLimits,
+      });
+      handles.push({
+        role,
+        handle: await ROLES[role]!(config, { ...ctx, metrics: roleMetrics }),
+      });
     } catch (err) {
       // The failed role closed what it had opened; close the roles started before it, newest
       // first, so the process leaves nothing bound while it exits (or a supervisor retries).
@@ -225,7 +245,7 @@ async function main(args: string[]): Promise<number> {
       log.info("closed the roles started before the failure", {
         roles: handles.map((h) => h.role),
       });
-      trim?.stop();
+      stopProcess();
       return 1;
     }
   }
@@ -244,7 +264,7 @@ async function main(args: string[]): Promise<number> {
   await store.close().catch((e) =>
     log.warn("close failed", { error: describeError(e) })
   );
-  trim?.stop();
+  stopProcess();
   return 0;
 }
 
