@@ -107,6 +107,8 @@ export class LiveFanout {
   #cancelTimer: (() => void) | undefined;
   readonly #viewers = new Map<LiveViewer, ViewerEntry>();
   #ended = false;
+  /** Bytes handed to viewers, by format (`/metrics`: egress by protocol). */
+  readonly bytesOut: Record<string, number> = {};
 
   constructor(options: LiveFanoutOptions) {
     this.#o = options;
@@ -123,6 +125,20 @@ export class LiveFanout {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Bytes of the cached GOP. */
+  get gopCacheBytes(): number {
+    return this.#cache.bytes;
+  }
+
+  /** Viewers by format (`flv`, `rtmp`), counted now (for a scrape, not a hot path). */
+  viewersByFormat(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const v of this.#viewers.keys()) {
+      out.set(v.format, (out.get(v.format) ?? 0) + 1);
+    }
+    return out;
   }
 
   get hasAudio(): boolean {
@@ -199,7 +215,10 @@ export class LiveFanout {
       } else {
         bytes = shared[viewer.format] ??= this.#join(pending, viewer.format);
       }
-      if (bytes.byteLength > 0 && !viewer.write(bytes)) {
+      if (bytes.byteLength === 0) continue;
+      this.bytesOut[viewer.format] = (this.bytesOut[viewer.format] ?? 0) +
+        bytes.byteLength;
+      if (!viewer.write(bytes)) {
         this.#drop(viewer, "slow viewer: queue over its cap");
       }
     }
@@ -249,7 +268,9 @@ export class LiveFanout {
     this.#viewers.set(viewer, {
       waitingKeyframe: c.hasVideo && burst.length === 0,
     });
-    if (total > 0 && !viewer.write(concatBytes(parts, total))) {
+    if (total === 0) return;
+    this.bytesOut[viewer.format] = (this.bytesOut[viewer.format] ?? 0) + total;
+    if (!viewer.write(concatBytes(parts, total))) {
       this.#drop(viewer, "slow viewer: start-up burst over its queue cap");
     }
   }

@@ -22,7 +22,9 @@ import {
   type SessionKey,
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import {
+  accessRecordOf,
   guardFromLimits,
   http1Limits,
   registerConnGuard,
@@ -32,7 +34,9 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
-import { createOriginHttpApp } from "./http/app.ts";
+import { createOriginHttpApp, type HlsTraffic } from "./http/app.ts";
+import { HlsSessions } from "./http/hls_sessions.ts";
+import { OriginStreamTotals, registerOriginMetrics } from "./metrics.ts";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
@@ -193,6 +197,15 @@ export async function startOrigin(
   const opened = new StartupCleanup();
   opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
+  const totals = new OriginStreamTotals();
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "origin",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
     "Failed writes of the persisted HLS numbering (dataDir/hls): a restart may then reuse sequence numbers",
@@ -206,7 +219,10 @@ export async function startOrigin(
       rtmp: { tag: (t) => encodeRtmpMediaTag(t, chunkSize) },
     },
     log: log.child("stream"),
+    onViewerDropped: (format) => totals.viewerDropped(format),
   });
+  const unfollow = totals.follow(registry);
+  opened.add(unfollow);
   const hls = config.hls.enabled
     ? new HlsPackagers({
       targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
@@ -234,26 +250,21 @@ export async function startOrigin(
     await hls?.close();
   });
 
-  deps.metrics.collect(
-    "meridian_origin_streams",
-    "Live streams on this origin",
-    "gauge",
-    () => [[undefined, registry.size]],
-  );
-  deps.metrics.collect(
-    "meridian_origin_viewers",
-    "Viewers by stream",
-    "gauge",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]),
-  );
-  deps.metrics.collect(
-    "meridian_origin_ingest_bytes_total",
-    "Media bytes received by stream",
-    "counter",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
-  );
+  // HLS viewers: clients that fetched a playlist within 3 target durations (a reload each).
+  const hlsTraffic: HlsTraffic | undefined = hls
+    ? {
+      bytesOut: 0,
+      sessions: new HlsSessions(
+        3 * Math.round(config.hls.targetDurationSeconds * 1000),
+      ),
+    }
+    : undefined;
+  let rtmpConnects = () => 0;
+  registerOriginMetrics(deps.metrics, {
+    registry,
+    hls: hlsTraffic,
+    rtmpConnects: () => rtmpConnects(),
+  }, totals);
 
   const vod = config.vod.libraries.length > 0
     ? new VodService(config.vod, { log: log.child("vod") })
@@ -287,6 +298,7 @@ export async function startOrigin(
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      hlsTraffic,
     },
   );
 
@@ -313,10 +325,12 @@ export async function startOrigin(
           access: createRtmpAccessControl(access),
           guard: rtmpGuard,
           vod,
+          onSessionEnd: accessLog ? (r) => accessLog.rtmp(r) : undefined,
         },
       ),
   );
   opened.add(() => rtmp.close());
+  rtmpConnects = () => rtmp.connects;
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
@@ -331,9 +345,10 @@ export async function startOrigin(
   const httpLog = log.child("http");
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with origin.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http and the HTTP access log do not apply with origin.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
@@ -351,6 +366,9 @@ export async function startOrigin(
             hostname: config.hostname,
             port: config.httpPort,
             ...http1Limits(limits, deps.metrics, "origin_http"),
+            ...(accessLog
+              ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+              : {}),
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
@@ -383,6 +401,8 @@ export async function startOrigin(
       await rtmp.close();
       await http.shutdown();
       await access.close();
+      unfollow();
+      await accessLog?.close();
     },
   };
 }

@@ -142,8 +142,12 @@ export interface HlsStreamOptions {
    * to resume after a restart. It may be called often (every segment); keep it cheap.
    */
   readonly onSegmentOpened?: ((state: HlsSequenceState) => void) | undefined;
-  /** Told each time a segment is finished (the playlist changed). */
-  readonly onSegmentClosed?: (() => void) | undefined;
+  /** Told each time a segment is finished (the playlist changed), with its length and size. */
+  readonly onSegmentClosed?:
+    | ((
+      segment: { readonly durationMs: number; readonly bytes: number },
+    ) => void)
+    | undefined;
 }
 
 /** What numbering a stream's packager has reached (persisted across restarts). */
@@ -250,7 +254,7 @@ export class HlsStream {
   readonly #window: SegmentWindow;
   readonly #muxer = new TsMuxer({});
   readonly #onSegmentOpened: ((state: HlsSequenceState) => void) | undefined;
-  readonly #onSegmentClosed: (() => void) | undefined;
+  readonly #onSegmentClosed: HlsStreamOptions["onSegmentClosed"];
 
   #avc: { lengthSize: number; parameterSets: ParameterSets } | undefined;
   #aac: AudioSpecificConfig | undefined;
@@ -753,6 +757,6 @@ export class HlsStream {
     });
     this.#completed++;
     this.#playlist = undefined;
-    this.#onSegmentClosed?.();
+    this.#onSegmentClosed?.({ durationMs, bytes: bytes.byteLength });
   }
 }

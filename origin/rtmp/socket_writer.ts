@@ -20,6 +20,7 @@ export class SocketWriter {
   #closed = false;
   #onError: (err: unknown) => void;
   #idle: Array<() => void> = [];
+  #written = 0;
 
   constructor(conn: Deno.Conn, onError: (err: unknown) => void) {
     this.#conn = conn;
@@ -28,6 +29,11 @@ export class SocketWriter {
 
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /** Bytes written to the socket so far. */
+  get bytesWritten(): number {
+    return this.#written;
   }
 
   /** Queues bytes; false when closed or when `capBytes` would be passed. */
@@ -69,7 +75,9 @@ export class SocketWriter {
         const bytes = concatBytes(parts);
         let off = 0;
         while (off < bytes.byteLength) {
-          off += await this.#conn.write(bytes.subarray(off));
+          const n = await this.#conn.write(bytes.subarray(off));
+          off += n;
+          this.#written += n;
         }
         this.#queuedBytes -= bytes.byteLength;
       }
