@@ -11,6 +11,9 @@
  * @module
  */
 
+import type { AccessLog } from "../log/access/mod.ts";
+import { accessRecordOf, type Http1Exchange } from "../net/mod.ts";
+import { isLiveFlvPath } from "./app.ts";
 import {
   type CounterChild,
   type CounterFamily,
@@ -219,4 +222,40 @@ export class EdgeMetrics {
   purgeApplied(seconds: number): void {
     this.#purgeLag.observe(Math.max(0, seconds));
   }
+}
+
+/** What an observed exchange was, as the edge's metrics and access log name it. */
+export function cacheOfExchange(x: Http1Exchange): CacheResult {
+  if (x.fast) {
+    // Prebuilt bytes: a plain hit, or a request joined to another's fill (502/504 when that
+    // fill failed).
+    if (x.status >= 500) return "error";
+    return x.label === "collapsed" ? "collapsed" : "hit";
+  }
+  // HTTP-FLV through the fan-out carries a Cache-Status of its upstream too: its path decides.
+  const q = x.head.target.indexOf("?");
+  if (isLiveFlvPath(q < 0 ? x.head.target : x.head.target.slice(0, q))) {
+    return "live";
+  }
+  return cacheResultOf(x.response?.headers.get("cache-status") ?? null);
+}
+
+/**
+ * The edge's observer of its HTTP/1.1 server: every answered request (prebuilt-bytes hits
+ * included) counted in {@link EdgeMetrics} and, when on, written to the access log.
+ */
+export function createEdgeObserver(
+  metrics: EdgeMetrics,
+  accessLog: AccessLog | undefined,
+): (x: Http1Exchange) => void {
+  return (x) => {
+    const cache = cacheOfExchange(x);
+    metrics.response(
+      cache,
+      x.status,
+      x.firstByteMs > 0 ? (x.firstByteMs - x.startMs) / 1000 : undefined,
+      (x.endMs - x.startMs) / 1000,
+    );
+    accessLog?.http(accessRecordOf(x, cache));
+  };
 }

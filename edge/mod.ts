@@ -38,8 +38,6 @@ import { openAccessLog } from "../log/access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
 import {
-  accessRecordOf,
-  type Http1Exchange,
   http1Limits,
   httpDate,
   serveHttp1,
@@ -48,7 +46,7 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
-import { createEdgeApp, isLiveFlvPath } from "./app.ts";
+import { createEdgeApp } from "./app.ts";
 import { DiskStore } from "./cache/disk_store.ts";
 import { MemoryStore } from "./cache/memory_store.ts";
 import { TieredStore } from "./cache/tiered_store.ts";
@@ -60,7 +58,7 @@ import {
 } from "./registry/registrar.ts";
 import { StorePurgeBus } from "./registry/store_purge_bus.ts";
 import { prefetchAll } from "./admin/prefetch.ts";
-import { type CacheResult, cacheResultOf, EdgeMetrics } from "./metrics.ts";
+import { createEdgeObserver, EdgeMetrics } from "./metrics.ts";
 import { EdgeStats } from "./stats.ts";
 import { UpstreamClient } from "./upstream/client.ts";
 import { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -253,17 +251,7 @@ export async function startEdge(
     })
   );
   opened.add(() => accessLog?.close());
-  /** Every answered request: the request-time series and the access log line. */
-  const observe = (x: Http1Exchange): void => {
-    const cache = cacheOfExchange(x);
-    edgeMetrics.response(
-      cache,
-      x.status,
-      x.firstByteMs > 0 ? (x.firstByteMs - x.startMs) / 1000 : undefined,
-      (x.endMs - x.startMs) / 1000,
-    );
-    accessLog?.http(accessRecordOf(x, cache));
-  };
+  const observe = createEdgeObserver(edgeMetrics, accessLog);
   const app = createEdgeApp({ adminToken: config.adminToken, edgeId: id }, {
     cache,
     fanout,
@@ -386,20 +374,4 @@ export async function startEdge(
       await accessLog?.close();
     },
   };
-}
-
-/** What an observed exchange was, as the edge's metrics and access log name it. */
-function cacheOfExchange(x: Http1Exchange): CacheResult {
-  if (x.fast) {
-    // Prebuilt bytes: a plain hit, or a request joined to another's fill (502/504 when that
-    // fill failed).
-    if (x.status >= 500) return "error";
-    return x.label === "collapsed" ? "collapsed" : "hit";
-  }
-  // HTTP-FLV through the fan-out carries a Cache-Status of its upstream too: its path decides.
-  const q = x.head.target.indexOf("?");
-  if (isLiveFlvPath(q < 0 ? x.head.target : x.head.target.slice(0, q))) {
-    return "live";
-  }
-  return cacheResultOf(x.response?.headers.get("cache-status") ?? null);
 }

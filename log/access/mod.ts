@@ -78,6 +78,8 @@ export interface AccessLog {
   dns(record: DnsAccessRecord): void;
   /** A line formatted elsewhere (a DNS worker thread's). */
   line(text: string): void;
+  /** Lines dropped elsewhere (a worker thread's full batch), counted with this log's. */
+  countDropped(lines: number): void;
   /** Reopens a file destination (what SIGHUP does). */
   reopen(): void;
   /** Writes what is buffered and closes; stops listening for SIGHUP. */
@@ -170,6 +172,9 @@ export async function openAccessLog(
     rtmp: (r) => sink.write(formatRtmp(r, format, role)),
     dns: (r) => sink.write(formatDns(r, format, role)),
     line: (text) => sink.write(text),
+    countDropped: (n) => {
+      s.dropped += n;
+    },
     reopen: () => sink.reopen(),
     async close() {
       if (listening) {

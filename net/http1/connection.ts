@@ -239,7 +239,12 @@ export async function serveConn(
           x.fast = true;
           if (Array.isArray(fast)) {
             const parts = fast as readonly Uint8Array[];
-            if (observe) x.status = statusOfHead(parts[0]);
+            if (observe) {
+              // Written at once: the first byte goes out now (one clock read fewer a hit).
+              x.status = statusOfHead(parts[0]);
+              c.timeFirstWrite = false;
+              c.firstWriteAt = x.startMs;
+            }
             try {
               for (const b of parts) await c.writeAll(b);
             } catch (e) {
