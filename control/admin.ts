@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { ControlMetrics } from "./metrics.ts";
 import { type Context, Hono } from "hono";
 
 /** Largest number of paths in one prefetch. */
@@ -80,6 +81,8 @@ export interface AdminDeps {
    * answers 501.
    */
   readonly config?: unknown;
+  /** Tokens minted and revoked. */
+  readonly counters?: ControlMetrics;
 }
 
 /** An edge as `GET /admin/edges` shows it: its record, drain flag and combined health. */
@@ -317,6 +320,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (!isTokenFormat(token) || !await store.revokeToken(token, clock())) {
       return textError(c, 404, "Token not found");
     }
+    deps.counters?.revoked();
     log.info("token revoked", { client: clientAddress(c) });
     return c.body(null, 204);
   });
@@ -331,6 +335,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (typeof spec === "string") return textError(c, 400, spec);
     const now = clock();
     const record = await mintToken(store, spec, now);
+    deps.counters?.minted("admin");
     log.info("token minted", {
       app: spec.app ?? "*",
       durationSeconds: spec.durationSeconds,

@@ -15,6 +15,7 @@ import { createBearerAuth } from "../net/http/admin_gate.ts";
 import { ENDPOINTS_TEXT, loadConsolePage } from "./console.ts";
 import { createTokenService } from "./gettoken.ts";
 import { FailureLockout, type LockoutOptions } from "../net/http/lockout.ts";
+import { ControlMetrics } from "./metrics.ts";
 
 /** The control app's slice of config, secrets resolved. */
 export interface ControlAppOptions {
@@ -95,6 +96,13 @@ export function createControlApp(
     "gauge",
     () => [[undefined, lockout.size]],
   );
+  metrics.collect(
+    "meridian_control_lockouts_total",
+    "Times a client was locked out after wrong service passwords or admin tokens",
+    "counter",
+    () => [[undefined, lockout.lockouts]],
+  );
+  const counters = new ControlMetrics(metrics);
   const startedAt = clock();
   const app = new Hono();
 
@@ -136,8 +144,20 @@ export function createControlApp(
 
   app.route(
     "/",
-    createTokenService(options, { store, lockout, metrics, log, clock }),
+    createTokenService(options, {
+      store,
+      lockout,
+      metrics,
+      log,
+      clock,
+      counters,
+    }),
   );
+  // Counted before the bearer gate, so refused requests (401, 429) are counted too.
+  app.use("/admin/*", async (c, next) => {
+    await next();
+    counters.admin(c.req.path, c.res.status);
+  });
   app.use(
     "/admin/*",
     createBearerAuth({ adminToken: options.adminToken, lockout, log }),
@@ -151,6 +171,7 @@ export function createControlApp(
       defaultTokenDurationSeconds: options.defaultTokenDurationSeconds,
       defaultTokenUses: options.defaultTokenUses,
       ...(deps.config !== undefined ? { config: deps.config } : {}),
+      counters,
     }),
   );
   return app;

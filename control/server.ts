@@ -9,7 +9,13 @@
 import { DEFAULTS, type MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { http1Limits, openListener, serveHttp1 } from "../net/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
+import {
+  accessRecordOf,
+  http1Limits,
+  openListener,
+  serveHttp1,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
@@ -86,6 +92,11 @@ export async function startControl(
       ...(deps.fullConfig ? { config: deps.fullConfig } : {}),
     },
   );
+  const accessLog = await openAccessLog(config.accessLog, {
+    role: "control",
+    metrics: deps.metrics,
+    log: log.child("access-log"),
+  });
   const server = await openListener(
     "HTTP",
     config.hostname,
@@ -99,9 +110,15 @@ export async function startControl(
           deps.metrics,
           "control_http",
         ),
+        ...(accessLog
+          ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+          : {}),
         onError: (message, context) => log.debug(message, context),
       }, (req, info) => app.fetch(req, info)),
-  );
+  ).catch(async (e) => {
+    await accessLog?.close();
+    throw e;
+  });
   const port = (server.addr as Deno.NetAddr).port;
   const host = config.hostname.includes(":")
     ? `[${config.hostname}]`
@@ -115,6 +132,7 @@ export async function startControl(
     generated: secrets.generated,
     async close() {
       await server.shutdown();
+      await accessLog?.close();
     },
   };
 }
