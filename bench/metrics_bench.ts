@@ -14,7 +14,7 @@
  * - a DNS answer (`DnsHandler.handleQuery`) as `dns_handle_bench.ts` runs it, with the
  *   scheduler's counters (they are always on).
  */
-import { openAccessLog } from "../log/access/mod.ts";
+import { formatHttp, openAccessLog } from "../log/access/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { type FastPath, Http1Exchange, serveHttp1 } from "../net/http1/mod.ts";
 import { createEdgeObserver, EdgeMetrics } from "../edge/metrics.ts";
@@ -108,6 +108,43 @@ Deno.bench({
   group: "observer",
 }, () => {
   observeLogged(exchange());
+});
+
+// --- one access line ----------------------------------------------------------------------
+
+const record = {
+  time: Date.now(),
+  client: "192.0.2.7",
+  method: "GET",
+  target: "/live/demo.m3u8",
+  protocol: "HTTP/1.1",
+  status: 200,
+  bytes: 612,
+  durationSeconds: 0.000184,
+  ttfbSeconds: 0,
+  cache: "hit",
+  userAgent: "hls.js/1.5 (Mozilla/5.0 X11; Linux x86_64)",
+  referer: undefined,
+  completed: true,
+};
+Deno.bench(
+  { name: "formatHttp() json", group: "access line", baseline: true },
+  () => {
+    formatHttp(record, "json", "edge");
+  },
+);
+Deno.bench({ name: "formatHttp() combined", group: "access line" }, () => {
+  formatHttp(record, "combined", "edge");
+});
+Deno.bench({
+  name: "formatHttp() json, a query to redact",
+  group: "access line",
+}, () => {
+  formatHttp(
+    { ...record, target: "/live/demo.m3u8?token=ABCDEFGHIJKLMNOP&x=1" },
+    "json",
+    "edge",
+  );
 });
 
 // --- a hit over a socket -------------------------------------------------------------------

@@ -105,6 +105,23 @@ const MONTHS = [
   "Dec",
 ];
 
+let isoSecond = -1;
+let isoPrefix = "";
+
+/** `2026-12-03T10:15:02.118Z`, the date and time computed once per second. */
+function isoTime(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    isoSecond = sec;
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  const frac = Math.floor(ms - sec * 1000);
+  return `${isoPrefix}.${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac}Z`;
+}
+
+let combinedSecond = -1;
+let combinedValue = "";
+
 /**
  * nginx's `$time_local` in UTC: `10/Oct/2000:13:55:36 +0000`.
  *
@@ -116,21 +133,48 @@ const MONTHS = [
  * ```
  */
 export function combinedTime(ms: number): string {
-  const d = new Date(ms);
+  const sec = Math.floor(ms / 1000);
+  if (sec === combinedSecond) return combinedValue;
+  const d = new Date(sec * 1000);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${p(d.getUTCDate())}/${
+  combinedSecond = sec;
+  combinedValue = `${p(d.getUTCDate())}/${
     MONTHS[d.getUTCMonth()]
   }/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${
     p(d.getUTCSeconds())
   } +0000`;
+  return combinedValue;
+}
+
+// deno-lint-ignore no-control-regex
+const JSON_ESCAPES = /["\\\x00-\x1f\u2028\u2029]/;
+
+/** A JSON string literal; plain text (the common case) is quoted without `JSON.stringify`. */
+function jsonString(text: string): string {
+  return JSON_ESCAPES.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/** `,"key":"value"`, or nothing for `undefined`. */
+function jsonField(key: string, value: string | undefined): string {
+  return value === undefined ? "" : `,"${key}":${jsonString(value)}`;
+}
+
+/** `,"key":n`, or nothing for `undefined`. */
+function jsonNumber(key: string, value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value)
+    ? ""
+    : `,"${key}":${value}`;
 }
 
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/g;
+// deno-lint-ignore no-control-regex
+const NEEDS_QUOTING = /[\\"\x00-\x1f\x7f]/;
 
 /** A quoted field of the text form: `"` and `\` escaped, control characters as `\xHH`. */
 function quoted(text: string | undefined): string {
   if (text === undefined || text === "") return '"-"';
+  if (!NEEDS_QUOTING.test(text)) return `"${text}"`;
   return `"${
     text.replace(/[\\"]/g, (c) => `\\${c}`).replace(
       CONTROL_CHARS,
@@ -139,9 +183,12 @@ function quoted(text: string | undefined): string {
   }"`;
 }
 
+const TOKEN_BREAKERS = /[\s"\\]/;
+
 /** A bare token of the text form (no spaces or quotes can break the line's fields). */
 function token(text: string): string {
-  return text === "" ? "-" : text.replace(/[\s"\\]/g, "_");
+  if (text === "") return "-";
+  return TOKEN_BREAKERS.test(text) ? text.replace(/[\s"\\]/g, "_") : text;
 }
 
 /**
@@ -170,23 +217,21 @@ export function formatHttp(
 ): string {
   const target = bounded(redactQuery(r.target));
   if (format === "json") {
-    return JSON.stringify({
-      time: new Date(r.time).toISOString(),
-      type: "http",
-      role,
-      client: r.client,
-      method: r.method,
-      path: target,
-      protocol: r.protocol,
-      status: r.status,
-      bytes: r.bytes,
-      durationSeconds: seconds(r.durationSeconds),
-      ttfbSeconds: seconds(r.ttfbSeconds),
-      cache: r.cache,
-      userAgent: clean(r.userAgent),
-      referer: clean(r.referer),
-      completed: r.completed ? undefined : false,
-    });
+    // Written by hand, field by field: a line per request on the edge's hot path (a generic
+    // JSON.stringify of the record costs twice this; the output is the same JSON).
+    return `{"time":"${isoTime(r.time)}","type":"http"${
+      jsonField("role", role)
+    }${jsonField("client", r.client)}${jsonField("method", r.method)}${
+      jsonField("path", target)
+    }${jsonField("protocol", r.protocol)}${jsonNumber("status", r.status)}${
+      jsonNumber("bytes", r.bytes)
+    }${jsonNumber("durationSeconds", seconds(r.durationSeconds))}${
+      jsonNumber("ttfbSeconds", seconds(r.ttfbSeconds))
+    }${jsonField("cache", r.cache)}${
+      jsonField("userAgent", clean(r.userAgent))
+    }${jsonField("referer", clean(r.referer))}${
+      r.completed ? "" : ',"completed":false'
+    }}`;
   }
   let line = `${token(r.client)} - - [${combinedTime(r.time)}] ${
     quoted(`${r.method} ${target} ${r.protocol}`)
@@ -212,7 +257,7 @@ export function formatRtmp(
   const app = bounded(redactQuery(r.app));
   if (format === "json") {
     return JSON.stringify({
-      time: new Date(r.time).toISOString(),
+      time: isoTime(r.time),
       type: "rtmp",
       role,
       client: r.client,
@@ -249,7 +294,7 @@ export function formatDns(
   const qname = bounded(r.qname);
   if (format === "json") {
     return JSON.stringify({
-      time: new Date(r.time).toISOString(),
+      time: isoTime(r.time),
       type: "dns",
       role,
       client: r.client,

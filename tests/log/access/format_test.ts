@@ -7,6 +7,7 @@ import {
   MAX_LOGGED_TEXT,
 } from "../../../log/access/mod.ts";
 import { parseCombinedLine } from "../../_helpers/access_lines.ts";
+import { createPrng } from "../../_helpers/prng.ts";
 
 const HIT: HttpAccessRecord = {
   time: Date.UTC(2026, 0, 2, 3, 4, 5, 600),
@@ -139,4 +140,39 @@ Deno.test("formatRtmp() and formatDns(): sessions and queries in both forms, sec
   assert.equal(d.status, "NOERROR");
   assert.equal(d.bytes, "2");
   assert.equal(d.extra.ecs, "198.51.100.0/24");
+});
+
+Deno.test("formatHttp() json: the hand-written line is valid JSON holding each field as given (seeded fuzz)", () => {
+  const next = createPrng(2024);
+  const alphabet = 'aZ09/?&=%"\\\n\t\u0000\u2028\u00e9\u4e2d<>{} ';
+  const text = (n: number) => {
+    let s = "";
+    for (let i = 0; i < n; i++) s += alphabet[next() % alphabet.length];
+    return s;
+  };
+  for (let i = 0; i < 500; i++) {
+    const r: HttpAccessRecord = {
+      ...HIT,
+      time: 1_700_000_000_000 + next(),
+      target: `/${text(next() % 20)}`,
+      userAgent: next() % 3 === 0 ? undefined : text(next() % 30),
+      referer: next() % 2 === 0 ? undefined : text(next() % 10),
+      cache: next() % 2 === 0 ? undefined : "miss",
+      ttfbSeconds: next() % 2 === 0 ? undefined : (next() % 1000) / 1e6,
+      completed: next() % 4 !== 0,
+    };
+    const line = formatHttp(r, "json", "edge");
+    assert.ok(!line.includes("\n"), line);
+    const o = JSON.parse(line);
+    assert.equal(o.time, new Date(r.time).toISOString());
+    // No secret parameter name or URL password can be spelled in this alphabet: every text
+    // field comes back exactly as given.
+    assert.equal(o.path, r.target);
+    assert.equal(o.userAgent, r.userAgent);
+    assert.equal(o.referer, r.referer);
+    assert.equal(o.ttfbSeconds, r.ttfbSeconds);
+    assert.equal(o.cache, r.cache);
+    assert.equal(o.completed, r.completed ? undefined : false);
+    assert.equal(o.status, 200);
+  }
 });
