@@ -10,14 +10,26 @@
  *   with and without an access log line (formatted and queued; the file write is off-thread);
  * - an edge hit over a real loopback socket (Meridian's HTTP/1.1 server, the prebuilt-bytes
  *   fast path, 64 pipelined GETs of a 358-byte playlist per iteration) without an observer
- *   (before this change), with the edge's metrics, and with metrics and an access log;
+ *   (before this change), with the edge's metrics as it runs them (one response in
+ *   `EDGE_TIME_EVERY` timed), with every response timed, and with metrics and an access log;
  * - a DNS answer (`DnsHandler.handleQuery`) as `dns_handle_bench.ts` runs it, with the
  *   scheduler's counters (they are always on).
  */
 import { formatHttp, openAccessLog } from "../log/access/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
 import { type FastPath, Http1Exchange, serveHttp1 } from "../net/http1/mod.ts";
-import { createEdgeObserver, EdgeMetrics } from "../edge/metrics.ts";
+import {
+  createEdgeObserver,
+  EDGE_TIME_EVERY,
+  EdgeMetrics,
+} from "../edge/metrics.ts";
+import { parseIp } from "../geo/mod.ts";
+import { DnsHandler } from "../scheduler/answer/handler.ts";
+import { encodeEcsQuery } from "../scheduler/dns/packet.ts";
+import { ConfigEdgeSource } from "../scheduler/edges.ts";
+import { DnsStats } from "../scheduler/stats.ts";
+import { Authority } from "../scheduler/zone.ts";
+import { GEO, ManualHealth, testConfig } from "../tests/scheduler/_fixtures.ts";
 
 // --- primitives ---------------------------------------------------------------------------
 
@@ -82,6 +94,14 @@ const observeLogged = createEdgeObserver(
   new EdgeMetrics(new MetricsRegistry()),
   accessLog,
 );
+const untimed = () => {
+  const x = new Http1Exchange(head, addr, undefined);
+  x.fast = true;
+  x.label = "hit";
+  x.status = 200;
+  x.bytes = 600;
+  return x;
+};
 const exchange = () => {
   const x = new Http1Exchange(head, addr, performance.now());
   x.fast = true;
@@ -102,6 +122,12 @@ Deno.bench({
 });
 Deno.bench({ name: "edge observer: metrics", group: "observer" }, () => {
   observeMetrics(exchange());
+});
+Deno.bench({
+  name: "edge observer: metrics, untimed exchange",
+  group: "observer",
+}, () => {
+  observeMetrics(untimed());
 });
 Deno.bench({
   name: "edge observer: metrics + JSON access line",
@@ -147,6 +173,58 @@ Deno.bench({
   );
 });
 
+// --- a DNS answer -------------------------------------------------------------------------
+
+const dnsConfig = testConfig();
+const dnsHandler = (stats: DnsStats | undefined, sampled: boolean) =>
+  new DnsHandler({
+    authority: Authority.fromConfig(dnsConfig),
+    geo: GEO,
+    edges: new ConfigEdgeSource(dnsConfig),
+    health: new ManualHealth(),
+    config: dnsConfig,
+    ...(stats ? { stats } : {}),
+    ...(sampled
+      ? {
+        sample: {
+          every: 100,
+          record: (r) => void accessLog?.dns(r),
+        },
+      }
+      : {}),
+  });
+const dnsClient = {
+  address: parseIp("127.0.0.1")!.bytes,
+  transport: "udp" as const,
+};
+const dnsQuery = encodeEcsQuery("live.meridian.test", "A", "81.2.69.0/24", 99);
+const bare = dnsHandler(undefined, false);
+const counted = dnsHandler(new DnsStats(), false);
+const countedSampled = dnsHandler(new DnsStats(), true);
+for (const h of [bare, counted, countedSampled]) {
+  h.handleQuery(dnsQuery, dnsClient);
+}
+
+Deno.bench({
+  name: "handleQuery, steered ECS /24: no stats",
+  group: "dns",
+  baseline: true,
+}, () => {
+  bare.handleQuery(dnsQuery, dnsClient);
+});
+Deno.bench({
+  name: "handleQuery: stats (queries, answers per edge, 1/16 timed)",
+  group: "dns",
+}, () => {
+  counted.handleQuery(dnsQuery, dnsClient);
+});
+Deno.bench({
+  name: "handleQuery: stats + access log 1 query in 100",
+  group: "dns",
+}, () => {
+  countedSampled.handleQuery(dnsQuery, dnsClient);
+});
+
 // --- a hit over a socket -------------------------------------------------------------------
 
 const enc = new TextEncoder();
@@ -168,22 +246,31 @@ const request = enc.encode(
     .repeat(PIPELINE),
 );
 
-async function socketBench(observe: ((x: Http1Exchange) => void) | undefined) {
+async function socketBench(
+  observe: ((x: Http1Exchange) => void) | undefined,
+  timeEvery = 1,
+) {
   const server = serveHttp1({
     hostname: "127.0.0.1",
     port: 0,
     fastPath,
+    timeEvery,
     ...(observe ? { observe } : {}),
   }, () => new Response("miss", { status: 404 }));
-  const conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: server.addr.port,
-  });
-  conn.setNoDelay(true);
+  // Connected at the first round: a connection idle through the other benches would be
+  // closed by the server's idle deadline (30 s).
+  let conn: Deno.TcpConn | undefined;
   const buf = new Uint8Array(1 << 20);
   const want = hit.length * PIPELINE;
   return {
     async round() {
+      if (!conn) {
+        conn = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: server.addr.port,
+        });
+        conn.setNoDelay(true);
+      }
       await conn.write(request);
       let got = 0;
       while (got < want) {
@@ -193,7 +280,7 @@ async function socketBench(observe: ((x: Http1Exchange) => void) | undefined) {
       }
     },
     async close() {
-      conn.close();
+      conn?.close();
       await server.shutdown(100);
     },
   };
@@ -201,6 +288,10 @@ async function socketBench(observe: ((x: Http1Exchange) => void) | undefined) {
 
 const plain = await socketBench(undefined);
 const withMetrics = await socketBench(
+  createEdgeObserver(new EdgeMetrics(new MetricsRegistry()), undefined),
+  EDGE_TIME_EVERY,
+);
+const withMetricsTimedAll = await socketBench(
   createEdgeObserver(new EdgeMetrics(new MetricsRegistry()), undefined),
 );
 const withLog = await socketBench(
@@ -215,10 +306,17 @@ Deno.bench({
   await plain.round();
 });
 Deno.bench({
-  name: `edge hit over loopback x${PIPELINE}: metrics`,
+  name:
+    `edge hit over loopback x${PIPELINE}: metrics, 1 in ${EDGE_TIME_EVERY} timed (the edge)`,
   group: "socket",
 }, async () => {
   await withMetrics.round();
+});
+Deno.bench({
+  name: `edge hit over loopback x${PIPELINE}: metrics, every one timed`,
+  group: "socket",
+}, async () => {
+  await withMetricsTimedAll.round();
 });
 Deno.bench({
   name: `edge hit over loopback x${PIPELINE}: metrics + access log`,
@@ -230,6 +328,7 @@ Deno.bench({
 globalThis.addEventListener("unload", () => {
   void plain.close();
   void withMetrics.close();
+  void withMetricsTimedAll.close();
   void withLog.close();
   void accessLog?.close();
   try {

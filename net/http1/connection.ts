@@ -48,11 +48,14 @@ export type FastPath = (
 /**
  * One answered request as the server saw it, handed to the server's `observe` once its
  * response is over (written whole, or cut): for access logs and latency histograms. Times are
- * `performance.now()` values; {@link Http1Exchange.startEpochMs} gives the wall clock.
+ * `performance.now()` values, read only for a {@link Http1Exchange.timed} exchange (the
+ * server's `timeEvery`); {@link Http1Exchange.startEpochMs} gives the wall clock.
  */
 export class Http1Exchange {
   readonly head: RequestHead;
   readonly remoteAddr: Deno.NetAddr;
+  /** Its times were read (`startMs`, `firstByteMs`, `endMs`); all 0 otherwise. */
+  readonly timed: boolean;
   /** When the request head was decoded. */
   readonly startMs: number;
   /** The first byte of the response written; 0 when none was. */
@@ -71,15 +74,21 @@ export class Http1Exchange {
   /** False when the response was cut (a write failed, the body broke, the peer left). */
   completed = true;
 
-  constructor(head: RequestHead, remoteAddr: Deno.NetAddr, startMs: number) {
+  /** @param startMs `performance.now()` at the head, or `undefined` for an untimed one. */
+  constructor(
+    head: RequestHead,
+    remoteAddr: Deno.NetAddr,
+    startMs: number | undefined,
+  ) {
     this.head = head;
     this.remoteAddr = remoteAddr;
-    this.startMs = startMs;
+    this.timed = startMs !== undefined;
+    this.startMs = startMs ?? 0;
   }
 
-  /** When the request head was decoded, as epoch milliseconds. */
+  /** When the request head was decoded (untimed: now), as epoch milliseconds. */
   get startEpochMs(): number {
-    return performance.timeOrigin + this.startMs;
+    return this.timed ? performance.timeOrigin + this.startMs : Date.now();
   }
 }
 
@@ -97,7 +106,7 @@ const UNOBSERVED = new Http1Exchange(
     expectContinue: false,
   },
   { transport: "tcp", hostname: "", port: 0 },
-  0,
+  undefined,
 );
 
 /** `NNN` of a prebuilt `HTTP/1.1 NNN …` head (the fast path's answers). */
@@ -132,6 +141,10 @@ export interface ConnectionContext extends ServerState {
   readonly conns: Set<Http1Conn>;
   /** Told about each answered request once its response is over. */
   readonly observe: ((exchange: Http1Exchange) => void) | undefined;
+  /** One observed exchange in this many is timed. */
+  readonly timeEvery: number;
+  /** Observed exchanges left until the next timed one (shared by the server's connections). */
+  untilTimed: number;
 }
 
 /** Buffer of the read that watches for a hang-up while a handler runs. */
@@ -153,8 +166,10 @@ export async function serveConn(
   let sentBefore = 0;
   /** Hands an exchange to the observer; an observer's bug never takes the connection. */
   const done = (x: Http1Exchange) => {
-    x.endMs = performance.now();
-    x.firstByteMs = c.firstWriteAt;
+    if (x.timed) {
+      x.endMs = performance.now();
+      x.firstByteMs = c.firstWriteAt;
+    }
     x.bytes = c.sent - sentBefore;
     x.completed = !c.cut;
     try {
@@ -214,9 +229,15 @@ export async function serveConn(
       c.buffered = c.end - c.start;
       let x = UNOBSERVED;
       if (observe) {
-        x = new Http1Exchange(head, remoteAddr, performance.now());
+        const timed = --ctx.untilTimed <= 0;
+        if (timed) ctx.untilTimed = ctx.timeEvery;
+        x = new Http1Exchange(
+          head,
+          remoteAddr,
+          timed ? performance.now() : undefined,
+        );
         sentBefore = c.sent;
-        c.timeFirstWrite = true;
+        c.timeFirstWrite = timed;
         c.firstWriteAt = 0;
         c.cut = false;
       }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { InProcessPurgeBus } from "../../edge/admin/purge.ts";
-import { cacheResultOf } from "../../edge/metrics.ts";
+import { cacheResultOf, EDGE_TIME_EVERY } from "../../edge/metrics.ts";
 import { MetricsRegistry } from "../../metrics/mod.ts";
 import { parseCombinedLine, parseJsonLines } from "../_helpers/access_lines.ts";
 import { waitFor } from "../_helpers/peers.ts";
@@ -162,6 +162,38 @@ Deno.test("edge: responses by cache result and status class, TTFB and total time
     await edge.close();
     await origin.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("edge: without an access log one response in EDGE_TIME_EVERY is timed; every one is counted", async () => {
+  const origin = startTestOrigin(() =>
+    new Response("x".repeat(100), {
+      headers: { "cache-control": "max-age=60" },
+    })
+  );
+  const metrics = new MetricsRegistry();
+  const edge = await startTestEdge(edgeConfig([origin.url]), { metrics });
+  try {
+    const n = 2 * EDGE_TIME_EVERY + 1;
+    for (let i = 0; i < n; i++) {
+      const r = await fetch(`http://127.0.0.1:${edge.port}/s.ts`);
+      await r.body?.cancel();
+    }
+    const s = parsePromText(metrics.render());
+    assert.equal(
+      sumOf(s, "meridian_edge_responses_total", { cache: "hit" }) +
+        sumOf(s, "meridian_edge_responses_total", { cache: "miss" }),
+      n,
+    );
+    // The first, then every EDGE_TIME_EVERY-th: 3 of 17 (the first is the miss).
+    assert.equal(sumOf(s, "meridian_edge_ttfb_seconds_count"), 3);
+    assert.equal(
+      sumOf(s, "meridian_edge_ttfb_seconds_count", { cache: "hit" }),
+      2,
+    );
+  } finally {
+    await edge.close();
+    await origin.close();
   }
 });
 

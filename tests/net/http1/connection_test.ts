@@ -327,3 +327,38 @@ Deno.test("serveHttp1() observe: a response cut by a broken body is observed as 
     observe: (x) => seen.push(x),
   });
 });
+
+Deno.test("serveHttp1() timeEvery: one observed exchange in N has its times read, every one is observed", async () => {
+  const seen: { timed: boolean; start: number; end: number; status: number }[] =
+    [];
+  await withServer(() => new Response("ok"), async (port) => {
+    await exchange(
+      port,
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(6) +
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    await waitFor("seven exchanges", () => seen.length === 7);
+  }, {
+    timeEvery: 3,
+    observe: (x) =>
+      seen.push({
+        timed: x.timed,
+        start: x.startMs,
+        end: x.endMs,
+        status: x.status,
+      }),
+  });
+  assert.deepEqual(seen.map((s) => s.timed), [
+    true,
+    false,
+    false,
+    true,
+    false,
+    false,
+    true,
+  ]);
+  assert.ok(seen.every((s) => s.status === 200));
+  assert.ok(
+    seen.every((s) => s.timed ? s.end >= s.start && s.start > 0 : s.end === 0),
+  );
+});
