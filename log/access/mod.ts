@@ -102,8 +102,54 @@ export interface AccessLogDeps {
   readonly open?: () => ReturnType<ReturnType<typeof openDestination>>;
 }
 
+/** A destination's sink, shared by the roles of the process that write to it. */
+interface SharedSink {
+  readonly sink: LineSink;
+  users: number;
+  readonly stop: () => void;
+}
+
 /**
- * Opens a role's access log, or returns `undefined` when `config.enabled` is false.
+ * Open destinations by name (`stdout`, `stderr`, a path): roles writing to the same one share
+ * its sink, so their lines never interleave mid-line (each write is whole lines, one write in
+ * flight per destination) and a file is reopened once per SIGHUP.
+ */
+const SHARED = new Map<string, Promise<SharedSink>>();
+
+async function openShared(
+  destination: string,
+  signals: boolean,
+  onError: (message: string, error: unknown) => void,
+  options: AccessLogDeps["sink"],
+): Promise<SharedSink> {
+  const sink = await LineSink.open(openDestination(destination), {
+    ...options,
+    onError,
+  });
+  const file = destination !== "stdout" && destination !== "stderr";
+  const onHup = () => sink.reopen();
+  let listening = false;
+  if (file && signals) {
+    try {
+      Deno.addSignalListener("SIGHUP", onHup);
+      listening = true;
+    } catch {
+      // no SIGHUP on this OS (Windows): reopen() is still there
+    }
+  }
+  return {
+    sink,
+    users: 0,
+    stop: () => {
+      if (listening) Deno.removeSignalListener("SIGHUP", onHup);
+      listening = false;
+    },
+  };
+}
+
+/**
+ * Opens a role's access log, or returns `undefined` when `config.enabled` is false. Roles of
+ * one process that name the same destination share it (and its counters).
  *
  * @throws {AccessLogError} `ACCESS_LOG_OPEN` when the file cannot be opened (it names it).
  */
@@ -113,17 +159,37 @@ export async function openAccessLog(
 ): Promise<AccessLog | undefined> {
   if (!config.enabled) return undefined;
   const log = deps.log ?? silentLogger;
-  const sink = await LineSink.open(
-    deps.open ?? openDestination(config.destination),
-    {
-      ...deps.sink,
-      onError: (message, error) =>
-        log.warn(message, {
-          destination: config.destination,
-          error: describeError(error),
-        }),
-    },
-  );
+  const onError = (message: string, error: unknown) =>
+    log.warn(message, {
+      destination: config.destination,
+      error: describeError(error),
+    });
+  let shared: SharedSink;
+  let release: () => Promise<void>;
+  if (deps.open) {
+    // A test's own destination: never shared.
+    const sink = await LineSink.open(deps.open, { ...deps.sink, onError });
+    shared = { sink, users: 1, stop: () => {} };
+    release = () => sink.close();
+  } else {
+    const key = config.destination;
+    let opening = SHARED.get(key);
+    if (!opening) {
+      opening = openShared(key, deps.signals !== false, onError, deps.sink);
+      SHARED.set(key, opening);
+      opening.catch(() => SHARED.delete(key));
+    }
+    shared = await opening;
+    shared.users++;
+    const mine = shared;
+    release = async () => {
+      if (--mine.users > 0) return;
+      if (SHARED.get(key) === opening) SHARED.delete(key);
+      mine.stop();
+      await mine.sink.close();
+    };
+  }
+  const sink = shared.sink;
   const { format } = config;
   const { role } = deps;
   const s = sink.stats;
@@ -131,7 +197,7 @@ export async function openAccessLog(
     const m = deps.metrics;
     m.collect(
       "meridian_access_log_lines_total",
-      "Access log lines written",
+      "Access log lines written (of this role's destination: roles naming the same one share it)",
       "counter",
       () => [[undefined, s.written]],
     );
@@ -154,18 +220,7 @@ export async function openAccessLog(
       () => [[undefined, sink.buffered.bytes]],
     );
   }
-  const file = config.destination !== "stdout" &&
-    config.destination !== "stderr";
-  const onHup = () => sink.reopen();
-  let listening = false;
-  if (file && deps.signals !== false) {
-    try {
-      Deno.addSignalListener("SIGHUP", onHup);
-      listening = true;
-    } catch {
-      // no SIGHUP on this OS (Windows): reopen() is still there
-    }
-  }
+  let closed = false;
   return {
     format,
     http: (r) => sink.write(formatHttp(r, format, role)),
@@ -177,11 +232,9 @@ export async function openAccessLog(
     },
     reopen: () => sink.reopen(),
     async close() {
-      if (listening) {
-        listening = false;
-        Deno.removeSignalListener("SIGHUP", onHup);
-      }
-      await sink.close();
+      if (closed) return;
+      closed = true;
+      await release();
     },
   };
 }

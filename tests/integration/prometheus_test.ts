@@ -427,6 +427,15 @@ Deno.test({
         }
       }
       assert.deepEqual(missing, []);
+      // And every family a role exports is in README.md's metrics section.
+      const documented = documentedNames(
+        await Deno.readTextFile(new URL("README.md", ROOT)),
+        "## Metrics, access logs and alerts",
+      );
+      assert.deepEqual(
+        [...exported].filter((n) => n !== "up" && !documented.has(n)),
+        [],
+      );
     } catch (e) {
       throw new Error(
         `${e instanceof Error ? e.stack : e}\nmeridian stdout: ${printed}`,

@@ -97,3 +97,33 @@ Deno.test("openAccessLog() names a file it cannot open", async () => {
       e.message.includes("'/nonexistent-dir/meridian/access.log'"),
   );
 });
+
+Deno.test("openAccessLog(): roles naming one file share its sink: whole lines from both, one close each", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "meridian-access-" });
+  const path = `${dir}/all.log`;
+  const config = { enabled: true, format: "json" as const, destination: path };
+  const edge = await openAccessLog(config, { role: "edge" });
+  const origin = await openAccessLog(config, { role: "origin" });
+  assert.ok(edge && origin);
+  try {
+    for (let i = 0; i < 200; i++) {
+      edge.http(request(`/e/${i}`));
+      origin.http(request(`/o/${i}`));
+    }
+    await edge.close();
+    // The origin's log still writes after the edge let go of the shared sink.
+    origin.http(request("/o/last"));
+    await waitFor(
+      "the last line",
+      async () => (await Deno.readTextFile(path)).includes("/o/last"),
+    );
+    const lines = parseJsonLines(await Deno.readTextFile(path));
+    assert.equal(lines.length, 401);
+    assert.equal(lines.filter((l) => l.role === "edge").length, 200);
+    assert.equal(lines.filter((l) => l.role === "origin").length, 201);
+  } finally {
+    await origin.close();
+    await edge.close(); // twice: nothing happens
+    await Deno.remove(dir, { recursive: true });
+  }
+});
