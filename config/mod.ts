@@ -21,7 +21,13 @@ export {
   type ListItemSchema,
   type LogConfig,
   type MeridianConfig,
+  type MetricsConfig,
 } from "./schema.ts";
+export {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  type SchedulerAccessLogConfig,
+} from "./access_log_schema.ts";
 export {
   type AppAccess,
   type DvrAppConfig,

@@ -8,6 +8,11 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 import {
   type TlsListenerConfig,
@@ -282,6 +287,8 @@ export interface OriginConfig {
   readonly dvr: OriginDvrConfig;
   /** Recording and clips (each app says whether it records). */
   readonly record: OriginRecordConfig;
+  /** One line per HTTP request and per RTMP session (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -370,6 +377,7 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     fragmentSeconds: 1,
     maxConcurrentClips: 2,
   },
+  accessLog: ACCESS_LOG_DEFAULTS,
 };
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -520,6 +528,7 @@ const scheduleItem: Constraint = (v) => {
 /** Constraints of the `origin` section by dotted key (array items use `[]`). */
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
+  ...accessLogConstraints("origin.accessLog"),
   "origin.httpPort": intIn(0, 65535),
   ...tlsListenerConstraints("origin.tls"),
   ...tlsListenerConstraints("origin.rtmps"),

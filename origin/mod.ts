@@ -23,7 +23,9 @@ import {
   type SessionKey,
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import {
+  accessRecordOf,
   createResumeApi,
   guardFromLimits,
   http1Limits,
@@ -35,13 +37,16 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
-import { createOriginHttpApp } from "./http/app.ts";
+import { createOriginHttpApp, type HlsTraffic } from "./http/app.ts";
+import { HlsSessions } from "./http/hls_sessions.ts";
+import { OriginStreamTotals, registerOriginMetrics } from "./metrics.ts";
 import { createStreamAdminRoutes } from "./http/stream_admin.ts";
 import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
 import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
+import type { RtmpAccessRecord } from "../log/access/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
@@ -255,6 +260,15 @@ export async function startOrigin(
   const opened = new StartupCleanup();
   opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
+  const totals = new OriginStreamTotals();
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "origin",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
     "Failed writes of the persisted HLS numbering (dataDir/hls): a restart may then reuse sequence numbers",
@@ -268,7 +282,10 @@ export async function startOrigin(
       rtmp: { tag: (t) => encodeRtmpMediaTag(t, chunkSize) },
     },
     log: log.child("stream"),
+    onViewerDropped: (format) => totals.viewerDropped(format),
   });
+  const unfollow = totals.follow(registry);
+  opened.add(unfollow);
   // Before the archive: its clips of library files and its recordings are the library's.
   const vod = config.vod.libraries.length > 0
     ? new VodService(config.vod, {
@@ -348,26 +365,21 @@ export async function startOrigin(
     await packagers?.close();
   });
 
-  deps.metrics.collect(
-    "meridian_origin_streams",
-    "Live streams on this origin",
-    "gauge",
-    () => [[undefined, registry.size]],
-  );
-  deps.metrics.collect(
-    "meridian_origin_viewers",
-    "Viewers by stream",
-    "gauge",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]),
-  );
-  deps.metrics.collect(
-    "meridian_origin_ingest_bytes_total",
-    "Media bytes received by stream",
-    "counter",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
-  );
+  // HLS viewers: clients that fetched a playlist within 3 target durations (a reload each).
+  const hlsTraffic: HlsTraffic | undefined = hls
+    ? {
+      bytesOut: 0,
+      sessions: new HlsSessions(
+        3 * Math.round(config.hls.targetDurationSeconds * 1000),
+      ),
+    }
+    : undefined;
+  let rtmpConnects = () => 0;
+  registerOriginMetrics(deps.metrics, {
+    registry,
+    hls: hlsTraffic,
+    rtmpConnects: () => rtmpConnects(),
+  }, totals);
 
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
@@ -401,6 +413,7 @@ export async function startOrigin(
         ? createResumeApi({ store: deps.store, log: log.child("resume") })
         : undefined,
       admin: originAdminRoutes(config, registry, vod, log.child("admin")),
+      hlsTraffic,
     },
   );
 
@@ -421,6 +434,9 @@ export async function startOrigin(
     access: createRtmpAccessControl(access),
     guard: rtmpGuard,
     vod,
+    onSessionEnd: accessLog
+      ? (r: RtmpAccessRecord) => accessLog.rtmp(r)
+      : undefined,
   };
   const rtmp = await opened.listen(
     "RTMP",
@@ -455,6 +471,7 @@ export async function startOrigin(
     )
     : undefined;
   opened.add(() => rtmps?.close());
+  rtmpConnects = () => rtmp.connects + (rtmps?.connects ?? 0);
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
@@ -477,9 +494,10 @@ export async function startOrigin(
   const httpLog = log.child("http");
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with origin.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http and the HTTP access log do not apply with origin.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
@@ -497,6 +515,9 @@ export async function startOrigin(
             hostname: config.hostname,
             port: config.httpPort,
             ...http1Limits(limits, deps.metrics, "origin_http"),
+            ...(accessLog
+              ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+              : {}),
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
@@ -521,6 +542,9 @@ export async function startOrigin(
           port: config.tls.port,
           ...http1Limits(limits, deps.metrics, "origin_https"),
           tls: httpsServing,
+          ...(accessLog
+            ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+            : {}),
           onError: (message, context) => httpLog.debug(message, context),
         }, (req, info) => app.fetch(req, info)),
     )
@@ -565,6 +589,8 @@ export async function startOrigin(
       httpsServing?.certificates.close();
       await vod?.close();
       await access.close();
+      unfollow();
+      await accessLog?.close();
     },
   };
 }

@@ -19,7 +19,32 @@
  */
 
 import { restartOnCodecChange } from "./codec_change.ts";
-import type { Counter, MetricsRegistry } from "../../metrics/mod.ts";
+import type {
+  Counter,
+  CounterChild,
+  HistogramChild,
+  MetricsRegistry,
+} from "../../metrics/mod.ts";
+
+/**
+ * Segment duration buckets (seconds): around the usual targets (1, 2, 4, 6 s), up to a GOP
+ * twice a long target (an encoder whose keyframes are farther apart than the target).
+ */
+export const SEGMENT_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.5,
+  1,
+  1.5,
+  2,
+  2.5,
+  3,
+  4,
+  5,
+  6,
+  8,
+  10,
+  12,
+  20,
+];
 import type { Logger } from "../log.ts";
 import type { Hub } from "../stream/hub.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
@@ -144,6 +169,9 @@ export class HlsPackagers {
   readonly #holds: Counter;
   readonly #ended: Counter;
   readonly #observer: HlsSegmentObserver | undefined;
+  readonly #segments: CounterChild;
+  readonly #segmentBytes: CounterChild;
+  readonly #segmentSeconds: HistogramChild;
   #held = 0;
   #closed = false;
 
@@ -166,6 +194,19 @@ export class HlsPackagers {
       "meridian_origin_hls_ended_total",
       "Playlists that got EXT-X-ENDLIST (the publisher left and did not return within the grace)",
     );
+    this.#segments = m.counter(
+      "meridian_origin_hls_segments_total",
+      "HLS segments produced (all streams)",
+    ).labels();
+    this.#segmentBytes = m.counter(
+      "meridian_origin_hls_segment_bytes_total",
+      "Bytes of the HLS segments produced (all streams)",
+    ).labels();
+    this.#segmentSeconds = m.histogram(
+      "meridian_origin_hls_segment_duration_seconds",
+      "Media duration of each HLS segment produced (whole GOPs: near the target unless the encoder's GOP differs)",
+      { buckets: SEGMENT_DURATION_BUCKETS_SECONDS },
+    ).labels();
     m.collect(
       "meridian_origin_hls_held_playlist_requests",
       "Playlist requests waiting for a stream's first segment now",
@@ -323,6 +364,9 @@ export class HlsPackagers {
         onSegmentOpened: (state) =>
           this.#sequences.set(hub.app, hub.name, state),
         onSegmentClosed: (segment) => {
+          this.#segments.inc();
+          this.#segmentBytes.inc(segment.bytes.byteLength);
+          this.#segmentSeconds.observe(segment.durationMs / 1000);
           if (!entry) return;
           this.#wake(entry, false);
           this.#observe(entry.hub, segment);

@@ -30,6 +30,15 @@ import type { StreamRegistry } from "../stream/registry.ts";
 import type { VodService } from "../vod/mod.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
 import type { WebAssets } from "./assets.ts";
+import type { HlsSessions } from "./hls_sessions.ts";
+
+/** What the HTTP app counts of HLS for `/metrics` (read at scrape time). */
+export interface HlsTraffic {
+  /** Playlist and segment body bytes sent. */
+  bytesOut: number;
+  /** Clients fetching playlists (HLS viewers). */
+  readonly sessions: HlsSessions;
+}
 
 /** Where the HTTP app finds a stream's HLS output (origin/hls/packagers.ts). */
 export interface HlsSource {
@@ -87,6 +96,8 @@ export interface OriginHttpDeps {
    * and deletes), mounted after the virtual-live ones; each takes the admin token.
    */
   readonly admin?: Hono | undefined;
+  /** Where HLS bytes and viewers are counted. */
+  readonly hlsTraffic?: HlsTraffic | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -235,6 +246,25 @@ export function createOriginHttpApp(
   deps: OriginHttpDeps,
 ): Hono {
   const { registry, hls, metrics, assets, access } = deps;
+  const traffic = deps.hlsTraffic;
+  /** A playlist answered with 200: one more look from this client, and its bytes. */
+  const playlistServed = (
+    c: Context,
+    appName: string,
+    stream: string,
+    body: string,
+  ): string => {
+    if (!traffic) return body;
+    const cred = c.req.query("cred");
+    traffic.sessions.seen(
+      appName,
+      stream,
+      cred ??
+        `${remoteOf(c)?.hostname ?? ""} ${c.req.header("user-agent") ?? ""}`,
+    );
+    traffic.bytesOut += body.length; // playlists are ASCII (RFC 8216 §4.1: UTF-8 URIs aside)
+    return body;
+  };
   const requests = metrics.counter(
     "meridian_origin_http_requests_total",
     "HTTP requests by kind and status",
@@ -541,7 +571,7 @@ export function createOriginHttpApp(
         const body = await awaitText();
         if (body instanceof Response) return body;
         requests.inc({ kind: "m3u8", status: 200 });
-        return c.body(body, 200, headers);
+        return c.body(playlistServed(c, appName, stream, body), 200, headers);
       }
       const mark = access.accessMark(appName, "hls");
       const cred = c.req.query("cred");
@@ -561,11 +591,20 @@ export function createOriginHttpApp(
         // The body carries this session's credential: no shared cache may keep it as is (the
         // edge, told by the mark, stores it without the credential and re-applies each
         // viewer's own).
-        return c.body(withSessionCredential(body, cred), 200, {
-          ...headers,
-          ...markHeaders(mark),
-          "Cache-Control": `private, max-age=${maxAge}${immutable}`,
-        });
+        return c.body(
+          playlistServed(
+            c,
+            appName,
+            stream,
+            withSessionCredential(body, cred),
+          ),
+          200,
+          {
+            ...headers,
+            ...markHeaders(mark),
+            "Cache-Control": `private, max-age=${maxAge}${immutable}`,
+          },
+        );
       }
       // A new session: spend one token use (and ask on_play), then send the player to the
       // credential URL it reloads from (RFC 9110 §15.4.3: 302 keeps the GET).
@@ -656,6 +695,7 @@ export function createOriginHttpApp(
       );
     }
     requests.inc({ kind: "ts", status: 200 });
+    if (traffic) traffic.bytesOut += bytes.byteLength;
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
   });
 
