@@ -35,3 +35,9 @@ export {
   type VirtualLiveChannel,
   type VirtualLiveScheduleItem,
 } from "./origin_schema.ts";
+export {
+  DEFAULT_LADDER,
+  type TranscodeAppConfig,
+  type TranscodeConfig,
+  type TranscodeProfile,
+} from "./transcode_schema.ts";

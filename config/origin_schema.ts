@@ -9,6 +9,11 @@
  */
 
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  TRANSCODE_CONSTRAINTS,
+  TRANSCODE_DEFAULTS,
+  type TranscodeConfig,
+} from "./transcode_schema.ts";
 
 /** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
 export interface VirtualLiveScheduleItem {
@@ -166,6 +171,8 @@ export interface OriginConfig {
     readonly publishKeys: readonly string[];
   };
   readonly hooks: OriginHooksConfig;
+  /** Live ABR ladders, VOD transcode jobs and snapshots (ffmpeg children). */
+  readonly transcode: TranscodeConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -223,6 +230,7 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     timeoutMs: 3000,
     onFailure: "deny",
   },
+  transcode: TRANSCODE_DEFAULTS,
 };
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -364,4 +372,5 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hooks.onUnpublish": hookUrl,
   "origin.hooks.timeoutMs": intIn(10, 60_000),
   "origin.hooks.onFailure": oneOf("deny", "allow"),
+  ...TRANSCODE_CONSTRAINTS,
 };
