@@ -41,6 +41,7 @@ import {
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
+import { startTranscoding } from "./transcode/mod.ts";
 import { registerVodMetrics, VodService } from "./vod/mod.ts";
 import {
   createVirtualLiveRoutes,
@@ -260,6 +261,20 @@ export async function startOrigin(
     : undefined;
   if (vod) registerVodMetrics(deps.metrics, vod);
 
+  // Before the channels start publishing: a channel of a transcoded app gets its ladder too.
+  const transcoding = await opened.run(() =>
+    startTranscoding(config.transcode, {
+      registry,
+      hls,
+      metrics: deps.metrics,
+      log: log.child("transcode"),
+      dataDir: deps.dataDir,
+      vodFfmpegPath: config.vod.ffmpegPath,
+      maxQueueBytes: config.live.maxViewerQueueBytes,
+    })
+  );
+  opened.add(() => transcoding.close());
+
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
     log: log.child("virtual"),
@@ -287,6 +302,7 @@ export async function startOrigin(
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      abr: transcoding.live,
     },
   );
 
@@ -378,6 +394,7 @@ export async function startOrigin(
     async close() {
       await announcer?.close();
       channels.stop();
+      await transcoding.close();
       registry.endAll();
       await hls?.close();
       await rtmp.close();

@@ -25,6 +25,7 @@ import type { Hub } from "../stream/hub.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { HlsStream } from "./segmenter.ts";
 import { HlsSequenceStore } from "./sequence_store.ts";
+import type { HlsSegment } from "./window.ts";
 
 /**
  * A playlist request for a live stream without a segment yet waits at most this many target
@@ -233,6 +234,11 @@ export class HlsPackagers {
       this.#held++;
       signal?.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /** The segments the stream's playlist lists now, oldest first (master playlists' rates). */
+  segments(app: string, stream: string): readonly HlsSegment[] {
+    return this.#entries.get(`${app}/${stream}`)?.stream.segments ?? [];
   }
 
   /** A segment's bytes while the stream's playlist lists or retains it. */
