@@ -56,12 +56,16 @@ interface PidEntry {
   readonly label: string;
 }
 
-/** Field 22 (starttime) of `/proc/{pid}/stat`, or undefined when there is no such process. */
+/**
+ * Field 22 (starttime) of `/proc/{pid}/stat`, or undefined when there is no such process or it
+ * is a zombie (dead, waiting to be reaped: a container whose init reaps nothing keeps those).
+ */
 async function startTicksOf(pid: number): Promise<string | undefined> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined; // field 3: state
     return fields[19]; // field 22 overall: the 20th after pid and comm
   } catch {
     return undefined;
@@ -185,6 +189,8 @@ export class ChildProcesses {
     };
     this.#running.set(pid, entry);
     this.#save();
+    // On disk before the caller goes on: a kill -9 from now on leaves it findable.
+    await this.#writing;
     const status = process.status.finally(() => {
       this.#running.delete(pid);
       this.#children.delete(child);

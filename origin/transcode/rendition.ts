@@ -165,6 +165,8 @@ export class LiveRendition {
   #lastVideoMs = -Infinity;
   #lastAudioMs = -Infinity;
   #resuming = false;
+  /** This run publishes into a stream an earlier run of ffmpeg started. */
+  #restarted = false;
 
   constructor(
     app: string,
@@ -317,6 +319,7 @@ export class LiveRendition {
     this.#child = child;
     const startedAt = this.#now();
     this.#resuming = this.#hub !== undefined;
+    this.#restarted = this.#resuming;
     const stdin = new StdinPump(child.process.stdin, this.#deps.maxQueueBytes);
     let tooSlow = false;
     const viewer: Viewer = {
@@ -478,38 +481,38 @@ export class LiveRendition {
       }
     }
     if (this.#state === "starting") this.#state = "running";
-    if (!this.#admit(tag)) return;
-    this.#hub.pushTag(tag);
+    const admitted = this.#admit(tag);
+    if (admitted) this.#hub.pushTag(admitted);
   }
 
   /**
    * After a restart, drops what the rendition already published: media up to the first video
-   * keyframe (or, audio-only, the first audio frame) later than the newest timestamp out.
-   * Sequence headers and metadata always pass.
+   * keyframe (or, audio-only, the first audio frame) later than the newest timestamp out. The
+   * new ffmpeg's sequence headers pass, stamped no earlier than what viewers have (timestamps
+   * never go back on a viewer's connection); its metadata is the first run's and is dropped.
    */
-  #admit(tag: FlvTag): boolean {
+  #admit(tag: FlvTag): FlvTag | undefined {
     const d = tag.data;
-    if (tag.type === FlvTagType.Script) return true;
+    if (tag.type === FlvTagType.Script) {
+      return this.#restarted ? undefined : tag;
+    }
     const isVideo = tag.type === FlvTagType.Video;
+    const last = isVideo ? this.#lastVideoMs : this.#lastAudioMs;
     if (isVideo ? isVideoSequenceHeader(d) : isAudioSequenceHeader(d)) {
-      return true;
+      return tag.timestampMs >= last ? tag : { ...tag, timestampMs: last };
     }
     if (this.#resuming) {
       const videoOut = this.plan.profile.video !== "none";
       const resumesHere = videoOut
         ? isVideo && isVideoKeyframe(d) && tag.timestampMs > this.#lastVideoMs
         : !isVideo && tag.timestampMs > this.#lastAudioMs;
-      if (!resumesHere) return false;
+      if (!resumesHere) return undefined;
       this.#resuming = false;
     }
-    if (isVideo) {
-      if (tag.timestampMs < this.#lastVideoMs) return false;
-      this.#lastVideoMs = tag.timestampMs;
-    } else {
-      if (tag.timestampMs < this.#lastAudioMs) return false;
-      this.#lastAudioMs = tag.timestampMs;
-    }
-    return true;
+    if (tag.timestampMs < last) return undefined;
+    if (isVideo) this.#lastVideoMs = tag.timestampMs;
+    else this.#lastAudioMs = tag.timestampMs;
+    return tag;
   }
 
   async #readLog(

@@ -138,3 +138,68 @@ export function segmentUrls(playlistUrl: string, text: string): string[] {
     (l) => new URL(l, playlistUrl).href,
   );
 }
+
+/** An HTTP-FLV viewer that notes when each video tag arrives (wall clock) and its timestamp. */
+export interface FlvWatch {
+  readonly arrivals: { readonly atMs: number; readonly timestampMs: number }[];
+  /** Longest wall-clock gap between video tags so far, ms. */
+  maxGapMs(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts reading `url` as HTTP-FLV. */
+export async function watchFlv(url: string): Promise<FlvWatch> {
+  const { FlvReader } = await import("../../codec/flv/mod.ts");
+  const abort = new AbortController();
+  const res = await fetch(url, { signal: abort.signal });
+  if (!res.ok || !res.body) throw new Error(`GET ${url}: ${res.status}`);
+  const arrivals: { atMs: number; timestampMs: number }[] = [];
+  const reader = new FlvReader();
+  const done = (async () => {
+    try {
+      for await (const chunk of res.body!) {
+        reader.push(chunk);
+        for (let t = reader.pull(); t; t = reader.pull()) {
+          if (t.type === 9) {
+            arrivals.push({ atMs: Date.now(), timestampMs: t.timestampMs });
+          }
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return {
+    arrivals,
+    maxGapMs() {
+      let gap = 0;
+      for (let i = 1; i < arrivals.length; i++) {
+        gap = Math.max(gap, arrivals[i]!.atMs - arrivals[i - 1]!.atMs);
+      }
+      return gap;
+    },
+    async stop() {
+      abort.abort();
+      await done;
+    },
+  };
+}
+
+/** One rendition as `/api/streams` shows it. */
+export interface ApiRendition {
+  readonly stream: string;
+  readonly state: string;
+  readonly pid: number | undefined;
+  readonly restarts: number;
+  readonly error: string | undefined;
+}
+
+/** The renditions `/api/streams` lists for `app/stream`. */
+export async function renditionsOf(
+  http: string,
+  stream: string,
+): Promise<ApiRendition[]> {
+  const api = await (await fetch(`${http}/api/streams`)).json();
+  const s = api.streams.find((x: { name: string }) => x.name === stream);
+  return s?.transcode?.renditions ?? [];
+}
