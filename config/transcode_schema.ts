@@ -73,6 +73,11 @@ export interface TranscodeConfig {
   readonly restartBackoffSeconds: number;
   /** Crashes in a row (runs shorter than 30 s) before a rendition is given up (until republish). */
   readonly maxRestarts: number;
+  /**
+   * A live rendition whose ffmpeg writes nothing for this long (it cannot decode its source,
+   * or hangs) is killed and counts as a crash.
+   */
+  readonly stallTimeoutSeconds: number;
   /** Live ffmpeg children at once, every stream together; more renditions are refused. */
   readonly maxProcesses: number;
   /** `/{app}/{stream}.jpg` is at most this old (one keyframe decoded per period); 0 = off. */
@@ -148,6 +153,9 @@ export const TRANSCODE_DEFAULTS: TranscodeConfig = {
   idleStopSeconds: 30,
   restartBackoffSeconds: 1,
   maxRestarts: 5,
+  // 10 s: ffmpeg's own start (probe, encoder set-up) takes well under a second, and a source's
+  // keyframes come every few seconds; longer than that with no output is not a slow start.
+  stallTimeoutSeconds: 10,
   // Each 1080p x264 veryfast rendition takes about a core; 16 is more than a box runs well.
   maxProcesses: 16,
   snapshotSeconds: 10,
@@ -313,6 +321,7 @@ export const TRANSCODE_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.transcode.idleStopSeconds": numIn(1, 86_400),
   "origin.transcode.restartBackoffSeconds": numIn(0.1, 60),
   "origin.transcode.maxRestarts": intIn(1, 1000),
+  "origin.transcode.stallTimeoutSeconds": numIn(1, 600),
   "origin.transcode.maxProcesses": intIn(1, 1024),
   "origin.transcode.snapshotSeconds": numIn(0, 3600),
   "origin.transcode.snapshotWidth": (v) =>

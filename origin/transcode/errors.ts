@@ -17,6 +17,8 @@ export const TranscodeErrorCode = {
   Crashed: "TRANSCODE_CRASHED",
   /** A rendition crashed `maxRestarts` times in a row and is not restarted. */
   GaveUp: "TRANSCODE_GAVE_UP",
+  /** ffmpeg wrote nothing for `stallTimeoutSeconds` (an undecodable source, a hang). */
+  Stalled: "TRANSCODE_STALLED",
   /** ffmpeg fell behind the live source by more than the viewer queue cap. */
   TooSlow: "TRANSCODE_TOO_SLOW",
   /** `origin.transcode.maxProcesses` children run already. */
@@ -43,6 +45,7 @@ const STATUS: Record<TranscodeErrorCodeValue, number> = {
   TRANSCODE_CRASHED: 500,
   TRANSCODE_GAVE_UP: 500,
   TRANSCODE_TOO_SLOW: 500,
+  TRANSCODE_STALLED: 500,
   TRANSCODE_LIMIT: 503,
   TRANSCODE_NAME_TAKEN: 409,
   TRANSCODE_BAD_REQUEST: 400,

@@ -129,7 +129,7 @@ export class LiveTranscoder {
     const m = deps.metrics;
     this.#crashes = m.counter(
       "meridian_origin_transcode_crashes_total",
-      "Live renditions' ffmpeg runs that ended before their source, by reason (exited, killed, too_slow, spawn, limit, ffmpeg_missing, name_taken)",
+      "Live renditions' ffmpeg runs that ended before their source, by reason (exited, killed, stalled, too_slow, spawn, limit, ffmpeg_missing, name_taken)",
     );
     m.collect(
       "meridian_origin_transcode_processes",
@@ -264,6 +264,7 @@ export class LiveTranscoder {
     if (!s || s.hub.name === name) return;
     this.touch(app, name);
     await this.#waitFor(
+      s,
       () => {
         const r = s.renditions.get(name);
         return !s.hub.live || (s.shape !== undefined && !r) ||
@@ -287,9 +288,12 @@ export class LiveTranscoder {
     const hls = this.#deps.hls;
     if (!s || !hls) return undefined;
     this.touch(app, stream);
-    await this.#waitFor(() => {
+    await this.#waitFor(s, () => {
       if (!s.hub.live) return true;
       if (!s.shape) return false;
+      if (sourceCodecs(s.probe) && hls.playlist(app, stream) === undefined) {
+        return false;
+      }
       for (const r of s.renditions.values()) {
         if (r.active && hls.playlist(app, r.name) === undefined) return false;
       }
@@ -330,10 +334,16 @@ export class LiveTranscoder {
     return r ? this.#sources.get(`${app}/${r.source}`) : undefined;
   }
 
-  async #waitFor(done: () => boolean, signal?: AbortSignal): Promise<void> {
+  /** Waits for `done`; a request waiting counts as demand (the idle stop leaves `s` alone). */
+  async #waitFor(
+    s: Source,
+    done: () => boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const deadline = this.#now() + MAX_DEMAND_WAIT_MS;
     while (!done() && !this.#closed && !signal?.aborted) {
-      if (this.#now() >= deadline) return;
+      s.lastDemandMs = this.#now();
+      if (s.lastDemandMs >= deadline) return;
       await new Promise((r) => setTimeout(r, DEMAND_POLL_MS));
     }
   }
@@ -420,6 +430,7 @@ export class LiveTranscoder {
           ffmpeg: this.#deps.ffmpeg,
           maxQueueBytes: this.#deps.maxQueueBytes,
           restartBackoffMs: this.#config.restartBackoffSeconds * 1000,
+          stallTimeoutMs: this.#config.stallTimeoutSeconds * 1000,
           maxRestarts: this.#config.maxRestarts,
           mayStart: () => this.#activeChildren() < this.#config.maxProcesses,
           onCrash: (reason) => this.#crashes.inc({ reason }),
@@ -464,17 +475,21 @@ export class LiveTranscoder {
     const app = s.hub.app;
     const stream = s.hub.name;
     const out: MasterVariant[] = [];
-    const sourceCodecs = s.probe.codecs;
-    if (s.probe.video?.codecs && hls.playlist(app, stream) !== undefined) {
+    // The source is listed whenever the packager carries it, its first segment there or not
+    // (its variant playlist is held until it is): once a stream's `.m3u8` has been a master it
+    // stays one, or a player reloading it would find a media playlist there.
+    const codecs = sourceCodecs(s.probe);
+    if (codecs) {
       const rate = measured(hls.segments(app, stream)) ??
         estimateFromHub(s.hub, this.#now());
+      const video = s.probe.video?.codecs !== undefined;
       out.push({
         uri: `${stream}/${stream}.m3u8`,
         bandwidth: rate.peak,
         averageBandwidth: rate.average,
-        resolution: sizeOf(s.probe),
-        frameRate: s.probe.frameRate,
-        codecs: sourceCodecs,
+        resolution: video ? sizeOf(s.probe) : undefined,
+        frameRate: video ? s.probe.frameRate : undefined,
+        codecs,
       });
     }
     for (const r of s.renditions.values()) {
@@ -500,6 +515,17 @@ export class LiveTranscoder {
       b.bandwidth - a.bandwidth
     );
   }
+}
+
+/**
+ * The codecs of what the HLS packager makes of a source (H.264 video, AAC or MP3 audio;
+ * a stream of other video is packaged audio-only), or undefined when it packages nothing.
+ */
+function sourceCodecs(p: StreamProbe): string[] | undefined {
+  const audio = p.audio?.codecs;
+  const video = p.video?.codecs;
+  const out = [...(video ? [video] : []), ...(audio ? [audio] : [])];
+  return out.length > 0 ? out : undefined;
 }
 
 function sizeOf(p: StreamProbe): { width: number; height: number } | undefined {

@@ -72,6 +72,8 @@ export interface RenditionDeps {
   /** ffmpeg may fall this many bytes behind the source before it is restarted. */
   readonly maxQueueBytes: number;
   readonly restartBackoffMs: number;
+  /** A child that writes nothing for this long is killed (a crash). */
+  readonly stallTimeoutMs: number;
   readonly maxRestarts: number;
   /** May another child start now (`origin.transcode.maxProcesses`)? */
   readonly mayStart: () => boolean;
@@ -167,6 +169,8 @@ export class LiveRendition {
   #resuming = false;
   /** This run publishes into a stream an earlier run of ffmpeg started. */
   #restarted = false;
+  /** When the running child last wrote output (epoch ms). */
+  #lastOutputMs = 0;
 
   constructor(
     app: string,
@@ -322,6 +326,13 @@ export class LiveRendition {
     this.#restarted = this.#resuming;
     const stdin = new StdinPump(child.process.stdin, this.#deps.maxQueueBytes);
     let tooSlow = false;
+    let stalled = false;
+    this.#lastOutputMs = startedAt;
+    const watchdog = setInterval(() => {
+      if (this.#now() - this.#lastOutputMs < this.#deps.stallTimeoutMs) return;
+      stalled = true;
+      child.kill();
+    }, Math.min(1_000, this.#deps.stallTimeoutMs / 2));
     const viewer: Viewer = {
       format: "flv",
       id: `transcoder ${this.#key}`,
@@ -346,6 +357,7 @@ export class LiveRendition {
       this.#readLog(run, child, tail),
       child.status,
     ]);
+    clearInterval(watchdog);
     source.removeViewer(viewer);
     stdin.abort();
     if (this.#child === child) this.#child = undefined;
@@ -356,7 +368,15 @@ export class LiveRendition {
       this.#endHub();
       return;
     }
-    const why = tooSlow
+    const last = tail.length ? `: ${tail[tail.length - 1]}` : "";
+    const why = stalled
+      ? new TranscodeError(
+        TranscodeErrorCode.Stalled,
+        `Rendition ${this.#key} ffmpeg wrote nothing for ${
+          this.#deps.stallTimeoutMs / 1000
+        } s${last}`,
+      ).message
+      : tooSlow
       ? new TranscodeError(
         TranscodeErrorCode.TooSlow,
         `Rendition ${this.#key} fell behind its source by more than ${this.#deps.maxQueueBytes} bytes: ffmpeg is too slow for this profile`,
@@ -367,13 +387,17 @@ export class LiveRendition {
           status.signal
             ? `killed by ${status.signal}`
             : `exited with code ${status.code}`
-        } after ${(ranMs / 1000).toFixed(1)} s${
-          tail.length ? `: ${tail[tail.length - 1]}` : ""
-        }`,
+        } after ${(ranMs / 1000).toFixed(1)} s${last}`,
       ).message;
     this.#crashed(
       run,
-      tooSlow ? "too_slow" : status.signal ? "killed" : "exited",
+      stalled
+        ? "stalled"
+        : tooSlow
+        ? "too_slow"
+        : status.signal
+        ? "killed"
+        : "exited",
       why,
       ranMs,
       tail,
@@ -438,6 +462,7 @@ export class LiveRendition {
     try {
       for await (const chunk of child.process.stdout) {
         if (run !== this.#run) continue; // drain: a stopped child may still write
+        this.#lastOutputMs = this.#now();
         reader.push(chunk);
         for (let tag = reader.pull(); tag; tag = reader.pull()) {
           this.#publish(run, child, tag);
