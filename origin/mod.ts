@@ -271,6 +271,7 @@ export async function startOrigin(
       dataDir: deps.dataDir,
       vodFfmpegPath: config.vod.ffmpegPath,
       maxQueueBytes: config.live.maxViewerQueueBytes,
+      protectedApp: (app) => access.sessionRequired(app),
     })
   );
   opened.add(() => transcoding.close());
@@ -303,6 +304,7 @@ export async function startOrigin(
         log: log.child("admin"),
       }),
       abr: transcoding.live,
+      extraRoutes: transcoding.routes,
     },
   );
 

@@ -14,6 +14,9 @@ import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { ChildProcesses } from "./children.ts";
 import { type HlsSegmentsView, LiveTranscoder } from "./live.ts";
+import { LiveSnapshots } from "./snapshots.ts";
+import { Thumbnailer } from "../vod/mod.ts";
+import { Hono } from "hono";
 
 export { ChildProcesses, CHILDREN_FILE } from "./children.ts";
 export { TranscodeError, TranscodeErrorCode } from "./errors.ts";
@@ -25,6 +28,7 @@ export {
   TRANSCODE_PROTOCOL,
 } from "./profiles.ts";
 export { ProgressParser, type ProgressReport } from "./progress.ts";
+export { LiveSnapshots, type SnapshotRefusal } from "./snapshots.ts";
 
 /** What {@link startTranscoding} needs from the origin. */
 export interface TranscodingDeps {
@@ -38,6 +42,8 @@ export interface TranscodingDeps {
   readonly vodFfmpegPath: string;
   /** ffmpeg may fall this many bytes behind a live source (`origin.live.maxViewerQueueBytes`). */
   readonly maxQueueBytes: number;
+  /** True for apps whose media needs a token (no snapshots for them). */
+  readonly protectedApp: (app: string) => boolean;
 }
 
 /** The running transcoding parts. */
@@ -45,6 +51,10 @@ export interface Transcoding {
   readonly children: ChildProcesses;
   /** Live ladders, when an app has one. */
   readonly live: LiveTranscoder | undefined;
+  /** Live snapshots, unless `snapshotSeconds` is 0. */
+  readonly snapshots: LiveSnapshots | undefined;
+  /** Routes to mount on the origin's HTTP app (snapshots, the jobs' admin API). */
+  readonly routes: Hono;
   /** Stops everything and kills every child. */
   close(): Promise<void>;
 }
@@ -86,10 +96,27 @@ export async function startTranscoding(
       maxQueueBytes: deps.maxQueueBytes,
     })
     : undefined;
+  const snapshots = config.snapshotSeconds > 0
+    ? new LiveSnapshots({
+      intervalSeconds: config.snapshotSeconds,
+      width: config.snapshotWidth,
+    }, {
+      registry: deps.registry,
+      thumbnailer: new Thumbnailer(ffmpeg),
+      metrics: deps.metrics,
+      log: log.child("snapshots"),
+      protectedApp: deps.protectedApp,
+    })
+    : undefined;
+  const routes = new Hono();
+  if (snapshots) routes.route("/", snapshots.routes());
   return {
     children,
     live,
+    snapshots,
+    routes,
     async close() {
+      snapshots?.close();
       await live?.close();
       await children.closeAll();
     },

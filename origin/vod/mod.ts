@@ -20,3 +20,4 @@ export {
   MEDIA_EXTENSIONS,
 } from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
+export { Thumbnailer } from "./thumbnail.ts";
