@@ -272,6 +272,9 @@ export async function startOrigin(
       vodFfmpegPath: config.vod.ffmpegPath,
       maxQueueBytes: config.live.maxViewerQueueBytes,
       protectedApp: (app) => access.sessionRequired(app),
+      libraries: config.vod.libraries,
+      segmentSeconds: config.vod.hlsSegmentSeconds,
+      adminToken: config.adminToken,
     })
   );
   opened.add(() => transcoding.close());

@@ -217,7 +217,9 @@ export function createOriginHttpApp(
         // range requests and segment loads spend nothing more and touch no store.
         const url = new URL(c.req.url);
         const scope = await vod.scope(url.pathname);
-        if (!scope) return vod.handle(c.req.raw); // 4xx from the handler: names no file
+        // 4xx from the handler: names no media file (ready-made HLS files of a protected
+        // library are not served: a credential's scope is one media file's).
+        if (!scope) return vod.handle(c.req.raw, { files: false });
         // Marked as a library file's: an edge sends a new `?token=` viewer here (this 302),
         // and checks credentials itself on what it cached.
         const mark = access.accessMark(appName, "hls") === undefined

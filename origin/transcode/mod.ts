@@ -15,7 +15,9 @@ import type { StreamRegistry } from "../stream/registry.ts";
 import { ChildProcesses } from "./children.ts";
 import { type HlsSegmentsView, LiveTranscoder } from "./live.ts";
 import { LiveSnapshots } from "./snapshots.ts";
-import { Thumbnailer } from "../vod/mod.ts";
+import { type LibraryConfig, Thumbnailer } from "../vod/mod.ts";
+import { createJobRoutes } from "./http.ts";
+import { TranscodeJobs } from "./jobs.ts";
 import { Hono } from "hono";
 
 export { ChildProcesses, CHILDREN_FILE } from "./children.ts";
@@ -29,6 +31,14 @@ export {
 } from "./profiles.ts";
 export { ProgressParser, type ProgressReport } from "./progress.ts";
 export { LiveSnapshots, type SnapshotRefusal } from "./snapshots.ts";
+export {
+  type Job,
+  JOBS_FILE,
+  type JobState,
+  MASTER_NAME,
+  parseJobRequest,
+  TranscodeJobs,
+} from "./jobs.ts";
 
 /** What {@link startTranscoding} needs from the origin. */
 export interface TranscodingDeps {
@@ -44,6 +54,12 @@ export interface TranscodingDeps {
   readonly maxQueueBytes: number;
   /** True for apps whose media needs a token (no snapshots for them). */
   readonly protectedApp: (app: string) => boolean;
+  /** The VOD libraries jobs read from and write into (none: no jobs API). */
+  readonly libraries: readonly LibraryConfig[];
+  /** Segment period of jobs' outputs, s (`origin.vod.hlsSegmentSeconds`). */
+  readonly segmentSeconds: number;
+  /** Bearer token of `/admin/transcode` and `/admin/jobs` (`origin.adminToken`). */
+  readonly adminToken: string;
 }
 
 /** The running transcoding parts. */
@@ -53,6 +69,8 @@ export interface Transcoding {
   readonly live: LiveTranscoder | undefined;
   /** Live snapshots, unless `snapshotSeconds` is 0. */
   readonly snapshots: LiveSnapshots | undefined;
+  /** VOD transcode jobs, when there is a library. */
+  readonly jobs: TranscodeJobs | undefined;
   /** Routes to mount on the origin's HTTP app (snapshots, the jobs' admin API). */
   readonly routes: Hono;
   /** Stops everything and kills every child. */
@@ -108,15 +126,40 @@ export async function startTranscoding(
       protectedApp: deps.protectedApp,
     })
     : undefined;
+  const jobs = deps.libraries.length > 0
+    ? await TranscodeJobs.open({
+      maxConcurrent: config.maxConcurrentJobs,
+      segmentSeconds: deps.segmentSeconds,
+      ffmpeg,
+      profiles: config.profiles,
+      libraries: deps.libraries,
+    }, {
+      children,
+      log: log.child("jobs"),
+      metrics: deps.metrics,
+      dataDir: deps.dataDir,
+    })
+    : undefined;
   const routes = new Hono();
   if (snapshots) routes.route("/", snapshots.routes());
+  if (jobs) {
+    routes.route(
+      "/",
+      createJobRoutes(jobs, {
+        adminToken: deps.adminToken,
+        log: log.child("admin"),
+      }),
+    );
+  }
   return {
     children,
     live,
     snapshots,
+    jobs,
     routes,
     async close() {
       snapshots?.close();
+      await jobs?.close();
       await live?.close();
       await children.closeAll();
     },

@@ -17,7 +17,9 @@ export {
   extensionOf,
   Library,
   type LibraryConfig,
+  type LibraryFile,
   MEDIA_EXTENSIONS,
 } from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
 export { Thumbnailer } from "./thumbnail.ts";
+export { describeMedia } from "./metadata.ts";

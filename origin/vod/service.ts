@@ -187,8 +187,17 @@ export class VodService {
     return this.#libraries.some((l) => pathname.startsWith(l.prefix));
   }
 
-  /** Answers a GET or HEAD under a library prefix. Never throws. */
-  async handle(request: Request): Promise<Response> {
+  /**
+   * Answers a GET or HEAD under a library prefix. Never throws.
+   *
+   * @param options.files Serve ready-made HLS files found in the library (`.m3u8` and `.ts`,
+   *   e.g. a transcode job's output) as they are. @default true; off for protected libraries,
+   *   whose access scope is a media file's.
+   */
+  async handle(
+    request: Request,
+    options: { readonly files?: boolean } = {},
+  ): Promise<Response> {
     const url = new URL(request.url);
     const kind = extensionOf(url.pathname) || "none";
     this.stats.requests[kind] = (this.stats.requests[kind] ?? 0) + 1;
@@ -198,7 +207,7 @@ export class VodService {
           Allow: "GET, HEAD",
         });
       }
-      return await this.#route(request, url);
+      return await this.#route(request, url, options.files ?? true);
     } catch (e) {
       return this.#error(e, url.pathname);
     }
@@ -239,9 +248,28 @@ export class VodService {
     }
   }
 
-  async #route(request: Request, url: URL): Promise<Response> {
+  async #route(
+    request: Request,
+    url: URL,
+    files: boolean,
+  ): Promise<Response> {
     const lib = this.#libraries.find((l) => url.pathname.startsWith(l.prefix))!;
     const rest = url.pathname.slice(lib.prefix.length);
+    const fileExt = extensionOf(rest);
+    if (files && (fileExt === "m3u8" || fileExt === "ts")) {
+      // A playlist or segment that exists as a file (a transcode job's ABR set) is served as
+      // it is; only when there is none is the name one of a media file's outputs.
+      const f = await lib.stat(checkRelPath(rest));
+      if (f) {
+        return this.#send(
+          request,
+          f,
+          simpleSource([[0, f.size]]),
+          CONTENT_TYPES[fileExt]!,
+          "",
+        );
+      }
+    }
     const seg = /^(.+)\/(\d{1,7})\.ts$/.exec(rest);
     if (seg) {
       const file = await this.#file(lib, checkRelPath(seg[1]!));
