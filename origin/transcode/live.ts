@@ -441,8 +441,15 @@ export class LiveTranscoder {
     if (s.wanted) this.#startAll(s);
   }
 
+  /** Live renditions with a child now (VOD jobs' children are not counted). */
   #activeChildren(): number {
-    return this.#deps.children.running;
+    let n = 0;
+    for (const s of this.#sources.values()) {
+      for (const r of s.renditions.values()) {
+        if (r.state === "starting" || r.state === "running") n++;
+      }
+    }
+    return n;
   }
 
   #startAll(s: Source): void {

@@ -150,3 +150,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "transcode bad input: past origin.transcode.maxProcesses a rendition waits (backoff, named limit) while the others run",
+  ignore: !haveFfmpeg,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { origin, metrics, http } = await startTranscodingOrigin({
+      apps: [{ name: "live", start: "always", profiles: ["144p", "90p"] }],
+      maxProcesses: 1,
+    });
+    const pub = publishSource(`rtmp://127.0.0.1:${origin.rtmpPort}/live/cam`);
+    try {
+      const r = await waitFor("one running, one waiting", async () => {
+        const x = await renditionsOf(http, "cam");
+        return x.length === 2 && x[0]!.state === "running" &&
+          x[1]!.state === "backoff" && x;
+      }, 15_000);
+      assert.match(
+        r[1]!.error ?? "",
+        /Cannot start rendition live\/cam_90p: origin\.transcode\.maxProcesses children run already/,
+      );
+      assert.match(
+        metrics.render(),
+        /meridian_origin_transcode_crashes_total\{reason="limit"\} 1/,
+      );
+      assert.ok(origin.registry.get("live", "cam_144p")?.live);
+    } finally {
+      await pub.stop();
+      await origin.close();
+    }
+  },
+});
