@@ -57,3 +57,9 @@ export {
   type TlsListenerConfig,
   tlsListenerEnabled,
 } from "./tls_schema.ts";
+export {
+  DEFAULT_LADDER,
+  type TranscodeAppConfig,
+  type TranscodeConfig,
+  type TranscodeProfile,
+} from "./transcode_schema.ts";

@@ -19,6 +19,11 @@ import {
   tlsListenerConstraints,
   tlsListenerDefaults,
 } from "./tls_schema.ts";
+import {
+  TRANSCODE_CONSTRAINTS,
+  TRANSCODE_DEFAULTS,
+  type TranscodeConfig,
+} from "./transcode_schema.ts";
 
 /** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
 export interface VirtualLiveScheduleItem {
@@ -289,6 +294,8 @@ export interface OriginConfig {
   readonly record: OriginRecordConfig;
   /** One line per HTTP request and per RTMP session (`log/access/`). */
   readonly accessLog: AccessLogConfig;
+  /** Live ABR ladders, VOD transcode jobs and snapshots (ffmpeg children). */
+  readonly transcode: TranscodeConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -378,6 +385,7 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     maxConcurrentClips: 2,
   },
   accessLog: ACCESS_LOG_DEFAULTS,
+  transcode: TRANSCODE_DEFAULTS,
 };
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -616,4 +624,5 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hooks.onRecordDone": hookUrl,
   "origin.hooks.timeoutMs": intIn(10, 60_000),
   "origin.hooks.onFailure": oneOf("deny", "allow"),
+  ...TRANSCODE_CONSTRAINTS,
 };

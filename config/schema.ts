@@ -29,6 +29,7 @@ import {
   ORIGIN_DEFAULTS,
   type OriginConfig,
 } from "./origin_schema.ts";
+import { TRANSCODE_LIST_ITEMS } from "./transcode_schema.ts";
 import {
   TLS_CONSTRAINTS,
   TLS_DEFAULTS,
@@ -360,6 +361,7 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
     template: { ...SCHEDULER_DEFAULTS.zones[0]!.steered[0]!, name: "" },
     required: ["name"],
   },
+  ...TRANSCODE_LIST_ITEMS,
 };
 
 /** Constraints by dotted key (array items use `[]`). */

@@ -52,6 +52,7 @@ import {
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
+import { startTranscoding } from "./transcode/mod.ts";
 import {
   createVodAdminRoutes,
   LibraryWriter,
@@ -381,6 +382,24 @@ export async function startOrigin(
     rtmpConnects: () => rtmpConnects(),
   }, totals);
 
+  // Before the channels start publishing: a channel of a transcoded app gets its ladder too.
+  const transcoding = await opened.run(() =>
+    startTranscoding(config.transcode, {
+      registry,
+      hls,
+      metrics: deps.metrics,
+      log: log.child("transcode"),
+      dataDir: deps.dataDir,
+      vodFfmpegPath: config.vod.ffmpegPath,
+      maxQueueBytes: config.live.maxViewerQueueBytes,
+      protectedApp: (app) => access.sessionRequired(app),
+      libraries: config.vod.libraries,
+      segmentSeconds: config.vod.hlsSegmentSeconds,
+      adminToken: config.adminToken,
+    })
+  );
+  opened.add(() => transcoding.close());
+
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
     log: log.child("virtual"),
@@ -414,6 +433,8 @@ export async function startOrigin(
         : undefined,
       admin: originAdminRoutes(config, registry, vod, log.child("admin")),
       hlsTraffic,
+      abr: transcoding.live,
+      extraRoutes: transcoding.routes,
     },
   );
 
@@ -578,6 +599,7 @@ export async function startOrigin(
     async close() {
       await announcer?.close();
       channels.stop();
+      await transcoding.close();
       registry.endAll();
       await packagers?.close();
       await archive?.close();

@@ -294,6 +294,11 @@ export class HlsPackagers {
     });
   }
 
+  /** The segments the stream's playlist lists now, oldest first (master playlists' rates). */
+  segments(app: string, stream: string): readonly HlsSegment[] {
+    return this.#entries.get(`${app}/${stream}`)?.stream.segments ?? [];
+  }
+
   /** A segment's bytes while the stream's playlist lists or retains it. */
   segment(app: string, stream: string, name: string): Uint8Array | undefined {
     return this.#entries.get(`${app}/${stream}`)?.stream.segment(name);

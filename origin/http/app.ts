@@ -55,6 +55,26 @@ export interface HlsSource {
   segment(app: string, stream: string, name: string): Uint8Array | undefined;
 }
 
+/**
+ * Adaptive-bitrate sets of transcoded streams (origin/transcode's LiveTranscoder): a
+ * transcoded stream's `.m3u8` is a master playlist whose variants live below
+ * `/{app}/{stream}/` (`{stream}/{variant}.m3u8`, segments `{stream}/{variant}/{n}.ts`).
+ */
+export interface AbrSource {
+  /** The master playlist of a transcoded stream (its ladder started on demand); else undefined. */
+  master(
+    app: string,
+    stream: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
+  /** A request for a stream by name: starts its ladder on demand and waits briefly for it. */
+  demand(app: string, stream: string, signal?: AbortSignal): Promise<void>;
+  /** True when `variant` belongs to `stream`'s set (the stream or one of its renditions). */
+  variantOf(app: string, stream: string, variant: string): boolean;
+  /** What `/api/streams` shows of a stream's ladder (or of a rendition), if anything. */
+  describe(app: string, stream: string): unknown;
+}
+
 /** The config slice of the HTTP app. */
 export interface OriginHttpOptions {
   readonly maxViewerQueueBytes: number;
@@ -98,6 +118,13 @@ export interface OriginHttpDeps {
   readonly admin?: Hono | undefined;
   /** Where HLS bytes and viewers are counted. */
   readonly hlsTraffic?: HlsTraffic | undefined;
+  /** Live ABR ladders (master playlists, on-demand renditions). */
+  readonly abr?: AbrSource | undefined;
+  /**
+   * More routes mounted before the live ones (`/{app}/{stream}.jpg` snapshots, the origin's
+   * `/admin/transcode` and `/admin/jobs`).
+   */
+  readonly extraRoutes?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -245,7 +272,7 @@ export function createOriginHttpApp(
   options: OriginHttpOptions,
   deps: OriginHttpDeps,
 ): Hono {
-  const { registry, hls, metrics, assets, access } = deps;
+  const { registry, hls, metrics, assets, access, abr } = deps;
   const traffic = deps.hlsTraffic;
   /** A playlist answered with 200: one more look from this client, and its bytes. */
   const playlistServed = (
@@ -294,6 +321,7 @@ export function createOriginHttpApp(
       {
         streams: registry.list().map((s) => ({
           ...s,
+          transcode: abr?.describe(s.app, s.name),
           urls: {
             flv: `/${s.app}/${s.name}.flv`,
             hls: hls ? `/${s.app}/${s.name}.m3u8` : undefined,
@@ -325,7 +353,9 @@ export function createOriginHttpApp(
         // range requests and segment loads spend nothing more and touch no store.
         const url = new URL(c.req.url);
         const scope = await vod.scope(url.pathname);
-        if (!scope) return vod.handle(c.req.raw); // 4xx from the handler: names no file
+        // 4xx from the handler: names no media file and no ready-made HLS package (a
+        // package is a scope of its own).
+        if (!scope) return vod.handle(c.req.raw);
         // Marked as a library file's: an edge sends a new `?token=` viewer here (this 302),
         // and checks credentials itself on what it cached.
         const mark = access.accessMark(appName, "hls") === undefined
@@ -400,6 +430,7 @@ export function createOriginHttpApp(
   if (archive) app.route("/", archive.routes);
   if (virtualLive) app.route("/", virtualLive);
   if (deps.admin) app.route("/", deps.admin);
+  if (deps.extraRoutes) app.route("/", deps.extraRoutes);
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/play/*", async (c, next) => {
@@ -450,6 +481,8 @@ export function createOriginHttpApp(
         requests.inc({ kind: "flv", status: res.status });
         return res;
       }
+      // A rendition of an on-demand ladder starts with its first viewer.
+      if (!shift) await abr?.demand(appName, stream, c.req.raw.signal);
       if (!shift && !registry.get(appName, stream)) {
         requests.inc({ kind: "flv", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
@@ -534,7 +567,12 @@ export function createOriginHttpApp(
           "Cache-Control": "no-store",
         });
       }
-      let text = shift ? shift.text : hls?.playlist(appName, stream);
+      if (!shift) await abr?.demand(appName, stream, c.req.raw.signal);
+      // A transcoded stream's playlist is its master playlist (the same access rules apply).
+      let text = shift
+        ? shift.text
+        : await abr?.master(appName, stream, c.req.raw.signal) ??
+          hls?.playlist(appName, stream);
       // A stream that is not live (or not known) is 404 at once; a live one without a first
       // segment yet is held until it has one (below, once access is settled).
       if (text === undefined && !hls?.pending(appName, stream)) {
@@ -636,30 +674,30 @@ export function createOriginHttpApp(
     return c.text("Not found", 404);
   });
 
-  app.get("/:app/:stream/:segment", async (c) => {
-    const { app: appName, stream, segment } = c.req.param();
-    if (
-      (!hls && !archive) || !isSafeName(appName) || !isSafeName(stream) ||
-      !segment.endsWith(".ts") || !isSafeName(segment)
-    ) {
-      requests.inc({ kind: "other", status: 404 });
-      return c.text("Not found", 404);
-    }
+  /**
+   * A segment of `hlsStream` (a stream's own, or a transcoded variant's), checked against the
+   * session credential for `path`; one the live window has left may still be in the archive.
+   */
+  const serveSegment = async (
+    c: Context,
+    appName: string,
+    hlsStream: string,
+    segment: string,
+    path: string,
+  ): Promise<Response> => {
+    if (!hls && !archive) return c.text("Not found", 404);
     const mark = access?.sessionRequired(appName)
       ? access.accessMark(appName, "hls")
       : undefined;
     if (access?.sessionRequired(appName)) {
       // The session credential from the playlist: checked in memory, no token use spent.
-      const ok = await access.checkCredential(
-        c.req.query("cred"),
-        `/${appName}/${stream}/${segment}`,
-      );
+      const ok = await access.checkCredential(c.req.query("cred"), path);
       if (!ok.ok) {
         requests.inc({ kind: "ts", status: ok.status });
         return refusalResponse(c, ok, mark);
       }
     }
-    const bytes = hls?.segment(appName, stream, segment.slice(0, -3));
+    const bytes = hls?.segment(appName, hlsStream, segment.slice(0, -3));
     const headers = {
       ...CORS,
       // Cached by edges with the mark: they serve it only with a valid session credential.
@@ -670,7 +708,7 @@ export function createOriginHttpApp(
     };
     if (!bytes) {
       // Out of the live window: the archive may keep it (the same bytes, the same name).
-      const kept = archive?.http.segmentFile(appName, stream, segment);
+      const kept = archive?.http.segmentFile(appName, hlsStream, segment);
       if (kept !== undefined) {
         let f: Deno.FsFile | undefined;
         try {
@@ -688,15 +726,110 @@ export function createOriginHttpApp(
         }
       }
       requests.inc({ kind: "ts", status: 404 });
-      return c.text(
-        `Segment not found: ${appName}/${stream}/${segment}`,
-        404,
-        CORS,
-      );
+      return c.text(`Segment not found: ${path}`, 404, CORS);
     }
     requests.inc({ kind: "ts", status: 200 });
     if (traffic) traffic.bytesOut += bytes.byteLength;
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
+  };
+
+  /**
+   * A variant playlist of a transcoded stream's master (`/{app}/{stream}/{variant}.m3u8`):
+   * the variant's own live playlist, whose relative segment URIs then resolve below it.
+   */
+  const serveVariant = async (
+    c: Context,
+    appName: string,
+    stream: string,
+    variant: string,
+  ): Promise<Response> => {
+    if (!hls || !abr?.variantOf(appName, stream, variant)) {
+      requests.inc({ kind: "m3u8", status: 404 });
+      return c.text("Not found", 404, CORS);
+    }
+    const path = `/${appName}/${stream}/${variant}.m3u8`;
+    const protectedApp = access?.sessionRequired(appName) ?? false;
+    const mark = protectedApp ? access!.accessMark(appName, "hls") : undefined;
+    const cred = c.req.query("cred");
+    if (protectedApp) {
+      // The master's session credential covers `/{app}/{stream}/`, so every variant.
+      const ok = await access!.checkCredential(
+        cred,
+        sessionPath(appName, stream),
+      );
+      if (!ok.ok) {
+        requests.inc({ kind: "m3u8", status: ok.status });
+        return refusalResponse(c, ok, mark);
+      }
+    }
+    let text = hls.playlist(appName, variant);
+    if (text === undefined) {
+      const w = await hls.waitForPlaylist(appName, variant, c.req.raw.signal);
+      if (w.kind !== "ready") {
+        requests.inc({ kind: "m3u8", status: 404 });
+        return c.text(`Playlist not found: ${path}`, 404, CORS);
+      }
+      text = w.text;
+    }
+    requests.inc({ kind: "m3u8", status: 200 });
+    return c.body(
+      playlistServed(
+        c,
+        appName,
+        stream,
+        protectedApp ? withSessionCredential(text, cred!) : text,
+      ),
+      200,
+      {
+        ...CORS,
+        ...markHeaders(mark),
+        "Content-Type": "application/vnd.apple.mpegurl",
+        "Cache-Control": `${
+          protectedApp ? "private" : "public"
+        }, max-age=${options.playlistMaxAgeSeconds}`,
+      },
+    );
+  };
+
+  app.get("/:app/:stream/:segment", async (c) => {
+    const { app: appName, stream, segment } = c.req.param();
+    if (!isSafeName(appName) || !isSafeName(stream) || !isSafeName(segment)) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    if (segment.endsWith(".m3u8")) {
+      return await serveVariant(c, appName, stream, segment.slice(0, -5));
+    }
+    if (!segment.endsWith(".ts")) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    return await serveSegment(
+      c,
+      appName,
+      stream,
+      segment,
+      `/${appName}/${stream}/${segment}`,
+    );
+  });
+
+  app.get("/:app/:stream/:variant/:segment", async (c) => {
+    const { app: appName, stream, variant, segment } = c.req.param();
+    if (
+      !isSafeName(appName) || !isSafeName(stream) || !isSafeName(variant) ||
+      !segment.endsWith(".ts") || !isSafeName(segment) ||
+      !abr?.variantOf(appName, stream, variant)
+    ) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    return await serveSegment(
+      c,
+      appName,
+      variant,
+      segment,
+      `/${appName}/${stream}/${variant}/${segment}`,
+    );
   });
 
   return app;

@@ -52,3 +52,5 @@ export {
   type VodSegment,
   vodSegment,
 } from "./hls.ts";
+export { Thumbnailer } from "./thumbnail.ts";
+export { describeMedia } from "./metadata.ts";

@@ -90,6 +90,9 @@ export interface VodStats {
 }
 
 /** The VOD library service. */
+/** A transcode job's master playlist in its output folder (origin/transcode/jobs.ts). */
+const MASTER_PLAYLIST_NAME = "master.m3u8";
+
 export class VodService {
   readonly #libraries: Library[];
   readonly #config: VodConfig;
@@ -149,10 +152,14 @@ export class VodService {
     try {
       const pkg = await this.#static(lib, rest);
       if (pkg) {
-        // An HLS package (a clip): the playlist and its folder of segments are one scope.
-        const key = pkg.relPath.endsWith(".m3u8")
+        // An HLS package: a clip's playlist and its folder of segments are one scope; a
+        // transcode job's master covers its whole folder (the variants and their segments).
+        const dir = pkg.relPath.slice(0, pkg.relPath.lastIndexOf("/"));
+        const key = pkg.relPath.endsWith("/" + MASTER_PLAYLIST_NAME)
+          ? dir
+          : pkg.relPath.endsWith(".m3u8")
           ? pkg.relPath.slice(0, -".m3u8".length)
-          : pkg.relPath.slice(0, pkg.relPath.lastIndexOf("/"));
+          : dir;
         const [app, ...inner] = lib.prefix.slice(1, -1).split("/");
         const stream = [...inner, ...key.split("/").map(encodeURIComponent)]
           .join("/");
@@ -248,7 +255,11 @@ export class VodService {
     return this.#libraries.some((l) => pathname.startsWith(l.prefix));
   }
 
-  /** Answers a GET or HEAD under a library prefix. Never throws. */
+  /**
+   * Answers a GET or HEAD under a library prefix. Never throws. Ready-made HLS files in a
+   * library (a clip's package, a transcode job's ABR set) are served as they are; only when
+   * there is none is a name one of a media file's outputs.
+   */
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const kind = extensionOf(url.pathname) || "none";
