@@ -9,6 +9,11 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 import {
   type TlsListenerConfig,
@@ -124,6 +129,8 @@ export interface EdgeConfig {
    * propagation between edges on different processes or hosts.
    */
   readonly purgePollIntervalMs: number;
+  /** One line per viewer request (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** Every edge default; the all-in-one start runs exactly this. */
@@ -169,6 +176,7 @@ export const EDGE_DEFAULTS: EdgeConfig = {
     heartbeatSeconds: 5,
   },
   purgePollIntervalMs: 100,
+  accessLog: ACCESS_LOG_DEFAULTS,
 };
 
 /** A constraint: returns the expectation text when violated (as in `config/schema.ts`). */
@@ -205,6 +213,7 @@ const optional = (check: EdgeConstraint): EdgeConstraint => (v) =>
 export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
   "edge.port": intIn(0, 65535),
   ...tlsListenerConstraints("edge.tls"),
+  ...accessLogConstraints("edge.accessLog"),
   "edge.httpServer": oneOf("http1", "deno"),
   "edge.origins": nonEmptyList,
   "edge.origins[].url": httpUrl,

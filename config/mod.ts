@@ -21,9 +21,18 @@ export {
   type ListItemSchema,
   type LogConfig,
   type MeridianConfig,
+  type MetricsConfig,
 } from "./schema.ts";
 export {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  type SchedulerAccessLogConfig,
+} from "./access_log_schema.ts";
+export {
   type AppAccess,
+  type DvrAppConfig,
+  type DvrScheduleItem,
+  type DvrStreamConfig,
   MAX_MEDIA_PATH_LENGTH,
   MAX_PLAYLIST_ITEMS,
   MIN_RELAY_SECRET_LENGTH,
@@ -31,11 +40,16 @@ export {
   ORIGIN_DEFAULTS,
   type OriginAppConfig,
   type OriginConfig,
+  type OriginDvrConfig,
   type OriginHooksConfig,
+  type OriginRecordConfig,
   type OriginRelayConfig,
   type OriginStreamAccessConfig,
+  type RecordAppConfig,
+  type RecordFormat,
   type RelayForwardConfig,
   type RelayUpstreamConfig,
+  SCHEDULE_TIME_RE,
   type VirtualLiveChannel,
   type VirtualLiveScheduleItem,
 } from "./origin_schema.ts";
@@ -47,3 +61,9 @@ export {
   type TlsListenerConfig,
   tlsListenerEnabled,
 } from "./tls_schema.ts";
+export {
+  DEFAULT_LADDER,
+  type TranscodeAppConfig,
+  type TranscodeConfig,
+  type TranscodeProfile,
+} from "./transcode_schema.ts";

@@ -10,6 +10,11 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type SchedulerAccessLogConfig,
+  schedulerAccessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
 import {
   type TlsListenerConfig,
@@ -231,6 +236,8 @@ export interface SchedulerConfig {
     /** How often (ms) the registry is re-read (drains and joins also arrive through the feed). */
     readonly refreshMs: number;
   };
+  /** One line per HTTP request and per sampled DNS query (`log/access/`). */
+  readonly accessLog: SchedulerAccessLogConfig;
 }
 
 /** The scheduler's defaults: `meridian.test.` steering `live` to the local edge. */
@@ -326,6 +333,7 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   }],
   adminToken: "",
   registry: { source: "auto", refreshMs: 1000 },
+  accessLog: { ...ACCESS_LOG_DEFAULTS, dnsSampleRate: 0.01 },
 };
 
 const EDGE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -336,6 +344,7 @@ export const MAX_ISP_ASNS = 1024;
 /** Constraints by dotted key (array items use `[]`). */
 export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dnsPort": intIn(0, 65535),
+  ...schedulerAccessLogConstraints("scheduler.accessLog"),
   "scheduler.httpPort": intIn(0, 65535),
   ...tlsListenerConstraints("scheduler.tls"),
   // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the usual upper bound.

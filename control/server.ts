@@ -9,7 +9,9 @@
 import { DEFAULTS, type MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import {
+  accessRecordOf,
   http1Limits,
   openListener,
   openTlsServing,
@@ -108,6 +110,12 @@ export async function startControl(
     },
   );
   const opened = new StartupCleanup();
+  const accessLog = await openAccessLog(config.accessLog, {
+    role: "control",
+    metrics: deps.metrics,
+    log: log.child("access-log"),
+  });
+  if (accessLog) opened.add(() => accessLog.close());
   const server = await openListener(
     "HTTP",
     config.hostname,
@@ -121,9 +129,15 @@ export async function startControl(
           deps.metrics,
           "control_http",
         ),
+        ...(accessLog
+          ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+          : {}),
         onError: (message, context) => log.debug(message, context),
       }, (req, info) => app.fetch(req, info)),
-  );
+  ).catch(async (e) => {
+    await opened.close();
+    throw e;
+  });
   opened.add(() => server.shutdown());
   // HTTPS: the console and admin API over TLS (`control.tls`).
   const serving = await opened.run(() =>
@@ -148,6 +162,9 @@ export async function startControl(
             "control_https",
           ),
           tls: serving,
+          ...(accessLog
+            ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+            : {}),
           onError: (message, context) => log.debug(message, context),
         }, (req, info) => app.fetch(req, info)),
     )
@@ -169,6 +186,7 @@ export async function startControl(
       await server.shutdown();
       await https?.shutdown();
       serving?.certificates.close();
+      await accessLog?.close();
     },
   };
 }

@@ -34,9 +34,12 @@
 import type { EdgeConfig } from "../config/edge_schema.ts";
 import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
 import {
+  createResumeApi,
+  type FastPath,
   http1Limits,
   httpDate,
   openTlsServing,
@@ -44,7 +47,6 @@ import {
   serveHttp1,
   StartupCleanup,
 } from "../net/mod.ts";
-import { createResumeApi } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -60,6 +62,7 @@ import {
 } from "./registry/registrar.ts";
 import { StorePurgeBus } from "./registry/store_purge_bus.ts";
 import { prefetchAll } from "./admin/prefetch.ts";
+import { createEdgeObserver, EDGE_TIME_EVERY, EdgeMetrics } from "./metrics.ts";
 import { EdgeStats } from "./stats.ts";
 import { UpstreamClient } from "./upstream/client.ts";
 import { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -166,6 +169,7 @@ export async function startEdge(
 ): Promise<EdgeHandle> {
   const log = deps.log;
   const stats = new EdgeStats();
+  const edgeMetrics = new EdgeMetrics(deps.metrics);
   const origins = parseOrigins(config.origins);
   const tls = deps.tls ?? DEFAULTS.tls;
   // Origins over https:// are checked against the built-in roots plus tls.caFile.
@@ -196,7 +200,10 @@ export async function startEdge(
       selector,
       health,
       client,
-      observe: (o, outcome, ms) => stats.originResult(o.id, outcome, ms),
+      observe: (o, outcome, ms, failure) => {
+        stats.originResult(o.id, outcome, ms);
+        edgeMetrics.originFetch(o.id, ms / 1000, failure);
+      },
     },
   );
 
@@ -252,6 +259,15 @@ export async function startEdge(
     crypto.randomUUID().slice(0, 8)
   }`;
   const httpLog = log.child("http");
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "edge",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
+  const observe = createEdgeObserver(edgeMetrics, accessLog);
   const app = createEdgeApp({ adminToken: config.adminToken, edgeId: id }, {
     cache,
     fanout,
@@ -265,6 +281,7 @@ export async function startEdge(
     resume: deps.store
       ? createResumeApi({ store: deps.store, log: log.child("resume") })
       : undefined,
+    onPurgeApplied: (s) => edgeMetrics.purgeApplied(s),
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.
@@ -289,14 +306,22 @@ export async function startEdge(
   const limits = deps.limits ?? DEFAULTS.limits;
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with edge.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http, the access log and the request-time metrics do not apply with edge.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
-  const fastPath = (head: Parameters<typeof cache.hitBytes>[0]) => {
+  const fastPath: FastPath = (head, x) => {
     const date = httpDate();
-    return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
+    const hit = cache.hitBytes(head, date);
+    if (hit) {
+      x.label = "hit";
+      return hit;
+    }
+    x.label = "collapsed";
+    return cache.joinFill(head, date);
   };
+  const timeEvery = accessLog ? 1 : EDGE_TIME_EVERY;
   const server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
       "HTTP",
@@ -314,6 +339,9 @@ export async function startEdge(
             port: config.port,
             ...http1Limits(limits, deps.metrics, "edge_http"),
             fastPath,
+            observe,
+            // An access log line wants every request's times; the histograms do with a sample.
+            timeEvery,
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
@@ -340,6 +368,8 @@ export async function startEdge(
           ...http1Limits(limits, deps.metrics, "edge_https"),
           tls: serving,
           fastPath,
+          observe,
+          timeEvery,
           onError: (message, context) => httpLog.debug(message, context),
         }, (req, info) => app.fetch(req, info)),
     )
@@ -398,6 +428,7 @@ export async function startEdge(
       await cache.drain();
       await store.close();
       client.close();
+      await accessLog?.close();
     },
   };
 }

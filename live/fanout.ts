@@ -107,6 +107,8 @@ export class LiveFanout {
   #cancelTimer: (() => void) | undefined;
   readonly #viewers = new Map<LiveViewer, ViewerEntry>();
   #ended = false;
+  /** Bytes handed to viewers, by format (`/metrics`: egress by protocol). */
+  readonly bytesOut: Record<string, number> = {};
 
   constructor(options: LiveFanoutOptions) {
     this.#o = options;
@@ -132,6 +134,11 @@ export class LiveFanout {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Bytes of the cached GOP. */
+  get gopCacheBytes(): number {
+    return this.#cache.bytes;
   }
 
   get hasAudio(): boolean {
@@ -213,7 +220,9 @@ export class LiveFanout {
         pending,
         viewer.format,
       );
-      if (bytes.byteLength > 0 && !viewer.write(bytes)) {
+      if (bytes.byteLength === 0) continue;
+      this.#count(viewer.format, bytes.byteLength);
+      if (!viewer.write(bytes)) {
         this.#drop(viewer, "slow viewer: queue over its cap");
       }
     }
@@ -234,9 +243,15 @@ export class LiveFanout {
   #writeEach(viewer: LiveViewer, packets: readonly LivePacket[]): boolean {
     for (const p of packets) {
       const b = this.#encode(p, viewer.format);
-      if (b.byteLength > 0 && !viewer.write(b)) return false;
+      if (b.byteLength === 0) continue;
+      this.#count(viewer.format, b.byteLength);
+      if (!viewer.write(b)) return false;
     }
     return true;
+  }
+
+  #count(format: string, bytes: number): void {
+    this.bytesOut[format] = (this.bytesOut[format] ?? 0) + bytes;
   }
 
   #drop(viewer: LiveViewer, reason: string): void {
@@ -273,6 +288,7 @@ export class LiveFanout {
     });
     // The viewer's own head (small), then the cached GOP as the packets' shared encodings:
     // a joining viewer costs no copy of the burst (hundreds of KiB at a few Mbit/s).
+    if (total > 0) this.#count(viewer.format, total);
     if (
       (total > 0 && !viewer.write(concatBytes(parts, total))) ||
       !this.#writeEach(viewer, burst)

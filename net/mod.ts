@@ -55,11 +55,13 @@ export {
   textError,
 } from "./http/respond.ts";
 export {
+  accessRecordOf,
   closeDelimited,
   createLiveBody,
   type FastAnswer,
   type FastPath,
   type Http1ConnInfo,
+  Http1Exchange,
   type Http1Handler,
   http1Limits,
   type Http1Server,
@@ -74,6 +76,7 @@ export {
   type PulledBody,
   pulledBodyOf,
   pulledResponse,
+  requestField,
   type RequestHead,
   serveHttp1,
 } from "./http1/mod.ts";

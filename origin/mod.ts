@@ -23,7 +23,9 @@ import {
   type SessionKey,
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import {
+  accessRecordOf,
   createResumeApi,
   guardFromLimits,
   http1Limits,
@@ -36,18 +38,23 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
-import { createOriginHttpApp } from "./http/app.ts";
+import { createOriginHttpApp, type HlsTraffic } from "./http/app.ts";
+import { HlsSessions } from "./http/hls_sessions.ts";
+import { OriginStreamTotals, registerOriginMetrics } from "./metrics.ts";
 import { createStreamAdminRoutes } from "./http/stream_admin.ts";
 import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
+import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
 import { createRelay, type RelayHandle } from "./relay/mod.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
+import type { RtmpAccessRecord } from "../log/access/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
+import { startTranscoding } from "./transcode/mod.ts";
 import {
   createVodAdminRoutes,
   LibraryWriter,
@@ -65,6 +72,10 @@ export { OriginError, OriginErrorCode } from "./errors.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
+/** Below the data directory: the DVR's segments and indexes (unless `origin.dvr.dir` says). */
+export const DVR_DIR = "dvr";
+/** Below the data directory: the archive's state (programmes set, clip jobs, recordings). */
+export const ARCHIVE_STATE_DIR = "archive";
 
 /** A running origin. */
 export interface OriginHandle {
@@ -254,6 +265,15 @@ export async function startOrigin(
   const opened = new StartupCleanup();
   opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
+  const totals = new OriginStreamTotals();
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "origin",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
     "Failed writes of the persisted HLS numbering (dataDir/hls): a restart may then reuse sequence numbers",
@@ -267,8 +287,60 @@ export async function startOrigin(
       rtmp: { tag: (t) => encodeRtmpMediaTag(t, chunkSize) },
     },
     log: log.child("stream"),
+    onViewerDropped: (format) => totals.viewerDropped(format),
   });
-  const hls = config.hls.enabled
+  const unfollow = totals.follow(registry);
+  opened.add(unfollow);
+  // Before the archive: its clips of library files and its recordings are the library's.
+  const vod = config.vod.libraries.length > 0
+    ? new VodService(config.vod, {
+      log: log.child("vod"),
+      dataDir: deps.dataDir,
+    })
+    : undefined;
+  if (vod) {
+    registerVodMetrics(deps.metrics, vod);
+    opened.add(() => vod.close());
+  }
+
+  // The archive keeps the live segments: it needs the packagers even where HLS is not served.
+  const dvrDir = config.dvr.dir ||
+    (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
+  const recordDir = config.record.library || config.vod.libraries[0]?.path;
+  const archive: Archive | undefined = dvrDir !== undefined
+    ? await opened.run(() =>
+      openArchive(config, {
+        registry,
+        metrics: deps.metrics,
+        log: log.child("archive"),
+        dvrDir,
+        stateDir: deps.dataDir === undefined
+          ? undefined
+          : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
+        library: recordDir === undefined ? undefined : {
+          dir: recordDir,
+          prefix: config.vod.libraries.find((l) => l.path === recordDir)
+            ?.prefix,
+        },
+        vod,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })
+    )
+    : undefined;
+  if (archive) opened.add(() => archive.close());
+  if (
+    archive && recordDir !== undefined &&
+    config.vod.libraries.every((l) => l.path !== recordDir)
+  ) {
+    log.warn(
+      "origin.record.library is not a VOD library: recordings are not served",
+      {
+        folder: recordDir,
+      },
+    );
+  }
+  const packagers = config.hls.enabled ||
+      (archive && new ArchivePolicies(config).anyDvr)
     ? new HlsPackagers({
       targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
       keyframeTolerance: config.hls.keyframeTolerance,
@@ -288,33 +360,15 @@ export async function startOrigin(
             onWriteError: () => hlsStateWriteErrors.inc(),
           })
         ),
+      observer: archive?.observer,
     })
     : undefined;
+  if (packagers) archive?.setPhases(packagers);
+  const hls = config.hls.enabled ? packagers : undefined;
   opened.add(async () => {
     registry.endAll();
-    await hls?.close();
+    await packagers?.close();
   });
-
-  deps.metrics.collect(
-    "meridian_origin_streams",
-    "Live streams on this origin",
-    "gauge",
-    () => [[undefined, registry.size]],
-  );
-  deps.metrics.collect(
-    "meridian_origin_viewers",
-    "Viewers by stream",
-    "gauge",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]),
-  );
-  deps.metrics.collect(
-    "meridian_origin_ingest_bytes_total",
-    "Media bytes received by stream",
-    "counter",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
-  );
 
   // Relaying (origin.relay): pulls on demand, pushes, the relay list; always present, since a
   // node without upstreams is still an upstream for others.
@@ -335,16 +389,39 @@ export async function startOrigin(
   });
   opened.add(() => relay.close());
 
-  const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, {
-      log: log.child("vod"),
-      dataDir: deps.dataDir,
-    })
+  // HLS viewers: clients that fetched a playlist within 3 target durations (a reload each).
+  const hlsTraffic: HlsTraffic | undefined = hls
+    ? {
+      bytesOut: 0,
+      sessions: new HlsSessions(
+        3 * Math.round(config.hls.targetDurationSeconds * 1000),
+      ),
+    }
     : undefined;
-  if (vod) {
-    registerVodMetrics(deps.metrics, vod);
-    opened.add(() => vod.close());
-  }
+  let rtmpConnects = () => 0;
+  registerOriginMetrics(deps.metrics, {
+    registry,
+    hls: hlsTraffic,
+    rtmpConnects: () => rtmpConnects(),
+  }, totals);
+
+  // Before the channels start publishing: a channel of a transcoded app gets its ladder too.
+  const transcoding = await opened.run(() =>
+    startTranscoding(config.transcode, {
+      registry,
+      hls,
+      metrics: deps.metrics,
+      log: log.child("transcode"),
+      dataDir: deps.dataDir,
+      vodFfmpegPath: config.vod.ffmpegPath,
+      maxQueueBytes: config.live.maxViewerQueueBytes,
+      protectedApp: (app) => access.sessionRequired(app),
+      libraries: config.vod.libraries,
+      segmentSeconds: config.vod.hlsSegmentSeconds,
+      adminToken: config.adminToken,
+    })
+  );
+  opened.add(() => transcoding.close());
 
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
@@ -369,6 +446,7 @@ export async function startOrigin(
       log: log.child("http"),
       access,
       vod,
+      archive: archive && { http: archive.http, routes: archive.routes },
       virtualLive: createVirtualLiveRoutes(channels, {
         adminToken: config.adminToken,
         log: log.child("admin"),
@@ -378,6 +456,9 @@ export async function startOrigin(
         ? createResumeApi({ store: deps.store, log: log.child("resume") })
         : undefined,
       admin: originAdminRoutes(config, registry, vod, log.child("admin")),
+      hlsTraffic,
+      abr: transcoding.live,
+      extraRoutes: transcoding.routes,
     },
   );
 
@@ -399,6 +480,9 @@ export async function startOrigin(
     guard: rtmpGuard,
     vod,
     relay: relay.relay,
+    onSessionEnd: accessLog
+      ? (r: RtmpAccessRecord) => accessLog.rtmp(r)
+      : undefined,
   };
   const rtmp = await opened.listen(
     "RTMP",
@@ -433,6 +517,7 @@ export async function startOrigin(
     )
     : undefined;
   opened.add(() => rtmps?.close());
+  rtmpConnects = () => rtmp.connects + (rtmps?.connects ?? 0);
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
@@ -455,9 +540,10 @@ export async function startOrigin(
   const httpLog = log.child("http");
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with origin.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http and the HTTP access log do not apply with origin.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
@@ -475,6 +561,9 @@ export async function startOrigin(
             hostname: config.hostname,
             port: config.httpPort,
             ...http1Limits(limits, deps.metrics, "origin_http"),
+            ...(accessLog
+              ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+              : {}),
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
@@ -499,6 +588,9 @@ export async function startOrigin(
           port: config.tls.port,
           ...http1Limits(limits, deps.metrics, "origin_https"),
           tls: httpsServing,
+          ...(accessLog
+            ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+            : {}),
           onError: (message, context) => httpLog.debug(message, context),
         }, (req, info) => app.fetch(req, info)),
     )
@@ -538,8 +630,10 @@ export async function startOrigin(
       await announcer?.close();
       await relay.close();
       channels.stop();
+      await transcoding.close();
       registry.endAll();
-      await hls?.close();
+      await packagers?.close();
+      await archive?.close();
       await rtmp.close();
       await rtmps?.close();
       await http.shutdown();
@@ -548,6 +642,8 @@ export async function startOrigin(
       httpsServing?.certificates.close();
       await vod?.close();
       await access.close();
+      unfollow();
+      await accessLog?.close();
     },
   };
 }

@@ -20,8 +20,8 @@
 import type { SchedulerConfig } from "../config/scheduler_schema.ts";
 import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
-import { RCODE_NAMES } from "./dns/constants.ts";
 import {
   ConfigError,
   DEFAULTS,
@@ -29,6 +29,7 @@ import {
   type TlsConfig,
 } from "../config/mod.ts";
 import {
+  accessRecordOf,
   type ConnGuard,
   http1Limits,
   openListener,
@@ -60,8 +61,14 @@ import {
   libcUdpAvailable,
   startReusePortUdpServer,
 } from "./server/udp_reuseport.ts";
+import { registerSchedulerMetrics } from "./metrics.ts";
 import { DnsStats } from "./stats.ts";
-import { type DnsWorkers, startDnsWorkers, workerChaosId } from "./workers.ts";
+import {
+  dnsSampleEvery,
+  type DnsWorkers,
+  startDnsWorkers,
+  workerChaosId,
+} from "./workers.ts";
 import { Authority } from "./zone.ts";
 
 export {
@@ -273,6 +280,15 @@ export async function startScheduler(
     : monitor;
   const stats = new DnsStats();
   const workerCount = config.dns.workers - 1;
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "scheduler",
+      metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
+  const sampleEvery = dnsSampleEvery(config.accessLog);
   const handler = new DnsHandler({
     authority,
     geo,
@@ -291,6 +307,9 @@ export async function startScheduler(
       }
       : config,
     stats,
+    ...(accessLog && sampleEvery !== undefined
+      ? { sample: { every: sampleEvery, record: (r) => accessLog.dns(r) } }
+      : {}),
   });
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
 
@@ -336,48 +355,19 @@ export async function startScheduler(
         stats,
         log: log.child("dns-workers"),
         trustedNetworks,
+        ...(accessLog
+          ? {
+            accessLine: (l: string) => accessLog.line(l),
+            accessDropped: (n: number) => accessLog.countDropped(n),
+          }
+          : {}),
       })
     )
     : undefined;
   if (workers) opened.add(() => workers.close());
 
   registerConnGuard(metrics, "scheduler_dns_tcp", guard);
-  metrics.collect(
-    "meridian_dns_responses_total",
-    "DNS responses by rcode",
-    "counter",
-    function* () {
-      for (const [k, v] of stats.byRcode) {
-        yield [{
-          rcode: RCODE_NAMES[k] ?? String(k),
-        }, v];
-      }
-    },
-  );
-  metrics.collect(
-    "meridian_dns_ecs_queries_total",
-    "DNS queries carrying EDNS Client Subnet",
-    "counter",
-    () => [[undefined, stats.ecsQueries]],
-  );
-  metrics.collect(
-    "meridian_dns_rrl_total",
-    "Responses limited by RRL",
-    "counter",
-    () => [
-      [{ action: "drop" }, stats.rrlDropped],
-      [{ action: "slip" }, stats.rrlSlipped],
-    ],
-  );
-  metrics.collect(
-    "meridian_scheduler_edge_up",
-    "Edge health (1 up, 0 down)",
-    "gauge",
-    () =>
-      edges.list().map((
-        s,
-      ) => [{ edge: s.edge.id }, health.isUp(s.edge.id) ? 1 : 0]),
-  );
+  registerSchedulerMetrics(metrics, { stats, edges, health, monitor });
 
   const app = createSchedulerApp({
     handler,
@@ -403,6 +393,9 @@ export async function startScheduler(
           metrics,
           "scheduler_http",
         ),
+        ...(accessLog
+          ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+          : {}),
         onError: (message, context) => log.debug(message, context),
       }, (req, info) => app.fetch(req, info)),
   );
@@ -461,6 +454,7 @@ export async function startScheduler(
       await monitor.close();
       await owned?.close();
       closeGeo();
+      await accessLog?.close();
     },
   };
 }

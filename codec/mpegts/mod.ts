@@ -31,3 +31,5 @@ export * from "./psi.ts";
 export * from "./pes.ts";
 export * from "./muxer.ts";
 export * from "./demuxer.ts";
+export * from "./samples.ts";
+export * from "./cut.ts";

@@ -161,15 +161,18 @@ export async function writeLive(
   try {
     await c.writeAll(encodeResponseHead(status, fields));
   } catch {
+    c.cut = true;
     source.gone();
     return false;
   }
   const clean = await serveLive(c, source, chunked);
+  if (!clean) c.cut = true;
   if (!chunked || !clean) return false;
   try {
     await c.writeAll(LAST_CHUNK);
     return keep;
   } catch {
+    c.cut = true;
     return false;
   }
 }
@@ -204,6 +207,7 @@ function serveLive(
       c.phase = "write";
       c.since = c.server.now;
       c.conn.write(b).then((n) => {
+        c.sent += n;
         if (over) return;
         c.since = c.server.now;
         if (n < b.byteLength) return pump(b.subarray(n));

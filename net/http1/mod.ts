@@ -67,13 +67,15 @@ export {
   serveHttp1,
   WRITE_TIMEOUT_MS,
 } from "./server.ts";
-export type {
-  FastAnswer,
-  FastPath,
-  Http1ConnInfo,
-  Http1Handler,
+export {
+  type FastAnswer,
+  type FastPath,
+  type Http1ConnInfo,
+  Http1Exchange,
+  type Http1Handler,
 } from "./connection.ts";
 export { httpDate } from "./response_writer.ts";
+export { accessRecordOf, requestField } from "./access_record.ts";
 export {
   closeDelimited,
   createLiveBody,

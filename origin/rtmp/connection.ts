@@ -22,6 +22,7 @@
  */
 
 import { concatBytes } from "../../codec/bytes/concat.ts";
+import type { RtmpAccessRecord } from "../../log/access/mod.ts";
 import {
   encodeRtmpMediaTag,
   encodeRtmpMessage,
@@ -128,6 +129,10 @@ export interface RtmpConnectionContext {
     action: "publish" | "play",
     reason: RtmpRefusalReason,
   ) => void;
+  /** An RTMP `connect` command arrived (a client reached the app). */
+  readonly connected?: () => void;
+  /** A connection closed: what it did, for the access log. */
+  readonly sessionEnded?: (record: RtmpAccessRecord) => void;
 }
 
 /** `host:port` of the peer, as log lines and access requests name it. */
@@ -190,6 +195,9 @@ export class RtmpConnection {
   #closeCode: string | undefined;
   #closeError: unknown;
   #stream = "";
+  #app = "";
+  /** What this connection did (the access log's `kind`). */
+  #kind: RtmpAccessRecord["kind"] = "none";
   #publishing: Publishing | undefined;
   #bytesRead = 0;
   #playing: Playing | undefined;
@@ -416,6 +424,23 @@ export class RtmpConnection {
       durationSeconds: Math.round((Date.now() - this.#startedMs) / 100) / 10,
     };
     if (this.#closeCode) fields.code = this.#closeCode;
+    const ended = this.#shared.sessionEnded;
+    if (ended) {
+      const slash = this.#stream.indexOf("/");
+      ended({
+        time: this.#startedMs,
+        client: this.#peer.slice(0, this.#peer.lastIndexOf(":")),
+        kind: this.#kind,
+        app: this.#app,
+        stream: slash < 0 ? "" : this.#stream.slice(slash + 1),
+        durationSeconds: (Date.now() - this.#startedMs) / 1000,
+        bytesIn: this.#session.bytesReceived,
+        bytesOut: this.#writer.bytesWritten,
+        reason: this.#closeCode
+          ? `${this.#closeReason} (${this.#closeCode})`
+          : this.#closeReason,
+      });
+    }
     if (this.#closeError !== undefined) {
       fields.error = this.#closeError;
       this.#log.warn("connection closed", fields);
@@ -475,6 +500,8 @@ export class RtmpConnection {
         return;
       case "connect":
         this.#stream = event.app;
+        this.#app = event.app;
+        this.#shared.connected?.();
         return;
       case "ignored":
         this.#log.debug("ignored", { peer: this.#peer, what: event.what });
@@ -580,6 +607,7 @@ export class RtmpConnection {
     this.#publishing = { hub, streamId: event.streamId };
     // An operator's kick (control's console, the origin's admin API) closes this connection.
     hub.onKick(() => this.close("kicked by an operator"));
+    this.#kind = "publish";
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     this.#session.acceptPublish(event.streamId);
@@ -773,6 +801,7 @@ export class RtmpConnection {
       burstMs: VOD_BURST_MS,
     });
     this.#vodPlayer = { player, streamId };
+    this.#kind = "vod";
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     session?.watch(() => this.close("access token revoked"));
@@ -843,6 +872,7 @@ export class RtmpConnection {
       },
     };
     this.#playing = { hub, viewer, streamId };
+    this.#kind = "play";
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     session?.watch(() => this.close("access token revoked"));

@@ -19,6 +19,7 @@
  */
 
 import { encodeSetChunkSize } from "../../codec/rtmp/mod.ts";
+import type { RtmpAccessRecord } from "../../log/access/mod.ts";
 import { ConnGuard, type ConnRefusal } from "../../net/mod.ts";
 import { listenTls, type TlsServing } from "../../net/tls/mod.ts";
 import type { RtmpAccessControl } from "../auth/rtmp.ts";
@@ -79,12 +80,16 @@ export interface RtmpServerDeps {
   readonly vod?: RtmpVodSource | undefined;
   /** Relay marks of plays and publishes (origin/relay); none: every play is a viewer's. */
   readonly relay?: RtmpRelayGate | undefined;
+  /** Told of every closed connection (the access log). */
+  readonly onSessionEnd?: ((record: RtmpAccessRecord) => void) | undefined;
 }
 
 /** A running RTMP server. */
 export interface RtmpServer {
   /** The bound port (useful with `port: 0`). */
   readonly port: number;
+  /** RTMP `connect` commands received so far (for `/metrics`). */
+  readonly connects: number;
   /** Refused publishes and plays so far, by action and reason (for `/metrics`). */
   refusals(): Iterable<
     [action: "publish" | "play", reason: RtmpRefusalReason, count: number]
@@ -143,6 +148,7 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     trusted: [],
   });
   const refusals = new Map<string, number>();
+  let connects = 0;
   const shared: RtmpConnectionContext = {
     options,
     registry: deps.registry,
@@ -155,6 +161,8 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
       const k = `${action} ${reason}`;
       refusals.set(k, (refusals.get(k) ?? 0) + 1);
     },
+    connected: () => connects++,
+    ...(deps.onSessionEnd ? { sessionEnded: deps.onSessionEnd } : {}),
   };
   const refusedLog = refusalLogger(log);
   let nextId = 1;
@@ -208,6 +216,9 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
   });
   return {
     port,
+    get connects() {
+      return connects;
+    },
     *refusals() {
       for (const [k, n] of refusals) {
         const [action, reason] = k.split(" ") as [

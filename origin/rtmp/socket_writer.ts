@@ -22,6 +22,7 @@ export class SocketWriter {
   #closed = false;
   #onError: (err: unknown) => void;
   #idle: Array<() => void> = [];
+  #written = 0;
 
   constructor(conn: Deno.Conn, onError: (err: unknown) => void) {
     this.#conn = conn;
@@ -30,6 +31,11 @@ export class SocketWriter {
 
   get queuedBytes(): number {
     return this.#queue.bytes + this.#inFlight;
+  }
+
+  /** Bytes written to the socket so far. */
+  get bytesWritten(): number {
+    return this.#written;
   }
 
   /** Queues bytes; false when closed or when `capBytes` would be passed. */
@@ -69,7 +75,9 @@ export class SocketWriter {
         this.#inFlight = bytes.byteLength;
         let off = 0;
         while (off < bytes.byteLength) {
-          off += await this.#conn.write(bytes.subarray(off));
+          const n = await this.#conn.write(bytes.subarray(off));
+          off += n;
+          this.#written += n;
         }
         this.#inFlight = 0;
       }

@@ -69,6 +69,8 @@ export interface HubOptions {
   readonly log: Logger;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /** Told when a viewer is dropped as too slow (`/metrics`). */
+  readonly onViewerDropped?: (format: string) => void;
 }
 
 /** Codec names seen on a stream, for listings. */
@@ -135,12 +137,14 @@ export class Hub {
       maxGopCacheBytes: options.maxGopCacheBytes,
       flushIntervalMs: options.flushIntervalMs,
       encoders: options.encoders,
-      onDrop: (viewer, reason) =>
+      onDrop: (viewer, reason) => {
+        options.onViewerDropped?.(viewer.format);
         options.log.info("viewer dropped", {
           stream,
           viewer: viewer.id,
           reason,
-        }),
+        });
+      },
     });
   }
 
@@ -155,6 +159,21 @@ export class Hub {
 
   get bytesIn(): number {
     return this.#bytesIn;
+  }
+
+  /** Bytes handed to viewers, by format (`flv`, `rtmp`). */
+  get bytesOut(): Readonly<Record<string, number>> {
+    return this.#fanout.bytesOut;
+  }
+
+  /** Bytes of the cached GOP. */
+  get gopCacheBytes(): number {
+    return this.#fanout.gopCacheBytes;
+  }
+
+  /** Viewers by format, counted now. */
+  viewersByFormat(): Record<string, number> {
+    return this.#fanout.viewersByFormat();
   }
 
   /** The onMetaData tag body, if the publisher sent one. */

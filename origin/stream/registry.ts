@@ -83,6 +83,7 @@ export interface DemandSource {
 export class StreamRegistry {
   #hubs = new Map<string, Hub>();
   #hooks = new Set<PublishHook>();
+  #endHooks = new Set<PublishHook>();
   #options: HubOptions;
   #demand: DemandSource | undefined;
 
@@ -99,6 +100,7 @@ export class StreamRegistry {
     if (this.#hubs.has(key)) throw new StreamBusyError(key);
     const hub = new Hub(app, name, info, this.#options, () => {
       if (this.#hubs.get(key) === hub) this.#hubs.delete(key);
+      for (const hook of this.#endHooks) hook(hub);
     });
     this.#hubs.set(key, hub);
     for (const hook of this.#hooks) hook(hub);
@@ -159,6 +161,17 @@ export class StreamRegistry {
   onPublish(hook: PublishHook): () => void {
     this.#hooks.add(hook);
     return () => this.#hooks.delete(hook);
+  }
+
+  /** Runs `hook` for every publish that ends from now on (after it left the map). */
+  onUnpublish(hook: PublishHook): () => void {
+    this.#endHooks.add(hook);
+    return () => this.#endHooks.delete(hook);
+  }
+
+  /** The live hubs (for a scrape: no summaries built). */
+  hubs(): IterableIterator<Hub> {
+    return this.#hubs.values();
   }
 
   list(): HubSummary[] {

@@ -141,18 +141,31 @@ Deno.test("parseConfig() reads origin.apps with optional keys and nested streams
       hooks: { onPlay: "http://127.0.0.1:9/hook", onFailure: "allow" },
     },
   });
+  const noArchive = {
+    dvr: { enabled: false, windowSeconds: 7200, maxBytes: 0 },
+    record: { enabled: false, formats: ["mp4"] },
+  };
   assert.deepEqual(c.origin.apps, [
     {
       name: "live",
       access: "token",
       publishKeys: [],
       streams: [{ name: "cam1", publishKeys: ["k1"] }],
+      ...noArchive,
     },
-    { name: "open", access: "open", publishKeys: [], streams: [] },
+    {
+      name: "open",
+      access: "open",
+      publishKeys: [],
+      streams: [],
+      ...noArchive,
+    },
   ]);
   assert.deepEqual(c.origin.defaultApp, {
     access: "open",
     publishKeys: ["d1"],
+    dvr: { enabled: true, windowSeconds: 600, maxBytes: 0 },
+    record: { enabled: false, formats: ["mp4"] },
   });
   assert.equal(c.origin.hooks.onFailure, "allow");
   assert.equal(c.origin.hooks.timeoutMs, 3000);
@@ -329,6 +342,115 @@ Deno.test("parseConfig() validates store.url, names the key and never shows its 
       .url,
     "redis://h",
   );
+});
+
+Deno.test("parseConfig() reads the archive keys: an app's dvr/record, a stream's own (absent: the app's), the schedule", () => {
+  const c = parseConfig({
+    origin: {
+      apps: [{
+        name: "tv",
+        dvr: { enabled: true },
+        record: { enabled: true, formats: ["mp4", "flv"] },
+        streams: [
+          { name: "a" },
+          { name: "b", dvr: { windowSeconds: 60 }, record: { enabled: false } },
+        ],
+      }],
+      dvr: {
+        schedule: [
+          {
+            app: "tv",
+            stream: "a",
+            title: "News",
+            start: "19:00",
+            end: "19:30",
+          },
+          {
+            app: "tv",
+            stream: "a",
+            title: "Final",
+            start: "2024-05-01T20:00:00Z",
+            end: "2024-05-02T06:00:00+08:00",
+          },
+        ],
+        timeZone: "Asia/Shanghai",
+      },
+    },
+  });
+  const tv = c.origin.apps[0]!;
+  assert.deepEqual(tv.dvr, { enabled: true, windowSeconds: 7200, maxBytes: 0 });
+  assert.deepEqual(tv.record?.formats, ["mp4", "flv"]);
+  assert.equal(tv.streams[0]!.dvr, undefined, "absent: the app's applies");
+  assert.deepEqual(tv.streams[1]!.dvr, { enabled: true, windowSeconds: 60 });
+  assert.deepEqual(tv.streams[1]!.record, { enabled: false, formats: ["mp4"] });
+  assert.equal(c.origin.dvr.schedule.length, 2);
+  assert.equal(
+    c.origin.record.pathPattern,
+    "recordings/{app}/{stream}/{start}.{ext}",
+  );
+  for (
+    const [raw, key] of [
+      [
+        { apps: [{ name: "a", dvr: { windowSeconds: 5 } }] },
+        "origin.apps[0].dvr.windowSeconds",
+      ],
+      [
+        { apps: [{ name: "a", record: { formats: ["mkv"] } }] },
+        "origin.apps[0].record.formats[0]",
+      ],
+      [
+        { apps: [{ name: "a", record: { formats: ["mp4", "mp4"] } }] },
+        "origin.apps[0].record.formats",
+      ],
+      [{ dvr: { timeZone: "Nowhere/City" } }, "origin.dvr.timeZone"],
+      [{ dvr: { maxBytes: 10 } }, "origin.dvr.maxBytes"],
+      [
+        { record: { pathPattern: "/abs/{start}.{ext}" } },
+        "origin.record.pathPattern",
+      ],
+      [
+        { record: { pathPattern: "a/../{start}.{ext}" } },
+        "origin.record.pathPattern",
+      ],
+      [{ record: { pathPattern: "{start}.mp4" } }, "origin.record.pathPattern"],
+      [{ record: { splitBytes: 100 } }, "origin.record.splitBytes"],
+      [{ hooks: { onRecordDone: "ftp://x" } }, "origin.hooks.onRecordDone"],
+      [
+        {
+          dvr: {
+            schedule: [{
+              app: "a",
+              stream: "b",
+              title: "t",
+              start: "25:00",
+              end: "26:00",
+            }],
+          },
+        },
+        "origin.dvr.schedule[0].start",
+      ],
+      [
+        {
+          dvr: {
+            schedule: [{
+              app: "a",
+              stream: "b",
+              title: "t",
+              start: "2024-05-01T20:00:00Z",
+              end: "2024-05-01T19:00:00Z",
+            }],
+          },
+        },
+        "origin.dvr.schedule[0]",
+      ],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseConfig({ origin: raw }),
+      (e: Error) => e.message.startsWith(`Invalid config '${key}':`),
+      key,
+    );
+  }
 });
 
 Deno.test("parseConfig() reads virtual-live playlists, schedules and time zones with defaults", () => {

@@ -23,6 +23,7 @@ Deno.test("config: control, store and auth sections have their documented defaul
     sessionSeconds: 28800,
     secureCookies: false,
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
+    accessLog: { enabled: false, format: "json", destination: "stdout" },
   });
   assert.deepEqual(c.store, { url: "", path: "" });
   assert.deepEqual(c.auth, {
