@@ -4,13 +4,18 @@
  * Loads and validates the config once, then starts the roles named by `--roles` (default: every
  * role this build has) with their own config sections.
  *
+ * Metrics: each role gets its own registry, so each role's port shows its own series (the
+ * origin's on the origin's HTTP port, the edge's on the edge's); the process's series
+ * (`process_*`, `meridian_runtime_*`, the shared store's) are in every one of them, since in
+ * an all-in-one process every port is the same process.
+ *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type MeridianConfig } from "./config/mod.ts";
 import { createLogger, describeError, type Logger } from "./log/mod.ts";
-import { MetricsRegistry } from "./metrics/mod.ts";
+import { MetricsRegistry, startProcessMetrics } from "./metrics/mod.ts";
 import { startOrigin } from "./origin/mod.ts";
 import { startMemoryTrim } from "./runtime/memory_trim.ts";
 import { endpointUrl, NodeAnnouncer } from "./runtime/node_announcer.ts";
@@ -32,6 +37,7 @@ interface RunConfig {
 /** What the process shares with every role it starts. */
 interface RoleContext {
   readonly log: Logger;
+  /** The role's own registry (the process's series included). */
   readonly metrics: MetricsRegistry;
   /** The one shared store of the process, opened before any role that needs it. */
   readonly store: SharedStore;
@@ -68,6 +74,7 @@ const ROLES: Readonly<
       auth: config.auth,
       dataDir: config.dataDir,
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       const originConfig = {
@@ -81,10 +88,17 @@ const ROLES: Readonly<
         auth: config.auth,
         dataDir: config.dataDir,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
         `Meridian origin:    player http://${config.origin.hostname}:${o.httpPort}/  ` +
-          `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}`,
+          `publish rtmp://${config.origin.hostname}:${o.rtmpPort}/{app}/{stream}` +
+          (o.rtmpsPort
+            ? `  rtmps://${config.origin.hostname}:${o.rtmpsPort}/{app}/{stream}`
+            : "") +
+          (o.httpsPort
+            ? `  https://${config.origin.hostname}:${o.httpsPort}/`
+            : ""),
       );
       return {
         endpoints: {
@@ -98,6 +112,24 @@ const ROLES: Readonly<
             config.origin.hostname,
             o.rtmpPort,
           ),
+          ...(o.httpsPort
+            ? {
+              "origin.https": endpointUrl(
+                "https",
+                config.origin.hostname,
+                o.httpsPort,
+              ),
+            }
+            : {}),
+          ...(o.rtmpsPort
+            ? {
+              "origin.rtmps": endpointUrl(
+                "rtmps",
+                config.origin.hostname,
+                o.rtmpsPort,
+              ),
+            }
+            : {}),
         },
         close: () => o.close(),
       };
@@ -109,6 +141,7 @@ const ROLES: Readonly<
       secrets: secretInputs(secrets),
       dataDir: config.dataDir,
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       const { startControl } = await import("./control/mod.ts");
@@ -121,12 +154,19 @@ const ROLES: Readonly<
         fullConfig: config,
         settings,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
-        `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}`,
+        `Meridian control:   console ${c.url}  tokens ${c.url}gettoken?token={service password}` +
+          (c.httpsUrl ? `  ${c.httpsUrl}` : ""),
       );
       return {
-        endpoints: { "control.http": c.url.replace(/\/$/, "") },
+        endpoints: {
+          "control.http": c.url.replace(/\/$/, ""),
+          ...(c.httpsUrl
+            ? { "control.https": c.httpsUrl.replace(/\/$/, "") }
+            : {}),
+        },
         close: () => c.close(),
       };
     },
@@ -139,6 +179,7 @@ const ROLES: Readonly<
       },
       auth: config.auth,
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       // One admin token for the whole node unless the edge names its own.
@@ -153,12 +194,19 @@ const ROLES: Readonly<
         store,
         auth: config.auth,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
-        `Meridian edge:      viewers http://${e.hostname}:${e.port}/`,
+        `Meridian edge:      viewers http://${e.hostname}:${e.port}/` +
+          (e.httpsPort ? `  https://${e.hostname}:${e.httpsPort}/` : ""),
       );
       return {
-        endpoints: { "edge.http": endpointUrl("http", e.hostname, e.port) },
+        endpoints: {
+          "edge.http": endpointUrl("http", e.hostname, e.port),
+          ...(e.httpsPort
+            ? { "edge.https": endpointUrl("https", e.hostname, e.httpsPort) }
+            : {}),
+        },
         close: () => e.close(),
       };
     },
@@ -170,6 +218,7 @@ const ROLES: Readonly<
         adminToken: config.scheduler.adminToken || secrets.adminToken,
       },
       limits: config.limits,
+      tls: config.tls,
     }),
     start: async ({ config, secrets }) => {
       const schedulerConfig = {
@@ -182,6 +231,7 @@ const ROLES: Readonly<
         metrics,
         store,
         limits: config.limits,
+        tls: config.tls,
       });
       console.log(
         `Meridian scheduler: DNS ${config.scheduler.hostname}:${s.dnsPort} (udp+tcp)  ` +
@@ -199,6 +249,15 @@ const ROLES: Readonly<
             config.scheduler.hostname,
             s.dnsPort,
           ),
+          ...(s.httpsPort
+            ? {
+              "scheduler.https": endpointUrl(
+                "https",
+                config.scheduler.hostname,
+                s.httpsPort,
+              ),
+            }
+            : {}),
         },
         close: () => s.close(),
       };
@@ -261,10 +320,18 @@ async function main(args: string[]): Promise<number> {
   const log = createLogger("meridian", config.log);
   for (const w of warnings) log.warn(w);
   const trim = startMemoryTrim(config.memory.trimIntervalSeconds * 1000);
-  const metrics = new MetricsRegistry();
+  const labelLimits = config.metrics.labelLimits;
+  // The process's series, shown on every role's port.
+  const metrics = new MetricsRegistry({ labelLimits });
+  const processMetrics = startProcessMetrics(metrics);
+  const stopProcess = () => {
+    trim?.stop();
+    processMetrics.stop();
+  };
 
-  // Every role has an admin API now (the origin's: virtual-live channels); an origin-only
-  // node that names its own origin.adminToken still never makes the node's secrets.
+  // Every role has an admin API now (the origin's: virtual-live channels, clips, recordings,
+  // programmes); an origin-only node that names its own origin.adminToken still never makes
+  // the node's secrets.
   const resolveSecrets = async (c: MeridianConfig): Promise<ControlSecrets> =>
     roles.some((r) => r !== "origin") || c.origin.adminToken === ""
       ? await (await import("./control/mod.ts")).resolveControlSecrets(
@@ -284,7 +351,7 @@ async function main(args: string[]): Promise<number> {
     secrets = await resolveSecrets(config);
   } catch (err) {
     log.error("start-up failed", { error: describeError(err) });
-    trim?.stop();
+    stopProcess();
     return 1;
   }
   // Printed once, at the first start that generated them; never logged (they live in dataDir).
@@ -333,8 +400,15 @@ async function main(args: string[]): Promise<number> {
       },
     },
   };
+  // Each role its own registry (its port shows its own series), kept across its restarts:
+  // registering a family again returns the same one.
+  const roleMetrics = roles.map(() =>
+    new MetricsRegistry({ include: [metrics], labelLimits })
+  );
   const supervised: Record<string, SupervisedRole<RunConfig>> = {};
-  for (const r of roles) supervised[r] = ROLES[r]!(ctx);
+  roles.forEach((r, i) => {
+    supervised[r] = ROLES[r]!({ ...ctx, metrics: roleMetrics[i]! });
+  });
   supervisor = new RoleSupervisor(supervised, roles, { config, secrets }, {
     log,
   });
@@ -352,13 +426,27 @@ async function main(args: string[]): Promise<number> {
     log.info("closed the roles started before the failure", {
       roles: failed?.closed ?? [],
     });
-    trim?.stop();
+    stopProcess();
     return 1;
   }
   const announcer = new NodeAnnouncer(store.nodes, {
     roles,
     endpoints: supervisor.endpoints(),
-    metrics,
+    // Node-wide rates: the roles' families, each in one role's registry.
+    metrics: {
+      sum: (name) => {
+        let found = false;
+        let total = 0;
+        for (const m of roleMetrics) {
+          const v = m.sum(name);
+          if (v !== undefined) {
+            found = true;
+            total += v;
+          }
+        }
+        return found ? total : undefined;
+      },
+    },
     log: log.child("nodes"),
   });
   supervisor.onChange(() => announcer.update(roles, supervisor.endpoints()));
@@ -375,7 +463,7 @@ async function main(args: string[]): Promise<number> {
   await store.close().catch((e) =>
     log.warn("close failed", { error: describeError(e) })
   );
-  trim?.stop();
+  stopProcess();
   return 0;
 }
 

@@ -9,7 +9,17 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
 
 /** One origin the edge pulls from. */
 export interface EdgeOriginConfig {
@@ -27,6 +37,11 @@ export interface EdgeConfig {
   readonly hostname: string;
   /** Viewer port (INTERFACES.md: 8080). 0 picks a free port (tests). */
   readonly port: number;
+  /**
+   * HTTPS for viewers (8443 by default; 443 in production), beside the HTTP port, on the same
+   * handler and cache: on once it has a certificate (`net/tls/`).
+   */
+  readonly tls: TlsListenerConfig;
   /** Bearer token of `/admin/*`; "" disables the admin API (403). */
   readonly adminToken: string;
   /**
@@ -114,12 +129,15 @@ export interface EdgeConfig {
    * propagation between edges on different processes or hosts.
    */
   readonly purgePollIntervalMs: number;
+  /** One line per viewer request (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** Every edge default; the all-in-one start runs exactly this. */
 export const EDGE_DEFAULTS: EdgeConfig = {
   hostname: "127.0.0.1",
   port: 8080,
+  tls: tlsListenerDefaults(8443),
   adminToken: "",
   httpServer: "http1",
   origins: [{ url: "http://127.0.0.1:8090", weight: 1, region: "" }],
@@ -158,6 +176,7 @@ export const EDGE_DEFAULTS: EdgeConfig = {
     heartbeatSeconds: 5,
   },
   purgePollIntervalMs: 100,
+  accessLog: ACCESS_LOG_DEFAULTS,
 };
 
 /** A constraint: returns the expectation text when violated (as in `config/schema.ts`). */
@@ -193,6 +212,8 @@ const optional = (check: EdgeConstraint): EdgeConstraint => (v) =>
 /** Constraints by dotted key (array items use `[]`). */
 export const EDGE_CONSTRAINTS: Readonly<Record<string, EdgeConstraint>> = {
   "edge.port": intIn(0, 65535),
+  ...tlsListenerConstraints("edge.tls"),
+  ...accessLogConstraints("edge.accessLog"),
   "edge.httpServer": oneOf("http1", "deno"),
   "edge.origins": nonEmptyList,
   "edge.origins[].url": httpUrl,

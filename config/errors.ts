@@ -1,7 +1,7 @@
 import { CodedError } from "../errors/mod.ts";
 /** Config errors. @module */
 
-const SECRET_KEY = /password|passphrase|token|secret|publishKeys/i;
+const SECRET_KEY = /password|passphrase|token|secret|publishKeys|streamKey/i;
 /** The password in a URL's user info (`scheme://user:PASSWORD@host`), e.g. of `store.url`. */
 const URL_PASSWORD = /^([^/]*\/\/[^:@/]*):.*@/s;
 

@@ -71,14 +71,23 @@ function checkList(
   const template = schema ? schema.template : defaults[0];
   if (template === undefined) return raw;
   const required = schema ? new Set(schema.required ?? []) : undefined;
+  const optional = new Set(schema?.optional ?? []);
   return raw.map((item, i) =>
-    checkItem(template, required, item, `${key}[${i}]`, `${constraintKey}[]`)
+    checkItem(
+      template,
+      required,
+      item,
+      `${key}[${i}]`,
+      `${constraintKey}[]`,
+      optional,
+    )
   );
 }
 
 /**
  * One list item: no unknown keys; keys in `required` (every key when it is undefined) must be
- * given, the others default to the template's value; nested lists are checked the same way.
+ * given, keys in `optional` stay absent when not given, the others default to the template's
+ * value; nested lists are checked the same way.
  */
 function checkItem(
   template: unknown,
@@ -86,6 +95,7 @@ function checkItem(
   item: unknown,
   key: string,
   constraintKey: string,
+  optional: ReadonlySet<string> = new Set(),
 ): unknown {
   if (!isPlain(template)) {
     if (typeof item !== typeof template) {
@@ -111,6 +121,7 @@ function checkItem(
     const subConstraint = `${constraintKey}.${k}`;
     const v = item[k];
     if (v === undefined) {
+      if (optional.has(k)) continue;
       if (required === undefined || required.has(k)) {
         throw new ConfigError(sub, v, typeName(d));
       }

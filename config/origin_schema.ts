@@ -8,7 +8,22 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
+import {
+  TRANSCODE_CONSTRAINTS,
+  TRANSCODE_DEFAULTS,
+  type TranscodeConfig,
+} from "./transcode_schema.ts";
 
 /** One daily slot of a virtual-live channel: `file` starts at `at` every day. */
 export interface VirtualLiveScheduleItem {
@@ -44,11 +59,42 @@ export interface VirtualLiveChannel {
 /** Who may play an app: anyone, or holders of a `?token=` from the token service. */
 export type AppAccess = "open" | "token";
 
+/** Time-shift (DVR) of an app: live segments kept on disk for a sliding window. */
+export interface DvrAppConfig {
+  /** Keep the app's live segments on disk (time-shift, programme list, clips). */
+  readonly enabled: boolean;
+  /** How far back time-shift reaches: older segments are deleted. */
+  readonly windowSeconds: number;
+  /** Bytes on disk for this app's DVR (oldest segments evicted first); 0 = only the overall cap. */
+  readonly maxBytes: number;
+}
+
+/** A stream's own time-shift: replaces its app's (a given map enables it unless it says not). */
+export interface DvrStreamConfig {
+  readonly enabled: boolean;
+  readonly windowSeconds: number;
+}
+
+/** Container formats a recording is written in. */
+export type RecordFormat = "mp4" | "flv";
+
+/** Recording of an app's (or a stream's) publishes into the library. */
+export interface RecordAppConfig {
+  /** Record every publish from its start (the admin API starts and stops others). */
+  readonly enabled: boolean;
+  /** `mp4` (fragmented while written, faststart when done) and/or `flv`. */
+  readonly formats: readonly RecordFormat[];
+}
+
 /** Publish keys of one stream (they replace the app's keys for that stream). */
 export interface OriginStreamAccessConfig {
   readonly name: string;
   /** Keys accepted as `?key=` on RTMP publish; empty: the app's keys apply. */
   readonly publishKeys: readonly string[];
+  /** The stream's own time-shift; absent: the app's. */
+  readonly dvr?: DvrStreamConfig | undefined;
+  /** The stream's own recording; absent: the app's. */
+  readonly record?: RecordAppConfig | undefined;
 }
 
 /** Access rules of one app. */
@@ -60,6 +106,58 @@ export interface OriginAppConfig {
   readonly publishKeys: readonly string[];
   /** Per-stream publish keys. @default [] */
   readonly streams: readonly OriginStreamAccessConfig[];
+  /**
+   * Time-shift of the app's streams (optional for programmatic callers; a loaded config
+   * always has it). @default {enabled: false, windowSeconds: 7200, maxBytes: 0}
+   */
+  readonly dvr?: DvrAppConfig;
+  /** Recording of the app's streams. @default {enabled: false, formats: [mp4]} */
+  readonly record?: RecordAppConfig;
+}
+
+/**
+ * A named programme of the programme list (节目单): `start`/`end` are ISO 8601 date-times (one
+ * showing) or `HH:MM` (every day, in `origin.dvr.timeZone`).
+ */
+export interface DvrScheduleItem {
+  readonly app: string;
+  readonly stream: string;
+  readonly title: string;
+  readonly start: string;
+  readonly end: string;
+}
+
+/** What every app's time-shift shares. */
+export interface OriginDvrConfig {
+  /** Folder of the DVR segments and indexes; "" = `${dataDir}/dvr`. */
+  readonly dir: string;
+  /** Bytes of DVR segments on disk, every app together (oldest evicted first). */
+  readonly maxBytes: number;
+  /** Named programmes (the admin API sets more per stream). */
+  readonly schedule: readonly DvrScheduleItem[];
+  /** IANA time zone of daily (`HH:MM`) programmes. */
+  readonly timeZone: string;
+}
+
+/** What every recording shares. */
+export interface OriginRecordConfig {
+  /** Library folder recordings and clips are written into; "" = the first `origin.vod.libraries` path. */
+  readonly library: string;
+  /**
+   * A recording's path in the library: `{app}`, `{stream}`, `{start}` (UTC, `2024-05-01T12-00-00Z`),
+   * `{date}` (`2024-05-01`), `{unix}` (seconds) and `{ext}` are replaced.
+   */
+  readonly pathPattern: string;
+  /** A clip's path in the library: as `pathPattern`, plus `{name}`. */
+  readonly clipPattern: string;
+  /** A recording is split into a new file after this many seconds (at a keyframe); 0 = never. */
+  readonly splitSeconds: number;
+  /** ...or once a file holds this many bytes; 0 = never. */
+  readonly splitBytes: number;
+  /** MP4 fragments (each fsync'ed) last about this long: a crash loses at most one. */
+  readonly fragmentSeconds: number;
+  /** Clip jobs run at once (each copies, so disk bandwidth, not CPU, bounds them). */
+  readonly maxConcurrentClips: number;
 }
 
 /** HTTP callbacks asked about publish and play, and told when they end (SRS `http_hooks`). */
@@ -72,6 +170,11 @@ export interface OriginHooksConfig {
   readonly onStop: string;
   /** URL told (fire and forget) when a publisher leaves. "" disables it. */
   readonly onUnpublish: string;
+  /**
+   * URL told when a recording file is finished (JSON `{app, stream, path, start, duration,
+   * bytes, format}`), retried with backoff until it answers 2xx. "" disables it.
+   */
+  readonly onRecordDone: string;
   /** A hook that has not answered within this many ms has failed. */
   readonly timeoutMs: number;
   /** What a failed on_publish/on_play hook (timeout, refused, bad URL) means: deny or allow. */
@@ -139,16 +242,91 @@ export interface OriginSrtConfig {
   readonly idleTimeoutMs: number;
 }
 
+/** One upstream origin a relay pulls live streams from (`origin.relay.upstreams[]`). */
+export interface RelayUpstreamConfig {
+  /**
+   * Where streams are pulled: `rtmp://host[:port]` (RTMP play) or `http(s)://host[:port]`
+   * (HTTP-FLV). The app and stream are the requested ones.
+   */
+  readonly url: string;
+  /**
+   * The upstream's HTTP base for its stream list (`/api/relay/streams`); "" = `url` when it is
+   * http(s), else no list from this upstream (its streams are found by trying a pull).
+   */
+  readonly apiUrl: string;
+  /** Apps pulled from this upstream; [] = every app. */
+  readonly apps: readonly string[];
+}
+
+/** One static push of chosen streams to another origin or a platform (`origin.relay.forward[]`). */
+export interface RelayForwardConfig {
+  /**
+   * `rtmp(s)://host[:port]/app[/stream][?query]`; `{app}` and `{stream}` in the path are the
+   * local names; without a stream part the local stream name is appended. Put a platform's
+   * stream key in `streamKey`, not here: the URL is shown in status and `/admin/config`.
+   */
+  readonly url: string;
+  /**
+   * The stream name sent instead (a platform's stream key, e.g. `live_123_abc`); never shown
+   * in status, logs or `/admin/config`. "" = the name from `url`.
+   */
+  readonly streamKey: string;
+  /** Apps forwarded; [] = every app. */
+  readonly apps: readonly string[];
+  /** Streams of those apps forwarded; [] = every stream. */
+  readonly streams: readonly string[];
+}
+
+/** Origin-to-origin relaying: pulls on demand, static pushes, the shared secret, loop limits. */
+export interface OriginRelayConfig {
+  /** Upstreams in fail-over order: a pull tries them first to last. [] = no pulls. */
+  readonly upstreams: readonly RelayUpstreamConfig[];
+  /** Static pushes of live streams to other origins or third-party ingest URLs. */
+  readonly forward: readonly RelayForwardConfig[];
+  /**
+   * Shared secret of the cascade: sent on every pull and stream-list request; when set, this
+   * node refuses relay pulls and list requests without it. "" = relay requests need none.
+   */
+  readonly secret: string;
+  /** This node's id in the relay chain (loop detection); "" = random per process. */
+  readonly nodeId: string;
+  /** Most hops a pull may have travelled to reach this node; one past it is refused. */
+  readonly maxDepth: number;
+  /** A pull stops this long after its last viewer left and its last HLS request (ms). */
+  readonly idleCloseMs: number;
+  /** A viewer of a stream being pulled waits at most this long for the pull to start (ms). */
+  readonly startTimeoutMs: number;
+  /** After its upstream is lost a pull tries the others this long before the stream ends (ms). */
+  readonly reconnectWindowMs: number;
+  /** An upstream silent for this long (no byte) counts as lost (ms). */
+  readonly readTimeoutMs: number;
+  /**
+   * Which streams exist upstream: `upstream` (poll each upstream's list), `store` (the shared
+   * store's stream directory), `off` (every request tries a pull).
+   */
+  readonly streamList: "upstream" | "store" | "off";
+  /** Between two polls of the stream list (ms). */
+  readonly streamListIntervalMs: number;
+}
+
 export interface OriginConfig {
   /** Address the origin's RTMP and HTTP listeners bind to. */
   readonly hostname: string;
   /**
-   * Bearer token of the origin's `/admin/*` (virtual-live channels); "" = the node's
+   * Bearer token of the origin's `/admin/*` (virtual-live channels, clips, recordings,
+   * programmes); "" = the node's
    * `control.adminToken` (configured or generated), as for the edge and the scheduler.
    */
   readonly adminToken: string;
   readonly rtmpPort: number;
   readonly httpPort: number;
+  /** HTTPS beside the HTTP port (same routes), on once it has a certificate (`net/tls/`). */
+  readonly tls: TlsListenerConfig;
+  /**
+   * RTMPS (RTMP over TLS) publish and play beside the RTMP port, on once it has a certificate
+   * (1936 by default; 443 in production, as platforms' `rtmps://` ingest URLs assume).
+   */
+  readonly rtmps: TlsListenerConfig;
   /**
    * The HTTP server: `http1`, Meridian's own HTTP/1.1 server on raw TCP (live HTTP-FLV written
    * from the hub, each shared buffer framed as a chunk once), or `deno` for Deno.serve.
@@ -233,10 +411,23 @@ export interface OriginConfig {
   readonly defaultApp: {
     readonly access: AppAccess;
     readonly publishKeys: readonly string[];
+    /** Optional for programmatic callers; a loaded config always has it. */
+    readonly dvr?: DvrAppConfig;
+    readonly record?: RecordAppConfig;
   };
   readonly hooks: OriginHooksConfig;
   readonly rtsp: OriginRtspConfig;
   readonly srt: OriginSrtConfig;
+  /** Relay cascade: pulls from upstream origins, static pushes (origin/relay/). */
+  readonly relay: OriginRelayConfig;
+  /** Time-shift storage shared by every app (each app says whether and how long). */
+  readonly dvr: OriginDvrConfig;
+  /** Recording and clips (each app says whether it records). */
+  readonly record: OriginRecordConfig;
+  /** One line per HTTP request and per RTMP session (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
+  /** Live ABR ladders, VOD transcode jobs and snapshots (ffmpeg children). */
+  readonly transcode: TranscodeConfig;
 }
 
 /** The `origin` section's defaults: `deno task start` with no config file runs these. */
@@ -245,6 +436,8 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
   adminToken: "",
   rtmpPort: 1935,
   httpPort: 8090,
+  tls: tlsListenerDefaults(8493),
+  rtmps: tlsListenerDefaults(1936),
   httpServer: "http1",
   // A publisher holds about 2.5 MiB before any viewer (measured), plus its GOP cache and HLS
   // window (about 6 MiB at 3 Mbit/s with the defaults): 256 streams stay near 2 GiB and
@@ -290,12 +483,19 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     trickPlayIntervalSeconds: 10,
   },
   apps: [],
-  defaultApp: { access: "open", publishKeys: [] },
+  defaultApp: {
+    access: "open",
+    publishKeys: [],
+    // The quick start shows time-shift at once; 10 minutes of a 2 Mbit/s stream is 150 MB.
+    dvr: { enabled: true, windowSeconds: 600, maxBytes: 0 },
+    record: { enabled: false, formats: ["mp4"] },
+  },
   hooks: {
     onPublish: "",
     onPlay: "",
     onStop: "",
     onUnpublish: "",
+    onRecordDone: "",
     timeoutMs: 3000,
     onFailure: "deny",
   },
@@ -323,6 +523,43 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     library: "",
     idleTimeoutMs: 10_000,
   },
+  relay: {
+    upstreams: [],
+    forward: [],
+    secret: "",
+    nodeId: "",
+    // Eight levels: origin, shields and regional origins of any real cascade fit many times.
+    maxDepth: 8,
+    // Longer than an HLS player's reload interval (a target duration), so HLS-only viewers
+    // keep the pull, and long enough that a player reconnecting finds it still running.
+    idleCloseMs: 10_000,
+    // Below the edge's 10 s upstream timeout with the 1.5-target HLS hold added (3 s).
+    startTimeoutMs: 4_000,
+    reconnectWindowMs: 10_000,
+    // Media arrives every few tens of ms; 5 s of silence is a dead upstream, not a slow one.
+    readTimeoutMs: 5_000,
+    streamList: "upstream",
+    streamListIntervalMs: 2_000,
+  },
+  dvr: {
+    dir: "",
+    // 20 GiB: two hours of 10 streams at 2 Mbit/s (18 GB), on any disk a server has.
+    maxBytes: 20 * 1024 ** 3,
+    schedule: [],
+    timeZone: "UTC",
+  },
+  record: {
+    library: "",
+    pathPattern: "recordings/{app}/{stream}/{start}.{ext}",
+    clipPattern: "clips/{app}/{stream}/{name}.{ext}",
+    // An hour a file: a day's recording is 24 files a player can seek in at once.
+    splitSeconds: 3600,
+    splitBytes: 0,
+    fragmentSeconds: 1,
+    maxConcurrentClips: 2,
+  },
+  accessLog: ACCESS_LOG_DEFAULTS,
+  transcode: TRANSCODE_DEFAULTS,
 };
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -439,11 +676,107 @@ const srtPassphrase: Constraint = (v) =>
   v === "" || (typeof v === "string" && v.length >= 10 && v.length <= 79)
     ? undefined
     : `"" or 10..79 characters (SRTO_PASSPHRASE)`;
+/** A relay upstream: `rtmp(s)://` or `http(s)://`, a host, no path. */
+const upstreamUrl: Constraint = (v) => {
+  try {
+    const u = new URL(v as string);
+    if (
+      /^(rtmps?|https?):$/.test(u.protocol) && u.hostname !== "" &&
+      (u.pathname === "" || u.pathname === "/") && u.search === ""
+    ) return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return "rtmp://host[:port] or http(s)://host[:port] (no path)";
+};
+const httpBase: Constraint = (v) => {
+  if (v === "") return undefined;
+  try {
+    const u = new URL(v as string);
+    if (/^https?:$/.test(u.protocol) && u.hostname !== "") return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return `"" or an http(s) URL`;
+};
+const forwardUrl: Constraint = (v) => {
+  try {
+    const u = new URL(v as string);
+    const path = u.pathname.split("/").filter((p) => p !== "");
+    if (
+      /^rtmps?:$/.test(u.protocol) && u.hostname !== "" && path.length >= 1 &&
+      path.length <= 2
+    ) return undefined;
+  } catch {
+    // falls through to the expectation
+  }
+  return "rtmp(s)://host[:port]/app[/stream][?query]";
+};
+/** Shorter shared secrets are guessable; the error shows only the length (config/errors.ts). */
+export const MIN_RELAY_SECRET_LENGTH = 16;
+const windowSeconds = intIn(10, 7 * 86_400);
+const dvrBytes = intIn(0, 2 ** 50);
+const formatList: Constraint = (v) => {
+  const f = v as readonly string[];
+  return f.length > 0 && new Set(f).size === f.length
+    ? undefined
+    : "a non-empty list of unique formats (mp4, flv)";
+};
+const PATTERN_FIELDS = [
+  "app",
+  "stream",
+  "start",
+  "date",
+  "unix",
+  "ext",
+  "name",
+];
+/** A library path pattern: relative, `{ext}` in its last part, only known fields, no `..`. */
+const pathPattern = (fields: readonly string[]): Constraint => (v) => {
+  const expected = `a relative path pattern ending in .{ext} (fields: ${
+    fields.map((f) => `{${f}}`).join(" ")
+  })`;
+  if (typeof v !== "string" || v.length === 0 || v.length > 512) {
+    return expected;
+  }
+  const unknown = [...v.matchAll(/\{([^}]*)\}/g)].some((m) =>
+    !fields.includes(m[1]!)
+  );
+  const parts = v.split("/");
+  const bad = v.startsWith("/") || v.includes("\\") ||
+    parts.some((p) =>
+      p === "" || p === "." || p === ".." || p.startsWith(".")
+    ) ||
+    !parts[parts.length - 1]!.endsWith(".{ext}");
+  return unknown || bad ? expected : undefined;
+};
+/** `HH:MM` (daily) or an ISO 8601 date-time with a zone (`2024-05-01T19:00:00Z`). */
+export const SCHEDULE_TIME_RE =
+  /^(?:([01]\d|2[0-3]):([0-5]\d)|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))$/;
+const scheduleTime: Constraint = (v) =>
+  typeof v === "string" && SCHEDULE_TIME_RE.test(v) &&
+    (v.length === 5 || Number.isFinite(Date.parse(v)))
+    ? undefined
+    : "HH:MM (daily) or an ISO 8601 date-time with a zone, like 2024-05-01T19:00:00Z";
+const scheduleItem: Constraint = (v) => {
+  const { start, end } = v as { start: string; end: string };
+  const daily = start.length === 5;
+  if (daily !== (end.length === 5)) {
+    return "start and end both HH:MM (daily) or both date-times";
+  }
+  if (daily ? start === end : Date.parse(end) <= Date.parse(start)) {
+    return "an end after the start";
+  }
+  return undefined;
+};
 
 /** Constraints of the `origin` section by dotted key (array items use `[]`). */
 export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtmpPort": intIn(0, 65535),
+  ...accessLogConstraints("origin.accessLog"),
   "origin.httpPort": intIn(0, 65535),
+  ...tlsListenerConstraints("origin.tls"),
+  ...tlsListenerConstraints("origin.rtmps"),
   "origin.httpServer": oneOf("http1", "deno"),
   "origin.maxStreams": intIn(1, 100_000),
   "origin.rtmp.outChunkSize": intIn(128, 65536),
@@ -486,10 +819,46 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.apps[].streams[].publishKeys[]": nonEmptyText,
   "origin.defaultApp.access": oneOf("open", "token"),
   "origin.defaultApp.publishKeys[]": nonEmptyText,
+  "origin.defaultApp.dvr.windowSeconds": windowSeconds,
+  "origin.defaultApp.dvr.maxBytes": dvrBytes,
+  "origin.defaultApp.record.formats": formatList,
+  "origin.defaultApp.record.formats[]": oneOf("mp4", "flv"),
+  "origin.apps[].dvr.windowSeconds": windowSeconds,
+  "origin.apps[].dvr.maxBytes": dvrBytes,
+  "origin.apps[].record.formats": formatList,
+  "origin.apps[].record.formats[]": oneOf("mp4", "flv"),
+  "origin.apps[].streams[].dvr.windowSeconds": windowSeconds,
+  "origin.apps[].streams[].record.formats": formatList,
+  "origin.apps[].streams[].record.formats[]": oneOf("mp4", "flv"),
+  "origin.dvr.dir": (v) =>
+    typeof v === "string" && v.length <= 4096 && !v.includes("\0")
+      ? undefined
+      : 'a folder path ("" = dataDir/dvr)',
+  "origin.dvr.maxBytes": intIn(1024 * 1024, 2 ** 50),
+  "origin.dvr.timeZone": timeZone,
+  "origin.dvr.schedule[]": scheduleItem,
+  "origin.dvr.schedule[].app": safeName,
+  "origin.dvr.schedule[].stream": safeName,
+  "origin.dvr.schedule[].title": nonEmptyText,
+  "origin.dvr.schedule[].start": scheduleTime,
+  "origin.dvr.schedule[].end": scheduleTime,
+  "origin.record.pathPattern": pathPattern(
+    PATTERN_FIELDS.filter((f) => f !== "name"),
+  ),
+  "origin.record.clipPattern": pathPattern(PATTERN_FIELDS),
+  "origin.record.splitSeconds": intIn(0, 7 * 86_400),
+  "origin.record.splitBytes": (v) =>
+    v === 0 || (typeof v === "number" && Number.isInteger(v) &&
+        v >= 1024 * 1024 && v <= 2 ** 50)
+      ? undefined
+      : "0 (never) or an integer 1048576..2^50",
+  "origin.record.fragmentSeconds": numIn(0.1, 10),
+  "origin.record.maxConcurrentClips": intIn(1, 64),
   "origin.hooks.onPublish": hookUrl,
   "origin.hooks.onPlay": hookUrl,
   "origin.hooks.onStop": hookUrl,
   "origin.hooks.onUnpublish": hookUrl,
+  "origin.hooks.onRecordDone": hookUrl,
   "origin.hooks.timeoutMs": intIn(10, 60_000),
   "origin.hooks.onFailure": oneOf("deny", "allow"),
   "origin.rtsp.port": intIn(0, 65535),
@@ -508,4 +877,31 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.srt.pbKeyLen": (v) =>
     v === 16 || v === 24 || v === 32 ? undefined : "16, 24 or 32",
   "origin.srt.idleTimeoutMs": intIn(100, 600_000),
+  "origin.relay.upstreams[].url": upstreamUrl,
+  "origin.relay.upstreams[].apiUrl": httpBase,
+  "origin.relay.upstreams[].apps[]": safeName,
+  "origin.relay.forward[].url": forwardUrl,
+  "origin.relay.forward[].streamKey": (v) =>
+    typeof v === "string" && v.length <= 1024 && !/[\s?]/.test(v)
+      ? undefined
+      : "a stream key of at most 1024 characters, no spaces or '?'",
+  "origin.relay.forward[].apps[]": safeName,
+  "origin.relay.forward[].streams[]": safeName,
+  "origin.relay.secret": (v) =>
+    v === "" || (typeof v === "string" && v.length >= MIN_RELAY_SECRET_LENGTH &&
+        v.length <= 256)
+      ? undefined
+      : `"" or ${MIN_RELAY_SECRET_LENGTH}..256 characters`,
+  "origin.relay.nodeId": (v) =>
+    v === "" || (typeof v === "string" && /^[A-Za-z0-9_.:-]{1,64}$/.test(v))
+      ? undefined
+      : `"" or 1..64 characters of [A-Za-z0-9_.:-]`,
+  "origin.relay.maxDepth": intIn(1, 64),
+  "origin.relay.idleCloseMs": intIn(0, 3_600_000),
+  "origin.relay.startTimeoutMs": intIn(100, 60_000),
+  "origin.relay.reconnectWindowMs": intIn(0, 600_000),
+  "origin.relay.readTimeoutMs": intIn(100, 600_000),
+  "origin.relay.streamList": oneOf("upstream", "store", "off"),
+  "origin.relay.streamListIntervalMs": intIn(100, 600_000),
+  ...TRANSCODE_CONSTRAINTS,
 };

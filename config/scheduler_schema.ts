@@ -10,7 +10,17 @@
  * @module
  */
 
+import {
+  ACCESS_LOG_DEFAULTS,
+  type SchedulerAccessLogConfig,
+  schedulerAccessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, numIn, oneOf } from "./constraints.ts";
+import {
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+} from "./tls_schema.ts";
 
 /** One edge the scheduler may answer with (until the shared store's registry replaces it). */
 export interface SchedulerEdgeConfig {
@@ -98,6 +108,11 @@ export interface SchedulerConfig {
   readonly hostname: string;
   readonly dnsPort: number;
   readonly httpPort: number;
+  /**
+   * HTTPS beside the HTTP port (302 scheduler, dashboard, API), on once it has a certificate
+   * (`net/tls/`): a viewer on an HTTPS page follows an `https://` redirect only.
+   */
+  readonly tls: TlsListenerConfig;
   readonly dns: {
     /** Largest UDP response we send, whatever the client offers (RFC 6891 §6.2.5; DNS flag day 2020). */
     readonly maxUdpPayloadBytes: number;
@@ -221,6 +236,8 @@ export interface SchedulerConfig {
     /** How often (ms) the registry is re-read (drains and joins also arrive through the feed). */
     readonly refreshMs: number;
   };
+  /** One line per HTTP request and per sampled DNS query (`log/access/`). */
+  readonly accessLog: SchedulerAccessLogConfig;
 }
 
 /** The scheduler's defaults: `meridian.test.` steering `live` to the local edge. */
@@ -228,6 +245,7 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   hostname: "127.0.0.1",
   dnsPort: 5353,
   httpPort: 8070,
+  tls: tlsListenerDefaults(8473),
   dns: {
     maxUdpPayloadBytes: 1232,
     tcpIdleTimeoutMs: 10_000,
@@ -315,6 +333,7 @@ export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   }],
   adminToken: "",
   registry: { source: "auto", refreshMs: 1000 },
+  accessLog: { ...ACCESS_LOG_DEFAULTS, dnsSampleRate: 0.01 },
 };
 
 const EDGE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -325,7 +344,9 @@ export const MAX_ISP_ASNS = 1024;
 /** Constraints by dotted key (array items use `[]`). */
 export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dnsPort": intIn(0, 65535),
+  ...schedulerAccessLogConstraints("scheduler.accessLog"),
   "scheduler.httpPort": intIn(0, 65535),
+  ...tlsListenerConstraints("scheduler.tls"),
   // RFC 6891 §6.2.5: below 512 is treated as 512; 4096 is the usual upper bound.
   "scheduler.dns.maxUdpPayloadBytes": intIn(512, 4096),
   "scheduler.dns.tcpIdleTimeoutMs": intIn(100, 600_000),

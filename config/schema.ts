@@ -13,6 +13,11 @@
 import { parseCidr } from "../geo/ip.ts";
 import { storeUrlProblem } from "../store/url.ts";
 import { passwordHashProblem } from "../access/password.ts";
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogConfig,
+  accessLogConstraints,
+} from "./access_log_schema.ts";
 import { type Constraint, intIn, oneOf } from "./constraints.ts";
 import {
   EDGE_CONSTRAINTS,
@@ -24,6 +29,16 @@ import {
   ORIGIN_DEFAULTS,
   type OriginConfig,
 } from "./origin_schema.ts";
+import { TRANSCODE_LIST_ITEMS } from "./transcode_schema.ts";
+import {
+  TLS_CONSTRAINTS,
+  TLS_DEFAULTS,
+  type TlsConfig,
+  type TlsListenerConfig,
+  tlsListenerConstraints,
+  tlsListenerDefaults,
+  tlsListenerItems,
+} from "./tls_schema.ts";
 import {
   SCHEDULER_CONSTRAINTS,
   SCHEDULER_DEFAULTS,
@@ -57,6 +72,8 @@ export interface StoreConfig {
 export interface ControlConfig {
   readonly hostname: string;
   readonly port: number;
+  /** HTTPS beside the HTTP port (console, admin API, tokens), on once it has a certificate. */
+  readonly tls: TlsListenerConfig;
   /**
    * The `token` of `/gettoken`. Empty: generated at first start, kept in `${dataDir}`, printed
    * once. When set: at least 12 characters.
@@ -96,6 +113,8 @@ export interface ControlConfig {
     /** How long a locked-out client gets 429. */
     readonly lockSeconds: number;
   };
+  /** One line per console, admin API and token request (`log/access/`). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** Access control on media URLs (`?token=`), enforced by origin and edge. */
@@ -148,6 +167,21 @@ export interface LimitsConfig {
   readonly srt: ListenerLimitsConfig;
 }
 
+/** What `/metrics` shows of the process and every role. */
+export interface MetricsConfig {
+  /**
+   * Distinct values a label of this name may take in one family; past it, new values count
+   * as `other` (and `meridian_metrics_label_overflow_total{family}` says so). Streams, apps,
+   * edges and origins are named by publishers and registries, not by us.
+   */
+  readonly labelLimits: {
+    readonly stream: number;
+    readonly app: number;
+    readonly edge: number;
+    readonly origin: number;
+  };
+}
+
 /** Process memory settings. */
 export interface MemoryConfig {
   /** Give freed heap memory back to the OS this often (glibc `malloc_trim`); 0 = never. */
@@ -159,7 +193,10 @@ export interface MeridianConfig {
   readonly dataDir: string;
   readonly log: LogConfig;
   readonly memory: MemoryConfig;
+  readonly metrics: MetricsConfig;
   readonly limits: LimitsConfig;
+  /** TLS of every listener: handshake deadline, certificate reload, upstream CAs. */
+  readonly tls: TlsConfig;
   readonly origin: OriginConfig;
   readonly store: StoreConfig;
   readonly control: ControlConfig;
@@ -173,6 +210,10 @@ export const DEFAULTS: MeridianConfig = {
   dataDir: "./data",
   log: { level: "info", format: "auto" },
   memory: { trimIntervalSeconds: 5 },
+  // 100 streams x a few protocols and families stays near a thousand series a role: what a
+  // Prometheus scraping every 15 s keeps for years. Beyond, the biggest show and the rest
+  // are summed as `other`.
+  metrics: { labelLimits: { stream: 100, app: 32, edge: 200, origin: 64 } },
   limits: {
     trustedNetworks: ["127.0.0.0/8", "::1/128"],
     // 256 per address: a NAT'd office or CGNAT pool holds many players (browsers open up to 6
@@ -191,11 +232,13 @@ export const DEFAULTS: MeridianConfig = {
     rtsp: { maxConnections: 10_000, maxConnectionsPerAddress: 64 },
     srt: { maxConnections: 1000, maxConnectionsPerAddress: 64 },
   },
+  tls: TLS_DEFAULTS,
   origin: ORIGIN_DEFAULTS,
   store: { url: "", path: "" },
   control: {
     hostname: "127.0.0.1",
     port: 8088,
+    tls: tlsListenerDefaults(8488),
     servicePassword: "",
     adminToken: "",
     defaultTokenDurationSeconds: 3600,
@@ -205,6 +248,7 @@ export const DEFAULTS: MeridianConfig = {
     sessionSeconds: 8 * 3600,
     secureCookies: false,
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
+    accessLog: ACCESS_LOG_DEFAULTS,
   },
   auth: { enabled: false, sessionSecret: "", sessionSeconds: 6 * 3600 },
   edge: EDGE_DEFAULTS,
@@ -229,6 +273,8 @@ export interface ListItemSchema {
   readonly template: unknown;
   /** Keys an item must give; the other keys take the template's value. */
   readonly required?: readonly string[];
+  /** Keys that stay absent when not given (they inherit from elsewhere, e.g. the app). */
+  readonly optional?: readonly string[];
 }
 
 /**
@@ -236,17 +282,44 @@ export interface ListItemSchema {
  * default's first item as template, every key required.
  */
 export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
+  ...tlsListenerItems("edge.tls"),
+  ...tlsListenerItems("origin.tls"),
+  ...tlsListenerItems("origin.rtmps"),
+  ...tlsListenerItems("scheduler.tls"),
+  ...tlsListenerItems("control.tls"),
   "origin.apps[]": {
-    template: { name: "", access: "open", publishKeys: [], streams: [] },
+    template: {
+      name: "",
+      access: "open",
+      publishKeys: [],
+      streams: [],
+      // An app listed without `dvr` has none; one that enables it keeps two hours.
+      dvr: { enabled: false, windowSeconds: 7200, maxBytes: 0 },
+      record: { enabled: false, formats: ["mp4"] },
+    },
     required: ["name"],
   },
   "origin.apps[].publishKeys[]": { template: "" },
+  "origin.apps[].record.formats[]": { template: "" },
   "origin.apps[].streams[]": {
-    template: { name: "", publishKeys: [] },
+    // A stream's `dvr`/`record` replace its app's when given (given maps enable by default).
+    template: {
+      name: "",
+      publishKeys: [],
+      dvr: { enabled: true, windowSeconds: 7200 },
+      record: { enabled: true, formats: ["mp4"] },
+    },
     required: ["name"],
+    optional: ["dvr", "record"],
   },
   "origin.apps[].streams[].publishKeys[]": { template: "" },
+  "origin.apps[].streams[].record.formats[]": { template: "" },
   "origin.defaultApp.publishKeys[]": { template: "" },
+  "origin.defaultApp.record.formats[]": { template: "" },
+  "origin.dvr.schedule[]": {
+    template: { app: "", stream: "", title: "", start: "", end: "" },
+    required: ["app", "stream", "title", "start", "end"],
+  },
   // A channel names its stream; `file` or `playlist` is checked on the whole item (in
   // origin_schema.ts). The demo channel's optional keys are the defaults of every channel's.
   "origin.virtualLive[]": {
@@ -263,6 +336,17 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
     template: { at: "", file: "" },
     required: ["at", "file"],
   },
+  "origin.relay.upstreams[]": {
+    template: { url: "", apiUrl: "", apps: [] },
+    required: ["url"],
+  },
+  "origin.relay.upstreams[].apps[]": { template: "" },
+  "origin.relay.forward[]": {
+    template: { url: "", streamKey: "", apps: [], streams: [] },
+    required: ["url"],
+  },
+  "origin.relay.forward[].apps[]": { template: "" },
+  "origin.relay.forward[].streams[]": { template: "" },
   // Optional keys take the default item's values; the templates are derived from the defaults.
   "edge.origins[]": {
     template: { ...EDGE_DEFAULTS.origins[0]!, url: "", region: "" },
@@ -300,6 +384,7 @@ export const LIST_ITEMS: Readonly<Record<string, ListItemSchema>> = {
     template: { ...SCHEDULER_DEFAULTS.zones[0]!.steered[0]!, name: "" },
     required: ["name"],
   },
+  ...TRANSCODE_LIST_ITEMS,
 };
 
 /** Constraints by dotted key (array items use `[]`). */
@@ -307,6 +392,11 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "log.level": oneOf("debug", "info", "warn", "error"),
   "log.format": oneOf("json", "pretty", "auto"),
   "memory.trimIntervalSeconds": intIn(0, 3600),
+  "metrics.labelLimits.stream": intIn(1, 10_000),
+  "metrics.labelLimits.app": intIn(1, 10_000),
+  "metrics.labelLimits.edge": intIn(1, 10_000),
+  "metrics.labelLimits.origin": intIn(1, 10_000),
+  ...accessLogConstraints("control.accessLog"),
   "limits.trustedNetworks[]": cidr,
   "limits.http.maxConnections": intIn(1, 1_000_000),
   "limits.http.maxConnectionsPerAddress": intIn(0, 1_000_000),
@@ -321,6 +411,8 @@ export const CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   // Parsed fully here (scheme, host, port, db), so a bad URL stops start-up naming the key.
   "store.url": storeUrlProblem,
   "control.port": intIn(0, 65535),
+  ...tlsListenerConstraints("control.tls"),
+  ...TLS_CONSTRAINTS,
   // Ten years, the same bound `/gettoken?duration=` has.
   "control.defaultTokenDurationSeconds": intIn(1, 315_360_000),
   "control.defaultTokenUses": intIn(0, 1_000_000_000),

@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { ControlMetrics } from "./metrics.ts";
 import { type Context, Hono } from "hono";
 
 /** Largest number of paths in one prefetch. */
@@ -84,6 +85,8 @@ export interface AdminDeps {
   readonly accessOf?: (app: string) => "open" | "token";
   /** The steered DNS name's base URL when a scheduler is configured. */
   readonly dnsUrl?: () => string | undefined;
+  /** Tokens minted and revoked. */
+  readonly counters?: ControlMetrics;
 }
 
 /** An edge as `GET /admin/edges` shows it: its record, drain flag and combined health. */
@@ -433,6 +436,7 @@ export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
     if (!isTokenFormat(token) || !await store.revokeToken(token, clock())) {
       return textError(c, 404, "Token not found");
     }
+    deps.counters?.revoked();
     log.info("token revoked", { client: clientAddress(c) });
     return c.body(null, 204);
   });
@@ -447,6 +451,7 @@ export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
     if (typeof spec === "string") return textError(c, 400, spec);
     const now = clock();
     const record = await mintToken(store, spec, now);
+    deps.counters?.minted("admin");
     log.info("token minted", {
       app: spec.app ?? "*",
       durationSeconds: spec.durationSeconds,
@@ -471,7 +476,7 @@ export function createAdminApp(deps: AdminDeps): Hono<ControlEnv> {
       return textError(c, 400, e instanceof Error ? e.message : String(e));
     }
     // No sourceId: edges read it as coming from the control role and all apply it.
-    await store.publish({ kind: "purge", ...purge });
+    await store.publish({ kind: "purge", ...purge, publishedAtMs: Date.now() });
     log.info("purge published", {
       urls: purge.urls.length,
       prefixes: purge.prefixes.length,

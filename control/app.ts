@@ -29,6 +29,7 @@ import { createOverviewRoutes } from "./overview.ts";
 import { createSchedulerViewRoutes } from "./scheduler_view.ts";
 import { type ConfigSettings, createSettingsRoutes } from "./settings.ts";
 import { FailureLockout, type LockoutOptions } from "../net/http/lockout.ts";
+import { ControlMetrics } from "./metrics.ts";
 
 /** The control app's slice of config, secrets resolved. */
 export interface ControlAppOptions {
@@ -146,6 +147,13 @@ export function createControlApp(
     "gauge",
     () => [[undefined, lockout.size]],
   );
+  metrics.collect(
+    "meridian_control_lockouts_total",
+    "Times a client was locked out after wrong service passwords or admin tokens",
+    "counter",
+    () => [[undefined, lockout.lockouts]],
+  );
+  const counters = new ControlMetrics(metrics);
   const startedAt = clock();
   const currentConfig = () => deps.settings?.current() ?? deps.config;
   const sessions = new ConsoleSessions({
@@ -248,9 +256,21 @@ export function createControlApp(
 
   app.route(
     "/",
-    createTokenService(options, { store, lockout, metrics, log, clock }),
+    createTokenService(options, {
+      store,
+      lockout,
+      metrics,
+      log,
+      clock,
+      counters,
+    }),
   );
   const admin = new Hono<ControlEnv>();
+  // Counted before the gate, so refused requests (401, 403, 429) are counted too.
+  admin.use("*", async (c, next) => {
+    await next();
+    counters.admin(c.req.path, c.res.status);
+  });
   admin.use("*", createControlGate(auth));
   admin.route(
     "/",
@@ -263,6 +283,7 @@ export function createControlApp(
       sampler: new BitrateSampler(),
       accessOf: (a) => accessOf(currentConfig(), a),
       dnsUrl: () => steeredBaseUrl(currentConfig()),
+      counters,
     }),
   );
   admin.route("/", createOverviewRoutes({ store, clock }));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ControlMetrics } from "./metrics.ts";
 import { Hono } from "hono";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
@@ -43,6 +44,8 @@ export interface TokenServiceDeps {
   readonly log: Logger;
   /** Unix ms. */
   readonly clock: () => number;
+  /** Tokens minted and requests refused, by reason. */
+  readonly counters?: ControlMetrics;
 }
 
 /** Response formats of `/gettoken`. */
@@ -190,6 +193,7 @@ export function createTokenService(
     );
     if (verdict.kind === "locked") {
       requests.inc({ status: 429 });
+      deps.counters?.refused("locked_out");
       return textError(
         c,
         429,
@@ -204,6 +208,7 @@ export function createTokenService(
         });
       }
       requests.inc({ status: 403 });
+      deps.counters?.refused("wrong_password");
       return textError(c, 403, "Forbidden: wrong service password");
     }
 
@@ -211,6 +216,7 @@ export function createTokenService(
     const badApp = appName === undefined ? undefined : checkAppName(appName);
     if (badApp !== undefined) {
       requests.inc({ status: 400 });
+      deps.counters?.refused("bad_request");
       return textError(c, 400, badApp);
     }
     const duration = parseUint(
@@ -244,6 +250,7 @@ export function createTokenService(
       typeof limit !== "number"
     ) {
       requests.inc({ status: 400 });
+      deps.counters?.refused("bad_request");
       return textError(c, 400, problem ?? "Invalid parameters");
     }
 
@@ -259,6 +266,7 @@ export function createTokenService(
       client,
     });
     requests.inc({ status: 200 });
+    deps.counters?.minted("gettoken");
     const r = renderToken(record.token, formatRaw as TokenFormat);
     return c.body(r.body, 200, {
       ...NO_STORE,

@@ -9,7 +9,15 @@
 import { DEFAULTS, type MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
-import { http1Limits, openListener, serveHttp1 } from "../net/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
+import {
+  accessRecordOf,
+  http1Limits,
+  openListener,
+  openTlsServing,
+  serveHttp1,
+  StartupCleanup,
+} from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { createControlApp } from "./app.ts";
 import { type ControlSecrets, resolveControlSecrets } from "./secrets.ts";
@@ -47,6 +55,8 @@ export interface ControlDeps {
    * deadlines of the port). @default DEFAULTS.limits
    */
   readonly limits?: MeridianConfig["limits"];
+  /** The top-level `tls` section (the HTTPS port's). @default DEFAULTS.tls */
+  readonly tls?: MeridianConfig["tls"];
 }
 
 /** A running control role. */
@@ -57,6 +67,8 @@ export interface ControlHandle {
   readonly port: number;
   /** `http://host:port/`, the console. */
   readonly url: string;
+  /** `https://host:port/` when `control.tls` has a certificate. */
+  readonly httpsUrl: string | undefined;
   /** Secrets generated at this start (first start only): print them once, never log them. */
   readonly generated: ControlSecrets["generated"];
   /** Stops the listener (the store is the caller's to close). */
@@ -68,6 +80,7 @@ export interface ControlHandle {
  *
  * @throws {ControlError} For a weak configured secret or an unusable secrets file.
  * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
+ * @throws {TlsError} When a certificate or key of `control.tls` cannot be read or used.
  */
 export async function startControl(
   config: ControlConfig,
@@ -96,6 +109,13 @@ export async function startControl(
       ...(deps.settings ? { settings: deps.settings } : {}),
     },
   );
+  const opened = new StartupCleanup();
+  const accessLog = await openAccessLog(config.accessLog, {
+    role: "control",
+    metrics: deps.metrics,
+    log: log.child("access-log"),
+  });
+  if (accessLog) opened.add(() => accessLog.close());
   const server = await openListener(
     "HTTP",
     config.hostname,
@@ -109,22 +129,64 @@ export async function startControl(
           deps.metrics,
           "control_http",
         ),
+        ...(accessLog
+          ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+          : {}),
         onError: (message, context) => log.debug(message, context),
       }, (req, info) => app.fetch(req, info)),
+  ).catch(async (e) => {
+    await opened.close();
+    throw e;
+  });
+  opened.add(() => server.shutdown());
+  // HTTPS: the console and admin API over TLS (`control.tls`).
+  const serving = await opened.run(() =>
+    openTlsServing(config.tls, deps.tls ?? DEFAULTS.tls, "control_https", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
   );
+  opened.add(() => serving?.certificates.close());
+  const https = serving
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(
+            deps.limits ?? DEFAULTS.limits,
+            deps.metrics,
+            "control_https",
+          ),
+          tls: serving,
+          ...(accessLog
+            ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+            : {}),
+          onError: (message, context) => log.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
   const port = (server.addr as Deno.NetAddr).port;
   const host = config.hostname.includes(":")
     ? `[${config.hostname}]`
     : config.hostname;
   const url = `http://${host}:${port}/`;
-  log.info("control listening", { url });
+  const httpsUrl = https ? `https://${host}:${https.addr.port}/` : undefined;
+  log.info("control listening", { url, ...(httpsUrl ? { httpsUrl } : {}) });
   return {
     hostname: config.hostname,
     port,
     url,
+    httpsUrl,
     generated: secrets.generated,
     async close() {
       await server.shutdown();
+      await https?.shutdown();
+      serving?.certificates.close();
+      await accessLog?.close();
     },
   };
 }

@@ -42,6 +42,8 @@ export interface EdgeAppDeps {
   readonly log: Logger;
   /** `/api/resume` (net/http/resume_api.ts), answered here from the shared store. */
   readonly resume?: Hono | undefined;
+  /** Told when a purge from the bus has been applied, with how long after its publication. */
+  readonly onPurgeApplied?: (lagSeconds: number) => void;
 }
 
 const LIVE_FLV =
@@ -72,10 +74,10 @@ function registerMetrics(deps: EdgeAppDeps): void {
     ],
   );
   metrics.collect(
-    "meridian_edge_egress_bits_per_second",
-    "Bits per second sent to viewers over the last 10 s",
+    "meridian_edge_egress_bytes_per_second",
+    'Bytes per second sent to viewers, averaged over the last 10 s (rate(meridian_edge_bytes_total{source="viewers"}) over any window)',
     "gauge",
-    () => [[undefined, Math.round(stats.egress.perSecond() * 8)]],
+    () => [[undefined, Math.round(stats.egress.perSecond())]],
   );
   metrics.collect(
     "meridian_edge_origin_requests_total",
@@ -87,22 +89,6 @@ function registerMetrics(deps: EdgeAppDeps): void {
         [{ origin, outcome: "error" }, c.errors],
         [{ origin, outcome: "5xx" }, c.status5xx],
       ]),
-  );
-  metrics.collect(
-    "meridian_edge_origin_latency_seconds_sum",
-    "Sum of upstream time-to-headers by origin",
-    "counter",
-    () =>
-      [...stats.origins].map(([origin, c]) => [
-        { origin },
-        Number(c.latencySecondsSum.toFixed(6)),
-      ]),
-  );
-  metrics.collect(
-    "meridian_edge_origin_latency_seconds_count",
-    "Upstream requests timed, by origin",
-    "counter",
-    () => [...stats.origins].map(([origin, c]) => [{ origin }, c.requests]),
   );
   metrics.collect(
     "meridian_edge_origin_up",
@@ -146,18 +132,55 @@ function registerMetrics(deps: EdgeAppDeps): void {
   );
   metrics.collect(
     "meridian_edge_cache_evictions_total",
-    "Objects evicted to stay within the byte cap",
+    "Objects evicted to stay within each cache tier's byte cap",
     "counter",
     () => {
       const s = deps.storeStats();
-      return [[undefined, s.memory.evictions + (s.disk?.evictions ?? 0)]];
+      const out: [Record<string, string>, number][] = [[
+        { tier: "memory" },
+        s.memory.evictions,
+      ]];
+      if (s.disk) out.push([{ tier: "disk" }, s.disk.evictions]);
+      return out;
     },
+  );
+  metrics.collect(
+    "meridian_edge_cache_max_bytes",
+    "Byte cap of each cache tier",
+    "gauge",
+    () => {
+      const s = deps.storeStats();
+      const out: [Record<string, string>, number][] = [[
+        { tier: "memory" },
+        s.memory.maxBytes,
+      ]];
+      if (s.disk) out.push([{ tier: "disk" }, s.disk.maxBytes]);
+      return out;
+    },
+  );
+  metrics.collect(
+    "meridian_edge_origin_fetches_in_flight",
+    "Origin fetches in flight that other requests may join (request coalescing)",
+    "gauge",
+    () => [[undefined, deps.cache.inflightCount]],
+  );
+  metrics.collect(
+    "meridian_edge_collapsed_waiters",
+    "Requests waiting now on another request's origin fetch",
+    "gauge",
+    () => [[undefined, deps.cache.collapsedWaiters]],
   );
   metrics.collect(
     "meridian_edge_flv_viewers",
     "Live HTTP-FLV viewers by stream",
     "gauge",
     () => fanout.sessions().map((s) => [{ stream: s.path }, s.viewers]),
+  );
+  metrics.collect(
+    "meridian_edge_flv_upstreams",
+    "Live HTTP-FLV streams pulled from an origin (one upstream each, however many viewers)",
+    "gauge",
+    () => [[undefined, fanout.sessions().length]],
   );
   metrics.collect(
     "meridian_edge_flv_reconnects_total",
@@ -186,6 +209,9 @@ export function createEdgeApp(
   purgeBus.subscribe(async (m) => {
     if (m.sourceId === options.edgeId) return; // applied when received
     const n = await applyPurge(purgeTarget, m.request);
+    if (m.publishedAtMs !== undefined) {
+      deps.onPurgeApplied?.((Date.now() - m.publishedAtMs) / 1000);
+    }
     log.info("purge from bus", { from: m.sourceId, removed: n });
   });
 
@@ -240,7 +266,11 @@ export function createEdgeApp(
       return c.json({ error: adminError(e) }, 400);
     }
     const removed = await applyPurge(purgeTarget, request);
-    await purgeBus.publish({ request, sourceId: options.edgeId });
+    await purgeBus.publish({
+      request,
+      sourceId: options.edgeId,
+      publishedAtMs: Date.now(),
+    });
     log.info("purge", { removed, all: request.all });
     return c.json({ removed });
   });

@@ -34,15 +34,19 @@
 import type { EdgeConfig } from "../config/edge_schema.ts";
 import type { MeridianConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
 import {
+  createResumeApi,
+  type FastPath,
   http1Limits,
   httpDate,
+  openTlsServing,
+  readCaCertificates,
   serveHttp1,
   StartupCleanup,
 } from "../net/mod.ts";
-import { createResumeApi } from "../net/mod.ts";
 import type { SharedStore } from "../store/mod.ts";
 import { EdgeAccess } from "./access/edge_access.ts";
 import { InProcessPurgeBus, type PurgeBus } from "./admin/purge.ts";
@@ -58,6 +62,7 @@ import {
 } from "./registry/registrar.ts";
 import { StorePurgeBus } from "./registry/store_purge_bus.ts";
 import { prefetchAll } from "./admin/prefetch.ts";
+import { createEdgeObserver, EDGE_TIME_EVERY, EdgeMetrics } from "./metrics.ts";
 import { EdgeStats } from "./stats.ts";
 import { UpstreamClient } from "./upstream/client.ts";
 import { FlvFanout } from "./upstream/flv_fanout.ts";
@@ -94,6 +99,8 @@ export type { Origin, OriginSelector } from "./upstream/select.ts";
 export interface EdgeHandle {
   readonly hostname: string;
   readonly port: number;
+  /** The bound HTTPS port; undefined when `edge.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   /** Id on the purge bus and in `/healthz` (`edge@host:port`). */
   readonly id: string;
   readonly cache: EdgeCache;
@@ -134,6 +141,12 @@ export interface EdgeDeps {
    * @default DEFAULTS.limits
    */
   readonly limits?: MeridianConfig["limits"];
+  /**
+   * The top-level `tls` section: the HTTPS port's handshake deadline and certificate reload,
+   * and `caFile`, CAs trusted for `https://` origins besides the built-in roots.
+   * @default DEFAULTS.tls
+   */
+  readonly tls?: MeridianConfig["tls"];
 }
 
 /**
@@ -145,6 +158,7 @@ export interface EdgeDeps {
  * @throws {EdgeError} `EDGE_STORE` when the disk tier cannot be opened.
  * @throws {TokenError} When `auth.sessionSecret` is set but too short.
  * @throws {NetError} `NET_LISTEN` when the port cannot be bound (it names the address).
+ * @throws {TlsError} When a certificate, key or `tls.caFile` cannot be read or used.
  *
  * A start-up that fails closes what it had opened (health checks, the HTTP client, the stores,
  * the listener when the registry refuses) before the error goes up.
@@ -155,7 +169,11 @@ export async function startEdge(
 ): Promise<EdgeHandle> {
   const log = deps.log;
   const stats = new EdgeStats();
+  const edgeMetrics = new EdgeMetrics(deps.metrics);
   const origins = parseOrigins(config.origins);
+  const tls = deps.tls ?? DEFAULTS.tls;
+  // Origins over https:// are checked against the built-in roots plus tls.caFile.
+  const caCerts = await readCaCertificates(tls.caFile);
   // With the shared store the edge checks viewers of streams the origin marks as protected
   // (tokens, session credentials); without it such objects are never shared.
   const access = deps.store
@@ -168,7 +186,7 @@ export async function startEdge(
   // What is open so far, closed newest first if a later step fails (no half-started edge).
   const opened = new StartupCleanup();
   opened.add(() => access?.close());
-  const client = Deno.createHttpClient({});
+  const client = Deno.createHttpClient(caCerts.length ? { caCerts } : {});
   opened.add(() => client.close());
   const health = new HealthMonitor(origins, {
     ...config.upstream.healthCheck,
@@ -182,7 +200,10 @@ export async function startEdge(
       selector,
       health,
       client,
-      observe: (o, outcome, ms) => stats.originResult(o.id, outcome, ms),
+      observe: (o, outcome, ms, failure) => {
+        stats.originResult(o.id, outcome, ms);
+        edgeMetrics.originFetch(o.id, ms / 1000, failure);
+      },
     },
   );
 
@@ -238,6 +259,15 @@ export async function startEdge(
     crypto.randomUUID().slice(0, 8)
   }`;
   const httpLog = log.child("http");
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "edge",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
+  const observe = createEdgeObserver(edgeMetrics, accessLog);
   const app = createEdgeApp({ adminToken: config.adminToken, edgeId: id }, {
     cache,
     fanout,
@@ -251,6 +281,7 @@ export async function startEdge(
     resume: deps.store
       ? createResumeApi({ store: deps.store, log: log.child("resume") })
       : undefined,
+    onPurgeApplied: (s) => edgeMetrics.purgeApplied(s),
   });
 
   // Prefetches sent to the control port reach every edge through the shared feed.
@@ -275,10 +306,22 @@ export async function startEdge(
   const limits = deps.limits ?? DEFAULTS.limits;
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with edge.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http, the access log and the request-time metrics do not apply with edge.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
+  const fastPath: FastPath = (head, x) => {
+    const date = httpDate();
+    const hit = cache.hitBytes(head, date);
+    if (hit) {
+      x.label = "hit";
+      return hit;
+    }
+    x.label = "collapsed";
+    return cache.joinFill(head, date);
+  };
+  const timeEvery = accessLog ? 1 : EDGE_TIME_EVERY;
   const server: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
       "HTTP",
@@ -295,17 +338,47 @@ export async function startEdge(
             hostname: config.hostname,
             port: config.port,
             ...http1Limits(limits, deps.metrics, "edge_http"),
-            fastPath: (head) => {
-              const date = httpDate();
-              return cache.hitBytes(head, date) ?? cache.joinFill(head, date);
-            },
+            fastPath,
+            observe,
+            // An access log line wants every request's times; the histograms do with a sample.
+            timeEvery,
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
   opened.add(() => server.shutdown());
   const port = server.addr.port;
+  // HTTPS: the same fast path, handler and cache on its own port and guard, always on
+  // net/http1 (certificates by SNI, reloaded), whatever edge.httpServer says.
+  const serving = await opened.run(() =>
+    openTlsServing(config.tls, tls, "edge_https", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => serving?.certificates.close());
+  const https = serving
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(limits, deps.metrics, "edge_https"),
+          tls: serving,
+          fastPath,
+          observe,
+          timeEvery,
+          onError: (message, context) => httpLog.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
+  opened.add(() => https?.shutdown());
+  const httpsPort = https?.addr.port;
   log.info("edge listening", {
     http: `http://${config.hostname}:${port}`,
+    ...(httpsPort ? { https: `https://${config.hostname}:${httpsPort}` } : {}),
     origins: origins.map((o) => o.url),
   });
 
@@ -334,6 +407,7 @@ export async function startEdge(
   return {
     hostname: config.hostname,
     port,
+    httpsPort,
     id,
     cache,
     fanout,
@@ -349,9 +423,12 @@ export async function startEdge(
       await fanout.close();
       await health.close();
       await server.shutdown();
+      await https?.shutdown();
+      serving?.certificates.close();
       await cache.drain();
       await store.close();
       client.close();
+      await accessLog?.close();
     },
   };
 }

@@ -107,6 +107,8 @@ export class LiveFanout {
   #cancelTimer: (() => void) | undefined;
   readonly #viewers = new Map<LiveViewer, ViewerEntry>();
   #ended = false;
+  /** Bytes handed to viewers, by format (`/metrics`: egress by protocol). */
+  readonly bytesOut: Record<string, number> = {};
 
   constructor(options: LiveFanoutOptions) {
     this.#o = options;
@@ -132,6 +134,11 @@ export class LiveFanout {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Bytes of the cached GOP. */
+  get gopCacheBytes(): number {
+    return this.#cache.bytes;
   }
 
   get hasAudio(): boolean {
@@ -197,18 +204,25 @@ export class LiveFanout {
     this.#pending = [];
     const shared: Record<string, Uint8Array> = {};
     for (const [viewer, entry] of this.#viewers) {
-      let bytes: Uint8Array;
       if (entry.waitingKeyframe) {
         const k = pending.findIndex((p) =>
           p.tag.type === FlvTagType.Video && isVideoKeyframe(p.tag.data)
         );
         if (k < 0) continue;
         entry.waitingKeyframe = false;
-        bytes = this.#join(pending.slice(k), viewer.format);
-      } else {
-        bytes = shared[viewer.format] ??= this.#join(pending, viewer.format);
+        // From its first keyframe on: the packets' shared encodings, not a copy of its own.
+        if (!this.#writeEach(viewer, pending.slice(k))) {
+          this.#drop(viewer, "slow viewer: queue over its cap");
+        }
+        continue;
       }
-      if (bytes.byteLength > 0 && !viewer.write(bytes)) {
+      const bytes = shared[viewer.format] ??= this.#join(
+        pending,
+        viewer.format,
+      );
+      if (bytes.byteLength === 0) continue;
+      this.#count(viewer.format, bytes.byteLength);
+      if (!viewer.write(bytes)) {
         this.#drop(viewer, "slow viewer: queue over its cap");
       }
     }
@@ -223,6 +237,21 @@ export class LiveFanout {
       total += b.byteLength;
     }
     return concatBytes(parts, total);
+  }
+
+  /** Writes each packet's shared encoding; false when the viewer refused one (over its cap). */
+  #writeEach(viewer: LiveViewer, packets: readonly LivePacket[]): boolean {
+    for (const p of packets) {
+      const b = this.#encode(p, viewer.format);
+      if (b.byteLength === 0) continue;
+      this.#count(viewer.format, b.byteLength);
+      if (!viewer.write(b)) return false;
+    }
+    return true;
+  }
+
+  #count(format: string, bytes: number): void {
+    this.bytesOut[format] = (this.bytesOut[format] ?? 0) + bytes;
   }
 
   #drop(viewer: LiveViewer, reason: string): void {
@@ -253,12 +282,17 @@ export class LiveFanout {
     for (const p of [c.videoConfig, c.audioConfig]) {
       if (p) parts.push(enc.tag({ ...p.tag, timestampMs: ts }));
     }
-    for (const p of burst) parts.push(this.#encode(p, viewer.format));
     const total = parts.reduce((n, p) => n + p.byteLength, 0);
     this.#viewers.set(viewer, {
       waitingKeyframe: c.hasVideo && burst.length === 0,
     });
-    if (total > 0 && !viewer.write(concatBytes(parts, total))) {
+    // The viewer's own head (small), then the cached GOP as the packets' shared encodings:
+    // a joining viewer costs no copy of the burst (hundreds of KiB at a few Mbit/s).
+    if (total > 0) this.#count(viewer.format, total);
+    if (
+      (total > 0 && !viewer.write(concatBytes(parts, total))) ||
+      !this.#writeEach(viewer, burst)
+    ) {
       this.#drop(viewer, "slow viewer: start-up burst over its queue cap");
     }
   }

@@ -56,6 +56,11 @@ export class GopCache {
     this.#o = options;
   }
 
+  /** Tag bytes of the cached GOP (what a late joiner gets at once). */
+  get bytes(): number {
+    return this.#valid ? this.#bytes : 0;
+  }
+
   /** Takes one tag, in arrival order. */
   push(p: LivePacket): void {
     const d = p.tag.data;

@@ -18,3 +18,4 @@ export {
   type LiveViewer,
   type Schedule,
 } from "./fanout.ts";
+export { REBASE_GAP_MS, TimestampRebaser } from "./rebase.ts";

@@ -3,10 +3,21 @@
  *
  * Every line carries the component (`origin/rtmp`, `origin/http`, …) and the fields passed in.
  * Secrets never reach a sink: fields named like credentials and `token=`/`key=` query values are
- * redacted here, once, instead of trusting every call site.
+ * redacted here (`redact.ts`, shared with the access logs), once, instead of trusting every
+ * call site.
  *
  * @module
  */
+
+import { redactFields, redactQuery } from "./redact.ts";
+
+export {
+  isSecretField,
+  isSecretParam,
+  REDACTED,
+  redactFields,
+  redactQuery,
+} from "./redact.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LEVEL_RANK: Record<LogLevel, number> = {
@@ -34,28 +45,6 @@ export interface LoggerOptions {
   readonly format?: "json" | "pretty" | "auto";
   /** Where lines go. @default stderr */
   readonly write?: (line: string) => void;
-}
-
-const SECRET_FIELD = /token|key|secret|password|authorization|credential/i;
-const SECRET_QUERY = /([?&](?:token|key|secret|password|cred|sig)=)[^&\s"]*/gi;
-
-/** Redacts `token=`, `key=`… query values inside a string (URLs, stream names, tcUrls). */
-export function redactQuery(text: string): string {
-  return text.replace(SECRET_QUERY, "$1<redacted>");
-}
-
-function redactFields(
-  fields: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (SECRET_FIELD.test(k) && v !== undefined && typeof v !== "boolean") {
-      out[k] = "<redacted>";
-    } else if (typeof v === "string") out[k] = redactQuery(v);
-    else if (v instanceof Error) out[k] = redactQuery(describeError(v));
-    else out[k] = v;
-  }
-  return out;
 }
 
 /** `message (code) ← cause message`: the whole chain of an error on one line. */
@@ -110,7 +99,7 @@ export function createLogger(
       fields?: Record<string, unknown>,
     ) => {
       if (LEVEL_RANK[level] < min) return;
-      const safe = fields ? redactFields(fields) : {};
+      const safe = fields ? redactFields(fields, describeError) : {};
       const time = new Date().toISOString();
       if (pretty) {
         const extra = Object.entries(safe).map(([k, v]) =>

@@ -1,129 +1,78 @@
 /**
- * Prometheus text exposition (format 0.0.4) for counters and gauges, with labels.
+ * Prometheus metrics: counters, gauges and histograms in the text exposition format 0.0.4, one
+ * registry per role (its port's `/metrics`), the process's series shared by every role.
  *
- * Small on purpose: our metrics are a few dozen series, read by a scrape every few seconds, so a
- * map of label strings per metric is all the structure needed. Gauges can be computed at scrape
- * time (`collect`) so hot paths never touch them.
+ * ## Adding a series (for every module that has something to show)
+ *
+ * Take the `MetricsRegistry` your role hands you (`deps.metrics`) and register at start-up:
+ *
+ * ```ts ignore
+ * // A counter with labels: resolve each label set once and keep the handle (no string is
+ * // built per event), then bump it on the hot path.
+ * const clips = deps.metrics.counter(
+ *   "meridian_dvr_clip_jobs_total",            // meridian_{area}_{what}_{unit}; counters end _total
+ *   "DVR clip jobs finished, by outcome",
+ *   { labelNames: ["outcome"] },
+ * );
+ * const clipsOk = clips.labels("ok");
+ * clipsOk.inc();
+ *
+ * // A histogram: seconds or bytes, fixed buckets (LATENCY_BUCKETS_SECONDS by default).
+ * const cut = deps.metrics.histogram("meridian_dvr_clip_duration_seconds", "Time to cut a clip", {
+ *   buckets: [0.1, 0.5, 1, 5, 30],
+ * }).labels();
+ * cut.observe(seconds);
+ *
+ * // State you already hold (bytes on disk, jobs by state): computed at scrape time, so the
+ * // hot path never touches it.
+ * deps.metrics.collect("meridian_dvr_disk_free_ratio", "Free share of the DVR disk", "gauge",
+ *   () => [[undefined, free / size]]);
+ * ```
+ *
+ * Rules (https://prometheus.io/docs/practices/naming/): base units only (`_seconds`, `_bytes`,
+ * `_ratio` for 0..1), `_total` on counters, label values from a small known set. Never label by
+ * viewer, IP, token, URL or query: a label named `stream`, `app`, `edge` or `origin` is bounded
+ * per family (`metrics.labelLimits`; past the limit new values count as `other`, and
+ * `meridian_metrics_label_overflow_total{family}` says so), any other label set is cut at
+ * {@link MAX_SERIES_PER_FAMILY}. Drop a series of something gone with `family.remove(...)`.
+ * Registering a name twice with the same type and labels returns the same family (a restarted
+ * component keeps its counts); another type or label set throws {@link MetricsError} at start-up.
+ * Add the family to README.md's metrics table.
+ *
+ * Small on purpose: a scrape every few seconds renders a few hundred series, so rendering may
+ * allocate; the hot path gets plain objects with a number field (`CounterChild.inc` is one
+ * addition, `HistogramChild.observe` a scan of a dozen bounds).
  *
  * @module
  */
 
-type Labels = Readonly<Record<string, string | number>>;
-
-function labelKey(labels: Labels | undefined): string {
-  if (!labels) return "";
-  const parts = Object.entries(labels).map(([k, v]) =>
-    `${k}="${
-      String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(
-        /\n/g,
-        "\\n",
-      )
-    }"`
-  );
-  return parts.length ? `{${parts.join(",")}}` : "";
-}
-
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly type: "counter" | "gauge";
-  readonly values: Map<string, number>;
-  collect?: () => Iterable<[Labels | undefined, number]>;
-}
-
-/** A counter: only goes up. */
-export interface Counter {
-  inc(labels?: Labels, by?: number): void;
-}
-
-/** A gauge: set directly, or computed at scrape time. */
-export interface Gauge {
-  set(value: number, labels?: Labels): void;
-}
-
-/**
- * A set of metric families rendered together at `/metrics`.
- *
- * @example
- * ```ts
- * import { MetricsRegistry } from "./mod.ts";
- * const m = new MetricsRegistry();
- * m.counter("meridian_test_total", "Test events").inc({ kind: "a" });
- * if (!m.render().includes('meridian_test_total{kind="a"} 1')) throw new Error("missing");
- * ```
- */
-export class MetricsRegistry {
-  #families = new Map<string, Family>();
-
-  #family(name: string, help: string, type: "counter" | "gauge"): Family {
-    let f = this.#families.get(name);
-    if (!f) {
-      f = { name, help, type, values: new Map() };
-      this.#families.set(name, f);
-    }
-    return f;
-  }
-
-  counter(name: string, help: string): Counter {
-    const f = this.#family(name, help, "counter");
-    return {
-      inc(labels, by = 1) {
-        const k = labelKey(labels);
-        f.values.set(k, (f.values.get(k) ?? 0) + by);
-      },
-    };
-  }
-
-  gauge(name: string, help: string): Gauge {
-    const f = this.#family(name, help, "gauge");
-    return { set: (value, labels) => f.values.set(labelKey(labels), value) };
-  }
-
-  /** A gauge (or counter) whose samples are computed at scrape time. */
-  collect(
-    name: string,
-    help: string,
-    type: "counter" | "gauge",
-    fn: () => Iterable<[Labels | undefined, number]>,
-  ): void {
-    this.#family(name, help, type).collect = fn;
-  }
-
-  /**
-   * The sum of every sample of one family (all label sets, collected ones included), or
-   * `undefined` when no such family is registered: for a node's own rates (the node
-   * directory's DNS queries per second), without parsing the text format.
-   *
-   * @example
-   * ```ts
-   * import { MetricsRegistry } from "./mod.ts";
-   * const m = new MetricsRegistry();
-   * const c = m.counter("meridian_x_total", "X");
-   * c.inc({ a: "1" }, 2);
-   * c.inc({ a: "2" }, 3);
-   * if (m.sum("meridian_x_total") !== 5 || m.sum("nope") !== undefined) throw new Error();
-   * ```
-   */
-  sum(name: string): number | undefined {
-    const f = this.#families.get(name);
-    if (!f) return undefined;
-    let total = 0;
-    for (const v of f.values.values()) total += v;
-    if (f.collect) { for (const [, v] of f.collect()) total += v; }
-    return total;
-  }
-
-  render(): string {
-    const lines: string[] = [];
-    for (const f of this.#families.values()) {
-      lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
-      for (const [k, v] of f.values) lines.push(`${f.name}${k} ${v}`);
-      if (f.collect) {
-        for (const [l, v] of f.collect()) {
-          lines.push(`${f.name}${labelKey(l)} ${v}`);
-        }
-      }
-    }
-    return lines.join("\n") + "\n";
-  }
-}
+export {
+  type Counter,
+  CounterChild,
+  CounterFamily,
+  DEFAULT_LABEL_LIMITS,
+  type FamilyOptions,
+  type Gauge,
+  GaugeChild,
+  GaugeFamily,
+  type Histogram,
+  HistogramChild,
+  HistogramFamily,
+  type HistogramOptions,
+  type HistogramSnapshot,
+  type Labels,
+  LATENCY_BUCKETS_SECONDS,
+  MAX_SERIES_PER_FAMILY,
+  MetricsError,
+  MetricsErrorCode,
+  MetricsRegistry,
+  type MetricsRegistryOptions,
+  type MetricType,
+  OTHER_LABEL_VALUE,
+} from "./registry.ts";
+export { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
+export {
+  EVENT_LOOP_BUCKETS_SECONDS,
+  type ProcessMetrics,
+  startProcessMetrics,
+} from "./process.ts";

@@ -1,7 +1,8 @@
 /**
  * Networking below the roles: what every listener of every role shares: connection admission
  * (`conn_guard.ts`), opening listeners at start-up and closing them when a start-up fails
- * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), HTTP's conditional
+ * (`listen.ts`), the HTTP/1.1 server every HTTP port serves on (`http1/`), TLS for listeners
+ * and upstreams (`tls/`: certificates by SNI, reloaded from their files), HTTP's conditional
  * and range requests (`http/conditional.ts`), the admin gate, lockout and JSON replies.
  *
  * @module
@@ -54,11 +55,13 @@ export {
   textError,
 } from "./http/respond.ts";
 export {
+  accessRecordOf,
   closeDelimited,
   createLiveBody,
   type FastAnswer,
   type FastPath,
   type Http1ConnInfo,
+  Http1Exchange,
   type Http1Handler,
   http1Limits,
   type Http1Server,
@@ -73,6 +76,7 @@ export {
   type PulledBody,
   pulledBodyOf,
   pulledResponse,
+  requestField,
   type RequestHead,
   serveHttp1,
 } from "./http1/mod.ts";
@@ -85,3 +89,12 @@ export {
   RESUME_KEY_SECRET,
   type ResumeApiDeps,
 } from "./http/resume_api.ts";
+export {
+  dialUrl,
+  isTlsUrl,
+  openTlsServing,
+  readCaCertificates,
+  TlsError,
+  TlsErrorCode,
+  type TlsServing,
+} from "./tls/mod.ts";

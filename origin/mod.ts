@@ -15,6 +15,7 @@ import {
   DEFAULTS,
   type LimitsConfig,
   type OriginConfig,
+  type TlsConfig,
 } from "../config/mod.ts";
 import {
   importSessionKey,
@@ -22,10 +23,14 @@ import {
   type SessionKey,
 } from "../access/mod.ts";
 import type { MetricsRegistry } from "../metrics/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import {
+  accessRecordOf,
   createResumeApi,
   guardFromLimits,
   http1Limits,
+  openTlsServing,
+  readCaCertificates,
   registerConnGuard,
   serveHttp1,
   StartupCleanup,
@@ -33,11 +38,15 @@ import {
 import type { SharedStore } from "../store/mod.ts";
 import { AccessGate, createRtmpAccessControl } from "./auth/mod.ts";
 import { loadWebAssets } from "./http/assets.ts";
-import { createOriginHttpApp } from "./http/app.ts";
+import { createOriginHttpApp, type HlsTraffic } from "./http/app.ts";
+import { HlsSessions } from "./http/hls_sessions.ts";
+import { OriginStreamTotals, registerOriginMetrics } from "./metrics.ts";
 import { createStreamAdminRoutes } from "./http/stream_admin.ts";
 import { Hono } from "hono";
 import { HlsPackagers, HlsSequenceStore } from "./hls/mod.ts";
+import { type Archive, ArchivePolicies, openArchive } from "./archive/mod.ts";
 import type { Logger } from "./log.ts";
+import { createRelay, type RelayHandle } from "./relay/mod.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
 import { startSrtServer } from "./srt/mod.ts";
@@ -46,11 +55,13 @@ import {
   RtspSources,
   startRtspServer,
 } from "./rtsp/mod.ts";
+import type { RtmpAccessRecord } from "../log/access/mod.ts";
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   StreamAnnouncer,
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
+import { startTranscoding } from "./transcode/mod.ts";
 import {
   createVodAdminRoutes,
   LibraryWriter,
@@ -68,6 +79,10 @@ export { OriginError, OriginErrorCode } from "./errors.ts";
 
 /** Below the data directory: the HLS numbering of every stream (see HlsSequenceStore). */
 export const HLS_STATE_DIR = "hls";
+/** Below the data directory: the DVR's segments and indexes (unless `origin.dvr.dir` says). */
+export const DVR_DIR = "dvr";
+/** Below the data directory: the archive's state (programmes set, clip jobs, recordings). */
+export const ARCHIVE_STATE_DIR = "archive";
 
 /** A running origin. */
 export interface OriginHandle {
@@ -77,7 +92,13 @@ export interface OriginHandle {
   readonly srtPort: number | undefined;
   /** The RTSP port, when `origin.rtsp` is on and its listener started. */
   readonly rtspPort: number | undefined;
+  /** The bound RTMPS port; undefined when `origin.rtmps` has no certificate. */
+  readonly rtmpsPort: number | undefined;
+  /** The bound HTTPS port; undefined when `origin.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   readonly registry: StreamRegistry;
+  /** Relaying: pulls, pushes, this node's id in relay chains. */
+  readonly relay: RelayHandle;
   close(): Promise<void>;
 }
 
@@ -105,6 +126,11 @@ export interface OriginDeps {
    * per-address caps. @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig | undefined;
+  /**
+   * The top-level `tls` section: handshake deadline and certificate reload of the RTMPS and
+   * HTTPS ports. @default DEFAULTS.tls
+   */
+  readonly tls?: TlsConfig | undefined;
   /**
    * Clock of the virtual-live channels (epoch ms): paces their frames and places their daily
    * slots. Tests run it fast. @default Date.now
@@ -274,6 +300,15 @@ export async function startOrigin(
   const opened = new StartupCleanup();
   opened.add(() => access.close());
   const chunkSize = config.rtmp.outChunkSize;
+  const totals = new OriginStreamTotals();
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "origin",
+      metrics: deps.metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
   const hlsStateWriteErrors = deps.metrics.counter(
     "meridian_origin_hls_state_write_errors_total",
     "Failed writes of the persisted HLS numbering (dataDir/hls): a restart may then reuse sequence numbers",
@@ -287,8 +322,60 @@ export async function startOrigin(
       rtmp: { tag: (t) => encodeRtmpMediaTag(t, chunkSize) },
     },
     log: log.child("stream"),
+    onViewerDropped: (format) => totals.viewerDropped(format),
   });
-  const hls = config.hls.enabled
+  const unfollow = totals.follow(registry);
+  opened.add(unfollow);
+  // Before the archive: its clips of library files and its recordings are the library's.
+  const vod = config.vod.libraries.length > 0
+    ? new VodService(config.vod, {
+      log: log.child("vod"),
+      dataDir: deps.dataDir,
+    })
+    : undefined;
+  if (vod) {
+    registerVodMetrics(deps.metrics, vod);
+    opened.add(() => vod.close());
+  }
+
+  // The archive keeps the live segments: it needs the packagers even where HLS is not served.
+  const dvrDir = config.dvr.dir ||
+    (deps.dataDir === undefined ? undefined : `${deps.dataDir}/${DVR_DIR}`);
+  const recordDir = config.record.library || config.vod.libraries[0]?.path;
+  const archive: Archive | undefined = dvrDir !== undefined
+    ? await opened.run(() =>
+      openArchive(config, {
+        registry,
+        metrics: deps.metrics,
+        log: log.child("archive"),
+        dvrDir,
+        stateDir: deps.dataDir === undefined
+          ? undefined
+          : `${deps.dataDir}/${ARCHIVE_STATE_DIR}`,
+        library: recordDir === undefined ? undefined : {
+          dir: recordDir,
+          prefix: config.vod.libraries.find((l) => l.path === recordDir)
+            ?.prefix,
+        },
+        vod,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })
+    )
+    : undefined;
+  if (archive) opened.add(() => archive.close());
+  if (
+    archive && recordDir !== undefined &&
+    config.vod.libraries.every((l) => l.path !== recordDir)
+  ) {
+    log.warn(
+      "origin.record.library is not a VOD library: recordings are not served",
+      {
+        folder: recordDir,
+      },
+    );
+  }
+  const packagers = config.hls.enabled ||
+      (archive && new ArchivePolicies(config).anyDvr)
     ? new HlsPackagers({
       targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
       keyframeTolerance: config.hls.keyframeTolerance,
@@ -308,44 +395,68 @@ export async function startOrigin(
             onWriteError: () => hlsStateWriteErrors.inc(),
           })
         ),
+      observer: archive?.observer,
     })
     : undefined;
+  if (packagers) archive?.setPhases(packagers);
+  const hls = config.hls.enabled ? packagers : undefined;
   opened.add(async () => {
     registry.endAll();
-    await hls?.close();
+    await packagers?.close();
   });
 
-  deps.metrics.collect(
-    "meridian_origin_streams",
-    "Live streams on this origin",
-    "gauge",
-    () => [[undefined, registry.size]],
+  // Relaying (origin.relay): pulls on demand, pushes, the relay list; always present, since a
+  // node without upstreams is still an upstream for others.
+  const self: { originId?: string } = {};
+  // rtmps:// and https:// upstreams and push targets: the built-in roots plus tls.caFile.
+  const relayCaCerts = await opened.run(() =>
+    readCaCertificates((deps.tls ?? DEFAULTS.tls).caFile)
   );
-  deps.metrics.collect(
-    "meridian_origin_viewers",
-    "Viewers by stream",
-    "gauge",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.viewers]),
-  );
-  deps.metrics.collect(
-    "meridian_origin_ingest_bytes_total",
-    "Media bytes received by stream",
-    "counter",
-    () =>
-      registry.list().map((s) => [{ stream: `${s.app}/${s.name}` }, s.bytesIn]),
-  );
+  const relay = createRelay(config.relay, {
+    registry,
+    log: log.child("relay"),
+    metrics: deps.metrics,
+    maxStreams: config.maxStreams,
+    directory: deps.store?.streams,
+    ownOriginId: () => self.originId,
+    adminToken: config.adminToken,
+    caCerts: relayCaCerts,
+  });
+  opened.add(() => relay.close());
 
-  const vod = config.vod.libraries.length > 0
-    ? new VodService(config.vod, {
-      log: log.child("vod"),
-      dataDir: deps.dataDir,
-    })
+  // HLS viewers: clients that fetched a playlist within 3 target durations (a reload each).
+  const hlsTraffic: HlsTraffic | undefined = hls
+    ? {
+      bytesOut: 0,
+      sessions: new HlsSessions(
+        3 * Math.round(config.hls.targetDurationSeconds * 1000),
+      ),
+    }
     : undefined;
-  if (vod) {
-    registerVodMetrics(deps.metrics, vod);
-    opened.add(() => vod.close());
-  }
+  let rtmpConnects = () => 0;
+  registerOriginMetrics(deps.metrics, {
+    registry,
+    hls: hlsTraffic,
+    rtmpConnects: () => rtmpConnects(),
+  }, totals);
+
+  // Before the channels start publishing: a channel of a transcoded app gets its ladder too.
+  const transcoding = await opened.run(() =>
+    startTranscoding(config.transcode, {
+      registry,
+      hls,
+      metrics: deps.metrics,
+      log: log.child("transcode"),
+      dataDir: deps.dataDir,
+      vodFfmpegPath: config.vod.ffmpegPath,
+      maxQueueBytes: config.live.maxViewerQueueBytes,
+      protectedApp: (app) => access.sessionRequired(app),
+      libraries: config.vod.libraries,
+      segmentSeconds: config.vod.hlsSegmentSeconds,
+      adminToken: config.adminToken,
+    })
+  );
+  opened.add(() => transcoding.close());
 
   const channels = new VirtualLiveChannels(config.virtualLive, {
     registry,
@@ -396,51 +507,93 @@ export async function startOrigin(
       log: log.child("http"),
       access,
       vod,
+      archive: archive && { http: archive.http, routes: archive.routes },
       virtualLive: createVirtualLiveRoutes(channels, {
         adminToken: config.adminToken,
         log: log.child("admin"),
       }),
+      relay: { admit: (raw) => relay.relay.admit(raw), routes: relay.routes },
       resume: deps.store
         ? createResumeApi({ store: deps.store, log: log.child("resume") })
         : undefined,
       admin,
       sources,
+      hlsTraffic,
+      abr: transcoding.live,
+      extraRoutes: transcoding.routes,
     },
   );
 
   const limits = deps.limits ?? DEFAULTS.limits;
   const rtmpGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
   registerConnGuard(deps.metrics, "origin_rtmp", rtmpGuard);
+  const rtmpOptions = {
+    hostname: config.hostname,
+    port: config.rtmpPort,
+    outChunkSize: chunkSize,
+    handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+    maxViewerQueueBytes: config.live.maxViewerQueueBytes,
+    maxStreams: config.maxStreams,
+  };
+  const rtmpDeps = {
+    registry,
+    log: log.child("rtmp"),
+    access: createRtmpAccessControl(access),
+    guard: rtmpGuard,
+    vod,
+    relay: relay.relay,
+    onSessionEnd: accessLog
+      ? (r: RtmpAccessRecord) => accessLog.rtmp(r)
+      : undefined,
+  };
   const rtmp = await opened.listen(
     "RTMP",
     config.hostname,
     config.rtmpPort,
-    () =>
-      startRtmpServer(
-        {
-          hostname: config.hostname,
-          port: config.rtmpPort,
-          outChunkSize: chunkSize,
-          handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
-          maxViewerQueueBytes: config.live.maxViewerQueueBytes,
-          maxStreams: config.maxStreams,
-        },
-        {
-          registry,
-          log: log.child("rtmp"),
-          access: createRtmpAccessControl(access),
-          guard: rtmpGuard,
-          vod,
-        },
-      ),
+    () => startRtmpServer(rtmpOptions, rtmpDeps),
   );
   opened.add(() => rtmp.close());
+  // RTMPS: the same server inside TLS, on its own port and guard (`origin.rtmps`).
+  const tls = deps.tls ?? DEFAULTS.tls;
+  const rtmpsServing = await opened.run(() =>
+    openTlsServing(config.rtmps, tls, "origin_rtmps", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => rtmpsServing?.certificates.close());
+  const rtmpsGuard = guardFromLimits(limits.rtmp, limits.trustedNetworks);
+  if (rtmpsServing) {
+    registerConnGuard(deps.metrics, "origin_rtmps", rtmpsGuard);
+  }
+  const rtmps = rtmpsServing
+    ? await opened.listen(
+      "RTMPS",
+      config.hostname,
+      config.rtmps.port,
+      () =>
+        startRtmpServer(
+          { ...rtmpOptions, port: config.rtmps.port, tls: rtmpsServing },
+          { ...rtmpDeps, log: log.child("rtmps"), guard: rtmpsGuard },
+        ),
+    )
+    : undefined;
+  opened.add(() => rtmps?.close());
+  rtmpConnects = () => rtmp.connects + (rtmps?.connects ?? 0);
   deps.metrics.collect(
     "meridian_origin_rtmp_refused_total",
     "RTMP publishes and plays refused, by action and reason (max_streams: origin.maxStreams reached; denied: access control; bad_name, busy, not_found, one_per_connection)",
     "counter",
     function* () {
-      for (const [action, reason, n] of rtmp.refusals()) {
+      const sums = new Map<string, number>();
+      for (const server of rtmps ? [rtmp, rtmps] : [rtmp]) {
+        for (const [action, reason, n] of server.refusals()) {
+          const k = `${action} ${reason}`;
+          sums.set(k, (sums.get(k) ?? 0) + n);
+        }
+      }
+      for (const [k, n] of sums) {
+        const [action, reason] = k.split(" ") as [string, string];
         yield [{ action, reason }, n];
       }
     },
@@ -494,9 +647,10 @@ export async function startOrigin(
   const httpLog = log.child("http");
   if (config.httpServer === "deno") {
     // Deno.serve has no accept hook and no head deadline of its own to set.
-    log.warn("limits.http does not apply with origin.httpServer: deno", {
-      maxConnections: limits.http.maxConnections,
-    });
+    log.warn(
+      "limits.http and the HTTP access log do not apply with origin.httpServer: deno",
+      { maxConnections: limits.http.maxConnections },
+    );
   }
   const http: { readonly addr: Deno.NetAddr; shutdown(): Promise<void> } =
     await opened.listen(
@@ -514,14 +668,52 @@ export async function startOrigin(
             hostname: config.hostname,
             port: config.httpPort,
             ...http1Limits(limits, deps.metrics, "origin_http"),
+            ...(accessLog
+              ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+              : {}),
             onError: (message, context) => httpLog.debug(message, context),
           }, (req, info) => app.fetch(req, info)),
     );
   const httpPort = http.addr.port;
+  opened.add(() => http.shutdown());
+  // HTTPS: the same routes on their own port and guard (`origin.tls`).
+  const httpsServing = await opened.run(() =>
+    openTlsServing(config.tls, tls, "origin_https", {
+      log: log.child("tls"),
+      metrics: deps.metrics,
+    })
+  );
+  opened.add(() => httpsServing?.certificates.close());
+  const https = httpsServing
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(limits, deps.metrics, "origin_https"),
+          tls: httpsServing,
+          ...(accessLog
+            ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+            : {}),
+          onError: (message, context) => httpLog.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
   log.info("origin listening", {
     rtmp: `rtmp://${config.hostname}:${rtmp.port}`,
     http: `http://${config.hostname}:${httpPort}`,
+    ...(rtmps ? { rtmps: `rtmps://${config.hostname}:${rtmps.port}` } : {}),
+    ...(https
+      ? { https: `https://${config.hostname}:${https.addr.port}` }
+      : {}),
   });
+
+  self.originId = urlAuthority(config.hostname, httpPort);
+  relay.relay.start();
+  relay.forwarder.start();
 
   const announcer = deps.store
     ? announceStreams(
@@ -539,19 +731,31 @@ export async function startOrigin(
     httpPort,
     srtPort: srt?.port,
     rtspPort: rtsp?.port,
+    rtmpsPort: rtmps?.port,
+    httpsPort: https?.addr.port,
     registry,
+    relay,
     async close() {
       await announcer?.close();
+      await relay.close();
       channels.stop();
       await sources?.close();
       await srt?.close();
       await rtsp?.close();
+      await transcoding.close();
       registry.endAll();
-      await hls?.close();
+      await packagers?.close();
+      await archive?.close();
       await rtmp.close();
+      await rtmps?.close();
       await http.shutdown();
+      await https?.shutdown();
+      rtmpsServing?.certificates.close();
+      httpsServing?.certificates.close();
       await vod?.close();
       await access.close();
+      unfollow();
+      await accessLog?.close();
     },
   };
 }

@@ -24,7 +24,7 @@ export const NODE_TTL_INTERVALS = 3;
  * it is. Families a process does not have (its roles do not register them) are left out.
  */
 export const NODE_RATES: Readonly<Record<string, string>> = {
-  dnsQueriesPerSecond: "meridian_dns_responses_total",
+  dnsQueriesPerSecond: "meridian_dns_queries_total",
   originHttpRequestsPerSecond: "meridian_origin_http_requests_total",
   edgeRequestsPerSecond: "meridian_edge_requests_total",
 };
@@ -37,8 +37,8 @@ export interface NodeAnnouncerOptions {
   readonly roles: readonly string[];
   /** Where each port is reached (`origin.http` → `http://127.0.0.1:8090`). */
   readonly endpoints: Readonly<Record<string, string>>;
-  /** The process's metrics, read for {@link NODE_RATES}. */
-  readonly metrics?: MetricsRegistry;
+  /** The process's metrics, read for {@link NODE_RATES}: sums over every role's registry. */
+  readonly metrics?: Pick<MetricsRegistry, "sum">;
   /** @default NODE_ANNOUNCE_INTERVAL_MS */
   readonly intervalMs?: number;
   /** Unix ms. @default Date.now */

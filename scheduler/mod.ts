@@ -20,13 +20,20 @@
 import type { SchedulerConfig } from "../config/scheduler_schema.ts";
 import { type GeoLookup, openGeoDatabase } from "../geo/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
+import { openAccessLog } from "../log/access/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
-import { RCODE_NAMES } from "./dns/constants.ts";
-import { ConfigError, DEFAULTS, type LimitsConfig } from "../config/mod.ts";
 import {
+  ConfigError,
+  DEFAULTS,
+  type LimitsConfig,
+  type TlsConfig,
+} from "../config/mod.ts";
+import {
+  accessRecordOf,
   type ConnGuard,
   http1Limits,
   openListener,
+  openTlsServing,
   registerConnGuard,
   serveHttp1,
   StartupCleanup,
@@ -54,8 +61,14 @@ import {
   libcUdpAvailable,
   startReusePortUdpServer,
 } from "./server/udp_reuseport.ts";
+import { registerSchedulerMetrics } from "./metrics.ts";
 import { DnsStats } from "./stats.ts";
-import { type DnsWorkers, startDnsWorkers, workerChaosId } from "./workers.ts";
+import {
+  dnsSampleEvery,
+  type DnsWorkers,
+  startDnsWorkers,
+  workerChaosId,
+} from "./workers.ts";
 import { Authority } from "./zone.ts";
 
 export {
@@ -101,12 +114,16 @@ export interface SchedulerDeps {
    * deadlines of the HTTP port (`limits.http`). @default DEFAULTS.limits
    */
   readonly limits?: LimitsConfig;
+  /** The top-level `tls` section (the HTTPS port's). @default DEFAULTS.tls */
+  readonly tls?: TlsConfig;
 }
 
 /** A running scheduler. */
 export interface SchedulerHandle {
   readonly dnsPort: number;
   readonly httpPort: number;
+  /** The bound HTTPS port; undefined when `scheduler.tls` has no certificate. */
+  readonly httpsPort: number | undefined;
   readonly handler: DnsHandler;
   readonly health: HealthMonitor;
   readonly edges: EdgeSource;
@@ -263,6 +280,15 @@ export async function startScheduler(
     : monitor;
   const stats = new DnsStats();
   const workerCount = config.dns.workers - 1;
+  const accessLog = await opened.run(() =>
+    openAccessLog(config.accessLog, {
+      role: "scheduler",
+      metrics,
+      log: log.child("access-log"),
+    })
+  );
+  opened.add(() => accessLog?.close());
+  const sampleEvery = dnsSampleEvery(config.accessLog);
   const handler = new DnsHandler({
     authority,
     geo,
@@ -281,6 +307,9 @@ export async function startScheduler(
       }
       : config,
     stats,
+    ...(accessLog && sampleEvery !== undefined
+      ? { sample: { every: sampleEvery, record: (r) => accessLog.dns(r) } }
+      : {}),
   });
   const rateLimiter = new ResponseRateLimiter(config.dns.rateLimit);
 
@@ -326,48 +355,19 @@ export async function startScheduler(
         stats,
         log: log.child("dns-workers"),
         trustedNetworks,
+        ...(accessLog
+          ? {
+            accessLine: (l: string) => accessLog.line(l),
+            accessDropped: (n: number) => accessLog.countDropped(n),
+          }
+          : {}),
       })
     )
     : undefined;
   if (workers) opened.add(() => workers.close());
 
   registerConnGuard(metrics, "scheduler_dns_tcp", guard);
-  metrics.collect(
-    "meridian_dns_responses_total",
-    "DNS responses by rcode",
-    "counter",
-    function* () {
-      for (const [k, v] of stats.byRcode) {
-        yield [{
-          rcode: RCODE_NAMES[k] ?? String(k),
-        }, v];
-      }
-    },
-  );
-  metrics.collect(
-    "meridian_dns_ecs_queries_total",
-    "DNS queries carrying EDNS Client Subnet",
-    "counter",
-    () => [[undefined, stats.ecsQueries]],
-  );
-  metrics.collect(
-    "meridian_dns_rrl_total",
-    "Responses limited by RRL",
-    "counter",
-    () => [
-      [{ action: "drop" }, stats.rrlDropped],
-      [{ action: "slip" }, stats.rrlSlipped],
-    ],
-  );
-  metrics.collect(
-    "meridian_scheduler_edge_up",
-    "Edge health (1 up, 0 down)",
-    "gauge",
-    () =>
-      edges.list().map((
-        s,
-      ) => [{ edge: s.edge.id }, health.isUp(s.edge.id) ? 1 : 0]),
-  );
+  registerSchedulerMetrics(metrics, { stats, edges, health, monitor });
 
   const app = createSchedulerApp({
     handler,
@@ -393,31 +393,68 @@ export async function startScheduler(
           metrics,
           "scheduler_http",
         ),
+        ...(accessLog
+          ? { observe: (x) => accessLog.http(accessRecordOf(x)) }
+          : {}),
         onError: (message, context) => log.debug(message, context),
       }, (req, info) => app.fetch(req, info)),
   );
+  opened.add(() => http.shutdown());
   const httpPort = (http.addr as Deno.NetAddr).port;
+  // HTTPS: the 302 scheduler for viewers on HTTPS pages (`scheduler.tls`).
+  const serving = await opened.run(() =>
+    openTlsServing(config.tls, deps.tls ?? DEFAULTS.tls, "scheduler_https", {
+      log: log.child("tls"),
+      metrics,
+    })
+  );
+  opened.add(() => serving?.certificates.close());
+  const https = serving
+    ? await opened.listen(
+      "HTTPS",
+      config.hostname,
+      config.tls.port,
+      () =>
+        serveHttp1({
+          hostname: config.hostname,
+          port: config.tls.port,
+          ...http1Limits(
+            deps.limits ?? DEFAULTS.limits,
+            metrics,
+            "scheduler_https",
+          ),
+          tls: serving,
+          onError: (message, context) => log.debug(message, context),
+        }, (req, info) => app.fetch(req, info)),
+    )
+    : undefined;
+  const httpsPort = https?.addr.port;
   log.info("scheduler listening", {
     dns: `${config.hostname}:${dns.udp.port}`,
     dnsThreads: config.dns.workers,
     http: `http://${config.hostname}:${httpPort}`,
+    ...(httpsPort ? { https: `https://${config.hostname}:${httpsPort}` } : {}),
   });
 
   return {
     dnsPort: dns.udp.port,
     httpPort,
+    httpsPort,
     handler,
     health: monitor,
     edges,
     stats,
     async close() {
       await http.shutdown();
+      await https?.shutdown();
+      serving?.certificates.close();
       await workers?.close();
       await dns.udp.close();
       await dns.tcp.close();
       await monitor.close();
       await owned?.close();
       closeGeo();
+      await accessLog?.close();
     },
   };
 }

@@ -25,6 +25,7 @@
  * @module
  */
 
+import type { SchedulerAccessLogConfig } from "../config/access_log_schema.ts";
 import type { SchedulerConfig } from "../config/scheduler_schema.ts";
 import type { Logger } from "../log/mod.ts";
 import {
@@ -40,8 +41,29 @@ import { SchedulerError, SchedulerErrorCode } from "./errors.ts";
 
 /** How often the main thread looks for edge/health changes to send to workers. */
 export const SNAPSHOT_POLL_MS = 100;
-/** How often workers send their counters. */
+/** How often workers send their counters (and sampled access log lines). */
 export const STATS_PUSH_MS = 1000;
+/** Access log lines a worker holds between two pushes; more are dropped (and counted). */
+export const MAX_WORKER_ACCESS_LINES = 10_000;
+
+/**
+ * Every how many DNS queries one is written to the access log; `undefined` when none is (the
+ * log is off or the rate is 0).
+ *
+ * @example
+ * ```ts
+ * import { dnsSampleEvery } from "./workers.ts";
+ * const on = { enabled: true, format: "json", destination: "stdout" } as const;
+ * if (dnsSampleEvery({ ...on, dnsSampleRate: 0.01 }) !== 100) throw new Error("rate");
+ * if (dnsSampleEvery({ ...on, dnsSampleRate: 0 }) !== undefined) throw new Error("off");
+ * ```
+ */
+export function dnsSampleEvery(
+  config: SchedulerAccessLogConfig,
+): number | undefined {
+  if (!config.enabled || !(config.dnsSampleRate > 0)) return undefined;
+  return Math.max(1, Math.round(1 / config.dnsSampleRate));
+}
 
 /** What a worker answers from: the main thread's edges and health at one moment. */
 export interface EdgeSnapshot {
@@ -64,6 +86,12 @@ export interface StatsDelta {
   readonly scopes: readonly [number, number][];
   readonly rrlDropped: number;
   readonly rrlSlipped: number;
+  /** Non-zero cells of {@link DnsStats.queries}: `[index, count]`. */
+  readonly queries: readonly [number, number][];
+  /** {@link DnsStats.latencyCounts}, whole (a dozen numbers). */
+  readonly latencyCounts: readonly number[];
+  readonly latencySum: number;
+  readonly byEdge: readonly [string, number][];
 }
 
 /** Main thread → worker. */
@@ -85,6 +113,12 @@ export type FromWorker =
   | { readonly kind: "ready" }
   | { readonly kind: "failed"; readonly error: string }
   | { readonly kind: "stats"; readonly delta: StatsDelta }
+  | {
+    /** Sampled DNS queries, formatted; `dropped` did not fit the batch. */
+    readonly kind: "access";
+    readonly lines: readonly string[];
+    readonly dropped: number;
+  }
   | {
     readonly kind: "log";
     readonly level: "debug" | "info" | "warn" | "error";
@@ -192,16 +226,20 @@ export function statsDelta(
     ][],
     rrlDropped: stats.rrlDropped,
     rrlSlipped: stats.rrlSlipped,
+    queries: sparse(stats.queries),
+    latencyCounts: [...stats.latencyCounts],
+    latencySum: stats.latencySum,
+    byEdge: [...stats.byEdge].map(([id, c]) => [id, c.count]),
   };
   const p = previous.value;
   previous.value = now;
   if (!p) return now;
-  const minus = (
-    a: readonly [number, number][],
-    b: readonly [number, number][],
+  const minus = <K>(
+    a: readonly [K, number][],
+    b: readonly [K, number][],
   ) => {
     const old = new Map(b);
-    return a.map(([k, v]) => [k, v - (old.get(k) ?? 0)] as [number, number])
+    return a.map(([k, v]) => [k, v - (old.get(k) ?? 0)] as [K, number])
       .filter(([, v]) => v !== 0);
   };
   return {
@@ -213,7 +251,19 @@ export function statsDelta(
     scopes: minus(now.scopes, p.scopes),
     rrlDropped: now.rrlDropped - p.rrlDropped,
     rrlSlipped: now.rrlSlipped - p.rrlSlipped,
+    queries: minus(now.queries, p.queries),
+    latencyCounts: now.latencyCounts.map((v, i) =>
+      v - (p.latencyCounts[i] ?? 0)
+    ),
+    latencySum: now.latencySum - p.latencySum,
+    byEdge: minus(now.byEdge, p.byEdge),
   };
+}
+
+function sparse(a: Float64Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < a.length; i++) if (a[i]) out.push([i, a[i]!]);
+  return out;
 }
 
 /** Adds a worker's counters to the main thread's stats. */
@@ -230,6 +280,14 @@ export function addStats(stats: DnsStats, d: StatsDelta): void {
   }
   stats.rrlDropped += d.rrlDropped;
   stats.rrlSlipped += d.rrlSlipped;
+  for (const [i, v] of d.queries) {
+    stats.queries[i] = (stats.queries[i] ?? 0) + v;
+  }
+  d.latencyCounts.forEach((v, i) => {
+    if (i < stats.latencyCounts.length) stats.latencyCounts[i]! += v;
+  });
+  stats.latencySum += d.latencySum;
+  for (const [id, v] of d.byEdge) stats.edgeCounter(id).count += v;
 }
 
 /** Running DNS workers. */
@@ -255,6 +313,10 @@ export async function startDnsWorkers(
     readonly stats: DnsStats;
     readonly log: Logger;
     readonly trustedNetworks: readonly string[];
+    /** Where the workers' sampled access log lines go (the main thread's access log). */
+    readonly accessLine?: (line: string) => void;
+    /** Where lines a worker had to drop are counted. */
+    readonly accessDropped?: (lines: number) => void;
   },
 ): Promise<DnsWorkers> {
   let version = 1;
@@ -292,6 +354,10 @@ export async function startDnsWorkers(
           break;
         case "stats":
           addStats(deps.stats, m.delta);
+          break;
+        case "access":
+          for (const l of m.lines) deps.accessLine?.(l);
+          if (m.dropped > 0) deps.accessDropped?.(m.dropped);
           break;
         case "log":
           log[m.level](m.msg, m.fields);

@@ -10,6 +10,7 @@
 
 import { openGeoDatabase } from "../geo/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { formatDns } from "../log/access/mod.ts";
 import { DnsHandler } from "./answer/handler.ts";
 import { NetworkDirectory, openNetworks } from "./networks.ts";
 import { ResponseRateLimiter } from "./server/rate_limit.ts";
@@ -22,7 +23,9 @@ import type { QueryHandler, UdpServer } from "./server/udp.ts";
 import { startReusePortUdpServer } from "./server/udp_reuseport.ts";
 import { DnsStats } from "./stats.ts";
 import {
+  dnsSampleEvery,
   type FromWorker,
+  MAX_WORKER_ACCESS_LINES,
   SnapshotView,
   STATS_PUSH_MS,
   type StatsDelta,
@@ -57,6 +60,16 @@ let statsTimer: ReturnType<typeof setInterval> | undefined;
 let stats: DnsStats | undefined;
 const previous: { value?: StatsDelta } = {};
 let starting: Promise<void> | undefined;
+/** Sampled access log lines since the last push. */
+let accessLines: string[] = [];
+let accessDropped = 0;
+
+function pushAccess(): void {
+  if (accessLines.length === 0 && accessDropped === 0) return;
+  post({ kind: "access", lines: accessLines, dropped: accessDropped });
+  accessLines = [];
+  accessDropped = 0;
+}
 
 async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
   const { config, index, port } = m;
@@ -81,6 +94,8 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
   view = new SnapshotView(m.snapshot);
   stats = new DnsStats();
   const chaos = config.dns.chaos;
+  const every = dnsSampleEvery(config.accessLog);
+  const format = config.accessLog.format;
   const handler = new DnsHandler({
     authority: Authority.fromConfig(config, { networks }),
     geo,
@@ -94,6 +109,15 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
       },
     },
     stats,
+    ...(every === undefined ? {} : {
+      sample: {
+        every,
+        record: (r) => {
+          if (accessLines.length >= MAX_WORKER_ACCESS_LINES) accessDropped++;
+          else accessLines.push(formatDns(r, format, "scheduler"));
+        },
+      },
+    }),
   });
   handler.warm(config.dns.warmupQueries);
   const handle: QueryHandler = (q, c, cls) => handler.handleQuery(q, c, cls);
@@ -111,6 +135,7 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
   });
   statsTimer = setInterval(() => {
     post({ kind: "stats", delta: statsDelta(stats!, previous) });
+    pushAccess();
   }, STATS_PUSH_MS);
 }
 
@@ -121,6 +146,7 @@ async function stop(): Promise<void> {
   await tcp?.close();
   closeGeo();
   if (stats) post({ kind: "stats", delta: statsDelta(stats, previous) });
+  pushAccess();
   post({ kind: "closed" });
   self.close();
 }

@@ -66,6 +66,8 @@ export type FeedEvent =
      * applied; absent when sent by the control role.
      */
     readonly sourceId?: string;
+    /** When it was published (epoch ms), so receivers can show the purge lag. */
+    readonly publishedAtMs?: number;
   }
   | {
     /** An edge joined the registry (`store.edges`): readers refresh at once. */

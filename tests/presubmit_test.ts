@@ -83,14 +83,88 @@ Deno.test("presubmit: shared floors import no role", async () => {
   assert.deepEqual(bad, []);
 });
 
-Deno.test("presubmit: every deploy/examples/*.yaml loads", async () => {
-  let n = 0;
-  for await (const e of Deno.readDir(new URL("deploy/examples/", ROOT))) {
-    if (!e.name.endsWith(".yaml")) continue;
-    await loadConfig(new URL(`deploy/examples/${e.name}`, ROOT).pathname, {});
-    n++;
+Deno.test("presubmit: every deploy/examples/**/*.yaml loads", async () => {
+  const loaded: string[] = [];
+  for await (const p of walk(new URL("deploy/examples/", ROOT))) {
+    if (!p.endsWith(".yaml")) continue;
+    await loadConfig(new URL(`deploy/examples/${p}`, ROOT).pathname, {});
+    loaded.push(p);
   }
-  assert.ok(n >= 1);
+  // The scenarios the README's Production section refers to, nested folders included.
+  for (
+    const want of ["all_in_one.yaml", "one_box.yaml", "regions/edge_eu.yaml"]
+  ) {
+    assert.ok(loaded.includes(want), `${want} in ${loaded.join(", ")}`);
+  }
+});
+
+Deno.test("presubmit: deploy/examples/regions is one deployment (one store, edges on the origin, schedulers alike)", async () => {
+  const dir = "deploy/examples/regions";
+  const load = async (name: string) =>
+    (await loadConfig(new URL(`${dir}/${name}`, ROOT).pathname, {})).config;
+  const origin = await load("origin.yaml");
+  const edges = await Promise.all(
+    ["edge_eu.yaml", "edge_us.yaml", "edge_ap.yaml"].map(load),
+  );
+  const schedulers = await Promise.all(
+    ["scheduler_1.yaml", "scheduler_2.yaml"].map(load),
+  );
+  const all = [origin, ...edges, ...schedulers];
+  // One Redis for every node, over TLS (the nodes talk across the public internet).
+  assert.deepEqual(new Set(all.map((c) => c.store.url)).size, 1);
+  assert.match(origin.store.url, /^rediss:\/\//);
+  // Edges pull from the origin's HTTPS port, trusting the internal CA; each has its own place.
+  for (const e of edges) {
+    assert.deepEqual(e.edge.origins.map((o) => new URL(o.url).port), [
+      String(origin.origin.tls.port),
+    ]);
+    assert.ok(e.tls.caFile !== "");
+    assert.ok(e.edge.tls.certFile !== "" && e.edge.tls.port === 443);
+  }
+  assert.equal(new Set(edges.map((e) => e.edge.registry.id)).size, 3);
+  assert.equal(new Set(edges.map((e) => e.edge.registry.region)).size, 3);
+  // Both schedulers: the same zone, read from the shared registry; each NS has its glue.
+  const [a, b] = schedulers.map((c) => c.scheduler);
+  assert.deepEqual(a!.zones, b!.zones);
+  assert.equal(a!.registry.source, "store");
+  const zone = a!.zones[0]!;
+  for (const ns of zone.ns) {
+    const label = ns.slice(0, -(zone.name.length + 1));
+    assert.ok(
+      zone.records.some((r) => r.name === label && r.type === "A"),
+      `glue for ${ns}`,
+    );
+  }
+});
+
+Deno.test("presubmit: every deploy/systemd unit runs known roles with memory limits, descriptors and only CAP_NET_BIND_SERVICE", async () => {
+  const roles = new Set(["origin", "edge", "scheduler", "control"]);
+  let units = 0;
+  for await (const e of Deno.readDir(new URL("deploy/systemd/", ROOT))) {
+    if (!e.name.endsWith(".service")) continue;
+    units++;
+    const text = await Deno.readTextFile(
+      new URL(`deploy/systemd/${e.name}`, ROOT),
+    );
+    const key = (k: string) =>
+      text.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1]?.trim();
+    const exec = key("ExecStart") ?? "";
+    assert.match(exec, / main\.ts /, e.name);
+    for (const r of exec.match(/--roles (\S+)/)?.[1]?.split(",") ?? []) {
+      assert.ok(roles.has(r), `${e.name}: role ${r}`);
+    }
+    for (const k of ["MemoryHigh", "MemoryMax", "LimitNOFILE"]) {
+      assert.ok(key(k), `${e.name}: ${k}`);
+    }
+    assert.equal(key("AmbientCapabilities"), "CAP_NET_BIND_SERVICE", e.name);
+    assert.equal(key("CapabilityBoundingSet"), "CAP_NET_BIND_SERVICE", e.name);
+    assert.equal(key("NoNewPrivileges"), "true", e.name);
+    assert.equal(key("ProtectSystem"), "strict", e.name);
+    // V8 writes machine code; TLS listeners read /proc/net/tcp (net/tls/proc_sockets.ts).
+    assert.equal(key("MemoryDenyWriteExecute"), undefined, e.name);
+    assert.equal(key("ProcSubset"), undefined, e.name);
+  }
+  assert.ok(units >= 5, `${units} units`);
 });
 
 /** Relative imports of every source file (tests and benches excluded), as tree paths. */

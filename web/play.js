@@ -522,6 +522,33 @@
     const list = $("programme-list");
     list.textContent = "";
     const name = (f) => String(f || "").split("/").pop();
+    // A virtual-live channel's guide (what plays now, next, and today's slots), then, when its
+    // app keeps a DVR, the archive's programmes (the origin answers both, merged).
+    if (p.now) {
+      list.append(programmeItem(
+        i18n.fragment("player.programmeNow", {
+          title: name(p.now.file),
+          start: i18n.time(p.now.startedAt),
+          end: i18n.time(p.now.endsAt),
+        }),
+        true,
+      ));
+    }
+    if (p.next) {
+      list.append(programmeItem(i18n.fragment("player.programmeNext", {
+        title: name(p.next.file),
+        start: i18n.time(p.next.startsAt),
+      })));
+    }
+    for (const s of p.schedule || []) {
+      list.append(programmeItem(
+        i18n.fragment("player.programmeSlot", {
+          title: name(s.file),
+          start: i18n.time(s.startsAt),
+        }),
+        s.state === "playing",
+      ));
+    }
     if (Array.isArray(p.programs)) {
       // An archive's list: programmes with their start and end, each playable from its start.
       for (const x of p.programs) {
@@ -542,33 +569,6 @@
           protocol = protocol === "flv" ? (hlsJs ? "hls" : "native") : protocol;
           load();
         }));
-      }
-    } else {
-      // A virtual-live channel's guide: what plays now, next, and today's slots.
-      if (p.now) {
-        list.append(programmeItem(
-          i18n.fragment("player.programmeNow", {
-            title: name(p.now.file),
-            start: i18n.time(p.now.startedAt),
-            end: i18n.time(p.now.endsAt),
-          }),
-          true,
-        ));
-      }
-      if (p.next) {
-        list.append(programmeItem(i18n.fragment("player.programmeNext", {
-          title: name(p.next.file),
-          start: i18n.time(p.next.startsAt),
-        })));
-      }
-      for (const s of p.schedule || []) {
-        list.append(programmeItem(
-          i18n.fragment("player.programmeSlot", {
-            title: name(s.file),
-            start: i18n.time(s.startsAt),
-          }),
-          s.state === "playing",
-        ));
       }
     }
     $("programmes-note").textContent = i18n.t("player.programmesNote");

@@ -142,6 +142,42 @@ export function avccToAnnexB(data: Uint8Array, lengthSize: number): Uint8Array {
   return joinAnnexB(splitAvccNalus(data, lengthSize));
 }
 
+/**
+ * Splits an Annex B byte stream (MPEG-TS video) into NALUs at its start codes
+ * (`00 00 01` or `00 00 00 01`, H.264 §B.1.1); trailing zero bytes of a NALU are dropped.
+ *
+ * @param data Annex B bytes (an access unit).
+ * @returns Views into `data`; bytes before the first start code are not a NALU and are skipped.
+ *
+ * @example
+ * ```ts
+ * import { splitAnnexB } from "./nalu.ts";
+ * import assert from "node:assert/strict";
+ * const nalus = splitAnnexB(new Uint8Array([0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x65, 0x88, 0]));
+ * assert.deepEqual(nalus, [new Uint8Array([0x09, 0xf0]), new Uint8Array([0x65, 0x88])]);
+ * ```
+ */
+export function splitAnnexB(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = -1;
+  const n = data.byteLength;
+  for (let i = 0; i + 2 < n; i++) {
+    // A start code: 0x000001 (a zero before it belongs to the code, not the NALU).
+    if (data[i] !== 0 || data[i + 1] !== 0 || data[i + 2] !== 1) continue;
+    if (start >= 0) push(start, i);
+    start = i + 3;
+    i += 2;
+  }
+  if (start >= 0) push(start, n);
+  return out;
+
+  function push(from: number, to: number): void {
+    let end = to;
+    while (end > from && data[end - 1] === 0) end--;
+    if (end > from) out.push(data.subarray(from, end));
+  }
+}
+
 /** SPS and PPS to repeat in front of IDR pictures. */
 export interface ParameterSets {
   readonly sps: readonly Uint8Array[];

@@ -231,3 +231,38 @@ function skipScalingList(r: RbspBitReader, size: number): void {
     last = next === 0 ? last : next;
   }
 }
+
+/**
+ * The ids a parameter set declares (H.264 §7.3.2.1.1, §7.3.2.2): an SPS's
+ * `seq_parameter_set_id`; a PPS's `pic_parameter_set_id` and the SPS it refers to. Two streams
+ * whose ids differ can share one decoder configuration (a frame-exact clip splices re-encoded
+ * frames, with parameter sets of their own, between copied ones).
+ *
+ * @param nalu An SPS (type 7) or PPS (type 8) NALU with its header byte.
+ * @throws {H264FormatError} `H264_BAD_SPS` for another type or too few bits.
+ *
+ * @example
+ * ```ts
+ * import { parameterSetIds } from "./sps.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parameterSetIds(new Uint8Array([0x67, 0x64, 0x00, 0x28, 0xac])), { sps: 0 });
+ * assert.deepEqual(parameterSetIds(new Uint8Array([0x68, 0x58])), { pps: 1, sps: 0 }); // ue(v) 010, then 1
+ * ```
+ */
+export function parameterSetIds(
+  nalu: Uint8Array,
+): { readonly sps: number; readonly pps?: number } {
+  const type = (nalu[0] ?? 0) & 0x1f;
+  if (type === 7 && nalu.byteLength >= 5) {
+    return { sps: new RbspBitReader(nalu.subarray(4)).ue() };
+  }
+  if (type === 8 && nalu.byteLength >= 2) {
+    const r = new RbspBitReader(nalu.subarray(1));
+    const pps = r.ue();
+    return { pps, sps: r.ue() };
+  }
+  throw new H264FormatError(
+    H264ErrorCode.BadSps,
+    `Cannot read parameter set ids: expected an SPS or PPS NALU, got type ${type} of ${nalu.byteLength} bytes`,
+  );
+}

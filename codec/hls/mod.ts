@@ -1,7 +1,8 @@
 /**
  * HLS media playlists (RFC 8216): rendering for the origin's live packager, parsing for
- * tests and the edge. Written in-house: two small functions over text, where the npm m3u8
- * libraries are parser-centric and would add a dependency to the playlist hot path.
+ * tests and the edge; master playlists for adaptive-bitrate sets (origin/transcode). Written
+ * in-house: small functions over text, where the npm m3u8 libraries are parser-centric and
+ * would add a dependency to the playlist hot path.
  *
  * @example
  * ```ts
@@ -19,3 +20,4 @@
 
 export * from "./errors.ts";
 export * from "./playlist.ts";
+export * from "./master.ts";

@@ -74,6 +74,11 @@ export interface MediaPlaylist {
   readonly segments: readonly PlaylistSegment[];
   /** EXT-X-ENDLIST: no more segments will be added (§4.3.3.4). */
   readonly ended: boolean;
+  /**
+   * EXT-X-PLAYLIST-TYPE (§4.3.3.5): `EVENT` (segments are only appended: a time-shift range still
+   * open), `VOD` (the playlist never changes); absent for a live sliding window.
+   */
+  readonly playlistType?: "EVENT" | "VOD" | undefined;
 }
 
 /** A parsed media playlist: every field is known. */
@@ -110,7 +115,11 @@ function check(ok: boolean, message: string): void {
  * ].join("\n"));
  * ```
  */
-export function renderMediaPlaylist(playlist: MediaPlaylist): string {
+export function renderMediaPlaylist(
+  playlist: MediaPlaylist,
+  segmentText: (segment: PlaylistSegment, i: number) => string =
+    renderSegmentLines,
+): string {
   check(
     Number.isInteger(playlist.mediaSequence) && playlist.mediaSequence >= 0,
     `Cannot render playlist: media sequence must be a non-negative integer, got ${playlist.mediaSequence}`,
@@ -143,27 +152,49 @@ export function renderMediaPlaylist(playlist: MediaPlaylist): string {
     `#EXT-X-MEDIA-SEQUENCE:${playlist.mediaSequence}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${playlist.discontinuitySequence}`,
   ];
-  for (const s of playlist.segments) {
-    if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
-    // NaN is "not known", as parseMediaPlaylist gives it: no tag, as for undefined.
-    if (
-      s.programDateTimeMs !== undefined && !Number.isNaN(s.programDateTimeMs)
-    ) {
-      check(
-        Math.abs(s.programDateTimeMs) <= MAX_DATE_MS,
-        `Cannot render playlist: program date-time must be a date (epoch ms within ±${MAX_DATE_MS}), got ${s.programDateTimeMs} for ${s.uri}`,
-      );
-      // §4.3.2.6: ISO/IEC 8601:2004 date/time with time zone; we write UTC with ms.
-      lines.push(
-        `#EXT-X-PROGRAM-DATE-TIME:${
-          new Date(s.programDateTimeMs).toISOString()
-        }`,
-      );
-    }
-    lines.push(`#EXTINF:${s.durationSeconds.toFixed(EXTINF_DECIMALS)},`, s.uri);
+  if (playlist.playlistType !== undefined) {
+    lines.push(`#EXT-X-PLAYLIST-TYPE:${playlist.playlistType}`);
   }
+  playlist.segments.forEach((s, i) => {
+    if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
+    lines.push(segmentText(s, i));
+  });
   if (playlist.ended) lines.push("#EXT-X-ENDLIST");
   return lines.join("\n") + "\n";
+}
+
+/**
+ * One segment's lines as {@link renderMediaPlaylist} writes them (EXT-X-PROGRAM-DATE-TIME if
+ * known, EXTINF, URI; not the EXT-X-DISCONTINUITY before them), without a final newline.
+ * A caller that renders long playlists of the same segments again and again (time-shift)
+ * keeps these and passes them back as `segmentText`.
+ *
+ * @example
+ * ```ts
+ * import { renderSegmentLines } from "./playlist.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   renderSegmentLines({ uri: "a.ts", durationSeconds: 2, programDateTimeMs: 0 }),
+ *   "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z\n#EXTINF:2.000,\na.ts",
+ * );
+ * ```
+ */
+export function renderSegmentLines(s: PlaylistSegment): string {
+  const extinf = `#EXTINF:${
+    s.durationSeconds.toFixed(EXTINF_DECIMALS)
+  },\n${s.uri}`;
+  // NaN is "not known", as parseMediaPlaylist gives it: no tag, as for undefined.
+  if (s.programDateTimeMs === undefined || Number.isNaN(s.programDateTimeMs)) {
+    return extinf;
+  }
+  check(
+    Math.abs(s.programDateTimeMs) <= MAX_DATE_MS,
+    `Cannot render playlist: program date-time must be a date (epoch ms within ±${MAX_DATE_MS}), got ${s.programDateTimeMs} for ${s.uri}`,
+  );
+  // §4.3.2.6: ISO/IEC 8601:2004 date/time with time zone; we write UTC with ms.
+  return `#EXT-X-PROGRAM-DATE-TIME:${
+    new Date(s.programDateTimeMs).toISOString()
+  }\n${extinf}`;
 }
 
 function parseInteger(tag: string, value: string): number {
@@ -211,6 +242,7 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
   let mediaSequence = 0;
   let discontinuitySequence = 0;
   let ended = false;
+  let playlistType: "EVENT" | "VOD" | undefined;
   const segments: Required<PlaylistSegment>[] = [];
   let pending: { duration?: number; pdt?: number; discontinuity: boolean } = {
     discontinuity: false,
@@ -255,6 +287,17 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
         break;
       case "#EXT-X-ENDLIST":
         ended = true;
+        break;
+      case "#EXT-X-PLAYLIST-TYPE":
+        if (value !== "EVENT" && value !== "VOD") {
+          throw new PlaylistFormatError(
+            PlaylistErrorCode.BadTag,
+            `Cannot parse playlist: EXT-X-PLAYLIST-TYPE must be EVENT or VOD, got "${
+              value.slice(0, 20)
+            }"`,
+          );
+        }
+        playlistType = value;
         break;
       case "#EXT-X-PROGRAM-DATE-TIME": {
         const ms = Date.parse(value);
@@ -310,5 +353,6 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
     discontinuitySequence,
     segments,
     ended,
+    ...(playlistType === undefined ? {} : { playlistType }),
   };
 }

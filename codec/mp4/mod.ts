@@ -1,6 +1,7 @@
 /**
- * MP4 / ISO BMFF: reading `moov` and `moof` into a sample index, and writing a progressive MP4
- * for a range of samples (the VOD seek path).
+ * MP4 / ISO BMFF: reading `moov` and `moof` into a sample index, writing a progressive MP4
+ * for a range of samples (the VOD seek path, clips, a finished recording), and writing a
+ * fragmented MP4 from live FLV tags (recordings while they are made).
  *
  * Why our own rather than mp4box.js: the seek path rebuilds the sample tables of a time range
  * and writes a new `moov` in front of the file's own bytes (nginx's mp4 module does the same in
@@ -17,3 +18,6 @@ export * from "./box.ts";
 export * from "./movie.ts";
 export * from "./fragments.ts";
 export * from "./write.ts";
+export * from "./sample_entry.ts";
+export * from "./fragment_write.ts";
+export * from "./flv_fragmenter.ts";

@@ -20,6 +20,7 @@
 
 import type { SampleTable, TrackIndex } from "../samples/types.ts";
 import { mdatHeader } from "./box.ts";
+import { sampleEntryOf } from "./sample_entry.ts";
 
 /** Gaps between chosen samples up to this size stay in `mdat` rather than split a range. */
 export const MAX_MDAT_GAP_BYTES = 256 * 1024;
@@ -164,6 +165,60 @@ export function planMp4(
   // Chunk offsets were written relative to the mdat payload: shift them by the head's size.
   for (const patch of patches) patch(head.length);
   return { head, ranges, size: head.length + payload };
+}
+
+/**
+ * The head of an MP4 whose media is already in place: a file that holds `payloadBytes` of
+ * samples from offset `headBytes` on (written there first, the room before it left empty), and
+ * gets `ftyp`, `moov` (offsets pointing into that payload), a `free` box filling the room and a
+ * 64-bit `mdat` header covering the payload, written at offset 0. This is how a clip of the DVR
+ * is made without copying its frames a second time.
+ *
+ * @param parts Samples whose `offset`s are offsets in that file (at or past `headBytes`).
+ * @returns Exactly `headBytes` bytes, or `undefined` when the `moov` does not fit the room.
+ *
+ * @example
+ * ```ts ignore
+ * const head = planMp4InPlace([{ track, first: 0, end: track.samples.count }], { startMs: 0 }, { headBytes: 1 << 20, payloadBytes });
+ * // write head at offset 0 of the file whose payload starts at 1 MiB
+ * ```
+ */
+export function planMp4InPlace(
+  parts: readonly Mp4TrackRange[],
+  options: Mp4PlanOptions,
+  layout: { readonly headBytes: number; readonly payloadBytes: number },
+): Uint8Array | undefined {
+  const { headBytes, payloadBytes } = layout;
+  const wide = headBytes + payloadBytes > 0xffff_ffff;
+  const patches: ((shift: number) => void)[] = [];
+  // Offsets relative to the mdat payload (which begins at headBytes), shifted below.
+  const moov = buildMoov(
+    parts,
+    options,
+    (off) => off - headBytes,
+    wide,
+    patches,
+  );
+  const mdatHead = 16;
+  const room = headBytes - FTYP.length - moov.size - mdatHead;
+  if (room < 8) return undefined;
+  const head = new Uint8Array(headBytes);
+  const v = new DataView(head.buffer);
+  head.set(FTYP, 0);
+  serialize(moov, head, v, FTYP.length);
+  for (const patch of patches) patch(headBytes);
+  let o = FTYP.length + moov.size;
+  // `free` (ISO/IEC 14496-12 §8.1.2): room whose bytes nothing reads.
+  v.setUint32(o, room);
+  head.set(ascii("free"), o + 4);
+  o += room;
+  // A 64-bit mdat whatever its size (§4.2: size 1, then largesize).
+  v.setUint32(o, 1);
+  head.set(ascii("mdat"), o + 4);
+  const total = payloadBytes + mdatHead;
+  v.setUint32(o + 8, Math.floor(total / 0x1_0000_0000));
+  v.setUint32(o + 12, total >>> 0);
+  return head;
 }
 
 /**
@@ -669,74 +724,6 @@ function tables(
     },
   };
   out.push(table);
-  return out;
-}
-
-/** The track's own sample entry (an MP4 source), or one made from its codec record. */
-function sampleEntryOf(t: TrackIndex): Part {
-  if (t.sampleEntry) return t.sampleEntry;
-  if (t.kind === "video") {
-    const type = t.codec === "hevc" ? "hvc1" : "avc1";
-    const cfg = t.codec === "hevc" ? "hvcC" : "avcC";
-    return box(
-      type,
-      new Uint8Array(6),
-      be16(1), // data_reference_index
-      new Uint8Array(16),
-      be16(t.width ?? 0),
-      be16(t.height ?? 0),
-      be32([0x0048_0000, 0x0048_0000, 0]),
-      be16(1), // frame_count
-      new Uint8Array(32), // compressorname
-      be16(0x0018),
-      be16(0xffff),
-      box(cfg, t.config ?? new Uint8Array(0)),
-    );
-  }
-  const objectType = t.codec === "mp3" ? 0x6b : 0x40;
-  const specific = t.config ? descriptor(0x05, t.config) : new Uint8Array(0);
-  const decoderConfig = descriptor(
-    0x04,
-    new Uint8Array([objectType, 0x15, 0, 0, 0]),
-    new Uint8Array(8),
-    specific,
-  );
-  const es = descriptor(
-    0x03,
-    be16(1),
-    new Uint8Array([0]),
-    decoderConfig,
-    descriptor(0x06, new Uint8Array([0x02])),
-  );
-  return box(
-    "mp4a",
-    new Uint8Array(6),
-    be16(1),
-    new Uint8Array(8),
-    be16(t.channels ?? 2),
-    be16(16),
-    be16(0),
-    be16(0),
-    be32([((t.sampleRate ?? 44100) & 0xffff) * 0x10000]),
-    fullBox("esds", 0, 0, es),
-  );
-}
-
-/** An MPEG-4 descriptor (ISO/IEC 14496-1 §8.3.3) with a 4-byte length. */
-function descriptor(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.byteLength;
-  const out = new Uint8Array(5 + len);
-  out[0] = tag;
-  out[1] = 0x80 | ((len >> 21) & 0x7f);
-  out[2] = 0x80 | ((len >> 14) & 0x7f);
-  out[3] = 0x80 | ((len >> 7) & 0x7f);
-  out[4] = len & 0x7f;
-  let o = 5;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
   return out;
 }
 

@@ -88,11 +88,17 @@ export class TsDemuxer {
    * Parses a buffer of whole packets.
    *
    * @param bytes A multiple of 188 bytes.
+   * @param options `packets: false` leaves the per-packet list empty (a reader that wants
+   *   only the PES packets: a segment is thousands of packets).
    * @returns Packets, tables, PES packets and continuity errors.
    * @throws {TsFormatError} `TS_BAD_SYNC` for a bad length or sync byte, `TS_BAD_PSI` for a
    * bad section or CRC, `TS_BAD_PES` for a bad PES header.
    */
-  demux(bytes: Uint8Array): TsDemuxResult {
+  demux(
+    bytes: Uint8Array,
+    options: { readonly packets?: boolean } = {},
+  ): TsDemuxResult {
+    const keepPackets = options.packets ?? true;
     if (bytes.byteLength % TS_PACKET_BYTES !== 0) {
       throw new TsFormatError(
         TsErrorCode.BadSync,
@@ -169,14 +175,16 @@ export class TsDemuxer {
         }
         o += 1 + afLength;
       }
-      packets.push({
-        pid,
-        payloadUnitStart,
-        continuityCounter: cc,
-        hasPayload,
-        randomAccess,
-        pcrTicks,
-      });
+      if (keepPackets) {
+        packets.push({
+          pid,
+          payloadUnitStart,
+          continuityCounter: cc,
+          hasPayload,
+          randomAccess,
+          pcrTicks,
+        });
+      }
       // §2.4.3.3: continuity_counter increments with each packet carrying payload.
       if (hasPayload && pid !== TsPid.Null) {
         const last = this.#lastCc.get(pid);

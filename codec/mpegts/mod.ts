@@ -34,3 +34,5 @@ export * from "./demuxer.ts";
 export * from "./stream_demuxer.ts";
 export * from "./es_reader.ts";
 export * from "./live_writer.ts";
+export * from "./samples.ts";
+export * from "./cut.ts";

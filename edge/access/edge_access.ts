@@ -27,7 +27,7 @@ import {
   TOKEN_TEXT,
 } from "../../access/mod.ts";
 import type { Logger } from "../../log/mod.ts";
-import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { CounterChild, MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
 import { ACCESS_MARKER_HEADER, AccessMark } from "./marker.ts";
 
@@ -114,6 +114,7 @@ export class EdgeAccess {
   readonly #sessions: SessionCache;
   readonly #revocations: RevocationWatch;
   readonly #refusals: ReturnType<MetricsRegistry["counter"]> | undefined;
+  readonly #spends: CounterChild | undefined;
 
   constructor(deps: EdgeAccessDeps) {
     this.#store = deps.store;
@@ -136,6 +137,10 @@ export class EdgeAccess {
       "meridian_edge_access_refusals_total",
       "Requests for protected streams the edge refused, by protocol and reason",
     );
+    this.#spends = deps.metrics?.counter(
+      "meridian_edge_token_spends_total",
+      "Token uses spent here (a viewer joining a protected live stream with ?token=)",
+    ).labels();
   }
 
   /**
@@ -233,6 +238,7 @@ export class EdgeAccess {
         ),
       );
     }
+    this.#spends?.inc();
     return { ok: true, subject: token };
   }
 

@@ -18,6 +18,8 @@ export interface PurgeMessage {
   readonly request: PurgeRequest;
   /** Id of the edge that received the admin call (it already applied it). */
   readonly sourceId: string;
+  /** When it was published (epoch ms); receivers observe the purge lag from it. */
+  readonly publishedAtMs?: number;
 }
 
 /** Spreads purges between edges. */

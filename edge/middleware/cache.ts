@@ -326,6 +326,8 @@ export class EdgeCache {
   readonly #access: EdgeAccess | undefined;
   readonly #keyed: (url: URL) => KeyedRequest;
   readonly #inflight = new Map<string, Fill>();
+  /** Requests waiting on another request's fill head (`/metrics`). */
+  #waiting = 0;
   readonly #background = new Set<Promise<unknown>>();
   /** Primary key → Vary field names of its last stored response. */
   readonly #vary = new Map<string, readonly string[]>();
@@ -365,6 +367,11 @@ export class EdgeCache {
   /** Fills in flight (for tests and `/healthz`). */
   get inflightCount(): number {
     return this.#inflight.size;
+  }
+
+  /** Requests waiting now on another request's origin fetch (request coalescing). */
+  get collapsedWaiters(): number {
+    return this.#waiting;
   }
 
   /**
@@ -477,6 +484,7 @@ export class EdgeCache {
     date: string,
   ): Promise<Uint8Array[] | AsyncIterable<Uint8Array> | undefined> {
     let head: FillHead;
+    this.#waiting++;
     try {
       head = await timeout(
         fill.head,
@@ -511,6 +519,8 @@ export class EdgeCache {
       ];
       if (!keepAlive) fields.push(["connection", "close"]);
       return [encodeResponseHead(isTimeout ? 504 : 502, fields), text];
+    } finally {
+      this.#waiting--;
     }
     const size = head.contentLength;
     if (
@@ -719,6 +729,7 @@ export class EdgeCache {
     const collapsed = fill !== undefined;
     fill ??= this.#startFill(url, primary, req, stale, true);
     let head: FillHead;
+    if (collapsed) this.#waiting++;
     try {
       head = collapsed
         ? await timeout(
@@ -751,6 +762,8 @@ export class EdgeCache {
           isTimeout ? "timeout" : "upstream-error"
         }${collapsed ? "; collapsed" : ""}`,
       );
+    } finally {
+      if (collapsed) this.#waiting--;
     }
 
     if (

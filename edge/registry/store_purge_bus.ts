@@ -69,6 +69,7 @@ export class StorePurgeBus implements PurgeBus {
       streams,
       all,
       sourceId: message.sourceId,
+      publishedAtMs: message.publishedAtMs ?? Date.now(),
     });
   }
 
@@ -86,6 +87,9 @@ export class StorePurgeBus implements PurgeBus {
           all: e.all,
         },
         sourceId: e.sourceId ?? CONTROL_SOURCE_ID,
+        ...(e.publishedAtMs === undefined
+          ? {}
+          : { publishedAtMs: e.publishedAtMs }),
       };
       Promise.resolve().then(() => handler(message)).catch((err) =>
         this.#log?.error("purge from the shared feed failed", {

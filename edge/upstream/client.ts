@@ -63,11 +63,15 @@ export interface UpstreamResponse {
   abort(): void;
 }
 
-/** Called once per attempt, for metrics. */
+/**
+ * Called once per attempt, for metrics: `failure` says why an `error` attempt got no usable
+ * answer (no answer in time, no connection, a connection cut, a status that is not HTTP's).
+ */
 export type UpstreamObserver = (
   origin: Origin,
   outcome: "ok" | "error" | "5xx",
   latencyMs: number,
+  failure?: "timeout" | "connect" | "broken" | "status",
 ) => void;
 
 /** Options of {@link UpstreamClient}. */
@@ -183,7 +187,7 @@ export class UpstreamClient {
         // relayed (a Response refuses it) and is a broken answer to this URL: a 502, like a
         // broken connection.
         ac.abort();
-        this.#deps.observe?.(origin, "error", latency);
+        this.#deps.observe?.(origin, "error", latency, "status");
         health.reportSuspect(origin.id, `status ${response.status}`);
         throw new UpstreamError(
           EdgeErrorCode.UpstreamStatus,
@@ -214,7 +218,13 @@ export class UpstreamClient {
     } catch (cause) {
       if (cause instanceof UpstreamError) throw cause; // judged above
       const latency = this.#now() - requestTimeMs;
-      this.#deps.observe?.(origin, "error", latency);
+      const refused = !timedOut && isConnectFailure(cause);
+      this.#deps.observe?.(
+        origin,
+        "error",
+        latency,
+        timedOut ? "timeout" : refused ? "connect" : "broken",
+      );
       if (timedOut) {
         // Slow on this URL, maybe only this one: check the origin rather than count it.
         health.reportSuspect(origin.id, `no answer within ${timeoutMs} ms`);
@@ -227,7 +237,6 @@ export class UpstreamClient {
           { cause },
         );
       }
-      const refused = isConnectFailure(cause);
       if (refused) {
         // No connection at all is certain, whatever the URL: mark the origin down at once.
         health.reportFailure(origin.id, "connect error", true);

@@ -17,10 +17,6 @@ import {
   encodeFlvHeader,
   encodeFlvTag,
   FlvReader,
-  type FlvTag,
-  FlvTagType,
-  isAudioSequenceHeader,
-  isVideoSequenceHeader,
 } from "../../codec/flv/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import {
@@ -41,6 +37,7 @@ import {
   type LiveEncoder,
   LiveFanout,
   type LiveViewer,
+  TimestampRebaser,
 } from "../../live/mod.ts";
 
 /** The edge serves one format: FLV, each tag encoded once for every viewer. */
@@ -85,8 +82,6 @@ export interface FlvSessionSummary {
   readonly connected: boolean;
 }
 
-/** Gap inserted between the last tag before an origin switch and the first one after. */
-const REBASE_GAP_MS = 40;
 /** Pause between reconnect attempts once every origin was tried. */
 const RECONNECT_BACKOFF_MS = 200;
 
@@ -114,10 +109,8 @@ class LiveFlvSession {
   #current: UpstreamResponse | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
-  // Timestamp rebasing across origin switches.
-  #offset = 0;
-  #lastOut = 0;
-  #rebase = false;
+  /** Timestamps kept increasing across origin switches (live/rebase.ts, shared with relays). */
+  readonly #rebaser = new TimestampRebaser();
   readonly done: Promise<void>;
 
   constructor(
@@ -197,6 +190,8 @@ class LiveFlvSession {
     let first = true;
     let exclude = new Set<string>();
     let lostAt = 0;
+    /** The first connect's 404s: redundant origins may not all have the stream. */
+    let notFound: UpstreamResponse | undefined;
     while (!this.#closed) {
       let up: UpstreamResponse | undefined;
       try {
@@ -206,6 +201,15 @@ class LiveFlvSession {
           retryOn5xx: true,
         });
       } catch (e) {
+        if (first && notFound) {
+          // Every origin was asked: none has it (the others failed or were not there).
+          this.#resolveReady({
+            ok: false,
+            status: 404,
+            message: `origin ${notFound.origin.url} answered 404`,
+          });
+          return;
+        }
         if (first) {
           // The viewer gets a 502: say why here, once.
           this.#deps.log.warn("live upstream failed", {
@@ -220,6 +224,13 @@ class LiveFlvSession {
       if (up && up.response.status !== 200) {
         const status = up.response.status;
         await up.response.body?.cancel().catch(() => {});
+        if (first && status === 404) {
+          // A publisher may push to one origin of several (origin redundancy, a backup that
+          // only a forward feeds): ask the others before the viewer gets a 404.
+          notFound = up;
+          exclude.add(up.origin.id);
+          continue;
+        }
         if (first) {
           if (status >= 500) {
             this.#deps.log.warn("live upstream failed", {
@@ -277,7 +288,7 @@ class LiveFlvSession {
       // Either way try the others first: a clean end on one origin may be its restart.
       exclude.add(up.origin.id);
       lostAt = Date.now();
-      this.#rebase = true;
+      this.#rebaser.cut();
       this.hub.breakGop();
     }
   }
@@ -309,7 +320,7 @@ class LiveFlvSession {
             headerSeen = true;
             this.hub.setMedia(flv.header.hasAudio, flv.header.hasVideo);
           }
-          this.hub.pushTag(this.#retime(tag));
+          this.hub.pushTag(this.#rebaser.retime(tag));
         }
       }
     } catch (e) {
@@ -324,22 +335,6 @@ class LiveFlvSession {
     } finally {
       reader.cancel().catch(() => {});
     }
-  }
-
-  /** Keeps timestamps increasing across an origin switch (a jump is fine, going back is not). */
-  #retime(tag: FlvTag): FlvTag {
-    const d = tag.data;
-    const isConfig = tag.type === FlvTagType.Script ||
-      (tag.type === FlvTagType.Video && isVideoSequenceHeader(d)) ||
-      (tag.type === FlvTagType.Audio && isAudioSequenceHeader(d));
-    if (this.#rebase) {
-      if (isConfig) return { ...tag, timestampMs: this.#lastOut };
-      this.#offset = this.#lastOut + REBASE_GAP_MS - tag.timestampMs;
-      this.#rebase = false;
-    }
-    const ts = Math.max(0, tag.timestampMs + this.#offset);
-    if (ts > this.#lastOut) this.#lastOut = ts;
-    return this.#offset === 0 ? tag : { ...tag, timestampMs: ts };
   }
 
   summary(): FlvSessionSummary {

@@ -63,6 +63,7 @@ export class FailureLockout {
   readonly #options: LockoutOptions;
   readonly #clock: () => number;
   readonly #clients = new Map<string, ClientState>();
+  #lockouts = 0;
 
   /** @param clock Unix ms; tests pass a manual clock. */
   constructor(options: LockoutOptions, clock: () => number = Date.now) {
@@ -123,6 +124,7 @@ export class FailureLockout {
       s.failures = 0;
       s.windowStartMs = now;
       s.lockedUntilMs = now + this.#options.lockSeconds * 1000;
+      this.#lockouts++;
       return true;
     }
     return false;
@@ -131,5 +133,10 @@ export class FailureLockout {
   /** Clients currently tracked (for metrics). */
   get size(): number {
     return this.#clients.size;
+  }
+
+  /** Times a client was locked out (for metrics). */
+  get lockouts(): number {
+    return this.#lockouts;
   }
 }

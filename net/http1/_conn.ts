@@ -68,6 +68,14 @@ export class Http1Conn {
     undefined;
   /** The watch's buffer, made on the first watch (one watch at a time: reused). */
   watchBuf: Uint8Array | undefined = undefined;
+  /** Bytes written on this connection (the access log's `bytes` is a difference of two). */
+  sent = 0;
+  /** Set when a request is observed: the next write records {@link firstWriteAt}. */
+  timeFirstWrite = false;
+  /** `performance.now()` of the current response's first write (when observed). */
+  firstWriteAt = 0;
+  /** The current response could not be completed (a write failed, a body broke). */
+  cut = false;
 
   constructor(conn: Deno.Conn, server: ServerState) {
     this.conn = conn;
@@ -91,9 +99,15 @@ export class Http1Conn {
   async writeAll(b: Uint8Array): Promise<void> {
     this.phase = "write";
     this.since = this.server.now;
+    if (this.timeFirstWrite) {
+      this.timeFirstWrite = false;
+      this.firstWriteAt = performance.now();
+    }
     let off = 0;
     while (off < b.length) {
-      off += await this.conn.write(off === 0 ? b : b.subarray(off));
+      const n = await this.conn.write(off === 0 ? b : b.subarray(off));
+      off += n;
+      this.sent += n;
       this.since = this.server.now;
     }
   }

@@ -37,11 +37,83 @@ export type FastAnswer = readonly Uint8Array[] | AsyncIterable<Uint8Array>;
 /**
  * Answers a request without a body from prebuilt bytes, or returns `undefined` to let the
  * handler answer it. It may answer later (a promise): resolving to `undefined` still hands the
- * request to the handler.
+ * request to the handler. It may name what it answered in `exchange.label` (the edge: `hit`,
+ * `collapsed`) for the server's observer.
  */
 export type FastPath = (
   head: RequestHead,
+  exchange: Http1Exchange,
 ) => FastAnswer | Promise<FastAnswer | undefined> | undefined;
+
+/**
+ * One answered request as the server saw it, handed to the server's `observe` once its
+ * response is over (written whole, or cut): for access logs and latency histograms. Times are
+ * `performance.now()` values, read only for a {@link Http1Exchange.timed} exchange (the
+ * server's `timeEvery`); {@link Http1Exchange.startEpochMs} gives the wall clock.
+ */
+export class Http1Exchange {
+  readonly head: RequestHead;
+  readonly remoteAddr: Deno.NetAddr;
+  /** Its times were read (`startMs`, `firstByteMs`, `endMs`); all 0 otherwise. */
+  readonly timed: boolean;
+  /** When the request head was decoded. */
+  readonly startMs: number;
+  /** The first byte of the response written; 0 when none was. */
+  firstByteMs = 0;
+  /** The last byte written (or the response cut). */
+  endMs = 0;
+  status = 0;
+  /** Bytes written for this response, head included. */
+  bytes = 0;
+  /** Answered by the fast path (prebuilt bytes) rather than the handler. */
+  fast = false;
+  /** What the fast path says it answered (`hit`, `collapsed`); `undefined` otherwise. */
+  label: string | undefined = undefined;
+  /** The handler's response (its headers: `Cache-Status`…); `undefined` on the fast path. */
+  response: Response | undefined = undefined;
+  /** False when the response was cut (a write failed, the body broke, the peer left). */
+  completed = true;
+
+  /** @param startMs `performance.now()` at the head, or `undefined` for an untimed one. */
+  constructor(
+    head: RequestHead,
+    remoteAddr: Deno.NetAddr,
+    startMs: number | undefined,
+  ) {
+    this.head = head;
+    this.remoteAddr = remoteAddr;
+    this.timed = startMs !== undefined;
+    this.startMs = startMs ?? 0;
+  }
+
+  /** When the request head was decoded (untimed: now), as epoch milliseconds. */
+  get startEpochMs(): number {
+    return this.timed ? performance.timeOrigin + this.startMs : Date.now();
+  }
+}
+
+/** Handed to the fast path when nobody observes (its label is never read). */
+const UNOBSERVED = new Http1Exchange(
+  {
+    method: "GET",
+    target: "/",
+    minorVersion: 1,
+    fields: [],
+    host: "",
+    headBytes: 0,
+    body: 0,
+    keepAlive: true,
+    expectContinue: false,
+  },
+  { transport: "tcp", hostname: "", port: 0 },
+  undefined,
+);
+
+/** `NNN` of a prebuilt `HTTP/1.1 NNN …` head (the fast path's answers). */
+function statusOfHead(b: Uint8Array | undefined): number {
+  if (!b || b.length < 12) return 0;
+  return (b[9]! - 48) * 100 + (b[10]! - 48) * 10 + (b[11]! - 48);
+}
 
 /** Connection info handed to the handler (the shape of Deno.serve's `ServeHandlerInfo`). */
 export interface Http1ConnInfo {
@@ -65,8 +137,16 @@ export interface ConnectionContext extends ServerState {
   readonly headLimits: RequestHeadLimits;
   /** The listener's `host:port`, for an HTTP/1.0 request without Host. */
   readonly hostPart: string;
+  /** The scheme of request URLs: `https` on a TLS listener. */
+  readonly scheme: "http" | "https";
   /** Open connections: the timeout sweep and shutdown walk it. */
   readonly conns: Set<Http1Conn>;
+  /** Told about each answered request once its response is over. */
+  readonly observe: ((exchange: Http1Exchange) => void) | undefined;
+  /** One observed exchange in this many is timed. */
+  readonly timeEvery: number;
+  /** Observed exchanges left until the next timed one (shared by the server's connections). */
+  untilTimed: number;
 }
 
 /** Buffer of the read that watches for a hang-up while a handler runs. */
@@ -84,7 +164,24 @@ export async function serveConn(
   ctx.conns.add(c);
   const remoteAddr = conn.remoteAddr as Deno.NetAddr;
   const info: Http1ConnInfo = { remoteAddr };
-  const { fastPath, maxHeadBytes, onError } = ctx;
+  const { fastPath, maxHeadBytes, onError, observe } = ctx;
+  let sentBefore = 0;
+  /** Hands an exchange to the observer; an observer's bug never takes the connection. */
+  const done = (x: Http1Exchange) => {
+    if (x.timed) {
+      x.endMs = performance.now();
+      x.firstByteMs = c.firstWriteAt;
+    }
+    x.bytes = c.sent - sentBefore;
+    x.completed = !c.cut;
+    try {
+      observe!(x);
+    } catch (e) {
+      onError("observer failed", {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  };
   c.buf = new Uint8Array(INITIAL_READ_BYTES);
   try {
     while (!c.closed) {
@@ -132,9 +229,23 @@ export async function serveConn(
       c.phase = "busy";
       c.ticket?.mark(ConnState.Active);
       c.buffered = c.end - c.start;
+      let x = UNOBSERVED;
+      if (observe) {
+        const timed = --ctx.untilTimed <= 0;
+        if (timed) ctx.untilTimed = ctx.timeEvery;
+        x = new Http1Exchange(
+          head,
+          remoteAddr,
+          timed ? performance.now() : undefined,
+        );
+        sentBefore = c.sent;
+        c.timeFirstWrite = timed;
+        c.firstWriteAt = 0;
+        c.cut = false;
+      }
 
       if (body === undefined && fastPath) {
-        let fast = fastPath(head);
+        let fast = fastPath(head, x);
         if (fast instanceof Promise) {
           try {
             fast = await fast;
@@ -148,18 +259,38 @@ export async function serveConn(
           }
         }
         if (fast) {
+          x.fast = true;
           if (Array.isArray(fast)) {
-            for (const b of fast as readonly Uint8Array[]) await c.writeAll(b);
+            const parts = fast as readonly Uint8Array[];
+            if (observe) {
+              // Written at once: the first byte goes out now (one clock read fewer a hit).
+              x.status = statusOfHead(parts[0]);
+              c.timeFirstWrite = false;
+              c.firstWriteAt = x.startMs;
+            }
+            try {
+              for (const b of parts) await c.writeAll(b);
+            } catch (e) {
+              c.cut = true;
+              if (observe) done(x);
+              throw e;
+            }
           } else {
+            let first = true;
             try {
               for await (const b of fast as AsyncIterable<Uint8Array>) {
+                if (first && observe) x.status = statusOfHead(b);
+                first = false;
                 await c.writeAll(b);
                 c.phase = "busy";
               }
             } catch {
+              c.cut = true;
+              if (observe) done(x);
               break; // the body broke or the peer left: the response cannot complete
             }
           }
+          if (observe) done(x);
           if (!head.keepAlive || ctx.closing) break;
           c.between(c.end - c.start);
           continue;
@@ -169,7 +300,7 @@ export async function serveConn(
       let req: Request;
       const hangUp = new AbortController();
       try {
-        req = toRequest(head, ctx.hostPart, body, hangUp.signal);
+        req = toRequest(head, ctx.hostPart, body, hangUp.signal, ctx.scheme);
       } catch (e) {
         await refuse(
           c,
@@ -203,7 +334,20 @@ export async function serveConn(
         res = new Response("Internal server error", { status: 500 });
       }
       answered = true;
-      if (!await writeResponse(c, head, res)) break;
+      let keep: boolean;
+      if (observe) {
+        x.status = res.status;
+        x.response = res;
+        try {
+          keep = await writeResponse(c, head, res);
+        } catch (e) {
+          c.cut = true;
+          done(x);
+          throw e;
+        }
+        done(x);
+      } else keep = await writeResponse(c, head, res);
+      if (!keep) break;
       // Drop a grown buffer once it is empty: a long-lived keep-alive peer holds little.
       if (c.end === c.start && c.buf.length > INITIAL_READ_BYTES) {
         c.buf = new Uint8Array(INITIAL_READ_BYTES);

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { concatBytes } from "../../codec/bytes/concat.ts";
+import { ByteQueue, MERGE_MAX_BYTES } from "../../codec/bytes/queue.ts";
 import { encodeResponseHead } from "../../codec/http1/mod.ts";
 import type { Http1Conn } from "./_conn.ts";
 
@@ -161,15 +161,18 @@ export async function writeLive(
   try {
     await c.writeAll(encodeResponseHead(status, fields));
   } catch {
+    c.cut = true;
     source.gone();
     return false;
   }
   const clean = await serveLive(c, source, chunked);
+  if (!clean) c.cut = true;
   if (!chunked || !clean) return false;
   try {
     await c.writeAll(LAST_CHUNK);
     return keep;
   } catch {
+    c.cut = true;
     return false;
   }
 }
@@ -184,16 +187,14 @@ function serveLive(
   chunked: boolean,
 ): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
-    let queue: Uint8Array[] = [];
-    let queued = 0;
+    const queue = new ByteQueue();
     let writing = false;
     let ending = false;
     let over = false;
     const finish = (clean: boolean) => {
       if (over) return;
       over = true;
-      queue = [];
-      queued = 0;
+      queue.clear();
       try {
         source.gone();
       } finally {
@@ -206,15 +207,13 @@ function serveLive(
       c.phase = "write";
       c.since = c.server.now;
       c.conn.write(b).then((n) => {
+        c.sent += n;
         if (over) return;
         c.since = c.server.now;
         if (n < b.byteLength) return pump(b.subarray(n));
-        if (queued > 0) {
-          const next = concatBytes(queue, queued);
-          queue = [];
-          queued = 0;
-          return pump(next);
-        }
+        // Shared buffers go out as they are; only small pieces are merged (a copy per viewer).
+        const next = queue.take(MERGE_MAX_BYTES);
+        if (next) return pump(next);
         writing = false;
         c.phase = "busy";
         if (ending) finish(true);
@@ -230,8 +229,7 @@ function serveLive(
           return true;
         }
         queue.push(b);
-        queued += b.byteLength;
-        return queued <= source.maxQueueBytes;
+        return queue.bytes <= source.maxQueueBytes;
       },
       end(abort = false) {
         if (over) return;

@@ -19,8 +19,10 @@
  * known (byte bodies included), chunked otherwise, or by closing the connection for streams
  * marked with {@link closeDelimited}. A malformed head gets 400/413/414/417/431/501/505 and
  * the connection closes; so does a method outside {@link HTTP_METHODS}. A client that hangs
- * up cancels its response body, so a live stream sees the viewer leave. No TLS, no HTTP/2, no
- * upgrades (Meridian's viewer ports need none), no response compression.
+ * up cancels its response body, so a live stream sees the viewer leave. HTTPS with the `tls`
+ * option (`../tls/`: certificates by SNI, reloaded without a restart, a handshake deadline;
+ * ALPN says `http/1.1`). No HTTP/2, no upgrades (Meridian's viewer ports need none), no
+ * response compression.
  *
  * The pieces, one concern each:
  * - `server.ts`: options, the accept loop, admission by a `ConnGuard`, the timeout sweep
@@ -65,13 +67,15 @@ export {
   serveHttp1,
   WRITE_TIMEOUT_MS,
 } from "./server.ts";
-export type {
-  FastAnswer,
-  FastPath,
-  Http1ConnInfo,
-  Http1Handler,
+export {
+  type FastAnswer,
+  type FastPath,
+  type Http1ConnInfo,
+  Http1Exchange,
+  type Http1Handler,
 } from "./connection.ts";
 export { httpDate } from "./response_writer.ts";
+export { accessRecordOf, requestField } from "./access_record.ts";
 export {
   closeDelimited,
   createLiveBody,

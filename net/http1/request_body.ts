@@ -80,6 +80,7 @@ export async function readRequestBody(
  *
  * @param hostPart The listener's `host:port`, for an HTTP/1.0 request without Host.
  * @param signal Aborted when the peer hangs up while the handler runs.
+ * @param scheme `https` on a TLS listener: the URL the handler sees says how it was asked.
  * @throws {TypeError} When the target does not make a URL (the caller answers 400).
  *
  * @example
@@ -97,6 +98,7 @@ export function toRequest(
   hostPart: string,
   body: Uint8Array | undefined,
   signal: AbortSignal,
+  scheme: "http" | "https" = "http",
 ): Request {
   const headers = new Headers();
   const f = head.fields;
@@ -106,8 +108,8 @@ export function toRequest(
   const host = head.host || hostPart;
   const t = head.target;
   let url: string;
-  if (t.charCodeAt(0) === 47) url = `http://${host}${t}`;
-  else if (t === "*") url = `http://${host}/`;
+  if (t.charCodeAt(0) === 47) url = `${scheme}://${host}${t}`;
+  else if (t === "*") url = `${scheme}://${host}/`;
   else url = t; // absolute-form: its own authority wins over Host (RFC 9112 §3.2.2)
   return new Request(url, {
     method: head.method,

@@ -163,6 +163,7 @@ export async function writeResponse(
         await c.writeAll(r.value);
       }
       // A body that disagrees with its length cannot be framed: end the connection.
+      if (sent !== length) c.cut = true;
       return keep && sent === length;
     }
 
@@ -225,6 +226,7 @@ export async function writeResponse(
   } catch (e) {
     // The client hung up (write failed) or the body errored: either way this response
     // cannot be completed; tell the body's source and drop the connection.
+    c.cut = true;
     void reader.cancel(e).catch(() => {});
     return false;
   } finally {

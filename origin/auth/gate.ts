@@ -24,7 +24,7 @@ import {
   signSession,
   TOKEN_TEXT,
 } from "../../access/mod.ts";
-import type { MetricsRegistry } from "../../metrics/mod.ts";
+import type { CounterChild, MetricsRegistry } from "../../metrics/mod.ts";
 import type { SharedStore } from "../../store/mod.ts";
 import { OriginError, OriginErrorCode } from "../errors.ts";
 import { describeError, type Logger } from "../log.ts";
@@ -147,6 +147,7 @@ export class AccessGate {
   readonly #now: () => number;
   readonly #sessionSeconds: number;
   readonly #revocations: RevocationWatch;
+  readonly #spends: CounterChild | undefined;
   readonly #refusals:
     | ReturnType<MetricsRegistry["counter"]>
     | undefined;
@@ -203,6 +204,10 @@ export class AccessGate {
       "meridian_origin_access_refusals_total",
       "Publish and play requests refused, by protocol and reason",
     );
+    this.#spends = deps.metrics?.counter(
+      "meridian_origin_token_spends_total",
+      "Token uses spent here (a play or HLS session opened with ?token=; refusals in meridian_origin_access_refusals_total)",
+    ).labels();
   }
 
   /**
@@ -318,6 +323,7 @@ export class AccessGate {
           ),
         );
       }
+      this.#spends?.inc();
       subject = token;
       expiresAtMs = r.expiresAtMs;
     }

@@ -19,12 +19,38 @@
  */
 
 import { restartOnCodecChange } from "./codec_change.ts";
-import type { Counter, MetricsRegistry } from "../../metrics/mod.ts";
+import type {
+  Counter,
+  CounterChild,
+  HistogramChild,
+  MetricsRegistry,
+} from "../../metrics/mod.ts";
+
+/**
+ * Segment duration buckets (seconds): around the usual targets (1, 2, 4, 6 s), up to a GOP
+ * twice a long target (an encoder whose keyframes are farther apart than the target).
+ */
+export const SEGMENT_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.5,
+  1,
+  1.5,
+  2,
+  2.5,
+  3,
+  4,
+  5,
+  6,
+  8,
+  10,
+  12,
+  20,
+];
 import type { Logger } from "../log.ts";
 import type { Hub } from "../stream/hub.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
 import { HlsStream } from "./segmenter.ts";
 import { HlsSequenceStore } from "./sequence_store.ts";
+import type { HlsSegment } from "./window.ts";
 
 /**
  * A playlist request for a live stream without a segment yet waits at most this many target
@@ -65,6 +91,19 @@ export interface HlsPackagersDeps {
   readonly sequences?: HlsSequenceStore | undefined;
   /** Start of segment names, unique per process start. @default Date.now().toString(36) */
   readonly segmentNamePrefix?: string;
+  /**
+   * Told of every finished segment and of every publish's end, in order (the DVR keeps them:
+   * time-shift is a listener of these segments, not a second segmenter).
+   */
+  readonly observer?: HlsSegmentObserver | undefined;
+}
+
+/** What a listener of the packagers' segments is told (see {@link HlsPackagersDeps.observer}). */
+export interface HlsSegmentObserver {
+  /** A segment of `hub`'s publish is finished (called from the hub's fan-out: keep it cheap). */
+  onSegment(hub: Hub, segment: HlsSegment): void;
+  /** `hub`'s publish ended; its last segment was told before. */
+  onPublishEnd(hub: Hub): void;
 }
 
 /** Where a stream's playlist is in its life (see the module notes). */
@@ -89,6 +128,8 @@ interface Waiter {
 interface Entry {
   readonly key: string;
   readonly stream: HlsStream;
+  /** The publish now feeding the stream (the last one, after it left). */
+  hub: Hub;
   phase: HlsStreamPhase;
   timer: ReturnType<typeof setTimeout> | undefined;
   readonly waiters: Set<Waiter>;
@@ -127,6 +168,10 @@ export class HlsPackagers {
   readonly #unsubscribe: () => void;
   readonly #holds: Counter;
   readonly #ended: Counter;
+  readonly #observer: HlsSegmentObserver | undefined;
+  readonly #segments: CounterChild;
+  readonly #segmentBytes: CounterChild;
+  readonly #segmentSeconds: HistogramChild;
   #held = 0;
   #closed = false;
 
@@ -135,6 +180,7 @@ export class HlsPackagers {
     this.#log = deps.log;
     this.#sequences = deps.sequences ?? HlsSequenceStore.inMemory();
     this.#prefix = deps.segmentNamePrefix ?? Date.now().toString(36);
+    this.#observer = deps.observer;
     this.#holdMs = Math.min(
       options.targetDurationMs * PLAYLIST_HOLD_TARGET_RATIO,
       MAX_PLAYLIST_HOLD_MS,
@@ -148,6 +194,19 @@ export class HlsPackagers {
       "meridian_origin_hls_ended_total",
       "Playlists that got EXT-X-ENDLIST (the publisher left and did not return within the grace)",
     );
+    this.#segments = m.counter(
+      "meridian_origin_hls_segments_total",
+      "HLS segments produced (all streams)",
+    ).labels();
+    this.#segmentBytes = m.counter(
+      "meridian_origin_hls_segment_bytes_total",
+      "Bytes of the HLS segments produced (all streams)",
+    ).labels();
+    this.#segmentSeconds = m.histogram(
+      "meridian_origin_hls_segment_duration_seconds",
+      "Media duration of each HLS segment produced (whole GOPs: near the target unless the encoder's GOP differs)",
+      { buckets: SEGMENT_DURATION_BUCKETS_SECONDS },
+    ).labels();
     m.collect(
       "meridian_origin_hls_held_playlist_requests",
       "Playlist requests waiting for a stream's first segment now",
@@ -235,6 +294,11 @@ export class HlsPackagers {
     });
   }
 
+  /** The segments the stream's playlist lists now, oldest first (master playlists' rates). */
+  segments(app: string, stream: string): readonly HlsSegment[] {
+    return this.#entries.get(`${app}/${stream}`)?.stream.segments ?? [];
+  }
+
   /** A segment's bytes while the stream's playlist lists or retains it. */
   segment(app: string, stream: string, name: string): Uint8Array | undefined {
     return this.#entries.get(`${app}/${stream}`)?.stream.segment(name);
@@ -278,6 +342,7 @@ export class HlsPackagers {
     clearTimeout(e.timer);
     e.timer = undefined;
     e.phase = "live";
+    e.hub = hub;
     const entry = e;
     // A new resolution or sample rate mid-publish (a virtual-live channel's next file, an
     // encoder's change) closes the segment and opens the next with EXT-X-DISCONTINUITY.
@@ -285,6 +350,9 @@ export class HlsPackagers {
     hub.addListener({
       onTag: (tag) => stream.onTag(tag),
       onEnd: () => this.#onUnpublish(entry),
+      // A relay's new upstream: the segment closes, the next opens behind EXT-X-DISCONTINUITY
+      // with the sequence headers the new upstream sends; numbering goes on.
+      onBreak: () => stream.onEnd(),
     });
   }
 
@@ -303,11 +371,16 @@ export class HlsPackagers {
         resume: this.#sequences.get(hub.app, hub.name),
         onSegmentOpened: (state) =>
           this.#sequences.set(hub.app, hub.name, state),
-        onSegmentClosed: () => {
-          if (entry) this.#wake(entry, false);
+        onSegmentClosed: (segment) => {
+          this.#segments.inc();
+          this.#segmentBytes.inc(segment.bytes.byteLength);
+          this.#segmentSeconds.observe(segment.durationMs / 1000);
+          if (!entry) return;
+          this.#wake(entry, false);
+          this.#observe(entry.hub, segment);
         },
       });
-      entry = { key, stream, phase: "live", timer: undefined, waiters };
+      entry = { key, stream, hub, phase: "live", timer: undefined, waiters };
       return entry;
     } catch (err) {
       this.#log.warn("stream not packaged as HLS", {
@@ -318,8 +391,23 @@ export class HlsPackagers {
     }
   }
 
+  /** Tells the observer; what it throws is logged, never the fan-out's problem. */
+  #observe(hub: Hub, segment: HlsSegment | undefined): void {
+    if (!this.#observer) return;
+    try {
+      if (segment) this.#observer.onSegment(hub, segment);
+      else this.#observer.onPublishEnd(hub);
+    } catch (err) {
+      this.#log.warn("segment observer failed", {
+        stream: `${hub.app}/${hub.name}`,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
   #onUnpublish(e: Entry): void {
     e.stream.onEnd();
+    this.#observe(e.hub, undefined);
     if (this.#closed || this.#entries.get(e.key) !== e) return;
     e.phase = "grace";
     this.#wake(e, false);

@@ -142,8 +142,8 @@ export interface HlsStreamOptions {
    * to resume after a restart. It may be called often (every segment); keep it cheap.
    */
   readonly onSegmentOpened?: ((state: HlsSequenceState) => void) | undefined;
-  /** Told each time a segment is finished (the playlist changed). */
-  readonly onSegmentClosed?: (() => void) | undefined;
+  /** Told each time a segment is finished (the playlist changed), with the segment. */
+  readonly onSegmentClosed?: ((segment: HlsSegment) => void) | undefined;
 }
 
 /** What numbering a stream's packager has reached (persisted across restarts). */
@@ -250,7 +250,7 @@ export class HlsStream {
   readonly #window: SegmentWindow;
   readonly #muxer = new TsMuxer({});
   readonly #onSegmentOpened: ((state: HlsSequenceState) => void) | undefined;
-  readonly #onSegmentClosed: (() => void) | undefined;
+  readonly #onSegmentClosed: ((segment: HlsSegment) => void) | undefined;
 
   #avc: { lengthSize: number; parameterSets: ParameterSets } | undefined;
   #aac: AudioSpecificConfig | undefined;
@@ -743,16 +743,18 @@ export class HlsStream {
     }
     const durationMs = Math.max(0, endMs - seg.startMs);
     this.#longestSegmentMs = Math.max(this.#longestSegmentMs, durationMs);
-    this.#window.push({
+    const segment: HlsSegment = {
       name: `${this.#prefix}-${seg.sequence}.ts`,
       sequence: seg.sequence,
       durationMs,
       programDateTimeMs: seg.programDateTimeMs,
       discontinuity: seg.discontinuity,
       bytes,
-    });
+      mediaStartMs: seg.startMs,
+    };
+    this.#window.push(segment);
     this.#completed++;
     this.#playlist = undefined;
-    this.#onSegmentClosed?.();
+    this.#onSegmentClosed?.(segment);
   }
 }

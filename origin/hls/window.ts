@@ -14,6 +14,12 @@ export interface HlsSegment {
   readonly durationMs: number;
   /** Wall clock when the segment's first tag arrived, epoch ms. */
   readonly programDateTimeMs: number;
+  /**
+   * Media time of the segment's first frame (the FLV timestamp of its keyframe, or of its first
+   * audio frame), ms: the TS timestamps inside are this in 90 kHz ticks plus the muxer's
+   * `PCR_DELAY_TICKS`, so a reader recovers the publisher's own timeline (time-shift FLV, clips).
+   */
+  readonly mediaStartMs?: number | undefined;
   /** Preceded by EXT-X-DISCONTINUITY (a republish, a codec or timestamp change). */
   readonly discontinuity: boolean;
   /** The MPEG-TS bytes. */

@@ -19,11 +19,34 @@ import {
   sessionPath,
 } from "../auth/mod.ts";
 import type { PlaylistWait } from "../hls/mod.ts";
+import {
+  archiveErrorResponse,
+  type ArchiveHttp,
+  type TimeshiftAnswer,
+  type TimeshiftFlvRequest,
+} from "../archive/mod.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
+import {
+  type RawRelayMark,
+  refusalStatus,
+  RELAY_HOPS_PARAM,
+  RELAY_SECRET_HEADER,
+  RELAY_VIA_PARAM,
+  type RelayAdmission,
+} from "../relay/wire.ts";
 import type { VodService } from "../vod/mod.ts";
 import { createFlvResponse } from "./flv_viewer.ts";
 import type { WebAssets } from "./assets.ts";
+import type { HlsSessions } from "./hls_sessions.ts";
+
+/** What the HTTP app counts of HLS for `/metrics` (read at scrape time). */
+export interface HlsTraffic {
+  /** Playlist and segment body bytes sent. */
+  bytesOut: number;
+  /** Clients fetching playlists (HLS viewers). */
+  readonly sessions: HlsSessions;
+}
 
 /** Where the HTTP app finds a stream's HLS output (origin/hls/packagers.ts). */
 export interface HlsSource {
@@ -38,6 +61,26 @@ export interface HlsSource {
     signal?: AbortSignal,
   ): Promise<PlaylistWait>;
   segment(app: string, stream: string, name: string): Uint8Array | undefined;
+}
+
+/**
+ * Adaptive-bitrate sets of transcoded streams (origin/transcode's LiveTranscoder): a
+ * transcoded stream's `.m3u8` is a master playlist whose variants live below
+ * `/{app}/{stream}/` (`{stream}/{variant}.m3u8`, segments `{stream}/{variant}/{n}.ts`).
+ */
+export interface AbrSource {
+  /** The master playlist of a transcoded stream (its ladder started on demand); else undefined. */
+  master(
+    app: string,
+    stream: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
+  /** A request for a stream by name: starts its ladder on demand and waits briefly for it. */
+  demand(app: string, stream: string, signal?: AbortSignal): Promise<void>;
+  /** True when `variant` belongs to `stream`'s set (the stream or one of its renditions). */
+  variantOf(app: string, stream: string, variant: string): boolean;
+  /** What `/api/streams` shows of a stream's ladder (or of a rendition), if anything. */
+  describe(app: string, stream: string): unknown;
 }
 
 /** The config slice of the HTTP app. */
@@ -62,10 +105,27 @@ export interface OriginHttpDeps {
   /** The media libraries (VOD), served under their prefixes before any live route. */
   readonly vod?: VodService | undefined;
   /**
+   * The archive (time-shift playlists and segments, programme list, its admin API). Its routes
+   * are mounted before the segment route, which would otherwise take `/{app}/{stream}/programs`.
+   */
+  readonly archive?: {
+    readonly http: ArchiveHttp;
+    readonly routes: Hono;
+  } | undefined;
+  /**
    * Virtual-live routes (`/{app}/{stream}/programs`, `/admin/channels/…`), mounted before the
    * segment route that would otherwise take `/{app}/{stream}/programs`.
    */
   readonly virtualLive?: Hono | undefined;
+  /**
+   * Relay marks of HTTP-FLV plays (a downstream relay's pull: hop count, chain, secret), and
+   * the relay's routes (`/api/relay/streams`, `/admin/relay`). Without it every play is a
+   * viewer's.
+   */
+  readonly relay?: {
+    admit(raw: RawRelayMark | undefined): RelayAdmission;
+    readonly routes: Hono;
+  } | undefined;
   /** `/api/resume` (net/http/resume_api.ts), when the origin has a shared store. */
   readonly resume?: Hono | undefined;
   /**
@@ -78,6 +138,15 @@ export interface OriginHttpDeps {
    * error (a camera that is down has no stream to list).
    */
   readonly sources?: { list(): readonly unknown[] } | undefined;
+  /** Where HLS bytes and viewers are counted. */
+  readonly hlsTraffic?: HlsTraffic | undefined;
+  /** Live ABR ladders (master playlists, on-demand renditions). */
+  readonly abr?: AbrSource | undefined;
+  /**
+   * More routes mounted before the live ones (`/{app}/{stream}.jpg` snapshots, the origin's
+   * `/admin/transcode` and `/admin/jobs`).
+   */
+  readonly extraRoutes?: Hono | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -88,6 +157,14 @@ export function isSafeName(name: string): boolean {
 }
 
 const CORS = { "Access-Control-Allow-Origin": "*" };
+
+/** A relay pull's mark on an HTTP-FLV request: the chain in the query, the secret a field. */
+function relayMarkOf(c: Context): RawRelayMark | undefined {
+  const hops = c.req.query(RELAY_HOPS_PARAM);
+  const via = c.req.query(RELAY_VIA_PARAM);
+  if (hops === undefined && via === undefined) return undefined;
+  return { hops, via, secret: c.req.header(RELAY_SECRET_HEADER) };
+}
 
 /**
  * The player page's policy: its own scripts only (no inline script or style), media and API
@@ -225,7 +302,26 @@ export function createOriginHttpApp(
   options: OriginHttpOptions,
   deps: OriginHttpDeps,
 ): Hono {
-  const { registry, hls, metrics, assets, access } = deps;
+  const { registry, hls, metrics, assets, access, abr } = deps;
+  const traffic = deps.hlsTraffic;
+  /** A playlist answered with 200: one more look from this client, and its bytes. */
+  const playlistServed = (
+    c: Context,
+    appName: string,
+    stream: string,
+    body: string,
+  ): string => {
+    if (!traffic) return body;
+    const cred = c.req.query("cred");
+    traffic.sessions.seen(
+      appName,
+      stream,
+      cred ??
+        `${remoteOf(c)?.hostname ?? ""} ${c.req.header("user-agent") ?? ""}`,
+    );
+    traffic.bytesOut += body.length; // playlists are ASCII (RFC 8216 §4.1: UTF-8 URIs aside)
+    return body;
+  };
   const requests = metrics.counter(
     "meridian_origin_http_requests_total",
     "HTTP requests by kind and status",
@@ -255,6 +351,7 @@ export function createOriginHttpApp(
       {
         streams: registry.list().map((s) => ({
           ...s,
+          transcode: abr?.describe(s.app, s.name),
           urls: {
             flv: `/${s.app}/${s.name}.flv`,
             hls: hls ? `/${s.app}/${s.name}.m3u8` : undefined,
@@ -287,7 +384,9 @@ export function createOriginHttpApp(
         // range requests and segment loads spend nothing more and touch no store.
         const url = new URL(c.req.url);
         const scope = await vod.scope(url.pathname);
-        if (!scope) return vod.handle(c.req.raw); // 4xx from the handler: names no file
+        // 4xx from the handler: names no media file and no ready-made HLS package (a
+        // package is a scope of its own).
+        if (!scope) return vod.handle(c.req.raw);
         // Marked as a library file's: an edge sends a new `?token=` viewer here (this 302),
         // and checks credentials itself on what it cached.
         const mark = access.accessMark(appName, "hls") === undefined
@@ -332,8 +431,38 @@ export function createOriginHttpApp(
     }
   }
 
-  if (deps.virtualLive) app.route("/", deps.virtualLive);
+  const archive = deps.archive;
+  const virtualLive = deps.virtualLive;
+  if (archive && virtualLive) {
+    // One URL, two guides: a virtual-live channel whose app keeps a DVR answers both, merged
+    // (the channel's now/next/schedule beside the recorded spans; no field is in both but
+    // app, stream and live, which mean the same). Either alone answers as it is.
+    app.get("/:app/:stream/programs", async (c) => {
+      const [recorded, channel] = await Promise.all([
+        archive.routes.fetch(c.req.raw.clone()),
+        virtualLive.fetch(c.req.raw.clone()),
+      ]);
+      if (recorded.status !== 200 || channel.status !== 200) {
+        const ok = recorded.status === 200
+          ? recorded
+          : channel.status === 200
+          ? channel
+          : recorded;
+        await (ok === recorded ? channel : recorded).body?.cancel();
+        return ok;
+      }
+      const body = { ...(await channel.json()), ...(await recorded.json()) };
+      return c.json(body, 200, {
+        ...CORS,
+        "Cache-Control": recorded.headers.get("Cache-Control") ?? "no-store",
+      });
+    });
+  }
+  if (archive) app.route("/", archive.routes);
+  if (virtualLive) app.route("/", virtualLive);
+  if (deps.relay) app.route("/", deps.relay.routes);
   if (deps.admin) app.route("/", deps.admin);
+  if (deps.extraRoutes) app.route("/", deps.extraRoutes);
 
   app.get("/", (c) => c.html(assets.page()));
   app.get("/play/*", async (c, next) => {
@@ -371,10 +500,48 @@ export function createOriginHttpApp(
       return c.text("Bad stream name", 400);
     }
     if (ext === "flv") {
-      if (!registry.get(appName, stream)) {
-        requests.inc({ kind: "flv", status: 404 });
-        return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
+      const relayed = deps.relay?.admit(relayMarkOf(c));
+      if (relayed?.kind === "refused") {
+        const status = refusalStatus(relayed.error);
+        requests.inc({ kind: "flv", status });
+        return c.text(relayed.error.message, status, {
+          ...CORS,
+          "Cache-Control": "no-store",
+        });
       }
+      // `?start=T`: the archive from that moment at live speed (the same access as live).
+      let shift: TimeshiftFlvRequest | undefined;
+      try {
+        shift = archive?.http.flvTimeshift(
+          appName,
+          stream,
+          new URL(c.req.url).searchParams,
+        );
+      } catch (err) {
+        const res = archiveErrorResponse(err, deps.log);
+        requests.inc({ kind: "flv", status: res.status });
+        return res;
+      }
+      // A rendition of an on-demand ladder starts with its first viewer.
+      if (!shift) await abr?.demand(appName, stream, c.req.raw.signal);
+      if (!shift && !registry.get(appName, stream)) {
+        // Not published here: pulled from upstream when the relay can (bounded wait).
+        const got = await registry.acquire(
+          appName,
+          stream,
+          relayed?.kind === "relay" ? { chain: relayed.chain } : {},
+          c.req.raw.signal,
+        );
+        if ("status" in got) {
+          requests.inc({ kind: "flv", status: got.status });
+          return c.text(got.message, got.status, {
+            ...CORS,
+            "Cache-Control": "no-store",
+          });
+        }
+      }
+      // A downstream relay that presented this node's secret checks its own viewers.
+      const trusted = relayed?.kind === "relay" && relayed.trusted;
       const remote = remoteOf(c);
       const peer = remote ? `${remote.hostname}:${remote.port}` : "http";
       const request = {
@@ -387,7 +554,7 @@ export function createOriginHttpApp(
       let end: (() => void) | undefined;
       let signal: AbortSignal | undefined;
       const mark = access?.accessMark(appName, "flv");
-      if (access) {
+      if (access && !trusted) {
         const grant = await access.authorizePlay(request);
         if (!grant.ok) {
           requests.inc({ kind: "flv", status: grant.status });
@@ -400,6 +567,20 @@ export function createOriginHttpApp(
           unwatch();
           access.ended("play", request);
         };
+      }
+      if (shift && archive) {
+        requests.inc({ kind: "flv", status: 200 });
+        return archive.http.flvResponse(shift, {
+          headers: {
+            ...CORS,
+            ...markHeaders(mark),
+            "Content-Type": "video/x-flv",
+            "Cache-Control": "no-cache, no-store",
+          },
+          maxQueueBytes: options.maxViewerQueueBytes,
+          signal,
+          onClose: end,
+        });
       }
       // Looked up again: the publisher may have left while access was decided.
       const hub = registry.get(appName, stream);
@@ -416,17 +597,72 @@ export function createOriginHttpApp(
         "Cache-Control": "no-cache, no-store",
       }, { signal, onClose: end });
     }
-    if (ext === "m3u8" && hls) {
-      let text = hls.playlist(appName, stream);
+    if (ext === "m3u8" && (hls || archive)) {
+      // A time-shift range (`start`/`end`/`offset`) comes from the archive; the rest (access,
+      // sessions, credentials in URIs) is exactly the live playlist's.
+      let shift: TimeshiftAnswer | undefined;
+      try {
+        shift = archive?.http.timeshift(
+          appName,
+          stream,
+          new URL(c.req.url).searchParams,
+        );
+      } catch (err) {
+        const res = archiveErrorResponse(err, deps.log);
+        requests.inc({ kind: "m3u8", status: res.status });
+        return res;
+      }
+      if (shift?.kind === "redirect") {
+        // RFC 9110 §15.4.3: `offset` names a moment relative to now; its absolute `start`
+        // keeps every reload (and every cache) on one range.
+        requests.inc({ kind: "m3u8", status: 302 });
+        return c.body(null, 302, {
+          ...CORS,
+          "Location": `/${appName}/${stream}.m3u8?${shift.query}`,
+          "Cache-Control": "no-store",
+        });
+      }
+      if (!shift) {
+        // HLS viewers hold no connection: each request keeps a relay pull alive.
+        registry.touch(appName, stream);
+        if (
+          !registry.get(appName, stream)?.live && registry.demandable(appName)
+        ) {
+          const got = await registry.acquire(
+            appName,
+            stream,
+            {},
+            c.req.raw.signal,
+          );
+          if ("status" in got && got.status !== 404) {
+            requests.inc({ kind: "m3u8", status: got.status });
+            return c.text(got.message, got.status, {
+              ...CORS,
+              "Cache-Control": "no-store",
+            });
+          }
+        }
+        await abr?.demand(appName, stream, c.req.raw.signal);
+      }
+      // A transcoded stream's playlist is its master playlist (the same access rules apply).
+      let text = shift
+        ? shift.text
+        : await abr?.master(appName, stream, c.req.raw.signal) ??
+          hls?.playlist(appName, stream);
       // A stream that is not live (or not known) is 404 at once; a live one without a first
       // segment yet is held until it has one (below, once access is settled).
-      if (text === undefined && !hls.pending(appName, stream)) {
+      if (text === undefined && !hls?.pending(appName, stream)) {
         requests.inc({ kind: "m3u8", status: 404 });
         return c.text(`Stream not found: ${appName}/${stream}`, 404, CORS);
       }
+      const maxAge = shift
+        ? shift.maxAgeSeconds
+        : options.playlistMaxAgeSeconds;
+      const immutable = shift?.immutable ? ", immutable" : "";
       /** The playlist now, or after the hold; a Response when there is none. */
       const awaitText = async (): Promise<string | Response> => {
         if (text !== undefined) return text;
+        if (!hls) return c.text("Not found", 404, CORS);
         const w = await hls.waitForPlaylist(appName, stream, c.req.raw.signal);
         if (w.kind === "ready") return text = w.text;
         if (w.kind === "busy") {
@@ -443,13 +679,13 @@ export function createOriginHttpApp(
       const headers = {
         ...CORS,
         "Content-Type": "application/vnd.apple.mpegurl",
-        "Cache-Control": `public, max-age=${options.playlistMaxAgeSeconds}`,
+        "Cache-Control": `public, max-age=${maxAge}${immutable}`,
       };
       if (!access?.sessionRequired(appName)) {
         const body = await awaitText();
         if (body instanceof Response) return body;
         requests.inc({ kind: "m3u8", status: 200 });
-        return c.body(body, 200, headers);
+        return c.body(playlistServed(c, appName, stream, body), 200, headers);
       }
       const mark = access.accessMark(appName, "hls");
       const cred = c.req.query("cred");
@@ -469,11 +705,20 @@ export function createOriginHttpApp(
         // The body carries this session's credential: no shared cache may keep it as is (the
         // edge, told by the mark, stores it without the credential and re-applies each
         // viewer's own).
-        return c.body(withSessionCredential(body, cred), 200, {
-          ...headers,
-          ...markHeaders(mark),
-          "Cache-Control": `private, max-age=${options.playlistMaxAgeSeconds}`,
-        });
+        return c.body(
+          playlistServed(
+            c,
+            appName,
+            stream,
+            withSessionCredential(body, cred),
+          ),
+          200,
+          {
+            ...headers,
+            ...markHeaders(mark),
+            "Cache-Control": `private, max-age=${maxAge}${immutable}`,
+          },
+        );
       }
       // A new session: spend one token use (and ask on_play), then send the player to the
       // credential URL it reloads from (RFC 9110 §15.4.3: 302 keeps the GET).
@@ -505,47 +750,164 @@ export function createOriginHttpApp(
     return c.text("Not found", 404);
   });
 
-  app.get("/:app/:stream/:segment", async (c) => {
-    const { app: appName, stream, segment } = c.req.param();
-    if (
-      !hls || !isSafeName(appName) || !isSafeName(stream) ||
-      !segment.endsWith(".ts") || !isSafeName(segment)
-    ) {
-      requests.inc({ kind: "other", status: 404 });
-      return c.text("Not found", 404);
-    }
+  /**
+   * A segment of `hlsStream` (a stream's own, or a transcoded variant's), checked against the
+   * session credential for `path`; one the live window has left may still be in the archive.
+   */
+  const serveSegment = async (
+    c: Context,
+    appName: string,
+    hlsStream: string,
+    segment: string,
+    path: string,
+  ): Promise<Response> => {
+    if (!hls && !archive) return c.text("Not found", 404);
     const mark = access?.sessionRequired(appName)
       ? access.accessMark(appName, "hls")
       : undefined;
     if (access?.sessionRequired(appName)) {
       // The session credential from the playlist: checked in memory, no token use spent.
-      const ok = await access.checkCredential(
-        c.req.query("cred"),
-        `/${appName}/${stream}/${segment}`,
-      );
+      const ok = await access.checkCredential(c.req.query("cred"), path);
       if (!ok.ok) {
         requests.inc({ kind: "ts", status: ok.status });
         return refusalResponse(c, ok, mark);
       }
     }
-    const bytes = hls.segment(appName, stream, segment.slice(0, -3));
-    if (!bytes) {
-      requests.inc({ kind: "ts", status: 404 });
-      return c.text(
-        `Segment not found: ${appName}/${stream}/${segment}`,
-        404,
-        CORS,
-      );
-    }
-    requests.inc({ kind: "ts", status: 200 });
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+    // HLS viewers hold no connection: each request keeps a relay pull alive.
+    registry.touch(appName, hlsStream);
+    const bytes = hls?.segment(appName, hlsStream, segment.slice(0, -3));
+    const headers = {
       ...CORS,
       // Cached by edges with the mark: they serve it only with a valid session credential.
       ...markHeaders(mark),
       "Content-Type": "video/mp2t",
       // Segment names are never reused (a per-start prefix), so they may be cached for long.
       "Cache-Control": "public, max-age=86400, immutable",
-    });
+    };
+    if (!bytes) {
+      // Out of the live window: the archive may keep it (the same bytes, the same name).
+      const kept = archive?.http.segmentFile(appName, hlsStream, segment);
+      if (kept !== undefined) {
+        let f: Deno.FsFile | undefined;
+        try {
+          f = await Deno.open(kept, { read: true });
+          const { size } = await f.stat();
+          requests.inc({ kind: "ts", status: 200 });
+          const sized = { ...headers, "Content-Length": String(size) };
+          if (c.req.method === "HEAD") {
+            f.close();
+            return c.body(null, 200, sized);
+          }
+          return c.body(f.readable, 200, sized);
+        } catch {
+          f?.close(); // evicted a moment ago: 404 below
+        }
+      }
+      requests.inc({ kind: "ts", status: 404 });
+      return c.text(`Segment not found: ${path}`, 404, CORS);
+    }
+    requests.inc({ kind: "ts", status: 200 });
+    if (traffic) traffic.bytesOut += bytes.byteLength;
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
+  };
+
+  /**
+   * A variant playlist of a transcoded stream's master (`/{app}/{stream}/{variant}.m3u8`):
+   * the variant's own live playlist, whose relative segment URIs then resolve below it.
+   */
+  const serveVariant = async (
+    c: Context,
+    appName: string,
+    stream: string,
+    variant: string,
+  ): Promise<Response> => {
+    if (!hls || !abr?.variantOf(appName, stream, variant)) {
+      requests.inc({ kind: "m3u8", status: 404 });
+      return c.text("Not found", 404, CORS);
+    }
+    const path = `/${appName}/${stream}/${variant}.m3u8`;
+    const protectedApp = access?.sessionRequired(appName) ?? false;
+    const mark = protectedApp ? access!.accessMark(appName, "hls") : undefined;
+    const cred = c.req.query("cred");
+    if (protectedApp) {
+      // The master's session credential covers `/{app}/{stream}/`, so every variant.
+      const ok = await access!.checkCredential(
+        cred,
+        sessionPath(appName, stream),
+      );
+      if (!ok.ok) {
+        requests.inc({ kind: "m3u8", status: ok.status });
+        return refusalResponse(c, ok, mark);
+      }
+    }
+    let text = hls.playlist(appName, variant);
+    if (text === undefined) {
+      const w = await hls.waitForPlaylist(appName, variant, c.req.raw.signal);
+      if (w.kind !== "ready") {
+        requests.inc({ kind: "m3u8", status: 404 });
+        return c.text(`Playlist not found: ${path}`, 404, CORS);
+      }
+      text = w.text;
+    }
+    requests.inc({ kind: "m3u8", status: 200 });
+    return c.body(
+      playlistServed(
+        c,
+        appName,
+        stream,
+        protectedApp ? withSessionCredential(text, cred!) : text,
+      ),
+      200,
+      {
+        ...CORS,
+        ...markHeaders(mark),
+        "Content-Type": "application/vnd.apple.mpegurl",
+        "Cache-Control": `${
+          protectedApp ? "private" : "public"
+        }, max-age=${options.playlistMaxAgeSeconds}`,
+      },
+    );
+  };
+
+  app.get("/:app/:stream/:segment", async (c) => {
+    const { app: appName, stream, segment } = c.req.param();
+    if (!isSafeName(appName) || !isSafeName(stream) || !isSafeName(segment)) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    if (segment.endsWith(".m3u8")) {
+      return await serveVariant(c, appName, stream, segment.slice(0, -5));
+    }
+    if (!segment.endsWith(".ts")) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    return await serveSegment(
+      c,
+      appName,
+      stream,
+      segment,
+      `/${appName}/${stream}/${segment}`,
+    );
+  });
+
+  app.get("/:app/:stream/:variant/:segment", async (c) => {
+    const { app: appName, stream, variant, segment } = c.req.param();
+    if (
+      !isSafeName(appName) || !isSafeName(stream) || !isSafeName(variant) ||
+      !segment.endsWith(".ts") || !isSafeName(segment) ||
+      !abr?.variantOf(appName, stream, variant)
+    ) {
+      requests.inc({ kind: "other", status: 404 });
+      return c.text("Not found", 404);
+    }
+    return await serveSegment(
+      c,
+      appName,
+      variant,
+      segment,
+      `/${appName}/${stream}/${variant}/${segment}`,
+    );
   });
 
   return app;

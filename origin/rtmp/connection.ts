@@ -22,6 +22,7 @@
  */
 
 import { concatBytes } from "../../codec/bytes/concat.ts";
+import type { RtmpAccessRecord } from "../../log/access/mod.ts";
 import {
   encodeRtmpMediaTag,
   encodeRtmpMessage,
@@ -43,6 +44,7 @@ import type { Hub, Viewer } from "../stream/hub.ts";
 import { StreamBusyError, type StreamRegistry } from "../stream/registry.ts";
 import type { MediaFile } from "../vod/media_file.ts";
 import { VodRtmpPlayer } from "../vod/rtmp_play.ts";
+import type { RawRelayMark, RelayAdmission } from "../relay/wire.ts";
 import { RtmpServerSession, type RtmpSessionEvent } from "./session.ts";
 import { SocketWriter } from "./socket_writer.ts";
 
@@ -102,7 +104,16 @@ export type RtmpRefusalReason =
   | "busy"
   | "max_streams"
   | "not_found"
-  | "one_per_connection";
+  | "one_per_connection"
+  | "relay";
+
+/** How relay marks on RTMP are judged (origin/relay's Relay). */
+export interface RtmpRelayGate {
+  /** A play that may be a downstream relay's pull. */
+  admit(raw: RawRelayMark | undefined): RelayAdmission;
+  /** A publish that may be another origin's push: refused when this node is in its chain. */
+  admitPush(raw: RawRelayMark | undefined): RelayAdmission;
+}
 
 /** What every connection of one server shares. */
 export interface RtmpConnectionContext {
@@ -112,10 +123,16 @@ export interface RtmpConnectionContext {
   readonly access: RtmpAccessControl | undefined;
   readonly vod: RtmpVodSource | undefined;
   readonly maxStreams: number;
+  /** Relay marks (hop count, chain, secret) of plays and publishes; none without a relay. */
+  readonly relay?: RtmpRelayGate | undefined;
   readonly refused: (
     action: "publish" | "play",
     reason: RtmpRefusalReason,
   ) => void;
+  /** An RTMP `connect` command arrived (a client reached the app). */
+  readonly connected?: () => void;
+  /** A connection closed: what it did, for the access log. */
+  readonly sessionEnded?: (record: RtmpAccessRecord) => void;
 }
 
 /** `host:port` of the peer, as log lines and access requests name it. */
@@ -145,6 +162,11 @@ function createStreamIdRewriter(
     );
 }
 
+/** The relay chain a publish arrived with (another origin's push), if any. */
+type PublishChain =
+  | { readonly hops: number; readonly via: readonly string[] }
+  | undefined;
+
 interface Publishing {
   readonly hub: Hub;
   readonly streamId: number;
@@ -173,6 +195,9 @@ export class RtmpConnection {
   #closeCode: string | undefined;
   #closeError: unknown;
   #stream = "";
+  #app = "";
+  /** What this connection did (the access log's `kind`). */
+  #kind: RtmpAccessRecord["kind"] = "none";
   #publishing: Publishing | undefined;
   #bytesRead = 0;
   #playing: Playing | undefined;
@@ -399,6 +424,23 @@ export class RtmpConnection {
       durationSeconds: Math.round((Date.now() - this.#startedMs) / 100) / 10,
     };
     if (this.#closeCode) fields.code = this.#closeCode;
+    const ended = this.#shared.sessionEnded;
+    if (ended) {
+      const slash = this.#stream.indexOf("/");
+      ended({
+        time: this.#startedMs,
+        client: this.#peer.slice(0, this.#peer.lastIndexOf(":")),
+        kind: this.#kind,
+        app: this.#app,
+        stream: slash < 0 ? "" : this.#stream.slice(slash + 1),
+        durationSeconds: (Date.now() - this.#startedMs) / 1000,
+        bytesIn: this.#session.bytesReceived,
+        bytesOut: this.#writer.bytesWritten,
+        reason: this.#closeCode
+          ? `${this.#closeReason} (${this.#closeCode})`
+          : this.#closeReason,
+      });
+    }
     if (this.#closeError !== undefined) {
       fields.error = this.#closeError;
       this.#log.warn("connection closed", fields);
@@ -458,6 +500,8 @@ export class RtmpConnection {
         return;
       case "connect":
         this.#stream = event.app;
+        this.#app = event.app;
+        this.#shared.connected?.();
         return;
       case "ignored":
         this.#log.debug("ignored", { peer: this.#peer, what: event.what });
@@ -496,13 +540,24 @@ export class RtmpConnection {
     }
     // Refused before access control too, so a full origin spends no hook call or token use.
     if (this.#atStreamLimit(event.streamId)) return;
+    const push = this.#shared.relay?.admitPush(event.relay);
+    if (push?.kind === "refused") {
+      return this.#refuse(
+        "publish",
+        event.streamId,
+        "NetStream.Publish.Rejected",
+        push.error.message,
+        "relay",
+      );
+    }
+    const chain = push?.kind === "relay" ? push.chain : undefined;
     this.#decide("publish", event.streamId, {
       action: "publish",
       app: event.app,
       name: event.name,
       params: event.params,
       peer: this.#peer,
-    }, (session) => this.#startPublish(event, session));
+    }, (session) => this.#startPublish(event, session, chain));
   }
 
   /** Refuses the publish when the origin holds `maxStreams` live streams; true if it did. */
@@ -522,6 +577,7 @@ export class RtmpConnection {
   #startPublish(
     event: Extract<RtmpSessionEvent, { type: "publish" }>,
     session: RtmpAccessSession | undefined,
+    chain: PublishChain,
   ): void {
     // Again after the decision: other publishes may have started while it ran.
     if (this.#atStreamLimit(event.streamId)) {
@@ -533,6 +589,7 @@ export class RtmpConnection {
       hub = this.#registry.startPublish(event.app, event.name, {
         peer: this.#peer,
         protocol: "rtmp",
+        ...(chain ? { chain } : {}),
       });
     } catch (err) {
       if (err instanceof StreamBusyError) {
@@ -550,6 +607,7 @@ export class RtmpConnection {
     this.#publishing = { hub, streamId: event.streamId };
     // An operator's kick (control's console, the origin's admin API) closes this connection.
     hub.onKick(() => this.close("kicked by an operator"));
+    this.#kind = "publish";
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     this.#session.acceptPublish(event.streamId);
@@ -571,24 +629,81 @@ export class RtmpConnection {
       );
     }
     if (this.#shared.vod?.ownsApp(event.app)) return this.#onVodPlay(event);
+    const relayed = this.#shared.relay?.admit(event.relay);
+    if (relayed?.kind === "refused") {
+      return this.#refuse(
+        "play",
+        event.streamId,
+        "NetStream.Play.Failed",
+        relayed.error.message,
+        "relay",
+      );
+    }
+    // A downstream relay that presented this node's secret checks its own viewers.
+    const trusted = relayed?.kind === "relay" && relayed.trusted;
+    const proceed = () => {
+      if (trusted) {
+        const named = authorizeRtmpAccess(this.#playRequest(event));
+        if (!named.allowed) {
+          return this.#refuse(
+            "play",
+            event.streamId,
+            named.code,
+            named.description,
+            "bad_name",
+          );
+        }
+        return this.#startPlay(event, undefined);
+      }
+      this.#decide(
+        "play",
+        event.streamId,
+        this.#playRequest(event),
+        (session) => this.#startPlay(event, session),
+      );
+    };
     // A stream that is not live is refused before access control, so no token use is spent.
     const hub = this.#registry.get(event.app, event.name);
     const named = authorizeRtmpAccess(this.#playRequest(event));
     if (named.allowed && (hub === undefined || !hub.live)) {
-      return this.#refuse(
-        "play",
-        event.streamId,
-        "NetStream.Play.StreamNotFound",
-        `Stream not found: ${this.#stream}`,
-        "not_found",
-      );
+      if (!this.#registry.demandable(event.app)) {
+        return this.#refuse(
+          "play",
+          event.streamId,
+          "NetStream.Play.StreamNotFound",
+          `Stream not found: ${this.#stream}`,
+          "not_found",
+        );
+      }
+      // Pulled from upstream on demand: the player waits (bounded) while the pull starts.
+      const chain = relayed?.kind === "relay" ? relayed.chain : undefined;
+      const waiting: Promise<void> = this.#registry.acquire(
+        event.app,
+        event.name,
+        chain ? { chain } : {},
+      ).then((got) => {
+        if (this.#closed || this.#closing) return;
+        if ("status" in got) {
+          return this.#refuse(
+            "play",
+            event.streamId,
+            got.status === 404
+              ? "NetStream.Play.StreamNotFound"
+              : "NetStream.Play.Failed",
+            got.message,
+            got.status === 404 ? "not_found" : "relay",
+          );
+        }
+        proceed();
+        this.#flushSession();
+      }, (err) => this.close("relay pull failed", err)).finally(() => {
+        // An access decision that `proceed` started is pending in its own right.
+        if (this.#pending === waiting) this.#pending = undefined;
+      });
+      this.#pending = waiting;
+      return;
     }
-    this.#decide(
-      "play",
-      event.streamId,
-      this.#playRequest(event),
-      (session) => this.#startPlay(event, session),
-    );
+    proceed();
   }
 
   /**
@@ -686,6 +801,7 @@ export class RtmpConnection {
       burstMs: VOD_BURST_MS,
     });
     this.#vodPlayer = { player, streamId };
+    this.#kind = "vod";
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     session?.watch(() => this.close("access token revoked"));
@@ -756,6 +872,7 @@ export class RtmpConnection {
       },
     };
     this.#playing = { hub, viewer, streamId };
+    this.#kind = "play";
     this.#ticket.mark(ConnState.Active);
     this.#accessSession = session;
     session?.watch(() => this.close("access token revoked"));

@@ -10,11 +10,18 @@
  * refused with `NetStream.Publish.Rejected`; refused publishes and plays are counted by reason
  * for `/metrics`.
  *
+ * With the `tls` option the same server speaks RTMPS (RTMP inside TLS, as `rtmps://` URLs of
+ * OBS, ffmpeg and platforms' ingest expect): the listener is `net/tls/`'s, with certificates by
+ * SNI reloaded from their files and a TLS handshake deadline; the RTMP handshake deadline then
+ * runs from the TCP accept, the TLS handshake included.
+ *
  * @module
  */
 
 import { encodeSetChunkSize } from "../../codec/rtmp/mod.ts";
+import type { RtmpAccessRecord } from "../../log/access/mod.ts";
 import { ConnGuard, type ConnRefusal } from "../../net/mod.ts";
+import { listenTls, type TlsServing } from "../../net/tls/mod.ts";
 import type { RtmpAccessControl } from "../auth/rtmp.ts";
 import type { Logger } from "../log.ts";
 import type { StreamRegistry } from "../stream/registry.ts";
@@ -24,6 +31,7 @@ import {
   type RtmpConnectionContext,
   type RtmpConnectionOptions,
   type RtmpRefusalReason,
+  type RtmpRelayGate,
   type RtmpVodSource,
 } from "./connection.ts";
 
@@ -39,6 +47,8 @@ export interface RtmpServerOptions extends RtmpConnectionOptions {
   readonly hostname: string;
   /** Port to bind; 0 picks a free one (tests). */
   readonly port: number;
+  /** Serve RTMPS: TLS with these certificates (see the module comment). */
+  readonly tls?: TlsServing | undefined;
   /** Without a guard: connections open at once. @default MAX_CONNECTIONS */
   readonly maxConnections?: number;
   /**
@@ -68,12 +78,18 @@ export interface RtmpServerDeps {
    * of an app that names a library plays a file instead of a live stream.
    */
   readonly vod?: RtmpVodSource | undefined;
+  /** Relay marks of plays and publishes (origin/relay); none: every play is a viewer's. */
+  readonly relay?: RtmpRelayGate | undefined;
+  /** Told of every closed connection (the access log). */
+  readonly onSessionEnd?: ((record: RtmpAccessRecord) => void) | undefined;
 }
 
 /** A running RTMP server. */
 export interface RtmpServer {
   /** The bound port (useful with `port: 0`). */
   readonly port: number;
+  /** RTMP `connect` commands received so far (for `/metrics`). */
+  readonly connects: number;
   /** Refused publishes and plays so far, by action and reason (for `/metrics`). */
   refusals(): Iterable<
     [action: "publish" | "play", reason: RtmpRefusalReason, count: number]
@@ -111,11 +127,18 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     );
   }
   const log = deps.log;
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-    transport: "tcp",
-  });
+  const tls = options.tls;
+  const listener = tls
+    ? listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      handshakeTimeoutMs: tls.handshakeTimeoutMs,
+    }, tls.certificates)
+    : Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      transport: "tcp",
+    });
   const port = (listener.addr as Deno.NetAddr).port;
   const connections = new Set<RtmpConnection>();
   const tasks = new Set<Promise<void>>();
@@ -125,17 +148,21 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     trusted: [],
   });
   const refusals = new Map<string, number>();
+  let connects = 0;
   const shared: RtmpConnectionContext = {
     options,
     registry: deps.registry,
     log,
     access: deps.access,
     vod: deps.vod,
+    relay: deps.relay,
     maxStreams: options.maxStreams ?? Infinity,
     refused: (action, reason) => {
       const k = `${action} ${reason}`;
       refusals.set(k, (refusals.get(k) ?? 0) + 1);
     },
+    connected: () => connects++,
+    ...(deps.onSessionEnd ? { sessionEnded: deps.onSessionEnd } : {}),
   };
   const refusedLog = refusalLogger(log);
   let nextId = 1;
@@ -182,9 +209,16 @@ function listen(options: RtmpServerOptions, deps: RtmpServerDeps): RtmpServer {
     }
   })();
 
-  log.info("listening", { hostname: options.hostname, port });
+  log.info("listening", {
+    hostname: options.hostname,
+    port,
+    ...(tls ? { tls: true } : {}),
+  });
   return {
     port,
+    get connects() {
+      return connects;
+    },
     *refusals() {
       for (const [k, n] of refusals) {
         const [action, reason] = k.split(" ") as [

@@ -68,6 +68,19 @@ export const DEFAULT_WINDOW_ACK_BYTES = 2_500_000;
 /** Message streams (createStream) one connection may hold open; real clients use 1. */
 export const MAX_STREAMS_PER_CONNECTION = 8;
 
+/** The connect command object's property a relay pull carries its mark in. */
+export const RTMP_RELAY_FIELD = "meridianRelay";
+
+/** Longest string taken from a relay mark's fields (characters). */
+const MAX_RELAY_FIELD_CHARS = 4096;
+
+/** A relay pull's mark as `connect` carried it: strings and a number, not yet checked. */
+export interface RawRelayMark {
+  readonly hops: string;
+  readonly via: string;
+  readonly secret: string;
+}
+
 /** Events a session reports to its server. */
 export type RtmpSessionEvent =
   | { readonly type: "handshake"; readonly digest: boolean }
@@ -85,6 +98,8 @@ export type RtmpSessionEvent =
     /** "live", "record" or "append"; we treat all as live. */
     readonly publishType: string;
     readonly params: RtmpParams;
+    /** The `meridianRelay` property of `connect` (a relay push's chain), as sent. */
+    readonly relay?: RawRelayMark;
   }
   | {
     readonly type: "play";
@@ -99,6 +114,11 @@ export type RtmpSessionEvent =
     readonly startMs: number;
     /** `play`'s duration argument, ms: -1 (the default) to the end. */
     readonly durationMs: number;
+    /**
+     * The `meridianRelay` property of `connect` (a downstream relay's pull: its hop count,
+     * chain of node ids and shared secret), as sent; checked by origin/relay/wire.ts.
+     */
+    readonly relay?: RawRelayMark;
   }
   /** `seek(ms)` on a playing stream (Flash `NetStream.seek`). */
   | { readonly type: "seek"; readonly streamId: number; readonly ms: number }
@@ -181,6 +201,7 @@ export class RtmpServerSession {
   #connected = false;
   #app = "";
   #tcUrl = "";
+  #relay: RawRelayMark | undefined;
   #connectParams: Record<string, string> = {};
   #streams = new Map<number, StreamState>();
   #nextStreamId = 1;
@@ -646,6 +667,7 @@ export class RtmpServerSession {
     this.#app = target.app;
     this.#tcUrl = tcUrl;
     this.#connectParams = target.params;
+    this.#relay = rawRelayMark(props[RTMP_RELAY_FIELD]);
     // The reply sequence FMS sends (§7.2.1.1 example): window, bandwidth, chunk size, result.
     this.#send(encodeWindowAckSize(this.#windowAckBytes));
     this.#send(
@@ -720,6 +742,7 @@ export class RtmpServerSession {
       name,
       publishType,
       params: { ...this.#connectParams, ...params },
+      ...(this.#relay ? { relay: this.#relay } : {}),
     });
   }
 
@@ -736,6 +759,7 @@ export class RtmpServerSession {
       params: { ...this.#connectParams, ...params },
       startMs: numberArg(args[1], -2),
       durationMs: numberArg(args[2], -1),
+      ...(this.#relay ? { relay: this.#relay } : {}),
     });
   }
 
@@ -757,4 +781,24 @@ function stringArg(v: Amf0Value | undefined): string {
 
 function numberArg(v: Amf0Value | undefined, fallback: number): number {
   return typeof v === "number" && Number.isFinite(v) ? v : fallback;
+}
+
+/**
+ * The relay mark of `connect`, when its property is an object: each field as a bounded
+ * string (a number as its decimal text), so whatever a client sends stays small and typed.
+ */
+function rawRelayMark(v: Amf0Value | undefined): RawRelayMark | undefined {
+  const props = v === undefined ? undefined : amf0Properties(v);
+  if (props === undefined) return undefined;
+  const text = (x: Amf0Value | undefined): string =>
+    typeof x === "string"
+      ? x.slice(0, MAX_RELAY_FIELD_CHARS)
+      : typeof x === "number"
+      ? String(x)
+      : "";
+  return {
+    hops: text(props.hops),
+    via: text(props.via),
+    secret: text(props.secret),
+  };
 }

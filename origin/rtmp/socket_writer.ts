@@ -1,12 +1,13 @@
 /**
- * The RTMP server's write side of one socket: one write loop over a byte-bounded queue, what is
- * queued meanwhile coalesced into the next write (the syscall count, not the bytes, is the
- * cost), and a cap a slow player runs into instead of holding memory.
+ * The RTMP server's write side of one socket: one write loop over a byte-bounded queue, small
+ * pieces queued meanwhile merged into the next write (the syscall count is the cost) while
+ * large shared ones (the fan-out's flushes and cached frames, the same buffer for every viewer)
+ * go out as they are, and a cap a slow player runs into instead of holding memory.
  *
  * @module
  */
 
-import { concatBytes } from "../../codec/bytes/concat.ts";
+import { ByteQueue, MERGE_MAX_BYTES } from "../../codec/bytes/queue.ts";
 
 /**
  * One write loop per socket over a byte-bounded queue. Control output is never refused; viewer
@@ -14,12 +15,14 @@ import { concatBytes } from "../../codec/bytes/concat.ts";
  */
 export class SocketWriter {
   #conn: Deno.Conn;
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
+  #queue = new ByteQueue();
+  /** Bytes of the write in progress (still counted against the cap until written). */
+  #inFlight = 0;
   #writing = false;
   #closed = false;
   #onError: (err: unknown) => void;
   #idle: Array<() => void> = [];
+  #written = 0;
 
   constructor(conn: Deno.Conn, onError: (err: unknown) => void) {
     this.#conn = conn;
@@ -27,15 +30,19 @@ export class SocketWriter {
   }
 
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#queue.bytes + this.#inFlight;
+  }
+
+  /** Bytes written to the socket so far. */
+  get bytesWritten(): number {
+    return this.#written;
   }
 
   /** Queues bytes; false when closed or when `capBytes` would be passed. */
   enqueue(bytes: Uint8Array, capBytes = Infinity): boolean {
     if (this.#closed) return false;
-    if (this.#queuedBytes + bytes.byteLength > capBytes) return false;
+    if (this.queuedBytes + bytes.byteLength > capBytes) return false;
     this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
     if (!this.#writing) void this.#loop();
     return true;
   }
@@ -48,8 +55,7 @@ export class SocketWriter {
 
   close(): void {
     this.#closed = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#queue.clear();
     this.#wake();
   }
 
@@ -62,20 +68,23 @@ export class SocketWriter {
   async #loop(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        // Coalesce what is queued into one write: the syscall count, not the bytes, is the cost.
-        const parts = this.#queue;
-        this.#queue = [];
-        const bytes = concatBytes(parts);
+      for (;;) {
+        if (this.#closed) break;
+        const bytes = this.#queue.take(MERGE_MAX_BYTES);
+        if (!bytes) break;
+        this.#inFlight = bytes.byteLength;
         let off = 0;
         while (off < bytes.byteLength) {
-          off += await this.#conn.write(bytes.subarray(off));
+          const n = await this.#conn.write(bytes.subarray(off));
+          off += n;
+          this.#written += n;
         }
-        this.#queuedBytes -= bytes.byteLength;
+        this.#inFlight = 0;
       }
     } catch (err) {
       if (!this.#closed) this.#onError(err);
     } finally {
+      this.#inFlight = 0;
       this.#writing = false;
       this.#wake();
     }

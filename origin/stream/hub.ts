@@ -24,6 +24,17 @@ import { encodeFlvTag } from "../../codec/flv/tag.ts";
 import type { Logger } from "../log.ts";
 import { describeLiveMetadata, type LiveMediaInfo } from "./media_info.ts";
 
+/** Who publishes: peer address and protocol (rtmp, virtual, relay). */
+export interface PublisherInfo {
+  readonly peer: string;
+  readonly protocol: string;
+  /**
+   * The relay nodes the stream passed before it reached this one (a relay pull's chain, or a
+   * pushing origin's): a push from here carries it on, so a push loop is refused.
+   */
+  readonly chain?: { readonly hops: number; readonly via: readonly string[] };
+}
+
 /**
  * Output formats a hub encodes for. `rtsp` and `srt` viewers remux (RTP, MPEG-TS) per viewer
  * and read plain FLV tags back, which the hub frames itself.
@@ -45,6 +56,12 @@ export interface Viewer extends LiveViewer {
 export interface TagListener {
   onTag(tag: FlvTag): void;
   onEnd(): void;
+  /**
+   * The source was replaced mid-stream (a relay pull failing over to another upstream): what
+   * follows does not continue what came before, though the stream goes on. The HLS packager
+   * closes its segment and marks the next EXT-X-DISCONTINUITY (RFC 8216 §4.3.2.3).
+   */
+  onBreak?(): void;
 }
 
 /** How one output format turns tags into bytes. */
@@ -62,6 +79,8 @@ export interface HubOptions {
   readonly log: Logger;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /** Told when a viewer is dropped as too slow (`/metrics`). */
+  readonly onViewerDropped?: (format: string) => void;
 }
 
 /** Codec names seen on a stream, for listings. */
@@ -75,7 +94,7 @@ export interface HubSummary {
   readonly app: string;
   readonly name: string;
   readonly live: boolean;
-  readonly publisher: { readonly peer: string; readonly protocol: string };
+  readonly publisher: PublisherInfo;
   readonly startedAt: string;
   readonly viewers: number;
   readonly bytesIn: number;
@@ -94,7 +113,7 @@ export interface HubSummary {
 export class Hub {
   readonly app: string;
   readonly name: string;
-  readonly publisher: { readonly peer: string; readonly protocol: string };
+  readonly publisher: PublisherInfo;
   readonly startedAtMs: number;
   readonly codecs: StreamCodecs = {};
 
@@ -113,7 +132,7 @@ export class Hub {
   constructor(
     app: string,
     name: string,
-    publisher: { peer: string; protocol: string },
+    publisher: PublisherInfo,
     options: HubOptions,
     onEnd: () => void = () => {},
   ) {
@@ -128,12 +147,14 @@ export class Hub {
       maxGopCacheBytes: options.maxGopCacheBytes,
       flushIntervalMs: options.flushIntervalMs,
       encoders: { rtsp: TAG_FRAMING, srt: TAG_FRAMING, ...options.encoders },
-      onDrop: (viewer, reason) =>
+      onDrop: (viewer, reason) => {
+        options.onViewerDropped?.(viewer.format);
         options.log.info("viewer dropped", {
           stream,
           viewer: viewer.id,
           reason,
-        }),
+        });
+      },
     });
   }
 
@@ -148,6 +169,21 @@ export class Hub {
 
   get bytesIn(): number {
     return this.#bytesIn;
+  }
+
+  /** Bytes handed to viewers, by format (`flv`, `rtmp`). */
+  get bytesOut(): Readonly<Record<string, number>> {
+    return this.#fanout.bytesOut;
+  }
+
+  /** Bytes of the cached GOP. */
+  get gopCacheBytes(): number {
+    return this.#fanout.gopCacheBytes;
+  }
+
+  /** Viewers by format, counted now. */
+  viewersByFormat(): Record<string, number> {
+    return this.#fanout.viewersByFormat();
   }
 
   /** The onMetaData tag body, if the publisher sent one. */
@@ -224,6 +260,17 @@ export class Hub {
     }
     for (const l of this.#listeners) l.onTag(tag);
     this.#fanout.pushTag(tag);
+  }
+
+  /**
+   * The publisher's source was replaced (a relay pull switched upstreams): viewers stay, the
+   * GOP cache does not continue into the new source, listeners are told (HLS: a
+   * discontinuity). The new source's sequence headers and keyframe follow as ordinary tags.
+   */
+  breakSource(): void {
+    if (!this.#live) return;
+    this.#fanout.breakGop();
+    for (const l of this.#listeners) l.onBreak?.();
   }
 
   /** Writes the coalesced tags to every viewer now. */

@@ -126,6 +126,8 @@ async function indexMp4(f: Deno.FsFile, file: LibraryFile): Promise<MediaFile> {
   let moovAtStart: boolean | undefined;
   let sawMdat = false;
   const moofs: number[] = [];
+  /** A moof whose mdat is not whole yet (a recording being written): not indexed. */
+  let pendingMoof: number | undefined;
   for (let n = 0; offset + 8 <= size; n++) {
     if (n > MAX_TOP_LEVEL_BOXES) {
       throw new Mp4FormatError(
@@ -151,8 +153,13 @@ async function indexMp4(f: Deno.FsFile, file: LibraryFile): Promise<MediaFile> {
       }
       moov = await readAt(f, offset, h.size);
       moovAtStart = !sawMdat;
-    } else if (h.type === "mdat") sawMdat = true;
-    else if (h.type === "moof") moofs.push(offset);
+    } else if (h.type === "mdat") {
+      sawMdat = true;
+      if (pendingMoof !== undefined && offset + h.size <= size) {
+        moofs.push(pendingMoof);
+      }
+      pendingMoof = undefined;
+    } else if (h.type === "moof") pendingMoof = offset;
     if (h.size === 0) break;
     offset += h.size;
   }

@@ -18,6 +18,7 @@ export {
   extensionOf,
   Library,
   type LibraryConfig,
+  type LibraryFile,
   MEDIA_EXTENSIONS,
 } from "./library.ts";
 export { indexMediaFile, MediaCache, type MediaFile } from "./media_file.ts";
@@ -32,3 +33,24 @@ export {
   type UploadState,
 } from "./upload.ts";
 export { createVodAdminRoutes, type VodAdminDeps } from "./admin_http.ts";
+export {
+  flvSource,
+  frameRateOf,
+  mp4Source,
+  planRange,
+  type TimeRange,
+} from "./outputs.ts";
+export {
+  type FileSpan,
+  type Piece,
+  type PieceSource,
+  pieceStream,
+} from "./body.ts";
+export {
+  planSegments,
+  vodPlaylist,
+  type VodSegment,
+  vodSegment,
+} from "./hls.ts";
+export { Thumbnailer } from "./thumbnail.ts";
+export { describeMedia } from "./metadata.ts";

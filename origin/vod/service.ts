@@ -90,6 +90,9 @@ export interface VodStats {
 }
 
 /** The VOD library service. */
+/** A transcode job's master playlist in its output folder (origin/transcode/jobs.ts). */
+const MASTER_PLAYLIST_NAME = "master.m3u8";
+
 export class VodService {
   readonly #libraries: Library[];
   readonly #config: VodConfig;
@@ -147,6 +150,21 @@ export class VodService {
     const rest = pathname.slice(lib.prefix.length);
     let file: LibraryFile | undefined;
     try {
+      const pkg = await this.#static(lib, rest);
+      if (pkg) {
+        // An HLS package: a clip's playlist and its folder of segments are one scope; a
+        // transcode job's master covers its whole folder (the variants and their segments).
+        const dir = pkg.relPath.slice(0, pkg.relPath.lastIndexOf("/"));
+        const key = pkg.relPath.endsWith("/" + MASTER_PLAYLIST_NAME)
+          ? dir
+          : pkg.relPath.endsWith(".m3u8")
+          ? pkg.relPath.slice(0, -".m3u8".length)
+          : dir;
+        const [app, ...inner] = lib.prefix.slice(1, -1).split("/");
+        const stream = [...inner, ...key.split("/").map(encodeURIComponent)]
+          .join("/");
+        return { app: app!, stream, sessionPath: `/${app}/${stream}/` };
+      }
       const seg = /^(.+)\/(\d{1,7})\.ts$/.exec(rest);
       const trick = trickTarget(rest);
       if (seg) file = await this.#file(lib, checkRelPath(seg[1]!));
@@ -216,12 +234,32 @@ export class VodService {
     return await this.#cache.get(file);
   }
 
+  /**
+   * The indexed file at `path` in any library (its path in the library, as the listing names
+   * it), or `undefined` when no library has it.
+   *
+   * @throws {VodError} `VOD_BAD_PATH` for a path that is not safe, `VOD_BAD_MEDIA` (or
+   *   another code) when the file is not valid media.
+   */
+  async mediaFile(path: string): Promise<MediaFile | undefined> {
+    const rel = checkRelPath(path.split("/").map(encodeURIComponent).join("/"));
+    for (const lib of this.#libraries) {
+      const f = await this.#file(lib, rel);
+      if (f) return await this.#cache.get(f);
+    }
+    return undefined;
+  }
+
   /** True when `pathname` lies under a library prefix. */
   owns(pathname: string): boolean {
     return this.#libraries.some((l) => pathname.startsWith(l.prefix));
   }
 
-  /** Answers a GET or HEAD under a library prefix. Never throws. */
+  /**
+   * Answers a GET or HEAD under a library prefix. Never throws. Ready-made HLS files in a
+   * library (a clip's package, a transcode job's ABR set) are served as they are; only when
+   * there is none is a name one of a media file's outputs.
+   */
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const kind = extensionOf(url.pathname) || "none";
@@ -276,6 +314,8 @@ export class VodService {
   async #route(request: Request, url: URL): Promise<Response> {
     const lib = this.#libraries.find((l) => url.pathname.startsWith(l.prefix))!;
     const rest = url.pathname.slice(lib.prefix.length);
+    const pkg = await this.#static(lib, rest);
+    if (pkg) return await this.#sendStatic(request, pkg, url.searchParams);
     const seg = /^(.+)\/(\d{1,7})\.ts$/.exec(rest);
     if (seg) {
       const file = await this.#file(lib, checkRelPath(seg[1]!));
@@ -326,6 +366,63 @@ export class VodService {
       variant = `flv-${rangeKey(range)}`;
     }
     return this.#send(request, file, source, CONTENT_TYPES[target]!, variant);
+  }
+
+  /**
+   * A static HLS file of the library (the playlist or a segment of an HLS package, as clips
+   * are written), or `undefined` when the path names none (then it is a derived output).
+   */
+  async #static(lib: Library, rest: string): Promise<LibraryFile | undefined> {
+    const ext = extensionOf(rest);
+    if (ext !== "m3u8" && ext !== "ts") return undefined;
+    let rel: string;
+    try {
+      rel = checkRelPath(rest);
+    } catch {
+      return undefined;
+    }
+    return await lib.stat(rel);
+  }
+
+  /** A static HLS file as it is (a playlist's URIs carry the session credential, if any). */
+  async #sendStatic(
+    request: Request,
+    file: LibraryFile,
+    q: URLSearchParams,
+  ): Promise<Response> {
+    const ext = extensionOf(file.relPath);
+    const { etag, lastModified } = this.#validators(file, "static");
+    const headers: Record<string, string> = {
+      "Content-Type": CONTENT_TYPES[ext]!,
+      ETag: etag,
+      "Last-Modified": lastModified,
+      "Cache-Control": `public, max-age=${this.#config.maxAgeSeconds}`,
+      "Access-Control-Allow-Origin": "*",
+    };
+    if (isNotModified(request.headers, etag, lastModified)) {
+      return new Response(null, { status: 304, headers });
+    }
+    if (ext === "m3u8") {
+      let text = await Deno.readTextFile(file.realPath);
+      const cred = q.get("cred");
+      if (cred !== null) {
+        const enc = encodeURIComponent(cred);
+        text = text.split("\n").map((l) =>
+          l === "" || l.startsWith("#")
+            ? l
+            : `${l}${l.includes("?") ? "&" : "?"}cred=${enc}`
+        ).join("\n");
+      }
+      return new Response(request.method === "HEAD" ? null : text, { headers });
+    }
+    this.stats.bytesOut += file.size;
+    return this.#send(
+      request,
+      file,
+      simpleSource([[0, file.size]]),
+      headers["Content-Type"]!,
+      "static",
+    );
   }
 
   /** The file a request names: itself, its path without the output extension, or a sibling. */

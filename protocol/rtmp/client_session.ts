@@ -80,6 +80,11 @@ export interface RtmpClientOptions {
   readonly digest?: boolean;
   /** `flashVer` sent in `connect`. @default "FMLE/3.0 (compatible; Meridian)" */
   readonly flashVer?: string;
+  /**
+   * More properties of the `connect` command object (§7.2.1.1 lets a client add its own): a
+   * relay pull's hop count and shared secret travel there, outside every stream name.
+   */
+  readonly connectFields?: Readonly<Record<string, Amf0Value>>;
 }
 
 type Phase =
@@ -266,6 +271,7 @@ export class RtmpClientSession {
         videoCodecs: 252,
         videoFunction: 1,
       }),
+      ...this.#opts.connectFields,
     }, []);
   }
 

@@ -26,12 +26,15 @@ import type {
   PolicyRequest,
 } from "../policy/types.ts";
 import type { RouteCounter, RoutingStats } from "../routing_stats.ts";
+import type { EdgeAnswerCounter } from "../stats.ts";
 import type { SteeredName } from "../zone.ts";
 
 /** A cached decision and the counter its answers are counted in (none without an edge). */
 export interface CachedDecision {
   readonly answer: PolicyAnswer;
   readonly route: RouteCounter | undefined;
+  /** Answers naming its first edge (`meridian_dns_answers_total{edge}`). */
+  readonly edgeAnswers: EdgeAnswerCounter | undefined;
   /** The answer's response template, and the question name it was built for. */
   template?: Uint8Array;
   templateName?: string;
@@ -50,6 +53,8 @@ export interface DecisionDeps {
   readonly networks?: NetworkDirectory;
   /** Told when edges or health changed and every cached decision was dropped. */
   readonly onStale: () => void;
+  /** The counter of answers naming an edge first (looked up once per decision). */
+  readonly edgeAnswers?: (edgeId: string) => EdgeAnswerCounter;
 }
 
 /** What a steered name's chain reads, beyond the place (computed once per name). */
@@ -279,10 +284,14 @@ export class Decisions {
               ? undefined
               : { name: answer.carrier, onNet: answer.onNet === true },
           ),
+        edgeAnswers: edgeId === undefined || this.quiet
+          ? undefined
+          : this.#d.edgeAnswers?.(edgeId),
       };
       byClient.set(key, cached);
     }
     if (cached.route) cached.route.queries++;
+    if (cached.edgeAnswers) cached.edgeAnswers.count++;
     return cached;
   }
 

@@ -11,10 +11,12 @@
 import type { SchedulerConfig } from "../../config/scheduler_schema.ts";
 import {
   fmix32,
+  formatIp,
   type GeoLookup,
   type GeoResult,
   isReservedIp,
 } from "../../geo/mod.ts";
+import type { DnsAccessRecord } from "../../log/access/mod.ts";
 import {
   Flags2,
   Rcode,
@@ -34,7 +36,11 @@ import type { PolicyAnswer } from "../policy/chain.ts";
 import type { ClientAddress, EdgeView } from "../policy/types.ts";
 import { RoutingStats } from "../routing_stats.ts";
 import { type ResponseClass, ResponseKind } from "../server/rate_limit.ts";
-import type { DnsStats } from "../stats.ts";
+import {
+  DNS_LATENCY_SAMPLE_EVERY,
+  type DnsStats,
+  rcodeLabel,
+} from "../stats.ts";
 import type {
   Authority,
   CnameChain,
@@ -68,6 +74,14 @@ export interface DnsHandlerDeps {
   readonly routing?: RoutingStats;
   /** Carriers and the ASN lookup (`isp_match`); without it, no client network is known. */
   readonly networks?: NetworkDirectory;
+  /**
+   * The access log's sample of queries: every `every`-th query is told to `record` (with its
+   * answer time). Without it no query is sampled.
+   */
+  readonly sample?: {
+    readonly every: number;
+    readonly record: (r: DnsAccessRecord) => void;
+  };
 }
 
 /** Templates kept per decision for names reaching it through CNAMEs (a wildcard CNAME has many). */
@@ -101,6 +115,12 @@ export class DnsHandler {
   readonly #payload: number;
   readonly #chaos: ReadonlyMap<string, string>;
   readonly #streamNames = new Map<string, string | undefined>();
+  /** Queries left until the next timed one (answer latency). */
+  #untilTimed = DNS_LATENCY_SAMPLE_EVERY;
+  /** Queries left until the next one sampled for the access log. */
+  #untilLogged: number;
+  /** The query being answered, once parsed (for the access log sample). */
+  #lastQuery: DnsQuery | undefined;
   /** Steered answers by client region and (first) edge, for the dashboard. */
   readonly routing: RoutingStats;
 
@@ -117,9 +137,13 @@ export class DnsHandler {
       config: deps.config,
       routing: this.routing,
       ...(deps.networks ? { networks: deps.networks } : {}),
+      ...(deps.stats
+        ? { edgeAnswers: (id: string) => deps.stats!.edgeCounter(id) }
+        : {}),
       onStale: () => templates.clear(),
     });
     this.#chaos = chaosNames(deps.config.dns.chaos);
+    this.#untilLogged = deps.sample?.every ?? Infinity;
   }
 
   /** Number of cached templates (tests, dashboard). */
@@ -146,7 +170,55 @@ export class DnsHandler {
     client: QueryClient,
     cls?: ResponseClass,
   ): Uint8Array | undefined {
+    const logged = --this.#untilLogged <= 0;
+    if (--this.#untilTimed > 0 && !logged) {
+      return this.#answer(query, client, cls);
+    }
+    // One query in DNS_LATENCY_SAMPLE_EVERY (and each one sampled for the access log) is timed.
+    const t0 = performance.now();
+    const res = this.#answer(query, client, cls);
+    const seconds = (performance.now() - t0) / 1000;
+    if (this.#untilTimed <= 0) {
+      this.#untilTimed = DNS_LATENCY_SAMPLE_EVERY;
+      this.#d.stats?.observeLatency(seconds);
+    }
+    if (logged) {
+      this.#untilLogged = this.#d.sample!.every;
+      this.#logSample(client, res, seconds);
+    }
+    return res;
+  }
+
+  #logSample(
+    client: QueryClient,
+    res: Uint8Array | undefined,
+    seconds: number,
+  ): void {
+    if (!res || res.byteLength < 12) return;
+    const q = this.#lastQuery;
+    const ecs = q?.edns?.clientSubnet;
+    this.#d.sample!.record({
+      time: Date.now(),
+      client: formatIp(client.address),
+      transport: client.transport,
+      qname: q ? `${q.name}.` : "",
+      qtype: q ? RR_TYPE_NAMES.get(q.qtype) ?? `TYPE${q.qtype}` : "",
+      rcode: rcodeLabel(res[3]! & 0x0f),
+      ecs: ecs
+        ? `${formatIp(ecs.address)}/${ecs.sourcePrefixLength}`
+        : undefined,
+      answers: (res[6]! << 8) | res[7]!,
+      durationSeconds: seconds,
+    });
+  }
+
+  #answer(
+    query: Uint8Array,
+    client: QueryClient,
+    cls: ResponseClass | undefined,
+  ): Uint8Array | undefined {
     let q: DnsQuery | undefined;
+    this.#lastQuery = undefined;
     if (cls) classify(cls, ResponseKind.Error, "", 0);
     try {
       q = parseQuery(query);
@@ -163,6 +235,7 @@ export class DnsHandler {
       );
     }
     if (!q) return undefined;
+    this.#lastQuery = q;
     const limit = client.transport === "tcp"
       ? TCP_LIMIT
       : q.edns
@@ -170,7 +243,12 @@ export class DnsHandler {
       : 512;
     const ecs = q.edns?.clientSubnet;
     const bare = (rcode: number, aa: boolean) => {
-      this.#d.stats?.record(rcode, client.transport, ecs ? 0 : undefined);
+      this.#d.stats?.record(
+        rcode,
+        client.transport,
+        ecs ? 0 : undefined,
+        q!.qtype,
+      );
       return bareResponse(
         query,
         q!,
@@ -311,6 +389,7 @@ export class DnsHandler {
         rcode,
         client.transport,
         ecs ? scopePrefix : undefined,
+        q.qtype,
       );
     }
     return finishResponse(query, q, template, {
@@ -395,6 +474,7 @@ export class DnsHandler {
         Rcode.Refused,
         client.transport,
         ecs ? 0 : undefined,
+        q.qtype,
       );
       return bareResponse(
         query,
@@ -560,7 +640,7 @@ export class DnsHandler {
           subnet,
           i & 0xffff,
         );
-        this.handleQuery(query, peer);
+        this.#answer(query, peer, undefined); // not timed, not sampled
       }
     } finally {
       this.#decisions.quiet = false;

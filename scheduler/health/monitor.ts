@@ -39,6 +39,8 @@ export interface HealthMonitorDeps {
 /** Checks every edge of a source every `intervalMs`, with rise/fall hysteresis. */
 export class HealthMonitor implements HealthSnapshot {
   #states = new Map<string, HealthState>();
+  /** Up/down changes per edge since start (the priming verdict is not one). */
+  readonly #flaps = new Map<string, number>();
   readonly #history = new HealthHistory();
   #version = 1;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -79,6 +81,11 @@ export class HealthMonitor implements HealthSnapshot {
     return this.#states.get(edgeId);
   }
 
+  /** Times the edge went up or down after its first verdict (`/metrics`). */
+  flaps(edgeId: string): number {
+    return this.#flaps.get(edgeId) ?? 0;
+  }
+
   /**
    * The edge's transitions as this monitor saw them, oldest first: the up/down verdict and
    * the source's drain flag, both sampled at each check (a drain shows up one round late).
@@ -113,6 +120,9 @@ export class HealthMonitor implements HealthSnapshot {
         now,
         next.lastError,
       );
+      if (prev && prev.up !== next.up) {
+        this.#flaps.set(edge.id, (this.#flaps.get(edge.id) ?? 0) + 1);
+      }
       if (!prev || prev.up !== next.up) {
         this.#version++;
         this.deps.log?.[next.up ? "info" : "warn"](

@@ -49,6 +49,11 @@ const MEDIA_PATH = /^\/[^/]+\/.+\.(flv|m3u8|ts|m4s|mp4|aac|mp3|key)$/i;
  */
 export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
   const app = new Hono();
+  const redirects = deps.metrics.counter(
+    "meridian_scheduler_redirects_total",
+    "302s of the HTTP scheduler, by the edge sent to (none: no edge available, 503)",
+    { labelNames: ["edge"] },
+  );
   const clientIp = (env: unknown): string => {
     const info = env as { remoteAddr?: { hostname?: string } } | undefined;
     return info?.remoteAddr?.hostname ?? "";
@@ -154,7 +159,11 @@ export function createSchedulerApp(deps: SchedulerAppDeps): Hono {
     }
     const id = answer.edgeIds[0];
     const edge = deps.edges.list().find((s) => s.edge.id === id)?.edge;
-    if (!edge) return c.text("No edge available\n", 503);
+    if (!edge) {
+      redirects.labels("none").inc();
+      return c.text("No edge available\n", 503);
+    }
+    redirects.labels(edge.id).inc();
     // Redirects are routing too: the dashboard counts them with the DNS answers.
     deps.handler.routing.route(
       geo,

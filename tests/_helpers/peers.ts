@@ -143,6 +143,53 @@ export function publishArgs(
   ];
 }
 
+/** ffmpeg publishing one encode to every URL (tee; a failed output is dropped, not fatal). */
+export function teeArgs(urls: string[], seconds: number): string[] {
+  return [
+    "-v",
+    "error",
+    "-nostdin",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=25",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=1000:sample_rate=44100",
+    "-t",
+    String(seconds),
+    "-map",
+    "0:v",
+    "-map",
+    "1:a",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-g",
+    "25",
+    "-keyint_min",
+    "25",
+    "-sc_threshold",
+    "0",
+    // The tee muxer opens its outputs late: the FLV sequence headers need the codec
+    // configuration up front (extradata), or the origins get none and cannot package HLS.
+    "-flags:v",
+    "+global_header",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "64k",
+    "-f",
+    "tee",
+    urls.map((u) => `[f=flv:onfail=ignore]${u}`).join("|"),
+  ];
+}
+
 /** ffprobe's stream list of `url` as JSON. */
 export async function probeStreams(
   url: string,

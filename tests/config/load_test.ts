@@ -141,18 +141,31 @@ Deno.test("parseConfig() reads origin.apps with optional keys and nested streams
       hooks: { onPlay: "http://127.0.0.1:9/hook", onFailure: "allow" },
     },
   });
+  const noArchive = {
+    dvr: { enabled: false, windowSeconds: 7200, maxBytes: 0 },
+    record: { enabled: false, formats: ["mp4"] },
+  };
   assert.deepEqual(c.origin.apps, [
     {
       name: "live",
       access: "token",
       publishKeys: [],
       streams: [{ name: "cam1", publishKeys: ["k1"] }],
+      ...noArchive,
     },
-    { name: "open", access: "open", publishKeys: [], streams: [] },
+    {
+      name: "open",
+      access: "open",
+      publishKeys: [],
+      streams: [],
+      ...noArchive,
+    },
   ]);
   assert.deepEqual(c.origin.defaultApp, {
     access: "open",
     publishKeys: ["d1"],
+    dvr: { enabled: true, windowSeconds: 600, maxBytes: 0 },
+    record: { enabled: false, formats: ["mp4"] },
   });
   assert.equal(c.origin.hooks.onFailure, "allow");
   assert.equal(c.origin.hooks.timeoutMs, 3000);
@@ -331,6 +344,115 @@ Deno.test("parseConfig() validates store.url, names the key and never shows its 
   );
 });
 
+Deno.test("parseConfig() reads the archive keys: an app's dvr/record, a stream's own (absent: the app's), the schedule", () => {
+  const c = parseConfig({
+    origin: {
+      apps: [{
+        name: "tv",
+        dvr: { enabled: true },
+        record: { enabled: true, formats: ["mp4", "flv"] },
+        streams: [
+          { name: "a" },
+          { name: "b", dvr: { windowSeconds: 60 }, record: { enabled: false } },
+        ],
+      }],
+      dvr: {
+        schedule: [
+          {
+            app: "tv",
+            stream: "a",
+            title: "News",
+            start: "19:00",
+            end: "19:30",
+          },
+          {
+            app: "tv",
+            stream: "a",
+            title: "Final",
+            start: "2024-05-01T20:00:00Z",
+            end: "2024-05-02T06:00:00+08:00",
+          },
+        ],
+        timeZone: "Asia/Shanghai",
+      },
+    },
+  });
+  const tv = c.origin.apps[0]!;
+  assert.deepEqual(tv.dvr, { enabled: true, windowSeconds: 7200, maxBytes: 0 });
+  assert.deepEqual(tv.record?.formats, ["mp4", "flv"]);
+  assert.equal(tv.streams[0]!.dvr, undefined, "absent: the app's applies");
+  assert.deepEqual(tv.streams[1]!.dvr, { enabled: true, windowSeconds: 60 });
+  assert.deepEqual(tv.streams[1]!.record, { enabled: false, formats: ["mp4"] });
+  assert.equal(c.origin.dvr.schedule.length, 2);
+  assert.equal(
+    c.origin.record.pathPattern,
+    "recordings/{app}/{stream}/{start}.{ext}",
+  );
+  for (
+    const [raw, key] of [
+      [
+        { apps: [{ name: "a", dvr: { windowSeconds: 5 } }] },
+        "origin.apps[0].dvr.windowSeconds",
+      ],
+      [
+        { apps: [{ name: "a", record: { formats: ["mkv"] } }] },
+        "origin.apps[0].record.formats[0]",
+      ],
+      [
+        { apps: [{ name: "a", record: { formats: ["mp4", "mp4"] } }] },
+        "origin.apps[0].record.formats",
+      ],
+      [{ dvr: { timeZone: "Nowhere/City" } }, "origin.dvr.timeZone"],
+      [{ dvr: { maxBytes: 10 } }, "origin.dvr.maxBytes"],
+      [
+        { record: { pathPattern: "/abs/{start}.{ext}" } },
+        "origin.record.pathPattern",
+      ],
+      [
+        { record: { pathPattern: "a/../{start}.{ext}" } },
+        "origin.record.pathPattern",
+      ],
+      [{ record: { pathPattern: "{start}.mp4" } }, "origin.record.pathPattern"],
+      [{ record: { splitBytes: 100 } }, "origin.record.splitBytes"],
+      [{ hooks: { onRecordDone: "ftp://x" } }, "origin.hooks.onRecordDone"],
+      [
+        {
+          dvr: {
+            schedule: [{
+              app: "a",
+              stream: "b",
+              title: "t",
+              start: "25:00",
+              end: "26:00",
+            }],
+          },
+        },
+        "origin.dvr.schedule[0].start",
+      ],
+      [
+        {
+          dvr: {
+            schedule: [{
+              app: "a",
+              stream: "b",
+              title: "t",
+              start: "2024-05-01T20:00:00Z",
+              end: "2024-05-01T19:00:00Z",
+            }],
+          },
+        },
+        "origin.dvr.schedule[0]",
+      ],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseConfig({ origin: raw }),
+      (e: Error) => e.message.startsWith(`Invalid config '${key}':`),
+      key,
+    );
+  }
+});
+
 Deno.test("parseConfig() reads virtual-live playlists, schedules and time zones with defaults", () => {
   const c = parseConfig({
     origin: {
@@ -432,5 +554,60 @@ Deno.test("parseConfig() names the bad key of a virtual-live channel", () => {
       (e: unknown) => e instanceof ConfigError && re.test(e.message),
       JSON.stringify(raw),
     );
+  }
+});
+
+Deno.test("parseConfig() reads origin.relay with optional item keys, and never shows the relay secret", () => {
+  const c = parseConfig({
+    origin: {
+      relay: {
+        upstreams: [{ url: "rtmp://10.77.1.1:1935" }, {
+          url: "http://10.77.1.2:8090",
+          apps: ["live"],
+        }],
+        forward: [{ url: "rtmp://backup:1935/live" }],
+        secret: "a-secret-of-20-chars",
+        maxDepth: 3,
+      },
+    },
+  });
+  assert.deepEqual(c.origin.relay.upstreams, [
+    { url: "rtmp://10.77.1.1:1935", apiUrl: "", apps: [] },
+    { url: "http://10.77.1.2:8090", apiUrl: "", apps: ["live"] },
+  ]);
+  assert.deepEqual(c.origin.relay.forward, [
+    { url: "rtmp://backup:1935/live", streamKey: "", apps: [], streams: [] },
+  ]);
+  assert.equal(c.origin.relay.maxDepth, 3);
+  assert.equal(c.origin.relay.idleCloseMs, 10_000);
+  assert.throws(
+    () => parseConfig({ origin: { relay: { upstreams: [{ apps: [] }] } } }),
+    /'origin\.relay\.upstreams\[0\]\.url'/,
+  );
+  assert.throws(
+    () =>
+      parseConfig({
+        origin: { relay: { forward: [{ url: "rtmp://a", apps: [] }] } },
+      }),
+    /'origin\.relay\.forward\[0\]\.url'.*rtmp\(s\):\/\/host/,
+  );
+  try {
+    parseConfig({ origin: { relay: { secret: "tooShortSecret" } } });
+    assert.fail("accepted a 14-character secret");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.doesNotMatch(e.message, /tooShortSecret/);
+    assert.match(e.message, /origin\.relay\.secret/);
+  }
+  try {
+    parseConfig({
+      origin: {
+        relay: { forward: [{ url: "rtmp://a/app", streamKey: "live key?x" }] },
+      },
+    });
+    assert.fail("accepted a stream key with a space");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.doesNotMatch(e.message, /live key/);
   }
 });

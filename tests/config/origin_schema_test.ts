@@ -47,3 +47,30 @@ Deno.test("ORIGIN_CONSTRAINTS reject bad names, hook URLs, prefixes and clock ti
   assert.match(c("origin.virtualLive[].timeZone", "Mars/Olympus")!, /IANA/);
   assert.match(c("origin.rtmpPort", 70000)!, /0\.\.65535/);
 });
+
+Deno.test("ORIGIN_CONSTRAINTS check relay upstream and forward URLs, the secret's length and the node id", () => {
+  const c = (key: string, v: unknown) => ORIGIN_CONSTRAINTS[key]!(v);
+  for (const ok of ["rtmp://a:1935", "http://10.0.0.1:8090", "https://a/"]) {
+    assert.equal(c("origin.relay.upstreams[].url", ok), undefined, ok);
+  }
+  for (const bad of ["rtmp://a/live", "ftp://a", "http://a?x=1", "a:1935"]) {
+    assert.match(c("origin.relay.upstreams[].url", bad)!, /no path/, bad);
+  }
+  assert.equal(c("origin.relay.upstreams[].apiUrl", ""), undefined);
+  assert.match(c("origin.relay.upstreams[].apiUrl", "rtmp://a")!, /http/);
+  for (
+    const ok of [
+      "rtmp://a/live",
+      "rtmp://a:1936/app/{stream}",
+      "rtmps://live.example:443/app/key-123?x=1",
+    ]
+  ) assert.equal(c("origin.relay.forward[].url", ok), undefined, ok);
+  for (const bad of ["rtmp://a", "rtmp://a/b/c/d", "http://a/live"]) {
+    assert.match(c("origin.relay.forward[].url", bad)!, /rtmp/, bad);
+  }
+  assert.equal(c("origin.relay.secret", ""), undefined);
+  assert.match(c("origin.relay.secret", "short")!, /16\.\.256/);
+  assert.equal(c("origin.relay.secret", "x".repeat(16)), undefined);
+  assert.match(c("origin.relay.nodeId", "a b")!, /A-Za-z0-9/);
+  assert.match(c("origin.relay.streamList", "dns")!, /upstream, store, off/);
+});

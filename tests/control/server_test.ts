@@ -5,12 +5,16 @@ import { silentLogger } from "../../log/mod.ts";
 import { MetricsRegistry } from "../../metrics/mod.ts";
 import { openStore } from "../../store/mod.ts";
 import { withTempDir } from "../store/_temp_store.ts";
+import { TlsError } from "../../net/mod.ts";
+import { assertPortFree, freeTcpPort } from "../_helpers/ports.ts";
+import { createTestCa, haveOpenssl, tlsSection } from "../_helpers/tls.ts";
 
 Deno.test("config: control, store and auth sections have their documented defaults", () => {
   const c = parseConfig({});
   assert.deepEqual(c.control, {
     hostname: "127.0.0.1",
     port: 8088,
+    tls: { port: 8488, certFile: "", keyFile: "", certificates: [] },
     servicePassword: "",
     adminToken: "",
     defaultTokenDurationSeconds: 3600,
@@ -19,6 +23,7 @@ Deno.test("config: control, store and auth sections have their documented defaul
     sessionSeconds: 28800,
     secureCookies: false,
     lockout: { maxFailures: 5, windowSeconds: 60, lockSeconds: 300 },
+    accessLog: { enabled: false, format: "json", destination: "stdout" },
   });
   assert.deepEqual(c.store, { url: "", path: "" });
   assert.deepEqual(c.auth, {
@@ -120,4 +125,66 @@ Deno.test("startControl() never logs the secrets it generates", async () => {
       await store.close();
     }
   });
+});
+
+Deno.test({
+  name:
+    "startControl() with control.tls serves the console and tokens over HTTPS; a key that is not the certificate's stops start-up and frees the HTTP port",
+  ignore: !haveOpenssl,
+  async fn() {
+    const ca = await createTestCa();
+    const cert = await ca.issue("control", { names: ["localhost"] });
+    const other = await ca.issue("other", { names: ["other.test"] });
+    const client = Deno.createHttpClient({ caCerts: [ca.caPem] });
+    try {
+      await withTempDir(async (dir) => {
+        const store = await openStore({ path: "" }, dir);
+        try {
+          const config = {
+            ...parseConfig({}).control,
+            port: 0,
+            tls: tlsSection(cert),
+          };
+          const c = await startControl(config, {
+            store,
+            dataDir: dir,
+            log: silentLogger,
+            metrics: new MetricsRegistry(),
+          });
+          try {
+            assert.match(c.httpsUrl ?? "", /^https:\/\/127\.0\.0\.1:\d+\/$/);
+            const base = c.httpsUrl!.replace("127.0.0.1", "localhost");
+            const res = await fetch(
+              `${base}gettoken?token=${c.generated.servicePassword}&format=json`,
+              { client },
+            );
+            assert.equal(res.status, 200);
+            assert.match((await res.json()).Token, /^[A-Za-z0-9]{16}$/);
+          } finally {
+            await c.close();
+          }
+          const port = freeTcpPort();
+          await assert.rejects(
+            startControl({
+              ...config,
+              port,
+              tls: { ...tlsSection(cert), keyFile: other.keyFile },
+            }, {
+              store,
+              dataDir: dir,
+              log: silentLogger,
+              metrics: new MetricsRegistry(),
+            }),
+            (e) => e instanceof TlsError && e.code === "TLS_KEY_MISMATCH",
+          );
+          assertPortFree(port);
+        } finally {
+          await store.close();
+        }
+      });
+    } finally {
+      client.close();
+      await ca.close();
+    }
+  },
 });

@@ -319,7 +319,16 @@ Deno.test("edge: a dead origin is skipped and marked down; /healthz and /metrics
       ),
     );
     assert.match(metrics, /meridian_edge_requests_total\{cache="miss"\} 4/);
-    assert.match(metrics, /meridian_edge_origin_latency_seconds_count/);
+    assert.match(
+      metrics,
+      new RegExp(
+        `meridian_edge_origin_fetch_failures_total\\{origin="http://127.0.0.1:${deadPort}",reason="connect"\\} 1`,
+      ),
+    );
+    assert.match(
+      metrics,
+      /meridian_edge_origin_fetch_duration_seconds_count\{origin="http:\/\/127\.0\.0\.1:\d+"\} \d/,
+    );
     assert.match(metrics, /meridian_edge_cache_bytes\{tier="memory"\} \d+/);
   } finally {
     await edge.close();

@@ -488,11 +488,17 @@ Deno.test({
             (n) => n > 0,
             20_000,
           );
-          // Clip export: the archive is not part of this origin yet, and the console says so.
+          // Clip export: control forwards it to the origin's archive, which cuts the file into
+          // the library; the console follows the job to done.
           await page.click("#clip-go");
-          await page.waitForSelector('body[data-clip="unavailable"]', {
-            timeout: 10_000,
+          await page.waitForSelector('body[data-clip="done"]', {
+            timeout: 30_000,
           });
+          // The name it offered ("uploads/upload clip-clip") keeps its last part.
+          const clipped = await Deno.stat(
+            `${w.dir}/lib/clips/vod/upload_clip/upload clip-clip.mp4`,
+          );
+          assert.ok(clipped.size > 0);
           await screenshot(page, "console-library-en-1366");
           promptAnswer.value = "uploads/renamed.mp4";
           await page.click(`${row} button.rename`);

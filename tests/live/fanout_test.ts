@@ -66,7 +66,7 @@ function parse(chunks: Uint8Array[]) {
   return r.pullAll();
 }
 
-Deno.test("LiveFanout.addViewer() sends header, config tags and the cached GOP in one write", () => {
+Deno.test("LiveFanout.addViewer() sends header and config tags in one write, then the cached GOP as the packets' shared buffers (no copy per viewer)", () => {
   const hub = fanout();
   hub.setMedia(true, true);
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 0, data: AVC_SEQ });
@@ -75,8 +75,13 @@ Deno.test("LiveFanout.addViewer() sends header, config tags and the cached GOP i
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 80, data: KEY(1) });
   hub.pushTag({ type: FlvTagType.Video, timestampMs: 120, data: INTER(2) });
   const v = recorder();
+  const w = recorder();
   hub.addViewer(v);
-  assert.equal(v.writes, 1);
+  hub.addViewer(w);
+  assert.equal(v.writes, 3, "head, then the GOP's two frames");
+  assert.equal(v.bytes[1], w.bytes[1], "the keyframe's encoding is shared");
+  assert.equal(v.bytes[2], w.bytes[2]);
+  assert.notEqual(v.bytes[0], w.bytes[0], "each viewer's head is its own");
   const tags = parse(v.bytes);
   assert.deepEqual(tags.map((t) => t.data[5] ?? t.data[1]), [0x64, 0, 1, 2]);
   assert.equal(
@@ -101,14 +106,14 @@ Deno.test("LiveFanout coalesces tags into one shared write per flush for every v
     });
   }
   hub.flush();
-  assert.equal(a.writes, 2);
-  assert.equal(b.writes, 2);
+  assert.equal(a.writes, 3, "head, cached keyframe, one flush");
+  assert.equal(b.writes, 3);
   assert.equal(
-    a.bytes[1],
-    b.bytes[1],
+    a.bytes[2],
+    b.bytes[2],
     "the same Uint8Array is shared, not copied",
   );
-  assert.equal(parse([a.bytes[0]!, a.bytes[1]!]).length, 6);
+  assert.equal(parse(a.bytes).length, 6);
   hub.end("done");
   assert.equal(a.closed, "done");
   assert.equal(a.dropped, false);
@@ -131,7 +136,11 @@ Deno.test("LiveFanout drops a slow viewer at its queue cap and keeps serving the
   assert.equal(slow.dropped, true);
   assert.match(slow.closed!, /slow viewer/);
   assert.equal(hub.viewerCount, 1);
-  assert.equal(fast.writes, 51);
+  assert.equal(
+    fast.writes,
+    52,
+    "head and cached keyframe, then one write per tag",
+  );
 });
 
 Deno.test("LiveFanout.breakGop(): a viewer joining during a reconnect waits for the next keyframe", () => {
@@ -193,10 +202,10 @@ Deno.test("LiveFanout flushes on the injected schedule: one write per interval, 
       data: INTER(i),
     });
   }
-  assert.equal(v.writes, 1, "only the start-up burst before the timer fires");
+  assert.equal(v.writes, 2, "only the start-up burst before the timer fires");
   assert.equal(timers.length, 1, "one timer for the interval");
   timers.shift()!();
-  assert.equal(v.writes, 2);
+  assert.equal(v.writes, 3);
   assert.equal(parse(v.bytes).length, 4);
 });
 

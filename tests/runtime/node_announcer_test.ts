@@ -14,7 +14,9 @@ Deno.test("NodeAnnouncer: announces roles, endpoints, load and metric rates; upd
   const dir = await Deno.makeTempDir({ prefix: "meridian_nodes_" });
   const store = await KvStore.open(`${dir}/m.kv`);
   const metrics = new MetricsRegistry();
-  const dns = metrics.counter("meridian_dns_responses_total", "DNS");
+  const dns = metrics.counter("meridian_dns_queries_total", "DNS", {
+    labelNames: ["rcode"],
+  });
   let now = 1_000_000;
   const a = new NodeAnnouncer(store.nodes, {
     id: "host-a:1",

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { runPeer, waitFor } from "../_helpers/peers.ts";
 import { assertPortFree, freeTcpPort, holdTcpPort } from "../_helpers/ports.ts";
-import { NetError } from "../../net/mod.ts";
+import { NetError, TlsError } from "../../net/mod.ts";
+import { createTestCa, haveOpenssl, tlsSection } from "../_helpers/tls.ts";
 import { startReusePortUdpServer } from "../../scheduler/server/udp_reuseport.ts";
 import { startScheduler } from "../../scheduler/mod.ts";
 import { EDGES, GEO, testConfig } from "./_fixtures.ts";
@@ -320,6 +321,56 @@ Deno.test({
       assertPortFree(dnsPort, "tcp");
     } finally {
       held.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "startScheduler() with scheduler.tls answers the 302 scheduler over HTTPS; a bad certificate stops start-up and frees its ports",
+  ignore: !haveOpenssl,
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    const ca = await createTestCa();
+    const cert = await ca.issue("scheduler", { names: ["localhost"] });
+    const client = Deno.createHttpClient({ caCerts: [ca.caPem] });
+    try {
+      const s = await startScheduler(
+        { ...testConfig(), tls: tlsSection(cert) },
+        { geo: GEO, probe: () => Promise.resolve() },
+      );
+      try {
+        assert.ok(s.httpsPort);
+        const res = await fetch(
+          `https://localhost:${s.httpsPort}/live/demo.m3u8`,
+          { client, redirect: "manual" },
+        );
+        await res.body?.cancel();
+        assert.equal(res.status, 302);
+        assert.match(res.headers.get("location") ?? "", /\/live\/demo\.m3u8$/);
+      } finally {
+        await s.close();
+      }
+      // A certificate file that is not one: start-up fails naming it, nothing stays bound.
+      const dnsPort = freeTcpPort();
+      const httpPort = freeTcpPort();
+      await assert.rejects(
+        startScheduler(
+          {
+            ...testConfig({ dnsPort, httpPort }),
+            tls: { ...tlsSection(cert), certFile: `${ca.dir}/missing.crt` },
+          },
+          { geo: GEO, probe: () => Promise.resolve() },
+        ),
+        (e) => e instanceof TlsError && /missing\.crt/.test(e.message),
+      );
+      assertPortFree(dnsPort, "udp");
+      assertPortFree(dnsPort, "tcp");
+      assertPortFree(httpPort, "tcp");
+    } finally {
+      client.close();
+      await ca.close();
     }
   },
 });

@@ -12,6 +12,10 @@ import { EDGES, GEO, ManualHealth, testConfig } from "./_fixtures.ts";
 import { ConfigEdgeSource } from "../../scheduler/edges.ts";
 import { SnapshotView, takeSnapshot } from "../../scheduler/workers.ts";
 import { streamKey } from "../../store/mod.ts";
+import { MetricsRegistry } from "../../metrics/mod.ts";
+import { parseJsonLines } from "../_helpers/access_lines.ts";
+import { waitFor } from "../_helpers/peers.ts";
+import { parsePromText, sumOf } from "../_helpers/prom_text.ts";
 
 const LINUX = Deno.build.os === "linux";
 
@@ -121,6 +125,72 @@ Deno.test({
       assert.ok(s.stats.total >= N + 51, `stats.total ${s.stats.total}`);
     } finally {
       await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "startScheduler() with dns.workers 2: the workers' queries, answers per edge, latency samples and access lines reach the main thread's /metrics and log",
+  ignore: !LINUX,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "meridian-workers-" });
+    const logPath = `${dir}/dns.log`;
+    const base = testConfig();
+    const metrics = new MetricsRegistry();
+    const s = await startScheduler({
+      ...base,
+      dns: { ...base.dns, workers: 2 },
+      accessLog: {
+        enabled: true,
+        format: "json",
+        destination: logPath,
+        dnsSampleRate: 1,
+      },
+    }, { geo: GEO, metrics, probe: () => Promise.resolve() });
+    const N = 100;
+    try {
+      const threads = new Set<string>();
+      for (let i = 0; i < 40; i++) {
+        const r = await ask(s.dnsPort, query(i, "id.server", "TXT", "CH"));
+        if (r) threads.add(txt(r));
+      }
+      assert.equal(threads.size, 2, "both threads answered");
+      for (let i = 0; i < N; i++) {
+        assert.ok(
+          await ask(s.dnsPort, query(i, "live.meridian.test", "A", "IN")),
+        );
+      }
+      const scrape = () => parsePromText(metrics.render());
+      await waitFor(
+        "the workers' counters",
+        () =>
+          sumOf(scrape(), "meridian_dns_queries_total", {
+            qtype: "A",
+            rcode: "NOERROR",
+          }) === N,
+        5_000,
+        100,
+      );
+      const m = scrape();
+      assert.equal(sumOf(m, "meridian_dns_answers_total"), N);
+      // Each thread times one query in 16 of its own.
+      assert.ok(
+        sumOf(m, "meridian_dns_answer_duration_seconds_count") >=
+          Math.floor((N + 40) / 16) - 2,
+      );
+    } finally {
+      await s.close();
+    }
+    try {
+      const lines = parseJsonLines(await Deno.readTextFile(logPath));
+      assert.equal(
+        lines.filter((l) => l.qname === "live.meridian.test.").length,
+        N,
+      );
+      assert.equal(lines.filter((l) => l.qtype === "TXT").length, 40);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

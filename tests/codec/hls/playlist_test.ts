@@ -57,6 +57,32 @@ Deno.test("parseMediaPlaylist() reads the literal playlist", () => {
   assert.deepEqual(parseMediaPlaylist(TEXT), { ...PLAYLIST, version: 3 });
 });
 
+Deno.test("renderMediaPlaylist() and parseMediaPlaylist() carry EXT-X-PLAYLIST-TYPE (EVENT, VOD) both ways", () => {
+  for (const playlistType of ["EVENT", "VOD"] as const) {
+    const text = renderMediaPlaylist({ ...PLAYLIST, playlistType });
+    assert.equal(
+      text,
+      TEXT.replace(
+        "#EXT-X-DISCONTINUITY-SEQUENCE:2\n",
+        `#EXT-X-DISCONTINUITY-SEQUENCE:2\n#EXT-X-PLAYLIST-TYPE:${playlistType}\n`,
+      ),
+    );
+    assert.deepEqual(parseMediaPlaylist(text), {
+      ...PLAYLIST,
+      playlistType,
+      version: 3,
+    });
+  }
+  assert.throws(
+    () =>
+      parseMediaPlaylist(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:LIVE\n",
+      ),
+    (e) =>
+      e instanceof PlaylistFormatError && e.code === PlaylistErrorCode.BadTag,
+  );
+});
+
 Deno.test("targetDurationFor() rounds up, ignoring millisecond overshoot", () => {
   assert.deepEqual(
     [0, 0.5, 1, 2, 2.002, 2.1, 2.101, 5.9].map(targetDurationFor),

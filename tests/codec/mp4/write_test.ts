@@ -242,6 +242,51 @@ Deno.test("childBoxes() refuses a child that runs past its parent", () => {
   assert.throws(() => childBoxes(bytes, 0, bytes.length), Mp4FormatError);
 });
 
+Deno.test("planMp4InPlace() fills the room before a payload with ftyp, moov, free and a 64-bit mdat header that parse back to the samples in place", async () => {
+  const { planMp4InPlace } = await import("../../../codec/mp4/mod.ts");
+  const headBytes = 64 * 1024;
+  const v = videoTrack(50, headBytes, 300);
+  const a = audioTrack(80, headBytes + 150, 300);
+  const payloadBytes = 80 * 300 + 200;
+  const head = planMp4InPlace(
+    [{ track: v, first: 10, end: 40 }, { track: a, first: 0, end: 80 }],
+    { startMs: 0 },
+    { headBytes, payloadBytes },
+  )!;
+  assert.equal(head.length, headBytes);
+  const types: string[] = [];
+  let mdat;
+  for (let o = 0; o + 8 <= head.length;) {
+    const h = readBoxHeader(head, o, headBytes + payloadBytes)!;
+    types.push(h.type);
+    if (h.type === "mdat") mdat = h;
+    if (h.type === "mdat") break;
+    o = h.end;
+  }
+  assert.deepEqual(types, ["ftyp", "moov", "free", "mdat"]);
+  assert.equal(mdat!.headerBytes, 16);
+  assert.equal(mdat!.start + mdat!.size, headBytes + payloadBytes);
+  const moov = readBoxHeader(
+    head,
+    readBoxHeader(head, 0, headBytes)!.end,
+    headBytes,
+  )!;
+  const movie = parseMovie(head.subarray(moov.start, moov.end), {
+    fileSize: headBytes + payloadBytes,
+  });
+  const got = movie.tracks.find((t) => t.kind === "video")!;
+  assert.equal(got.samples.count, 30);
+  assert.equal(got.samples.offset[0], v.samples.offset[10]);
+  // Too little room: no head (the caller copies instead).
+  assert.equal(
+    planMp4InPlace([{ track: v, first: 0, end: 50 }], { startMs: 0 }, {
+      headBytes: 256,
+      payloadBytes,
+    }),
+    undefined,
+  );
+});
+
 Deno.test("planMp4() keeps every chosen sample inside its ranges when a file's offsets go back", () => {
   // Two chunks stored out of order (a muxer may place a later chunk first): samples 5..9 lie
   // before samples 0..4 in the file.

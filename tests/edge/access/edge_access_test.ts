@@ -148,10 +148,12 @@ Deno.test("EdgeAccess: a revoked token's credential is refused and its watchers 
 
 Deno.test("EdgeAccess.authorizeJoin() spends one use per viewer, scoped to the app", () =>
   withKeyStore(async (store, key) => {
+    const metrics = new MetricsRegistry();
     const access = new EdgeAccess({
       store,
       sessionKey: key,
       log: silentLogger,
+      metrics,
     });
     try {
       const now = Date.now();
@@ -171,6 +173,7 @@ Deno.test("EdgeAccess.authorizeJoin() spends one use per viewer, scoped to the a
       assert.equal(await join(`?token=${once}`), "403 used_up");
       assert.equal((await store.getToken(once))?.usesSpent, 1);
       assert.equal((await store.getToken(other))?.usesSpent, 0);
+      assert.match(metrics.render(), /meridian_edge_token_spends_total 1\n/);
       // A `session` mark (hook-gated HLS) asks for no token.
       const r = await access.authorizeJoin(
         new URL("http://edge/live/cam.flv"),

@@ -29,9 +29,16 @@ Deno.test("StorePurgeBus carries purges between stores on one file, control purg
       busB.subscribe((m) => {
         got.push(m);
       });
+      const before = Date.now();
       await busA.publish({ request: REQUEST, sourceId: "edge@a" });
       await waitFor("purge on B", () => got.length === 1, 1000);
-      assert.deepEqual(got[0], { request: REQUEST, sourceId: "edge@a" });
+      // Stamped when published, so the receiver can show the purge lag.
+      const { publishedAtMs, ...rest } = got[0]!;
+      assert.deepEqual(rest, { request: REQUEST, sourceId: "edge@a" });
+      assert.ok(
+        publishedAtMs !== undefined && publishedAtMs >= before &&
+          publishedAtMs <= Date.now(),
+      );
 
       // The control role publishes the bare feed event, without a source.
       await a.publish({

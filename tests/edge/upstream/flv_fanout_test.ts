@@ -8,6 +8,8 @@ import { createLogger } from "../../../log/mod.ts";
 import { hasBinary, waitFor } from "../../_helpers/peers.ts";
 import { freeTcpPort } from "../../_helpers/ports.ts";
 import { edgeConfig, startTestEdge } from "../_helpers/fixtures.ts";
+import { startTestOrigin as startMeridianOrigin } from "../../origin/relay/_origins.ts";
+import { synthStream } from "../../_helpers/synth_flv.ts";
 
 const FLV_FILE = new URL("../../../media/demo.flv", import.meta.url).pathname;
 const ORIGIN_SCRIPT =
@@ -180,6 +182,36 @@ Deno.test("FlvFanout: a stream the origin does not have answers 404", async () =
   } finally {
     await edge.close();
     await origin.kill();
+  }
+});
+
+Deno.test("FlvFanout: with redundant origins a stream only one of them has plays whichever is asked first; one none has is a 404", async () => {
+  const empty = await startMeridianOrigin();
+  const full = await startMeridianOrigin();
+  const names = ["s1", "s2", "s3", "s4"];
+  for (const name of names) {
+    const hub = full.registry.startPublish("live", name, {
+      peer: "test",
+      protocol: "test",
+    });
+    for (const t of synthStream(2000)) hub.pushTag(t);
+  }
+  const edge = await startTestEdge(edgeConfig([empty.http, full.http]));
+  try {
+    // Round-robin sends about half of the first connects to the origin without the stream.
+    for (const name of names) {
+      const res = await fetch(`http://127.0.0.1:${edge.port}/live/${name}.flv`);
+      const why = res.status === 200 ? "" : await res.text();
+      assert.equal(res.status, 200, `${name}: ${why}`);
+      await res.body?.cancel();
+    }
+    const missing = await fetch(`http://127.0.0.1:${edge.port}/live/none.flv`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  } finally {
+    await edge.close();
+    await full.close();
+    await empty.close();
   }
 });
 

@@ -4,6 +4,8 @@
  * RFC 9110 refuse, and the watch read that sees a peer hang up while its handler waits.
  */
 import assert from "node:assert/strict";
+import type { Http1Exchange } from "../../../net/http1/mod.ts";
+import { waitFor } from "../../_helpers/peers.ts";
 import { dec, enc, exchange, withServer } from "./_exchange.ts";
 
 Deno.test("serveHttp1() answers pipelined requests in order on one connection, with lengths for byte bodies", async () => {
@@ -237,4 +239,126 @@ Deno.test("serveHttp1() keeps a request pipelined while the previous handler wai
   });
   assert.equal(signals.length, 2);
   assert.ok(signals.every((s) => !s.aborted));
+});
+
+Deno.test("serveHttp1() observe: one exchange per answered request (fast path and handler), with status, bytes and first/last byte times", async () => {
+  const seen: Http1Exchange[] = [];
+  const fastAnswer = enc("HTTP/1.1 203 OK\r\ncontent-length: 4\r\n\r\nfast");
+  await withServer(
+    (req) =>
+      new URL(req.url).pathname === "/slow"
+        ? new Promise((r) =>
+          setTimeout(() => r(new Response("late body", { status: 404 })), 30)
+        )
+        : new Response("handler body", {
+          headers: { "cache-status": "Meridian; fwd=miss" },
+        }),
+    async (port) => {
+      const r = await exchange(
+        port,
+        "GET /hot HTTP/1.1\r\nHost: x\r\n\r\nGET /cold?token=T HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assert.equal(r.closed, true);
+      const total = enc(r.text).byteLength;
+      await waitFor("three exchanges", () => seen.length === 3);
+      assert.deepEqual(
+        seen.map((
+          x,
+        ) => [x.head.target, x.status, x.fast, x.label, x.completed]),
+        [
+          ["/hot", 203, true, "hot", true],
+          ["/cold?token=T", 200, false, undefined, true],
+          ["/slow", 404, false, undefined, true],
+        ],
+      );
+      assert.equal(seen[0]!.bytes, fastAnswer.byteLength);
+      assert.equal(
+        seen.reduce((a, x) => a + x.bytes, 0),
+        total,
+        "every byte written is some exchange's",
+      );
+      assert.equal(
+        seen[1]!.response?.headers.get("cache-status"),
+        "Meridian; fwd=miss",
+      );
+      for (const x of seen) {
+        assert.ok(x.startMs <= x.firstByteMs && x.firstByteMs <= x.endMs);
+        assert.ok(Math.abs(x.startEpochMs - Date.now()) < 10_000);
+        assert.equal(x.remoteAddr.hostname, "127.0.0.1");
+      }
+      // The held handler: its first byte came about 30 ms after its head.
+      assert.ok(seen[2]!.firstByteMs - seen[2]!.startMs >= 25);
+    },
+    {
+      fastPath: (head, x) => {
+        if (head.target !== "/hot") return undefined;
+        x.label = "hot";
+        return [fastAnswer];
+      },
+      observe: (x) => seen.push(x),
+    },
+  );
+});
+
+Deno.test("serveHttp1() observe: a response cut by a broken body is observed as not completed", async () => {
+  const seen: Http1Exchange[] = [];
+  async function* broken() {
+    yield enc("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf");
+    throw new Error("the body broke");
+  }
+  await withServer(() =>
+    new Response(
+      new ReadableStream({
+        start(c) {
+          c.enqueue(enc("part"));
+          c.error(new Error("upstream went away"));
+        },
+      }),
+    ), async (port) => {
+    await exchange(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    await exchange(port, "GET /handler HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor("two exchanges", () => seen.length === 2);
+    assert.deepEqual(seen.map((x) => [x.head.target, x.status, x.completed]), [
+      ["/fast", 200, false],
+      ["/handler", 200, false],
+    ]);
+  }, {
+    fastPath: (head) => head.target === "/fast" ? broken() : undefined,
+    observe: (x) => seen.push(x),
+  });
+});
+
+Deno.test("serveHttp1() timeEvery: one observed exchange in N has its times read, every one is observed", async () => {
+  const seen: { timed: boolean; start: number; end: number; status: number }[] =
+    [];
+  await withServer(() => new Response("ok"), async (port) => {
+    await exchange(
+      port,
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(6) +
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    await waitFor("seven exchanges", () => seen.length === 7);
+  }, {
+    timeEvery: 3,
+    observe: (x) =>
+      seen.push({
+        timed: x.timed,
+        start: x.startMs,
+        end: x.endMs,
+        status: x.status,
+      }),
+  });
+  assert.deepEqual(seen.map((s) => s.timed), [
+    true,
+    false,
+    false,
+    true,
+    false,
+    false,
+    true,
+  ]);
+  assert.ok(seen.every((s) => s.status === 200));
+  assert.ok(
+    seen.every((s) => s.timed ? s.end >= s.start && s.start > 0 : s.end === 0),
+  );
 });

@@ -6,22 +6,27 @@
  */
 import assert from "node:assert/strict";
 import {
+  type Http1Server,
   liveResponse,
   type LiveSink,
   serveHttp1,
 } from "../../../net/http1/mod.ts";
+import { silentLogger } from "../../../log/mod.ts";
+import { TlsCertificates } from "../../../net/tls/mod.ts";
+import { createTestCa, haveOpenssl, type TestCa } from "../../_helpers/tls.ts";
 import {
   ConnGuard,
   parseTrustedNetworks,
   registerConnGuard,
 } from "../../../net/mod.ts";
 import { MetricsRegistry } from "../../../metrics/mod.ts";
-import { waitFor } from "../../_helpers/peers.ts";
+import { runPeer, waitFor } from "../../_helpers/peers.ts";
 import { connectFrom, readUntil, trickle } from "../../_helpers/sockets.ts";
 import {
   CLOSE,
   closeAll,
   connect,
+  dec,
   enc,
   exchange,
   GET,
@@ -351,4 +356,181 @@ Deno.test("serveHttp1() with a guard exempts trusted networks from the per-addre
     closeAll(held);
     await server.shutdown(500);
   }
+});
+
+// ---- HTTPS (the `tls` option): certificates made by openssl at test time -------------------
+
+const haveCurl = await runPeer("curl", ["--version"], 10_000).then(
+  (o) => o.code === 0,
+  () => false,
+);
+
+/** A test CA and an HTTPS server over one certificate for `localhost` and 127.0.0.1. */
+async function startHttps(
+  handler: Parameters<typeof start>[0],
+  options: Parameters<typeof start>[1] = {},
+  handshakeTimeoutMs = 5_000,
+): Promise<{ server: Http1Server; ca: TestCa; close(): Promise<void> }> {
+  const ca = await createTestCa();
+  const c = await ca.issue("server", { names: ["localhost"] });
+  const certificates = await TlsCertificates.open(
+    { port: 0, ...c, certificates: [] },
+    { reloadCheckMs: 0 },
+    silentLogger,
+  );
+  const server = start(handler, {
+    ...options,
+    tls: { certificates, handshakeTimeoutMs },
+  });
+  return {
+    server,
+    ca,
+    async close() {
+      await server.shutdown(500);
+      certificates.close();
+      await ca.close();
+    },
+  };
+}
+
+/** A TLS client to the server, trusting the test CA. */
+async function connectHttps(
+  server: Http1Server,
+  ca: TestCa,
+): Promise<Deno.TlsConn> {
+  const tcp = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  return Deno.startTls(tcp, { hostname: "localhost", caCerts: [ca.caPem] });
+}
+
+Deno.test({
+  name:
+    "serveHttp1() with tls serves HTTPS to curl --cacert, keep-alive, and request URLs say https",
+  ignore: !haveOpenssl || !haveCurl,
+  async fn() {
+    const https = await startHttps((req) => new Response(req.url));
+    try {
+      const port = https.server.addr.port;
+      const out = await runPeer("curl", [
+        "-sS",
+        "--cacert",
+        https.ca.caFile,
+        "--resolve",
+        `localhost:${port}:127.0.0.1`,
+        `https://localhost:${port}/live/a.m3u8?x=1`,
+        `https://localhost:${port}/second`,
+        "-w",
+        " %{http_version} %{num_connects}\n",
+      ], 15_000);
+      assert.equal(out.code, 0, out.stderr);
+      const lines = out.stdout.trim().split("\n");
+      assert.equal(lines[0], `https://localhost:${port}/live/a.m3u8?x=1 1.1 1`);
+      // The second URL reused the connection (no new connect).
+      assert.equal(lines[1], `https://localhost:${port}/second 1.1 0`);
+      // Plain HTTP on the TLS port is not served as HTTP.
+      const plain = await exchange(port, GET);
+      assert.doesNotMatch(plain.text, /^HTTP\/1\.1 200/);
+    } finally {
+      await https.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serveHttp1() with tls cuts a client that never finishes the TLS handshake before the head deadline",
+  ignore: !haveOpenssl,
+  async fn() {
+    const https = await startHttps(() => new Response("x"), {
+      headTimeoutMs: 10_000,
+    }, 300);
+    try {
+      const silent = await connect(https.server);
+      const r = await readUntil(silent, 5_000);
+      assert.equal(r.closed, true);
+      assert.ok(r.ms >= 250 && r.ms < 3_000, `closed after ${r.ms} ms`);
+      await waitFor(
+        "the connection released",
+        () => https.server.connections === 0,
+      );
+    } finally {
+      await https.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serveHttp1() with tls answers a head that never completes with 408 at headTimeoutMs, over TLS",
+  ignore: !haveOpenssl,
+  async fn() {
+    const https = await startHttps(() => new Response("x"), {
+      headTimeoutMs: 400,
+    });
+    try {
+      const conn = await connectHttps(https.server, https.ca);
+      await conn.write(enc("GET / HT"));
+      const r = await readUntil(conn, 5_000);
+      assert.match(r.text, /^HTTP\/1\.1 408 /);
+      assert.equal(r.closed, true);
+    } finally {
+      await https.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serveHttp1() with tls and a guard: the per-address cap refuses over TLS with 429, and a silent TLS socket evicted for a newcomer is really closed",
+  ignore: !haveOpenssl,
+  async fn() {
+    const guard = new ConnGuard({
+      maxConnections: 3,
+      maxPerAddress: 2,
+      trusted: parseTrustedNetworks(["10.0.0.0/8"]),
+    });
+    const https = await startHttps(() => new Response("ok"), { guard });
+    const held: Deno.Conn[] = [];
+    try {
+      const a = await connectHttps(https.server, https.ca);
+      const b = await connectHttps(https.server, https.ca);
+      held.push(a, b);
+      // Each answered once: idle keep-alive connections, evicted only after pending ones.
+      for (const c of [a, b]) {
+        await c.write(enc(GET));
+        const buf = new Uint8Array(4096);
+        assert.match(
+          dec(buf.subarray(0, await c.read(buf) ?? 0)),
+          /^HTTP\/1\.1 200 /,
+        );
+      }
+      await waitFor("two held", () => guard.open === 2 || undefined);
+      const third = await connectHttps(https.server, https.ca);
+      held.push(third);
+      await third.write(enc(GET));
+      const r = await readUntil(third, 3_000);
+      assert.match(r.text, /^HTTP\/1\.1 429 /);
+
+      // From another address: a silent TCP socket (pending, no handshake) fills the listener;
+      // a newcomer evicts it, and the kernel socket goes too (not only the server's slot).
+      const silent = await connectFrom("127.0.0.2", https.server.addr.port);
+      try {
+        await waitFor("three held", () => guard.open === 3 || undefined);
+        const closedSilent = silent.read(5_000);
+        const tcp = await connectFrom("127.0.0.3", https.server.addr.port);
+        tcp.close();
+        const s = await closedSilent;
+        assert.equal(s.closed, true, "the evicted socket is closed");
+        assert.ok(s.ms < 3_000, `closed after ${s.ms} ms`);
+      } finally {
+        silent.close();
+      }
+      assert.ok(guard.stats.evicted >= 1);
+    } finally {
+      closeAll(held);
+      await https.close();
+    }
+  },
 });

@@ -52,7 +52,12 @@ export function captureLogger(): { log: Logger; lines: string[] } {
  * channels); everything is closed and removed afterwards.
  */
 export async function withAccessOrigin(
-  raw: { origin?: Record<string, unknown>; auth?: Record<string, unknown> },
+  raw: {
+    origin?: Record<string, unknown>;
+    auth?: Record<string, unknown>;
+    /** Give the origin a data directory (the archive: DVR, recordings, clips). */
+    dataDir?: boolean;
+  },
   fn: (f: AccessFixture) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "meridian_access_" });
@@ -72,6 +77,7 @@ export async function withAccessOrigin(
       metrics,
       store,
       auth: config.auth,
+      ...(raw.dataDir ? { dataDir: `${dir}/data` } : {}),
     });
     const control = createControlApp({
       servicePassword: SERVICE_PASSWORD,

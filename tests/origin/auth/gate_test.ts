@@ -146,6 +146,8 @@ Deno.test("AccessGate.authorizePlay() spends token uses, scoped by app and expir
         metrics.render(),
         /meridian_origin_access_refusals_total\{protocol="flv",reason="used_up"\} 1/,
       );
+      // Two uses spent: `once` and `short` (each play that passed).
+      assert.match(metrics.render(), /meridian_origin_token_spends_total 2\n/);
       assert.match(text, /"msg":"play refused".*"reason":"wrong_app"/);
     } finally {
       await gate.close();

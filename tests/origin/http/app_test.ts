@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Hono } from "hono";
 import { encodeFlvHeader } from "../../../codec/flv/header.ts";
 import { encodeFlvTag } from "../../../codec/flv/tag.ts";
 import { readFlvFile } from "../../../codec/flv/reader.ts";
@@ -6,11 +7,12 @@ import { MetricsRegistry } from "../../../metrics/mod.ts";
 import {
   createOriginHttpApp,
   type HlsSource,
+  type OriginHttpDeps,
 } from "../../../origin/http/app.ts";
 import { silentLogger } from "../../../origin/log.ts";
 import { StreamRegistry } from "../../../origin/stream/registry.ts";
 
-function setup(hls?: HlsSource) {
+function setup(hls?: HlsSource, routes: Partial<OriginHttpDeps> = {}) {
   const registry = new StreamRegistry({
     gopCache: true,
     maxGopCacheBytes: 1 << 20,
@@ -29,6 +31,7 @@ function setup(hls?: HlsSource) {
     hls,
     metrics: new MetricsRegistry(),
     log: silentLogger,
+    ...routes,
     assets: {
       page: () => "<html>player</html>",
       script: (
@@ -156,4 +159,52 @@ Deno.test("origin HTTP: /healthz, /metrics, /api/streams, player page and assets
     404,
   );
   hub.end();
+});
+
+Deno.test("origin HTTP: /{app}/{stream}/programs merges a channel's guide with its recorded spans; either alone answers as it is", async () => {
+  const recorded = new Hono().get(
+    "/:app/:stream/programs",
+    (c) =>
+      ["none", "tv"].includes(c.req.param("stream"))
+        ? c.json({ error: "not_found" }, 404)
+        : c.json(
+          { app: "live", stream: c.req.param("stream"), programs: [1] },
+          200,
+          {
+            "Cache-Control": "max-age=5",
+          },
+        ),
+  );
+  const guide = new Hono().get(
+    "/:app/:stream/programs",
+    (c) =>
+      ["demo", "tv"].includes(c.req.param("stream"))
+        ? c.json({ app: "live", stream: "demo", now: { file: "a" } })
+        : c.json({ error: "not_found" }, 404),
+  );
+  const { app } = setup(undefined, {
+    archive: {
+      http: {} as NonNullable<OriginHttpDeps["archive"]>["http"],
+      routes: recorded,
+    },
+    virtualLive: guide,
+  });
+  const both = await app.request("http://localhost/live/demo/programs");
+  assert.equal(both.status, 200);
+  assert.equal(both.headers.get("cache-control"), "max-age=5");
+  assert.deepEqual(await both.json(), {
+    app: "live",
+    stream: "demo",
+    now: { file: "a" },
+    programs: [1],
+  });
+  const dvrOnly = await app.request("http://localhost/live/cam/programs");
+  assert.equal(dvrOnly.status, 200);
+  assert.deepEqual((await dvrOnly.json()).programs, [1]);
+  const guideOnly = await app.request("http://localhost/live/tv/programs");
+  assert.equal(guideOnly.status, 200);
+  assert.deepEqual((await guideOnly.json()).now, { file: "a" });
+  const neither = await app.request("http://localhost/live/none/programs");
+  assert.equal(neither.status, 404);
+  assert.equal((await neither.json()).error, "not_found");
 });

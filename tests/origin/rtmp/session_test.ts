@@ -586,3 +586,33 @@ Deno.test("RtmpServerSession reports seek, pause and pauseRaw of a playing strea
     "NetStream.Play.Complete",
   );
 });
+
+Deno.test("RtmpServerSession hands a relay pull's connect field to play and publish, each field a bounded string", () => {
+  const h = new Harness((e, s) => {
+    if (e.type === "play") s.acceptPlay(e.streamId);
+  });
+  h.command("connect", {
+    app: "live",
+    tcUrl: "rtmp://h/live",
+    meridianRelay: { hops: 2, via: "a,b", secret: "x".repeat(10_000) },
+  });
+  h.command("createStream", null);
+  h.replies();
+  h.command("play", null, ["cam", -2], 1);
+  const play = h.events.at(-1) as { relay?: Record<string, string> };
+  assert.equal(play.relay?.hops, "2");
+  assert.equal(play.relay?.via, "a,b");
+  assert.equal(play.relay?.secret?.length, 4096, "cut to a bound");
+  // Not an object: no mark at all (a plain viewer).
+  const plain = new Harness((e, s) => {
+    if (e.type === "play") s.acceptPlay(e.streamId);
+  });
+  plain.command("connect", {
+    app: "live",
+    tcUrl: "rtmp://h/live",
+    meridianRelay: "hops=1",
+  });
+  plain.command("createStream", null);
+  plain.command("play", null, ["cam", -2], 1);
+  assert.equal("relay" in (plain.events.at(-1) as object), false);
+});

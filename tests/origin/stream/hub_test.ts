@@ -92,7 +92,7 @@ class TestViewer implements Viewer {
   }
 }
 
-Deno.test("Hub.addViewer() sends header, metadata, sequence headers and the cached GOP at once", () => {
+Deno.test("Hub.addViewer() sends header, metadata and sequence headers in one write, then the cached GOP's shared buffers", () => {
   const reg = new StreamRegistry(options());
   const hub = reg.startPublish("live", "t", { peer: "p", protocol: "test" });
   for (
@@ -109,8 +109,19 @@ Deno.test("Hub.addViewer() sends header, metadata, sequence headers and the cach
     ]
   ) hub.pushTag(t);
   const v = new TestViewer();
+  const w = new TestViewer();
   hub.addViewer(v);
-  assert.equal(v.chunks.length, 1, "one write for the whole start-up burst");
+  hub.addViewer(w);
+  assert.equal(
+    v.chunks.length,
+    4,
+    "the viewer's head, then the GOP's three tags",
+  );
+  assert.equal(
+    v.chunks[1],
+    w.chunks[1],
+    "the cached GOP is shared, not copied",
+  );
   const b = v.chunks[0]!;
   assert.equal(b[0], 0xff, "format header first");
   assert.deepEqual(
@@ -136,12 +147,12 @@ Deno.test("Hub coalesces tags into one shared buffer per flush for every viewer"
   hub.addViewer(b);
   hub.pushTag(inter(2));
   hub.pushTag(audio(3));
-  assert.equal(a.chunks.length, 1, "nothing written before the flush");
+  assert.equal(a.chunks.length, 2, "nothing written before the flush");
   hub.flush();
-  assert.equal(a.chunks.length, 2);
+  assert.equal(a.chunks.length, 3);
   assert.equal(
-    a.chunks[1],
-    b.chunks[1],
+    a.chunks[2],
+    b.chunks[2],
     "the same Uint8Array is shared by both viewers",
   );
   assert.deepEqual(a.timestamps(), [1, 1, 2, 3]);
@@ -215,4 +226,39 @@ Deno.test("Hub listeners see every tag in order and the end", () => {
   assert.deepEqual(seen, [1, 2]);
   assert.ok(ended);
   assert.deepEqual(hub.codecs, { video: "avc", audio: "aac" });
+});
+
+Deno.test("Hub.breakSource(): viewers stay and get the new source's sequence headers, late joiners get no stale GOP, listeners are told", () => {
+  const reg = new StreamRegistry(options());
+  const breaks: string[] = [];
+  reg.onPublish((h) =>
+    h.addListener({
+      onTag: (t) => breaks.push(`tag${t.timestampMs}`),
+      onEnd: () => breaks.push("end"),
+      onBreak: () => breaks.push("break"),
+    })
+  );
+  const hub = reg.startPublish("live", "t", { peer: "p", protocol: "relay" });
+  for (const t of [avcConfig, aacConfig, key(10), inter(12)]) hub.pushTag(t);
+  const stays = new TestViewer();
+  hub.addViewer(stays);
+  hub.breakSource();
+  assert.equal(stays.closed, undefined, "the viewer stays connected");
+  const late = new TestViewer();
+  hub.addViewer(late);
+  assert.deepEqual(
+    late.timestamps(),
+    [0, 0],
+    "config only: the old GOP is gone",
+  );
+  // The new source: its sequence headers again, then a keyframe.
+  for (
+    const t of [{ ...avcConfig, timestampMs: 52 }, key(52), inter(60)]
+  ) hub.pushTag(t);
+  assert.deepEqual(stays.timestamps(), [10, 10, 10, 12, 52, 52, 60]);
+  assert.deepEqual(late.timestamps(), [0, 0, 52, 60], "waits for the keyframe");
+  assert.deepEqual(breaks.slice(4), ["break", "tag52", "tag52", "tag60"]);
+  hub.end();
+  hub.breakSource(); // after the end: nothing
+  assert.equal(breaks.at(-1), "end");
 });

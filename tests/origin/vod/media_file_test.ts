@@ -126,3 +126,35 @@ Deno.test("indexMediaFile() fuzz: mutated and cut FLV and MP4 files index or fai
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("indexMediaFile() indexes a fragmented MP4 being written: a last fragment whose mdat is not whole yet is left out", async () => {
+  const { readFlvFile } = await import("../../../codec/flv/mod.ts");
+  const { FlvFragmenter } = await import("../../../codec/mp4/mod.ts");
+  const tags = readFlvFile(
+    await Deno.readFile(new URL("../../../media/demo.flv", import.meta.url)),
+  ).tags;
+  const f = new FlvFragmenter({ fragmentMs: 1000 });
+  const parts: Uint8Array[] = [];
+  for (const t of tags) parts.push(...f.push(t).bytes);
+  parts.push(...f.flush());
+  const whole = concatBytes(parts);
+  // Everything up to the middle of the last fragment's mdat.
+  const lastMoof = whole.length - parts.at(-1)!.length;
+  const cut = whole.subarray(
+    0,
+    lastMoof + Math.floor(parts.at(-1)!.length / 2),
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/rec.mp4`, cut);
+    const lib = new Library({ path: dir, prefix: "/vod/" });
+    const file = (await lib.stat("rec.mp4"))!;
+    const media = await indexMediaFile(file);
+    assert.equal(media.fragmented, true);
+    const video = media.index.tracks.find((t) => t.kind === "video")!;
+    const all = tags.filter((t) => t.type === 9 && t.data[1] === 1).length;
+    assert.ok(video.samples.count > all * 0.8 && video.samples.count < all);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
