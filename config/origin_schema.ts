@@ -379,6 +379,21 @@ export interface OriginConfig {
      */
     readonly maxHeldPlaylistRequests: number;
   };
+  /**
+   * Low-latency HLS (RFC 8216bis) per app: `/{app}/{stream}/ll.m3u8` with fMP4 parts, blocking
+   * reload and delta updates, beside the regular `.m3u8`. Segments follow `origin.hls`
+   * (target, tolerance); end grace and retention too.
+   */
+  readonly llhls: {
+    /** Apps whose streams are also packaged as LL-HLS ([] turns it off). */
+    readonly apps: readonly string[];
+    /** Part target (PART-TARGET), seconds: parts are at most this long. */
+    readonly partTargetSeconds: number;
+    /** Complete segments listed in the LL playlist (CAN-SKIP-UNTIL is 6 targets). */
+    readonly windowSegments: number;
+    /** Requests held at once for parts not made yet (all streams); more get 503. */
+    readonly maxHeldRequests: number;
+  };
   /** Looping files published as live streams (the demo channel is one). */
   readonly virtualLive: readonly VirtualLiveChannel[];
   /** Media libraries served on demand (VOD). */
@@ -458,6 +473,13 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     endGraceSeconds: 10,
     endedRetentionSeconds: 60,
     maxHeldPlaylistRequests: 1000,
+  },
+  // On for `live` (the quick start's app and the demo channel): `/live/demo/ll.m3u8`.
+  llhls: {
+    apps: ["live"],
+    partTargetSeconds: 0.333,
+    windowSegments: 10,
+    maxHeldRequests: 10_000,
   },
   virtualLive: [{
     app: "live",
@@ -594,6 +616,11 @@ const nonEmptyText: Constraint = (v) =>
   typeof v === "string" && v.length > 0 && v.length <= 256
     ? undefined
     : "a non-empty string of at most 256 characters";
+const uniqueStrings: Constraint = (v) => {
+  const list = v as readonly string[];
+  const dup = list.find((n, i) => list.indexOf(n) !== i);
+  return dup === undefined ? undefined : `unique names (${dup} repeats)`;
+};
 const uniqueNames: Constraint = (v) => {
   const names = (v as readonly { name: string }[]).map((x) => x.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -798,6 +825,12 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.hls.endGraceSeconds": numIn(0, 3600),
   "origin.hls.endedRetentionSeconds": numIn(0.1, 86_400),
   "origin.hls.maxHeldPlaylistRequests": intIn(0, 100_000),
+  "origin.llhls.apps": uniqueStrings,
+  "origin.llhls.apps[]": safeName,
+  // Apple: 0.2..1 s parts; shorter cost a request each, longer lose the point.
+  "origin.llhls.partTargetSeconds": numIn(0.1, 2),
+  "origin.llhls.windowSegments": intIn(3, 1000),
+  "origin.llhls.maxHeldRequests": intIn(0, 1_000_000),
   "origin.virtualLive": uniqueChannels,
   "origin.virtualLive[]": channelMedia,
   "origin.virtualLive[].app": safeName,

@@ -62,6 +62,7 @@ import {
 } from "./stream/announcer.ts";
 import { StreamRegistry } from "./stream/registry.ts";
 import { startTranscoding } from "./transcode/mod.ts";
+import { createLlHlsRoutes, LlHlsPackagers } from "./llhls/mod.ts";
 import {
   createVodAdminRoutes,
   LibraryWriter,
@@ -404,6 +405,20 @@ export async function startOrigin(
     registry.endAll();
     await packagers?.close();
   });
+  // LL-HLS (origin.llhls): subscribed before any channel publishes, like the HLS packagers.
+  const llhls = config.llhls.apps.length > 0
+    ? new LlHlsPackagers({
+      apps: config.llhls.apps,
+      targetDurationMs: Math.round(config.hls.targetDurationSeconds * 1000),
+      keyframeTolerance: config.hls.keyframeTolerance,
+      partTargetMs: Math.round(config.llhls.partTargetSeconds * 1000),
+      windowSegments: config.llhls.windowSegments,
+      maxHeldRequests: config.llhls.maxHeldRequests,
+      endGraceMs: Math.round(config.hls.endGraceSeconds * 1000),
+      endedRetentionMs: Math.round(config.hls.endedRetentionSeconds * 1000),
+    }, { registry, metrics: deps.metrics, log: log.child("llhls") })
+    : undefined;
+  opened.add(() => llhls?.close());
 
   // Relaying (origin.relay): pulls on demand, pushes, the relay list; always present, since a
   // node without upstreams is still an upstream for others.
@@ -520,7 +535,17 @@ export async function startOrigin(
       sources,
       hlsTraffic,
       abr: transcoding.live,
-      extraRoutes: transcoding.routes,
+      extraRoutes: llhls
+        ? new Hono()
+          .route(
+            "/",
+            createLlHlsRoutes(llhls, {
+              log: log.child("llhls"),
+              protectedApp: (app) => access.sessionRequired(app),
+            }),
+          )
+          .route("/", transcoding.routes)
+        : transcoding.routes,
     },
   );
 

@@ -16,6 +16,8 @@ export const PlaylistErrorCode = {
   MissingTag: "HLS_MISSING_TAG",
   /** A value given to the renderer is out of range. */
   BadValue: "HLS_BAD_VALUE",
+  /** An LL-HLS delivery directive (`_HLS_msn`, `_HLS_part`, `_HLS_skip`) is malformed. */
+  BadDirective: "HLS_BAD_DIRECTIVE",
 } as const;
 
 /** One of the {@link PlaylistErrorCode} values. */

@@ -21,3 +21,4 @@
 export * from "./errors.ts";
 export * from "./playlist.ts";
 export * from "./master.ts";
+export * from "./ll_playlist.ts";

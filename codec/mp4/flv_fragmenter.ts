@@ -66,6 +66,15 @@ export interface PushResult {
   readonly ended: boolean;
 }
 
+/** What {@link FlvFragmenter.cutNow} cut: one `moof`+`mdat` fragment. */
+export interface FragmentCut {
+  readonly bytes: Uint8Array;
+  /** Media the fragment holds, ms: its video track's (its audio's when there is no video). */
+  readonly durationMs: number;
+  /** Its first video sample is a keyframe (true for a stream without video). */
+  readonly independent: boolean;
+}
+
 interface TrackState {
   track: FragmentTrack | undefined;
   /** Samples ready for the next fragment. */
@@ -185,6 +194,67 @@ export class FlvFragmenter {
     return [this.#video.track, this.#audio.track].filter((t) =>
       t !== undefined
     ) as FragmentTrack[];
+  }
+
+  /**
+   * Media ready for the next fragment, ms, on the track that times the stream (video, else
+   * audio): what {@link FlvFragmenter.cutNow} would cut now. The newest sample of each track
+   * is not in it (it waits for the next to learn its duration).
+   */
+  get readyMs(): number {
+    const s = this.#mainTrack();
+    if (!s?.track) return 0;
+    let units = 0;
+    for (const x of s.ready) units += x.duration;
+    return (units * 1000) / s.track.timescale;
+  }
+
+  /** Duration of the last sample of the timing track, ms: about what the next one adds. */
+  get sampleMs(): number {
+    const s = this.#mainTrack();
+    if (!s?.track) return 0;
+    return (s.lastDuration * 1000) / s.track.timescale;
+  }
+
+  /**
+   * Cuts a fragment of what is ready now, whatever its length: a packager that cuts on its own
+   * clock (LL-HLS parts, segments ending before a keyframe) sets `fragmentMs` to `Infinity` and
+   * calls this. Pushing a keyframe moves the frame before it into the ready samples, so a cut
+   * right after that push ends just before the keyframe.
+   *
+   * @returns The fragment, or `undefined` when nothing is ready (before the start, or twice in
+   * a row).
+   */
+  cutNow(): FragmentCut | undefined {
+    if (!this.#started || this.#ended) return undefined;
+    const durationMs = this.readyMs;
+    const v = this.#video;
+    const independent = !v.track || (v.ready[0]?.sync ?? false);
+    const bytes = this.#cut();
+    if (!bytes) return undefined;
+    return { bytes, durationMs, independent };
+  }
+
+  /**
+   * Ends the file like {@link FlvFragmenter.flush} (the newest samples get guessed
+   * durations) and says what the last fragment holds, as {@link FlvFragmenter.cutNow} does.
+   */
+  finish(): FragmentCut | undefined {
+    if (this.#ended) return undefined;
+    if (!this.#started) {
+      this.#ended = true;
+      return undefined;
+    }
+    for (const s of [this.#video, this.#audio]) this.#release(s, undefined);
+    const cut = this.cutNow();
+    this.#ended = true;
+    return cut;
+  }
+
+  #mainTrack(): TrackState | undefined {
+    if (this.#video.track) return this.#video;
+    if (this.#audio.track) return this.#audio;
+    return undefined;
   }
 
   /**
