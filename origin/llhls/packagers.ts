@@ -260,7 +260,7 @@ export class LlHlsPackagers {
       now: this.#now,
       // A republish (or a codec change) goes on numbering behind a discontinuity: players
       // reloading the same URL see a playlist that moved forward, never back.
-      firstMsn: prev ? prev.nextMsn + 1 : 0,
+      firstMsn: prev ? prev.nextMsn : 0,
       discontinuitySequence: prev ? prev.discontinuitySequence + 1 : 0,
       onPart: (part) => {
         this.#parts.inc();

@@ -165,6 +165,18 @@ export function createLlHlsRoutes(
       if (w.kind !== "ready") return waitFailed(c, "llhls", w, what);
     }
     s = ll.stream(appName, stream);
+    if (s && s.playlist() === undefined && !s.finished) {
+      // Answered by a republish that has no part yet: its first part is a moment away.
+      const w = await ll.wait(
+        appName,
+        stream,
+        s.position.msn,
+        0,
+        c.req.raw.signal,
+      );
+      if (w.kind !== "ready") return waitFailed(c, "llhls", w, what);
+      s = ll.stream(appName, stream);
+    }
     const text = s?.playlist(d.skip);
     if (text === undefined) {
       count("llhls", 404);

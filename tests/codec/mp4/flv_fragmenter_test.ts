@@ -255,3 +255,55 @@ Deno.test("encodeFragment() writes 64-bit decode times (tfdt version 1) and sign
   assert.deepEqual([...t!.samples.sync!], [1, 0]);
   assert.equal(t!.samples.offset[1], t!.samples.offset[0]! + 5);
 });
+
+Deno.test("FlvFragmenter.cutNow() cuts what is ready at a moment of the caller's choosing: right after a keyframe's push, the cut ends before it and the next starts with it", async () => {
+  const tags = await demoTags();
+  const f = new FlvFragmenter({ fragmentMs: Infinity });
+  const cuts: { durationMs: number; independent: boolean }[] = [];
+  const bytes: Uint8Array[] = [];
+  let frames = 0;
+  for (const t of tags) {
+    const out = f.push(t).bytes;
+    bytes.push(...out);
+    if (t.type !== 9 || !f.started) continue;
+    const h = decodeVideoTagHeader(t.data);
+    if (h.packetType !== 1) continue;
+    frames++;
+    // Cut at every keyframe (a segment boundary) and every 8 frames (a part).
+    if (h.frameType === 1 || frames % 8 === 0) {
+      const c = f.cutNow();
+      if (c) {
+        cuts.push(c);
+        bytes.push(c.bytes);
+      }
+      assert.equal(f.readyMs, 0);
+      assert.equal(f.cutNow(), undefined, "nothing ready twice in a row");
+    }
+  }
+  const last = f.finish();
+  assert.ok(last);
+  cuts.push(last);
+  bytes.push(last.bytes);
+  assert.equal(f.finish(), undefined);
+  // Every cut that followed a keyframe's push started with that keyframe.
+  assert.ok(cuts.filter((c) => c.independent).length >= 2);
+  assert.equal(cuts[0]!.independent, true);
+  for (const c of cuts) assert.ok(c.durationMs > 0 && c.durationMs <= 8 * 41);
+  // The cuts are the whole stream: their (video) durations add up to the file's video track,
+  // which ends at most a few audio frames before its longest track.
+  const total = cuts.reduce((n, c) => n + c.durationMs, 0);
+  assert.ok(
+    total <= f.durationMs && total > f.durationMs - 150,
+    `${total} vs ${f.durationMs}`,
+  );
+  const file = new Uint8Array(bytes.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of bytes) {
+    file.set(p, at);
+    at += p.byteLength;
+  }
+  assert.equal(
+    wholeFragmentsLength(topBoxes(file), file.byteLength),
+    file.byteLength,
+  );
+});
