@@ -49,6 +49,8 @@
     hls: withToken(`${base}.m3u8`),
     native: withToken(`${base}.m3u8`),
     flv: withToken(`${base}.flv`),
+    // LL-HLS (origin.llhls.apps): fMP4 parts with blocking reload, through hls.js.
+    llhls: withToken(`${base}/ll.m3u8`),
   };
   const decodedPath = (() => {
     try {
@@ -68,7 +70,12 @@
   const ua = navigator.userAgent;
   const safari = /Safari\//.test(ua) &&
     !/Chrome|Chromium|CriOS|Android/.test(ua);
-  const available = { native: nativeHls, hls: hlsJs, flv: flvJs };
+  const available = {
+    native: nativeHls,
+    hls: hlsJs,
+    flv: flvJs,
+    llhls: live && hlsJs,
+  };
   function defaultProtocol() {
     const asked = params.get("protocol");
     if (asked && available[asked]) return asked;
@@ -133,7 +140,7 @@
     $("url").textContent = new URL(url, location.href).href;
     setStatus("player.loading", { protocol: i18n.t(`proto.${protocol}`) });
     offset = 0;
-    if (protocol === "hls" && hlsJs) {
+    if ((protocol === "hls" || protocol === "llhls") && hlsJs) {
       hls = new Hls(
         live
           ? {
@@ -609,6 +616,13 @@
     if (hls && hls.liveSyncPosition) video.currentTime = hls.liveSyncPosition;
     else video.currentTime = Math.max(t.start, t.end - 2);
   });
+  // The LL-HLS switch is shown when the stream's app offers it (its playlist answers).
+  if (live && hlsJs) {
+    fetch(urls.llhls).then((res) => {
+      res.body?.cancel();
+      if (res.ok || protocol === "llhls") $("llhls").hidden = false;
+    }, () => {});
+  }
   for (const b of document.querySelectorAll(".proto")) {
     b.disabled = !available[b.dataset.proto];
     b.addEventListener("click", () => {

@@ -218,6 +218,33 @@ Deno.test({
       );
       assert.ok(partFetches.length >= 5);
       for (const [k, n] of partFetches) assert.equal(n, 1, k);
+
+      // The player page through the edge, asked for LL-HLS: it plays it, and offers the switch.
+      const player = await browser.newPage();
+      const pageErrors: string[] = [];
+      player.on("pageerror", (e) => pageErrors.push(String(e)));
+      await player.goto(`${eh}/play/live/cam?protocol=llhls`);
+      await pollPage<string>(
+        player,
+        "the player page playing LL-HLS",
+        "document.body.dataset.status",
+        (s) => s === "playing llhls",
+        30_000,
+        200,
+      );
+      await pollPage<number>(
+        player,
+        "the player's clock past 1.5 s",
+        "Number(document.body.dataset.time ?? 0)",
+        (t) => t > 1.5,
+        30_000,
+        200,
+      );
+      assert.equal(
+        await player.evaluate('document.getElementById("llhls").hidden'),
+        false,
+      );
+      assert.deepEqual(pageErrors, []);
     } finally {
       await browser.close();
       await close();
