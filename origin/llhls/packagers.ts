@@ -112,6 +112,7 @@ export class LlHlsPackagers {
   readonly #entries = new Map<string, Entry>();
   readonly #unsubscribe: () => void;
   readonly #holds: Counter;
+  readonly #requests: Counter;
   readonly #parts: CounterChild;
   readonly #partBytes: CounterChild;
   #held = 0;
@@ -131,6 +132,10 @@ export class LlHlsPackagers {
     this.#holds = m.counter(
       "meridian_origin_llhls_holds_total",
       "LL-HLS requests held for a part not made yet (blocking playlist reload, preload hints), by outcome (ready, timeout, busy: over the cap, gone, aborted)",
+    );
+    this.#requests = m.counter(
+      "meridian_origin_llhls_requests_total",
+      "LL-HLS requests answered, by kind (playlist, part: parts, segments and init segments) and status",
     );
     this.#parts = m.counter(
       "meridian_origin_llhls_parts_total",
@@ -153,6 +158,11 @@ export class LlHlsPackagers {
       () => [[undefined, this.#entries.size]],
     );
     this.#unsubscribe = deps.registry.onPublish((hub) => this.#onPublish(hub));
+  }
+
+  /** Counts one answered request (the routes call it). */
+  countRequest(kind: "playlist" | "part", status: number): void {
+    this.#requests.inc({ kind, status: String(status) });
   }
 
   /** True when LL-HLS is on for `app`. */

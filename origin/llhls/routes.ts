@@ -39,8 +39,6 @@ export interface LlHlsRoutesDeps {
    * parts carry no session credential yet. @default none
    */
   readonly protectedApp?: (app: string) => boolean;
-  /** Counts a request by kind and status (the origin's request counter). */
-  readonly onRequest?: (kind: "llhls" | "llpart", status: number) => void;
 }
 
 /**
@@ -72,7 +70,8 @@ export function createLlHlsRoutes(
   deps: LlHlsRoutesDeps,
 ): Hono {
   const app = new Hono();
-  const count = deps.onRequest ?? (() => {});
+  const count = (kind: "llhls" | "llpart", status: number) =>
+    ll.countRequest(kind === "llhls" ? "playlist" : "part", status);
   const log = deps.log;
 
   const refused = (c: Context, app: string): Response | undefined => {
