@@ -142,10 +142,19 @@ async function partAvailability(ms: number): Promise<number[]> {
   return out;
 }
 
+/** One player run: latency samples, and what went wrong on the way (none, ideally). */
+interface PlayerRun {
+  readonly latencyMs: number[];
+  /** hls.js errors (non-fatal ones included) and non-200 answers, in order. */
+  readonly problems: string[];
+  /** `waiting` events after the warm-up (stalls). */
+  readonly stalls: number;
+}
+
 async function playerLatency(
   config: Record<string, unknown>,
   ms: number,
-): Promise<number[]> {
+): Promise<PlayerRun> {
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: [
@@ -156,6 +165,15 @@ async function playerLatency(
   });
   try {
     const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() !== 200) {
+        problems.push(`HTTP ${r.status()} ${r.url().split("/").pop()}`);
+      }
+    });
+    page.on("console", (m) => {
+      if (m.text().startsWith("hls error")) problems.push(m.text());
+    });
     await page.setContent('<video id="v" muted autoplay></video>');
     await page.addScriptTag({ url: `${eh}/assets/hls.min.js` });
     await page.evaluate(`(() => {
@@ -163,10 +181,15 @@ async function playerLatency(
       JSON.stringify({ lowLatencyMode: true, ...config })
     });
       hls.loadSource(${JSON.stringify(playlistUrl)});
-      hls.attachMedia(document.getElementById("v"));
+      const v = document.getElementById("v");
+      hls.attachMedia(v);
+      hls.on(Hls.Events.ERROR, (_, d) => console.log("hls error " + d.details));
+      window.stalls = 0;
+      v.addEventListener("waiting", () => window.stalls++);
       window.hls = hls;
     })()`);
     await new Promise((r) => setTimeout(r, WARMUP_MS));
+    const stalls0 = await page.evaluate("window.stalls") as number;
     const out: number[] = [];
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
@@ -176,7 +199,8 @@ async function playerLatency(
       if (Number.isFinite(v)) out.push(v);
       await new Promise((r) => setTimeout(r, 500));
     }
-    return out;
+    const stalls = (await page.evaluate("window.stalls") as number) - stalls0;
+    return { latencyMs: out, problems, stalls };
   } finally {
     await browser.close();
   }
@@ -187,16 +211,21 @@ try {
   console.log(
     `part last frame at origin → part fetched through the edge: ${fmt(parts)}`,
   );
-  const defaults = await playerLatency({}, seconds * 1000);
-  console.log(
-    `hls.js lowLatencyMode (defaults) through the edge: ${fmt(defaults)}`,
+  const report = (what: string, r: PlayerRun) =>
+    console.log(
+      `${what}: ${
+        fmt(r.latencyMs)
+      }; stalls after warm-up ${r.stalls}; problems ${
+        r.problems.length ? r.problems.join(", ") : "none"
+      }`,
+    );
+  report(
+    "hls.js lowLatencyMode (defaults) through the edge",
+    await playerLatency({}, seconds * 1000),
   );
-  const fast = await playerLatency(
-    { maxLiveSyncPlaybackRate: 1.5 },
-    seconds * 1000,
-  );
-  console.log(
-    `hls.js lowLatencyMode + maxLiveSyncPlaybackRate 1.5: ${fmt(fast)}`,
+  report(
+    "hls.js lowLatencyMode + maxLiveSyncPlaybackRate 1.5",
+    await playerLatency({ maxLiveSyncPlaybackRate: 1.5 }, seconds * 1000),
   );
 } finally {
   try {

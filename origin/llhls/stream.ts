@@ -60,7 +60,7 @@ export interface MadePart extends LlPart {
 
 interface Segment {
   readonly msn: number;
-  readonly parts: MadePart[];
+  parts: MadePart[];
   durationMs: number;
   programDateTimeMs: number;
   bytes: Uint8Array | undefined;
@@ -103,6 +103,9 @@ export class LlHlsStream {
   /** EXT-X-ENDLIST. */
   #ended = false;
   #hasVideo = false;
+  /** Changes with every part, segment or end: the key of {@link LlHlsStream.playlist}'s cache. */
+  #version = 0;
+  readonly #rendered = new Map<string, string>();
   /** Parts made by the tag being taken, told after it. */
   #made: MadePart[] = [];
   /** The longest segment so far, whole seconds: EXT-X-TARGETDURATION never decreases. */
@@ -152,6 +155,7 @@ export class LlHlsStream {
   markEnded(): void {
     this.onEnd();
     this.#ended = true;
+    this.#version++;
   }
 
   /** Takes one tag of the publish, in arrival order. */
@@ -234,6 +238,7 @@ export class LlHlsStream {
     }
     this.#closeSegment();
     this.#finished = true;
+    this.#version++;
     this.#notify();
   }
 
@@ -266,10 +271,20 @@ export class LlHlsStream {
     return Math.ceil(this.#o.targetDurationMs / this.#o.partTargetMs) + 1;
   }
 
-  /** The playlist, or `undefined` before the first part. */
+  /**
+   * The playlist, or `undefined` before the first part. Rendered once per change and kept:
+   * every request held for a part is answered at the same moment with the same text.
+   */
   playlist(skip = false): string | undefined {
+    const key = `${this.#version}:${skip}`;
+    const hit = this.#rendered.get(key);
+    if (hit !== undefined) return hit;
     const p = this.#playlistValue();
-    return p ? renderLlPlaylist(p, { skip }) : undefined;
+    if (!p) return undefined;
+    const text = renderLlPlaylist(p, { skip });
+    if (this.#rendered.size >= 2) this.#rendered.clear();
+    this.#rendered.set(key, text);
+    return text;
   }
 
   /** The bytes of one of this stream's files, if it exists now. */
@@ -333,6 +348,7 @@ export class LlHlsStream {
     };
     seg.parts.push(part);
     seg.durationMs += durationMs;
+    this.#version++;
     this.#made.push(part);
   }
 
@@ -343,10 +359,13 @@ export class LlHlsStream {
     for (const p of seg.parts) n += p.bytes.byteLength;
     const bytes = new Uint8Array(n);
     n = 0;
-    for (const p of seg.parts) {
+    // The parts become views of the segment's bytes: each byte is kept once.
+    seg.parts = seg.parts.map((p) => {
       bytes.set(p.bytes, n);
+      const view = bytes.subarray(n, n + p.bytes.byteLength);
       n += p.bytes.byteLength;
-    }
+      return { ...p, bytes: view };
+    });
     seg.bytes = bytes;
     // §6.2.1: EXT-X-TARGETDURATION must not change; it starts at the configured target and
     // only a GOP longer than it (an encoder that ignores it) raises it, once.
@@ -355,6 +374,7 @@ export class LlHlsStream {
       Math.round(seg.durationMs / 1000),
     );
     this.#done.push(seg);
+    this.#version++;
     const keep = this.#o.windowSegments + RETAINED_SEGMENTS;
     if (this.#done.length > keep) {
       this.#done.splice(0, this.#done.length - keep);
