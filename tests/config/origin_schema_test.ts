@@ -74,3 +74,34 @@ Deno.test("ORIGIN_CONSTRAINTS check relay upstream and forward URLs, the secret'
   assert.match(c("origin.relay.nodeId", "a b")!, /A-Za-z0-9/);
   assert.match(c("origin.relay.streamList", "dns")!, /upstream, store, off/);
 });
+
+Deno.test("origin.llhls: on for `live` by default; apps unique safe names, part target 0.1..2 s, window and cap bounded", async () => {
+  const { parseConfig } = await import("../../config/mod.ts");
+  assert.deepEqual(ORIGIN_DEFAULTS.llhls.apps, ["live"]);
+  const ok = parseConfig({
+    origin: { llhls: { apps: ["a", "b"], partTargetSeconds: 0.2 } },
+  }).origin.llhls;
+  assert.deepEqual(ok.apps, ["a", "b"]);
+  assert.equal(ok.partTargetSeconds, 0.2);
+  assert.equal(ok.windowSegments, ORIGIN_DEFAULTS.llhls.windowSegments);
+  assert.deepEqual(
+    parseConfig({ origin: { llhls: { apps: [] } } }).origin.llhls.apps,
+    [],
+  );
+  for (
+    const [llhls, key] of [
+      [{ apps: ["a", "a"] }, "origin.llhls.apps"],
+      [{ apps: ["../x"] }, "origin.llhls.apps[0]"],
+      [{ partTargetSeconds: 0.05 }, "origin.llhls.partTargetSeconds"],
+      [{ partTargetSeconds: 3 }, "origin.llhls.partTargetSeconds"],
+      [{ windowSegments: 2 }, "origin.llhls.windowSegments"],
+      [{ maxHeldRequests: -1 }, "origin.llhls.maxHeldRequests"],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseConfig({ origin: { llhls } }),
+      (e) => e instanceof Error && e.message.includes(`'${key}'`),
+      key,
+    );
+  }
+});
