@@ -50,6 +50,7 @@ import { createRelay, type RelayHandle } from "./relay/mod.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
 import { startSrtServer } from "./srt/mod.ts";
+import { createWebrtcRoutes, startWebrtc } from "./webrtc/mod.ts";
 import {
   createSourceAdminRoutes,
   RtspSources,
@@ -491,6 +492,18 @@ export async function startOrigin(
     );
   }
 
+  // WebRTC (WHEP playback, WHIP ingest) on the HTTP port; werift loads on the first offer.
+  const webrtc = config.webrtc.enabled
+    ? startWebrtc(config.webrtc, {
+      ingest: { ...ingest, log: log.child("webrtc") },
+      metrics: deps.metrics,
+    })
+    : undefined;
+  if (webrtc) opened.add(() => webrtc.close());
+  const extraRoutes = new Hono();
+  extraRoutes.route("/", transcoding.routes);
+  if (webrtc) extraRoutes.route("/", createWebrtcRoutes(webrtc));
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -520,7 +533,7 @@ export async function startOrigin(
       sources,
       hlsTraffic,
       abr: transcoding.live,
-      extraRoutes: transcoding.routes,
+      extraRoutes,
     },
   );
 

@@ -1,0 +1,204 @@
+/**
+ * The WebRTC machinery (ICE, DTLS, SRTP, RTCP feedback) is werift's, a maintained pure
+ * TypeScript implementation (npm `werift`): we never hand-write DTLS or SRTP. This module is
+ * the only one that touches it. It is loaded on the first offer (a dynamic import), so an
+ * origin that never serves WebRTC never pays for it in memory or start time.
+ *
+ * One {@link WebrtcPeer} is one answered offer: a peer connection with a single H.264 video
+ * transceiver (the offer's payload type and parameters, NACK and PLI feedback), audio
+ * refused, host candidates only, all gathered before the answer (no trickle, RFC 9725 §4.3).
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type * as Werift from "werift";
+import type { H264Choice } from "./offer.ts";
+
+type WeriftModule = typeof Werift;
+
+let loading: Promise<WeriftModule> | undefined;
+
+/** Loads werift once; later calls share the same promise. */
+export function loadWerift(): Promise<WeriftModule> {
+  loading ??= import("werift");
+  return loading;
+}
+
+/** True once werift was loaded (for tests of the lazy load). */
+export function weriftLoaded(): boolean {
+  return loading !== undefined;
+}
+
+/** ICE options (`origin.webrtc.*`). */
+export interface PeerIceOptions {
+  /** Host candidate addresses added to the host's own interface addresses. */
+  readonly iceAddresses: readonly string[];
+  /** UDP ports of the candidates: one per session from this range. */
+  readonly icePortMin: number;
+  readonly icePortMax: number;
+  /** Gathering must complete within this (ms), or the offer fails with 503. */
+  readonly gatherTimeoutMs: number;
+}
+
+/** What a session hears from its peer. */
+export interface PeerEvents {
+  /** `connected`, `disconnected`, `failed`, `closed` (RTCPeerConnectionState). */
+  onState(state: string): void;
+  /** An RTCP packet from the peer (receiver reports: it is alive). */
+  onRtcp(): void;
+  /** An RTP packet of the video track (WHIP), serialized. */
+  onRtp(bytes: Uint8Array): void;
+}
+
+/** The direction we take: WHEP sends video, WHIP receives it. */
+export type PeerRole = "send" | "receive";
+
+/** A peer connection answering one offer. */
+export interface WebrtcPeer {
+  /** The answer SDP, with every candidate. */
+  readonly answer: string;
+  /** Sends one RTP packet on the video track (WHEP); dropped before the connection is up. */
+  sendRtp(bytes: Uint8Array): void;
+  /** Asks the publisher for a keyframe (RTCP PLI, RFC 4585 §6.3.1) (WHIP). */
+  requestKeyframe(): void;
+  close(): Promise<void>;
+}
+
+/** Thrown when an offer cannot be answered by the WebRTC stack (its text is kept). */
+export class PeerSetupError extends Error {
+  override name = "PeerSetupError";
+}
+
+/**
+ * Answers `offer`: creates the peer connection, sets the offer, answers with one H.264
+ * video track and waits for ICE gathering to complete.
+ *
+ * @throws {PeerSetupError} When werift refuses the offer or gathering does not complete.
+ */
+export async function answerOffer(
+  offer: string,
+  h264: H264Choice,
+  role: PeerRole,
+  ice: PeerIceOptions,
+  events: PeerEvents,
+): Promise<WebrtcPeer> {
+  const w = await loadWerift();
+  const codec = new w.RTCRtpCodecParameters({
+    mimeType: "video/H264",
+    clockRate: 90_000,
+    payloadType: h264.payloadType,
+    parameters: h264.fmtp,
+    rtcpFeedback: [
+      { type: "nack" },
+      { type: "nack", parameter: "pli" },
+    ],
+  });
+  const pc = new w.RTCPeerConnection({
+    codecs: { video: [codec], audio: [] },
+    iceAdditionalHostAddresses: [...ice.iceAddresses],
+    iceUseIpv4: true,
+    iceUseIpv6: false,
+    iceUseTcp: false,
+    iceTcpPassive: false,
+    icePortRange: [ice.icePortMin, ice.icePortMax],
+  });
+  const subscriptions: { unSubscribe(): void }[] = [];
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const s of subscriptions) s.unSubscribe();
+    try {
+      await pc.close();
+    } catch {
+      // Closing a half-set-up connection may throw; it is closed either way.
+    }
+  };
+  try {
+    subscriptions.push(
+      pc.connectionStateChange.subscribe((s) => events.onState(s)),
+    );
+    await pc.setRemoteDescription({ type: "offer", sdp: offer });
+    const video = pc.getTransceivers().find((t) => t.kind === "video");
+    if (!video) throw new PeerSetupError("the offer's video was not accepted");
+    let track: Werift.MediaStreamTrack | undefined;
+    if (role === "send") {
+      track = new w.MediaStreamTrack({ kind: "video" });
+      await video.sender.replaceTrack(track);
+      video.setDirection("sendonly");
+      subscriptions.push(video.sender.onRtcp.subscribe(() => events.onRtcp()));
+    } else {
+      video.setDirection("recvonly");
+      subscriptions.push(
+        video.onTrack.subscribe((t) => {
+          subscriptions.push(
+            t.onReceiveRtp.subscribe((rtp) => events.onRtp(rtp.serialize())),
+          );
+        }),
+      );
+      subscriptions.push(
+        video.receiver.onRtcp.subscribe(() => events.onRtcp()),
+      );
+    }
+    for (const t of pc.getTransceivers()) {
+      if (t !== video) t.setDirection("inactive");
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc, ice.gatherTimeoutMs);
+    const answer = pc.localDescription?.sdp;
+    if (!answer) throw new PeerSetupError("no local description");
+    return {
+      answer,
+      sendRtp(bytes) {
+        if (closed || !track) return;
+        track.writeRtp(
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        );
+      },
+      requestKeyframe() {
+        const ssrc = video.receiver.trackBySSRC
+          ? Object.keys(video.receiver.trackBySSRC)[0]
+          : undefined;
+        if (closed || ssrc === undefined) return;
+        void video.receiver.sendRtcpPLI(Number(ssrc)).catch(() => {});
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    if (err instanceof PeerSetupError) throw err;
+    throw new PeerSetupError(
+      `Cannot answer the offer: ${err instanceof Error ? err.message : err}`,
+      { cause: err },
+    );
+  }
+}
+
+function gathered(
+  pc: Werift.RTCPeerConnection,
+  timeoutMs: number,
+): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.unSubscribe();
+      reject(
+        new PeerSetupError(
+          `ICE gathering did not complete within ${timeoutMs} ms`,
+        ),
+      );
+    }, timeoutMs);
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s !== "complete") return;
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    });
+    if (pc.iceGatheringState === "complete") {
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    }
+  });
+}
