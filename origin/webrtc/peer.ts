@@ -105,6 +105,8 @@ export async function answerOffer(
   });
   const subscriptions: { unSubscribe(): void }[] = [];
   let closed = false;
+  /** The publisher's video SSRC (WHIP), the target of keyframe requests. */
+  let remoteSsrc: number | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
@@ -119,6 +121,18 @@ export async function answerOffer(
     subscriptions.push(
       pc.connectionStateChange.subscribe((s) => events.onState(s)),
     );
+    if (role === "receive") {
+      // The remote track exists once the offer is set: subscribe before setting it.
+      subscriptions.push(
+        pc.onTrack.subscribe((t) => {
+          if (t.kind !== "video") return;
+          remoteSsrc = t.ssrc;
+          subscriptions.push(
+            t.onReceiveRtp.subscribe((rtp) => events.onRtp(rtp.serialize())),
+          );
+        }),
+      );
+    }
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
     const video = pc.getTransceivers().find((t) => t.kind === "video");
     if (!video) throw new PeerSetupError("the offer's video was not accepted");
@@ -130,13 +144,6 @@ export async function answerOffer(
       subscriptions.push(video.sender.onRtcp.subscribe(() => events.onRtcp()));
     } else {
       video.setDirection("recvonly");
-      subscriptions.push(
-        video.onTrack.subscribe((t) => {
-          subscriptions.push(
-            t.onReceiveRtp.subscribe((rtp) => events.onRtp(rtp.serialize())),
-          );
-        }),
-      );
       subscriptions.push(
         video.receiver.onRtcp.subscribe(() => events.onRtcp()),
       );
@@ -157,11 +164,8 @@ export async function answerOffer(
         );
       },
       requestKeyframe() {
-        const ssrc = video.receiver.trackBySSRC
-          ? Object.keys(video.receiver.trackBySSRC)[0]
-          : undefined;
-        if (closed || ssrc === undefined) return;
-        void video.receiver.sendRtcpPLI(Number(ssrc)).catch(() => {});
+        if (closed || remoteSsrc === undefined) return;
+        void video.receiver.sendRtcpPLI(remoteSsrc).catch(() => {});
       },
       close,
     };
