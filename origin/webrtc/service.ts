@@ -373,6 +373,7 @@ export class WebrtcService {
       let framesCounted = 0;
       const push = (tags: ReturnType<WhipReceiver["push"]>) => {
         for (const t of tags) publish.hub.pushTag(t);
+        if (receiver.takeKeyframeRequest()) s.peer?.requestKeyframe();
         const n = receiver.stats.frames - framesCounted;
         if (n > 0) {
           framesCounted += n;

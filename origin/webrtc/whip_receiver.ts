@@ -33,6 +33,8 @@ export interface WhipReceiverStats {
   packets: number;
   frames: number;
   foreignSsrc: number;
+  /** Access units dropped because a packet of theirs never came. */
+  damaged: number;
 }
 
 /**
@@ -65,7 +67,12 @@ export class WhipReceiver {
     packets: 0,
     frames: 0,
     foreignSsrc: 0,
+    damaged: 0,
   };
+  /** RTP timestamps of access units a loss touched (the one before the gap and after it). */
+  readonly #damaged = new Set<number>();
+  #lastPacketTs: number | undefined;
+  #wantKeyframe = false;
 
   constructor(
     options: { readonly encoder: string; readonly reorder?: ReorderOptions },
@@ -112,10 +119,34 @@ export class WhipReceiver {
     return this.#frames(this.#reorder.poll(nowMs));
   }
 
+  /**
+   * True once after a loss damaged a frame: the frames after it reference what is missing,
+   * so the session asks the publisher for a keyframe (RTCP PLI).
+   */
+  takeKeyframeRequest(): boolean {
+    const want = this.#wantKeyframe;
+    this.#wantKeyframe = false;
+    return want;
+  }
+
   #frames(ordered: readonly { packet: RtpPacket; lost: boolean }[]): FlvTag[] {
     const out: FlvTag[] = [];
     for (const { packet, lost } of ordered) {
+      if (lost) {
+        // The gap may end the access unit before it or begin this one: both are incomplete.
+        if (this.#lastPacketTs !== undefined) {
+          this.#damaged.add(this.#lastPacketTs);
+        }
+        this.#damaged.add(packet.timestamp);
+      }
+      this.#lastPacketTs = packet.timestamp;
       for (const au of this.#depacketizer.push(packet, lost)) {
+        if (this.#damaged.delete(au.timestamp)) {
+          this.stats.damaged++;
+          this.#wantKeyframe = true;
+          continue;
+        }
+        if (this.#damaged.size > 8) this.#damaged.clear(); // bounded: old marks are moot
         const ptsMs = this.#toMs(au.timestamp);
         // RTP carries presentation times; WebRTC encoders send no B-frames, so decoding
         // order is presentation order. A frame stamped before its predecessor keeps the
