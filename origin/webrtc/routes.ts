@@ -99,20 +99,25 @@ export function createWebrtcRoutes(service: WebrtcService): Hono {
         },
       }));
     app.post(`/:app/:stream/${kind}`, async (c) => {
+      const who = {
+        app: c.req.param("app"),
+        stream: c.req.param("stream"),
+        peer: remoteOf(c),
+      };
       const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim()
         .toLowerCase();
       if (type !== "application/sdp") {
-        return text(
-          415,
-          `The offer must be Content-Type: application/sdp, got '${
-            type.slice(0, 60) || "none"
-          }'`,
-          { "Accept-Post": "application/sdp" },
-        );
+        const message = `The offer must be Content-Type: application/sdp, got '${
+          type.slice(0, 60) || "none"
+        }'`;
+        service.rejected(kind, who, 415, "content_type", message);
+        return text(415, message, { "Accept-Post": "application/sdp" });
       }
       const offer = await readLimited(c.req.raw, MAX_SDP_BYTES);
       if (offer === undefined) {
-        return text(413, `The offer must be at most ${MAX_SDP_BYTES} bytes`);
+        const message = `The offer must be at most ${MAX_SDP_BYTES} bytes`;
+        service.rejected(kind, who, 413, "too_large", message);
+        return text(413, message);
       }
       const params: Record<string, string> = { ...c.req.query() };
       const auth = c.req.header("authorization") ?? "";
@@ -121,13 +126,7 @@ export function createWebrtcRoutes(service: WebrtcService): Hono {
         params.key ??= bearer;
         params.token ??= bearer;
       }
-      const request = {
-        app: c.req.param("app"),
-        stream: c.req.param("stream"),
-        offer,
-        params,
-        peer: remoteOf(c),
-      };
+      const request = { ...who, offer, params };
       const r: OfferResult = kind === "whep"
         ? await service.whep(request)
         : await service.whip(request);

@@ -180,6 +180,25 @@ export class WebrtcService {
     return { ok: false, status, reason, message };
   }
 
+  /** A request the routes refused before it reached an offer (415, 413): counted, logged once. */
+  rejected(
+    kind: WebrtcKind,
+    r: Omit<OfferRequest, "offer" | "params">,
+    status: number,
+    reason: string,
+    message: string,
+  ): void {
+    this.#m.ended(kind, "refused");
+    this.#log.info("offer refused", {
+      kind,
+      stream: `${r.app}/${r.stream}`.slice(0, 200),
+      client: r.peer,
+      status,
+      reason,
+      error: message,
+    });
+  }
+
   #fromRefusal(kind: WebrtcKind, r: OfferRequest, x: IngestRefusal) {
     return this.#refuse(kind, r, x.status, x.reason, x.description);
   }
