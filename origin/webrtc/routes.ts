@@ -107,9 +107,10 @@ export function createWebrtcRoutes(service: WebrtcService): Hono {
       const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim()
         .toLowerCase();
       if (type !== "application/sdp") {
-        const message = `The offer must be Content-Type: application/sdp, got '${
-          type.slice(0, 60) || "none"
-        }'`;
+        const message =
+          `The offer must be Content-Type: application/sdp, got '${
+            type.slice(0, 60) || "none"
+          }'`;
         service.rejected(kind, who, 415, "content_type", message);
         return text(415, message, { "Accept-Post": "application/sdp" });
       }
