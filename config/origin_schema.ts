@@ -239,6 +239,11 @@ export interface OriginWebrtcConfig {
   readonly gatherTimeoutMs: number;
   /** A session whose ICE and DTLS did not connect within this after its answer is closed (ms). @default 15000 */
   readonly connectTimeoutMs: number;
+  /**
+   * AAC audio goes to WHEP viewers as Opus, transcoded by one ffmpeg child per stream with
+   * WebRTC viewers (`origin.transcode.ffmpegPath`); false: video only. @default true
+   */
+  readonly opusAudio: boolean;
 }
 
 /** SRT publish and play, libsrt through FFI. */
@@ -557,6 +562,7 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     // ICE checks and the DTLS handshake take well under a second on a LAN; 15 s allows a
     // slow client (a browser tab in the background) without keeping dead offers long.
     connectTimeoutMs: 15_000,
+    opusAudio: true,
   },
 
   relay: {

@@ -50,7 +50,7 @@ import { createRelay, type RelayHandle } from "./relay/mod.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
 import { startSrtServer } from "./srt/mod.ts";
-import { createWebrtcRoutes, startWebrtc } from "./webrtc/mod.ts";
+import { createWebrtcRoutes, OpusFeeds, startWebrtc } from "./webrtc/mod.ts";
 import {
   createSourceAdminRoutes,
   RtspSources,
@@ -497,6 +497,14 @@ export async function startOrigin(
     ? startWebrtc(config.webrtc, {
       ingest: { ...ingest, log: log.child("webrtc") },
       metrics: deps.metrics,
+      opus: config.webrtc.opusAudio
+        ? new OpusFeeds({
+          children: transcoding.children,
+          ffmpeg: config.transcode.ffmpegPath || config.vod.ffmpegPath ||
+            "ffmpeg",
+          log: log.child("webrtc"),
+        })
+        : undefined,
     })
     : undefined;
   if (webrtc) opened.add(() => webrtc.close());

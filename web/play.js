@@ -223,10 +223,23 @@
     let stopped = false;
     let frames = 0;
     pc.addTransceiver("video", { direction: "recvonly" });
+    // Audio: AAC streams come as Opus when the origin transcodes (origin.webrtc.opusAudio).
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const media = new MediaStream();
     pc.addEventListener("track", (e) => {
-      video.srcObject = new MediaStream([e.track]);
+      media.addTrack(e.track);
+      video.srcObject = media;
       video.play().catch(() => {});
     });
+    const statsTimer = setInterval(async () => {
+      if (stopped) return clearInterval(statsTimer);
+      const stats = await pc.getStats().catch(() => null);
+      stats?.forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "audio") {
+          body.dataset.webrtcAudioPackets = String(r.packetsReceived || 0);
+        }
+      });
+    }, 1000);
     const countFrames = () => {
       if (stopped) return;
       frames++;

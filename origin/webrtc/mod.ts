@@ -17,6 +17,7 @@ export {
   type WebrtcServiceDeps,
 } from "./service.ts";
 export { weriftLoaded } from "./peer.ts";
+export { OpusFeeds } from "./opus_audio.ts";
 
 /**
  * The service of `origin.webrtc`; nothing of werift is loaded until an offer comes.

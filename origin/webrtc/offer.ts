@@ -54,8 +54,12 @@ export interface OfferSummary {
   /** The video section's direction (`sendrecv` when not said, RFC 8866 §6.7). */
   readonly videoDirection: "sendrecv" | "sendonly" | "recvonly" | "inactive";
   readonly h264: H264Choice;
-  /** True when the offer also has an audio section (answered without audio). */
+  /** True when the offer also has an audio section. */
   readonly hasAudio: boolean;
+  /** The audio section's Opus payload type (48 kHz stereo, RFC 7587), if it offers Opus. */
+  readonly opus:
+    | { readonly payloadType: number; readonly fmtp: string }
+    | undefined;
   /** Codec names of the video section, for the 406 text and the log line (`VP8`, `AV1`). */
   readonly videoCodecs: readonly string[];
 }
@@ -162,7 +166,23 @@ export function inspectOffer(
   if (!iceOf("fingerprint")) {
     throw bad("no DTLS fingerprint (a=fingerprint, RFC 8122 §5)");
   }
-  const hasAudio = s.media.some((m) => m.type === "audio" && m.port !== 0);
+  const audio = s.media.find((m) => m.type === "audio" && m.port !== 0);
+  const hasAudio = audio !== undefined;
+  let opus: OfferSummary["opus"];
+  if (audio) {
+    const maps = rtpmaps(audio);
+    for (const f of audio.formats) {
+      const pt = Number(f);
+      const m = maps.get(pt);
+      if (m?.name === "OPUS" && m.rate === 48000) {
+        opus = {
+          payloadType: pt,
+          fmtp: perPayload(audio, "fmtp", pt)[0] ?? "",
+        };
+        break;
+      }
+    }
+  }
   if (!video) {
     throw new OfferError(
       OfferErrorCode.NoCodec,
@@ -221,6 +241,7 @@ export function inspectOffer(
     videoDirection: directionOf(video),
     h264,
     hasAudio,
+    opus,
     videoCodecs: names,
   };
 }

@@ -60,6 +60,10 @@ export interface WebrtcPeer {
   readonly answer: string;
   /** Sends one RTP packet on the video track (WHEP); dropped before the connection is up. */
   sendRtp(bytes: Uint8Array): void;
+  /** True when the answer has an Opus audio track (WHEP of an AAC stream, Opus offered). */
+  readonly sendsAudio: boolean;
+  /** Sends one Opus RTP packet on the audio track. */
+  sendAudioRtp(bytes: Uint8Array): void;
   /** Asks the publisher for a keyframe (RTCP PLI, RFC 4585 §6.3.1) (WHIP). */
   requestKeyframe(): void;
   close(): Promise<void>;
@@ -79,6 +83,8 @@ export class PeerSetupError extends Error {
 export async function answerOffer(
   offer: string,
   h264: H264Choice,
+  /** WHEP with Opus audio: the offer's Opus payload type; undefined: video only. */
+  opus: { readonly payloadType: number; readonly fmtp: string } | undefined,
   role: PeerRole,
   ice: PeerIceOptions,
   events: PeerEvents,
@@ -94,8 +100,19 @@ export async function answerOffer(
       { type: "nack", parameter: "pli" },
     ],
   });
+  const audioCodecs = opus && role === "send"
+    ? [
+      new w.RTCRtpCodecParameters({
+        mimeType: "audio/opus",
+        clockRate: 48_000,
+        channels: 2,
+        payloadType: opus.payloadType,
+        parameters: opus.fmtp,
+      }),
+    ]
+    : [];
   const pc = new w.RTCPeerConnection({
-    codecs: { video: [codec], audio: [] },
+    codecs: { video: [codec], audio: audioCodecs },
     iceAdditionalHostAddresses: [...ice.iceAddresses],
     iceUseIpv4: true,
     iceUseIpv6: false,
@@ -148,8 +165,17 @@ export async function answerOffer(
         video.receiver.onRtcp.subscribe(() => events.onRtcp()),
       );
     }
+    let audioTrack: Werift.MediaStreamTrack | undefined;
+    const audio = audioCodecs.length > 0
+      ? pc.getTransceivers().find((t) => t.kind === "audio")
+      : undefined;
+    if (audio) {
+      audioTrack = new w.MediaStreamTrack({ kind: "audio" });
+      await audio.sender.replaceTrack(audioTrack);
+      audio.setDirection("sendonly");
+    }
     for (const t of pc.getTransceivers()) {
-      if (t !== video) t.setDirection("inactive");
+      if (t !== video && t !== audio) t.setDirection("inactive");
     }
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered(pc, ice.gatherTimeoutMs);
@@ -160,6 +186,15 @@ export async function answerOffer(
       sendRtp(bytes) {
         if (closed || !track) return;
         track.writeRtp(
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        );
+      },
+      get sendsAudio() {
+        return audioTrack !== undefined;
+      },
+      sendAudioRtp(bytes) {
+        if (closed || !audioTrack) return;
+        audioTrack.writeRtp(
           Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         );
       },

@@ -39,6 +39,7 @@ import {
   OfferErrorCode,
   type OfferSummary,
 } from "./offer.ts";
+import type { OpusFeeds } from "./opus_audio.ts";
 import { answerOffer, PeerSetupError, type WebrtcPeer } from "./peer.ts";
 import { WhepSender } from "./whep_sender.ts";
 import { WhipReceiver } from "./whip_receiver.ts";
@@ -83,6 +84,8 @@ export type OfferResult =
 export interface WebrtcServiceDeps {
   readonly ingest: IngestContext;
   readonly metrics: MetricsRegistry;
+  /** Opus audio for AAC streams (an ffmpeg child per stream); none: video only. */
+  readonly opus?: OpusFeeds | undefined;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -137,6 +140,7 @@ export class WebrtcService {
   readonly #m: WebrtcMetrics;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #opus: OpusFeeds | undefined;
   readonly #sessions = new Map<string, Session>();
   /** Offers being answered (counted against `maxSessions` too). */
   #pending = 0;
@@ -148,6 +152,7 @@ export class WebrtcService {
     this.#random = deps.random ??
       (() => crypto.getRandomValues(new Uint32Array(1))[0]!);
     this.#m = createWebrtcMetrics(deps.metrics, () => this.openByKind());
+    this.#opus = deps.opus;
   }
 
   get #log() {
@@ -311,7 +316,17 @@ export class WebrtcService {
       });
       session.frames = () => sender.stats.frames;
       let framesCounted = 0;
+      // AAC is transcoded to Opus for a viewer that offered Opus (one child per stream).
+      const opus = hub.codecs.audio === "aac" && this.#opus
+        ? offer.opus
+        : undefined;
       const attach = () => {
+        if (opus && session.peer?.sendsAudio && this.#opus) {
+          const peer = session.peer;
+          session.cleanups.push(
+            this.#opus.subscribe(hub, (rtp) => peer.sendAudioRtp(rtp)),
+          );
+        }
         const off = hub.addListener({
           onTag: (tag) => {
             if (session.closed) return;
@@ -326,14 +341,26 @@ export class WebrtcService {
         });
         session.cleanups.push(off);
       };
-      const answered = await this.#answer(session, r, offer, "send", attach);
+      const answered = await this.#answer(
+        session,
+        r,
+        offer,
+        "send",
+        attach,
+        undefined,
+        opus,
+      );
       if (!answered.ok) return answered;
       this.#ingest.metrics.started("webrtc", "play");
       const notes: string[] = [];
       const audio = hub.codecs.audio;
-      if (audio) {
+      if (audio && !session.peer?.sendsAudio) {
         notes.push(
-          `audio (${audio}) is not sent: WebRTC playback is H.264 video only (no Opus transcoding)`,
+          audio !== "aac"
+            ? `audio (${audio}) is not sent: only AAC is transcoded to Opus for WebRTC`
+            : !this.#opus
+            ? "audio (aac) is not sent: Opus transcoding is off (origin.webrtc.opusAudio)"
+            : "audio (aac) is not sent: the offer has no Opus audio",
         );
       }
       return { ...answered, notes };
@@ -473,11 +500,12 @@ export class WebrtcService {
     role: "send" | "receive",
     onConnected: () => void,
     onRtp: (bytes: Uint8Array) => void = () => {},
+    opus?: OfferSummary["opus"],
   ): Promise<OfferResult> {
     let disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
     s.cleanups.push(() => clearTimeout(disconnectedTimer));
     try {
-      s.peer = await answerOffer(r.offer, offer.h264, role, this.#c, {
+      s.peer = await answerOffer(r.offer, offer.h264, opus, role, this.#c, {
         onState: (state) => {
           if (s.closed) return;
           if (state === "connected") {
@@ -599,6 +627,7 @@ export class WebrtcService {
 
   /** Ends every session (origin shutdown). */
   async close(): Promise<void> {
+    this.#opus?.close();
     const peers = [...this.#sessions.values()].map((s) => s.peer);
     for (const s of [...this.#sessions.values()]) {
       this.#close(s, "origin shutting down", "ok");

@@ -2,7 +2,7 @@
  * WHEP playback in a real browser: ffmpeg publishes H.264/AAC over RTMP; headless Chromium
  * opens our player page with `?protocol=webrtc`, whose own RTCPeerConnection offers to
  * `/{app}/{stream}/whep`; decoded video frames are counted (requestVideoFrameCallback) and
- * the picture has the publisher's size. Closing the tab without a DELETE leaves a vanished
+ * the picture has the publisher's size; the AAC audio arrives as Opus. Closing the tab without a DELETE leaves a vanished
  * viewer that the origin cleans up; `/metrics` shows the session and its frames.
  */
 import assert from "node:assert/strict";
@@ -105,10 +105,19 @@ Deno.test({
       assert.equal(seen.height, 240);
       assert.equal(seen.state, "connected");
       assert.equal(seen.status, "playing webrtc");
-      assert.match(String(seen.note), /audio \(aac\) is not sent/);
+      // The AAC audio arrives as Opus (the origin's ffmpeg child), so there is no note.
+      assert.equal(seen.note, undefined);
+      await pollPage<number>(
+        page,
+        "Opus audio packets",
+        bodyNumber("webrtcAudioPackets"),
+        (n) => n >= 50,
+        20_000,
+      );
       assert.deepEqual(errors, []);
 
       const m = await (await fetch(`${http}/metrics`)).text();
+      assert.equal(sample(m, "meridian_origin_transcode_children"), 1);
       assert.equal(
         sample(m, 'meridian_origin_webrtc_sessions{kind="whep"}'),
         1,
@@ -125,9 +134,13 @@ Deno.test({
         "the vanished viewer's session to end",
         async () => {
           const t = await (await fetch(`${http}/metrics`)).text();
-          return sample(t, 'meridian_origin_webrtc_sessions{kind="whep"}') === 0
-            ? true
-            : undefined;
+          // ...and the Opus child of the stream stops with its last viewer.
+          const open = sample(
+            t,
+            'meridian_origin_webrtc_sessions{kind="whep"}',
+          );
+          const children = sample(t, "meridian_origin_transcode_children");
+          return open === 0 && children === 0 ? true : undefined;
         },
         45_000,
         500,

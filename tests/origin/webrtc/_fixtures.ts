@@ -70,6 +70,21 @@ export function chromiumOffer(direction = "recvonly"): string {
   ].join("\r\n");
 }
 
+/** Chromium's offer with a receive-only audio section too (Opus, and G.711 after it). */
+export function chromiumOfferWithAudio(): string {
+  return chromiumOffer().replace("a=group:BUNDLE 0", "a=group:BUNDLE 0 1") + [
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8",
+    ...ICE.map((l) => (l === "a=mid:0" ? "a=mid:1" : l)),
+    "a=recvonly",
+    "a=rtcp-mux",
+    "a=rtpmap:111 opus/48000/2",
+    "a=fmtp:111 minptime=10;useinbandfec=1",
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:8 PCMA/8000",
+    "",
+  ].join("\r\n");
+}
+
 /** A receive-only offer of VP8 and VP9 only (Firefox with H.264 off). */
 export function vp8Offer(): string {
   return [

@@ -16,6 +16,7 @@ Deno.test("origin.webrtc: defaults, and each key validated with its name", () =>
     maxSessions: 256,
     gatherTimeoutMs: 3000,
     connectTimeoutMs: 15_000,
+    opusAudio: true,
   });
   const bad: [Record<string, unknown>, RegExp][] = [
     [

@@ -8,6 +8,7 @@ import { createPrng, mutate, randomBytes } from "../../_helpers/prng.ts";
 import {
   audioOnlyOffer,
   chromiumOffer,
+  chromiumOfferWithAudio,
   mode0Offer,
   vp8Offer,
 } from "./_fixtures.ts";
@@ -32,6 +33,17 @@ Deno.test("offer: Chromium's offer gets constrained baseline, mode 1, with its f
   assert.equal(o.videoDirection, "recvonly");
   assert.equal(o.hasAudio, false);
   assert.deepEqual(o.videoCodecs, ["VP8", "VP9", "H264", "AV1"]);
+});
+
+Deno.test("offer: an audio section's Opus payload type is found", () => {
+  const o = inspectOffer(chromiumOfferWithAudio());
+  assert.equal(o.hasAudio, true);
+  assert.deepEqual(o.opus, {
+    payloadType: 111,
+    fmtp: "minptime=10;useinbandfec=1",
+  });
+  assert.equal(o.h264.payloadType, 104);
+  assert.equal(inspectOffer(chromiumOffer()).opus, undefined);
 });
 
 Deno.test("offer: the stream's profile is preferred when offered", () => {
