@@ -1,7 +1,8 @@
 /**
  * WebRTC on the origin (`origin.webrtc.*`): WHEP playback (`POST /{app}/{stream}/whep`) of any
- * live H.264 stream and WHIP ingest (`POST /{app}/{stream}/whip`, OBS 30+ or a browser) into
- * the hub, on the HTTP port. ICE, DTLS and SRTP are werift's (npm), loaded on the first offer.
+ * live H.264 stream (AAC audio as Opus through an ffmpeg child, `opus_audio.ts`) and WHIP
+ * ingest (`POST /{app}/{stream}/whip`, OBS 30+ or a browser) into the hub, on the HTTP port.
+ * ICE, DTLS and SRTP are werift's (npm), loaded on the first offer.
  *
  * @module
  */

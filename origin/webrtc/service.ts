@@ -5,7 +5,8 @@
  * stream's end, an ICE/DTLS failure or lost consent (RFC 7675), or silence.
  *
  * A WHEP viewer is a raw-tag listener of the hub (called as tags arrive, no coalescing delay):
- * it starts at the next keyframe, and RTP goes out through werift. A WHIP publisher is an
+ * it starts at the next keyframe, and RTP goes out through werift; an AAC stream's audio goes
+ * with it as Opus when the viewer offers Opus (`opus_audio.ts`). A WHIP publisher is an
  * ordinary hub publish (`../ingest/`: RTMP's access rules, stream limit and refusals), its
  * RTP turned into FLV tags, so RTMP, HTTP-FLV and HLS play it.
  *

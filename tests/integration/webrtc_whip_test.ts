@@ -99,6 +99,9 @@ Deno.test({
       executablePath: CHROMIUM,
       args: ARGS,
       timeout: 30_000,
+      // Tests share the process under --parallel, and one sends itself SIGHUP (log
+      // rotation): Playwright would close the browser on it.
+      handleSIGHUP: false,
     });
     try {
       const page = await browser.newPage();
