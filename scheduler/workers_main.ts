@@ -125,7 +125,7 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     rateLimiter: new ResponseRateLimiter(config.dns.rateLimit),
     stats,
     log: log.child("dns"),
-  });
+  }, { blockThread: m.blockThread });
   tcp = startTcpServer(config.hostname, port, handle, {
     idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
     messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
