@@ -126,13 +126,16 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     stats,
     log: log.child("dns"),
   }, { blockThread: m.blockThread });
-  tcp = startTcpServer(config.hostname, port, handle, {
-    idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-    messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
-    guard,
-    log: log.child("dns"),
-    reusePort: true,
-  });
+  // A thread blocked in recvmmsg would serve TCP only between waits: the main thread keeps it.
+  tcp = m.blockThread
+    ? undefined
+    : startTcpServer(config.hostname, port, handle, {
+      idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+      messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
+      guard,
+      log: log.child("dns"),
+      reusePort: true,
+    });
   statsTimer = setInterval(() => {
     post({ kind: "stats", delta: statsDelta(stats!, previous) });
     pushAccess();

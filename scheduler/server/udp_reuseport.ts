@@ -19,8 +19,11 @@
  * in a synchronous `recvmmsg`: no hop through the FFI thread pool and no event-loop wake-up per
  * batch, which is what a query costs at everyday rates, where almost every batch is one
  * datagram (41 µs against gdnsd's 16 µs at 20k qps before this mode; see BENCHMARKS.md). The
- * thread gives its event loop a turn (timers, TCP, snapshots from the main thread) every
- * {@link YIELD_MS} while busy and after every {@link BLOCK_WAIT_MS} wait while idle.
+ * thread lets its messages (snapshots from the main thread, close) in every {@link YIELD_MS}
+ * while busy, through a MessageChannel round trip (≈ 10 µs: a `setTimeout(0)` turn costs 2–5 ms
+ * in a busy Deno worker, as timers are clamped), and lets its timers run once per
+ * {@link TIMER_TURN_MS} and after every {@link BLOCK_WAIT_MS} wait while idle. Such a thread
+ * serves nothing else (no TCP: the main thread keeps it).
  *
  * The same socket without `SO_REUSEPORT` is the default UDP listener on Linux with one worker
  * (`scheduler.dns.udpSocket: auto`): the batching alone answers several times the queries per
@@ -69,8 +72,10 @@ const EAGAIN = 11;
 const WAIT_MS = 200;
 /** A thread blocked in `recvmmsg` (`blockThread`) looks at its event loop at least this often. */
 const BLOCK_WAIT_MS = 20;
-/** A busy blocking thread gives its event loop a turn this often. */
+/** A busy blocking thread takes its messages this often. */
 const YIELD_MS = 5;
+/** A busy blocking thread lets its timers run this often (the workers push stats each 1 s). */
+const TIMER_TURN_MS = 500;
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -369,10 +374,19 @@ export function startReusePortUdpServer(
     const e = errnoAt ? new Deno.UnsafePointerView(errnoAt).getInt32() : 0;
     return e === EAGAIN || e === EINTR;
   };
-  // A turn of the event loop (a macrotask, so timers and messages run, not only microtasks).
-  const turn = () => new Promise<void>((r) => setTimeout(r, 0));
+  // A turn of the event loop for messages (a macrotask, not only microtasks), and one for timers.
+  const channel = blockThread ? new MessageChannel() : undefined;
+  let woke: (() => void) | undefined;
+  if (channel) channel.port1.onmessage = () => woke?.();
+  const messageTurn = () =>
+    new Promise<void>((r) => {
+      woke = r;
+      channel!.port2.postMessage(0);
+    });
+  const timerTurn = () => new Promise<void>((r) => setTimeout(r, 0));
   const blockingLoop = async () => {
     let lastTurn = performance.now();
+    let lastTimers = lastTurn;
     while (!closed) {
       const n = c.recvmmsgBlock(fd, rxVec, BATCH, MSG_WAITFORONE, null);
       if (n > 0) serveBatch(n);
@@ -380,11 +394,16 @@ export function startReusePortUdpServer(
         deps.log?.warn("udp recvmmsg keeps failing", { failures });
       }
       const now = performance.now();
-      if (n <= 0 || now - lastTurn >= YIELD_MS) {
-        await turn();
+      if (n <= 0 || now - lastTimers >= TIMER_TURN_MS) {
+        await timerTurn();
+        lastTimers = lastTurn = performance.now();
+      } else if (now - lastTurn >= YIELD_MS) {
+        await messageTurn();
         lastTurn = performance.now();
       }
     }
+    channel!.port1.close();
+    channel!.port2.close();
   };
 
   const loop = blockThread ? blockingLoop() : (async () => {
