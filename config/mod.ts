@@ -47,6 +47,7 @@ export {
   type OriginRtspConfig,
   type OriginSrtConfig,
   type OriginStreamAccessConfig,
+  type OriginWebrtcConfig,
   type RecordAppConfig,
   type RecordFormat,
   type RelayForwardConfig,

@@ -221,6 +221,31 @@ export interface OriginRtspConfig {
   readonly retryMaxMs: number;
 }
 
+/** WebRTC: WHEP playback and WHIP ingest on the HTTP port (origin/webrtc/). */
+export interface OriginWebrtcConfig {
+  /** Answer WHEP (`POST /{app}/{stream}/whep`) and WHIP (`.../whip`) offers. @default true */
+  readonly enabled: boolean;
+  /**
+   * Host candidate addresses offered besides the host's own interface addresses (loopback is
+   * not one of those, so it is listed). @default ["127.0.0.1"]
+   */
+  readonly iceAddresses: readonly string[];
+  /** UDP ports of the candidates, one per session, from this range. @default 20000..20999 */
+  readonly icePortMin: number;
+  readonly icePortMax: number;
+  /** WHEP and WHIP sessions open at once; more offers get 503. @default 256 */
+  readonly maxSessions: number;
+  /** ICE gathering must complete within this before the answer goes out (ms). @default 3000 */
+  readonly gatherTimeoutMs: number;
+  /** A session whose ICE and DTLS did not connect within this after its answer is closed (ms). @default 15000 */
+  readonly connectTimeoutMs: number;
+  /**
+   * AAC audio goes to WHEP viewers as Opus, transcoded by one ffmpeg child per stream with
+   * WebRTC viewers (`origin.transcode.ffmpegPath`); false: video only. @default true
+   */
+  readonly opusAudio: boolean;
+}
+
 /** SRT publish and play, libsrt through FFI. */
 export interface OriginSrtConfig {
   /** Listen for SRT on {@link OriginSrtConfig.port} (UDP); without libsrt it stays off with a warning. */
@@ -433,6 +458,7 @@ export interface OriginConfig {
   readonly hooks: OriginHooksConfig;
   readonly rtsp: OriginRtspConfig;
   readonly srt: OriginSrtConfig;
+  readonly webrtc: OriginWebrtcConfig;
   /** Relay cascade: pulls from upstream origins, static pushes (origin/relay/). */
   readonly relay: OriginRelayConfig;
   /** Time-shift storage shared by every app (each app says whether and how long). */
@@ -545,6 +571,22 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
     library: "",
     idleTimeoutMs: 10_000,
   },
+  webrtc: {
+    enabled: true,
+    iceAddresses: ["127.0.0.1"],
+    // 1,000 ports: four times the default maxSessions, so a port freed by a closing session
+    // is not needed again at once.
+    icePortMin: 20_000,
+    icePortMax: 20_999,
+    maxSessions: 256,
+    // Host candidates only: gathering takes milliseconds; 3 s covers a slow interface scan.
+    gatherTimeoutMs: 3000,
+    // ICE checks and the DTLS handshake take well under a second on a LAN; 15 s allows a
+    // slow client (a browser tab in the background) without keeping dead offers long.
+    connectTimeoutMs: 15_000,
+    opusAudio: true,
+  },
+
   relay: {
     upstreams: [],
     forward: [],
@@ -585,6 +627,13 @@ export const ORIGIN_DEFAULTS: OriginConfig = {
 };
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+/** A dotted-quad IPv4 address (ICE candidates here are IPv4). */
+function isIpv4(v: string): boolean {
+  const parts = v.split(".");
+  return parts.length === 4 &&
+    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
 const safeName: Constraint = (v) =>
   typeof v === "string" && NAME_RE.test(v) && v !== "." && v !== ".."
     ? undefined
@@ -905,6 +954,13 @@ export const ORIGIN_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "origin.rtsp.retryMinMs": intIn(100, 600_000),
   "origin.rtsp.retryMaxMs": intIn(100, 3_600_000),
   "origin.srt.port": intIn(0, 65535),
+  "origin.webrtc.iceAddresses[]": (v) =>
+    typeof v === "string" && isIpv4(v) ? undefined : "an IPv4 address",
+  "origin.webrtc.icePortMin": intIn(1024, 65534),
+  "origin.webrtc.icePortMax": intIn(1025, 65535),
+  "origin.webrtc.maxSessions": intIn(1, 10_000),
+  "origin.webrtc.gatherTimeoutMs": intIn(100, 60_000),
+  "origin.webrtc.connectTimeoutMs": intIn(1000, 600_000),
   "origin.srt.latencyMs": intIn(20, 10_000),
   "origin.srt.passphrase": srtPassphrase,
   "origin.srt.pbKeyLen": (v) =>

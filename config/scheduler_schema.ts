@@ -148,9 +148,13 @@ export interface SchedulerConfig {
      * UDP listener: `libc` a socket of our own through FFI that moves datagrams in batches
      * (`recvmmsg`/`sendmmsg`; Linux, needs `--allow-ffi`), `deno` `Deno.listenDatagram`, `auto`
      * libc when available (Linux, FFI allowed, an IP address as `hostname`), else deno.
-     * `workers` > 1 always uses libc (the only way to share the port).
+     * `workers` > 1 always uses libc (the only way to share the port). `thread`: the libc socket
+     * served by `workers` Deno Workers (none by the main thread), each blocking its own thread
+     * in `recvmmsg`: the least CPU per query at everyday rates (no FFI thread-pool hop and no
+     * event-loop wake-up per datagram), for one more thread's memory (see BENCHMARKS.md).
+     * Linux only.
      */
-    readonly udpSocket: "auto" | "libc" | "deno";
+    readonly udpSocket: "auto" | "libc" | "deno" | "thread";
     /** CHAOS TXT answers; empty: REFUSED. */
     readonly chaos: { readonly version: string; readonly id: string };
     /**
@@ -358,7 +362,7 @@ export const SCHEDULER_CONSTRAINTS: Readonly<Record<string, Constraint>> = {
   "scheduler.dns.answerCacheEntries": intIn(16, 10_000_000),
   "scheduler.dns.warmupQueries": intIn(0, 1_000_000),
   "scheduler.dns.workers": intIn(1, 64),
-  "scheduler.dns.udpSocket": oneOf("auto", "libc", "deno"),
+  "scheduler.dns.udpSocket": oneOf("auto", "libc", "deno", "thread"),
   "scheduler.dns.rateLimit.responsesPerSecond": intIn(0, 1_000_000),
   "scheduler.dns.rateLimit.windowSeconds": intIn(1, 3600),
   "scheduler.dns.rateLimit.slip": intIn(0, 10),

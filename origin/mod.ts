@@ -50,6 +50,7 @@ import { createRelay, type RelayHandle } from "./relay/mod.ts";
 import { startRtmpServer } from "./rtmp/mod.ts";
 import { createIngestMetrics, type IngestContext } from "./ingest/mod.ts";
 import { startSrtServer } from "./srt/mod.ts";
+import { createWebrtcRoutes, OpusFeeds, startWebrtc } from "./webrtc/mod.ts";
 import {
   createSourceAdminRoutes,
   RtspSources,
@@ -506,6 +507,35 @@ export async function startOrigin(
     );
   }
 
+  // WebRTC (WHEP playback, WHIP ingest) on the HTTP port; werift loads on the first offer.
+  const webrtc = config.webrtc.enabled
+    ? startWebrtc(config.webrtc, {
+      ingest: { ...ingest, log: log.child("webrtc") },
+      metrics: deps.metrics,
+      opus: config.webrtc.opusAudio
+        ? new OpusFeeds({
+          children: transcoding.children,
+          ffmpeg: config.transcode.ffmpegPath || config.vod.ffmpegPath ||
+            "ffmpeg",
+          log: log.child("webrtc"),
+        })
+        : undefined,
+    })
+    : undefined;
+  if (webrtc) opened.add(() => webrtc.close());
+  const extraRoutes = new Hono();
+  if (llhls) {
+    extraRoutes.route(
+      "/",
+      createLlHlsRoutes(llhls, {
+        log: log.child("llhls"),
+        protectedApp: (app) => access.sessionRequired(app),
+      }),
+    );
+  }
+  extraRoutes.route("/", transcoding.routes);
+  if (webrtc) extraRoutes.route("/", createWebrtcRoutes(webrtc));
+
   const app = createOriginHttpApp(
     {
       maxViewerQueueBytes: config.live.maxViewerQueueBytes,
@@ -535,17 +565,7 @@ export async function startOrigin(
       sources,
       hlsTraffic,
       abr: transcoding.live,
-      extraRoutes: llhls
-        ? new Hono()
-          .route(
-            "/",
-            createLlHlsRoutes(llhls, {
-              log: log.child("llhls"),
-              protectedApp: (app) => access.sessionRequired(app),
-            }),
-          )
-          .route("/", transcoding.routes)
-        : transcoding.routes,
+      extraRoutes,
     },
   );
 

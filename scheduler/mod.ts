@@ -152,7 +152,8 @@ async function bindDns(
   let lastError: unknown;
   // An ephemeral UDP port may be taken on TCP: try another a few times.
   for (let attempt = 0; attempt < (config.dnsPort === 0 ? 10 : 1); attempt++) {
-    const shared = config.dns.workers > 1;
+    // In thread mode the main thread's socket joins the workers' group until they are bound.
+    const shared = config.dns.workers > 1 || config.dns.udpSocket === "thread";
     const libc = shared || config.dns.udpSocket === "libc" ||
       (config.dns.udpSocket === "auto" && libcUdpAvailable(config.hostname));
     const udp = libc
@@ -279,7 +280,10 @@ export async function startScheduler(
     ? edges.attachHealth(monitor)
     : monitor;
   const stats = new DnsStats();
-  const workerCount = config.dns.workers - 1;
+  // `udpSocket: thread`: every UDP thread is a Worker blocked in recvmmsg; the main thread
+  // hands its socket over once they are bound (it keeps TCP and everything else).
+  const threadMode = config.dns.udpSocket === "thread";
+  const workerCount = threadMode ? config.dns.workers : config.dns.workers - 1;
   const accessLog = await opened.run(() =>
     openAccessLog(config.accessLog, {
       role: "scheduler",
@@ -365,6 +369,9 @@ export async function startScheduler(
     )
     : undefined;
   if (workers) opened.add(() => workers.close());
+  // The workers' sockets are in the port's group: the main thread's leaves it, so every
+  // datagram reaches a blocked thread (a few queued during the start-up may be dropped).
+  if (threadMode) await dns.udp.close();
 
   registerConnGuard(metrics, "scheduler_dns_tcp", guard);
   registerSchedulerMetrics(metrics, { stats, edges, health, monitor });

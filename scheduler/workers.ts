@@ -104,6 +104,8 @@ export type ToWorker =
     /** The process's `limits.trustedNetworks` (exempt from the per-network TCP cap). */
     readonly trustedNetworks: readonly string[];
     readonly snapshot: EdgeSnapshot;
+    /** Block the worker's thread in `recvmmsg` (`scheduler.dns.udpSocket: thread`). */
+    readonly blockThread: boolean;
   }
   | { readonly kind: "snapshot"; readonly snapshot: EdgeSnapshot }
   | { readonly kind: "close" };
@@ -384,6 +386,7 @@ export async function startDnsWorkers(
       config,
       trustedNetworks: deps.trustedNetworks,
       snapshot,
+      blockThread: config.dns.udpSocket === "thread",
     };
     w.postMessage(init);
     workers.push({ w, closed, log });

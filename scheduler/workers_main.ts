@@ -125,14 +125,17 @@ async function start(m: Extract<ToWorker, { kind: "init" }>): Promise<void> {
     rateLimiter: new ResponseRateLimiter(config.dns.rateLimit),
     stats,
     log: log.child("dns"),
-  });
-  tcp = startTcpServer(config.hostname, port, handle, {
-    idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-    messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
-    guard,
-    log: log.child("dns"),
-    reusePort: true,
-  });
+  }, { blockThread: m.blockThread });
+  // A thread blocked in recvmmsg would serve TCP only between waits: the main thread keeps it.
+  tcp = m.blockThread
+    ? undefined
+    : startTcpServer(config.hostname, port, handle, {
+      idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+      messageTimeoutMs: config.dns.tcpMessageTimeoutMs,
+      guard,
+      log: log.child("dns"),
+      reusePort: true,
+    });
   statsTimer = setInterval(() => {
     post({ kind: "stats", delta: statsDelta(stats!, previous) });
     pushAccess();

@@ -5,7 +5,9 @@
 // bar over the VOD file or the live (DVR) window with trick-play thumbnails; the programme
 // list; VOD resume (browser storage, and `/api/resume` when the embedding site passes
 // `?viewer=`); the `?token=` of the page's URL on every media request; a TV remote's arrow
-// keys. Every string shown comes from the catalogue (web/i18n/*.json).
+// keys; live streams also over WebRTC (`?protocol=webrtc`: the browser's own RTCPeerConnection
+// and a WHEP offer to `/{app}/{stream}/whep`, H.264 video only). Every string shown comes from
+// the catalogue (web/i18n/*.json).
 "use strict";
 (async function () {
   const $ = (id) => document.getElementById(id);
@@ -51,6 +53,7 @@
     flv: withToken(`${base}.flv`),
     // LL-HLS (origin.llhls.apps): fMP4 parts with blocking reload, through hls.js.
     llhls: withToken(`${base}/ll.m3u8`),
+    webrtc: withToken(`${base}/whep`),
   };
   const decodedPath = (() => {
     try {
@@ -70,11 +73,13 @@
   const ua = navigator.userAgent;
   const safari = /Safari\//.test(ua) &&
     !/Chrome|Chromium|CriOS|Android/.test(ua);
+  const webrtcOk = live && typeof globalThis.RTCPeerConnection === "function";
   const available = {
     native: nativeHls,
     hls: hlsJs,
     flv: flvJs,
     llhls: live && hlsJs,
+    webrtc: webrtcOk,
   };
   function defaultProtocol() {
     const asked = params.get("protocol");
@@ -118,6 +123,7 @@
     }
     engine = null;
     hls = null;
+    video.srcObject = null;
     video.removeAttribute("src");
     video.load();
   }
@@ -184,6 +190,10 @@
       });
       engine = p;
       $("quality-box").hidden = true;
+    } else if (protocol === "webrtc" && webrtcOk) {
+      engine = playWhep(url);
+      $("quality-box").hidden = true;
+      return;
     } else if (protocol === "native" && nativeHls) {
       video.src = url;
       if (!live && startAt > 0) {
@@ -199,6 +209,105 @@
       return;
     }
     video.play().catch(() => {});
+  }
+
+  // --- WebRTC (WHEP) -----------------------------------------------------------------------
+  /** Milliseconds ICE gathering may take before the offer goes out with what it has. */
+  const WHEP_GATHER_MS = 2000;
+
+  /**
+   * Plays `url` over WHEP: a receive-only video transceiver, every candidate in the offer (the
+   * origin takes no trickle), the answer from `201 Created`, `DELETE` of its Location when
+   * the player stops. Decoded frames are counted in `data-webrtc-frames`.
+   */
+  function playWhep(url) {
+    const pc = new RTCPeerConnection();
+    let session = null;
+    let stopped = false;
+    let frames = 0;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    // Audio: AAC streams come as Opus when the origin transcodes (origin.webrtc.opusAudio).
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const media = new MediaStream();
+    pc.addEventListener("track", (e) => {
+      media.addTrack(e.track);
+      video.srcObject = media;
+      video.play().catch(() => {});
+    });
+    const statsTimer = setInterval(async () => {
+      if (stopped) return clearInterval(statsTimer);
+      const stats = await pc.getStats().catch(() => null);
+      stats?.forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "audio") {
+          body.dataset.webrtcAudioPackets = String(r.packetsReceived || 0);
+        }
+      });
+    }, 1000);
+    const countFrames = () => {
+      if (stopped) return;
+      frames++;
+      body.dataset.webrtcFrames = String(frames);
+      video.requestVideoFrameCallback(countFrames);
+    };
+    if (video.requestVideoFrameCallback) {
+      video.requestVideoFrameCallback(countFrames);
+    }
+    pc.addEventListener("connectionstatechange", () => {
+      body.dataset.webrtcState = pc.connectionState;
+      if (pc.connectionState === "failed" && !stopped) {
+        setStatus("player.error", { detail: "WebRTC failed" }, "error webrtc");
+        retryLater();
+      }
+    });
+    const gathered = () =>
+      new Promise((resolve) => {
+        if (pc.iceGatheringState === "complete") return resolve();
+        const t = setTimeout(resolve, WHEP_GATHER_MS);
+        pc.addEventListener("icegatheringstatechange", () => {
+          if (pc.iceGatheringState === "complete") {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+    (async () => {
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered();
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp" },
+        body: pc.localDescription.sdp,
+      });
+      const answer = await res.text();
+      if (stopped) return;
+      if (res.status !== 201) {
+        setStatus(
+          "player.error",
+          { detail: `${res.status} ${answer.trim().slice(0, 200)}` },
+          `error ${res.status}`,
+        );
+        pc.close();
+        if (res.status === 404 || res.status === 503) retryLater();
+        return;
+      }
+      session = res.headers.get("Location");
+      const note = res.headers.get("X-Meridian-Note");
+      if (note) body.dataset.webrtcNote = note;
+      await pc.setRemoteDescription({ type: "answer", sdp: answer });
+    })().catch((err) => {
+      if (stopped) return;
+      setStatus("player.error", { detail: String(err) }, "error webrtc");
+      retryLater();
+    });
+    return {
+      destroy() {
+        stopped = true;
+        pc.close();
+        if (session) {
+          fetch(session, { method: "DELETE", keepalive: true }).catch(() => {});
+        }
+      },
+    };
   }
 
   // --- quality (ABR) ---------------------------------------------------------------------

@@ -30,7 +30,7 @@ export interface HookEvent {
   /** The client's IP address. */
   readonly ip: string;
   /** How the client came: `rtmp`, `flv`, `hls`, `rtsp` or `srt`. */
-  readonly protocol: "rtmp" | "flv" | "hls" | "rtsp" | "srt";
+  readonly protocol: "rtmp" | "flv" | "hls" | "rtsp" | "srt" | "webrtc";
   /** The client's query parameters, secrets removed (see {@link publicParams}). */
   readonly params: Readonly<Record<string, string>>;
 }

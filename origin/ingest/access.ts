@@ -12,7 +12,7 @@ import { authorizeRtmpAccess, peerIp } from "../auth/rtmp.ts";
 /** A publish or play request of a non-RTMP protocol. */
 export interface IngestAccessRequest {
   readonly action: "publish" | "play";
-  readonly protocol: "rtsp" | "srt";
+  readonly protocol: "rtsp" | "srt" | "webrtc";
   readonly app: string;
   readonly stream: string;
   /** `key`, `token` and any other query parameters the client sent. */

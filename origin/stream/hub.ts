@@ -39,7 +39,7 @@ export interface PublisherInfo {
  * Output formats a hub encodes for. `rtsp` and `srt` viewers remux (RTP, MPEG-TS) per viewer
  * and read plain FLV tags back, which the hub frames itself.
  */
-export type ViewerFormat = "flv" | "rtmp" | "rtsp" | "srt";
+export type ViewerFormat = "flv" | "rtmp" | "rtsp" | "srt" | "webrtc";
 
 /** The formats whose encoders the origin passes in ({@link HubOptions.encoders}). */
 export type EncodedFormat = "flv" | "rtmp";

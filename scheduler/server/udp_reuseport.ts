@@ -15,6 +15,16 @@
  * empty; it also goes through that path every {@link YIELD_EVERY} batches so timers, TCP and
  * messages keep running under full load. `SO_RCVTIMEO` bounds each wait so `close()` is seen.
  *
+ * In a DNS worker thread (`scheduler.dns.udpSocket: thread`) the loop instead blocks that thread
+ * in a synchronous `recvmmsg`: no hop through the FFI thread pool and no event-loop wake-up per
+ * batch, which is what a query costs at everyday rates, where almost every batch is one
+ * datagram (41 µs against gdnsd's 16 µs at 20k qps before this mode; see BENCHMARKS.md). The
+ * thread lets its messages (snapshots from the main thread, close) in every {@link YIELD_MS}
+ * while busy, through a MessageChannel round trip (≈ 10 µs: a `setTimeout(0)` turn costs 2–5 ms
+ * in a busy Deno worker, as timers are clamped), and lets its timers run once per
+ * {@link TIMER_TURN_MS} and after every {@link BLOCK_WAIT_MS} wait while idle. Such a thread
+ * serves nothing else (no TCP: the main thread keeps it).
+ *
  * The same socket without `SO_REUSEPORT` is the default UDP listener on Linux with one worker
  * (`scheduler.dns.udpSocket: auto`): the batching alone answers several times the queries per
  * core of `Deno.listenDatagram` (see BENCHMARKS.md).
@@ -56,8 +66,16 @@ const SO_REUSEPORT = 15;
 const SO_RCVTIMEO = 20;
 const MSG_DONTWAIT = 0x40;
 const MSG_WAITFORONE = 0x10000;
+const EINTR = 4;
+const EAGAIN = 11;
 /** A blocking wait gives up after this long, so a closed server's loop ends. */
 const WAIT_MS = 200;
+/** A thread blocked in `recvmmsg` (`blockThread`) looks at its event loop at least this often. */
+const BLOCK_WAIT_MS = 20;
+/** A busy blocking thread takes its messages this often. */
+const YIELD_MS = 5;
+/** A busy blocking thread lets its timers run this often (the workers push stats each 1 s). */
+const TIMER_TURN_MS = 500;
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -68,6 +86,12 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   recvmmsg: {
+    parameters: ["i32", "buffer", "u32", "i32", "pointer"],
+    result: "i32",
+  },
+  /** The same call blocking the calling thread (only in a worker: `blockThread`). */
+  recvmmsgBlock: {
+    name: "recvmmsg",
     parameters: ["i32", "buffer", "u32", "i32", "pointer"],
     result: "i32",
   },
@@ -163,8 +187,17 @@ export function startReusePortUdpServer(
     readonly stats?: DnsStats;
     readonly log?: Logger;
   },
-  options: { readonly reusePort?: boolean } = {},
+  options: {
+    readonly reusePort?: boolean;
+    /**
+     * Block the calling thread in `recvmmsg` instead of waiting on the FFI thread pool: for a
+     * Worker that does nothing else (it would stall a main thread's other roles for up to
+     * {@link BLOCK_WAIT_MS}).
+     */
+    readonly blockThread?: boolean;
+  } = {},
 ): UdpServer {
+  const blockThread = options.blockThread ?? false;
   const c = lib();
   const addr = sockaddr(hostname, port);
   const family = addr.length === 16 ? AF_INET : AF_INET6;
@@ -185,7 +218,10 @@ export function startReusePortUdpServer(
     ) {
       throw errnoError("set SO_REUSEPORT");
     }
-    const tv = new BigInt64Array([0n, BigInt(WAIT_MS * 1000)]);
+    const tv = new BigInt64Array([
+      0n,
+      BigInt((blockThread ? BLOCK_WAIT_MS : WAIT_MS) * 1000),
+    ]);
     if (
       c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(tv.buffer), 16) <
         0
@@ -331,7 +367,46 @@ export function startReusePortUdpServer(
     }
   };
 
-  const loop = (async () => {
+  // EAGAIN (the SO_RCVTIMEO wait ran out) or EINTR: not a failure. errno is this thread's,
+  // read right after the synchronous call.
+  const errnoAt = c.__errno_location();
+  const waitEnded = () => {
+    const e = errnoAt ? new Deno.UnsafePointerView(errnoAt).getInt32() : 0;
+    return e === EAGAIN || e === EINTR;
+  };
+  // A turn of the event loop for messages (a macrotask, not only microtasks), and one for timers.
+  const channel = blockThread ? new MessageChannel() : undefined;
+  let woke: (() => void) | undefined;
+  if (channel) channel.port1.onmessage = () => woke?.();
+  const messageTurn = () =>
+    new Promise<void>((r) => {
+      woke = r;
+      channel!.port2.postMessage(0);
+    });
+  const timerTurn = () => new Promise<void>((r) => setTimeout(r, 0));
+  const blockingLoop = async () => {
+    let lastTurn = performance.now();
+    let lastTimers = lastTurn;
+    while (!closed) {
+      const n = c.recvmmsgBlock(fd, rxVec, BATCH, MSG_WAITFORONE, null);
+      if (n > 0) serveBatch(n);
+      else if (n < 0 && !waitEnded() && ++failures % 10_000 === 0) {
+        deps.log?.warn("udp recvmmsg keeps failing", { failures });
+      }
+      const now = performance.now();
+      if (n <= 0 || now - lastTimers >= TIMER_TURN_MS) {
+        await timerTurn();
+        lastTimers = lastTurn = performance.now();
+      } else if (now - lastTurn >= YIELD_MS) {
+        await messageTurn();
+        lastTurn = performance.now();
+      }
+    }
+    channel!.port1.close();
+    channel!.port2.close();
+  };
+
+  const loop = blockThread ? blockingLoop() : (async () => {
     let spins = 0;
     while (!closed) {
       let n = -1;

@@ -36,6 +36,9 @@ export function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ARGS,
     timeout: 30_000,
+    // Test files share one process under --parallel, and the access-log test sends it
+    // SIGHUP (log rotation): Playwright would otherwise close the browser on it.
+    handleSIGHUP: false,
   });
 }
 
@@ -139,6 +142,7 @@ export async function assertNoHorizontalScroll(
 const LATIN_ALLOWED = new Set([
   "Meridian",
   "HLS",
+  "WebRTC",
   "HTTP",
   "FLV",
   "RTMP",

@@ -367,6 +367,18 @@ Deno.test({
         15_000,
         250,
       );
+      // Two scrapes of control answered (its access log is checked for them after the stop;
+      // on a loaded machine the first scrapes can time out).
+      await waitFor(
+        "two scrapes of control",
+        async () =>
+          await scalar(
+            p.prom,
+            'sum_over_time(up{job="meridian_control"}[5m])',
+          ) >= 2,
+        20_000,
+        250,
+      );
       const rules = await (await fetch(
         `http://127.0.0.1:${p.prom}/api/v1/rules`,
       )).json();

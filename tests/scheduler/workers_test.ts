@@ -250,6 +250,114 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "udpSocket thread: every UDP answer comes from a Worker blocked in recvmmsg (the main thread left the port's group), a burst from one socket is answered whole, drains reach the threads, their counters reach the main thread",
+  ignore: !LINUX,
+  async fn() {
+    const base = testConfig();
+    for (const workers of [1, 2]) {
+      const s = await startScheduler({
+        ...base,
+        dns: { ...base.dns, workers, udpSocket: "thread" },
+        edges: EDGES,
+      }, { geo: GEO, probe: () => Promise.resolve() });
+      try {
+        const ids = new Set<string>();
+        for (let i = 0; i < 80; i++) {
+          const r = await ask(s.dnsPort, query(i, "id.server", "TXT", "CH"));
+          assert.ok(r, `workers ${workers}: query ${i} unanswered`);
+          ids.add(txt(r));
+        }
+        const want = Array.from(
+          { length: workers },
+          (_, i) => `sched-1-w${i + 1}`,
+        );
+        assert.deepEqual([...ids].sort(), want, `workers ${workers}`);
+        // Bursts of 100 queries from one socket (more than one recvmmsg batch each, fewer than
+        // the sockets' default buffers hold): the thread reads and answers them all.
+        const sock = Deno.listenDatagram({
+          transport: "udp",
+          hostname: "127.0.0.1",
+          port: 0,
+        });
+        const B = 100;
+        try {
+          for (let round = 0; round < 3; round++) {
+            for (let i = 0; i < B; i++) {
+              await sock.send(query(i, "live.meridian.test", "A", "IN"), {
+                transport: "udp",
+                hostname: "127.0.0.1",
+                port: s.dnsPort,
+              });
+            }
+            const seen = new Set<number>();
+            while (seen.size < B) {
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const got = await Promise.race([
+                sock.receive().then(([m]) => m),
+                new Promise<null>((r) =>
+                  timer = setTimeout(() => r(null), 2000)
+                ),
+              ]);
+              clearTimeout(timer);
+              if (!got) break;
+              seen.add((got[0]! << 8) | got[1]!);
+            }
+            assert.equal(seen.size, B, `workers ${workers}: burst ${round}`);
+          }
+        } finally {
+          sock.close();
+        }
+        // TCP still answers (main thread and workers share it).
+        const conn = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: s.dnsPort,
+        });
+        try {
+          await conn.write(frameMessage(query(7, "id.server", "TXT", "CH")));
+          const buf = new Uint8Array(512);
+          let n = 0;
+          while (n < 2 || n < 2 + ((buf[0]! << 8) | buf[1]!)) {
+            const r = await conn.read(buf.subarray(n));
+            assert.ok(r !== null, "tcp answer");
+            n += r;
+          }
+          assert.match(txt(buf.subarray(2, n)), /^sched-1(-w\d)?$/);
+        } finally {
+          conn.close();
+        }
+        // A drain made on the main thread reaches the blocked threads.
+        for (const e of EDGES) {
+          if (e.id !== "fra1") await s.edges.setDraining!(e.id, true);
+        }
+        await waitFor(
+          "the drain in the threads' answers",
+          async () => {
+            const r = await ask(
+              s.dnsPort,
+              query(1, "live.meridian.test", "A", "IN"),
+            );
+            return !!r &&
+              decodePacket(r).answers!.map((a) => a.data).join() ===
+                "192.0.2.1";
+          },
+          5_000,
+          100,
+        );
+        await waitFor(
+          "the threads' counters",
+          () => s.stats.total >= 80 + 3 * B,
+          5_000,
+          100,
+        );
+      } finally {
+        await s.close();
+      }
+    }
+  },
+});
+
 Deno.test("udpSocket deno keeps Deno.listenDatagram", async () => {
   const base = testConfig();
   const s = await startScheduler({
