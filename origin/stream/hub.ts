@@ -120,6 +120,7 @@ export class Hub {
   readonly #fanout: LiveFanout;
   #live = true;
   #listeners = new Set<TagListener>();
+  readonly #log: Logger;
   #bytesIn = 0;
   #onEnd: () => void;
   #kicked = false;
@@ -140,6 +141,7 @@ export class Hub {
     this.name = name;
     this.publisher = publisher;
     this.startedAtMs = (options.now ?? Date.now)();
+    this.#log = options.log;
     this.#onEnd = onEnd;
     const stream = `${app}/${name}`;
     this.#fanout = new LiveFanout({
@@ -243,8 +245,26 @@ export class Hub {
   /** Subscribes a raw-tag listener; it first gets the cached config tags. Returns the unsubscriber. */
   addListener(listener: TagListener): () => void {
     this.#listeners.add(listener);
-    for (const t of this.#fanout.configTags()) listener.onTag(t);
+    for (const t of this.#fanout.configTags()) this.#tell(listener, t);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * One tag to one listener. A listener that throws (a packager's bug on some stream's tags)
+   * is detached and logged once: it must not end the publish or starve the listeners and
+   * viewers after it.
+   */
+  #tell(listener: TagListener, tag: FlvTag): void {
+    try {
+      listener.onTag(tag);
+    } catch (e) {
+      this.#listeners.delete(listener);
+      this.#log.error("stream listener failed on a tag and was detached", {
+        stream: `${this.app}/${this.name}`,
+        tagType: tag.type,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
   }
 
   /** Publisher side: one tag in arrival order. */
@@ -258,7 +278,7 @@ export class Hub {
         this.codecs.audio ??= audioCodecOf(d);
       }
     }
-    for (const l of this.#listeners) l.onTag(tag);
+    for (const l of this.#listeners) this.#tell(l, tag);
     this.#fanout.pushTag(tag);
   }
 
