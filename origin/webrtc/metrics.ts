@@ -1,11 +1,12 @@
 /**
  * What WebRTC shows in `/metrics`: sessions open by kind (`whep` plays, `whip` publishes),
- * sessions ended by kind and outcome, and video frames sent and received.
+ * sessions ended by kind and outcome, video frames sent and received, and ICE UDP ports bound.
  *
  * @module
  */
 
 import type { MetricsRegistry } from "../../metrics/mod.ts";
+import { heldUdpPorts } from "./udp_ports.ts";
 
 /** The kinds of session. */
 export type WebrtcKind = "whep" | "whip";
@@ -38,6 +39,14 @@ export function createWebrtcMetrics(
       const o = open();
       yield [{ kind: "whep" }, o.whep];
       yield [{ kind: "whip" }, o.whip];
+    },
+  );
+  metrics.collect(
+    "meridian_origin_webrtc_udp_ports",
+    "UDP sockets of ICE candidates bound now from origin.webrtc.icePortMin..icePortMax",
+    "gauge",
+    function* () {
+      yield [{}, heldUdpPorts()];
     },
   );
   const ended = metrics.counter(

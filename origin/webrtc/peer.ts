@@ -14,6 +14,7 @@
 import { Buffer } from "node:buffer";
 import type * as Werift from "werift";
 import type { H264Choice } from "./offer.ts";
+import { guardUdpPortRange } from "./udp_ports.ts";
 
 type WeriftModule = typeof Werift;
 
@@ -21,7 +22,10 @@ let loading: Promise<WeriftModule> | undefined;
 
 /** Loads werift once; later calls share the same promise. */
 export function loadWerift(): Promise<WeriftModule> {
-  loading ??= import("werift");
+  loading ??= import("werift").then((w) => {
+    guardUdpPortRange(w.UdpTransport);
+    return w;
+  });
   return loading;
 }
 

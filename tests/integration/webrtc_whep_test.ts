@@ -54,7 +54,7 @@ Deno.test({
         virtualLive: [],
         srt: { enabled: false },
         rtsp: { enabled: false },
-        webrtc: { icePortMin: 41000, icePortMax: 41099 },
+        webrtc: { icePortMin: 26000, icePortMax: 26099 },
       },
     });
     const origin = await startOrigin(config.origin, {

@@ -87,7 +87,7 @@ Deno.test({
         srt: { enabled: false },
         rtsp: { enabled: false },
         defaultApp: { publishKeys: ["whip-key-1"] },
-        webrtc: { icePortMin: 41100, icePortMax: 41199 },
+        webrtc: { icePortMin: 26100, icePortMax: 26199 },
       },
     });
     const origin = await startOrigin(config.origin, {

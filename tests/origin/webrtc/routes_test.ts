@@ -92,8 +92,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const t = await startTestOrigin({
-      icePortMin: 41200,
-      icePortMax: 41299,
+      icePortMin: 26200,
+      icePortMax: 26299,
       maxSessions: 2,
       connectTimeoutMs: 1000,
     });
@@ -113,7 +113,7 @@ Deno.test({
       assert.match(viewer.answer.note ?? "", /audio \(aac\) is not sent/);
       assert.match(
         viewer.answer.body,
-        /a=candidate:.* 127\.0\.0\.1 412\d\d typ host/,
+        /a=candidate:.* 127\.0\.0\.1 262\d\d typ host/,
       );
       assert.match(viewer.answer.body, /a=end-of-candidates/);
       assert.equal(weriftLoaded(), true);
@@ -202,6 +202,11 @@ Deno.test({
         /POST/,
       );
 
+      // The viewer's ICE socket is counted while it plays.
+      assert.ok(
+        sample(await t.metricsText(), "meridian_origin_webrtc_udp_ports") >= 1,
+      );
+
       // The viewer played on through all of it.
       const framesBefore = viewer.frames();
       await waitFor(
@@ -249,6 +254,15 @@ Deno.test({
       assert.ok(
         sample(m, 'meridian_origin_webrtc_frames_total{direction="out"}') > 15,
       );
+      // Every session is gone, so every ICE socket is closed and its port free again.
+      await waitFor(
+        "the ICE sockets to close",
+        async () =>
+          sample(await t.metricsText(), "meridian_origin_webrtc_udp_ports") ===
+            0,
+        10_000,
+        100,
+      );
     } finally {
       for (const p of players) await p.close();
       pub.stop();
@@ -263,7 +277,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const t = await startTestOrigin({ icePortMin: 41300, icePortMax: 41399 });
+    const t = await startTestOrigin({ icePortMin: 26300, icePortMax: 26399 });
     const closers: { close(): Promise<void> }[] = [];
     try {
       const pub = await whipPublish(`${t.http}/live/w/whip`);
